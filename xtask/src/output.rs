@@ -1,0 +1,65 @@
+//! Output conventions shared by every task.
+//!
+//! Results go to stdout, so they can be piped; progress, warnings and the echoed commands go to
+//! stderr. Colour only on a terminal, and never when `NO_COLOR` is set. Exit codes: 0 success,
+//! 1 the task failed, 2 the command line was wrong.
+
+use std::io::IsTerminal;
+
+#[derive(Clone, Copy)]
+pub(crate) enum Stream {
+    Stdout,
+    Stderr,
+}
+
+#[derive(Clone, Copy)]
+pub(crate) enum Style {
+    Good,
+    Bad,
+    Heading,
+}
+
+/// `text` in `style`, if `stream` is a terminal that should get colour.
+pub(crate) fn paint(stream: Stream, style: Style, text: &str) -> String {
+    let is_terminal = match stream {
+        Stream::Stdout => std::io::stdout().is_terminal(),
+        Stream::Stderr => std::io::stderr().is_terminal(),
+    };
+    if wants_colour(is_terminal, std::env::var_os("NO_COLOR").as_deref()) {
+        styled(style, text)
+    } else {
+        text.to_owned()
+    }
+}
+
+/// <https://no-color.org>: a `NO_COLOR` that is present and not empty turns colour off.
+fn wants_colour(is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    is_terminal && no_color.is_none_or(|value| value.is_empty())
+}
+
+fn styled(style: Style, text: &str) -> String {
+    let code = match style {
+        Style::Good => "32",
+        Style::Bad => "1;31",
+        Style::Heading => "1",
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_needs_a_terminal_and_no_no_color() {
+        assert!(wants_colour(true, None));
+        assert!(wants_colour(true, Some("".as_ref())));
+        assert!(!wants_colour(true, Some("1".as_ref())));
+        assert!(!wants_colour(false, None));
+    }
+
+    #[test]
+    fn styles_are_ansi_sequences_that_reset() {
+        assert_eq!(styled(Style::Bad, "error"), "\x1b[1;31merror\x1b[0m");
+    }
+}

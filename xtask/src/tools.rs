@@ -1,0 +1,268 @@
+//! Finding the external tools the tasks run, and checking their versions.
+//!
+//! A tool is looked up on `PATH`, then in `$CARGO_HOME/bin` (where `cargo install` puts it, even
+//! when that is not on `PATH`) and in `~/.local/bin` (where the old setup script put sccache).
+//! The LLVM tools live in the Rust toolchain instead. A missing or too old tool is an error that
+//! names the command that installs it.
+
+use std::fmt;
+
+use anyhow::{Context, bail};
+use camino::{Utf8Path, Utf8PathBuf};
+use xshell::Shell;
+
+use crate::child;
+
+/// An external program a task needs.
+pub(crate) struct Tool {
+    /// The name people know it by.
+    pub(crate) name: &'static str,
+    /// File names to look for, in order of preference, without the OS's executable suffix.
+    programs: &'static [&'static str],
+    /// Arguments that make it print its version.
+    version_args: &'static [&'static str],
+    /// Older versions lack what the tasks rely on.
+    pub(crate) minimum: Option<Version>,
+    /// The command that installs (or updates) it.
+    pub(crate) install: &'static str,
+    home: ToolHome,
+}
+
+/// Where a tool is looked for.
+enum ToolHome {
+    /// `PATH`, `$CARGO_HOME/bin`, `~/.local/bin`.
+    SearchPath,
+    /// `$(rustc --print target-libdir)/../bin`, where rustup's `llvm-tools` component puts them.
+    RustToolchain,
+}
+
+/// sccache: 0.7.7 is the first whose `--show-stats` neither starts a server nor misreports.
+pub(crate) const SCCACHE: Tool = Tool {
+    name: "sccache",
+    programs: &["sccache"],
+    version_args: &["--version"],
+    minimum: Some(Version(0, 7, 7)),
+    install: "cargo install sccache --locked",
+    home: ToolHome::SearchPath,
+};
+
+/// cargo-llvm-cov: 0.9.0 chains an existing rustc wrapper and has `report` per format.
+pub(crate) const CARGO_LLVM_COV: Tool = Tool {
+    name: "cargo-llvm-cov",
+    programs: &["cargo-llvm-cov"],
+    // Run directly, a cargo subcommand expects its own name as the first argument.
+    version_args: &["llvm-cov", "--version"],
+    minimum: Some(Version(0, 9, 0)),
+    install: "cargo install cargo-llvm-cov --locked",
+    home: ToolHome::SearchPath,
+};
+
+pub(crate) const LLVM_COV: Tool = Tool {
+    name: "llvm-cov",
+    programs: &["llvm-cov"],
+    version_args: &["--version"],
+    minimum: None,
+    install: "rustup component add llvm-tools-preview",
+    home: ToolHome::RustToolchain,
+};
+
+pub(crate) const LLVM_PROFDATA: Tool = Tool {
+    name: "llvm-profdata",
+    programs: &["llvm-profdata"],
+    version_args: &["--version"],
+    minimum: None,
+    install: "rustup component add llvm-tools-preview",
+    home: ToolHome::RustToolchain,
+};
+
+/// Python 3, for the pyo3 crates; pyo3 0.30 supports 3.8 and later.
+pub(crate) const PYTHON: Tool = Tool {
+    name: "python3",
+    programs: &["python3", "python"],
+    version_args: &["--version"],
+    minimum: Some(Version(3, 8, 0)),
+    install: if cfg!(windows) {
+        "winget install Python.Python.3.13"
+    } else if cfg!(target_os = "macos") {
+        "brew install python"
+    } else {
+        "sudo apt-get install python3-dev (or your distribution's python3 development package)"
+    },
+    home: ToolHome::SearchPath,
+};
+
+/// Every tool the tasks know of, for reports.
+pub(crate) const ALL: &[&Tool] = &[&SCCACHE, &CARGO_LLVM_COV, &LLVM_COV, &LLVM_PROFDATA, &PYTHON];
+
+/// A tool that was found and runs.
+#[derive(Debug)]
+pub(crate) struct Found {
+    pub(crate) path: Utf8PathBuf,
+    pub(crate) version: Version,
+}
+
+impl Tool {
+    /// Finds the first copy of the tool that runs and meets the minimum version.
+    pub(crate) fn find(&self, sh: &Shell) -> anyhow::Result<Found> {
+        let dirs = match self.home {
+            ToolHome::SearchPath => search_dirs(sh),
+            ToolHome::RustToolchain => vec![toolchain_bin_dir(sh)?],
+        };
+        let candidates: Vec<Utf8PathBuf> = dirs
+            .iter()
+            .flat_map(|dir| self.programs.iter().map(move |program| dir.join(exe(program))))
+            .filter(|path| path.is_file())
+            .collect();
+        if candidates.is_empty() {
+            bail!(
+                "`{}` was not found (looked in {}).\nInstall it with: {}",
+                self.name,
+                describe_dirs(&dirs),
+                self.install
+            );
+        }
+        let mut rejected = Vec::new();
+        for path in candidates {
+            match self.version_of(sh, &path) {
+                Ok(version) if self.minimum.is_none_or(|minimum| version >= minimum) => {
+                    return Ok(Found { path, version });
+                }
+                Ok(version) => rejected.push(format!(
+                    "{path} is version {version}, older than the minimum {}",
+                    self.minimum.expect("only a minimum rejects a version")
+                )),
+                Err(err) => rejected.push(format!("{err:#}")),
+            }
+        }
+        bail!("no usable `{}`: {}.\nInstall or update it with: {}", self.name, rejected.join("; "), self.install)
+    }
+
+    fn version_of(&self, sh: &Shell, path: &Utf8Path) -> anyhow::Result<Version> {
+        let output = child::command(sh, path)
+            .args(self.version_args)
+            .quiet()
+            .ignore_status()
+            .output()
+            .with_context(|| format!("could not run {path}"))?;
+        let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        if !output.status.success() {
+            bail!("`{path} {}` failed ({}): {}", self.version_args.join(" "), output.status, text.trim());
+        }
+        Version::find_in(&text).with_context(|| format!("no version in the output of {path}: {:?}", text.trim()))
+    }
+}
+
+/// `PATH`, then `$CARGO_HOME/bin`, then `~/.local/bin`, without repeats.
+fn search_dirs(sh: &Shell) -> Vec<Utf8PathBuf> {
+    let home = home_dir(sh);
+    let cargo_home = sh.var_os("CARGO_HOME").map(Into::into).or_else(|| home.as_ref().map(|home| home.join(".cargo")));
+    let path_dirs = sh.var_os("PATH").map(|path| std::env::split_paths(&path).collect::<Vec<_>>()).unwrap_or_default();
+    let extra =
+        [cargo_home.map(|dir: std::path::PathBuf| dir.join("bin")), home.map(|home| home.join(".local").join("bin"))];
+    let mut dirs: Vec<Utf8PathBuf> = Vec::new();
+    // A directory whose name is not UTF-8 cannot hold a tool we could name in a message: skip it.
+    for dir in
+        path_dirs.into_iter().chain(extra.into_iter().flatten()).filter_map(|dir| Utf8PathBuf::try_from(dir).ok())
+    {
+        if !dir.as_str().is_empty() && !dirs.contains(&dir) {
+            dirs.push(dir);
+        }
+    }
+    dirs
+}
+
+fn home_dir(sh: &Shell) -> Option<std::path::PathBuf> {
+    let var = if cfg!(windows) { "USERPROFILE" } else { "HOME" };
+    sh.var_os(var)
+        .map(Into::into)
+        .or_else(std::env::home_dir)
+        .filter(|home: &std::path::PathBuf| !home.as_os_str().is_empty())
+}
+
+/// Where rustup's `llvm-tools` component installs `llvm-cov` and `llvm-profdata`.
+fn toolchain_bin_dir(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
+    let rustc = sh.var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let libdir = child::command(sh, rustc)
+        .args(["--print", "target-libdir"])
+        .quiet()
+        .read()
+        .context("could not ask rustc for its target-libdir")?;
+    let libdir = Utf8PathBuf::from(libdir.trim());
+    let parent = libdir.parent().with_context(|| format!("rustc's target-libdir {libdir} has no parent"))?;
+    Ok(parent.join("bin"))
+}
+
+fn exe(program: &str) -> String {
+    format!("{program}{}", std::env::consts::EXE_SUFFIX)
+}
+
+fn describe_dirs(dirs: &[Utf8PathBuf]) -> String {
+    match dirs {
+        [] => "no directories: PATH is empty and no home directory is known".to_owned(),
+        [dir] => dir.to_string(),
+        _ => dirs.iter().map(|dir| dir.as_str()).collect::<Vec<_>>().join(", "),
+    }
+}
+
+/// A `major.minor.patch` version; pre-release and build suffixes are ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Version(pub(crate) u64, pub(crate) u64, pub(crate) u64);
+
+impl Version {
+    /// The first `N.N` or `N.N.N` in `text`, as in `sccache 0.10.0` or `LLVM version 20.1.8-rust`.
+    pub(crate) fn find_in(text: &str) -> Option<Version> {
+        text.split(|c: char| !(c.is_ascii_digit() || c == '.')).find_map(|word| {
+            let mut parts = word.trim_matches('.').split('.');
+            let major = parts.next()?.parse().ok()?;
+            let minor = parts.next()?.parse().ok()?;
+            let patch = parts.next().map_or(Some(0), |patch| patch.parse().ok())?;
+            Some(Version(major, minor, patch))
+        })
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.0, self.1, self.2)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_versions_from_real_outputs() {
+        assert_eq!(Version::find_in("sccache 0.10.0\n"), Some(Version(0, 10, 0)));
+        assert_eq!(Version::find_in("cargo-llvm-cov 0.9.1"), Some(Version(0, 9, 1)));
+        assert_eq!(Version::find_in("Python 3.11.7"), Some(Version(3, 11, 7)));
+        assert_eq!(
+            Version::find_in("LLVM (http://llvm.org/):\n  LLVM version 20.1.8-rust-1.95.0-stable\n"),
+            Some(Version(20, 1, 8))
+        );
+        assert_eq!(Version::find_in("sccache 0.4.0-pre.6"), Some(Version(0, 4, 0)));
+        assert_eq!(Version::find_in("tool 2.1 (build 7)"), Some(Version(2, 1, 0)));
+        assert_eq!(Version::find_in("no digits here, 7 alone"), None);
+    }
+
+    #[test]
+    fn versions_compare_numerically() {
+        assert!(Version(0, 10, 0) > Version(0, 9, 9));
+        assert!(Version(0, 7, 6) < SCCACHE.minimum.unwrap());
+        assert_eq!(Version(1, 2, 3).to_string(), "1.2.3");
+    }
+
+    #[test]
+    fn a_missing_tool_names_where_it_looked_and_how_to_install_it() {
+        let sh = Shell::new().unwrap();
+        let empty = sh.create_temp_dir().unwrap();
+        let empty = Utf8Path::from_path(empty.path()).unwrap();
+        sh.set_var("PATH", empty);
+        sh.set_var("CARGO_HOME", empty);
+        sh.set_var(if cfg!(windows) { "USERPROFILE" } else { "HOME" }, empty);
+        let err = SCCACHE.find(&sh).unwrap_err().to_string();
+        assert!(err.contains("`sccache` was not found"), "{err}");
+        assert!(err.contains(&format!("{empty}")), "{err}");
+        assert!(err.contains("Install it with: cargo install sccache --locked"), "{err}");
+    }
+}

@@ -1,0 +1,261 @@
+//! The workspace as cargo sees it, from `cargo metadata`.
+//!
+//! Everything comes from cargo for the workspace found from the current directory, so the same
+//! binary works from any subdirectory and inside any other workspace (the tests run it in
+//! fixture workspaces). Target and build directories are cargo's answer, with `CARGO_TARGET_DIR`,
+//! `build.target-dir` and `build.build-dir` already applied; never re-derive them.
+
+use anyhow::{Context, bail};
+use camino::{Utf8Path, Utf8PathBuf};
+use serde_json::{Map, Value};
+use xshell::Shell;
+
+use crate::child;
+
+/// Packages whose presence in a crate's dependency graph means its tests link libpython.
+const PYTHON_BINDINGS: &[&str] = &["pyo3", "pyo3-ffi"];
+
+#[derive(Debug)]
+pub(crate) struct Workspace {
+    pub(crate) root: Utf8PathBuf,
+    pub(crate) target_dir: Utf8PathBuf,
+    /// Where intermediate artifacts go: `build.build-dir`, or the target directory.
+    pub(crate) build_dir: Utf8PathBuf,
+    /// Sorted by name.
+    pub(crate) members: Vec<Member>,
+    /// `[workspace.metadata.xtask]` from the root `Cargo.toml`, empty when absent.
+    pub(crate) settings: Map<String, Value>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Member {
+    pub(crate) name: String,
+    pub(crate) manifest_dir: Utf8PathBuf,
+    pub(crate) targets: Vec<Target>,
+    /// Depends on pyo3, directly or through other crates, with all features on.
+    pub(crate) uses_python: bool,
+}
+
+#[derive(Debug)]
+pub(crate) struct Target {
+    pub(crate) name: String,
+    /// `lib`, `cdylib`, `bin`, `test`, `bench`, `example`, `custom-build`, ...
+    pub(crate) kinds: Vec<String>,
+}
+
+/// The root of the workspace that contains the current directory of `sh`.
+pub(crate) fn locate_root(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
+    let manifest = child::cargo(sh)
+        .args(["locate-project", "--workspace", "--message-format", "plain"])
+        .quiet()
+        .read()
+        .with_context(|| {
+            format!("`cargo xtask` must run inside a cargo workspace, and {} is not in one", sh.current_dir().display())
+        })?;
+    let manifest = Utf8PathBuf::from(manifest.trim());
+    manifest
+        .parent()
+        .map(Utf8Path::to_owned)
+        .with_context(|| format!("cargo named {manifest} as the workspace manifest"))
+}
+
+impl Workspace {
+    /// Asks cargo about the workspace that contains the current directory of `sh`.
+    pub(crate) fn load(sh: &Shell) -> anyhow::Result<Workspace> {
+        let json = child::cargo(sh)
+            .args(["metadata", "--format-version", "1", "--all-features"])
+            .quiet()
+            .read()
+            .context("`cargo metadata` failed; its message above says why")?;
+        let metadata: Value =
+            serde_json::from_str(&json).context("`cargo metadata` printed something that is not JSON")?;
+        Workspace::from_metadata(&metadata)
+    }
+
+    fn from_metadata(metadata: &Value) -> anyhow::Result<Workspace> {
+        let root = path_field(metadata, "workspace_root")?;
+        let target_dir = path_field(metadata, "target_directory")?;
+        // cargo before 1.91 has no `build_directory`: intermediates live in the target directory.
+        let build_dir = match metadata.get("build_directory") {
+            Some(_) => path_field(metadata, "build_directory")?,
+            None => target_dir.clone(),
+        };
+        let settings = match metadata.pointer("/metadata/xtask") {
+            None => Map::new(),
+            Some(Value::Object(settings)) => settings.clone(),
+            Some(other) => bail!("[workspace.metadata.xtask] in {root}/Cargo.toml must be a table, not {other}"),
+        };
+
+        let packages = array_field(metadata, "packages")?;
+        let member_ids = array_field(metadata, "workspace_members")?;
+        let graph = DependencyGraph::from_metadata(metadata, packages)?;
+        let mut members = Vec::new();
+        for package in packages.iter().filter(|package| member_ids.contains(&package["id"])) {
+            let id = str_field(package, "id")?;
+            let manifest_path = path_field(package, "manifest_path")?;
+            let targets = array_field(package, "targets")?
+                .iter()
+                .map(|target| {
+                    let kinds =
+                        array_field(target, "kind")?.iter().filter_map(Value::as_str).map(str::to_owned).collect();
+                    Ok(Target { name: str_field(target, "name")?.to_owned(), kinds })
+                })
+                .collect::<anyhow::Result<_>>()?;
+            members.push(Member {
+                name: str_field(package, "name")?.to_owned(),
+                manifest_dir: manifest_path.parent().context("a manifest path has a parent")?.to_owned(),
+                targets,
+                uses_python: graph.reaches_any(id, PYTHON_BINDINGS),
+            });
+        }
+        members.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(Workspace { root, target_dir, build_dir, members, settings })
+    }
+
+    /// Whether the target directory lies outside the workspace, shared with other projects.
+    pub(crate) fn target_dir_is_shared(&self) -> bool {
+        !self.target_dir.starts_with(&self.root)
+    }
+}
+
+/// The resolved dependency graph, by package id: all dependency kinds, all features.
+struct DependencyGraph<'a> {
+    names: std::collections::HashMap<&'a str, &'a str>,
+    deps: std::collections::HashMap<&'a str, Vec<&'a str>>,
+}
+
+impl<'a> DependencyGraph<'a> {
+    fn from_metadata(metadata: &'a Value, packages: &'a [Value]) -> anyhow::Result<DependencyGraph<'a>> {
+        let names =
+            packages.iter().map(|p| Ok((str_field(p, "id")?, str_field(p, "name")?))).collect::<anyhow::Result<_>>()?;
+        let nodes = metadata
+            .pointer("/resolve/nodes")
+            .and_then(Value::as_array)
+            .context("`cargo metadata` has no resolve graph")?;
+        let mut deps = std::collections::HashMap::new();
+        for node in nodes {
+            let edges =
+                array_field(node, "deps")?.iter().map(|dep| str_field(dep, "pkg")).collect::<anyhow::Result<_>>()?;
+            deps.insert(str_field(node, "id")?, edges);
+        }
+        Ok(DependencyGraph { names, deps })
+    }
+
+    /// Whether a package named in `wanted` is reachable from `start` (itself excluded).
+    fn reaches_any(&self, start: &str, wanted: &[&str]) -> bool {
+        let mut seen = std::collections::HashSet::new();
+        let mut stack: Vec<&str> = self.deps.get(start).cloned().unwrap_or_default();
+        while let Some(id) = stack.pop() {
+            if !seen.insert(id) {
+                continue;
+            }
+            if self.names.get(id).is_some_and(|name| wanted.contains(name)) {
+                return true;
+            }
+            stack.extend(self.deps.get(id).into_iter().flatten());
+        }
+        false
+    }
+}
+
+fn str_field<'a>(value: &'a Value, key: &str) -> anyhow::Result<&'a str> {
+    value.get(key).and_then(Value::as_str).with_context(|| format!("`cargo metadata` output lacks the string `{key}`"))
+}
+
+fn array_field<'a>(value: &'a Value, key: &str) -> anyhow::Result<&'a [Value]> {
+    value
+        .get(key)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .with_context(|| format!("`cargo metadata` output lacks the list `{key}`"))
+}
+
+fn path_field(value: &Value, key: &str) -> anyhow::Result<Utf8PathBuf> {
+    str_field(value, key).map(Utf8PathBuf::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// A trimmed `cargo metadata` answer: `app` -> `bindings` -> `pyo3` -> `pyo3-ffi`, and a plain `lib`.
+    fn metadata() -> Value {
+        let package = |id: &str, name: &str, dir: &str, kinds: &[&str]| {
+            json!({
+                "id": id, "name": name, "manifest_path": format!("{dir}/Cargo.toml"),
+                "targets": kinds.iter().map(|kind| json!({"name": name.replace('-', "_"), "kind": [kind]})).collect::<Vec<_>>(),
+            })
+        };
+        let node = |id: &str, deps: &[&str]| json!({"id": id, "deps": deps.iter().map(|d| json!({"pkg": d})).collect::<Vec<_>>()});
+        json!({
+            "workspace_root": "/ws",
+            "target_directory": "/shared/target",
+            "build_directory": "/shared/build",
+            "workspace_members": ["path+file:///ws/app#0.1.0", "path+file:///ws/lib#0.1.0"],
+            "packages": [
+                package("path+file:///ws/app#0.1.0", "app", "/ws/app", &["bin", "test"]),
+                package("path+file:///ws/lib#0.1.0", "lib", "/ws/lib", &["lib"]),
+                package("registry+x#bindings@1.0.0", "bindings", "/reg/bindings", &["lib"]),
+                package("registry+x#pyo3@0.30.1", "pyo3", "/reg/pyo3", &["lib"]),
+                package("registry+x#pyo3-ffi@0.30.1", "pyo3-ffi", "/reg/pyo3-ffi", &["lib"]),
+            ],
+            "resolve": {"nodes": [
+                node("path+file:///ws/app#0.1.0", &["registry+x#bindings@1.0.0", "path+file:///ws/lib#0.1.0"]),
+                node("path+file:///ws/lib#0.1.0", &[]),
+                node("registry+x#bindings@1.0.0", &["registry+x#pyo3@0.30.1"]),
+                node("registry+x#pyo3@0.30.1", &["registry+x#pyo3-ffi@0.30.1"]),
+                node("registry+x#pyo3-ffi@0.30.1", &[]),
+            ]},
+            "metadata": {"xtask": {"coverage-fast-exclude": ["app"]}},
+        })
+    }
+
+    #[test]
+    fn reads_members_directories_and_settings() {
+        let ws = Workspace::from_metadata(&metadata()).unwrap();
+        assert_eq!(ws.root, "/ws");
+        assert_eq!(ws.target_dir, "/shared/target");
+        assert_eq!(ws.build_dir, "/shared/build");
+        assert!(ws.target_dir_is_shared());
+        assert_eq!(ws.members.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(), ["app", "lib"]);
+        let app = &ws.members[0];
+        assert_eq!(app.manifest_dir, "/ws/app");
+        assert_eq!(app.targets.iter().map(|t| t.kinds[0].as_str()).collect::<Vec<_>>(), ["bin", "test"]);
+        assert_eq!(ws.settings["coverage-fast-exclude"], json!(["app"]));
+    }
+
+    #[test]
+    fn finds_python_bindings_through_other_crates() {
+        let ws = Workspace::from_metadata(&metadata()).unwrap();
+        assert!(ws.members[0].uses_python, "app reaches pyo3 through bindings");
+        assert!(!ws.members[1].uses_python);
+    }
+
+    #[test]
+    fn old_cargo_without_build_directory_builds_in_the_target_directory() {
+        let mut metadata = metadata();
+        metadata.as_object_mut().unwrap().remove("build_directory");
+        metadata["target_directory"] = json!("/ws/target");
+        let ws = Workspace::from_metadata(&metadata).unwrap();
+        assert_eq!(ws.build_dir, "/ws/target");
+        assert!(!ws.target_dir_is_shared());
+    }
+
+    #[test]
+    fn settings_that_are_not_a_table_are_an_error_naming_the_file() {
+        let mut metadata = metadata();
+        metadata["metadata"]["xtask"] = json!("fast");
+        let err = Workspace::from_metadata(&metadata).unwrap_err().to_string();
+        assert_eq!(err, "[workspace.metadata.xtask] in /ws/Cargo.toml must be a table, not \"fast\"");
+    }
+
+    #[test]
+    fn a_dependency_cycle_through_dev_dependencies_terminates() {
+        let mut metadata = metadata();
+        metadata["resolve"]["nodes"][1]["deps"] = json!([{"pkg": "path+file:///ws/app#0.1.0"}]);
+        let ws = Workspace::from_metadata(&metadata).unwrap();
+        assert!(ws.members[1].uses_python, "lib reaches pyo3 through app");
+    }
+}
