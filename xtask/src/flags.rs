@@ -6,11 +6,17 @@
 xflags::xflags! {
     src "./src/flags.rs"
 
-    /// The workspace's own automation: sccache, coverage and target-directory tasks that work the
-    /// same on Linux, macOS and Windows. Run `cargo xtask <task> --help` for a task's flags.
+    /// The workspace's own automation, run the same way on Linux, macOS and Windows.
     cmd xtask {
         /// Print this help (also what a bare `cargo xtask` does).
         default cmd help {}
+
+        /// Run every check CI runs (fmt, clippy, tests, Windows and macOS builds), first installing
+        /// what they need: rustup components and targets, cargo-llvm-cov.
+        cmd ci {
+            /// Do not install anything; use the tools as they are.
+            optional --no-install
+        }
 
         /// Show what the tasks see: members, Python-bound crates, target and build directories,
         /// settings from [workspace.metadata.xtask], and the external tools with their versions.
@@ -31,11 +37,17 @@ pub struct Xtask {
 #[derive(Debug)]
 pub enum XtaskCmd {
     Help(Help),
+    Ci(Ci),
     Info(Info),
 }
 
 #[derive(Debug)]
 pub struct Help;
+
+#[derive(Debug)]
+pub struct Ci {
+    pub no_install: bool,
+}
 
 #[derive(Debug)]
 pub struct Info {
@@ -62,4 +74,28 @@ impl Xtask {
 
 impl Xtask {
     pub(crate) const HELP: &'static str = Self::HELP_;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The help text is kept in the repository so that every change to the command line shows up
+    /// in review. A change rewrites the file and fails once; commit the new file.
+    #[test]
+    fn help_matches_the_golden_file() {
+        let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data/help.txt");
+        let committed = std::fs::read_to_string(&golden).unwrap_or_default().replace("\r\n", "\n");
+        if committed != Xtask::HELP {
+            std::fs::write(&golden, Xtask::HELP).unwrap();
+            panic!("{} was out of date and has been rewritten: review it and commit it", golden.display());
+        }
+    }
+
+    #[test]
+    fn help_flag_gives_the_same_text() {
+        let err = Xtask::from_vec(vec!["--help".into()]).unwrap_err();
+        assert!(err.is_help());
+        assert_eq!(err.to_string(), Xtask::HELP);
+    }
 }

@@ -9,9 +9,12 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod child;
+mod ci;
 mod flags;
 mod info;
 mod output;
+#[cfg(test)]
+mod tidy;
 mod tools;
 mod workspace;
 
@@ -50,6 +53,10 @@ fn run(flags: flags::Xtask) -> anyhow::Result<()> {
         flags::XtaskCmd::Help(_) => {
             print!("{}", flags::Xtask::HELP);
             Ok(())
+        }
+        flags::XtaskCmd::Ci(cmd) => {
+            sh.change_dir(workspace::locate_root(sh)?);
+            cmd.run(sh)
         }
         flags::XtaskCmd::Info(cmd) => {
             sh.change_dir(workspace::locate_root(sh)?);

@@ -6,7 +6,7 @@
 //! `build.target-dir` and `build.build-dir` already applied; never re-derive them.
 
 use anyhow::{Context, bail};
-use camino::{Utf8Path, Utf8PathBuf};
+use camino::{Utf8Component, Utf8Path, Utf8PathBuf};
 use serde_json::{Map, Value};
 use xshell::Shell;
 
@@ -170,8 +170,21 @@ fn array_field<'a>(value: &'a Value, key: &str) -> anyhow::Result<&'a [Value]> {
         .with_context(|| format!("`cargo metadata` output lacks the list `{key}`"))
 }
 
+/// A path from cargo with `.` and `..` resolved in the text: cargo reports a configured
+/// `target-dir = "../shared"` as `<root>/../shared`. Links are left alone, so a linked directory
+/// still shows as a link.
 fn path_field(value: &Value, key: &str) -> anyhow::Result<Utf8PathBuf> {
-    str_field(value, key).map(Utf8PathBuf::from)
+    let mut path = Utf8PathBuf::new();
+    for component in Utf8Path::new(str_field(value, key)?).components() {
+        match component {
+            Utf8Component::CurDir => {}
+            Utf8Component::ParentDir if matches!(path.components().next_back(), Some(Utf8Component::Normal(_))) => {
+                path.pop();
+            }
+            other => path.push(other),
+        }
+    }
+    Ok(path)
 }
 
 #[cfg(test)]
@@ -191,7 +204,7 @@ mod tests {
         let node = |id: &str, deps: &[&str]| json!({"id": id, "deps": deps.iter().map(|d| json!({"pkg": d})).collect::<Vec<_>>()});
         json!({
             "workspace_root": "/ws",
-            "target_directory": "/shared/target",
+            "target_directory": "/ws/./../shared/target",
             "build_directory": "/shared/build",
             "workspace_members": ["path+file:///ws/app#0.1.0", "path+file:///ws/lib#0.1.0"],
             "packages": [

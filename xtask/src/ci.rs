@@ -1,0 +1,98 @@
+//! `cargo xtask ci`: install what the checks need, then run every check CI runs.
+
+use anyhow::Context;
+use xshell::{Cmd, Shell};
+
+use crate::{child, flags, tools};
+
+/// Targets the xtask must keep compiling for: the reason this project exists is that the same
+/// code runs on Windows and macOS, and `cargo check` proves that without their linkers.
+const PORTABILITY_TARGETS: &[&str] = &["x86_64-pc-windows-msvc", "x86_64-apple-darwin"];
+
+impl flags::Ci {
+    pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
+        if !self.no_install {
+            for install in installs(sh) {
+                install.run().context("installing what the checks need failed")?;
+            }
+            if let Err(err) = tools::CARGO_LLVM_COV.find(sh) {
+                eprintln!("{err:#}\nInstalling it now; this compiles it and takes a minute or two.");
+                child::cargo(sh).args(["install", "cargo-llvm-cov", "--locked"]).run()?;
+            }
+        }
+        for check in checks(sh) {
+            check.run()?;
+        }
+        eprintln!("all checks passed");
+        Ok(())
+    }
+}
+
+/// rustup steps; each is a no-op when its part is already installed.
+fn installs(sh: &Shell) -> Vec<Cmd<'_>> {
+    let rustup = || child::command(sh, "rustup");
+    vec![
+        rustup().args(["component", "add", "rustfmt", "clippy", "llvm-tools-preview"]),
+        rustup().args(["target", "add"]).args(PORTABILITY_TARGETS),
+    ]
+}
+
+/// The checks, in the order that fails fastest.
+fn checks(sh: &Shell) -> Vec<Cmd<'_>> {
+    let mut checks = vec![
+        child::cargo(sh).args(["fmt", "--all", "--check"]),
+        child::cargo(sh).args(["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"]),
+        child::cargo(sh).args(["test", "--workspace", "--all-features"]),
+    ];
+    checks.extend(
+        PORTABILITY_TARGETS.iter().map(|target| child::cargo(sh).args(["check", "-p", "xtask", "--target", target])),
+    );
+    checks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The checks with `$CARGO` shown as `cargo`, as the README lists them.
+    fn shown(cmds: Vec<Cmd<'_>>) -> Vec<String> {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        cmds.iter().map(|cmd| cmd.to_string().replacen(&cargo, "cargo", 1)).collect()
+    }
+
+    #[test]
+    fn checks_are_the_documented_ones() {
+        let sh = Shell::new().unwrap();
+        assert_eq!(
+            shown(checks(&sh)),
+            [
+                "cargo fmt --all --check",
+                "cargo clippy --workspace --all-targets --all-features -- -D warnings",
+                "cargo test --workspace --all-features",
+                "cargo check -p xtask --target x86_64-pc-windows-msvc",
+                "cargo check -p xtask --target x86_64-apple-darwin",
+            ]
+        );
+    }
+
+    #[test]
+    fn installs_are_idempotent_rustup_calls() {
+        let sh = Shell::new().unwrap();
+        assert_eq!(
+            shown(installs(&sh)),
+            [
+                "rustup component add rustfmt clippy llvm-tools-preview",
+                "rustup target add x86_64-pc-windows-msvc x86_64-apple-darwin",
+            ]
+        );
+    }
+
+    #[test]
+    fn readme_lists_every_check() {
+        let readme = include_str!("../../README.md");
+        let sh = Shell::new().unwrap();
+        for check in shown(checks(&sh)) {
+            assert!(readme.contains(&check), "README.md must list `{check}`");
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! Repository checks run by `cargo test`: the README and the Makefile agree with the command line.
+
+use std::path::Path;
+
+use crate::flags::Xtask;
+
+fn repo_file(name: &str) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    std::fs::read_to_string(root.join(name)).unwrap().replace("\r\n", "\n")
+}
+
+/// Every `cargo xtask ...` written in README.md and the Makefile must parse.
+#[test]
+fn documented_commands_parse() {
+    let mut checked = 0;
+    for file in ["README.md", "Makefile"] {
+        let text = repo_file(file);
+        for (number, line) in text.lines().enumerate() {
+            for args in documented_invocations(line) {
+                checked += 1;
+                if let Err(err) = Xtask::from_vec(args.iter().map(Into::into).collect()) {
+                    assert!(err.is_help(), "{file}:{}: `cargo xtask {}`: {err}", number + 1, args.join(" "));
+                }
+            }
+        }
+    }
+    assert!(checked >= 3, "found only {checked} documented commands; is the pattern still right?");
+}
+
+/// The arguments of each `cargo xtask` / `$(CARGO) xtask` on `line`, up to a closing backtick.
+/// Make variables such as `$(ARGS)` are dropped, a `#` starts a comment, and placeholders like
+/// `<task>` or `…` skip the command.
+fn documented_invocations(line: &str) -> Vec<Vec<&str>> {
+    let mut found = Vec::new();
+    for (start, _) in line.match_indices(" xtask") {
+        if !(line[..start].ends_with("cargo") || line[..start].ends_with("$(CARGO)")) {
+            continue;
+        }
+        let rest = &line[start + " xtask".len()..];
+        let rest = rest.split('`').next().unwrap_or_default();
+        let args: Vec<&str> = rest
+            .split_whitespace()
+            .take_while(|arg| !arg.starts_with('#'))
+            .filter(|arg| !arg.starts_with("$("))
+            .collect();
+        if !args.iter().any(|arg| arg.contains(['<', '…'])) {
+            found.push(args);
+        }
+    }
+    found
+}
+
+#[test]
+fn invocations_are_read_from_markdown_and_make_lines() {
+    assert_eq!(documented_invocations("Run `cargo xtask info --json` now."), [vec!["info", "--json"]]);
+    assert_eq!(documented_invocations("\t$(CARGO) xtask info $(ARGS)"), [vec!["info"]]);
+    assert_eq!(documented_invocations("`cargo xtask <task> --help`"), Vec::<Vec<&str>>::new());
+    assert_eq!(documented_invocations("cargo xtask"), [Vec::<&str>::new()]);
+    assert_eq!(documented_invocations("cargo xtask ci   # runs the checks"), [vec!["ci"]]);
+}
+
+/// The Makefile's targets: each is declared `.PHONY`, listed by `make help`, and a one-line recipe.
+#[test]
+fn makefile_targets_are_phony_listed_and_one_liners() {
+    let makefile = repo_file("Makefile");
+    let phony: Vec<&str> = makefile
+        .lines()
+        .find_map(|line| line.strip_prefix(".PHONY:"))
+        .expect("a .PHONY line")
+        .split_whitespace()
+        .collect();
+    let mut rules = Vec::new();
+    let mut lines = makefile.lines().peekable();
+    while let Some(line) = lines.next() {
+        let Some((name, _)) = line.split_once(':') else { continue };
+        if line.starts_with(['.', '\t', '#']) || name.contains(['=', ' ', '$']) {
+            continue;
+        }
+        let mut recipe = 0;
+        while lines.peek().is_some_and(|next| next.starts_with('\t')) {
+            if !lines.next().unwrap().trim_start().starts_with("$(info") {
+                recipe += 1;
+            }
+        }
+        assert_eq!(recipe, 1, "Makefile target `{name}` must be a one-line recipe");
+        rules.push(name);
+    }
+    assert_eq!(rules, phony, "every rule is .PHONY and the other way round");
+    for rule in rules {
+        assert!(makefile.contains(&format!("$(info make {rule} ")), "`make help` must list `{rule}`");
+    }
+}
+
+/// Every task in the help has its own README section.
+#[test]
+fn readme_has_a_section_per_task() {
+    let readme = repo_file("README.md");
+    let tasks: Vec<&str> = Xtask::HELP.lines().filter_map(|line| line.strip_prefix("xtask ")).collect();
+    assert!(!tasks.is_empty(), "the help lists no tasks; has its format changed?");
+    for task in tasks {
+        assert!(
+            readme.contains(&format!("### `cargo xtask {task}`")),
+            "README.md needs a section `### `cargo xtask {task}``"
+        );
+    }
+}

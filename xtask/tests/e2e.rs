@@ -1,0 +1,345 @@
+//! End-to-end tests: the built `xtask` binary, run in fixture workspaces with real cargo (and
+//! real cargo-llvm-cov), each test in its own temporary `HOME` and `CARGO_HOME`.
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    process::{Command, Output},
+};
+
+const XTASK: &str = env!("CARGO_BIN_EXE_xtask");
+
+/// The repository's root, where the xtask under test lives.
+fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+/// A temporary directory, removed on drop, holding the fixture workspace and the fake home.
+struct Sandbox {
+    dir: PathBuf,
+}
+
+impl Sandbox {
+    fn new(name: &str) -> Sandbox {
+        let dir = std::env::temp_dir().join(format!("xtask-e2e-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("home")).unwrap();
+        fs::create_dir_all(dir.join("cargo-home")).unwrap();
+        Sandbox { dir }
+    }
+
+    fn path(&self, relative: &str) -> PathBuf {
+        self.dir.join(relative)
+    }
+
+    fn write(&self, relative: &str, contents: &str) {
+        let path = self.path(relative);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, contents).unwrap();
+    }
+
+    /// A command isolated from the user's home and cargo configuration, in `dir` of the sandbox.
+    fn command(&self, program: impl AsRef<std::ffi::OsStr>, dir: &str) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.current_dir(self.path(dir))
+            .env("HOME", self.path("home"))
+            .env("USERPROFILE", self.path("home"))
+            .env("CARGO_HOME", self.path("cargo-home"))
+            .env_remove("CARGO_TARGET_DIR")
+            .env_remove("RUSTC_WRAPPER")
+            .env("NO_COLOR", "1");
+        cmd
+    }
+
+    /// A fixture workspace `ws/` with members `app` and `lib`: `app` reaches a package named
+    /// `pyo3` through `bindings`. Both live outside the workspace, so they are not members, and
+    /// they are path packages, so nothing is downloaded. Builds go to the shared `shared-target/`.
+    fn fixture_workspace(&self) {
+        self.write(
+            "ws/Cargo.toml",
+            "[workspace]\nresolver = \"3\"\nmembers = [\"app\", \"lib\"]\n\n\
+             [workspace.metadata.xtask]\ncoverage-fast-exclude = [\"app\"]\n",
+        );
+        self.write("ws/.cargo/config.toml", "[build]\ntarget-dir = \"../shared-target\"\n");
+        let package = |name: &str, deps: &str| {
+            format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\n{deps}")
+        };
+        self.write("ws/app/Cargo.toml", &package("app", "bindings = { path = \"../../deps/bindings\" }\n"));
+        self.write("ws/app/src/main.rs", "fn main() {}\n");
+        self.write("ws/lib/Cargo.toml", &package("lib", ""));
+        self.write("ws/lib/src/lib.rs", "");
+        self.write("deps/bindings/Cargo.toml", &package("bindings", "pyo3 = { path = \"../pyo3\" }\n"));
+        self.write("deps/bindings/src/lib.rs", "");
+        self.write("deps/pyo3/Cargo.toml", &package("pyo3", ""));
+        self.write("deps/pyo3/src/lib.rs", "");
+    }
+
+    /// Compiles a fake tool into `dir`: it prints `<name> <version>` (the version read from
+    /// `version.txt` beside it) and appends its environment to `env.log` beside it.
+    fn fake_tool(&self, dir: &str, name: &str, version: &str) -> PathBuf {
+        let source = self.path("fake_tool.rs");
+        if !source.exists() {
+            fs::write(
+                &source,
+                r#"use std::io::Write;
+fn main() {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap();
+    let name = exe.file_stem().unwrap().to_str().unwrap();
+    let version = std::fs::read_to_string(dir.join("version.txt")).unwrap();
+    let mut log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("env.log")).unwrap();
+    for (key, value) in std::env::vars_os() {
+        writeln!(log, "{}={}", key.to_string_lossy(), value.to_string_lossy()).unwrap();
+    }
+    writeln!(log, "---").unwrap();
+    println!("{name} {}", version.trim());
+}
+"#,
+            )
+            .unwrap();
+            let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+            let status = Command::new(rustc)
+                .arg(&source)
+                .arg("-o")
+                .arg(self.path(&format!("fake_tool{}", std::env::consts::EXE_SUFFIX)))
+                .status()
+                .unwrap();
+            assert!(status.success(), "could not compile the fake tool");
+        }
+        let target_dir = self.path(dir);
+        fs::create_dir_all(&target_dir).unwrap();
+        let exe = target_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+        fs::copy(self.path(&format!("fake_tool{}", std::env::consts::EXE_SUFFIX)), &exe).unwrap();
+        fs::write(target_dir.join("version.txt"), version).unwrap();
+        exe
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn assert_success(output: &Output, what: &str) {
+    assert!(
+        output.status.success(),
+        "{what} failed: {}\n{}\n{}",
+        output.status,
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+}
+
+fn path_with(first: &Path) -> std::ffi::OsString {
+    let rest = std::env::var_os("PATH").unwrap_or_default();
+    std::env::join_paths(std::iter::once(first.to_path_buf()).chain(std::env::split_paths(&rest))).unwrap()
+}
+
+#[test]
+fn bare_and_help_print_the_help_and_exit_0() {
+    let golden = fs::read_to_string(repo_root().join("xtask/test_data/help.txt")).unwrap();
+    let sandbox = Sandbox::new("help");
+    for args in [&[][..], &["--help"], &["-h"]] {
+        let output = sandbox.command(XTASK, "home").args(args).output().unwrap();
+        assert_success(&output, &format!("xtask {args:?}"));
+        assert_eq!(text(&output.stdout), golden, "xtask {args:?}");
+        assert_eq!(text(&output.stderr), "", "xtask {args:?}");
+    }
+}
+
+#[test]
+fn unknown_tasks_and_flags_are_named_with_exit_2() {
+    let sandbox = Sandbox::new("usage");
+    for (args, named) in [(&["nonsense"][..], "nonsense"), (&["info", "--bogus"], "--bogus")] {
+        let output = sandbox.command(XTASK, "home").args(args).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "xtask {args:?}");
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains(named), "xtask {args:?} must name `{named}`: {stderr}");
+        assert!(stderr.contains("cargo xtask --help"), "xtask {args:?} must point at the help: {stderr}");
+        assert_eq!(text(&output.stdout), "");
+    }
+}
+
+#[test]
+fn outside_a_workspace_is_a_clear_error_with_exit_1() {
+    let sandbox = Sandbox::new("outside");
+    let output = sandbox.command(XTASK, "home").arg("info").output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("must run inside a cargo workspace"), "{stderr}");
+}
+
+#[test]
+fn info_describes_the_workspace_found_from_a_subdirectory() {
+    let sandbox = Sandbox::new("info");
+    sandbox.fixture_workspace();
+    let output = sandbox.command(XTASK, "ws/app/src").args(["info", "--json"]).output().unwrap();
+    assert_success(&output, "xtask info --json");
+    let info: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+
+    let ws = fs::canonicalize(sandbox.path("ws")).unwrap();
+    assert_eq!(info["workspace_root"], ws.to_str().unwrap());
+    // cargo reports `ws/../shared-target`; the model resolves the `..`.
+    assert_eq!(Path::new(info["target_directory"].as_str().unwrap()), ws.parent().unwrap().join("shared-target"));
+    assert_eq!(info["target_directory_shared"], true);
+    assert_eq!(info["settings"]["coverage-fast-exclude"], serde_json::json!(["app"]));
+
+    let members = info["members"].as_array().unwrap();
+    let names: Vec<&str> = members.iter().map(|m| m["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["app", "lib"]);
+    assert_eq!(members[0]["uses_python"], true, "app reaches pyo3 through bindings");
+    assert_eq!(members[1]["uses_python"], false);
+    assert_eq!(members[0]["targets"][0]["kinds"], serde_json::json!(["bin"]));
+    assert_eq!(Path::new(members[1]["manifest_dir"].as_str().unwrap()), ws.join("lib"));
+}
+
+#[test]
+fn tools_are_found_past_a_too_old_copy_and_missing_ones_say_how_to_install() {
+    let sandbox = Sandbox::new("tools");
+    sandbox.fixture_workspace();
+    // An sccache older than the minimum comes first on PATH; a good one sits in $CARGO_HOME/bin.
+    sandbox.fake_tool("old-bin", "sccache", "0.4.0");
+    let good = sandbox.fake_tool("cargo-home/bin", "sccache", "0.10.2");
+    // With PATH cut down, cargo still needs rustc: name it directly.
+    let rustc = toolchain_rustc();
+    let run = |path: std::ffi::OsString| {
+        let output = sandbox
+            .command(XTASK, "ws")
+            .args(["info", "--json"])
+            .env("PATH", path)
+            .env("RUSTC", &rustc)
+            .output()
+            .unwrap();
+        assert_success(&output, "xtask info --json");
+        let info: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        info["tools"].as_array().unwrap().iter().find(|t| t["name"] == "sccache").unwrap().clone()
+    };
+
+    let sccache = run(path_with(&sandbox.path("old-bin")));
+    assert_eq!(sccache["version"], "0.10.2");
+    assert_eq!(Path::new(sccache["path"].as_str().unwrap()), good);
+
+    fs::remove_file(&good).unwrap();
+    let sccache = run(path_with(&sandbox.path("old-bin")));
+    let error = sccache["error"].as_str().unwrap();
+    assert!(error.contains("is version 0.4.0, older than the minimum 0.7.7"), "{error}");
+    assert!(error.contains("cargo install sccache --locked"), "{error}");
+
+    let sccache = run(std::env::join_paths([sandbox.path("home")]).unwrap());
+    let error = sccache["error"].as_str().unwrap();
+    assert!(error.contains("`sccache` was not found"), "{error}");
+    assert!(error.contains("Install it with: cargo install sccache --locked"), "{error}");
+}
+
+/// The real rustc binary of the toolchain that runs the tests (not a rustup proxy).
+fn toolchain_rustc() -> PathBuf {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let sysroot = Command::new(rustc).args(["--print", "sysroot"]).output().unwrap();
+    assert_success(&sysroot, "rustc --print sysroot");
+    Path::new(text(&sysroot.stdout).trim()).join("bin").join(format!("rustc{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// Names that `cargo run` and `cargo llvm-cov` put into the xtask's environment and that no child
+/// of the xtask may see.
+fn injected(key: &str) -> bool {
+    ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_LLVM_COV", "__CARGO_LLVM_COV"].iter().any(|p| key.starts_with(p))
+        || ["CARGO_CRATE_NAME", "CARGO_BIN_NAME", "CARGO_PRIMARY_PACKAGE", "LLVM_PROFILE_FILE"].contains(&key)
+}
+
+/// The environments the fake sccache saw, one map per run.
+fn logged_environments(log: &Path) -> Vec<Vec<(String, String)>> {
+    let log = fs::read_to_string(log).unwrap_or_default();
+    log.split("---\n")
+        .filter(|run| !run.trim().is_empty())
+        .map(|run| run.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
+        .collect()
+}
+
+fn assert_clean(environments: &[Vec<(String, String)>], how: &str) {
+    assert!(!environments.is_empty(), "{how}: the fake sccache never ran");
+    for env in environments {
+        let leaked: Vec<&String> = env.iter().map(|(k, _)| k).filter(|k| injected(k)).collect();
+        assert!(leaked.is_empty(), "{how}: the child saw {leaked:?}");
+        assert!(env.iter().any(|(k, v)| k == "XTASK_E2E_MARK" && v == "kept"), "{how}: the user's variables must pass");
+        if let Some((_, wrapper)) = env.iter().find(|(k, _)| k == "RUSTC_WRAPPER") {
+            assert!(!wrapper.contains("cargo-llvm-cov"), "{how}: the child got llvm-cov's wrapper {wrapper}");
+        }
+    }
+}
+
+/// The xtask started the way users start it (`cargo run`, through the `cargo xtask` alias) and
+/// inside a real `cargo llvm-cov run`: the children it starts see neither run's variables.
+#[test]
+fn children_get_a_clean_environment_under_cargo_run_and_cargo_llvm_cov() {
+    let sandbox = Sandbox::new("child-env");
+    sandbox.fixture_workspace();
+    sandbox.fake_tool("bin", "sccache", "0.10.2");
+    let log = sandbox.path("bin/env.log");
+    let manifest = repo_root().join("Cargo.toml");
+    // The user's cargo home: building the xtask needs its registry cache. Only HOME is faked.
+    let cargo_home = std::env::var_os("CARGO_HOME").unwrap_or_else(|| home_dir().join(".cargo").into_os_string());
+    let target_dir = sandbox.path("xtask-target");
+    let isolated = |program: &str| {
+        let mut cmd = sandbox.command(program, "ws");
+        cmd.env("CARGO_HOME", &cargo_home)
+            .env("CARGO_TARGET_DIR", &target_dir)
+            .env("PATH", path_with(&sandbox.path("bin")))
+            .env("XTASK_E2E_MARK", "kept");
+        cmd
+    };
+
+    let output = isolated(&cargo())
+        .args(["run", "--quiet", "--manifest-path"])
+        .arg(&manifest)
+        .args(["--package", "xtask", "--", "info"])
+        .output()
+        .unwrap();
+    assert_success(&output, "cargo run -p xtask -- info");
+    assert_clean(&logged_environments(&log), "under `cargo run`");
+    fs::remove_file(&log).unwrap();
+
+    require_cargo_llvm_cov();
+    let mut cmd = isolated(&cargo());
+    // This test may itself run under cargo-llvm-cov; the nested run must start fresh.
+    for (key, _) in std::env::vars_os() {
+        if key.to_str().is_some_and(injected) {
+            cmd.env_remove(key);
+        }
+    }
+    let output = cmd
+        .args(["llvm-cov", "run", "--no-report", "--manifest-path"])
+        .arg(&manifest)
+        .args(["--package", "xtask", "--", "info"])
+        .output()
+        .unwrap();
+    assert_success(&output, "cargo llvm-cov run -p xtask -- info");
+    // Proof that the xtask really ran instrumented: it wrote a coverage profile.
+    let profiles = fs::read_dir(target_dir.join("llvm-cov-target"))
+        .unwrap()
+        .filter(|entry| entry.as_ref().unwrap().path().extension().is_some_and(|ext| ext == "profraw"))
+        .count();
+    assert!(profiles > 0, "cargo llvm-cov left no .profraw: the xtask did not run under it");
+    assert_clean(&logged_environments(&log), "under `cargo llvm-cov run`");
+}
+
+fn home_dir() -> PathBuf {
+    std::env::home_dir().expect("a home directory")
+}
+
+/// cargo-llvm-cov must be installed; if it is not, the test fails with the command that installs it.
+fn require_cargo_llvm_cov() {
+    let output = Command::new(cargo()).args(["llvm-cov", "--version"]).output();
+    assert!(
+        output.is_ok_and(|output| output.status.success()),
+        "cargo-llvm-cov is needed by this test; install it with: cargo install cargo-llvm-cov --locked"
+    );
+}
