@@ -86,6 +86,8 @@ fn to_text(ws: &Workspace, tools: &[ToolReport]) -> String {
 
     out += &format!("\n{}\n", heading("tools"));
     let tool_width = tools.iter().map(|r| r.tool.name.len()).max().unwrap_or(0);
+    // Continuation lines of an error start under its first line: "  missing  <name>  ".
+    let continuation = format!("\n{:width$}", "", width = 2 + "missing".len() + 2 + tool_width + 2);
     for report in tools {
         let line = match &report.found {
             Ok(found) => format!(
@@ -99,7 +101,7 @@ fn to_text(ws: &Workspace, tools: &[ToolReport]) -> String {
                 "{}  {:tool_width$}  {}",
                 paint(Stream::Stdout, Style::Bad, "missing"),
                 report.tool.name,
-                err.replace('\n', &format!("\n{:width$}", "", width = tool_width + 13))
+                err.replace('\n', &continuation)
             ),
         };
         out += &format!("  {line}\n");

@@ -5,7 +5,7 @@
 //! The LLVM tools live in the Rust toolchain instead. A missing or too old tool is an error that
 //! names the command that installs it.
 
-use std::fmt;
+use std::{fmt, path::PathBuf};
 
 use anyhow::{Context, bail};
 use camino::{Utf8Path, Utf8PathBuf};
@@ -155,15 +155,14 @@ impl Tool {
 /// `PATH`, then `$CARGO_HOME/bin`, then `~/.local/bin`, without repeats.
 fn search_dirs(sh: &Shell) -> Vec<Utf8PathBuf> {
     let home = home_dir(sh);
-    let cargo_home = sh.var_os("CARGO_HOME").map(Into::into).or_else(|| home.as_ref().map(|home| home.join(".cargo")));
-    let path_dirs = sh.var_os("PATH").map(|path| std::env::split_paths(&path).collect::<Vec<_>>()).unwrap_or_default();
-    let extra =
-        [cargo_home.map(|dir: std::path::PathBuf| dir.join("bin")), home.map(|home| home.join(".local").join("bin"))];
-    let mut dirs: Vec<Utf8PathBuf> = Vec::new();
-    // A directory whose name is not UTF-8 cannot hold a tool we could name in a message: skip it.
-    for dir in
-        path_dirs.into_iter().chain(extra.into_iter().flatten()).filter_map(|dir| Utf8PathBuf::try_from(dir).ok())
-    {
+    let cargo_home = sh.var_os("CARGO_HOME").map(PathBuf::from).or_else(|| Some(home.as_ref()?.join(".cargo")));
+    let mut candidates: Vec<PathBuf> =
+        sh.var_os("PATH").map(|path| std::env::split_paths(&path).collect()).unwrap_or_default();
+    candidates.extend(cargo_home.map(|dir| dir.join("bin")));
+    candidates.extend(home.map(|home| home.join(".local").join("bin")));
+    let mut dirs = Vec::new();
+    // A directory whose name is not UTF-8 could not be named in a message: tools there are not found.
+    for dir in candidates.into_iter().filter_map(|dir| Utf8PathBuf::try_from(dir).ok()) {
         if !dir.as_str().is_empty() && !dirs.contains(&dir) {
             dirs.push(dir);
         }
@@ -171,12 +170,10 @@ fn search_dirs(sh: &Shell) -> Vec<Utf8PathBuf> {
     dirs
 }
 
-fn home_dir(sh: &Shell) -> Option<std::path::PathBuf> {
+fn home_dir(sh: &Shell) -> Option<PathBuf> {
     let var = if cfg!(windows) { "USERPROFILE" } else { "HOME" };
-    sh.var_os(var)
-        .map(Into::into)
-        .or_else(std::env::home_dir)
-        .filter(|home: &std::path::PathBuf| !home.as_os_str().is_empty())
+    let home = sh.var_os(var).map(PathBuf::from).or_else(std::env::home_dir)?;
+    (!home.as_os_str().is_empty()).then_some(home)
 }
 
 /// Where rustup's `llvm-tools` component installs `llvm-cov` and `llvm-profdata`.
