@@ -6,7 +6,7 @@ CARGO ?= cargo
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help build check test fmt clippy info ci-full
+.PHONY: help build check test fmt clippy info ci-full sccache-setup sccache-status sccache-start sccache-stop sccache-stats sccache-clear sccache-env
 
 help:
 	$(info make help      List these targets)
@@ -17,6 +17,13 @@ help:
 	$(info make clippy    Lint with clippy, warnings as errors)
 	$(info make info      Show what the tasks see: members, target dirs, tools)
 	$(info make ci-full   Install what the checks need, then run every check CI runs)
+	$(info make sccache-setup   Install, configure and start sccache (idempotent))
+	$(info make sccache-status  Show sccache's binary, server, wrapper, cache and problems)
+	$(info make sccache-start   Start the sccache server with the configured cache)
+	$(info make sccache-stop    Stop the sccache server)
+	$(info make sccache-stats   Show sccache's hit rate and cache size)
+	$(info make sccache-clear   Stop the server and empty the local cache)
+	$(info make sccache-env     Print the sccache variables for your shell)
 	$(info Extra flags go in ARGS, e.g. make info ARGS=--json. Cargo in use, set with CARGO=...:)
 	@$(CARGO) --version
 
@@ -40,3 +47,24 @@ info:
 
 ci-full:
 	$(CARGO) xtask ci $(ARGS)
+
+sccache-setup:
+	$(CARGO) xtask setup-sccache $(ARGS)
+
+sccache-status:
+	$(CARGO) xtask setup-sccache status $(ARGS)
+
+sccache-start:
+	$(CARGO) xtask setup-sccache start $(ARGS)
+
+sccache-stop:
+	$(CARGO) xtask setup-sccache stop $(ARGS)
+
+sccache-stats:
+	$(CARGO) xtask setup-sccache stats $(ARGS)
+
+sccache-clear:
+	$(CARGO) xtask setup-sccache clear $(ARGS)
+
+sccache-env:
+	$(CARGO) xtask setup-sccache env $(ARGS)

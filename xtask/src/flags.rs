@@ -3,6 +3,10 @@
 //! Regenerate the code between `generated start` and `generated end` after editing the `xflags!`
 //! block: `touch xtask/src/flags.rs && UPDATE_XFLAGS=1 cargo build -p xtask`, then build again.
 
+use camino::Utf8PathBuf;
+
+use crate::setup_sccache::settings::{BackendKind, CacheSize, EnvShell, Scope};
+
 xflags::xflags! {
     src "./src/flags.rs"
 
@@ -10,6 +14,74 @@ xflags::xflags! {
     cmd xtask {
         /// Print this help (also what a bare `cargo xtask` does).
         default cmd help {}
+
+        /// Install, configure, start and inspect sccache. Without a subcommand: the whole set-up
+        /// (install if missing, write the configuration, start the server, show the status); running
+        /// it again changes nothing.
+        cmd setup-sccache {
+            /// Fail instead of installing sccache when it is missing.
+            optional --no-install
+            /// Print what would change, and change nothing (also for `clear` and `disable`).
+            optional --dry-run
+            /// Local cache directory. Default: sccache's own per-OS default (~/.cache/sccache on Linux).
+            optional --cache-dir dir: Utf8PathBuf
+            /// Cache size limit: a whole number with K, M, G or T. Default: 10G.
+            optional --cache-size size: CacheSize
+            /// Where the rustc wrapper goes: `user` ($CARGO_HOME/config.toml, the default) or
+            /// `project` (the workspace's .cargo/config.toml; do not commit it).
+            optional --scope scope: Scope
+            /// Also write build.incremental = false, so workspace crates are cached too (for CI);
+            /// with `env`, print CARGO_INCREMENTAL=0.
+            optional --no-incremental
+            /// Cache backend: local (the default), redis, memcached, s3, webdav or gha.
+            optional --backend backend: BackendKind
+            /// Redis server for --backend redis: redis://[user:password@]host:port[/db].
+            optional --redis-url url: String
+            /// Memcached server for --backend memcached: tcp://host:port.
+            optional --memcached-url url: String
+            /// S3 bucket for --backend s3.
+            optional --s3-bucket bucket: String
+            /// S3-compatible endpoint (R2, MinIO, ...) for --backend s3.
+            optional --s3-endpoint url: String
+            /// S3 region for --backend s3 (`auto` for R2).
+            optional --s3-region region: String
+            /// WebDAV endpoint for --backend webdav.
+            optional --webdav-url url: String
+            /// Keep the local disk cache in front of the remote backend (sccache 0.15 and later).
+            optional --multilevel
+
+            default cmd setup {}
+            /// Show the binary and its backends, the server, the effective wrapper and where it
+            /// comes from, the cache, and every problem found with its fix.
+            cmd status {
+                /// Print it as JSON on stdout.
+                optional --json
+            }
+            /// Start the server with the configured cache (restart it if it runs with another).
+            cmd start {}
+            /// Stop the server (success when none runs).
+            cmd stop {}
+            /// Show requests, hits, misses, hit rate, why requests were not cacheable, and the
+            /// cache size; appended as markdown to $GITHUB_STEP_SUMMARY when that is set.
+            cmd stats {
+                /// Print them as JSON on stdout.
+                optional --json
+                /// Then reset the counters.
+                optional --zero
+            }
+            /// Stop the server and empty the local cache directory (remote caches are not touched).
+            cmd clear {}
+            /// Print the variables that make a shell use sccache as configured, in its syntax:
+            /// `source <(cargo xtask setup-sccache env)`.
+            cmd env {
+                /// bash, zsh, fish, powershell, cmd, or github (lines for $GITHUB_ENV).
+                /// Default: from $SHELL, or powershell on Windows.
+                optional --shell shell: EnvShell
+            }
+            /// Remove what setup added to cargo's and sccache's configuration (and nothing else),
+            /// and stop the server.
+            cmd disable {}
+        }
 
         /// Run every check CI runs (fmt, clippy, tests, Windows and macOS builds), first installing
         /// what they need: rustup components and targets, cargo-llvm-cov.
@@ -37,12 +109,75 @@ pub struct Xtask {
 #[derive(Debug)]
 pub enum XtaskCmd {
     Help(Help),
+    SetupSccache(SetupSccache),
     Ci(Ci),
     Info(Info),
 }
 
 #[derive(Debug)]
 pub struct Help;
+
+#[derive(Debug)]
+pub struct SetupSccache {
+    pub no_install: bool,
+    pub dry_run: bool,
+    pub cache_dir: Option<Utf8PathBuf>,
+    pub cache_size: Option<CacheSize>,
+    pub scope: Option<Scope>,
+    pub no_incremental: bool,
+    pub backend: Option<BackendKind>,
+    pub redis_url: Option<String>,
+    pub memcached_url: Option<String>,
+    pub s3_bucket: Option<String>,
+    pub s3_endpoint: Option<String>,
+    pub s3_region: Option<String>,
+    pub webdav_url: Option<String>,
+    pub multilevel: bool,
+    pub subcommand: SetupSccacheCmd,
+}
+
+#[derive(Debug)]
+pub enum SetupSccacheCmd {
+    Setup(Setup),
+    Status(Status),
+    Start(Start),
+    Stop(Stop),
+    Stats(Stats),
+    Clear(Clear),
+    Env(Env),
+    Disable(Disable),
+}
+
+#[derive(Debug)]
+pub struct Setup;
+
+#[derive(Debug)]
+pub struct Status {
+    pub json: bool,
+}
+
+#[derive(Debug)]
+pub struct Start;
+
+#[derive(Debug)]
+pub struct Stop;
+
+#[derive(Debug)]
+pub struct Stats {
+    pub json: bool,
+    pub zero: bool,
+}
+
+#[derive(Debug)]
+pub struct Clear;
+
+#[derive(Debug)]
+pub struct Env {
+    pub shell: Option<EnvShell>,
+}
+
+#[derive(Debug)]
+pub struct Disable;
 
 #[derive(Debug)]
 pub struct Ci {

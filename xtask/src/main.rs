@@ -13,6 +13,7 @@ mod ci;
 mod flags;
 mod info;
 mod output;
+mod setup_sccache;
 #[cfg(test)]
 mod tidy;
 mod tools;
@@ -20,7 +21,7 @@ mod workspace;
 
 use std::process::ExitCode;
 
-use output::{Stream, Style, paint};
+use output::{Stream, Style, UsageError, paint};
 use xshell::Shell;
 
 fn main() -> ExitCode {
@@ -30,21 +31,24 @@ fn main() -> ExitCode {
             print!("{err}");
             return ExitCode::SUCCESS;
         }
-        Err(err) => {
-            eprintln!(
-                "{}: {err}\nRun `cargo xtask --help` for the tasks and their flags.",
-                paint(Stream::Stderr, Style::Bad, "error")
-            );
-            return ExitCode::from(2);
-        }
+        Err(err) => return usage_error(&err),
     };
     match run(flags) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(err) if err.is::<UsageError>() => usage_error(&err),
         Err(err) => {
             eprintln!("{}: {err:#}", paint(Stream::Stderr, Style::Bad, "error"));
             ExitCode::FAILURE
         }
     }
+}
+
+fn usage_error(err: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!(
+        "{}: {err}\nRun `cargo xtask --help` for the tasks and their flags.",
+        paint(Stream::Stderr, Style::Bad, "error")
+    );
+    ExitCode::from(2)
 }
 
 fn run(flags: flags::Xtask) -> anyhow::Result<()> {
@@ -55,6 +59,10 @@ fn run(flags: flags::Xtask) -> anyhow::Result<()> {
             Ok(())
         }
         flags::XtaskCmd::Ci(cmd) => {
+            sh.change_dir(workspace::locate_root(sh)?);
+            cmd.run(sh)
+        }
+        flags::XtaskCmd::SetupSccache(cmd) => {
             sh.change_dir(workspace::locate_root(sh)?);
             cmd.run(sh)
         }

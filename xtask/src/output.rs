@@ -6,6 +6,19 @@
 
 use std::io::IsTerminal;
 
+/// A command line that parsed but asks for something that makes no sense: exit code 2, like a
+/// parse error.
+#[derive(Debug)]
+pub(crate) struct UsageError(pub(crate) String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
 #[derive(Clone, Copy)]
 pub(crate) enum Stream {
     Stdout,

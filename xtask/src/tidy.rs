@@ -28,8 +28,8 @@ fn documented_commands_parse() {
 }
 
 /// The arguments of each `cargo xtask` / `$(CARGO) xtask` on `line`, up to a closing backtick.
-/// Make variables such as `$(ARGS)` are dropped, a `#` starts a comment, and placeholders like
-/// `<task>` or `…` skip the command.
+/// Make variables such as `$(ARGS)` are dropped, and placeholders like `<task>` or `…` skip the
+/// command.
 fn documented_invocations(line: &str) -> Vec<Vec<&str>> {
     let mut found = Vec::new();
     for (start, _) in line.match_indices(" xtask") {
@@ -38,11 +38,9 @@ fn documented_invocations(line: &str) -> Vec<Vec<&str>> {
         }
         let rest = &line[start + " xtask".len()..];
         let rest = rest.split('`').next().unwrap_or_default();
-        let args: Vec<&str> = rest
-            .split_whitespace()
-            .take_while(|arg| !arg.starts_with('#'))
-            .filter(|arg| !arg.starts_with("$("))
-            .collect();
+        // A shell comment, pipe, redirection or `)` ends the command.
+        let rest = rest.split(['#', '|', '>', ';', ')']).next().unwrap_or_default();
+        let args: Vec<&str> = rest.split_whitespace().filter(|arg| !arg.starts_with("$(")).collect();
         if !args.iter().any(|arg| arg.contains(['<', '…'])) {
             found.push(args);
         }
@@ -57,6 +55,8 @@ fn invocations_are_read_from_markdown_and_make_lines() {
     assert_eq!(documented_invocations("`cargo xtask <task> --help`"), Vec::<Vec<&str>>::new());
     assert_eq!(documented_invocations("cargo xtask"), [Vec::<&str>::new()]);
     assert_eq!(documented_invocations("cargo xtask ci   # runs the checks"), [vec!["ci"]]);
+    assert_eq!(documented_invocations("source <(cargo xtask info --json)"), [vec!["info", "--json"]]);
+    assert_eq!(documented_invocations("cargo xtask info | jq >> out"), [vec!["info"]]);
 }
 
 /// The Makefile's targets: each is declared `.PHONY`, listed by `make help`, and a one-line recipe.
@@ -95,7 +95,9 @@ fn makefile_targets_are_phony_listed_and_one_liners() {
 #[test]
 fn readme_has_a_section_per_task() {
     let readme = repo_file("README.md");
-    let tasks: Vec<&str> = Xtask::HELP.lines().filter_map(|line| line.strip_prefix("xtask ")).collect();
+    let mut tasks: Vec<&str> =
+        Xtask::HELP.lines().filter_map(|line| line.strip_prefix("xtask ")?.split(' ').next()).collect();
+    tasks.dedup();
     assert!(!tasks.is_empty(), "the help lists no tasks; has its format changed?");
     for task in tasks {
         assert!(

@@ -95,7 +95,7 @@ pub(crate) const PYTHON: Tool = Tool {
 pub(crate) const ALL: &[&Tool] = &[&SCCACHE, &CARGO_LLVM_COV, &LLVM_COV, &LLVM_PROFDATA, &PYTHON];
 
 /// A tool that was found and runs.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Found {
     pub(crate) path: Utf8PathBuf,
     pub(crate) version: Version,

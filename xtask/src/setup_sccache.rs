@@ -1,0 +1,894 @@
+//! `cargo xtask setup-sccache`: install, configure, run and inspect sccache.
+//!
+//! The configuration lives where every way of starting sccache reads it: the cache in sccache's
+//! own config file (`SCCACHE_CONF` or the per-OS default), the wrapper in a cargo config file
+//! (the user's by default: a wrapper committed to a repository breaks builds for everyone
+//! without sccache). Nothing is exported into anyone's shell; `env` prints assignments for those
+//! who want them.
+
+mod server;
+pub(crate) mod settings;
+mod shell_env;
+mod toml_file;
+
+use anyhow::{Context, bail};
+use camino::{Utf8Path, Utf8PathBuf};
+use serde_json::{Value, json};
+use xshell::{Cmd, Shell};
+
+use self::{
+    server::{Endpoint, Sccache, Stats, human_bytes},
+    settings::{BackendKind, CacheSize, EnvShell, Scope},
+    toml_file::TomlFile,
+};
+use crate::{
+    child, flags,
+    output::{Stream, Style, UsageError, paint},
+    tools::{self, Found},
+};
+
+/// Keys of cargo's configuration that setup manages.
+const WRAPPER: [&str; 2] = ["build", "rustc-wrapper"];
+const INCREMENTAL: [&str; 2] = ["build", "incremental"];
+const MULTILEVEL: [&str; 3] = ["cache", "multilevel", "chain"];
+
+impl flags::SetupSccache {
+    pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
+        self.check_flags()?;
+        match &self.subcommand {
+            flags::SetupSccacheCmd::Setup(_) => self.setup(sh),
+            flags::SetupSccacheCmd::Status(status) => show_status(sh, status.json),
+            flags::SetupSccacheCmd::Start(_) => {
+                let sccache = installed(sh)?;
+                println!("{}", ensure_running(&sccache, &Configured::read(sh)?)?);
+                Ok(())
+            }
+            flags::SetupSccacheCmd::Stop(_) => {
+                let sccache = installed(sh)?;
+                match sccache.stop()? {
+                    true => println!("stopped the sccache server on {}", sccache.endpoint),
+                    false => println!("no sccache server is running on {}", sccache.endpoint),
+                }
+                Ok(())
+            }
+            flags::SetupSccacheCmd::Stats(stats) => show_stats(sh, stats.json, stats.zero),
+            flags::SetupSccacheCmd::Clear(_) => clear(sh, self.dry_run),
+            flags::SetupSccacheCmd::Env(env) => print_env(sh, env.shell, self.no_incremental),
+            flags::SetupSccacheCmd::Disable(_) => disable(sh, self.dry_run),
+        }
+    }
+
+    /// Flags of the set-up itself make no sense with the other subcommands: say so, not ignore them.
+    fn check_flags(&self) -> anyhow::Result<()> {
+        let setup_only = [
+            ("--no-install", self.no_install),
+            ("--cache-dir", self.cache_dir.is_some()),
+            ("--cache-size", self.cache_size.is_some()),
+            ("--scope", self.scope.is_some()),
+            ("--backend", self.backend.is_some()),
+            ("--redis-url", self.redis_url.is_some()),
+            ("--memcached-url", self.memcached_url.is_some()),
+            ("--s3-bucket", self.s3_bucket.is_some()),
+            ("--s3-endpoint", self.s3_endpoint.is_some()),
+            ("--s3-region", self.s3_region.is_some()),
+            ("--webdav-url", self.webdav_url.is_some()),
+            ("--multilevel", self.multilevel),
+        ];
+        let (name, allowed) = match &self.subcommand {
+            flags::SetupSccacheCmd::Setup(_) => return Ok(()),
+            flags::SetupSccacheCmd::Env(_) => ("env", &["--no-incremental"][..]),
+            flags::SetupSccacheCmd::Clear(_) => ("clear", &["--dry-run"][..]),
+            flags::SetupSccacheCmd::Disable(_) => ("disable", &["--dry-run"][..]),
+            flags::SetupSccacheCmd::Status(_) => ("status", &[][..]),
+            flags::SetupSccacheCmd::Start(_) => ("start", &[][..]),
+            flags::SetupSccacheCmd::Stop(_) => ("stop", &[][..]),
+            flags::SetupSccacheCmd::Stats(_) => ("stats", &[][..]),
+        };
+        let shared = [("--dry-run", self.dry_run), ("--no-incremental", self.no_incremental)];
+        let given = setup_only.iter().chain(&shared).find(|(flag, given)| *given && !allowed.contains(flag));
+        match given {
+            Some((flag, _)) => Err(UsageError(format!(
+                "{flag} belongs to the set-up (`cargo xtask setup-sccache {flag} ...`), not to `setup-sccache {name}`"
+            ))
+            .into()),
+            None => Ok(()),
+        }
+    }
+
+    /// The remote backend's keys in sccache's configuration, checked against the flags given.
+    fn remote_keys(&self) -> anyhow::Result<Option<(BackendKind, Vec<(&'static str, toml_edit::Value)>)>> {
+        let backend = self.backend.unwrap_or_default();
+        let given = |flag: &str, value: &Option<String>| {
+            value.clone().ok_or_else(|| UsageError(format!("--backend {backend} needs {flag}")))
+        };
+        let keys = match backend {
+            BackendKind::Local => {
+                if self.multilevel {
+                    return Err(UsageError(
+                        "--multilevel puts the local disk in front of a remote backend: \
+                                           choose one with --backend"
+                            .into(),
+                    )
+                    .into());
+                }
+                return Ok(None);
+            }
+            BackendKind::Redis => settings::redis_keys(&given("--redis-url", &self.redis_url)?).map_err(UsageError)?,
+            BackendKind::Memcached => vec![("endpoint", given("--memcached-url", &self.memcached_url)?.into())],
+            BackendKind::S3 => {
+                let mut keys = vec![("bucket", given("--s3-bucket", &self.s3_bucket)?.into())];
+                keys.extend(self.s3_endpoint.clone().map(|endpoint| ("endpoint", endpoint.into())));
+                keys.extend(self.s3_region.clone().map(|region| ("region", region.into())));
+                keys.push(("no_credentials", false.into()));
+                keys
+            }
+            BackendKind::Webdav => vec![("endpoint", given("--webdav-url", &self.webdav_url)?.into())],
+            BackendKind::Gha => vec![("enabled", true.into()), ("version", "".into())],
+        };
+        Ok(Some((backend, keys)))
+    }
+
+    /// The whole set-up: install, configure, check the backend, start, report. Idempotent.
+    fn setup(&self, sh: &Shell) -> anyhow::Result<()> {
+        let remote = self.remote_keys()?;
+        let cache_dir = match &self.cache_dir {
+            Some(dir) => absolute(sh, dir),
+            None => settings::default_cache_dir(sh)?,
+        };
+        let cache_size = self.cache_size.unwrap_or(CacheSize::DEFAULT);
+        let Some(found) = find_or_install(sh, self.no_install, self.dry_run)? else { return Ok(()) };
+        let sccache = Sccache::new(sh, found);
+        if let Some((backend, _)) = &remote {
+            check_backend_compiled_in(&sccache, *backend, self.multilevel)?;
+        }
+
+        let mut sccache_config = TomlFile::read(&settings::sccache_config_path(sh)?)?;
+        sccache_config.set(&["cache", "disk", "dir"], cache_dir.as_str());
+        sccache_config.set(&["cache", "disk", "size"], i64::try_from(cache_size.bytes()).unwrap_or(i64::MAX));
+        for kind in BackendKind::REMOTE {
+            let wanted = remote.as_ref().filter(|(backend, _)| *backend == kind);
+            for key in kind.keys() {
+                match wanted.and_then(|(_, keys)| keys.iter().find(|(name, _)| name == key)) {
+                    Some((_, value)) => sccache_config.set(&["cache", kind.table(), key], value.clone()),
+                    None => sccache_config.remove_marked(&["cache", kind.table(), key]),
+                }
+            }
+        }
+        match &remote {
+            Some((backend, _)) if self.multilevel => {
+                let chain = toml_edit::Array::from_iter(["disk", backend.table()]);
+                sccache_config.set(&MULTILEVEL, chain);
+            }
+            _ => sccache_config.remove_marked(&MULTILEVEL),
+        }
+
+        let scope = self.scope.unwrap_or_default();
+        let mut cargo_config = TomlFile::read(&cargo_config_path(sh, scope)?)?;
+        if let Some((wrapper, false)) = cargo_config.get(&WRAPPER)
+            && let Some(wrapper) = wrapper.as_str()
+            && !is_sccache(wrapper)
+        {
+            bail!(
+                "{} already sets build.rustc-wrapper = \"{wrapper}\", which is not sccache; setup leaves it alone. \
+                 Remove it (or chain it through RUSTC_WORKSPACE_WRAPPER) and run setup again.",
+                cargo_config.path
+            );
+        }
+        cargo_config.set(&WRAPPER, sccache.path.as_str());
+        if self.no_incremental {
+            cargo_config.set(&INCREMENTAL, false);
+        } else {
+            cargo_config.remove_marked(&INCREMENTAL);
+        }
+
+        for file in [&sccache_config, &cargo_config] {
+            report_changes(file, self.dry_run);
+        }
+        if self.dry_run {
+            eprintln!("--dry-run: nothing was written, started or stopped");
+            return Ok(());
+        }
+        if let Some((backend, _)) = &remote {
+            check_backend_answers(sh, &sccache, *backend, &sccache_config.text())?;
+        }
+        // Credentials may be in it: only its owner may read it.
+        sccache_config.save(true)?;
+        cargo_config.save(false)?;
+        if scope == Scope::Project {
+            eprintln!(
+                "{}: {} now names sccache as the rustc wrapper. Do not commit it: every cargo command fails \
+                 for anyone without sccache at that path.",
+                paint(Stream::Stderr, Style::Bad, "warning"),
+                cargo_config.path
+            );
+        }
+        eprintln!("{}", ensure_running(&sccache, &Configured::read(sh)?)?);
+        show_status(sh, false)
+    }
+}
+
+/// A path from the command line, made absolute against the shell's directory.
+fn absolute(sh: &Shell, path: &Utf8Path) -> Utf8PathBuf {
+    match Utf8Path::from_path(&sh.current_dir()) {
+        Some(cwd) if path.is_relative() => cwd.join(path),
+        _ => path.to_owned(),
+    }
+}
+
+fn is_sccache(wrapper: &str) -> bool {
+    let name = wrapper.rsplit(['/', '\\']).next().unwrap_or(wrapper);
+    name == "sccache" || name == "sccache.exe"
+}
+
+fn report_changes(file: &TomlFile, dry_run: bool) {
+    let verb = if dry_run { "would change" } else { "changing" };
+    if file.changes.is_empty() {
+        eprintln!("{}: already as wanted", file.path);
+    } else {
+        eprintln!("{}: {verb}", file.path);
+        for change in &file.changes {
+            eprintln!("  {}", redact_change(change));
+        }
+    }
+}
+
+/// A change line with a written password hidden.
+fn redact_change(change: &str) -> String {
+    if change.contains(".password = ") {
+        format!("{} = \"***\"", change.split(" = ").next().unwrap_or(change))
+    } else {
+        change.to_owned()
+    }
+}
+
+/// Where the wrapper goes for `scope`.
+fn cargo_config_path(sh: &Shell, scope: Scope) -> anyhow::Result<Utf8PathBuf> {
+    Ok(match scope {
+        Scope::User => settings::cargo_config_in(&settings::cargo_home(sh)?),
+        Scope::Project => {
+            let root = Utf8PathBuf::from_path_buf(sh.current_dir())
+                .map_err(|dir| anyhow::anyhow!("the workspace path {} is not UTF-8", dir.display()))?;
+            settings::cargo_config_in(&root.join(".cargo"))
+        }
+    })
+}
+
+/// sccache as installed; `setup-sccache` (without a subcommand) installs it when missing.
+fn installed(sh: &Shell) -> anyhow::Result<Sccache<'_>> {
+    let found = tools::SCCACHE.find(sh).context("run `cargo xtask setup-sccache` to install and configure it")?;
+    Ok(Sccache::new(sh, found))
+}
+
+/// Finds sccache, or installs it with cargo (`None` for a dry run that would install it).
+pub(crate) fn find_or_install(sh: &Shell, no_install: bool, dry_run: bool) -> anyhow::Result<Option<Found>> {
+    let err = match tools::SCCACHE.find(sh) {
+        Ok(found) => return Ok(Some(found)),
+        Err(err) => err,
+    };
+    let install = install_command(sh);
+    if no_install {
+        return Err(err.context("--no-install: not installing it"));
+    }
+    if dry_run {
+        eprintln!("{err:#}\n--dry-run: would install it with `{}`", install_shown());
+        return Ok(None);
+    }
+    eprintln!("{err:#}\nInstalling it now with `{}`: this compiles sccache and takes a few minutes.", install_shown());
+    install.run().context("installing sccache failed")?;
+    tools::SCCACHE.find(sh).map(Some)
+}
+
+/// `cargo install sccache --locked`, with the release profile's fat LTO and single codegen unit
+/// turned off for this build: sccache spends its time waiting on rustc and disks, and a default
+/// release build of it takes about 7 minutes on 2 cores.
+fn install_command(sh: &Shell) -> Cmd<'_> {
+    child::cargo(sh)
+        .args(["install", "sccache", "--locked"])
+        .env("CARGO_PROFILE_RELEASE_LTO", "off")
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
+}
+
+fn install_shown() -> String {
+    "CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 cargo install sccache --locked".to_owned()
+}
+
+fn check_backend_compiled_in(sccache: &Sccache<'_>, backend: BackendKind, multilevel: bool) -> anyhow::Result<()> {
+    let features = sccache.backends()?;
+    let enabled = features.iter().any(|(name, on)| *on && name.eq_ignore_ascii_case(backend.table()));
+    if !enabled {
+        bail!(
+            "{} was built without the {backend} backend (its --help lists: {}).\nReinstall it with all backends: \
+             cargo install sccache --locked",
+            sccache.path,
+            features.iter().filter(|(_, on)| *on).map(|(name, _)| name.as_str()).collect::<Vec<_>>().join(", ")
+        );
+    }
+    if multilevel && sccache.version < tools::Version(0, 15, 0) {
+        bail!("--multilevel needs sccache 0.15.0 or later, and {} is {}", sccache.path, sccache.version);
+    }
+    Ok(())
+}
+
+/// Starts a throw-away server with the new configuration on a free port: sccache checks its
+/// backend when it starts, and a wrapper whose server cannot start fails every build.
+fn check_backend_answers(sh: &Shell, sccache: &Sccache<'_>, backend: BackendKind, config: &str) -> anyhow::Result<()> {
+    let temp = sh.create_temp_dir()?;
+    let temp_dir = Utf8Path::from_path(temp.path()).context("the temporary directory is not UTF-8")?;
+    let config_path = temp_dir.join("config");
+    std::fs::write(&config_path, config)?;
+    let port = std::net::TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port();
+    let trial = sccache.with_env(
+        port,
+        vec![
+            ("SCCACHE_CONF", Some(config_path.to_string())),
+            ("SCCACHE_DIR", Some(temp_dir.join("disk").to_string())),
+            ("SCCACHE_SERVER_PORT", Some(port.to_string())),
+            ("SCCACHE_SERVER_UDS", None),
+        ],
+    );
+    eprintln!("checking that the {backend} backend answers (a trial sccache server on port {port})");
+    let started = trial.start();
+    trial.stop()?;
+    started.with_context(|| format!("the {backend} backend did not answer, so nothing was changed"))
+}
+
+/// Starts the server unless it already runs with the configured cache; restarts it if it runs
+/// with another. Returns what it did.
+fn ensure_running(sccache: &Sccache<'_>, configured: &Configured) -> anyhow::Result<String> {
+    if sccache.endpoint.answers() {
+        let stats = sccache.stats().map_err(|err| {
+            anyhow::anyhow!(
+                "{} answers, but not as an sccache server ({err:#}).\nSet SCCACHE_SERVER_PORT to a free port, \
+                 or stop the program that holds it.",
+                sccache.endpoint
+            )
+        })?;
+        match stats.differs_from(configured.backend, &configured.dir, configured.size) {
+            None => return Ok(format!("the sccache server on {} already runs with this cache", sccache.endpoint)),
+            Some(difference) => {
+                eprintln!("restarting the sccache server on {}: {difference}", sccache.endpoint);
+                sccache.stop()?;
+            }
+        }
+    }
+    sccache.start()?;
+    Ok(format!("started the sccache server on {}", sccache.endpoint))
+}
+
+/// The cache as configured: environment variables over sccache's config file over its defaults.
+struct Configured {
+    config: TomlFile,
+    backend: BackendKind,
+    dir: Utf8PathBuf,
+    size: u64,
+    /// The multilevel chain, when set.
+    chain: Option<String>,
+}
+
+impl Configured {
+    fn read(sh: &Shell) -> anyhow::Result<Configured> {
+        let config = TomlFile::read(&settings::sccache_config_path(sh)?)?;
+        let text = |keys: &[&str]| config.get(keys).and_then(|(value, _)| value.as_str().map(str::to_owned));
+        // sccache's own order when several backends are configured.
+        let backend =
+            [BackendKind::S3, BackendKind::Redis, BackendKind::Memcached, BackendKind::Gha, BackendKind::Webdav]
+                .into_iter()
+                .find(|kind| kind.keys().iter().any(|key| config.get(&["cache", kind.table(), key]).is_some()))
+                .unwrap_or(BackendKind::Local);
+        let dir = match sh.var("SCCACHE_DIR") {
+            Ok(dir) => dir.into(),
+            Err(_) => match text(&["cache", "disk", "dir"]) {
+                Some(dir) => dir.into(),
+                None => settings::default_cache_dir(sh)?,
+            },
+        };
+        let size = match sh.var("SCCACHE_CACHE_SIZE").ok().and_then(|size| size.parse::<CacheSize>().ok()) {
+            Some(size) => size.bytes(),
+            None => match config.get(&["cache", "disk", "size"]) {
+                Some((value, _)) => value
+                    .as_integer()
+                    .and_then(|bytes| u64::try_from(bytes).ok())
+                    .or_else(|| value.as_str().and_then(|size| size.parse::<CacheSize>().ok()).map(CacheSize::bytes))
+                    .with_context(|| format!("cache.disk.size in {} is not a size sccache reads", config.path))?,
+                None => CacheSize::DEFAULT.bytes(),
+            },
+        };
+        let chain = config.get(&MULTILEVEL).and_then(|(value, _)| {
+            value.as_array().map(|chain| chain.iter().filter_map(|level| level.as_str()).collect::<Vec<_>>().join(","))
+        });
+        Ok(Configured { config, backend, dir, size, chain })
+    }
+
+    /// The remote backend's settings from the config file: name, value, secret or not.
+    fn remote_settings(&self) -> Vec<(&'static str, String, bool)> {
+        self.backend
+            .keys()
+            .iter()
+            .filter(|_| self.backend != BackendKind::Local)
+            .filter_map(|key| {
+                let (value, _) = self.config.get(&["cache", self.backend.table(), key])?;
+                let shown = value.as_str().map_or_else(|| value.clone().decorated("", "").to_string(), str::to_owned);
+                Some((*key, shown, *key == "password"))
+            })
+            .collect()
+    }
+
+    fn describe(&self) -> String {
+        match self.backend {
+            BackendKind::Local => format!("local disk {} (limit {})", self.dir, human_bytes(self.size)),
+            remote => {
+                let settings: Vec<String> = self
+                    .remote_settings()
+                    .into_iter()
+                    .map(|(key, value, secret)| {
+                        format!("{key}={}", if secret { "***".into() } else { settings::redact_url(&value) })
+                    })
+                    .collect();
+                let front =
+                    if self.chain.is_some() { format!(", behind local disk {}", self.dir) } else { String::new() };
+                format!("{remote} ({}){front}", settings.join(", "))
+            }
+        }
+    }
+}
+
+/// A finding of `status` with its fix.
+struct Warning {
+    problem: String,
+    fix: String,
+}
+
+fn show_status(sh: &Shell, as_json: bool) -> anyhow::Result<()> {
+    let found = tools::SCCACHE.find(sh);
+    let configured = Configured::read(sh)?;
+    let endpoint = Endpoint::from_env(sh);
+    let running = endpoint.answers();
+    let (wrapper, wrapper_source, env_wrapper_files) = effective_wrapper(sh)?;
+    let mut warnings = Vec::new();
+
+    let binary = match &found {
+        Ok(found) => {
+            let sccache = Sccache::new(sh, found.clone());
+            let backends: Vec<String> =
+                sccache.backends()?.into_iter().filter(|(_, on)| *on).map(|(name, _)| name).collect();
+            if running
+                && let Ok(stats) = sccache.stats()
+                && let Some(difference) = stats.differs_from(configured.backend, &configured.dir, configured.size)
+            {
+                warnings.push(Warning {
+                    problem: format!("the running server differs from the configuration: {difference}"),
+                    fix: "cargo xtask setup-sccache start (restarts it)".into(),
+                });
+            }
+            json!({"path": found.path.as_str(), "version": found.version.to_string(), "backends": backends})
+        }
+        Err(err) => {
+            warnings.push(Warning { problem: format!("{err:#}"), fix: "cargo xtask setup-sccache".into() });
+            Value::Null
+        }
+    };
+    if sh.var("CARGO_INCREMENTAL").is_ok_and(|value| value == "1") {
+        warnings.push(Warning {
+            problem: "CARGO_INCREMENTAL=1: sccache refuses incremental compilations, so every build through it fails"
+                .into(),
+            fix: "unset CARGO_INCREMENTAL (cargo then compiles only workspace crates incrementally)".into(),
+        });
+    }
+    for file in env_wrapper_files {
+        warnings.push(Warning {
+            problem: format!(
+                "{file} sets RUSTC_WRAPPER under [env]: that reaches build scripts, not cargo's choice of wrapper"
+            ),
+            fix: format!("remove it from [env] in {file}; setup writes build.rustc-wrapper instead"),
+        });
+    }
+    if let Ok(target_dir) = sh.var("CARGO_TARGET_DIR") {
+        warnings.push(Warning {
+            problem: format!(
+                "CARGO_TARGET_DIR={target_dir} is set in the environment: sccache hashes every CARGO_* variable, so \
+                 builds with another value (or none, as in CI or an IDE) miss the cache"
+            ),
+            fix: "set build.target-dir in a cargo config file instead (same directory, no effect on cache keys)".into(),
+        });
+    }
+    for var in ["SCCACHE_DIR", "SCCACHE_CACHE_SIZE"] {
+        if let Ok(value) = sh.var(var) {
+            warnings.push(Warning {
+                problem: format!("{var}={value} is set in the environment and overrides {}", configured.config.path),
+                fix: format!("unset {var}, or expect servers started from this shell to use it"),
+            });
+        }
+    }
+    let incremental = "sccache cannot cache incremental compilations: with incremental on (cargo's default for \
+                       workspace crates) only dependencies are cached; `--no-incremental` caches everything but \
+                       loses rustc's incremental reuse, which suits CI";
+
+    if as_json {
+        let status = json!({
+            "binary": binary,
+            "server": {"endpoint": endpoint.to_string(), "running": running},
+            "wrapper": {"value": wrapper, "source": wrapper_source},
+            "config_file": configured.config.path.as_str(),
+            "cache": {
+                "backend": configured.backend.to_string(),
+                "description": configured.describe(),
+                "dir": configured.dir.as_str(),
+                "max_size_bytes": configured.size,
+                "size_bytes": directory_size(&configured.dir).ok().map(|(_, bytes)| bytes),
+            },
+            "incremental": incremental,
+            "warnings": warnings.iter().map(|w| json!({"problem": w.problem, "fix": w.fix})).collect::<Vec<_>>(),
+        });
+        println!("{status:#}");
+        return Ok(());
+    }
+    let mut lines = vec![
+        (
+            "sccache",
+            match &found {
+                Ok(found) => format!(
+                    "{} {} (backends: {})",
+                    found.path,
+                    found.version,
+                    binary["backends"].as_array().map_or(String::new(), |b| b
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", "))
+                ),
+                Err(_) => "not installed".into(),
+            },
+        ),
+        (
+            "server",
+            if running {
+                format!("running on {endpoint}")
+            } else {
+                format!("not running on {endpoint} (the first build starts it)")
+            },
+        ),
+        (
+            "wrapper",
+            match &wrapper {
+                Some(wrapper) => format!("{wrapper} (from {wrapper_source})"),
+                None => format!("none: builds do not use sccache ({wrapper_source})"),
+            },
+        ),
+        ("config", configured.config.path.to_string()),
+        ("cache", configured.describe()),
+    ];
+    if let Ok((_, bytes)) = directory_size(&configured.dir) {
+        lines.push(("on disk", format!("{} in {}", human_bytes(bytes), configured.dir)));
+    }
+    lines.push(("incremental", incremental.into()));
+    for (label, value) in lines {
+        println!("{label:<12} {value}");
+    }
+    for warning in warnings {
+        println!("{}: {}\n  fix: {}", paint(Stream::Stdout, Style::Bad, "warning"), warning.problem, warning.fix);
+    }
+    Ok(())
+}
+
+/// The wrapper cargo would use here, where that comes from, and config files that wrongly set
+/// `RUSTC_WRAPPER` under `[env]`.
+fn effective_wrapper(sh: &Shell) -> anyhow::Result<(Option<String>, String, Vec<Utf8PathBuf>)> {
+    let mut env_wrapper_files = Vec::new();
+    let mut from_config = None;
+    for file in cargo_config_files(sh)? {
+        let config = match TomlFile::read(&file) {
+            Ok(config) => config,
+            Err(err) => {
+                eprintln!("{}: {err:#}", paint(Stream::Stderr, Style::Bad, "warning"));
+                continue;
+            }
+        };
+        if config.get(&["env", "RUSTC_WRAPPER"]).is_some() || config.get(&["env", "RUSTC_WRAPPER", "value"]).is_some() {
+            env_wrapper_files.push(file.clone());
+        }
+        if from_config.is_none()
+            && let Some((value, _)) = config.get(&WRAPPER)
+        {
+            from_config = Some((value.as_str().unwrap_or_default().to_owned(), file));
+        }
+    }
+    for var in ["RUSTC_WRAPPER", "CARGO_BUILD_RUSTC_WRAPPER"] {
+        if let Ok(value) = sh.var(var) {
+            return Ok(match value.is_empty() {
+                true => (None, format!("{var} is set to empty, which turns the wrapper off"), env_wrapper_files),
+                false => (Some(value), format!("the {var} variable"), env_wrapper_files),
+            });
+        }
+    }
+    Ok(match from_config {
+        Some((value, file)) if !value.is_empty() => (Some(value), file.to_string(), env_wrapper_files),
+        _ => (None, "no RUSTC_WRAPPER and no build.rustc-wrapper in any cargo config".into(), env_wrapper_files),
+    })
+}
+
+/// Cargo's config files as cargo reads them from the current directory, closest first.
+fn cargo_config_files(sh: &Shell) -> anyhow::Result<Vec<Utf8PathBuf>> {
+    let cwd = Utf8PathBuf::from_path_buf(sh.current_dir())
+        .map_err(|dir| anyhow::anyhow!("{} is not UTF-8", dir.display()))?;
+    let cargo_home = settings::cargo_config_in(&settings::cargo_home(sh)?);
+    let mut files: Vec<Utf8PathBuf> =
+        cwd.ancestors().map(|dir| settings::cargo_config_in(&dir.join(".cargo"))).collect();
+    if !files.contains(&cargo_home) {
+        files.push(cargo_home);
+    }
+    files.retain(|file| file.is_file());
+    Ok(files)
+}
+
+fn show_stats(sh: &Shell, as_json: bool, zero: bool) -> anyhow::Result<()> {
+    let sccache = installed(sh)?;
+    let running = sccache.endpoint.answers();
+    let stats: Stats = sccache.stats()?;
+    if as_json {
+        let mut json = stats.to_json();
+        json["server_running"] = running.into();
+        println!("{json:#}");
+    } else {
+        print!("{}", stats.to_text());
+    }
+    if !running {
+        eprintln!("no sccache server runs on {}: these are empty figures", sccache.endpoint);
+    }
+    if let Ok(summary) = sh.var("GITHUB_STEP_SUMMARY") {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&summary)
+            .with_context(|| format!("could not open GITHUB_STEP_SUMMARY {summary}"))?;
+        file.write_all(stats.to_markdown().as_bytes())?;
+    }
+    if zero {
+        match running {
+            true => {
+                sccache.zero_stats()?;
+                eprintln!("statistics reset");
+            }
+            false => eprintln!("no server runs, so there are no statistics to reset"),
+        }
+    }
+    Ok(())
+}
+
+/// Files, bytes in `dir`, without following links.
+fn directory_size(dir: &Utf8Path) -> anyhow::Result<(u64, u64)> {
+    let mut totals = (0, 0);
+    for entry in std::fs::read_dir(dir).with_context(|| format!("could not read {dir}"))? {
+        let entry = entry?;
+        let meta = entry.path().symlink_metadata()?;
+        if meta.is_dir() {
+            let path = Utf8PathBuf::from_path_buf(entry.path())
+                .map_err(|p| anyhow::anyhow!("{} is not UTF-8", p.display()))?;
+            let (files, bytes) = directory_size(&path)?;
+            totals = (totals.0 + files, totals.1 + bytes);
+        } else {
+            totals = (totals.0 + 1, totals.1 + meta.len());
+        }
+    }
+    Ok(totals)
+}
+
+/// Why `dir` must not be emptied as a cache directory, if it must not.
+fn unsafe_to_clear(dir: &Utf8Path, home: &Utf8Path) -> Option<String> {
+    if dir.parent().is_none() || dir.as_str().is_empty() {
+        return Some(format!("{dir} is a filesystem root"));
+    }
+    if dir == home || home.starts_with(dir) {
+        return Some(format!("{dir} is the home directory or holds it"));
+    }
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) => return Some(format!("{dir} cannot be read: {err}")),
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let is_dir = entry.file_type().is_ok_and(|kind| kind.is_dir());
+        // sccache's disk cache holds only one-character hex directories (and its preprocessor cache).
+        let cache_like =
+            is_dir && (name.len() == 1 && name.chars().all(|c| c.is_ascii_hexdigit()) || name == "preprocessor");
+        if !cache_like {
+            return Some(format!("{dir} holds `{name}`, which sccache does not put in a cache directory"));
+        }
+    }
+    None
+}
+
+fn clear(sh: &Shell, dry_run: bool) -> anyhow::Result<()> {
+    let configured = Configured::read(sh)?;
+    if configured.backend != BackendKind::Local {
+        eprintln!("the {} cache is remote and is not touched; only the local directory is emptied", configured.backend);
+    }
+    let dir = &configured.dir;
+    if !dir.exists() {
+        println!("{dir} does not exist: nothing to clear");
+        return Ok(());
+    }
+    if let Some(reason) = unsafe_to_clear(dir, &settings::home(sh)?) {
+        bail!(
+            "refusing to empty {dir}: {reason}.\nIf that is not sccache's cache, fix cache.disk.dir in {} or SCCACHE_DIR.",
+            configured.config.path
+        );
+    }
+    let (files, bytes) = directory_size(dir)?;
+    if dry_run {
+        println!("would remove {files} files, {} from {dir}", human_bytes(bytes));
+        return Ok(());
+    }
+    if let Ok(found) = tools::SCCACHE.find(sh)
+        && Sccache::new(sh, found).stop()?
+    {
+        eprintln!("stopped the sccache server (its statistics start again from zero)");
+    }
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        std::fs::remove_dir_all(&path).with_context(|| format!("could not remove {}", path.display()))?;
+    }
+    println!("Removed {files} files, {} from {dir}", human_bytes(bytes));
+    Ok(())
+}
+
+fn print_env(sh: &Shell, shell: Option<EnvShell>, no_incremental: bool) -> anyhow::Result<()> {
+    let sccache = installed(sh)?;
+    let configured = Configured::read(sh)?;
+    let shell = shell.unwrap_or_else(|| EnvShell::guess(sh.var("SHELL").ok().as_deref()));
+    for (name, value) in env_assignments(&sccache.path, &configured, sh.var("SCCACHE_CONF").ok(), no_incremental) {
+        println!("{}", shell.assignment(name, &value));
+    }
+    if configured.remote_settings().iter().any(|(_, _, secret)| *secret) {
+        eprintln!(
+            "note: the {} backend has credentials, so its variables are not printed; the server reads them from {}",
+            configured.backend, configured.config.path
+        );
+    }
+    Ok(())
+}
+
+/// The variables that make a shell's builds use sccache as configured.
+fn env_assignments(
+    sccache: &Utf8Path,
+    configured: &Configured,
+    sccache_conf: Option<String>,
+    no_incremental: bool,
+) -> Vec<(&'static str, String)> {
+    let mut vars = vec![("RUSTC_WRAPPER", sccache.to_string())];
+    vars.extend(sccache_conf.map(|conf| ("SCCACHE_CONF", conf)));
+    if configured.backend == BackendKind::Local || configured.chain.is_some() {
+        vars.push(("SCCACHE_DIR", configured.dir.to_string()));
+        vars.push(("SCCACHE_CACHE_SIZE", size_for_env(configured.size)));
+    }
+    let remote = configured.remote_settings();
+    // sccache takes a backend's variables as a whole in place of its config table: print none
+    // rather than leave out the password.
+    if !remote.iter().any(|(_, _, secret)| *secret) {
+        for (key, value, _) in remote {
+            let name = match (configured.backend, key) {
+                (BackendKind::Redis, "endpoint") => "SCCACHE_REDIS_ENDPOINT",
+                (BackendKind::Redis, "username") => "SCCACHE_REDIS_USERNAME",
+                (BackendKind::Redis, "db") => "SCCACHE_REDIS_DB",
+                (BackendKind::Memcached, "endpoint") => "SCCACHE_MEMCACHED_ENDPOINT",
+                (BackendKind::S3, "bucket") => "SCCACHE_BUCKET",
+                (BackendKind::S3, "endpoint") => "SCCACHE_ENDPOINT",
+                (BackendKind::S3, "region") => "SCCACHE_REGION",
+                (BackendKind::Webdav, "endpoint") => "SCCACHE_WEBDAV_ENDPOINT",
+                (BackendKind::Gha, "enabled") => "SCCACHE_GHA_ENABLED",
+                _ => continue,
+            };
+            vars.push((name, value));
+        }
+    }
+    vars.extend(configured.chain.clone().map(|chain| ("SCCACHE_MULTILEVEL_CHAIN", chain)));
+    if no_incremental {
+        vars.push(("CARGO_INCREMENTAL", "0".into()));
+    }
+    vars
+}
+
+/// A size in the form every sccache version reads from `SCCACHE_CACHE_SIZE`: digits and a unit.
+fn size_for_env(bytes: u64) -> String {
+    ["T", "G", "M", "K"]
+        .iter()
+        .zip([40, 30, 20, 10])
+        .find(|(_, shift)| bytes >> shift > 0 && bytes % (1 << shift) == 0)
+        .map_or_else(
+            || format!("{}K", bytes.div_ceil(1024).max(1)),
+            |(unit, shift)| format!("{}{unit}", bytes >> shift),
+        )
+}
+
+/// Removes what setup added, and only that, then stops the server.
+fn disable(sh: &Shell, dry_run: bool) -> anyhow::Result<()> {
+    let mut files = Vec::new();
+    for scope in [Scope::User, Scope::Project] {
+        let mut cargo_config = TomlFile::read(&cargo_config_path(sh, scope)?)?;
+        cargo_config.remove_marked(&WRAPPER);
+        cargo_config.remove_marked(&INCREMENTAL);
+        files.push(cargo_config);
+    }
+    let mut sccache_config = TomlFile::read(&settings::sccache_config_path(sh)?)?;
+    for kind in [BackendKind::Local].into_iter().chain(BackendKind::REMOTE) {
+        for key in kind.keys() {
+            sccache_config.remove_marked(&["cache", kind.table(), key]);
+        }
+    }
+    sccache_config.remove_marked(&MULTILEVEL);
+    files.push(sccache_config);
+    for file in files.iter().filter(|file| !file.changes.is_empty()) {
+        report_changes(file, dry_run);
+    }
+    if files.iter().all(|file| file.changes.is_empty()) {
+        println!("nothing to remove: setup's keys are in none of the config files");
+    }
+    if dry_run {
+        return Ok(());
+    }
+    for file in &files {
+        file.save(true)?;
+    }
+    if let Ok(found) = tools::SCCACHE.find(sh)
+        && Sccache::new(sh, found).stop()?
+    {
+        println!("stopped the sccache server");
+    }
+    println!("sccache is off: cargo builds no longer use it (the cache directory is kept; `clear` empties it)");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_sizes_keep_the_unit_form() {
+        assert_eq!(size_for_env(10 << 30), "10G");
+        assert_eq!(size_for_env(512 << 20), "512M");
+        assert_eq!(size_for_env(1 << 40), "1T");
+        assert_eq!(size_for_env(1536), "2K", "a size not in whole units rounds up to K");
+    }
+
+    #[test]
+    fn the_install_command_turns_off_the_slow_release_settings() {
+        let sh = Shell::new().unwrap();
+        let cmd = std::process::Command::from(install_command(&sh));
+        let envs: Vec<_> = cmd.get_envs().filter_map(|(k, v)| Some((k.to_str()?, v?.to_str()?))).collect();
+        assert!(envs.contains(&("CARGO_PROFILE_RELEASE_LTO", "off")));
+        assert!(envs.contains(&("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")));
+        assert!(cmd.get_args().map(|a| a.to_str().unwrap()).eq(["install", "sccache", "--locked"]));
+    }
+
+    #[test]
+    fn cache_dirs_are_checked_before_emptying() {
+        let sh = Shell::new().unwrap();
+        let temp = sh.create_temp_dir().unwrap();
+        let dir = Utf8Path::from_path(temp.path()).unwrap();
+        let home = Utf8Path::new("/home/someone");
+        assert_eq!(unsafe_to_clear(dir, home), None, "an empty directory is fine");
+        std::fs::create_dir(dir.join("a")).unwrap();
+        std::fs::create_dir(dir.join("preprocessor")).unwrap();
+        assert_eq!(unsafe_to_clear(dir, home), None, "sccache's own layout is fine");
+        std::fs::write(dir.join("Cargo.toml"), "").unwrap();
+        assert!(unsafe_to_clear(dir, home).unwrap().contains("holds `Cargo.toml`"));
+        assert!(unsafe_to_clear(Utf8Path::new("/"), home).unwrap().contains("root"));
+        assert!(unsafe_to_clear(Utf8Path::new("/home"), home).unwrap().contains("home directory"));
+        assert!(unsafe_to_clear(home, home).unwrap().contains("home directory"));
+    }
+
+    #[test]
+    fn sccache_is_recognised_by_file_name() {
+        assert!(is_sccache("/home/u/.cargo/bin/sccache"));
+        assert!(is_sccache(r"C:\tools\sccache.exe"));
+        assert!(is_sccache("sccache"));
+        assert!(!is_sccache("/usr/bin/ccache"));
+    }
+
+    #[test]
+    fn passwords_never_show_in_change_lines() {
+        assert_eq!(redact_change("set cache.redis.password = \"s3cret\""), "set cache.redis.password = \"***\"");
+        assert_eq!(redact_change("set cache.redis.db = 2"), "set cache.redis.db = 2");
+    }
+}

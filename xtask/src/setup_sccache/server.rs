@@ -1,0 +1,429 @@
+//! The sccache binary and its server: probing, starting, stopping, statistics.
+
+use std::{
+    fmt,
+    process::Stdio,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, bail};
+use camino::{Utf8Path, Utf8PathBuf};
+use serde_json::{Value, json};
+use xshell::{Cmd, Shell};
+
+use super::settings::BackendKind;
+use crate::{
+    child,
+    tools::{Found, Version},
+};
+
+/// sccache's default server port.
+const DEFAULT_PORT: u16 = 4226;
+/// A stopped server waits up to 10 s for compilations in flight before it lets go of its port.
+const STOP_TIMEOUT: Duration = Duration::from_secs(15);
+/// A server answers statistics at once; waiting longer means something else holds the port.
+const STATS_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where the server listens: what sccache's clients connect to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Endpoint {
+    Port(u16),
+    /// `SCCACHE_SERVER_UDS` (Unix only).
+    Socket(Utf8PathBuf),
+}
+
+impl Endpoint {
+    /// As sccache reads it: `SCCACHE_SERVER_UDS` on Unix, else `SCCACHE_SERVER_PORT`, else 4226.
+    pub(crate) fn from_env(sh: &Shell) -> Endpoint {
+        if cfg!(unix)
+            && let Ok(socket) = sh.var("SCCACHE_SERVER_UDS")
+        {
+            return Endpoint::Socket(socket.into());
+        }
+        // sccache itself falls back to the default on a value it cannot parse.
+        Endpoint::Port(sh.var("SCCACHE_SERVER_PORT").ok().and_then(|port| port.parse().ok()).unwrap_or(DEFAULT_PORT))
+    }
+
+    /// Whether something accepts connections there. Connecting starts nothing.
+    pub(crate) fn answers(&self) -> bool {
+        match self {
+            Endpoint::Port(port) => {
+                let address = std::net::SocketAddr::from(([127, 0, 0, 1], *port));
+                std::net::TcpStream::connect_timeout(&address, Duration::from_millis(500)).is_ok()
+            }
+            #[cfg(unix)]
+            Endpoint::Socket(path) => std::os::unix::net::UnixStream::connect(path).is_ok(),
+            #[cfg(not(unix))]
+            Endpoint::Socket(_) => false,
+        }
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Endpoint::Port(port) => write!(f, "127.0.0.1:{port}"),
+            Endpoint::Socket(path) => write!(f, "socket {path}"),
+        }
+    }
+}
+
+/// A found sccache binary, and the server its commands talk to.
+pub(crate) struct Sccache<'a> {
+    sh: &'a Shell,
+    pub(crate) path: Utf8PathBuf,
+    pub(crate) version: Version,
+    pub(crate) endpoint: Endpoint,
+    /// Variables set (or, with `None`, removed) for every sccache command, on top of the child
+    /// environment: how a trial server gets its own configuration and port.
+    overrides: Vec<(&'static str, Option<String>)>,
+}
+
+impl<'a> Sccache<'a> {
+    pub(crate) fn new(sh: &'a Shell, found: Found) -> Sccache<'a> {
+        Sccache {
+            sh,
+            path: found.path,
+            version: found.version,
+            endpoint: Endpoint::from_env(sh),
+            overrides: Vec::new(),
+        }
+    }
+
+    /// The same binary talking to a server on `port`, with these variables.
+    pub(crate) fn with_env(&self, port: u16, overrides: Vec<(&'static str, Option<String>)>) -> Sccache<'a> {
+        Sccache {
+            sh: self.sh,
+            path: self.path.clone(),
+            version: self.version,
+            endpoint: Endpoint::Port(port),
+            overrides,
+        }
+    }
+
+    fn cmd(&self) -> Cmd<'a> {
+        self.overrides.iter().fold(child::command(self.sh, &self.path), |cmd, (name, value)| match value {
+            Some(value) => cmd.env(name, value),
+            None => cmd.env_remove(name),
+        })
+    }
+
+    /// The backends compiled in, from the "Enabled features:" block of `--help`.
+    pub(crate) fn backends(&self) -> anyhow::Result<Vec<(String, bool)>> {
+        let help = self.cmd().arg("--help").quiet().read().context("`sccache --help` failed")?;
+        Ok(parse_features(&help))
+    }
+
+    /// The server's statistics and configuration; zeros built from the configuration when no server
+    /// runs (sccache 0.7.7 and later never start one for this).
+    pub(crate) fn stats(&self) -> anyhow::Result<Stats> {
+        let json = read_with_timeout(self.cmd().args(["--show-stats", "--stats-format", "json"]), STATS_TIMEOUT)
+            .with_context(|| format!("`{} --show-stats` failed", self.path))?;
+        let value: Value =
+            serde_json::from_str(&json).context("`sccache --show-stats --stats-format json` is not JSON")?;
+        Ok(Stats::from_json(&value))
+    }
+
+    /// Starts a server with the configuration in the environment and config file.
+    pub(crate) fn start(&self) -> anyhow::Result<()> {
+        let output = self.cmd().arg("--start-server").quiet().ignore_status().output()?;
+        if output.status.success() {
+            return Ok(());
+        }
+        let message = String::from_utf8_lossy(&output.stderr).trim().to_owned();
+        if message.contains("Address in use") {
+            bail!(
+                "another program holds {}: sccache cannot listen there.\nSet SCCACHE_SERVER_PORT to a free port, \
+                 or stop that program.",
+                self.endpoint
+            );
+        }
+        bail!(
+            "the sccache server did not start: {message}\nWith a remote backend this usually means the backend \
+             did not answer. Run `SCCACHE_LOG=debug SCCACHE_NO_DAEMON=1 SCCACHE_START_SERVER=1 {}` to see why.",
+            self.path
+        )
+    }
+
+    /// Stops the server and waits until it has let go of its endpoint. False if none was running.
+    pub(crate) fn stop(&self) -> anyhow::Result<bool> {
+        if !self.endpoint.answers() {
+            return Ok(false);
+        }
+        self.cmd().arg("--stop-server").quiet().ignore_stdout().run().context("`sccache --stop-server` failed")?;
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        while self.endpoint.answers() {
+            if Instant::now() > deadline {
+                bail!("the sccache server on {} did not exit within {STOP_TIMEOUT:?}", self.endpoint);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(true)
+    }
+
+    /// Resets the server's counters. Only called while a server runs: `--zero-stats` starts one.
+    pub(crate) fn zero_stats(&self) -> anyhow::Result<()> {
+        self.cmd().arg("--zero-stats").quiet().ignore_stderr().run().context("`sccache --zero-stats` failed")
+    }
+}
+
+/// Runs `cmd` and returns its stdout, giving up after `timeout`: a program that is not sccache may
+/// accept the connection and never answer.
+fn read_with_timeout(cmd: Cmd<'_>, timeout: Duration) -> anyhow::Result<String> {
+    let mut command = std::process::Command::from(cmd);
+    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = command.spawn()?;
+    let deadline = Instant::now() + timeout;
+    while child.try_wait()?.is_none() {
+        if Instant::now() > deadline {
+            child.kill()?;
+            child.wait()?;
+            bail!("no answer within {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output()?;
+    if !output.status.success() {
+        bail!("{}: {}", output.status, String::from_utf8_lossy(&output.stderr).trim());
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+fn parse_features(help: &str) -> Vec<(String, bool)> {
+    help.lines()
+        .skip_while(|line| !line.starts_with("Enabled features"))
+        .skip(1)
+        .map_while(|line| {
+            let (name, enabled) = line.trim().split_once(':')?;
+            Some((name.trim().to_owned(), enabled.trim() == "true"))
+        })
+        .collect()
+}
+
+/// What `--show-stats --stats-format json` says; every field optional, as versions differ.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct Stats {
+    pub(crate) compile_requests: u64,
+    pub(crate) hits: u64,
+    pub(crate) misses: u64,
+    pub(crate) errors: u64,
+    pub(crate) not_cacheable: u64,
+    /// Why requests could not be cached (`crate-type`, `incremental`, ...), most frequent first.
+    pub(crate) not_cached: Vec<(String, u64)>,
+    pub(crate) cache_location: Option<String>,
+    pub(crate) cache_size: Option<u64>,
+    pub(crate) max_cache_size: Option<u64>,
+    pub(crate) version: Option<String>,
+}
+
+impl Stats {
+    pub(crate) fn from_json(json: &Value) -> Stats {
+        let stats = &json["stats"];
+        let number = |value: &Value| value.as_u64().unwrap_or(0);
+        let sum = |value: &Value| value["counts"].as_object().map_or(0, |counts| counts.values().map(number).sum());
+        let mut not_cached: Vec<(String, u64)> = stats["not_cached"]
+            .as_object()
+            .map(|reasons| reasons.iter().map(|(reason, count)| (reason.clone(), number(count))).collect())
+            .unwrap_or_default();
+        not_cached.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        Stats {
+            compile_requests: number(&stats["compile_requests"]),
+            hits: sum(&stats["cache_hits"]),
+            misses: sum(&stats["cache_misses"]),
+            errors: sum(&stats["cache_errors"]),
+            not_cacheable: number(&stats["requests_not_cacheable"]),
+            not_cached,
+            cache_location: json["cache_location"].as_str().map(str::to_owned),
+            cache_size: json["cache_size"].as_u64(),
+            max_cache_size: json["max_cache_size"].as_u64(),
+            version: json["version"].as_str().map(str::to_owned),
+        }
+    }
+
+    /// Hits among cacheable requests that reached the cache, in percent.
+    pub(crate) fn hit_rate(&self) -> Option<f64> {
+        let looked_up = self.hits + self.misses;
+        (looked_up > 0).then(|| 100.0 * self.hits as f64 / looked_up as f64)
+    }
+
+    /// The local cache directory, from `Local disk: "<path>"` (Rust's Debug quoting).
+    pub(crate) fn local_dir(&self) -> Option<Utf8PathBuf> {
+        let quoted = self.cache_location.as_deref()?.strip_prefix("Local disk: ")?;
+        let inner = quoted.strip_prefix('"')?.strip_suffix('"')?;
+        Some(inner.replace("\\\\", "\\").replace("\\\"", "\"").into())
+    }
+
+    /// How the server's cache differs from the wanted one, if it does.
+    pub(crate) fn differs_from(&self, backend: BackendKind, dir: &Utf8Path, size: u64) -> Option<String> {
+        let location = self.cache_location.as_deref().unwrap_or("unknown");
+        match backend {
+            BackendKind::Local => match self.local_dir() {
+                Some(running) if running != dir => Some(format!("its cache directory is {running}, not {dir}")),
+                None => Some(format!("it uses {location}, not the local disk")),
+                Some(_) => match self.max_cache_size {
+                    Some(running) if running != size => Some(format!("its size limit is {running} bytes, not {size}")),
+                    _ => None,
+                },
+            },
+            remote => (!location.to_lowercase().contains(remote.table()))
+                .then(|| format!("it uses {location}, not the {remote} backend")),
+        }
+    }
+
+    pub(crate) fn to_json(&self) -> Value {
+        json!({
+            "compile_requests": self.compile_requests,
+            "cache_hits": self.hits,
+            "cache_misses": self.misses,
+            "cache_errors": self.errors,
+            "hit_rate_percent": self.hit_rate(),
+            "not_cacheable": self.not_cacheable,
+            "not_cached_reasons": self.not_cached.iter().map(|(reason, count)| json!({"reason": reason, "count": count})).collect::<Vec<_>>(),
+            "cache_location": self.cache_location,
+            "cache_size_bytes": self.cache_size,
+            "max_cache_size_bytes": self.max_cache_size,
+            "version": self.version,
+        })
+    }
+
+    /// Label and value rows, shared by the text and markdown renderings.
+    fn rows(&self) -> Vec<(String, String)> {
+        let mut rows = vec![
+            ("Compile requests".to_owned(), self.compile_requests.to_string()),
+            ("Cache hits".to_owned(), self.hits.to_string()),
+            ("Cache misses".to_owned(), self.misses.to_string()),
+            (
+                "Hit rate".to_owned(),
+                self.hit_rate().map_or("n/a (no lookups yet)".to_owned(), |rate| format!("{rate:.1}%")),
+            ),
+            ("Cache errors".to_owned(), self.errors.to_string()),
+            ("Not cacheable".to_owned(), self.not_cacheable.to_string()),
+        ];
+        rows.extend(
+            self.not_cached.iter().map(|(reason, count)| (format!("  not cached: {reason}"), count.to_string())),
+        );
+        let size = match (self.cache_size, self.max_cache_size) {
+            (Some(size), Some(max)) => format!("{} of {}", human_bytes(size), human_bytes(max)),
+            (None, Some(max)) => format!("unknown of {}", human_bytes(max)),
+            (Some(size), None) => human_bytes(size),
+            (None, None) => "unknown".to_owned(),
+        };
+        rows.push(("Cache size".to_owned(), size));
+        rows.push(("Cache location".to_owned(), self.cache_location.clone().unwrap_or_else(|| "unknown".to_owned())));
+        rows
+    }
+
+    pub(crate) fn to_text(&self) -> String {
+        let rows = self.rows();
+        let width = rows.iter().map(|(label, _)| label.len()).max().unwrap_or(0);
+        rows.iter().map(|(label, value)| format!("{label:width$}  {value}\n")).collect()
+    }
+
+    pub(crate) fn to_markdown(&self) -> String {
+        let mut out = String::from("### sccache\n\n| | |\n|---|---|\n");
+        for (label, value) in self.rows() {
+            out += &format!("| {} | {} |\n", label.trim(), value.replace('|', "\\|"));
+        }
+        out
+    }
+}
+
+/// Bytes in binary units with one decimal: `1.5 GiB`.
+pub(crate) fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Trimmed from sccache 0.19's output after a build.
+    fn sample() -> Value {
+        json!({
+            "stats": {
+                "compile_requests": 14, "requests_not_cacheable": 5,
+                "cache_hits": {"counts": {"Rust": 6}, "adv_counts": {"rust": 6}},
+                "cache_misses": {"counts": {"Rust": 2, "C/C++": 1}},
+                "cache_errors": {"counts": {}},
+                "not_cached": {"crate-type": 4, "-": 1},
+            },
+            "cache_location": "Local disk: \"/home/u/.cache/sccache\"",
+            "cache_size": 1536, "max_cache_size": 10737418240_u64, "version": "0.19.0",
+        })
+    }
+
+    #[test]
+    fn reads_stats_leniently() {
+        let stats = Stats::from_json(&sample());
+        assert_eq!((stats.compile_requests, stats.hits, stats.misses, stats.not_cacheable), (14, 6, 3, 5));
+        assert_eq!(stats.not_cached, [("crate-type".to_owned(), 4), ("-".to_owned(), 1)]);
+        assert_eq!(stats.hit_rate(), Some(66.66666666666667));
+        assert_eq!(stats.local_dir().unwrap(), "/home/u/.cache/sccache");
+        // sccache 0.4's JSON lacks most fields; nothing panics and the counts are zero.
+        let old = Stats::from_json(&json!({"stats": {"compile_requests": 3}, "cache_location": "Local disk: \"/c\""}));
+        assert_eq!((old.compile_requests, old.hits, old.hit_rate(), old.version), (3, 0, None, None));
+    }
+
+    #[test]
+    fn windows_paths_lose_their_debug_escapes() {
+        let stats = Stats { cache_location: Some(r#"Local disk: "C:\\Users\\me\\cache""#.into()), ..Stats::default() };
+        assert_eq!(stats.local_dir().unwrap(), r"C:\Users\me\cache");
+    }
+
+    #[test]
+    fn a_server_with_other_settings_is_told_apart() {
+        let stats = Stats::from_json(&sample());
+        let dir = Utf8Path::new("/home/u/.cache/sccache");
+        assert_eq!(stats.differs_from(BackendKind::Local, dir, 10 << 30), None);
+        assert_eq!(
+            stats.differs_from(BackendKind::Local, dir, 5 << 30).unwrap(),
+            "its size limit is 10737418240 bytes, not 5368709120"
+        );
+        assert!(stats.differs_from(BackendKind::Local, Utf8Path::new("/other"), 10 << 30).unwrap().contains("/other"));
+        assert!(stats.differs_from(BackendKind::Redis, dir, 0).unwrap().contains("not the redis backend"));
+        let redis = Stats { cache_location: Some("redis, name: 127.0.0.1:6379, prefix: /".into()), ..Stats::default() };
+        assert_eq!(redis.differs_from(BackendKind::Redis, dir, 0), None);
+    }
+
+    #[test]
+    fn text_and_markdown_show_the_same_rows() {
+        let stats = Stats::from_json(&sample());
+        let text = stats.to_text();
+        // Labels are padded to the longest, "  not cached: crate-type".
+        assert!(text.contains(&format!("{:24}  66.7%\n", "Hit rate")), "{text}");
+        assert!(text.contains("  not cached: crate-type  4\n"), "{text}");
+        assert!(text.contains(&format!("{:24}  1.5 KiB of 10.0 GiB\n", "Cache size")), "{text}");
+        let markdown = stats.to_markdown();
+        assert!(markdown.contains("| Hit rate | 66.7% |\n"), "{markdown}");
+        assert!(markdown.contains("| not cached: crate-type | 4 |\n"), "{markdown}");
+    }
+
+    #[test]
+    fn features_come_from_the_help_block() {
+        let help = "Usage: sccache [OPTIONS]\n\nEnabled features:\n    S3:        true\n    Redis:     false\n    GHA:       true\n";
+        assert_eq!(
+            parse_features(help),
+            [("S3".to_owned(), true), ("Redis".to_owned(), false), ("GHA".to_owned(), true)]
+        );
+    }
+
+    #[test]
+    fn endpoints_follow_sccache_variables() {
+        let sh = Shell::new().unwrap();
+        sh.set_var("SCCACHE_SERVER_PORT", "5226");
+        if sh.var("SCCACHE_SERVER_UDS").is_err() {
+            assert_eq!(Endpoint::from_env(&sh), Endpoint::Port(5226));
+            sh.set_var("SCCACHE_SERVER_PORT", "not-a-port");
+            assert_eq!(Endpoint::from_env(&sh), Endpoint::Port(DEFAULT_PORT));
+        }
+        assert_eq!(human_bytes(10 << 30), "10.0 GiB");
+        assert_eq!(human_bytes(999), "999 B");
+    }
+}

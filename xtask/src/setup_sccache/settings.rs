@@ -1,0 +1,336 @@
+//! What `setup-sccache` is asked for, and where it lives: flag values, backends, file paths.
+
+use std::{fmt, str::FromStr};
+
+use camino::{Utf8Path, Utf8PathBuf};
+use toml_edit::Value;
+use xshell::Shell;
+
+/// A cache size as sccache reads it everywhere: a whole number with a `K`, `M`, `G` or `T` suffix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CacheSize {
+    number: u64,
+    unit: char,
+}
+
+impl CacheSize {
+    pub(crate) const DEFAULT: CacheSize = CacheSize { number: 10, unit: 'G' };
+
+    pub(crate) fn bytes(self) -> u64 {
+        let shift = match self.unit {
+            'K' => 10,
+            'M' => 20,
+            'G' => 30,
+            _ => 40,
+        };
+        self.number << shift
+    }
+}
+
+impl FromStr for CacheSize {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<CacheSize, String> {
+        let reject = || {
+            format!(
+                "invalid cache size `{text}`: use a whole number above 0 with K, M, G or T, such as 10G or 500M \
+                 (sccache silently ignores other forms such as 10GB or 1.5G)"
+            )
+        };
+        let unit = text.chars().last().filter(|unit| "KMGT".contains(*unit)).ok_or_else(reject)?;
+        let digits = &text[..text.len() - 1];
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(reject());
+        }
+        let number: u64 = digits.parse().map_err(|_| reject())?;
+        // The largest size that still fits in bytes: sccache keeps sizes as u64.
+        if number == 0 || number.leading_zeros() < 40 {
+            return Err(reject());
+        }
+        Ok(CacheSize { number, unit })
+    }
+}
+
+impl fmt::Display for CacheSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.number, self.unit)
+    }
+}
+
+/// Which cargo configuration file gets the rustc wrapper.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Scope {
+    /// `$CARGO_HOME/config.toml`: this user's builds, in every workspace.
+    #[default]
+    User,
+    /// The workspace's `.cargo/config.toml`: breaks builds for anyone without sccache if committed.
+    Project,
+}
+
+impl FromStr for Scope {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Scope, String> {
+        match text {
+            "user" => Ok(Scope::User),
+            "project" => Ok(Scope::Project),
+            _ => Err(format!("invalid scope `{text}`: use `user` or `project`")),
+        }
+    }
+}
+
+/// Where sccache keeps its cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum BackendKind {
+    #[default]
+    Local,
+    Redis,
+    Memcached,
+    S3,
+    Webdav,
+    Gha,
+}
+
+impl BackendKind {
+    pub(crate) const REMOTE: [BackendKind; 5] =
+        [BackendKind::Redis, BackendKind::Memcached, BackendKind::S3, BackendKind::Webdav, BackendKind::Gha];
+
+    /// The table under `[cache]` in sccache's configuration, and its name in `--help`'s feature list.
+    pub(crate) fn table(self) -> &'static str {
+        match self {
+            BackendKind::Local => "disk",
+            BackendKind::Redis => "redis",
+            BackendKind::Memcached => "memcached",
+            BackendKind::S3 => "s3",
+            BackendKind::Webdav => "webdav",
+            BackendKind::Gha => "gha",
+        }
+    }
+
+    /// The keys setup may write in this backend's table.
+    pub(crate) fn keys(self) -> &'static [&'static str] {
+        match self {
+            BackendKind::Local => &["dir", "size"],
+            BackendKind::Redis => &["endpoint", "username", "password", "db"],
+            BackendKind::Memcached => &["endpoint"],
+            BackendKind::S3 => &["bucket", "endpoint", "region", "no_credentials"],
+            BackendKind::Webdav => &["endpoint"],
+            BackendKind::Gha => &["enabled", "version"],
+        }
+    }
+}
+
+impl FromStr for BackendKind {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<BackendKind, String> {
+        [BackendKind::Local]
+            .into_iter()
+            .chain(BackendKind::REMOTE)
+            .find(|kind| kind.to_string() == text)
+            .ok_or_else(|| format!("invalid backend `{text}`: use one of local, redis, memcached, s3, webdav, gha"))
+    }
+}
+
+impl fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            BackendKind::Local => "local",
+            other => other.table(),
+        })
+    }
+}
+
+/// The shells `env` can write for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EnvShell {
+    Bash,
+    Zsh,
+    Fish,
+    PowerShell,
+    Cmd,
+    /// `NAME=value` lines for `$GITHUB_ENV`.
+    Github,
+}
+
+impl FromStr for EnvShell {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<EnvShell, String> {
+        match text {
+            "bash" | "sh" => Ok(EnvShell::Bash),
+            "zsh" => Ok(EnvShell::Zsh),
+            "fish" => Ok(EnvShell::Fish),
+            "powershell" | "pwsh" => Ok(EnvShell::PowerShell),
+            "cmd" => Ok(EnvShell::Cmd),
+            "github" => Ok(EnvShell::Github),
+            _ => Err(format!("invalid shell `{text}`: use bash, zsh, fish, powershell, cmd or github")),
+        }
+    }
+}
+
+/// `redis://[user:password@]host:port[/db]` (or `rediss://`), split the way sccache's config wants
+/// it: credentials and database apart from the endpoint.
+pub(crate) fn redis_keys(url: &str) -> Result<Vec<(&'static str, Value)>, String> {
+    let bad = |why: &str| {
+        format!("invalid --redis-url `{}`: {why}; use redis://[user:password@]host:port[/db]", redact_url(url))
+    };
+    let (scheme, rest) = url.split_once("://").ok_or_else(|| bad("no scheme"))?;
+    if scheme != "redis" && scheme != "rediss" {
+        return Err(bad("the scheme must be redis or rediss"));
+    }
+    let (authority, db) = rest.split_once('/').unwrap_or((rest, ""));
+    let (userinfo, host) = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => (Some(userinfo), host),
+        None => (None, authority),
+    };
+    let (_, port) = host.rsplit_once(':').ok_or_else(|| bad("no port"))?;
+    if host.starts_with(':') || port.parse::<u16>().is_err() {
+        return Err(bad("the host or port is missing or wrong"));
+    }
+    let mut keys = vec![("endpoint", Value::from(format!("{scheme}://{host}")))];
+    if let Some(userinfo) = userinfo {
+        let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+        if !user.is_empty() {
+            keys.push(("username", user.into()));
+        }
+        if !password.is_empty() {
+            keys.push(("password", password.into()));
+        }
+    }
+    if !db.is_empty() {
+        keys.push(("db", i64::from(db.parse::<u32>().map_err(|_| bad("the database must be a number"))?).into()));
+    }
+    Ok(keys)
+}
+
+/// `url` with any password replaced by `***`.
+pub(crate) fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rsplit_once('@') {
+        Some((userinfo, _)) if userinfo.contains(':') => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+            format!("{scheme}://{user}:***@{}", &rest[userinfo.len() + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// The user's home directory, from the environment the shell passes on.
+pub(crate) fn home(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
+    let var = if cfg!(windows) { "USERPROFILE" } else { "HOME" };
+    let home = sh.var(var).map_err(|_| anyhow::anyhow!("{var} is not set: cannot find the home directory"))?;
+    Ok(Utf8PathBuf::from(home))
+}
+
+/// sccache's configuration file: `SCCACHE_CONF`, else its per-OS default.
+pub(crate) fn sccache_config_path(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
+    if let Ok(path) = sh.var("SCCACHE_CONF") {
+        return Ok(path.into());
+    }
+    let home = home(sh)?;
+    Ok(if cfg!(windows) {
+        let appdata = sh.var("APPDATA").map(Utf8PathBuf::from).unwrap_or_else(|_| home.join("AppData/Roaming"));
+        appdata.join("Mozilla/sccache/config/config")
+    } else if cfg!(target_os = "macos") {
+        home.join("Library/Application Support/Mozilla.sccache/config")
+    } else {
+        xdg(sh, "XDG_CONFIG_HOME", &home, ".config").join("sccache/config")
+    })
+}
+
+/// sccache's own default cache directory on this OS.
+pub(crate) fn default_cache_dir(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
+    let home = home(sh)?;
+    Ok(if cfg!(windows) {
+        let local = sh.var("LOCALAPPDATA").map(Utf8PathBuf::from).unwrap_or_else(|_| home.join("AppData/Local"));
+        local.join("Mozilla/sccache/cache")
+    } else if cfg!(target_os = "macos") {
+        home.join("Library/Caches/Mozilla.sccache")
+    } else {
+        xdg(sh, "XDG_CACHE_HOME", &home, ".cache").join("sccache")
+    })
+}
+
+/// An XDG base directory: the variable when it holds an absolute path, else `~/<fallback>`.
+fn xdg(sh: &Shell, var: &str, home: &Utf8Path, fallback: &str) -> Utf8PathBuf {
+    sh.var(var).ok().map(Utf8PathBuf::from).filter(|dir| dir.is_absolute()).unwrap_or_else(|| home.join(fallback))
+}
+
+/// `$CARGO_HOME`, else `~/.cargo`.
+pub(crate) fn cargo_home(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
+    match sh.var("CARGO_HOME") {
+        Ok(dir) => Ok(dir.into()),
+        Err(_) => Ok(home(sh)?.join(".cargo")),
+    }
+}
+
+/// The cargo configuration file in `dir`: `config.toml`, or the legacy `config` if only it exists.
+pub(crate) fn cargo_config_in(dir: &Utf8Path) -> Utf8PathBuf {
+    let legacy = dir.join("config");
+    if legacy.is_file() && !dir.join("config.toml").exists() { legacy } else { dir.join("config.toml") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_sizes_take_only_what_every_sccache_reads() {
+        assert_eq!("10G".parse::<CacheSize>().unwrap().bytes(), 10 << 30);
+        assert_eq!("500M".parse::<CacheSize>().unwrap().to_string(), "500M");
+        assert_eq!("1T".parse::<CacheSize>().unwrap().bytes(), 1 << 40);
+        for bad in ["10GB", "1.5G", "-1", "0", "0G", "G", "10", "10g", " 10G", "99999999999999T"] {
+            let err = bad.parse::<CacheSize>().unwrap_err();
+            assert!(err.contains("whole number above 0 with K, M, G or T"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn redis_urls_split_into_endpoint_credentials_and_db() {
+        let keys = redis_keys("redis://me:s3cret@127.0.0.1:6380/2").unwrap();
+        let shown: Vec<String> = keys.iter().map(|(k, v)| format!("{k}={}", v.clone().decorated("", ""))).collect();
+        assert_eq!(shown, ["endpoint=\"redis://127.0.0.1:6380\"", "username=\"me\"", "password=\"s3cret\"", "db=2"]);
+        assert_eq!(redis_keys("rediss://cache.example:6379").unwrap().len(), 1);
+        for bad in ["127.0.0.1:6379", "http://h:1", "redis://host", "redis://h:port", "redis://h:1/x"] {
+            assert!(redis_keys(bad).unwrap_err().contains("use redis://[user:password@]host:port[/db]"), "{bad}");
+        }
+        let err = redis_keys("redis://me:s3cret@host").unwrap_err();
+        assert!(!err.contains("s3cret"), "{err}");
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact_url("redis://me:s3cret@h:1/0"), "redis://me:***@h:1/0");
+        assert_eq!(redact_url("redis://h:1"), "redis://h:1");
+        assert_eq!(redact_url("redis://me@h:1"), "redis://me@h:1");
+    }
+
+    #[test]
+    fn names_parse_and_print_back() {
+        for name in ["local", "redis", "memcached", "s3", "webdav", "gha"] {
+            assert_eq!(name.parse::<BackendKind>().unwrap().to_string(), name);
+        }
+        assert!("ftp".parse::<BackendKind>().unwrap_err().contains("use one of local, redis"));
+        assert_eq!("project".parse::<Scope>(), Ok(Scope::Project));
+        assert_eq!("pwsh".parse::<EnvShell>(), Ok(EnvShell::PowerShell));
+        assert!("tcsh".parse::<EnvShell>().is_err());
+    }
+
+    #[test]
+    fn per_os_paths_follow_sccache() {
+        let sh = Shell::new().unwrap();
+        sh.set_var("HOME", "/h");
+        sh.set_var("USERPROFILE", "/h");
+        sh.set_var("XDG_CACHE_HOME", "relative/ignored");
+        sh.set_var("XDG_CONFIG_HOME", "/xdg");
+        let cache = default_cache_dir(&sh).unwrap();
+        if cfg!(target_os = "linux") && std::env::var_os("SCCACHE_CONF").is_none() {
+            assert_eq!(cache, "/h/.cache/sccache");
+            assert_eq!(sccache_config_path(&sh).unwrap(), "/xdg/sccache/config");
+        }
+        sh.set_var("SCCACHE_CONF", "/etc/sccache.toml");
+        assert_eq!(sccache_config_path(&sh).unwrap(), "/etc/sccache.toml");
+    }
+}
