@@ -18,7 +18,7 @@ use xshell::{Cmd, Shell};
 
 use self::{
     server::{Endpoint, Sccache, Stats, human_bytes},
-    settings::{BackendKind, CacheSize, EnvShell, Scope},
+    settings::{BackendKeys, BackendKind, CacheSize, EnvShell, Scope},
     toml_file::TomlFile,
 };
 use crate::{
@@ -96,7 +96,7 @@ impl flags::SetupSccache {
     }
 
     /// The remote backend's keys in sccache's configuration, checked against the flags given.
-    fn remote_keys(&self) -> anyhow::Result<Option<(BackendKind, Vec<(&'static str, toml_edit::Value)>)>> {
+    fn remote_keys(&self) -> anyhow::Result<Option<(BackendKind, BackendKeys)>> {
         let backend = self.backend.unwrap_or_default();
         let given = |flag: &str, value: &Option<String>| {
             value.clone().ok_or_else(|| UsageError(format!("--backend {backend} needs {flag}")))
@@ -794,7 +794,7 @@ fn size_for_env(bytes: u64) -> String {
     ["T", "G", "M", "K"]
         .iter()
         .zip([40, 30, 20, 10])
-        .find(|(_, shift)| bytes >> shift > 0 && bytes % (1 << shift) == 0)
+        .find(|(_, shift)| bytes >> shift > 0 && bytes.is_multiple_of(1 << shift))
         .map_or_else(
             || format!("{}K", bytes.div_ceil(1024).max(1)),
             |(unit, shift)| format!("{}{unit}", bytes >> shift),

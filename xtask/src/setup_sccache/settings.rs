@@ -169,9 +169,12 @@ impl FromStr for EnvShell {
     }
 }
 
+/// A backend's keys and values in its `[cache.<backend>]` table.
+pub(crate) type BackendKeys = Vec<(&'static str, Value)>;
+
 /// `redis://[user:password@]host:port[/db]` (or `rediss://`), split the way sccache's config wants
 /// it: credentials and database apart from the endpoint.
-pub(crate) fn redis_keys(url: &str) -> Result<Vec<(&'static str, Value)>, String> {
+pub(crate) fn redis_keys(url: &str) -> Result<BackendKeys, String> {
     let bad = |why: &str| {
         format!("invalid --redis-url `{}`: {why}; use redis://[user:password@]host:port[/db]", redact_url(url))
     };
