@@ -1,13 +1,17 @@
 //! `cargo xtask ci`: install what the checks need, then run every check CI runs.
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use xshell::{Cmd, Shell};
 
-use crate::{child, flags, tools};
+use crate::{child, flags, setup_sccache, tools};
 
 /// Targets the xtask must keep compiling for: the reason this project exists is that the same
 /// code runs on Windows and macOS, and `cargo check` proves that without their linkers.
 const PORTABILITY_TARGETS: &[&str] = &["x86_64-pc-windows-msvc", "x86_64-apple-darwin"];
+
+/// Programs the end-to-end tests run, and the Debian packages that bring them.
+const DEBIAN_PACKAGES: &[(&str, &str)] =
+    &[("redis-server", "redis-server"), ("redis-cli", "redis-tools"), ("fish", "fish")];
 
 impl flags::Ci {
     pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
@@ -19,6 +23,8 @@ impl flags::Ci {
                 eprintln!("{err:#}\nInstalling it now; this compiles it and takes a minute or two.");
                 child::cargo(sh).args(["install", "cargo-llvm-cov", "--locked"]).run()?;
             }
+            setup_sccache::find_or_install(sh, false, false)?;
+            install_debian_packages(sh)?;
         }
         for check in checks(sh) {
             check.run()?;
@@ -26,6 +32,28 @@ impl flags::Ci {
         eprintln!("all checks passed");
         Ok(())
     }
+}
+
+/// The Debian packages whose programs are missing, with apt-get; elsewhere an error naming them.
+fn install_debian_packages(sh: &Shell) -> anyhow::Result<()> {
+    let missing: Vec<&str> = DEBIAN_PACKAGES
+        .iter()
+        .filter(|(program, _)| tools::locate(sh, program).is_none())
+        .map(|(_, package)| *package)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if tools::locate(sh, "apt-get").is_none() {
+        bail!(
+            "the tests need the programs of these packages: {}; install them with your package manager",
+            missing.join(" ")
+        );
+    }
+    let apt_get = || child::command(sh, "apt-get").env("DEBIAN_FRONTEND", "noninteractive");
+    apt_get().args(["update", "-qq"]).run()?;
+    apt_get().args(["install", "-y", "-qq", "--no-install-recommends"]).args(&missing).run()?;
+    Ok(())
 }
 
 /// rustup steps; each is a no-op when its part is already installed.

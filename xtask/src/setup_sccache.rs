@@ -191,8 +191,8 @@ impl flags::SetupSccache {
         if let Some((backend, _)) = &remote {
             check_backend_answers(sh, &sccache, *backend, &sccache_config.text())?;
         }
-        // Credentials may be in it: only its owner may read it.
-        sccache_config.save(true)?;
+        let has_credentials = remote.iter().flat_map(|(_, keys)| keys).any(|(key, _)| *key == "password");
+        sccache_config.save(has_credentials)?;
         cargo_config.save(false)?;
         if scope == Scope::Project {
             eprintln!(
@@ -828,7 +828,7 @@ fn disable(sh: &Shell, dry_run: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     for file in &files {
-        file.save(true)?;
+        file.save(false)?;
     }
     if let Ok(found) = tools::SCCACHE.find(sh)
         && Sccache::new(sh, found).stop()?

@@ -152,6 +152,11 @@ impl Tool {
     }
 }
 
+/// Where `program` is, if it is in one of the places tools are looked for.
+pub(crate) fn locate(sh: &Shell, program: &str) -> Option<Utf8PathBuf> {
+    search_dirs(sh).into_iter().map(|dir| dir.join(exe(program))).find(|path| path.is_file())
+}
+
 /// `PATH`, then `$CARGO_HOME/bin`, then `~/.local/bin`, without repeats.
 fn search_dirs(sh: &Shell) -> Vec<Utf8PathBuf> {
     let home = home_dir(sh);

@@ -97,22 +97,31 @@ impl TomlFile {
     }
 
     /// Writes the file if the edits changed it: into a temporary file beside it, then renamed
-    /// over it, so an interruption never leaves half a file. `private` restricts it to its owner.
+    /// over it, so an interruption never leaves half a file. The file keeps its permissions;
+    /// `private` makes it readable by its owner alone (it holds credentials). A file that the
+    /// edits leave empty is removed: setup created it, or it held only what setup wrote.
     pub(crate) fn save(&self, private: bool) -> anyhow::Result<()> {
         if !self.changed() {
             return Ok(());
         }
+        let text = self.text();
+        if text.trim().is_empty() {
+            return std::fs::remove_file(&self.path).with_context(|| format!("could not remove {}", self.path));
+        }
         let dir = self.path.parent().with_context(|| format!("{} has no parent directory", self.path))?;
         std::fs::create_dir_all(dir).with_context(|| format!("could not create {dir}"))?;
         let temp = dir.join(format!(".{}.setup-sccache.tmp", self.path.file_name().unwrap_or("config")));
-        std::fs::write(&temp, self.text()).with_context(|| format!("could not write {temp}"))?;
+        std::fs::write(&temp, text).with_context(|| format!("could not write {temp}"))?;
+        if let Ok(meta) = std::fs::metadata(&self.path) {
+            std::fs::set_permissions(&temp, meta.permissions())?;
+        }
         #[cfg(unix)]
         if private {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&temp, std::fs::Permissions::from_mode(0o600))?;
         }
         #[cfg(not(unix))]
-        let _ = private; // Windows: a file under the user's profile is already private to them.
+        let _ = private; // Windows: files under the user's profile are private to them already.
         std::fs::rename(&temp, &self.path).with_context(|| format!("could not replace {}", self.path))
     }
 }

@@ -1,0 +1,369 @@
+//! End-to-end tests of `setup-sccache` with the real sccache (and a real Redis), each test with its
+//! own HOME, CARGO_HOME, sccache config file, cache directory and server port on 127.0.0.1. Every
+//! test stops the servers it started, so the user's own sccache is never touched.
+
+mod support;
+
+use std::{
+    fs,
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, Output, Stdio},
+};
+
+use serde_json::Value;
+use support::*;
+
+const MARK: &str = "# added by cargo xtask setup-sccache";
+
+/// A sandbox whose commands reach only its own sccache server and configuration.
+struct SccacheSandbox {
+    sandbox: Sandbox,
+    port: u16,
+}
+
+impl SccacheSandbox {
+    fn new(name: &str) -> SccacheSandbox {
+        require("sccache", "cargo install sccache --locked");
+        let sandbox = Sandbox::new(name);
+        sandbox.fixture_workspace();
+        SccacheSandbox { sandbox, port: free_port() }
+    }
+
+    fn conf(&self) -> PathBuf {
+        self.sandbox.path("sccache.conf")
+    }
+
+    fn cache_dir(&self) -> PathBuf {
+        self.sandbox.path("cache dir with 'quote'")
+    }
+
+    fn cargo_config(&self) -> PathBuf {
+        self.sandbox.path("cargo-home/config.toml")
+    }
+
+    fn command(&self, program: impl AsRef<std::ffi::OsStr>, dir: &str) -> Command {
+        let mut cmd = self.sandbox.command(program, dir);
+        cmd.env("SCCACHE_CONF", self.conf()).env("SCCACHE_SERVER_PORT", self.port.to_string());
+        for var in [
+            "SCCACHE_DIR",
+            "SCCACHE_CACHE_SIZE",
+            "SCCACHE_SERVER_UDS",
+            "SCCACHE_REDIS_ENDPOINT",
+            "SCCACHE_BUCKET",
+            "CARGO_BUILD_RUSTC_WRAPPER",
+            "CARGO_INCREMENTAL",
+            "XDG_CONFIG_HOME",
+            "XDG_CACHE_HOME",
+            "GITHUB_STEP_SUMMARY",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd
+    }
+
+    fn xtask(&self, args: &[&str]) -> Output {
+        self.command(XTASK, "ws").arg("setup-sccache").args(args).output().unwrap()
+    }
+
+    fn setup(&self, extra: &[&str]) -> Output {
+        let cache_dir = self.cache_dir();
+        let mut args = vec!["--no-install", "--cache-dir", cache_dir.to_str().unwrap(), "--cache-size", "1G"];
+        args.extend(extra);
+        self.xtask(&args)
+    }
+
+    /// `cargo clean` then `cargo build` of the fixture, through whatever wrapper is configured.
+    fn clean_build(&self) {
+        for args in [&["clean"][..], &["build", "--quiet"]] {
+            let output = self.command(cargo(), "ws").args(args).output().unwrap();
+            assert_success(&output, &format!("cargo {args:?}"));
+        }
+    }
+
+    fn stats(&self) -> Value {
+        let output = self.xtask(&["stats", "--json"]);
+        assert_success(&output, "setup-sccache stats --json");
+        serde_json::from_slice(&output.stdout).unwrap()
+    }
+}
+
+impl Drop for SccacheSandbox {
+    fn drop(&mut self) {
+        let _ = self.command("sccache", "home").arg("--stop-server").output();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A tool the tests need; a missing one fails the test with the command that installs it.
+fn require(program: &str, install: &str) {
+    let found = Command::new(program).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status();
+    assert!(
+        found.is_ok_and(|status| status.success()),
+        "`{program}` is needed by this test; install it with: {install}"
+    );
+}
+
+fn read(path: &Path) -> String {
+    fs::read_to_string(path).unwrap_or_default()
+}
+
+fn stderr(output: &Output) -> String {
+    text(&output.stderr)
+}
+
+#[test]
+fn setup_twice_changes_nothing_keeps_other_content_and_disable_restores_it() {
+    let sb = SccacheSandbox::new("sccache-idempotent");
+    let cargo_config = "# my cargo settings\n\n[build]\njobs = 2   # two cores\n\n[alias]\nb = \"build\"\n";
+    let sccache_config = "# team settings\nserver_startup_timeout_ms = 15000\n";
+    fs::write(sb.cargo_config(), cargo_config).unwrap();
+    fs::write(sb.conf(), sccache_config).unwrap();
+
+    let first = sb.setup(&[]);
+    assert_success(&first, "setup");
+    let after_first = (read(&sb.cargo_config()), read(&sb.conf()));
+    assert!(after_first.0.starts_with("# my cargo settings\n\n[build]\njobs = 2   # two cores\n"), "{}", after_first.0);
+    assert!(after_first.0.contains("rustc-wrapper = \"") && after_first.0.contains(MARK), "{}", after_first.0);
+    assert!(after_first.0.ends_with("[alias]\nb = \"build\"\n"), "{}", after_first.0);
+    assert!(after_first.1.starts_with(sccache_config), "{}", after_first.1);
+    assert!(after_first.1.contains(&format!("size = 1073741824 {MARK}")), "{}", after_first.1);
+    let status = text(&first.stdout);
+    assert!(status.contains(&format!("running on 127.0.0.1:{}", sb.port)), "{status}");
+
+    let second = sb.setup(&[]);
+    assert_success(&second, "second setup");
+    assert_eq!((read(&sb.cargo_config()), read(&sb.conf())), after_first, "a second run changes nothing");
+    assert!(stderr(&second).contains("already runs with this cache"), "{}", stderr(&second));
+
+    let disable = sb.xtask(&["disable"]);
+    assert_success(&disable, "disable");
+    assert_eq!(read(&sb.cargo_config()), cargo_config, "disable removes what setup added, and nothing else");
+    assert_eq!(read(&sb.conf()), sccache_config);
+}
+
+#[test]
+fn disable_after_a_setup_from_nothing_leaves_no_files() {
+    let sb = SccacheSandbox::new("sccache-from-nothing");
+    assert_success(&sb.setup(&[]), "setup");
+    assert!(sb.cargo_config().exists() && sb.conf().exists());
+    assert_success(&sb.xtask(&["disable"]), "disable");
+    assert!(!sb.cargo_config().exists(), "{}", read(&sb.cargo_config()));
+    assert!(!sb.conf().exists(), "{}", read(&sb.conf()));
+}
+
+#[test]
+fn a_malformed_config_is_an_error_naming_the_line_and_stays_untouched() {
+    let sb = SccacheSandbox::new("sccache-malformed");
+    let broken = "[build]\njobs = 2\nrustc-wrapper = \n";
+    fs::write(sb.cargo_config(), broken).unwrap();
+    let output = sb.setup(&[]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let message = stderr(&output);
+    assert!(message.contains("config.toml is not valid TOML, so it was left untouched"), "{message}");
+    assert!(message.contains("line 3"), "{message}");
+    assert_eq!(read(&sb.cargo_config()), broken);
+    assert!(!sb.conf().exists(), "nothing else was written either");
+}
+
+#[test]
+fn bad_flags_are_usage_errors() {
+    let sb = SccacheSandbox::new("sccache-usage");
+    for (args, expected) in [
+        (&["--cache-size", "10GB"][..], "whole number above 0 with K, M, G or T"),
+        (&["--cache-size", "1.5G"], "whole number above 0 with K, M, G or T"),
+        (&["status", "--cache-size", "1G"], "--cache-size belongs to the set-up"),
+        (&["--backend", "redis"], "--backend redis needs --redis-url"),
+    ] {
+        let output = sb.xtask(args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", stderr(&output));
+        assert!(stderr(&output).contains(expected), "{args:?}: {}", stderr(&output));
+    }
+}
+
+#[test]
+fn a_clean_rebuild_hits_the_cache_for_library_crates() {
+    let sb = SccacheSandbox::new("sccache-hits");
+    assert_success(&sb.setup(&["--no-incremental"]), "setup --no-incremental");
+    assert!(read(&sb.cargo_config()).contains(&format!("incremental = false {MARK}")));
+    sb.clean_build();
+    let cold = sb.stats();
+    sb.clean_build();
+    let warm = sb.stats();
+    let hits = warm["cache_hits"].as_u64().unwrap() - cold["cache_hits"].as_u64().unwrap();
+    // The fixture's library crates: lib, bindings and the fake pyo3. The app binary is not cacheable.
+    assert_eq!(hits, 3, "cold: {cold:#}\nwarm: {warm:#}");
+    assert_eq!(warm["server_running"], true);
+    assert!(warm["not_cached_reasons"].to_string().contains("crate-type"), "{warm:#}");
+}
+
+#[test]
+fn start_and_stop_are_idempotent_and_a_taken_port_is_named() {
+    let sb = SccacheSandbox::new("sccache-start-stop");
+    assert_success(&sb.setup(&[]), "setup");
+    for (args, expected) in [
+        ("start", "already runs with this cache"),
+        ("stop", "stopped the sccache server"),
+        ("stop", "no sccache server is running"),
+        ("start", "started the sccache server"),
+        ("stop", "stopped the sccache server"),
+    ] {
+        let output = sb.xtask(&[args]);
+        assert_success(&output, args);
+        assert!(text(&output.stdout).contains(expected), "{args}: {}", text(&output.stdout));
+    }
+    // Something else holds the port: it accepts connections and never answers.
+    let _squatter = TcpListener::bind(("127.0.0.1", sb.port)).unwrap();
+    let output = sb.xtask(&["start"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("SCCACHE_SERVER_PORT"), "{}", stderr(&output));
+}
+
+#[test]
+fn clear_frees_the_cache_and_refuses_a_directory_that_is_not_one() {
+    let sb = SccacheSandbox::new("sccache-clear");
+    assert_success(&sb.setup(&["--no-incremental"]), "setup");
+    sb.clean_build();
+    let dry = sb.xtask(&["clear", "--dry-run"]);
+    assert_success(&dry, "clear --dry-run");
+    assert!(text(&dry.stdout).starts_with("would remove "), "{}", text(&dry.stdout));
+    assert!(fs::read_dir(sb.cache_dir()).unwrap().next().is_some(), "the dry run deleted nothing");
+
+    let output = sb.xtask(&["clear"]);
+    assert_success(&output, "clear");
+    assert!(text(&output.stdout).starts_with("Removed "), "{}", text(&output.stdout));
+    assert_eq!(fs::read_dir(sb.cache_dir()).unwrap().count(), 0, "the cache directory is empty");
+
+    // A cache directory that holds a project: nothing may go.
+    let victim = sb.sandbox.path("ws");
+    let before = read(&victim.join("Cargo.toml"));
+    let output = sb.command(XTASK, "ws").args(["setup-sccache", "clear"]).env("SCCACHE_DIR", &victim).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("refusing to empty"), "{}", stderr(&output));
+    assert_eq!(read(&victim.join("Cargo.toml")), before);
+    let home = sb.sandbox.path("home");
+    let output = sb.command(XTASK, "ws").args(["setup-sccache", "clear"]).env("SCCACHE_DIR", &home).output().unwrap();
+    assert!(stderr(&output).contains("home directory"), "{}", stderr(&output));
+}
+
+#[test]
+fn env_output_is_valid_for_each_shell() {
+    require("bash", "apt-get install bash");
+    require("fish", "apt-get install fish");
+    let sb = SccacheSandbox::new("sccache-env");
+    assert_success(&sb.setup(&[]), "setup");
+    let cache_dir = sb.cache_dir().to_str().unwrap().to_owned();
+    let env = |shell: &str| {
+        let output = sb.xtask(&["env", "--no-incremental", "--shell", shell]);
+        assert_success(&output, &format!("env --shell {shell}"));
+        let script = sb.sandbox.path(&format!("env.{shell}"));
+        fs::write(&script, &output.stdout).unwrap();
+        (script, text(&output.stdout))
+    };
+    let show =
+        "printf '%s|%s|%s|%s' \"$RUSTC_WRAPPER\" \"$SCCACHE_DIR\" \"$SCCACHE_CACHE_SIZE\" \"$CARGO_INCREMENTAL\"";
+    let (bash_script, _) = env("bash");
+    let bash =
+        Command::new("bash").arg("-c").arg(format!("source '{}' && {show}", bash_script.display())).output().unwrap();
+    assert_success(&bash, "bash");
+    let (fish_script, _) = env("fish");
+    let fish =
+        Command::new("fish").arg("-c").arg(format!("source '{}'; and {show}", fish_script.display())).output().unwrap();
+    assert_success(&fish, "fish");
+    for (shell, output) in [("bash", bash), ("fish", fish)] {
+        let values: Vec<String> = text(&output.stdout).split('|').map(str::to_owned).collect();
+        assert!(values[0].ends_with("sccache"), "{shell}: {values:?}");
+        assert_eq!(values[1..], [cache_dir.clone(), "1G".into(), "0".into()], "{shell}");
+    }
+    // No PowerShell here: check each line is `$env:NAME = '<single-quoted string>'`.
+    let (_, powershell) = env("powershell");
+    for line in powershell.lines() {
+        let (name, value) = line.strip_prefix("$env:").and_then(|rest| rest.split_once(" = ")).expect(line);
+        assert!(name.chars().all(|c| c.is_ascii_uppercase() || c == '_'), "{line}");
+        let inner = value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')).expect(line);
+        assert!(!inner.replace("''", "").contains('\''), "an unescaped quote in {line}");
+    }
+    assert!(powershell.contains(&format!("$env:SCCACHE_DIR = '{}'", cache_dir.replace('\'', "''"))), "{powershell}");
+    let (_, github) = env("github");
+    assert!(github.lines().any(|line| line == format!("SCCACHE_DIR={cache_dir}")), "{github}");
+}
+
+/// A `redis-server` on a free loopback port, stopped on drop.
+struct Redis {
+    child: Child,
+    port: u16,
+}
+
+impl Redis {
+    fn start(dir: &Path) -> Redis {
+        require("redis-server", "apt-get install redis-server");
+        let port = free_port();
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let redis = Redis { child, port };
+        for _ in 0..100 {
+            if redis.cli(&["ping"]) == "PONG" {
+                return redis;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("redis-server did not answer on port {port}");
+    }
+
+    fn cli(&self, args: &[&str]) -> String {
+        let output =
+            Command::new("redis-cli").args(["-h", "127.0.0.1", "-p", &self.port.to_string()]).args(args).output();
+        output.map(|output| text(&output.stdout).trim().to_owned()).unwrap_or_default()
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn redis_serves_hits_after_the_local_state_is_gone() {
+    let sb = SccacheSandbox::new("sccache-redis");
+    let redis = Redis::start(&sb.sandbox.path("home"));
+    let url = format!("redis://127.0.0.1:{}", redis.port);
+    let setup = sb.setup(&["--no-incremental", "--backend", "redis", "--redis-url", &url]);
+    assert_success(&setup, "setup --backend redis");
+    assert!(read(&sb.conf()).contains(&format!("endpoint = \"{url}\" {MARK}")), "{}", read(&sb.conf()));
+    sb.clean_build();
+    assert!(redis.cli(&["dbsize"]).parse::<u64>().unwrap() > 0, "the build wrote keys to Redis");
+
+    // Wipe every local trace: the server (and its statistics) and the local directory.
+    assert_success(&sb.xtask(&["stop"]), "stop");
+    let _ = fs::remove_dir_all(sb.cache_dir());
+    sb.clean_build();
+    let stats = sb.stats();
+    assert_eq!(stats["cache_hits"], 3, "{stats:#}");
+    assert!(stats["cache_location"].as_str().unwrap().starts_with("redis"), "{stats:#}");
+}
+
+#[test]
+fn an_unreachable_redis_is_a_clear_error_and_changes_nothing() {
+    let sb = SccacheSandbox::new("sccache-redis-down");
+    assert_success(&sb.setup(&[]), "setup with the local disk");
+    let before = (read(&sb.cargo_config()), read(&sb.conf()));
+    let closed = free_port();
+    let url = format!("redis://127.0.0.1:{closed}");
+    let output = sb.setup(&["--backend", "redis", "--redis-url", &url]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("the redis backend did not answer, so nothing was changed"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!((read(&sb.cargo_config()), read(&sb.conf())), before);
+}
