@@ -343,7 +343,7 @@ fn ensure_running(sccache: &Sccache<'_>, configured: &Configured) -> anyhow::Res
                 sccache.endpoint
             )
         })?;
-        match stats.differs_from(configured.backend, &configured.dir, configured.size) {
+        match configured.differs(&stats) {
             None => return Ok(format!("the sccache server on {} already runs with this cache", sccache.endpoint)),
             Some(difference) => {
                 eprintln!("restarting the sccache server on {}: {difference}", sccache.endpoint);
@@ -397,6 +397,17 @@ impl Configured {
             value.as_array().map(|chain| chain.iter().filter_map(|level| level.as_str()).collect::<Vec<_>>().join(","))
         });
         Ok(Configured { config, backend, dir, size, chain })
+    }
+
+    /// How a running server's cache differs from this one, if it does.
+    fn differs(&self, stats: &Stats) -> Option<String> {
+        let location = stats.cache_location.as_deref().unwrap_or("unknown");
+        match &self.chain {
+            // sccache names a chain only by its length.
+            Some(chain) => (!location.starts_with("Multi-level"))
+                .then(|| format!("it uses {location}, not the multi-level chain {chain}")),
+            None => stats.differs_from(self.backend, &self.dir, self.size),
+        }
     }
 
     /// The remote backend's settings from the config file: name, value, secret or not.
@@ -453,7 +464,7 @@ fn show_status(sh: &Shell, as_json: bool) -> anyhow::Result<()> {
                 sccache.backends()?.into_iter().filter(|(_, on)| *on).map(|(name, _)| name).collect();
             if running
                 && let Ok(stats) = sccache.stats()
-                && let Some(difference) = stats.differs_from(configured.backend, &configured.dir, configured.size)
+                && let Some(difference) = configured.differs(&stats)
             {
                 warnings.push(Warning {
                     problem: format!("the running server differs from the configuration: {difference}"),

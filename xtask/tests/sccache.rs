@@ -331,24 +331,39 @@ impl Drop for Redis {
     }
 }
 
-#[test]
-fn redis_serves_hits_after_the_local_state_is_gone() {
-    let sb = SccacheSandbox::new("sccache-redis");
+/// Sets up Redis (behind the local disk with `multilevel`), builds, wipes every local trace (the
+/// server with its statistics, the local directory), builds again: the hits come from Redis.
+fn redis_serves_hits_after_the_local_state_is_gone(name: &str, multilevel: bool) {
+    let sb = SccacheSandbox::new(name);
     let redis = Redis::start(&sb.sandbox.path("home"));
     let url = format!("redis://127.0.0.1:{}", redis.port);
-    let setup = sb.setup(&["--no-incremental", "--backend", "redis", "--redis-url", &url]);
-    assert_success(&setup, "setup --backend redis");
+    let mut args = vec!["--no-incremental", "--backend", "redis", "--redis-url", &url];
+    if multilevel {
+        args.push("--multilevel");
+    }
+    assert_success(&sb.setup(&args), "setup --backend redis");
     assert!(read(&sb.conf()).contains(&format!("endpoint = \"{url}\" {MARK}")), "{}", read(&sb.conf()));
     sb.clean_build();
     assert!(redis.cli(&["dbsize"]).parse::<u64>().unwrap() > 0, "the build wrote keys to Redis");
-
-    // Wipe every local trace: the server (and its statistics) and the local directory.
     assert_success(&sb.xtask(&["stop"]), "stop");
     let _ = fs::remove_dir_all(sb.cache_dir());
     sb.clean_build();
     let stats = sb.stats();
     assert_eq!(stats["cache_hits"], 3, "{stats:#}");
-    assert!(stats["cache_location"].as_str().unwrap().starts_with("redis"), "{stats:#}");
+    let location = stats["cache_location"].as_str().unwrap();
+    assert!(location.starts_with(if multilevel { "Multi-level" } else { "redis" }), "{stats:#}");
+    let start = sb.xtask(&["start"]);
+    assert!(text(&start.stdout).contains("already runs with this cache"), "{}", text(&start.stdout));
+}
+
+#[test]
+fn redis_alone_serves_hits_after_the_local_state_is_gone() {
+    redis_serves_hits_after_the_local_state_is_gone("sccache-redis", false);
+}
+
+#[test]
+fn redis_behind_the_local_disk_serves_hits_after_the_local_state_is_gone() {
+    redis_serves_hits_after_the_local_state_is_gone("sccache-redis-multilevel", true);
 }
 
 #[test]
