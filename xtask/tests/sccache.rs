@@ -156,6 +156,21 @@ fn disable_after_a_setup_from_nothing_leaves_no_files() {
 }
 
 #[test]
+fn project_scope_writes_the_workspace_config_with_a_warning() {
+    let sb = SccacheSandbox::new("sccache-project");
+    let project_config = sb.sandbox.path("ws/.cargo/config.toml");
+    let before = read(&project_config);
+    let output = sb.setup(&["--scope", "project"]);
+    assert_success(&output, "setup --scope project");
+    assert!(stderr(&output).contains("Do not commit it"), "{}", stderr(&output));
+    let after = read(&project_config);
+    assert!(after.starts_with(&before) && after.contains(MARK), "{after}");
+    assert!(!sb.cargo_config().exists(), "the user's config is not touched");
+    assert_success(&sb.xtask(&["disable"]), "disable");
+    assert_eq!(read(&project_config), before);
+}
+
+#[test]
 fn a_malformed_config_is_an_error_naming_the_line_and_stays_untouched() {
     let sb = SccacheSandbox::new("sccache-malformed");
     let broken = "[build]\njobs = 2\nrustc-wrapper = \n";
@@ -192,7 +207,17 @@ fn a_clean_rebuild_hits_the_cache_for_library_crates() {
     sb.clean_build();
     let cold = sb.stats();
     sb.clean_build();
-    let warm = sb.stats();
+    let summary = sb.sandbox.path("step-summary.md");
+    let output = sb
+        .command(XTASK, "ws")
+        .args(["setup-sccache", "stats", "--json"])
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .output()
+        .unwrap();
+    assert_success(&output, "stats with GITHUB_STEP_SUMMARY");
+    let warm: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let markdown = read(&summary);
+    assert!(markdown.starts_with("### sccache\n") && markdown.contains("| Hit rate | "), "{markdown}");
     let hits = warm["cache_hits"].as_u64().unwrap() - cold["cache_hits"].as_u64().unwrap();
     // The fixture's library crates: lib, bindings and the fake pyo3. The app binary is not cacheable.
     assert_eq!(hits, 3, "cold: {cold:#}\nwarm: {warm:#}");
