@@ -244,7 +244,7 @@ fn redact_change(change: &str) -> String {
 /// Where the wrapper goes for `scope`.
 fn cargo_config_path(sh: &Shell, scope: Scope) -> anyhow::Result<Utf8PathBuf> {
     Ok(match scope {
-        Scope::User => settings::cargo_config_in(&settings::cargo_home(sh)?),
+        Scope::User => settings::cargo_config_in(&tools::cargo_home(sh)?),
         Scope::Project => {
             let root = Utf8PathBuf::from_path_buf(sh.current_dir())
                 .map_err(|dir| anyhow::anyhow!("the workspace path {} is not UTF-8", dir.display()))?;
@@ -621,7 +621,7 @@ fn effective_wrapper(sh: &Shell) -> anyhow::Result<(Option<String>, String, Vec<
 fn cargo_config_files(sh: &Shell) -> anyhow::Result<Vec<Utf8PathBuf>> {
     let cwd = Utf8PathBuf::from_path_buf(sh.current_dir())
         .map_err(|dir| anyhow::anyhow!("{} is not UTF-8", dir.display()))?;
-    let cargo_home = settings::cargo_config_in(&settings::cargo_home(sh)?);
+    let cargo_home = settings::cargo_config_in(&tools::cargo_home(sh)?);
     let mut files: Vec<Utf8PathBuf> =
         cwd.ancestors().map(|dir| settings::cargo_config_in(&dir.join(".cargo"))).collect();
     if !files.contains(&cargo_home) {
@@ -720,7 +720,7 @@ fn clear(sh: &Shell, dry_run: bool) -> anyhow::Result<()> {
         println!("{dir} does not exist: nothing to clear");
         return Ok(());
     }
-    if let Some(reason) = unsafe_to_clear(dir, &settings::home(sh)?) {
+    if let Some(reason) = unsafe_to_clear(dir, &tools::home_dir(sh)?) {
         bail!(
             "refusing to empty {dir}: {reason}.\nIf that is not sccache's cache, fix cache.disk.dir in {} or SCCACHE_DIR.",
             configured.config.path

@@ -159,12 +159,10 @@ pub(crate) fn locate(sh: &Shell, program: &str) -> Option<Utf8PathBuf> {
 
 /// `PATH`, then `$CARGO_HOME/bin`, then `~/.local/bin`, without repeats.
 fn search_dirs(sh: &Shell) -> Vec<Utf8PathBuf> {
-    let home = home_dir(sh);
-    let cargo_home = sh.var_os("CARGO_HOME").map(PathBuf::from).or_else(|| Some(home.as_ref()?.join(".cargo")));
     let mut candidates: Vec<PathBuf> =
         sh.var_os("PATH").map(|path| std::env::split_paths(&path).collect()).unwrap_or_default();
-    candidates.extend(cargo_home.map(|dir| dir.join("bin")));
-    candidates.extend(home.map(|home| home.join(".local").join("bin")));
+    candidates.extend(cargo_home(sh).ok().map(|dir| dir.join("bin").into_std_path_buf()));
+    candidates.extend(home_dir(sh).ok().map(|home| home.join(".local").join("bin").into_std_path_buf()));
     let mut dirs = Vec::new();
     // A directory whose name is not UTF-8 could not be named in a message: tools there are not found.
     for dir in candidates.into_iter().filter_map(|dir| Utf8PathBuf::try_from(dir).ok()) {
@@ -175,10 +173,22 @@ fn search_dirs(sh: &Shell) -> Vec<Utf8PathBuf> {
     dirs
 }
 
-fn home_dir(sh: &Shell) -> Option<PathBuf> {
+/// The user's home directory, from the environment the shell passes on (`HOME`, or
+/// `USERPROFILE` on Windows).
+pub(crate) fn home_dir(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
     let var = if cfg!(windows) { "USERPROFILE" } else { "HOME" };
-    let home = sh.var_os(var).map(PathBuf::from).or_else(std::env::home_dir)?;
-    (!home.as_os_str().is_empty()).then_some(home)
+    match sh.var(var) {
+        Ok(home) if !home.is_empty() => Ok(home.into()),
+        _ => bail!("{var} is not set: cannot find the home directory"),
+    }
+}
+
+/// `$CARGO_HOME`, else `~/.cargo`.
+pub(crate) fn cargo_home(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
+    match sh.var("CARGO_HOME") {
+        Ok(dir) if !dir.is_empty() => Ok(dir.into()),
+        _ => Ok(home_dir(sh)?.join(".cargo")),
+    }
 }
 
 /// Where rustup's `llvm-tools` component installs `llvm-cov` and `llvm-profdata`.

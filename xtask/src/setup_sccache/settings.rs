@@ -6,6 +6,8 @@ use camino::{Utf8Path, Utf8PathBuf};
 use toml_edit::Value;
 use xshell::Shell;
 
+use crate::tools;
+
 /// A cache size as sccache reads it everywhere: a whole number with a `K`, `M`, `G` or `T` suffix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct CacheSize {
@@ -220,19 +222,12 @@ pub(crate) fn redact_url(url: &str) -> String {
     }
 }
 
-/// The user's home directory, from the environment the shell passes on.
-pub(crate) fn home(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
-    let var = if cfg!(windows) { "USERPROFILE" } else { "HOME" };
-    let home = sh.var(var).map_err(|_| anyhow::anyhow!("{var} is not set: cannot find the home directory"))?;
-    Ok(Utf8PathBuf::from(home))
-}
-
 /// sccache's configuration file: `SCCACHE_CONF`, else its per-OS default.
 pub(crate) fn sccache_config_path(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
     if let Ok(path) = sh.var("SCCACHE_CONF") {
         return Ok(path.into());
     }
-    let home = home(sh)?;
+    let home = tools::home_dir(sh)?;
     Ok(if cfg!(windows) {
         let appdata = sh.var("APPDATA").map(Utf8PathBuf::from).unwrap_or_else(|_| home.join("AppData/Roaming"));
         appdata.join("Mozilla/sccache/config/config")
@@ -245,7 +240,7 @@ pub(crate) fn sccache_config_path(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
 
 /// sccache's own default cache directory on this OS.
 pub(crate) fn default_cache_dir(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
-    let home = home(sh)?;
+    let home = tools::home_dir(sh)?;
     Ok(if cfg!(windows) {
         let local = sh.var("LOCALAPPDATA").map(Utf8PathBuf::from).unwrap_or_else(|_| home.join("AppData/Local"));
         local.join("Mozilla/sccache/cache")
@@ -259,14 +254,6 @@ pub(crate) fn default_cache_dir(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
 /// An XDG base directory: the variable when it holds an absolute path, else `~/<fallback>`.
 fn xdg(sh: &Shell, var: &str, home: &Utf8Path, fallback: &str) -> Utf8PathBuf {
     sh.var(var).ok().map(Utf8PathBuf::from).filter(|dir| dir.is_absolute()).unwrap_or_else(|| home.join(fallback))
-}
-
-/// `$CARGO_HOME`, else `~/.cargo`.
-pub(crate) fn cargo_home(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
-    match sh.var("CARGO_HOME") {
-        Ok(dir) => Ok(dir.into()),
-        Err(_) => Ok(home(sh)?.join(".cargo")),
-    }
 }
 
 /// The cargo configuration file in `dir`: `config.toml`, or the legacy `config` if only it exists.
