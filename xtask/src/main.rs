@@ -43,6 +43,12 @@ fn main() -> ExitCode {
     }
 }
 
+/// The shell, moved to the root of the workspace that contains the current directory.
+fn at_workspace_root(sh: &Shell) -> anyhow::Result<&Shell> {
+    sh.change_dir(workspace::locate_root(sh)?);
+    Ok(sh)
+}
+
 fn usage_error(err: &dyn std::fmt::Display) -> ExitCode {
     eprintln!(
         "{}: {err}\nRun `cargo xtask --help` for the tasks and their flags.",
@@ -58,17 +64,8 @@ fn run(flags: flags::Xtask) -> anyhow::Result<()> {
             print!("{}", flags::Xtask::HELP);
             Ok(())
         }
-        flags::XtaskCmd::Ci(cmd) => {
-            sh.change_dir(workspace::locate_root(sh)?);
-            cmd.run(sh)
-        }
-        flags::XtaskCmd::SetupSccache(cmd) => {
-            sh.change_dir(workspace::locate_root(sh)?);
-            cmd.run(sh)
-        }
-        flags::XtaskCmd::Info(cmd) => {
-            sh.change_dir(workspace::locate_root(sh)?);
-            cmd.run(sh)
-        }
+        flags::XtaskCmd::Ci(cmd) => cmd.run(at_workspace_root(sh)?),
+        flags::XtaskCmd::SetupSccache(cmd) => cmd.run(at_workspace_root(sh)?),
+        flags::XtaskCmd::Info(cmd) => cmd.run(at_workspace_root(sh)?),
     }
 }
