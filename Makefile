@@ -6,7 +6,7 @@ CARGO ?= cargo
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help build check test fmt clippy info ci-full sccache-setup sccache-status sccache-start sccache-stop sccache-stats sccache-clear sccache-env
+.PHONY: help build check test fmt clippy info ci-full sccache-setup sccache-status sccache-start sccache-stop sccache-stats sccache-clear sccache-env bench
 
 help:
 	$(info make help      List these targets)
@@ -24,6 +24,7 @@ help:
 	$(info make sccache-stats   Show sccache's hit rate and cache size)
 	$(info make sccache-clear   Stop the server and empty the local cache)
 	$(info make sccache-env     Print the sccache variables for your shell)
+	$(info make bench           Measure the speed claims side by side (slow))
 	$(info Extra flags go in ARGS, e.g. make info ARGS=--json. Cargo in use, set with CARGO=...:)
 	@$(CARGO) --version
 
@@ -68,3 +69,6 @@ sccache-clear:
 
 sccache-env:
 	$(CARGO) xtask setup-sccache env $(ARGS)
+
+bench:
+	$(CARGO) xtask bench $(ARGS)

@@ -90,6 +90,22 @@ xflags::xflags! {
             optional --no-install
         }
 
+        /// Measure the speed claims side by side in one run: each scenario alternates its two sides
+        /// (A B A B ...) and reports medians, ranges and the ratio against its goal.
+        cmd bench {
+            /// Scenarios to run (default: all): xtask-build, clean-scan, clean-delete,
+            /// coverage-overhead, coverage-formats, coverage-sccache, sccache-rebuild.
+            repeated scenario: String
+            /// Pairs of runs per comparison. Default: 3.
+            optional --runs n: u32
+            /// Print the results as JSON on stdout.
+            optional --json
+            /// Keep the scenarios' workspaces under target/bench/ afterwards.
+            optional --keep
+            /// Also write the table into README.md's performance section.
+            optional --readme
+        }
+
         /// Show what the tasks see: members, Python-bound crates, target and build directories,
         /// settings from [workspace.metadata.xtask], and the external tools with their versions.
         cmd info {
@@ -111,6 +127,7 @@ pub enum XtaskCmd {
     Help(Help),
     SetupSccache(SetupSccache),
     Ci(Ci),
+    Bench(Bench),
     Info(Info),
 }
 
@@ -182,6 +199,16 @@ pub struct Disable;
 #[derive(Debug)]
 pub struct Ci {
     pub no_install: bool,
+}
+
+#[derive(Debug)]
+pub struct Bench {
+    pub scenario: Vec<String>,
+
+    pub runs: Option<u32>,
+    pub json: bool,
+    pub keep: bool,
+    pub readme: bool,
 }
 
 #[derive(Debug)]

@@ -8,6 +8,7 @@
 // The xtask's job is to print.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod bench;
 mod child;
 mod ci;
 mod flags;
@@ -64,6 +65,7 @@ fn run(flags: flags::Xtask) -> anyhow::Result<()> {
             print!("{}", flags::Xtask::HELP);
             Ok(())
         }
+        flags::XtaskCmd::Bench(cmd) => cmd.run(at_workspace_root(sh)?),
         flags::XtaskCmd::Ci(cmd) => cmd.run(at_workspace_root(sh)?),
         flags::XtaskCmd::SetupSccache(cmd) => cmd.run(at_workspace_root(sh)?),
         flags::XtaskCmd::Info(cmd) => cmd.run(at_workspace_root(sh)?),

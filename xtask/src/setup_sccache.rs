@@ -6,7 +6,7 @@
 //! without sccache). Nothing is exported into anyone's shell; `env` prints assignments for those
 //! who want them.
 
-mod server;
+pub(crate) mod server;
 pub(crate) mod settings;
 mod shell_env;
 mod toml_file;

@@ -102,7 +102,12 @@ impl<'a> Sccache<'a> {
     }
 
     fn cmd(&self) -> Cmd<'a> {
-        self.overrides.iter().fold(child::command(self.sh, &self.path), |cmd, (name, value)| match value {
+        self.apply_env(child::command(self.sh, &self.path))
+    }
+
+    /// `cmd` with this sccache's variables: how builds reach a private server.
+    pub(crate) fn apply_env<'c>(&self, cmd: Cmd<'c>) -> Cmd<'c> {
+        self.overrides.iter().fold(cmd, |cmd, (name, value)| match value {
             Some(value) => cmd.env(name, value),
             None => cmd.env_remove(name),
         })
