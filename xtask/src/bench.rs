@@ -248,7 +248,7 @@ impl Bench<'_> {
         ))
     }
 
-    /// 6. The xtask's own build cost: cold build against its dependencies alone, and the warm help.
+    /// Scenario 6: The xtask's own build cost: cold build against its dependencies alone, and the warm help.
     fn xtask_build(&self, dir: &Utf8Path) -> anyhow::Result<Vec<Row>> {
         self.fresh(dir)?;
         let deps = xtask_dependencies(self.sh)?;
@@ -284,7 +284,7 @@ impl Bench<'_> {
         Ok(vec![row, warm_row])
     }
 
-    /// 5a. Sizing a 200,000-file target tree: clean-shared-target's dry run against `du -sb`.
+    /// Scenario 5a: Sizing a 200,000-file target tree: clean-shared-target's dry run against `du -sb`.
     fn clean_scan(&self, dir: &Utf8Path) -> anyhow::Result<Vec<Row>> {
         self.fresh(dir)?;
         let tree = dir.join("target");
@@ -327,7 +327,7 @@ impl Bench<'_> {
         Ok(vec![row])
     }
 
-    /// 5b. Deleting that tree: clean-shared-target against `rm -rf`, each on a fresh copy.
+    /// Scenario 5b: Deleting that tree: clean-shared-target against `rm -rf`, each on a fresh copy.
     fn clean_delete(&self, dir: &Utf8Path) -> anyhow::Result<Vec<Row>> {
         self.fresh(dir)?;
         let tree = dir.join("target");
@@ -364,7 +364,7 @@ impl Bench<'_> {
         Ok(ws)
     }
 
-    /// 2. What the xtask adds to a coverage run: against the plain cargo-llvm-cov command.
+    /// Scenario 2: What the xtask adds to a coverage run: against the plain cargo-llvm-cov command.
     fn coverage_overhead(&self, dir: &Utf8Path) -> anyhow::Result<Vec<Row>> {
         let ws = self.coverage_workspace(dir)?;
         let here = self.shell_in(&ws);
@@ -393,7 +393,7 @@ impl Bench<'_> {
         )])
     }
 
-    /// 3. Three report formats from one test run against one.
+    /// Scenario 3: Three report formats from one test run against one.
     fn coverage_formats(&self, dir: &Utf8Path) -> anyhow::Result<Vec<Row>> {
         let ws = self.coverage_workspace(dir)?;
         let here = self.shell_in(&ws);
@@ -411,7 +411,7 @@ impl Bench<'_> {
         )])
     }
 
-    /// 4. Coverage from an empty coverage target dir: warm sccache against sccache off (the seed's way).
+    /// Scenario 4: Coverage from an empty coverage target dir: warm sccache against sccache off (the seed's way).
     fn coverage_sccache(&self, dir: &Utf8Path) -> anyhow::Result<Vec<Row>> {
         self.fresh(dir)?;
         let ws = dependency_workspace(dir)?;
@@ -440,8 +440,9 @@ impl Bench<'_> {
         )])
     }
 
-    /// 1. Clean rebuilds of a workspace with real crates.io dependencies: warm sccache against a
-    /// cold build without wrapper, with incremental on and off; and an edit of one workspace crate.
+    /// Scenario 1: clean rebuilds of a workspace with real crates.io dependencies, warm sccache
+    /// against a cold build without wrapper, with incremental on and off; and an edit of one
+    /// workspace crate.
     fn sccache_rebuild(&self, dir: &Utf8Path) -> anyhow::Result<Vec<Row>> {
         self.fresh(dir)?;
         let ws = dependency_workspace(dir)?;
