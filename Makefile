@@ -6,7 +6,7 @@ CARGO ?= cargo
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help build check test fmt clippy info ci-full
+.PHONY: help build check test fmt clippy info ci-full test-coverage-open test-coverage-html test-coverage-lcov test-coverage-text test-coverage-fast coverage-clean
 
 help:
 	$(info make help      List these targets)
@@ -17,6 +17,12 @@ help:
 	$(info make clippy    Lint with clippy, warnings as errors)
 	$(info make info      Show what the tasks see: members, target dirs, tools)
 	$(info make ci-full   Install what the checks need, then run every check CI runs)
+	$(info make test-coverage-open   Coverage of the workspace as HTML, opened in the browser)
+	$(info make test-coverage-html   The same, without opening it: target/llvm-cov/html/index.html)
+	$(info make test-coverage-lcov   Coverage as lcov.info at the root, for Codecov)
+	$(info make test-coverage-text   Coverage tables in the terminal, and target/llvm-cov/text/)
+	$(info make test-coverage-fast   Coverage without the pyo3 crates and fast-exclude ones)
+	$(info make coverage-clean       Remove the coverage build and reports)
 	$(info Extra flags go in ARGS, e.g. make info ARGS=--json. Cargo in use, set with CARGO=...:)
 	@$(CARGO) --version
 
@@ -40,3 +46,21 @@ info:
 
 ci-full:
 	$(CARGO) xtask ci $(ARGS)
+
+test-coverage-open:
+	$(CARGO) xtask coverage --mode open $(ARGS)
+
+test-coverage-html:
+	$(CARGO) xtask coverage --mode html $(ARGS)
+
+test-coverage-lcov:
+	$(CARGO) xtask coverage --mode lcov $(ARGS)
+
+test-coverage-text:
+	$(CARGO) xtask coverage --mode text $(ARGS)
+
+test-coverage-fast:
+	$(CARGO) xtask coverage-fast $(ARGS)
+
+coverage-clean:
+	$(CARGO) xtask coverage --clean-only $(ARGS)

@@ -10,6 +10,7 @@
 
 mod child;
 mod ci;
+mod coverage;
 mod flags;
 mod info;
 mod output;
@@ -42,7 +43,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("{}: {err:#}", paint(Stream::Stderr, Style::Bad, "error"));
-            ExitCode::FAILURE
+            if err.is::<output::UsageError>() { ExitCode::from(2) } else { ExitCode::FAILURE }
         }
     }
 }
@@ -55,6 +56,14 @@ fn run(flags: flags::Xtask) -> anyhow::Result<()> {
             Ok(())
         }
         flags::XtaskCmd::Ci(cmd) => {
+            sh.change_dir(workspace::locate_root(sh)?);
+            cmd.run(sh)
+        }
+        flags::XtaskCmd::Coverage(cmd) => {
+            sh.change_dir(workspace::locate_root(sh)?);
+            cmd.run(sh)
+        }
+        flags::XtaskCmd::CoverageFast(cmd) => {
             sh.change_dir(workspace::locate_root(sh)?);
             cmd.run(sh)
         }

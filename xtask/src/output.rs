@@ -6,6 +6,19 @@
 
 use std::io::IsTerminal;
 
+/// A mistake in what the user asked for, such as an unknown package name: exit code 2, like an
+/// unknown flag, rather than 1 for a task that ran and failed.
+#[derive(Debug)]
+pub(crate) struct UsageError(pub(crate) String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
 #[derive(Clone, Copy)]
 pub(crate) enum Stream {
     Stdout,
