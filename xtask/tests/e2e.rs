@@ -87,12 +87,14 @@ fn tools_are_found_past_a_too_old_copy_and_missing_ones_say_how_to_install() {
         info["tools"].as_array().unwrap().iter().find(|t| t["name"] == "sccache").unwrap().clone()
     };
 
-    let sccache = run(path_with(&sandbox.path("old-bin")));
+    // Only the sandbox on PATH: a real sccache installed on this machine must not be found.
+    let only_old_bin = || std::env::join_paths([sandbox.path("old-bin")]).unwrap();
+    let sccache = run(only_old_bin());
     assert_eq!(sccache["version"], "0.10.2");
     assert_eq!(Path::new(sccache["path"].as_str().unwrap()), good);
 
     fs::remove_file(&good).unwrap();
-    let sccache = run(path_with(&sandbox.path("old-bin")));
+    let sccache = run(only_old_bin());
     let error = sccache["error"].as_str().unwrap();
     assert!(error.contains("is version 0.4.0, older than the minimum 0.7.7"), "{error}");
     assert!(error.contains("cargo install sccache --locked"), "{error}");
