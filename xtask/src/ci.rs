@@ -15,11 +15,16 @@ impl flags::Ci {
             for install in installs(sh) {
                 install.run().context("installing what the checks need failed")?;
             }
-            if let Err(err) = tools::CARGO_LLVM_COV.find(sh) {
-                eprintln!("{err:#}\nInstalling it now; this compiles it and takes a minute or two.");
-                child::cargo(sh).args(["install", "cargo-llvm-cov", "--locked"]).run()?;
+            for tool in [&tools::CARGO_LLVM_COV, &tools::CARGO_NEXTEST] {
+                if let Err(err) = tool.find(sh) {
+                    eprintln!("{err:#}\nInstalling it now; this compiles it and takes a minute or two.");
+                    child::cargo(sh).args(["install", tool.name, "--locked"]).run()?;
+                }
             }
         }
+        // The coverage tests compare reports made with and without a real sccache. Building it
+        // takes many minutes, so it is checked, not installed: the error names the command.
+        tools::SCCACHE.find(sh).context("the tests need sccache")?;
         for check in checks(sh) {
             check.run()?;
         }

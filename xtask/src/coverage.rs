@@ -33,7 +33,7 @@ const XTASK: &str = "xtask";
 const SETTINGS: &str = "[workspace.metadata.xtask.coverage]";
 const NIGHTLY_INSTALL: &str = "rustup toolchain install nightly --component llvm-tools-preview";
 
-/// A report to produce (`--mode`).
+/// A report to produce (`--mode`); `open` is the HTML report, then a browser.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Mode {
     Open,
@@ -45,51 +45,39 @@ pub(crate) enum Mode {
     Codecov,
 }
 
-const MODES: [(&str, Mode); 7] = [
-    ("open", Mode::Open),
-    ("html", Mode::Html),
-    ("lcov", Mode::Lcov),
-    ("text", Mode::Text),
-    ("json", Mode::Json),
-    ("cobertura", Mode::Cobertura),
-    ("codecov", Mode::Codecov),
+/// Each mode's name, and the cargo-llvm-cov flag that writes its report.
+const MODES: [(&str, Mode, &str); 7] = [
+    ("open", Mode::Open, "--html"),
+    ("html", Mode::Html, "--html"),
+    ("lcov", Mode::Lcov, "--lcov"),
+    ("text", Mode::Text, "--text"),
+    ("json", Mode::Json, "--json"),
+    ("cobertura", Mode::Cobertura, "--cobertura"),
+    ("codecov", Mode::Codecov, "--codecov"),
 ];
+
+/// Every report cargo-llvm-cov can write for us, once each (`open` writes `html`'s).
+const FORMATS: [Mode; 6] = [Mode::Html, Mode::Lcov, Mode::Text, Mode::Json, Mode::Cobertura, Mode::Codecov];
 
 impl FromStr for Mode {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Mode, String> {
-        MODES.iter().find(|(name, _)| *name == text).map(|(_, mode)| *mode).ok_or_else(|| {
-            let names: Vec<&str> = MODES.iter().map(|(name, _)| *name).collect();
+        MODES.iter().find(|(name, ..)| *name == text).map(|(_, mode, _)| *mode).ok_or_else(|| {
+            let names: Vec<&str> = MODES.iter().map(|(name, ..)| *name).collect();
             format!("unknown mode `{text}`; the modes are {}", names.join(", "))
         })
     }
 }
 
-/// A file format cargo-llvm-cov writes; `open` is HTML plus a browser.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Format {
-    Html,
-    Lcov,
-    Text,
-    Json,
-    Cobertura,
-    Codecov,
-}
-
-const FORMATS: [Format; 6] =
-    [Format::Html, Format::Lcov, Format::Text, Format::Json, Format::Cobertura, Format::Codecov];
-
 impl Mode {
-    fn format(self) -> Format {
-        match self {
-            Mode::Open | Mode::Html => Format::Html,
-            Mode::Lcov => Format::Lcov,
-            Mode::Text => Format::Text,
-            Mode::Json => Format::Json,
-            Mode::Cobertura => Format::Cobertura,
-            Mode::Codecov => Format::Codecov,
-        }
+    /// The report this mode needs: `open` needs `html`'s.
+    fn format(self) -> Mode {
+        if self == Mode::Open { Mode::Html } else { self }
+    }
+
+    fn flag(self) -> &'static str {
+        MODES.iter().find(|(_, mode, _)| *mode == self).map(|(.., flag)| *flag).expect("every mode is in MODES")
     }
 }
 
@@ -113,9 +101,9 @@ struct Destination {
 }
 
 impl Outputs {
-    fn destination(&self, format: Format) -> Destination {
-        let in_dir = |option, sub: &str, file: &str| Destination {
-            option,
+    fn destination(&self, format: Mode) -> Destination {
+        let in_dir = |sub: &str, file: &str| Destination {
+            option: "--output-dir",
             value: self.dir.clone(),
             shown: self.dir.join(sub).join(file),
             owned: self.dir.join(sub),
@@ -128,25 +116,12 @@ impl Outputs {
         };
         match format {
             // cargo-llvm-cov puts these in `<output-dir>/html` and `<output-dir>/text`.
-            Format::Html => in_dir("--output-dir", "html", "index.html"),
-            Format::Text => in_dir("--output-dir", "text", "index.txt"),
-            Format::Lcov => file(self.lcov.clone()),
-            Format::Json => file(self.dir.join("coverage.json")),
-            Format::Cobertura => file(self.dir.join("cobertura.xml")),
-            Format::Codecov => file(self.dir.join("codecov.json")),
-        }
-    }
-}
-
-impl Format {
-    fn flag(self) -> &'static str {
-        match self {
-            Format::Html => "--html",
-            Format::Lcov => "--lcov",
-            Format::Text => "--text",
-            Format::Json => "--json",
-            Format::Cobertura => "--cobertura",
-            Format::Codecov => "--codecov",
+            Mode::Open | Mode::Html => in_dir("html", "index.html"),
+            Mode::Text => in_dir("text", "index.txt"),
+            Mode::Lcov => file(self.lcov.clone()),
+            Mode::Json => file(self.dir.join("coverage.json")),
+            Mode::Cobertura => file(self.dir.join("cobertura.xml")),
+            Mode::Codecov => file(self.dir.join("codecov.json")),
         }
     }
 }
@@ -245,6 +220,9 @@ fn run(sh: &Shell, flags: flags::Coverage, scope: Scope) -> anyhow::Result<()> {
     }
 
     let cargo_llvm_cov = tools::CARGO_LLVM_COV.find(sh)?;
+    if flags.nextest {
+        tools::CARGO_NEXTEST.find(sh)?;
+    }
     let toolchain = Toolchain::for_run(sh, flags.doctests)?;
     if toolchain.nightly.is_none() {
         // With a nightly for doc tests, cargo-llvm-cov itself names the missing component.
@@ -261,7 +239,7 @@ fn run(sh: &Shell, flags: flags::Coverage, scope: Scope) -> anyhow::Result<()> {
         env.push((name, value));
     }
 
-    let mut formats: Vec<Format> = Vec::new();
+    let mut formats: Vec<Mode> = Vec::new();
     for mode in if flags.mode.is_empty() { vec![Mode::Open] } else { flags.mode.clone() } {
         if !formats.contains(&mode.format()) {
             formats.push(mode.format());
@@ -552,7 +530,7 @@ struct Plan {
     feature_args: Vec<String>,
     nextest: bool,
     doctests: bool,
-    formats: Vec<Format>,
+    formats: Vec<Mode>,
     dirs: Dirs,
 }
 
@@ -582,7 +560,7 @@ impl Plan {
         self.scoped(cmd.args(["--no-report", "--no-fail-fast"])).args(&self.feature_args)
     }
 
-    fn report<'a>(&self, sh: &'a Shell, format: Format) -> Cmd<'a> {
+    fn report<'a>(&self, sh: &'a Shell, format: Mode) -> Cmd<'a> {
         let destination = self.dirs.outputs.destination(format);
         self.scoped(self.llvm_cov(sh).arg("report")).args([
             format.flag(),
@@ -658,10 +636,10 @@ fn execute(sh: &Shell, plan: &Plan, crate_dirs: &[(&str, &Utf8Path)], gates: &Ga
     let summary = Summary::from_json(&json, crate_dirs)?;
     let shortfalls = summary::shortfalls(&summary, &gates.total, &gates.crates);
 
-    if plan.formats.contains(&Format::Text) {
+    if plan.formats.contains(&Mode::Text) {
         // llvm-cov's per-file table, the part of the text report people read in a terminal (and
         // that GitLab's coverage regex reads).
-        let index = sh.read_file(plan.dirs.outputs.destination(Format::Text).shown)?;
+        let index = sh.read_file(plan.dirs.outputs.destination(Mode::Text).shown)?;
         println!("{}\n", index.split("\n\n").next().unwrap_or_default().trim_end());
     }
     print!("{}", summary.table());
@@ -689,7 +667,7 @@ fn execute(sh: &Shell, plan: &Plan, crate_dirs: &[(&str, &Utf8Path)], gates: &Ga
         println!("wrote {path}");
     }
     if open {
-        browser::open(sh, &plan.dirs.outputs.destination(Format::Html).shown);
+        browser::open(sh, &plan.dirs.outputs.destination(Mode::Html).shown);
     }
     match problems.as_slice() {
         [] => Ok(()),
@@ -925,7 +903,7 @@ mod tests {
             feature_args: feature_args(&[], false),
             nextest: false,
             doctests: false,
-            formats: vec![Format::Lcov, Format::Html, Format::Text],
+            formats: vec![Mode::Lcov, Mode::Html, Mode::Text],
             dirs,
         }
     }
@@ -984,14 +962,14 @@ mod tests {
         plan.nextest = false;
         plan.doctests = true;
         assert!(plan.test(&sh).to_string().contains("-p app --doctests --all-features"), "{}", plan.test(&sh));
-        assert!(plan.report(&sh, Format::Lcov).to_string().contains("-p app --doctests --lcov"));
+        assert!(plan.report(&sh, Mode::Lcov).to_string().contains("-p app --doctests --lcov"));
     }
 
     #[test]
     fn children_build_in_the_workspace_keep_the_wrapper_and_never_prompt() {
         let sh = Shell::new().unwrap();
         let plan = plan(stable(), false);
-        for cmd in [plan.clean(&sh), plan.test(&sh), plan.report(&sh, Format::Html), plan.summary(&sh)] {
+        for cmd in [plan.clean(&sh), plan.test(&sh), plan.report(&sh, Mode::Html), plan.summary(&sh)] {
             let env = envs(cmd);
             let value = |key: &str| env.iter().find(|(name, _)| name == key).map(|(_, value)| value.clone());
             assert_eq!(value("CARGO_LLVM_COV_TARGET_DIR"), Some(Some("/ws/target/llvm-cov-target".into())));

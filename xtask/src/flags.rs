@@ -16,7 +16,7 @@ xflags::xflags! {
         default cmd help {}
 
         /// Run every check CI runs (fmt, clippy, tests, Windows and macOS builds), first installing
-        /// what they need: rustup components and targets, cargo-llvm-cov.
+        /// what they need: rustup components and targets, cargo-llvm-cov, cargo-nextest.
         cmd ci {
             /// Do not install anything; use the tools as they are.
             optional --no-install
