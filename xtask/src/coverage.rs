@@ -1,7 +1,7 @@
 //! `cargo xtask coverage` and `cargo xtask coverage-fast`: test coverage with cargo-llvm-cov.
 //!
-//! cargo-llvm-cov writes one format per invocation (its issue #60), so the tests run once with
-//! `--no-report` and each format is one `cargo llvm-cov report`. Coverage builds in the
+//! cargo-llvm-cov writes one format per invocation (its issue #60), so the tests run once (writing
+//! the JSON summary the table is made from) and each format is one `cargo llvm-cov report`. Coverage builds in the
 //! workspace's own `target/llvm-cov-target` whatever `CARGO_TARGET_DIR` or `build.target-dir`
 //! say: in a shared directory cargo-llvm-cov merges every project's `*.profraw` and its cleaning
 //! deletes other projects' reports (its issue #202). The rustc wrapper (sccache) stays: since 0.7
@@ -235,7 +235,8 @@ fn run(sh: &Shell, flags: flags::Coverage, scope: Scope) -> anyhow::Result<()> {
         let python = python::Python::find(sh)?;
         eprintln!("pyo3 crates: tests load Python's library from {} ({})", python.library_dir, python.interpreter);
         let (name, value) = python::library_path(std::env::consts::OS, &python.library_dir, |name| sh.var_os(name))?;
-        env.push(("PYO3_PYTHON", python.interpreter.into_string().into()));
+        // Not passed on as PYO3_PYTHON: pyo3 finds the same interpreter, and a changed PYO3_PYTHON
+        // would rebuild pyo3 and everything above it whenever plain `cargo llvm-cov` ran between.
         env.push((name, value));
     }
 
@@ -547,17 +548,25 @@ impl Plan {
         if self.doctests { cmd.arg("--doctests") } else { cmd }
     }
 
-    /// Removes the previous run's profiles and the workspace crates' objects: `--no-report`
-    /// does not clean, and stale objects would count old code.
-    fn clean<'a>(&self, sh: &'a Shell) -> Cmd<'a> {
-        self.llvm_cov(sh).args(["clean", "--workspace"])
+    /// The JSON summary the test run writes.
+    fn summary_file(&self) -> Utf8PathBuf {
+        self.dirs.cov_target.join("xtask-summary.json")
     }
 
+    /// The one test run. Like every `cargo llvm-cov` run with a report, it first removes the
+    /// previous profiles and the measured crates' objects (stale ones would count old code),
+    /// and when every test passes it writes the JSON summary in the same process, which saves
+    /// a cargo-llvm-cov start-up; the formats are then rendered from its profiles.
     fn test<'a>(&self, sh: &'a Shell) -> Cmd<'a> {
         let cmd = self.llvm_cov(sh);
         let cmd = if self.nextest { cmd.arg("nextest") } else { cmd };
         // --no-fail-fast: a failing test still leaves every other test's profile for the reports.
-        self.scoped(cmd.args(["--no-report", "--no-fail-fast"])).args(&self.feature_args)
+        self.scoped(cmd.arg("--no-fail-fast")).args(&self.feature_args).args([
+            "--json",
+            "--summary-only",
+            "--output-path",
+            self.summary_file().as_str(),
+        ])
     }
 
     fn report<'a>(&self, sh: &'a Shell, format: Mode) -> Cmd<'a> {
@@ -569,6 +578,7 @@ impl Plan {
         ])
     }
 
+    /// The summary, when a failing test kept the test run from writing it.
     fn summary<'a>(&self, sh: &'a Shell) -> Cmd<'a> {
         self.scoped(self.llvm_cov(sh).arg("report")).args(["--json", "--summary-only"])
     }
@@ -580,13 +590,12 @@ impl Plan {
             out += &format!("  {key}={}\n", value.to_string_lossy());
         }
         out += "commands:\n";
-        let mut commands = vec![self.clean(sh), self.test(sh)];
+        let mut commands = vec![self.test(sh)];
         commands.extend(self.formats.iter().map(|format| self.report(sh, *format)));
-        commands.push(self.summary(sh));
         for cmd in commands {
             out += &format!("  {cmd}\n");
         }
-        out
+        out + &format!("and if a test fails, for the summary:\n  {}\n", self.summary(sh))
     }
 }
 
@@ -597,7 +606,10 @@ struct Gates {
 }
 
 fn execute(sh: &Shell, plan: &Plan, crate_dirs: &[(&str, &Utf8Path)], gates: &Gates, open: bool) -> anyhow::Result<()> {
-    plan.clean(sh).run()?;
+    let summary_file = plan.summary_file();
+    if summary_file.exists() {
+        sh.remove_path(&summary_file)?;
+    }
     // The tests' own output is progress, not the result: it goes to stderr.
     let test = plan.test(sh);
     eprintln!("$ {test}");
@@ -630,9 +642,8 @@ fn execute(sh: &Shell, plan: &Plan, crate_dirs: &[(&str, &Utf8Path)], gates: &Ga
         plan.report(sh, *format).run()?;
         written.push(destination.shown);
     }
-    let json = plan.summary(sh).read()?;
-    let json: Value =
-        serde_json::from_str(&json).context("`cargo llvm-cov report --json` printed something that is not JSON")?;
+    let json = if tests_failed { plan.summary(sh).read()? } else { sh.read_file(&summary_file)? };
+    let json: Value = serde_json::from_str(&json).context("cargo-llvm-cov's JSON summary is not JSON")?;
     let summary = Summary::from_json(&json, crate_dirs)?;
     let shortfalls = summary::shortfalls(&summary, &gates.total, &gates.crates);
 
@@ -929,10 +940,10 @@ mod tests {
     fn one_test_run_then_one_report_per_format() {
         let sh = Shell::new().unwrap();
         let plan = plan(stable(), false);
-        assert_eq!(plan.clean(&sh).to_string(), "/bin/cargo-llvm-cov llvm-cov clean --workspace");
         assert_eq!(
             plan.test(&sh).to_string(),
-            "/bin/cargo-llvm-cov llvm-cov --no-report --no-fail-fast -p core -p app --all-features"
+            "/bin/cargo-llvm-cov llvm-cov --no-fail-fast -p core -p app --all-features \
+             --json --summary-only --output-path /ws/target/llvm-cov-target/xtask-summary.json"
         );
         let reports: Vec<String> = plan.formats.iter().map(|format| plan.report(&sh, *format).to_string()).collect();
         assert_eq!(
@@ -954,11 +965,7 @@ mod tests {
         let sh = Shell::new().unwrap();
         let mut plan = plan(stable(), false);
         plan.nextest = true;
-        assert!(
-            plan.test(&sh)
-                .to_string()
-                .starts_with("/bin/cargo-llvm-cov llvm-cov nextest --no-report --no-fail-fast -p core")
-        );
+        assert!(plan.test(&sh).to_string().starts_with("/bin/cargo-llvm-cov llvm-cov nextest --no-fail-fast -p core"));
         plan.nextest = false;
         plan.doctests = true;
         assert!(plan.test(&sh).to_string().contains("-p app --doctests --all-features"), "{}", plan.test(&sh));
@@ -969,7 +976,7 @@ mod tests {
     fn children_build_in_the_workspace_keep_the_wrapper_and_never_prompt() {
         let sh = Shell::new().unwrap();
         let plan = plan(stable(), false);
-        for cmd in [plan.clean(&sh), plan.test(&sh), plan.report(&sh, Mode::Html), plan.summary(&sh)] {
+        for cmd in [plan.test(&sh), plan.report(&sh, Mode::Html), plan.summary(&sh)] {
             let env = envs(cmd);
             let value = |key: &str| env.iter().find(|(name, _)| name == key).map(|(_, value)| value.clone());
             assert_eq!(value("CARGO_LLVM_COV_TARGET_DIR"), Some(Some("/ws/target/llvm-cov-target".into())));
@@ -1009,6 +1016,6 @@ mod tests {
         let sh = Shell::new().unwrap();
         let described = plan(stable(), false).describe(&sh);
         assert!(described.contains("  CARGO_LLVM_COV_TARGET_DIR=/ws/target/llvm-cov-target\n"), "{described}");
-        assert_eq!(described.matches("/bin/cargo-llvm-cov llvm-cov").count(), 6, "{described}");
+        assert_eq!(described.matches("/bin/cargo-llvm-cov llvm-cov").count(), 5, "{described}");
     }
 }

@@ -187,7 +187,7 @@ fn coverage_fast_leaves_out_python_crates_and_fast_exclude_and_says_why() {
     for skipped in ["bindings", "pyuser", "slow"] {
         assert!(row(&stdout, skipped).is_none(), "{skipped} must not be measured:\n{stdout}");
     }
-    assert!(stderr.contains("cargo-llvm-cov llvm-cov nextest --no-report"), "{stderr}");
+    assert!(stderr.contains("cargo-llvm-cov llvm-cov nextest --no-fail-fast"), "{stderr}");
     // Only the xtask's own `cargo metadata` may call the wrapper: the coverage run has it off.
     let under_coverage = records(&sandbox.path("bin/rustc-wrapper.log"))
         .into_iter()
