@@ -456,7 +456,9 @@ impl Bench<'_> {
         let here = self.shell_in(ws);
         let build = |target: &str, with_sccache: bool, incremental: bool| {
             let cmd = child::cargo(&here).args(["build", "--quiet", "--target-dir"]).arg(ws.join(target));
-            let cmd = sccache.apply_env(cmd).env("CARGO_INCREMENTAL", if incremental { "1" } else { "0" });
+            // Incremental on is cargo's default; sccache refuses an explicit CARGO_INCREMENTAL=1.
+            let cmd = sccache.apply_env(cmd);
+            let cmd = if incremental { cmd.env_remove("CARGO_INCREMENTAL") } else { cmd.env("CARGO_INCREMENTAL", "0") };
             match with_sccache {
                 true => cmd.env("RUSTC_WRAPPER", &sccache.path),
                 false => cmd.env("RUSTC_WRAPPER", ""),

@@ -19,9 +19,11 @@ impl flags::Ci {
             for install in installs(sh) {
                 install.run().context("installing what the checks need failed")?;
             }
-            if let Err(err) = tools::CARGO_LLVM_COV.find(sh) {
-                eprintln!("{err:#}\nInstalling it now; this compiles it and takes a minute or two.");
-                child::cargo(sh).args(["install", "cargo-llvm-cov", "--locked"]).run()?;
+            for tool in [&tools::CARGO_LLVM_COV, &tools::CARGO_NEXTEST] {
+                if let Err(err) = tool.find(sh) {
+                    eprintln!("{err:#}\nInstalling it now; this compiles it and takes a minute or two.");
+                    child::cargo(sh).args(["install", tool.name, "--locked"]).run()?;
+                }
             }
             setup_sccache::find_or_install(sh, false, false)?;
             install_debian_packages(sh)?;

@@ -5,6 +5,7 @@
 
 use camino::Utf8PathBuf;
 
+pub(crate) use crate::coverage::Mode;
 use crate::setup_sccache::settings::{BackendKind, CacheSize, EnvShell, Scope};
 
 xflags::xflags! {
@@ -84,7 +85,8 @@ xflags::xflags! {
         }
 
         /// Run every check CI runs (fmt, clippy, tests, Windows and macOS builds), first installing
-        /// what they need: rustup components and targets, cargo-llvm-cov.
+        /// what they need: rustup components and targets, cargo-llvm-cov, cargo-nextest, sccache,
+        /// and the Debian packages of redis-server and fish.
         cmd ci {
             /// Do not install anything; use the tools as they are.
             optional --no-install
@@ -104,6 +106,82 @@ xflags::xflags! {
             optional --keep
             /// Also write the table into README.md's performance section.
             optional --readme
+        }
+
+        /// Measure test coverage with cargo-llvm-cov: one test run, then every report asked for,
+        /// built in the workspace's own target/llvm-cov-target with sccache kept on.
+        cmd coverage {
+            /// Report to write; repeat for several, all from one test run: open (HTML, then
+            /// open it in the browser), html, lcov, text, json, cobertura, codecov. Default: open.
+            repeated --mode mode: Mode
+            /// Crate to measure; repeat it or give a comma list (`-p a,b`). Default: every member
+            /// except xtask.
+            repeated -p, --package name: String
+            /// Member to leave out; repeat it or give a comma list.
+            repeated --exclude name: String
+            /// Features to enable (space or comma list) instead of --all-features.
+            repeated --features features: String
+            /// Do not enable the default features (implies no --all-features).
+            optional --no-default-features
+            /// Put every report in this directory instead of lcov.info at the workspace root and
+            /// the others in target/llvm-cov/.
+            optional --output-dir dir: Utf8PathBuf
+            /// Remove this workspace's coverage artifacts and reports first.
+            optional --clean
+            /// Only remove them, then stop.
+            optional --clean-only
+            /// Run the tests with cargo-nextest.
+            optional --nextest
+            /// Measure doc tests too; needs a nightly toolchain (used if installed).
+            optional --doctests
+            /// Switch the rustc wrapper (sccache) off for this run.
+            optional --no-sccache
+            /// Fail unless the total line coverage is at least this many percent.
+            optional --fail-under-lines percent: f64
+            /// Fail unless the total function coverage is at least this many percent.
+            optional --fail-under-functions percent: f64
+            /// Fail unless the total region coverage is at least this many percent.
+            optional --fail-under-regions percent: f64
+            /// Print what would be removed and run, and do nothing.
+            optional --dry-run
+        }
+
+        /// The same as coverage, minus the crates that depend on pyo3 and those listed in
+        /// `fast-exclude` under [workspace.metadata.xtask.coverage].
+        cmd coverage-fast {
+            /// Report to write; repeat for several, all from one test run: open (HTML, then
+            /// open it in the browser), html, lcov, text, json, cobertura, codecov. Default: open.
+            repeated --mode mode: Mode
+            /// Crate to measure; repeat it or give a comma list (`-p a,b`). Default: every member
+            /// except xtask.
+            repeated -p, --package name: String
+            /// Member to leave out; repeat it or give a comma list.
+            repeated --exclude name: String
+            /// Features to enable (space or comma list) instead of --all-features.
+            repeated --features features: String
+            /// Do not enable the default features (implies no --all-features).
+            optional --no-default-features
+            /// Put every report in this directory instead of lcov.info at the workspace root and
+            /// the others in target/llvm-cov/.
+            optional --output-dir dir: Utf8PathBuf
+            /// Remove this workspace's coverage artifacts and reports first.
+            optional --clean
+            /// Only remove them, then stop.
+            optional --clean-only
+            /// Run the tests with cargo-nextest.
+            optional --nextest
+            /// Measure doc tests too; needs a nightly toolchain (used if installed).
+            optional --doctests
+            /// Switch the rustc wrapper (sccache) off for this run.
+            optional --no-sccache
+            /// Fail unless the total line coverage is at least this many percent.
+            optional --fail-under-lines percent: f64
+            /// Fail unless the total function coverage is at least this many percent.
+            optional --fail-under-functions percent: f64
+            /// Fail unless the total region coverage is at least this many percent.
+            optional --fail-under-regions percent: f64
+            /// Print what would be removed and run, and do nothing.
+            optional --dry-run
         }
 
         /// Show what the tasks see: members, Python-bound crates, target and build directories,
@@ -128,6 +206,8 @@ pub enum XtaskCmd {
     SetupSccache(SetupSccache),
     Ci(Ci),
     Bench(Bench),
+    Coverage(Coverage),
+    CoverageFast(CoverageFast),
     Info(Info),
 }
 
@@ -209,6 +289,44 @@ pub struct Bench {
     pub json: bool,
     pub keep: bool,
     pub readme: bool,
+}
+
+#[derive(Debug)]
+pub struct Coverage {
+    pub mode: Vec<Mode>,
+    pub package: Vec<String>,
+    pub exclude: Vec<String>,
+    pub features: Vec<String>,
+    pub no_default_features: bool,
+    pub output_dir: Option<Utf8PathBuf>,
+    pub clean: bool,
+    pub clean_only: bool,
+    pub nextest: bool,
+    pub doctests: bool,
+    pub no_sccache: bool,
+    pub fail_under_lines: Option<f64>,
+    pub fail_under_functions: Option<f64>,
+    pub fail_under_regions: Option<f64>,
+    pub dry_run: bool,
+}
+
+#[derive(Debug)]
+pub struct CoverageFast {
+    pub mode: Vec<Mode>,
+    pub package: Vec<String>,
+    pub exclude: Vec<String>,
+    pub features: Vec<String>,
+    pub no_default_features: bool,
+    pub output_dir: Option<Utf8PathBuf>,
+    pub clean: bool,
+    pub clean_only: bool,
+    pub nextest: bool,
+    pub doctests: bool,
+    pub no_sccache: bool,
+    pub fail_under_lines: Option<f64>,
+    pub fail_under_functions: Option<f64>,
+    pub fail_under_regions: Option<f64>,
+    pub dry_run: bool,
 }
 
 #[derive(Debug)]

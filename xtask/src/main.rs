@@ -11,6 +11,7 @@
 mod bench;
 mod child;
 mod ci;
+mod coverage;
 mod flags;
 mod info;
 mod output;
@@ -69,5 +70,7 @@ fn run(flags: flags::Xtask) -> anyhow::Result<()> {
         flags::XtaskCmd::Ci(cmd) => cmd.run(at_workspace_root(sh)?),
         flags::XtaskCmd::SetupSccache(cmd) => cmd.run(at_workspace_root(sh)?),
         flags::XtaskCmd::Info(cmd) => cmd.run(at_workspace_root(sh)?),
+        flags::XtaskCmd::Coverage(cmd) => cmd.run(at_workspace_root(sh)?),
+        flags::XtaskCmd::CoverageFast(cmd) => cmd.run(at_workspace_root(sh)?),
     }
 }

@@ -63,12 +63,8 @@ fn invocations_are_read_from_markdown_and_make_lines() {
 #[test]
 fn makefile_targets_are_phony_listed_and_one_liners() {
     let makefile = repo_file("Makefile");
-    let phony: Vec<&str> = makefile
-        .lines()
-        .find_map(|line| line.strip_prefix(".PHONY:"))
-        .expect("a .PHONY line")
-        .split_whitespace()
-        .collect();
+    let phony: Vec<&str> =
+        makefile.lines().filter_map(|line| line.strip_prefix(".PHONY:")).flat_map(str::split_whitespace).collect();
     let mut rules = Vec::new();
     let mut lines = makefile.lines().peekable();
     while let Some(line) = lines.next() {

@@ -57,6 +57,16 @@ pub(crate) const CARGO_LLVM_COV: Tool = Tool {
     home: ToolHome::SearchPath,
 };
 
+/// cargo-nextest, for `coverage --nextest`; 0.9 is the current series.
+pub(crate) const CARGO_NEXTEST: Tool = Tool {
+    name: "cargo-nextest",
+    programs: &["cargo-nextest"],
+    version_args: &["nextest", "--version"],
+    minimum: Some(Version(0, 9, 0)),
+    install: "cargo install cargo-nextest --locked",
+    home: ToolHome::SearchPath,
+};
+
 pub(crate) const LLVM_COV: Tool = Tool {
     name: "llvm-cov",
     programs: &["llvm-cov"],
@@ -92,7 +102,7 @@ pub(crate) const PYTHON: Tool = Tool {
 };
 
 /// Every tool the tasks know of, for reports.
-pub(crate) const ALL: &[&Tool] = &[&SCCACHE, &CARGO_LLVM_COV, &LLVM_COV, &LLVM_PROFDATA, &PYTHON];
+pub(crate) const ALL: &[&Tool] = &[&SCCACHE, &CARGO_LLVM_COV, &CARGO_NEXTEST, &LLVM_COV, &LLVM_PROFDATA, &PYTHON];
 
 /// A tool that was found and runs.
 #[derive(Debug, Clone)]

@@ -24,10 +24,10 @@ struct SccacheSandbox {
 
 impl SccacheSandbox {
     fn new(name: &str) -> SccacheSandbox {
-        require("sccache", "cargo install sccache --locked");
+        require_tool("sccache", &["--version"], "cargo install sccache --locked");
         let sandbox = Sandbox::new(name);
         sandbox.fixture_workspace();
-        SccacheSandbox { sandbox, port: free_port() }
+        SccacheSandbox { sandbox, port: free_loopback_port() }
     }
 
     fn conf(&self) -> PathBuf {
@@ -92,19 +92,6 @@ impl Drop for SccacheSandbox {
     fn drop(&mut self) {
         let _ = self.command("sccache", "home").arg("--stop-server").output();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// A tool the tests need; a missing one fails the test with the command that installs it.
-fn require(program: &str, install: &str) {
-    let found = Command::new(program).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status();
-    assert!(
-        found.is_ok_and(|status| status.success()),
-        "`{program}` is needed by this test; install it with: {install}"
-    );
 }
 
 fn read(path: &Path) -> String {
@@ -276,8 +263,8 @@ fn clear_frees_the_cache_and_refuses_a_directory_that_is_not_one() {
 
 #[test]
 fn env_output_is_valid_for_each_shell() {
-    require("bash", "apt-get install bash");
-    require("fish", "apt-get install fish");
+    require_tool("bash", &["--version"], "apt-get install bash");
+    require_tool("fish", &["--version"], "apt-get install fish");
     let sb = SccacheSandbox::new("sccache-env");
     assert_success(&sb.setup(&[]), "setup");
     let cache_dir = sb.cache_dir().to_str().unwrap().to_owned();
@@ -324,8 +311,8 @@ struct Redis {
 
 impl Redis {
     fn start(dir: &Path) -> Redis {
-        require("redis-server", "apt-get install redis-server");
-        let port = free_port();
+        require_tool("redis-server", &["--version"], "apt-get install redis-server");
+        let port = free_loopback_port();
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .current_dir(dir)
@@ -396,7 +383,7 @@ fn an_unreachable_redis_is_a_clear_error_and_changes_nothing() {
     let sb = SccacheSandbox::new("sccache-redis-down");
     assert_success(&sb.setup(&[]), "setup with the local disk");
     let before = (read(&sb.cargo_config()), read(&sb.conf()));
-    let closed = free_port();
+    let closed = free_loopback_port();
     let url = format!("redis://127.0.0.1:{closed}");
     let output = sb.setup(&["--backend", "redis", "--redis-url", &url]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));

@@ -1,6 +1,7 @@
-//! Helpers shared by the end-to-end tests: sandboxes with their own home, fixture workspaces,
-//! fake tools, and the checks that a needed tool is installed.
-// Each test file uses a different part of this module.
+//! Helpers shared by the end-to-end test files: sandboxes with their own `HOME` and
+//! `CARGO_HOME`, fixture workspaces, fake tools, and checks for the real tools.
+
+// Each test file compiles this module on its own and uses only part of it.
 #![allow(dead_code)]
 
 use std::{
@@ -22,7 +23,7 @@ pub fn cargo() -> String {
 
 /// A temporary directory, removed on drop, holding the fixture workspace and the fake home.
 pub struct Sandbox {
-    dir: PathBuf,
+    pub dir: PathBuf,
 }
 
 impl Sandbox {
@@ -165,4 +166,227 @@ pub fn require_cargo_llvm_cov() {
         output.is_ok_and(|output| output.status.success()),
         "cargo-llvm-cov is needed by this test; install it with: cargo install cargo-llvm-cov --locked"
     );
+}
+
+/// `program` must run with `args`; if it does not, the test fails with the command that installs it.
+pub fn require_tool(program: &str, args: &[&str], install: &str) {
+    let output = Command::new(program).args(args).output();
+    assert!(
+        output.is_ok_and(|output| output.status.success()),
+        "`{program}` is needed by this test; install it with: {install}"
+    );
+}
+
+/// A TCP port on 127.0.0.1 that nothing listens on right now.
+pub fn free_loopback_port() -> u16 {
+    std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap().local_addr().unwrap().port()
+}
+
+/// A program that appends its arguments and environment to `<its name>.log` beside it, in one
+/// write (runs in parallel share the log). Named `*-wrapper`, it then runs its arguments as a
+/// command and exits with its code, as a rustc wrapper must.
+const RECORDER: &str = r#"use std::io::Write;
+fn main() {
+    let exe = std::env::current_exe().unwrap();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut record = format!("ARGS {}\n", args.join("\u{1f}"));
+    for (key, value) in std::env::vars_os() {
+        record += &format!("{}={}\n", key.to_string_lossy(), value.to_string_lossy().replace('\n', " "));
+    }
+    record += "---\n";
+    let log = exe.with_extension("log");
+    std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap().write_all(record.as_bytes()).unwrap();
+    if exe.file_stem().unwrap().to_string_lossy().ends_with("-wrapper") {
+        let status = std::process::Command::new(&args[0]).args(&args[1..]).status().unwrap();
+        std::process::exit(status.code().unwrap_or(1));
+    }
+}
+"#;
+
+/// One run of a recorder.
+#[derive(Debug)]
+pub struct Record {
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+}
+
+impl Record {
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.env.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
+    }
+}
+
+/// The runs a recorder logged, oldest first; none if it never ran.
+pub fn records(log: &Path) -> Vec<Record> {
+    let log = fs::read_to_string(log).unwrap_or_default();
+    log.split("---\n")
+        .filter(|run| !run.trim().is_empty())
+        .map(|run| {
+            let mut lines = run.lines();
+            let args = lines.next().unwrap().strip_prefix("ARGS ").unwrap();
+            Record {
+                args: args.split('\u{1f}').filter(|arg| !arg.is_empty()).map(str::to_owned).collect(),
+                env: lines.filter_map(|line| line.split_once('=')).map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
+            }
+        })
+        .collect()
+}
+
+impl Sandbox {
+    /// Compiles a recorder (see `RECORDER`) into `dir` as `name`; its log is `<dir>/<name>.log`.
+    pub fn recorder(&self, dir: &str, name: &str) -> PathBuf {
+        let exe = |path: PathBuf| path.with_extension(std::env::consts::EXE_EXTENSION);
+        let compiled = exe(self.path("recorder"));
+        if !compiled.exists() {
+            fs::write(self.path("recorder.rs"), RECORDER).unwrap();
+            let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+            let status = Command::new(rustc).arg(self.path("recorder.rs")).arg("-o").arg(&compiled).status().unwrap();
+            assert!(status.success(), "could not compile the recorder");
+        }
+        fs::create_dir_all(self.path(dir)).unwrap();
+        let copy = exe(self.path(dir).join(name));
+        fs::copy(&compiled, &copy).unwrap();
+        copy
+    }
+
+    /// A coverage fixture `ws/` with no crates.io dependencies, so it builds in seconds:
+    /// - `calc`: a tested `add` and an untested `never_called`; its test appends a line to
+    ///   `ws/test-runs.log`, one per test run;
+    /// - `app`, using `calc`: its test `fails_when_asked` fails when `FIXTURE_FAIL` is set;
+    /// - `bindings`, depending on a package named `pyo3` (a local stand-in outside the
+    ///   workspace): its test writes the loader's library path to `ws/loader-path.txt`;
+    /// - `pyuser`, reaching `pyo3` only through `bindings`;
+    /// - `slow`, listed in `fast-exclude`.
+    ///
+    /// `extra` is appended to the root `Cargo.toml`.
+    pub fn coverage_workspace(&self, extra: &str) {
+        self.write(
+            "ws/Cargo.toml",
+            &format!(
+                "[workspace]\nresolver = \"3\"\nmembers = [\"calc\", \"app\", \"bindings\", \"pyuser\", \"slow\"]\n\n\
+                 [workspace.metadata.xtask.coverage]\nfast-exclude = [\"slow\"]\n{extra}"
+            ),
+        );
+        let package = |name: &str, deps: &str| {
+            format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\n{deps}")
+        };
+        self.write("ws/calc/Cargo.toml", &package("calc", ""));
+        self.write(
+            "ws/calc/src/lib.rs",
+            r#"pub fn add(a: i64, b: i64) -> i64 {
+    a + b
+}
+
+pub fn never_called(x: i64) -> i64 {
+    if x > 0 { x } else { -x }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    #[test]
+    fn adds() {
+        assert_eq!(super::add(2, 3), 5);
+        let log = concat!(env!("CARGO_MANIFEST_DIR"), "/../test-runs.log");
+        let mut log = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
+        writeln!(log, "calc's tests ran").unwrap();
+    }
+}
+"#,
+        );
+        self.write("ws/app/Cargo.toml", &package("app", "calc = { path = \"../calc\" }\n"));
+        self.write(
+            "ws/app/src/lib.rs",
+            r#"pub fn double_sum(a: i64, b: i64) -> i64 {
+    calc::add(a, b) * 2
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn doubles() {
+        assert_eq!(super::double_sum(1, 2), 6);
+    }
+
+    #[test]
+    fn fails_when_asked() {
+        assert!(std::env::var_os("FIXTURE_FAIL").is_none(), "FIXTURE_FAIL is set");
+    }
+}
+"#,
+        );
+        self.write("ws/bindings/Cargo.toml", &package("bindings", "pyo3 = { path = \"../../deps/pyo3\" }\n"));
+        self.write(
+            "ws/bindings/src/lib.rs",
+            r#"pub fn loader_variable() -> &'static str {
+    if cfg!(windows) { "PATH" } else if cfg!(target_os = "macos") { "DYLD_FALLBACK_LIBRARY_PATH" } else { "LD_LIBRARY_PATH" }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn records_the_loader_path() {
+        let value = std::env::var(super::loader_variable()).unwrap_or_default();
+        std::fs::write(concat!(env!("CARGO_MANIFEST_DIR"), "/../loader-path.txt"), value).unwrap();
+    }
+}
+"#,
+        );
+        self.write("ws/pyuser/Cargo.toml", &package("pyuser", "bindings = { path = \"../bindings\" }\n"));
+        self.write("ws/pyuser/src/lib.rs", "pub fn variable() -> &'static str {\n    bindings::loader_variable()\n}\n");
+        self.write("ws/slow/Cargo.toml", &package("slow", ""));
+        self.write(
+            "ws/slow/src/lib.rs",
+            "pub fn slow() -> u8 {\n    1\n}\n\n#[test]\nfn runs() {\n    assert_eq!(slow(), 1);\n}\n",
+        );
+        self.write("deps/pyo3/Cargo.toml", &package("pyo3", ""));
+        self.write("deps/pyo3/src/lib.rs", "");
+    }
+}
+
+/// An sccache server of a test's own: its own cache directory, an empty config file and a free
+/// loopback port, so the user's server, cache and config are never touched. Stopped on drop.
+pub struct Sccache {
+    vars: Vec<(&'static str, std::ffi::OsString)>,
+}
+
+impl Sccache {
+    pub fn new(sandbox: &Sandbox) -> Sccache {
+        require_tool("sccache", &["--version"], "cargo install sccache --locked");
+        sandbox.write("sccache/config", "");
+        let vars = vec![
+            ("SCCACHE_DIR", sandbox.path("sccache/cache").into_os_string()),
+            ("SCCACHE_CONF", sandbox.path("sccache/config").into_os_string()),
+            ("SCCACHE_SERVER_PORT", free_loopback_port().to_string().into()),
+        ];
+        Sccache { vars }
+    }
+
+    /// Points `cmd` at this server (and at no other sccache setting) with sccache as the wrapper.
+    pub fn configure<'a>(&self, cmd: &'a mut Command) -> &'a mut Command {
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("SCCACHE_") {
+                cmd.env_remove(key);
+            }
+        }
+        cmd.envs(self.vars.iter().map(|(key, value)| (key, value))).env("RUSTC_WRAPPER", "sccache")
+    }
+
+    /// `sccache --show-stats` as JSON.
+    pub fn stats(&self) -> serde_json::Value {
+        let output = self
+            .configure(&mut Command::new("sccache"))
+            .args(["--show-stats", "--stats-format", "json"])
+            .output()
+            .unwrap();
+        assert_success(&output, "sccache --show-stats");
+        serde_json::from_slice(&output.stdout).unwrap()
+    }
+}
+
+impl Drop for Sccache {
+    fn drop(&mut self) {
+        let _ = self.configure(&mut Command::new("sccache")).arg("--stop-server").output();
+    }
 }

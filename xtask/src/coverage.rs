@@ -1,0 +1,1021 @@
+//! `cargo xtask coverage` and `cargo xtask coverage-fast`: test coverage with cargo-llvm-cov.
+//!
+//! cargo-llvm-cov writes one format per invocation (its issue #60), so the tests run once (writing
+//! the JSON summary the table is made from) and each format is one `cargo llvm-cov report`. Coverage builds in the
+//! workspace's own `target/llvm-cov-target` whatever `CARGO_TARGET_DIR` or `build.target-dir`
+//! say: in a shared directory cargo-llvm-cov merges every project's `*.profraw` and its cleaning
+//! deletes other projects' reports (its issue #202). The rustc wrapper (sccache) stays: since 0.7
+//! cargo-llvm-cov chains it, and `CARGO_INCREMENTAL=0` lets sccache cache the workspace's own
+//! libraries too. All of this is set on the children only.
+
+mod browser;
+mod python;
+mod summary;
+
+use std::{ffi::OsString, io::Write, process::Command, str::FromStr};
+
+use anyhow::{Context, bail};
+use camino::{Utf8Path, Utf8PathBuf};
+use serde_json::{Map, Value};
+use xshell::{Cmd, Shell};
+
+use crate::{
+    child, flags,
+    output::{Stream, Style, UsageError, paint},
+    tools,
+    workspace::{Member, Workspace},
+};
+use summary::{Metric, Minimums, Summary};
+
+/// The member that is the workspace's automation: measured only when asked for by name.
+const XTASK: &str = "xtask";
+/// Where the settings live, for messages.
+const SETTINGS: &str = "[workspace.metadata.xtask.coverage]";
+const NIGHTLY_INSTALL: &str = "rustup toolchain install nightly --component llvm-tools-preview";
+
+/// A report to produce (`--mode`); `open` is the HTML report, then a browser.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    Open,
+    Html,
+    Lcov,
+    Text,
+    Json,
+    Cobertura,
+    Codecov,
+}
+
+/// Each mode's name, and the cargo-llvm-cov flag that writes its report.
+const MODES: [(&str, Mode, &str); 7] = [
+    ("open", Mode::Open, "--html"),
+    ("html", Mode::Html, "--html"),
+    ("lcov", Mode::Lcov, "--lcov"),
+    ("text", Mode::Text, "--text"),
+    ("json", Mode::Json, "--json"),
+    ("cobertura", Mode::Cobertura, "--cobertura"),
+    ("codecov", Mode::Codecov, "--codecov"),
+];
+
+/// Every report cargo-llvm-cov can write for us, once each (`open` writes `html`'s).
+const FORMATS: [Mode; 6] = [Mode::Html, Mode::Lcov, Mode::Text, Mode::Json, Mode::Cobertura, Mode::Codecov];
+
+impl FromStr for Mode {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Mode, String> {
+        MODES.iter().find(|(name, ..)| *name == text).map(|(_, mode, _)| *mode).ok_or_else(|| {
+            let names: Vec<&str> = MODES.iter().map(|(name, ..)| *name).collect();
+            format!("unknown mode `{text}`; the modes are {}", names.join(", "))
+        })
+    }
+}
+
+impl Mode {
+    /// The report this mode needs: `open` needs `html`'s.
+    fn format(self) -> Mode {
+        if self == Mode::Open { Mode::Html } else { self }
+    }
+
+    fn flag(self) -> &'static str {
+        MODES.iter().find(|(_, mode, _)| *mode == self).map(|(.., flag)| *flag).expect("every mode is in MODES")
+    }
+}
+
+/// Where the reports go: `lcov.info` at the workspace root (where Codecov and the old script
+/// look), the others in `<target>/llvm-cov`; or all of them in `--output-dir`.
+#[derive(Debug)]
+struct Outputs {
+    dir: Utf8PathBuf,
+    lcov: Utf8PathBuf,
+}
+
+/// How cargo-llvm-cov is told where to write a format, and what it writes.
+struct Destination {
+    /// `--output-dir` or `--output-path`, and its value.
+    option: &'static str,
+    value: Utf8PathBuf,
+    /// The file to show the user.
+    shown: Utf8PathBuf,
+    /// What the format owns, to remove with `--clean`.
+    owned: Utf8PathBuf,
+}
+
+impl Outputs {
+    fn destination(&self, format: Mode) -> Destination {
+        let in_dir = |sub: &str, file: &str| Destination {
+            option: "--output-dir",
+            value: self.dir.clone(),
+            shown: self.dir.join(sub).join(file),
+            owned: self.dir.join(sub),
+        };
+        let file = |path: Utf8PathBuf| Destination {
+            option: "--output-path",
+            value: path.clone(),
+            shown: path.clone(),
+            owned: path,
+        };
+        match format {
+            // cargo-llvm-cov puts these in `<output-dir>/html` and `<output-dir>/text`.
+            Mode::Open | Mode::Html => in_dir("html", "index.html"),
+            Mode::Text => in_dir("text", "index.txt"),
+            Mode::Lcov => file(self.lcov.clone()),
+            Mode::Json => file(self.dir.join("coverage.json")),
+            Mode::Cobertura => file(self.dir.join("cobertura.xml")),
+            Mode::Codecov => file(self.dir.join("codecov.json")),
+        }
+    }
+}
+
+/// The directories coverage uses, all inside the workspace unless `--output-dir` says otherwise.
+#[derive(Debug)]
+struct Dirs {
+    root: Utf8PathBuf,
+    /// The workspace's own target directory: cargo's, unless that is shared with other projects.
+    own_target: Utf8PathBuf,
+    /// cargo-llvm-cov's build directory: instrumented objects and the `*.profraw` files.
+    cov_target: Utf8PathBuf,
+    outputs: Outputs,
+}
+
+impl Dirs {
+    /// `output_dir` as typed, relative to `cwd` (where the user ran the command).
+    fn new(ws: &Workspace, output_dir: Option<&Utf8Path>, cwd: &Utf8Path) -> Dirs {
+        let own_target = if ws.target_dir_is_shared() { ws.root.join("target") } else { ws.target_dir.clone() };
+        let outputs = match output_dir {
+            Some(dir) => {
+                let dir = cwd.join(dir);
+                Outputs { lcov: dir.join("lcov.info"), dir }
+            }
+            None => Outputs { dir: own_target.join("llvm-cov"), lcov: ws.root.join("lcov.info") },
+        };
+        Dirs { root: ws.root.clone(), cov_target: own_target.join("llvm-cov-target"), own_target, outputs }
+    }
+
+    /// Everything coverage writes: the coverage build and every report it can produce.
+    fn artifacts(&self) -> Vec<Utf8PathBuf> {
+        let mut artifacts = vec![self.cov_target.clone()];
+        artifacts.extend(FORMATS.iter().map(|format| self.outputs.destination(*format).owned));
+        artifacts
+    }
+}
+
+/// `coverage` measures every member (but xtask); `coverage-fast` leaves the slow ones out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scope {
+    Full,
+    Fast,
+}
+
+impl flags::Coverage {
+    pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
+        run(sh, self, Scope::Full)
+    }
+}
+
+impl flags::CoverageFast {
+    pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
+        run(sh, self.into(), Scope::Fast)
+    }
+}
+
+/// The two commands take the same flags.
+impl From<flags::CoverageFast> for flags::Coverage {
+    fn from(fast: flags::CoverageFast) -> flags::Coverage {
+        flags::Coverage {
+            mode: fast.mode,
+            package: fast.package,
+            exclude: fast.exclude,
+            features: fast.features,
+            no_default_features: fast.no_default_features,
+            output_dir: fast.output_dir,
+            clean: fast.clean,
+            clean_only: fast.clean_only,
+            nextest: fast.nextest,
+            doctests: fast.doctests,
+            no_sccache: fast.no_sccache,
+            fail_under_lines: fast.fail_under_lines,
+            fail_under_functions: fast.fail_under_functions,
+            fail_under_regions: fast.fail_under_regions,
+            dry_run: fast.dry_run,
+        }
+    }
+}
+
+fn run(sh: &Shell, flags: flags::Coverage, scope: Scope) -> anyhow::Result<()> {
+    let total_minimums = check_flags(&flags)?;
+    let ws = Workspace::load(sh)?;
+    let settings = Settings::from_workspace(&ws.settings, &ws.members)?;
+    let selection = select(&ws.members, &flags.package, &flags.exclude, scope, &settings.fast_exclude)?;
+    for (name, why) in &selection.skipped {
+        eprintln!("coverage-fast leaves out `{name}`: {why}");
+    }
+    let cwd = Utf8PathBuf::try_from(std::env::current_dir()?).context("the current directory is not UTF-8")?;
+    let dirs = Dirs::new(&ws, flags.output_dir.as_deref(), &cwd);
+
+    if flags.clean || flags.clean_only {
+        remove_artifacts(sh, &dirs, flags.dry_run)?;
+    }
+    if flags.clean_only {
+        return Ok(());
+    }
+
+    let cargo_llvm_cov = tools::CARGO_LLVM_COV.find(sh)?;
+    if flags.nextest {
+        tools::CARGO_NEXTEST.find(sh)?;
+    }
+    let toolchain = Toolchain::for_run(sh, flags.doctests)?;
+    if toolchain.nightly.is_none() {
+        // With a nightly for doc tests, cargo-llvm-cov itself names the missing component.
+        tools::LLVM_COV.find(sh)?;
+        tools::LLVM_PROFDATA.find(sh)?;
+    }
+    let mut env = child_env(&dirs, &toolchain, flags.no_sccache);
+    let measured: Vec<&Member> = ws.members.iter().filter(|member| selection.measured.contains(&member.name)).collect();
+    if measured.iter().any(|member| member.uses_python) {
+        let python = python::Python::find(sh)?;
+        eprintln!("pyo3 crates: tests load Python's library from {} ({})", python.library_dir, python.interpreter);
+        let (name, value) = python::library_path(std::env::consts::OS, &python.library_dir, |name| sh.var_os(name))?;
+        // Not passed on as PYO3_PYTHON: pyo3 finds the same interpreter, and a changed PYO3_PYTHON
+        // would rebuild pyo3 and everything above it whenever plain `cargo llvm-cov` ran between.
+        env.push((name, value));
+    }
+
+    let mut formats: Vec<Mode> = Vec::new();
+    for mode in if flags.mode.is_empty() { vec![Mode::Open] } else { flags.mode.clone() } {
+        if !formats.contains(&mode.format()) {
+            formats.push(mode.format());
+        }
+    }
+    let plan = Plan {
+        cargo_llvm_cov: cargo_llvm_cov.path,
+        env,
+        packages: selection.measured.clone(),
+        feature_args: feature_args(&flags.features, flags.no_default_features),
+        nextest: flags.nextest,
+        doctests: flags.doctests,
+        formats,
+        dirs,
+    };
+    if flags.dry_run {
+        print!("{}", plan.describe(sh));
+        return Ok(());
+    }
+    let gates = Gates { total: settings.total.overridden_by(&total_minimums), crates: settings.crates };
+    let crate_dirs: Vec<(&str, &Utf8Path)> =
+        measured.iter().map(|member| (member.name.as_str(), member.manifest_dir.as_path())).collect();
+    execute(sh, &plan, &crate_dirs, &gates, flags.mode.contains(&Mode::Open) || flags.mode.is_empty())
+}
+
+/// Usage errors the parser cannot see; returns the `--fail-under-*` minimums.
+fn check_flags(flags: &flags::Coverage) -> Result<Minimums, UsageError> {
+    if flags.doctests && flags.nextest {
+        return Err(UsageError(
+            "--doctests does not work with --nextest: cargo-nextest cannot run doc tests; drop one of them".into(),
+        ));
+    }
+    let mut minimums = Minimums::default();
+    for (metric, value) in [
+        (Metric::Lines, flags.fail_under_lines),
+        (Metric::Functions, flags.fail_under_functions),
+        (Metric::Regions, flags.fail_under_regions),
+    ] {
+        let Some(value) = value else { continue };
+        if !(0.0..=100.0).contains(&value) {
+            return Err(UsageError(format!(
+                "--fail-under-{} must be a percentage from 0 to 100, not {value}",
+                metric.name()
+            )));
+        }
+        minimums.set(metric, value);
+    }
+    Ok(minimums)
+}
+
+/// `[workspace.metadata.xtask.coverage]`.
+#[derive(Debug, Default, PartialEq)]
+struct Settings {
+    fast_exclude: Vec<String>,
+    total: Minimums,
+    crates: Vec<(String, Minimums)>,
+}
+
+impl Settings {
+    fn from_workspace(settings: &Map<String, Value>, members: &[Member]) -> anyhow::Result<Settings> {
+        let mut parsed = Settings::default();
+        let Some(table) = settings.get("coverage") else { return Ok(parsed) };
+        let table = table.as_object().with_context(|| format!("{SETTINGS} must be a table, not {table}"))?;
+        let member = |name: &str, key: &str| {
+            if members.iter().any(|member| member.name == name) {
+                Ok(name.to_owned())
+            } else {
+                bail!(
+                    "`{key}` in {SETTINGS} names `{name}`, which is not a workspace member; {}",
+                    members_list(members)
+                )
+            }
+        };
+        for (key, value) in table {
+            match key.as_str() {
+                "fast-exclude" => {
+                    let names = value.as_array().with_context(|| {
+                        format!("`fast-exclude` in {SETTINGS} must be a list of crate names, not {value}")
+                    })?;
+                    for name in names {
+                        let name = name.as_str().with_context(|| {
+                            format!("`fast-exclude` in {SETTINGS} must list crate names, not {name}")
+                        })?;
+                        parsed.fast_exclude.push(member(name, key)?);
+                    }
+                }
+                "crates" => {
+                    let crates = value.as_object().with_context(|| {
+                        format!("`crates` in {SETTINGS} must be a table of crate names, not {value}")
+                    })?;
+                    for (name, minimums) in crates {
+                        let name = member(name, key)?;
+                        let minimums = Minimums::from_table(minimums, &format!("{SETTINGS} crates.{name}"))?;
+                        parsed.crates.push((name, minimums));
+                    }
+                }
+                _ => match Metric::ALL.iter().find(|metric| *key == format!("fail-under-{}", metric.name())) {
+                    Some(metric) => parsed.total.set(*metric, percentage(value, &format!("`{key}` in {SETTINGS}"))?),
+                    None => bail!(
+                        "unknown key `{key}` in {SETTINGS}; the keys are fast-exclude, fail-under-lines, \
+                         fail-under-functions, fail-under-regions and crates"
+                    ),
+                },
+            }
+        }
+        Ok(parsed)
+    }
+}
+
+impl Minimums {
+    /// `{ fail-under-lines = 80, ... }` for one crate.
+    fn from_table(value: &Value, what: &str) -> anyhow::Result<Minimums> {
+        let table = value
+            .as_object()
+            .with_context(|| format!("{what} must be a table such as {{ fail-under-lines = 80 }}, not {value}"))?;
+        let mut minimums = Minimums::default();
+        for (key, value) in table {
+            let metric = Metric::ALL
+                .iter()
+                .find(|metric| *key == format!("fail-under-{}", metric.name()))
+                .with_context(|| format!("unknown key `{key}` in {what}; the keys are fail-under-lines, fail-under-functions and fail-under-regions"))?;
+            minimums.set(*metric, percentage(value, &format!("`{key}` in {what}"))?);
+        }
+        Ok(minimums)
+    }
+
+    /// These minimums, with each one given in `flags` taking precedence.
+    fn overridden_by(&self, flags: &Minimums) -> Minimums {
+        let mut merged = *self;
+        for metric in Metric::ALL {
+            if let Some(minimum) = flags.get(metric) {
+                merged.set(metric, minimum);
+            }
+        }
+        merged
+    }
+}
+
+fn percentage(value: &Value, what: &str) -> anyhow::Result<f64> {
+    match value.as_f64() {
+        Some(percent) if (0.0..=100.0).contains(&percent) => Ok(percent),
+        _ => bail!("{what} must be a percentage from 0 to 100, not {value}"),
+    }
+}
+
+fn members_list(members: &[Member]) -> String {
+    let names: Vec<&str> = members.iter().map(|member| member.name.as_str()).collect();
+    format!("the members are: {}", names.join(", "))
+}
+
+/// Which members are measured, and which `coverage-fast` left out and why.
+#[derive(Debug, PartialEq, Eq)]
+struct Selection {
+    measured: Vec<String>,
+    skipped: Vec<(String, String)>,
+}
+
+/// `-p` and `--exclude` take repeats and comma lists (`-p a,b`, as the old script's `-Packages`).
+fn select(
+    members: &[Member],
+    packages: &[String],
+    excluded: &[String],
+    scope: Scope,
+    fast_exclude: &[String],
+) -> Result<Selection, UsageError> {
+    let names = |values: &[String], flag: &str| -> Result<Vec<String>, UsageError> {
+        let mut names = Vec::new();
+        for name in values.iter().flat_map(|value| value.split(',')).map(str::trim).filter(|name| !name.is_empty()) {
+            if !members.iter().any(|member| member.name == name) {
+                return Err(UsageError(format!("unknown package `{name}` in {flag}; {}", members_list(members))));
+            }
+            names.push(name.to_owned());
+        }
+        Ok(names)
+    };
+    let packages = names(packages, "--package")?;
+    let excluded = names(excluded, "--exclude")?;
+    let mut selection = Selection { measured: Vec::new(), skipped: Vec::new() };
+    for member in members {
+        let wanted = if packages.is_empty() { member.name != XTASK } else { packages.contains(&member.name) };
+        if !wanted || excluded.contains(&member.name) {
+            continue;
+        }
+        let skip_because = match scope {
+            Scope::Fast if member.uses_python => {
+                Some("it depends on pyo3 (directly or through other crates), so its tests need Python")
+            }
+            Scope::Fast if fast_exclude.contains(&member.name) => {
+                Some("it is listed in `fast-exclude` in [workspace.metadata.xtask.coverage]")
+            }
+            _ => None,
+        };
+        match skip_because {
+            Some(why) => selection.skipped.push((member.name.clone(), why.to_owned())),
+            None => selection.measured.push(member.name.clone()),
+        }
+    }
+    if selection.measured.is_empty() {
+        return Err(UsageError(format!(
+            "nothing left to measure after --package, --exclude{}; {}",
+            if scope == Scope::Fast { " and coverage-fast's exclusions" } else { "" },
+            members_list(members)
+        )));
+    }
+    Ok(selection)
+}
+
+/// `--all-features` unless features were chosen, as the old script did.
+fn feature_args(features: &[String], no_default_features: bool) -> Vec<String> {
+    if features.is_empty() && !no_default_features {
+        return vec!["--all-features".into()];
+    }
+    let mut args: Vec<String> = features.iter().flat_map(|list| ["--features".into(), list.clone()]).collect();
+    if no_default_features {
+        args.push("--no-default-features".into());
+    }
+    args
+}
+
+/// The cargo that cargo-llvm-cov drives, and for `--doctests` on a stable default, the nightly.
+#[derive(Debug)]
+struct Toolchain {
+    cargo: OsString,
+    /// Nightly's cargo and rustc, when the active toolchain is not a nightly.
+    nightly: Option<(Utf8PathBuf, Utf8PathBuf)>,
+}
+
+impl Toolchain {
+    fn for_run(sh: &Shell, doctests: bool) -> anyhow::Result<Toolchain> {
+        let cargo = sh.var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        if !doctests {
+            return Ok(Toolchain { cargo, nightly: None });
+        }
+        let rustc = sh.var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+        let version = child::command(sh, rustc).arg("-V").quiet().read().context("could not run `rustc -V`")?;
+        if version.contains("-nightly") {
+            return Ok(Toolchain { cargo, nightly: None });
+        }
+        // Doc-test coverage needs rustdoc's unstable --persist-doctests (cargo-llvm-cov #2).
+        let which = |tool: &str| {
+            child::command(sh, "rustup").args(["which", "--toolchain", "nightly", tool]).quiet().ignore_stderr().read()
+        };
+        match (which("cargo"), which("rustc")) {
+            (Ok(nightly_cargo), Ok(nightly_rustc)) => {
+                eprintln!("--doctests: the active toolchain is {}; using the nightly one", version.trim());
+                Ok(Toolchain { cargo, nightly: Some((nightly_cargo.trim().into(), nightly_rustc.trim().into())) })
+            }
+            _ => bail!(
+                "--doctests needs a nightly toolchain (the active one is {}) and none is installed; install one with: {NIGHTLY_INSTALL}",
+                version.trim()
+            ),
+        }
+    }
+}
+
+/// What every cargo-llvm-cov child gets on top of the inherited environment.
+fn child_env(dirs: &Dirs, toolchain: &Toolchain, no_sccache: bool) -> Vec<(&'static str, OsString)> {
+    let path = |path: &Utf8Path| OsString::from(path.as_str());
+    let mut env = vec![
+        ("CARGO", toolchain.nightly.as_ref().map_or_else(|| toolchain.cargo.clone(), |(cargo, _)| path(cargo))),
+        // Its own build and its default report directory inside the workspace (its `clean`
+        // removes `<target>/llvm-cov/html` and `text`, which would be everyone's in a shared one).
+        ("CARGO_TARGET_DIR", path(&dirs.own_target)),
+        ("CARGO_LLVM_COV_TARGET_DIR", path(&dirs.cov_target)),
+        ("CARGO_LLVM_COV_BUILD_DIR", path(&dirs.cov_target)),
+        // Never a prompt to install llvm-tools: an error naming the rustup command instead.
+        ("CARGO_LLVM_COV_SETUP", "no".into()),
+        // sccache cannot cache incremental compilations.
+        ("CARGO_INCREMENTAL", "0".into()),
+    ];
+    if let Some((_, rustc)) = &toolchain.nightly {
+        env.push(("RUSTC", path(rustc)));
+        env.push(("RUSTUP_TOOLCHAIN", "nightly".into()));
+    }
+    if no_sccache {
+        // Empty also overrides a `build.rustc-wrapper` from cargo's config.
+        env.push(("RUSTC_WRAPPER", "".into()));
+    }
+    env
+}
+
+/// Every command of one coverage run, decided before any runs.
+#[derive(Debug)]
+struct Plan {
+    cargo_llvm_cov: Utf8PathBuf,
+    env: Vec<(&'static str, OsString)>,
+    packages: Vec<String>,
+    feature_args: Vec<String>,
+    nextest: bool,
+    doctests: bool,
+    formats: Vec<Mode>,
+    dirs: Dirs,
+}
+
+impl Plan {
+    fn llvm_cov<'a>(&self, sh: &'a Shell) -> Cmd<'a> {
+        // Run directly rather than as `cargo llvm-cov`, so it is the copy that `tools` checked.
+        let cmd = child::command(sh, &self.cargo_llvm_cov).arg("llvm-cov");
+        self.env.iter().fold(cmd, |cmd, (key, value)| cmd.env(key, value))
+    }
+
+    /// `report` must see the same packages and doc-test setting as the test run.
+    fn scoped<'a>(&self, cmd: Cmd<'a>) -> Cmd<'a> {
+        let cmd = self.packages.iter().fold(cmd, |cmd, package| cmd.args(["-p", package]));
+        if self.doctests { cmd.arg("--doctests") } else { cmd }
+    }
+
+    /// The JSON summary the test run writes.
+    fn summary_file(&self) -> Utf8PathBuf {
+        self.dirs.cov_target.join("xtask-summary.json")
+    }
+
+    /// The one test run. Like every `cargo llvm-cov` run with a report, it first removes the
+    /// previous profiles and the measured crates' objects (stale ones would count old code),
+    /// and when every test passes it writes the JSON summary in the same process, which saves
+    /// a cargo-llvm-cov start-up; the formats are then rendered from its profiles.
+    fn test<'a>(&self, sh: &'a Shell) -> Cmd<'a> {
+        let cmd = self.llvm_cov(sh);
+        let cmd = if self.nextest { cmd.arg("nextest") } else { cmd };
+        // --no-fail-fast: a failing test still leaves every other test's profile for the reports.
+        self.scoped(cmd.arg("--no-fail-fast")).args(&self.feature_args).args([
+            "--json",
+            "--summary-only",
+            "--output-path",
+            self.summary_file().as_str(),
+        ])
+    }
+
+    fn report<'a>(&self, sh: &'a Shell, format: Mode) -> Cmd<'a> {
+        let destination = self.dirs.outputs.destination(format);
+        self.scoped(self.llvm_cov(sh).arg("report")).args([
+            format.flag(),
+            destination.option,
+            destination.value.as_str(),
+        ])
+    }
+
+    /// The summary, when a failing test kept the test run from writing it.
+    fn summary<'a>(&self, sh: &'a Shell) -> Cmd<'a> {
+        self.scoped(self.llvm_cov(sh).arg("report")).args(["--json", "--summary-only"])
+    }
+
+    /// For `--dry-run`.
+    fn describe(&self, sh: &Shell) -> String {
+        let mut out = String::from("environment of the cargo-llvm-cov commands (added to yours):\n");
+        for (key, value) in &self.env {
+            out += &format!("  {key}={}\n", value.to_string_lossy());
+        }
+        out += "commands:\n";
+        let mut commands = vec![self.test(sh)];
+        commands.extend(self.formats.iter().map(|format| self.report(sh, *format)));
+        for cmd in commands {
+            out += &format!("  {cmd}\n");
+        }
+        out + &format!("and if a test fails, for the summary:\n  {}\n", self.summary(sh))
+    }
+}
+
+/// The minimums to check after the run.
+struct Gates {
+    total: Minimums,
+    crates: Vec<(String, Minimums)>,
+}
+
+fn execute(sh: &Shell, plan: &Plan, crate_dirs: &[(&str, &Utf8Path)], gates: &Gates, open: bool) -> anyhow::Result<()> {
+    let summary_file = plan.summary_file();
+    if summary_file.exists() {
+        sh.remove_path(&summary_file)?;
+    }
+    // The tests' own output is progress, not the result: it goes to stderr.
+    let test = plan.test(sh);
+    eprintln!("$ {test}");
+    let status = Command::from(test).stdout(std::io::stderr()).status().context("could not start cargo-llvm-cov")?;
+    let tests_failed = !status.success();
+    if count_profiles(&plan.dirs.cov_target) == 0 {
+        bail!(if tests_failed {
+            "the test run failed before any test wrote coverage data (see cargo's messages above), so there is no report"
+        } else {
+            "no test wrote coverage data: do the measured crates have tests?"
+        });
+    }
+    if tests_failed {
+        eprintln!(
+            "{}: tests failed; the reports are made from the tests that ran, so the figures are partial",
+            paint(Stream::Stderr, Style::Bad, "warning")
+        );
+    }
+
+    let mut written = Vec::new();
+    for format in &plan.formats {
+        let destination = plan.dirs.outputs.destination(*format);
+        // cargo-llvm-cov creates --output-dir but not the parent of --output-path.
+        let dir = if destination.option == "--output-dir" {
+            destination.value.as_path()
+        } else {
+            destination.value.parent().unwrap_or(&plan.dirs.root)
+        };
+        sh.create_dir(dir)?;
+        plan.report(sh, *format).run()?;
+        written.push(destination.shown);
+    }
+    let json = if tests_failed { plan.summary(sh).read()? } else { sh.read_file(&summary_file)? };
+    let json: Value = serde_json::from_str(&json).context("cargo-llvm-cov's JSON summary is not JSON")?;
+    let summary = Summary::from_json(&json, crate_dirs)?;
+    let shortfalls = summary::shortfalls(&summary, &gates.total, &gates.crates);
+
+    if plan.formats.contains(&Mode::Text) {
+        // llvm-cov's per-file table, the part of the text report people read in a terminal (and
+        // that GitLab's coverage regex reads).
+        let index = sh.read_file(plan.dirs.outputs.destination(Mode::Text).shown)?;
+        println!("{}\n", index.split("\n\n").next().unwrap_or_default().trim_end());
+    }
+    print!("{}", summary.table());
+
+    let mut problems = Vec::new();
+    if tests_failed {
+        problems.push(
+            "tests failed, so the coverage figures are partial (the reports were written from the tests that ran)"
+                .to_owned(),
+        );
+    }
+    problems.extend(shortfalls);
+    if let Some(step_summary) = sh.var_os("GITHUB_STEP_SUMMARY").filter(|path| !path.is_empty()) {
+        let notes: Vec<String> = problems.iter().map(|problem| format!("**Failed:** {problem}")).collect();
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&step_summary)
+            .and_then(|mut file| file.write_all(summary.markdown(&notes).as_bytes()))
+            .with_context(|| format!("could not append to GITHUB_STEP_SUMMARY ({})", step_summary.to_string_lossy()))?;
+    }
+
+    println!();
+    for path in &written {
+        println!("wrote {path}");
+    }
+    if open {
+        browser::open(sh, &plan.dirs.outputs.destination(Mode::Html).shown);
+    }
+    match problems.as_slice() {
+        [] => Ok(()),
+        [problem] => bail!("{problem}"),
+        _ => bail!("coverage failed:\n  {}", problems.join("\n  ")),
+    }
+}
+
+/// The `*.profraw` files the test run left in the coverage build directory.
+fn count_profiles(cov_target: &Utf8Path) -> usize {
+    let Ok(entries) = cov_target.read_dir_utf8() else { return 0 };
+    entries.filter_map(Result::ok).filter(|entry| entry.path().extension() == Some("profraw")).count()
+}
+
+/// `--clean`: removes what coverage wrote, after saying what; `--dry-run` only says it.
+fn remove_artifacts(sh: &Shell, dirs: &Dirs, dry_run: bool) -> anyhow::Result<()> {
+    // The coverage build must be the workspace's own: never a shared directory.
+    if !dirs.cov_target.starts_with(&dirs.root) {
+        bail!("refusing to remove {}: it is outside the workspace {}", dirs.cov_target, dirs.root);
+    }
+    let existing: Vec<Utf8PathBuf> = dirs.artifacts().into_iter().filter(|path| path.exists()).collect();
+    if existing.is_empty() {
+        eprintln!("no coverage artifacts to remove");
+    }
+    for path in existing {
+        if dry_run {
+            println!("would remove {path}");
+        } else {
+            eprintln!("removing {path}");
+            sh.remove_path(&path)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workspace::Target;
+
+    fn member(name: &str, uses_python: bool) -> Member {
+        Member {
+            name: name.into(),
+            manifest_dir: format!("/ws/{name}").into(),
+            targets: vec![Target { name: name.into(), kinds: vec!["lib".into()] }],
+            uses_python,
+        }
+    }
+
+    /// `bindings` uses pyo3 directly, `app` through `bindings`; `xtask` is the automation.
+    fn members() -> Vec<Member> {
+        vec![
+            member("app", true),
+            member("bindings", true),
+            member("core", false),
+            member("slow", false),
+            member("xtask", false),
+        ]
+    }
+
+    fn strings(values: &[&str]) -> Vec<String> {
+        values.iter().map(|value| (*value).to_owned()).collect()
+    }
+
+    fn workspace(target_dir: &str) -> Workspace {
+        Workspace {
+            root: "/ws".into(),
+            target_dir: target_dir.into(),
+            build_dir: target_dir.into(),
+            members: members(),
+            settings: Map::new(),
+        }
+    }
+
+    #[test]
+    fn modes_parse_and_unknown_ones_list_the_choices() {
+        assert_eq!("cobertura".parse::<Mode>(), Ok(Mode::Cobertura));
+        assert_eq!(
+            "pdf".parse::<Mode>(),
+            Err("unknown mode `pdf`; the modes are open, html, lcov, text, json, cobertura, codecov".into())
+        );
+    }
+
+    #[test]
+    fn default_selection_is_every_member_but_xtask() {
+        let selection = select(&members(), &[], &[], Scope::Full, &[]).unwrap();
+        assert_eq!(selection.measured, strings(&["app", "bindings", "core", "slow"]));
+        assert!(selection.skipped.is_empty());
+    }
+
+    #[test]
+    fn packages_take_repeats_and_comma_lists_and_exclude_wins() {
+        let selection =
+            select(&members(), &strings(&["core, app", "xtask"]), &strings(&["app"]), Scope::Full, &[]).unwrap();
+        assert_eq!(selection.measured, strings(&["core", "xtask"]));
+        let selection = select(&members(), &[], &strings(&["slow,bindings"]), Scope::Full, &[]).unwrap();
+        assert_eq!(selection.measured, strings(&["app", "core"]));
+    }
+
+    #[test]
+    fn unknown_names_are_usage_errors_listing_the_members() {
+        let err = select(&members(), &strings(&["core,nope"]), &[], Scope::Full, &[]).unwrap_err();
+        assert_eq!(err.0, "unknown package `nope` in --package; the members are: app, bindings, core, slow, xtask");
+        let err = select(&members(), &[], &strings(&["gone"]), Scope::Full, &[]).unwrap_err();
+        assert!(err.0.starts_with("unknown package `gone` in --exclude"), "{}", err.0);
+    }
+
+    #[test]
+    fn fast_leaves_out_python_crates_and_the_configured_ones_and_says_why() {
+        let selection = select(&members(), &[], &[], Scope::Fast, &strings(&["slow"])).unwrap();
+        assert_eq!(selection.measured, strings(&["core"]));
+        let skipped: Vec<&str> = selection.skipped.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(skipped, ["app", "bindings", "slow"]);
+        assert!(selection.skipped[0].1.contains("depends on pyo3 (directly or through other crates)"));
+        assert!(selection.skipped[2].1.contains("fast-exclude"));
+        let err = select(&members(), &strings(&["app"]), &[], Scope::Fast, &[]).unwrap_err();
+        assert!(err.0.starts_with("nothing left to measure after --package, --exclude and coverage-fast's exclusions"));
+    }
+
+    #[test]
+    fn settings_give_fast_excludes_and_minimums() {
+        let settings = serde_json::json!({"coverage": {
+            "fast-exclude": ["slow"],
+            "fail-under-lines": 70,
+            "crates": {"core": {"fail-under-regions": 90.5, "fail-under-functions": 80}},
+        }});
+        let settings = Settings::from_workspace(settings.as_object().unwrap(), &members()).unwrap();
+        assert_eq!(settings.fast_exclude, ["slow"]);
+        assert_eq!(settings.total, Minimums([Some(70.0), None, None]));
+        assert_eq!(settings.crates, [("core".to_owned(), Minimums([None, Some(80.0), Some(90.5)]))]);
+        assert_eq!(
+            settings.total.overridden_by(&Minimums([None, Some(50.0), None])),
+            Minimums([Some(70.0), Some(50.0), None])
+        );
+    }
+
+    #[test]
+    fn bad_settings_say_what_is_wrong_and_where() {
+        let error = |coverage: Value| {
+            let settings = serde_json::json!({ "coverage": coverage });
+            Settings::from_workspace(settings.as_object().unwrap(), &members()).unwrap_err().to_string()
+        };
+        assert!(error(serde_json::json!({"fast-exclude": ["nope"]})).starts_with(
+            "`fast-exclude` in [workspace.metadata.xtask.coverage] names `nope`, which is not a workspace member; the members are: app,"
+        ));
+        assert_eq!(
+            error(serde_json::json!({"fail-under-lines": 120})),
+            "`fail-under-lines` in [workspace.metadata.xtask.coverage] must be a percentage from 0 to 100, not 120"
+        );
+        assert!(error(serde_json::json!({"fail_under_lines": 1})).starts_with("unknown key `fail_under_lines`"));
+        assert!(error(serde_json::json!({"crates": {"core": {"lines": 1}}})).starts_with(
+            "unknown key `lines` in [workspace.metadata.xtask.coverage] crates.core; the keys are fail-under-lines"
+        ));
+        assert_eq!(error(serde_json::json!(3)), "[workspace.metadata.xtask.coverage] must be a table, not 3");
+    }
+
+    #[test]
+    fn features_default_to_all_and_pass_through_otherwise() {
+        assert_eq!(feature_args(&[], false), ["--all-features"]);
+        assert_eq!(feature_args(&strings(&["a,b"]), false), ["--features", "a,b"]);
+        assert_eq!(feature_args(&[], true), ["--no-default-features"]);
+    }
+
+    #[test]
+    fn flag_mistakes_are_usage_errors() {
+        let mut flags: flags::Coverage = flags::CoverageFast {
+            mode: vec![],
+            package: vec![],
+            exclude: vec![],
+            features: vec![],
+            no_default_features: false,
+            output_dir: None,
+            clean: false,
+            clean_only: false,
+            nextest: true,
+            doctests: true,
+            no_sccache: false,
+            fail_under_lines: None,
+            fail_under_functions: None,
+            fail_under_regions: None,
+            dry_run: false,
+        }
+        .into();
+        assert!(check_flags(&flags).unwrap_err().0.starts_with("--doctests does not work with --nextest"));
+        flags.doctests = false;
+        flags.fail_under_regions = Some(101.0);
+        assert_eq!(
+            check_flags(&flags).unwrap_err().0,
+            "--fail-under-regions must be a percentage from 0 to 100, not 101"
+        );
+        flags.fail_under_regions = Some(99.5);
+        assert_eq!(check_flags(&flags).unwrap(), Minimums([None, None, Some(99.5)]));
+    }
+
+    #[test]
+    fn coverage_builds_and_reports_inside_the_workspace_even_with_a_shared_target_dir() {
+        let dirs = Dirs::new(&workspace("/shared/target"), None, "/elsewhere".into());
+        assert_eq!(dirs.own_target, "/ws/target");
+        assert_eq!(dirs.cov_target, "/ws/target/llvm-cov-target");
+        assert_eq!(dirs.outputs.dir, "/ws/target/llvm-cov");
+        assert_eq!(dirs.outputs.lcov, "/ws/lcov.info");
+        // A target directory inside the workspace is the workspace's own.
+        assert_eq!(Dirs::new(&workspace("/ws/out"), None, "/ws".into()).cov_target, "/ws/out/llvm-cov-target");
+        // --output-dir is relative to where the command was typed.
+        let dirs = Dirs::new(&workspace("/ws/target"), Some("cov".into()), "/ws/app".into());
+        assert_eq!(dirs.outputs.dir, "/ws/app/cov");
+        assert_eq!(dirs.outputs.lcov, "/ws/app/cov/lcov.info");
+    }
+
+    #[test]
+    fn clean_removes_the_coverage_build_and_every_report_but_no_more() {
+        let dirs = Dirs::new(&workspace("/ws/target"), None, "/ws".into());
+        assert_eq!(
+            dirs.artifacts(),
+            [
+                "/ws/target/llvm-cov-target",
+                "/ws/target/llvm-cov/html",
+                "/ws/lcov.info",
+                "/ws/target/llvm-cov/text",
+                "/ws/target/llvm-cov/coverage.json",
+                "/ws/target/llvm-cov/cobertura.xml",
+                "/ws/target/llvm-cov/codecov.json",
+            ]
+        );
+    }
+
+    fn plan(toolchain: Toolchain, no_sccache: bool) -> Plan {
+        let dirs = Dirs::new(&workspace("/shared/target"), None, "/ws".into());
+        Plan {
+            cargo_llvm_cov: "/bin/cargo-llvm-cov".into(),
+            env: child_env(&dirs, &toolchain, no_sccache),
+            packages: strings(&["core", "app"]),
+            feature_args: feature_args(&[], false),
+            nextest: false,
+            doctests: false,
+            formats: vec![Mode::Lcov, Mode::Html, Mode::Text],
+            dirs,
+        }
+    }
+
+    fn stable() -> Toolchain {
+        Toolchain { cargo: "/toolchain/bin/cargo".into(), nightly: None }
+    }
+
+    fn envs(cmd: Cmd<'_>) -> Vec<(String, Option<String>)> {
+        Command::from(cmd)
+            .get_envs()
+            .map(|(key, value)| {
+                (key.to_string_lossy().into_owned(), value.map(|value| value.to_string_lossy().into_owned()))
+            })
+            .collect()
+    }
+
+    fn env_value(cmd: Cmd<'_>, key: &str) -> Option<Option<String>> {
+        envs(cmd).into_iter().find(|(name, _)| name == key).map(|(_, value)| value)
+    }
+
+    #[test]
+    fn one_test_run_then_one_report_per_format() {
+        let sh = Shell::new().unwrap();
+        let plan = plan(stable(), false);
+        assert_eq!(
+            plan.test(&sh).to_string(),
+            "/bin/cargo-llvm-cov llvm-cov --no-fail-fast -p core -p app --all-features \
+             --json --summary-only --output-path /ws/target/llvm-cov-target/xtask-summary.json"
+        );
+        let reports: Vec<String> = plan.formats.iter().map(|format| plan.report(&sh, *format).to_string()).collect();
+        assert_eq!(
+            reports,
+            [
+                "/bin/cargo-llvm-cov llvm-cov report -p core -p app --lcov --output-path /ws/lcov.info",
+                "/bin/cargo-llvm-cov llvm-cov report -p core -p app --html --output-dir /ws/target/llvm-cov",
+                "/bin/cargo-llvm-cov llvm-cov report -p core -p app --text --output-dir /ws/target/llvm-cov",
+            ]
+        );
+        assert_eq!(
+            plan.summary(&sh).to_string(),
+            "/bin/cargo-llvm-cov llvm-cov report -p core -p app --json --summary-only"
+        );
+    }
+
+    #[test]
+    fn nextest_and_doctests_reach_the_right_commands() {
+        let sh = Shell::new().unwrap();
+        let mut plan = plan(stable(), false);
+        plan.nextest = true;
+        assert!(plan.test(&sh).to_string().starts_with("/bin/cargo-llvm-cov llvm-cov nextest --no-fail-fast -p core"));
+        plan.nextest = false;
+        plan.doctests = true;
+        assert!(plan.test(&sh).to_string().contains("-p app --doctests --all-features"), "{}", plan.test(&sh));
+        assert!(plan.report(&sh, Mode::Lcov).to_string().contains("-p app --doctests --lcov"));
+    }
+
+    #[test]
+    fn children_build_in_the_workspace_keep_the_wrapper_and_never_prompt() {
+        let sh = Shell::new().unwrap();
+        let plan = plan(stable(), false);
+        for cmd in [plan.test(&sh), plan.report(&sh, Mode::Html), plan.summary(&sh)] {
+            let env = envs(cmd);
+            let value = |key: &str| env.iter().find(|(name, _)| name == key).map(|(_, value)| value.clone());
+            assert_eq!(value("CARGO_LLVM_COV_TARGET_DIR"), Some(Some("/ws/target/llvm-cov-target".into())));
+            assert_eq!(value("CARGO_LLVM_COV_BUILD_DIR"), Some(Some("/ws/target/llvm-cov-target".into())));
+            assert_eq!(value("CARGO_TARGET_DIR"), Some(Some("/ws/target".into())));
+            assert_eq!(value("CARGO_LLVM_COV_SETUP"), Some(Some("no".into())));
+            assert_eq!(value("CARGO_INCREMENTAL"), Some(Some("0".into())));
+            assert_eq!(value("CARGO"), Some(Some("/toolchain/bin/cargo".into())));
+            assert_eq!(value("RUSTC_WRAPPER"), None, "the wrapper is inherited untouched");
+            // The test binary runs under `cargo test`: its CARGO_PKG_* must not reach the child.
+            assert_eq!(value("CARGO_PKG_NAME"), Some(None));
+        }
+    }
+
+    #[test]
+    fn no_sccache_blanks_the_wrapper_for_that_run_only() {
+        let sh = Shell::new().unwrap();
+        let plan = plan(stable(), true);
+        assert_eq!(env_value(plan.test(&sh), "RUSTC_WRAPPER"), Some(Some(String::new())));
+    }
+
+    #[test]
+    fn doctests_on_stable_drive_the_nightly_toolchain() {
+        let sh = Shell::new().unwrap();
+        let nightly = Toolchain {
+            cargo: "/stable/cargo".into(),
+            nightly: Some(("/nightly/cargo".into(), "/nightly/rustc".into())),
+        };
+        let plan = plan(nightly, false);
+        assert_eq!(env_value(plan.test(&sh), "CARGO"), Some(Some("/nightly/cargo".into())));
+        assert_eq!(env_value(plan.test(&sh), "RUSTC"), Some(Some("/nightly/rustc".into())));
+        assert_eq!(env_value(plan.test(&sh), "RUSTUP_TOOLCHAIN"), Some(Some("nightly".into())));
+    }
+
+    #[test]
+    fn dry_run_shows_the_environment_and_every_command() {
+        let sh = Shell::new().unwrap();
+        let described = plan(stable(), false).describe(&sh);
+        assert!(described.contains("  CARGO_LLVM_COV_TARGET_DIR=/ws/target/llvm-cov-target\n"), "{described}");
+        assert_eq!(described.matches("/bin/cargo-llvm-cov llvm-cov").count(), 5, "{described}");
+    }
+}

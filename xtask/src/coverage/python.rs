@@ -1,0 +1,123 @@
+//! The Python that pyo3 crates link against, made loadable by their test binaries.
+//!
+//! Test binaries of a pyo3 crate link libpython dynamically. Whether the loader finds it depends
+//! on where that Python lives (a venv, pyenv, a framework build, `C:\Python3x`), which is why the
+//! old coverage script had to leave these crates out. pyo3's build picks the interpreter from
+//! `PYO3_PYTHON`, else the active virtualenv or conda environment, else `python3` / `python` on
+//! `PATH`; the same interpreter is asked where its library is, and that directory goes into the
+//! loader's search path of the test processes only.
+
+use std::ffi::OsString;
+
+use anyhow::{Context, bail};
+use camino::{Utf8Path, Utf8PathBuf};
+use xshell::Shell;
+
+use crate::{child, tools};
+
+/// Prints the directory of the shared libpython (`LIBDIR`) and the installation prefix, where
+/// Windows keeps `python3X.dll`.
+const ASK_LIBRARY_DIRS: &str =
+    "import sys, sysconfig; print(sysconfig.get_config_var('LIBDIR') or ''); print(sys.base_prefix)";
+
+#[derive(Debug)]
+pub(crate) struct Python {
+    pub(crate) interpreter: Utf8PathBuf,
+    /// Where its shared library is.
+    pub(crate) library_dir: Utf8PathBuf,
+}
+
+impl Python {
+    /// The interpreter pyo3 builds against, and its library directory.
+    pub(crate) fn find(sh: &Shell) -> anyhow::Result<Python> {
+        let interpreter = interpreter(sh)?;
+        let output = child::command(sh, &interpreter)
+            .args(["-c", ASK_LIBRARY_DIRS])
+            .quiet()
+            .read()
+            .with_context(|| format!("could not ask {interpreter} where its library is"))?;
+        let mut lines = output.lines().map(str::trim);
+        let (lib_dir, prefix) = (lines.next().unwrap_or_default(), lines.next().unwrap_or_default());
+        let library_dir = if cfg!(windows) || lib_dir.is_empty() { prefix } else { lib_dir };
+        if library_dir.is_empty() {
+            bail!("{interpreter} did not say where its library is (it printed {output:?})");
+        }
+        Ok(Python { interpreter, library_dir: library_dir.into() })
+    }
+}
+
+fn interpreter(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
+    let set = |name: &str| sh.var(name).ok().filter(|value| !value.is_empty());
+    if let Some(python) = set("PYO3_PYTHON") {
+        return Ok(python.into());
+    }
+    // Where pyo3's build looks next: the active virtualenv, then the active conda environment.
+    let environments = [
+        set("VIRTUAL_ENV").map(|venv| Utf8Path::new(&venv).join(if cfg!(windows) { "Scripts" } else { "bin" })),
+        set("CONDA_PREFIX").map(|conda| if cfg!(windows) { conda.into() } else { Utf8Path::new(&conda).join("bin") }),
+    ];
+    for dir in environments.into_iter().flatten() {
+        let python = dir.join(format!("python{}", std::env::consts::EXE_SUFFIX));
+        if python.is_file() {
+            return Ok(python);
+        }
+    }
+    let found = tools::PYTHON.find(sh).context("the pyo3 crates need Python to build and to run their tests")?;
+    Ok(found.path)
+}
+
+/// The variable the OS loader searches for shared libraries, and its value with `dir` first.
+pub(crate) fn library_path(
+    os: &str,
+    dir: &Utf8Path,
+    var: impl Fn(&str) -> Option<OsString>,
+) -> anyhow::Result<(&'static str, OsString)> {
+    let (name, default) = match os {
+        "windows" => ("PATH", None),
+        // Setting the fallback path replaces dyld's default, so keep that after ours.
+        "macos" | "ios" => ("DYLD_FALLBACK_LIBRARY_PATH", Some("/usr/local/lib:/usr/lib")),
+        _ => ("LD_LIBRARY_PATH", None),
+    };
+    let current = var(name).filter(|value| !value.is_empty()).or_else(|| default.map(OsString::from));
+    let rest: Vec<std::path::PathBuf> =
+        current.map(|value| std::env::split_paths(&value).collect()).unwrap_or_default();
+    let joined = std::env::join_paths(std::iter::once(dir.as_std_path().to_owned()).chain(rest))
+        .with_context(|| format!("Python's library directory {dir} cannot go into {name}"))?;
+    Ok((name, joined))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_library_dir_goes_first_into_the_loaders_variable() {
+        let (name, value) = library_path("linux", "/opt/py/lib".into(), |_| Some("/usr/lib/x".into())).unwrap();
+        assert_eq!((name, value.to_str().unwrap()), ("LD_LIBRARY_PATH", "/opt/py/lib:/usr/lib/x"));
+        let (name, value) = library_path("linux", "/opt/py/lib".into(), |_| Some("".into())).unwrap();
+        assert_eq!((name, value.to_str().unwrap()), ("LD_LIBRARY_PATH", "/opt/py/lib"));
+    }
+
+    #[test]
+    fn macos_keeps_dylds_default_fallback() {
+        let (name, value) = library_path("macos", "/Library/Py/lib".into(), |_| None).unwrap();
+        assert_eq!(
+            (name, value.to_str().unwrap()),
+            ("DYLD_FALLBACK_LIBRARY_PATH", "/Library/Py/lib:/usr/local/lib:/usr/lib")
+        );
+    }
+
+    #[test]
+    fn windows_loads_dlls_from_path() {
+        let (name, _) =
+            library_path("windows", "/py".into(), |name| (name == "PATH").then(|| "C:\\bin".into())).unwrap();
+        assert_eq!(name, "PATH");
+    }
+
+    #[test]
+    fn finds_this_machines_python_and_a_library_dir_that_exists() {
+        let sh = Shell::new().unwrap();
+        let python = Python::find(&sh).unwrap();
+        assert!(python.library_dir.is_dir(), "{python:?}");
+    }
+}

@@ -1,0 +1,367 @@
+//! End-to-end tests of `cargo xtask coverage` and `coverage-fast`: the built xtask with the real
+//! cargo-llvm-cov (and cargo-nextest, sccache where said) on the tiny fixture workspace from
+//! `Sandbox::coverage_workspace`.
+
+mod support;
+
+use std::{
+    fs,
+    path::Path,
+    process::{Command, Output},
+};
+
+use support::*;
+
+/// `calc`'s figures in the summary table (lines, functions, regions: covered/total and %). They
+/// are exact: any profile or object from elsewhere would change them.
+const CALC_ROW: [&str; 6] = ["9/12", "75.00%", "2/3", "66.67%", "17/22", "77.27%"];
+
+/// The xtask in the fixture workspace, with nothing from the outer CI leaking in.
+fn xtask(sandbox: &Sandbox) -> Command {
+    require_tool(&cargo(), &["llvm-cov", "--version"], "cargo install cargo-llvm-cov --locked");
+    let mut cmd = sandbox.command(XTASK, "ws");
+    cmd.env_remove("GITHUB_STEP_SUMMARY").env_remove("CI").env_remove("BROWSER");
+    cmd
+}
+
+/// The cells after `name` in the row of the summary table that starts with it.
+fn row<'a>(stdout: &'a str, name: &str) -> Option<Vec<&'a str>> {
+    stdout
+        .lines()
+        .find(|line| line.split_whitespace().next() == Some(name))
+        .map(|line| line.split_whitespace().skip(1).collect())
+}
+
+fn describe(output: &Output) -> String {
+    format!("{}\nstdout:\n{}\nstderr:\n{}", output.status, text(&output.stdout), text(&output.stderr))
+}
+
+#[test]
+fn all_formats_come_from_one_test_run_with_the_wrapper_kept() {
+    let sandbox = Sandbox::new("cov-formats");
+    sandbox.coverage_workspace("");
+    let wrapper = sandbox.recorder("bin", "rustc-wrapper");
+    let browser = sandbox.recorder("bin", "browser");
+    let output = xtask(&sandbox)
+        .args(["coverage", "-p", "calc,app", "--mode", "lcov", "--mode", "open", "--mode", "text"])
+        .args(["--mode", "json", "--mode", "cobertura", "--mode", "codecov"])
+        .env("RUSTC_WRAPPER", &wrapper)
+        .env("DISPLAY", ":0")
+        .env("BROWSER", &browser)
+        // What `cargo run` gives the xtask; its children must not see it.
+        .env("CARGO_PKG_NAME", "injected-by-the-test")
+        .env("CARGO_MANIFEST_DIR", "injected-by-the-test")
+        .output()
+        .unwrap();
+    assert_success(&output, "xtask coverage with six modes");
+    let stdout = text(&output.stdout);
+
+    let runs = fs::read_to_string(sandbox.path("ws/test-runs.log")).unwrap();
+    assert_eq!(runs.lines().count(), 1, "the tests must run once for all formats:\n{runs}");
+
+    let ws = fs::canonicalize(sandbox.path("ws")).unwrap();
+    for written in [
+        ws.join("lcov.info"),
+        ws.join("target/llvm-cov/html/index.html"),
+        ws.join("target/llvm-cov/text/index.txt"),
+        ws.join("target/llvm-cov/coverage.json"),
+        ws.join("target/llvm-cov/cobertura.xml"),
+        ws.join("target/llvm-cov/codecov.json"),
+    ] {
+        assert!(written.is_file(), "{} is missing:\n{}", written.display(), describe(&output));
+        assert!(stdout.contains(&format!("wrote {}\n", written.display())), "{stdout}");
+    }
+    let lcov = fs::read_to_string(ws.join("lcov.info")).unwrap();
+    assert!(lcov.contains(&format!("SF:{}", ws.join("calc/src/lib.rs").display())), "{lcov}");
+
+    assert_eq!(row(&stdout, "calc").as_deref(), Some(&CALC_ROW[..]), "{stdout}");
+    assert!(row(&stdout, "app").is_some(), "{stdout}");
+    assert!(row(&stdout, "total").is_some(), "{stdout}");
+    assert!(row(&stdout, "bindings").is_none(), "only -p calc,app are measured:\n{stdout}");
+    // `text` also prints llvm-cov's per-file table.
+    assert!(stdout.contains("calc/src/lib.rs"), "{stdout}");
+
+    let compilations = records(&sandbox.path("bin/rustc-wrapper.log"));
+    assert!(
+        compilations.iter().any(|run| run.args.iter().any(|arg| arg.contains("instrument-coverage"))),
+        "cargo-llvm-cov must chain the existing wrapper for instrumented crates: {} runs",
+        compilations.len()
+    );
+    for run in &compilations {
+        // The xtask's own `cargo metadata` also probes rustc through the wrapper; only the
+        // coverage build needs incremental off.
+        if run.var("CARGO_LLVM_COV") == Some("1") {
+            assert_eq!(run.var("CARGO_INCREMENTAL"), Some("0"), "{:?}", run.args);
+        }
+        let leaked: Vec<&(String, String)> =
+            run.env.iter().filter(|(_, value)| value == "injected-by-the-test").collect();
+        assert!(leaked.is_empty(), "a child saw the xtask's own variables {leaked:?} in {:?}", run.args);
+    }
+
+    let page = ws.join("target/llvm-cov/html/index.html");
+    let opened = wait_for_records(&sandbox.path("bin/browser.log"));
+    assert_eq!(opened[0].args, [page.to_str().unwrap()]);
+}
+
+/// The browser is started, not waited for: give it a moment to write its log.
+fn wait_for_records(log: &Path) -> Vec<Record> {
+    for _ in 0..100 {
+        let found = records(log);
+        if !found.is_empty() {
+            return found;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("{} was never written", log.display());
+}
+
+/// Another project's coverage run left profiles, objects of a crate also named `calc`, and an
+/// HTML report in the shared target directory. Our figures are exactly those of a clean run,
+/// and nothing of the other project is deleted.
+#[test]
+fn a_shared_target_dir_with_another_projects_leftovers_does_not_change_our_numbers() {
+    let sandbox = Sandbox::new("cov-shared");
+    sandbox.coverage_workspace("");
+    sandbox.write("other/Cargo.toml", "[package]\nname = \"calc\"\nversion = \"0.2.0\"\nedition = \"2024\"\n");
+    sandbox.write(
+        "other/src/lib.rs",
+        "pub fn add(a: i64, b: i64) -> i64 {\n    a - b\n}\n\n#[test]\nfn subtracts() {\n    assert_eq!(add(3, 2), 1);\n}\n",
+    );
+    let shared = sandbox.path("shared-target");
+    let mut other = sandbox.command(cargo(), "other");
+    let output = other.args(["llvm-cov", "--no-report"]).env("CARGO_TARGET_DIR", &shared).output().unwrap();
+    assert_success(&output, "cargo llvm-cov --no-report in the other project");
+    let profiles = |dir: &Path| {
+        fs::read_dir(dir).map_or(0, |entries| {
+            entries
+                .filter(|entry| entry.as_ref().unwrap().path().extension().is_some_and(|ext| ext == "profraw"))
+                .count()
+        })
+    };
+    let others_profiles = profiles(&shared.join("llvm-cov-target"));
+    assert!(others_profiles > 0, "the other project left no profiles");
+    sandbox.write("shared-target/llvm-cov/html/index.html", "the other project's report");
+
+    let output = xtask(&sandbox)
+        .args(["coverage", "--mode", "lcov", "-p", "calc"])
+        .env("CARGO_TARGET_DIR", &shared)
+        .output()
+        .unwrap();
+    assert_success(&output, "xtask coverage with a shared CARGO_TARGET_DIR");
+    let stdout = text(&output.stdout);
+    assert_eq!(row(&stdout, "calc").as_deref(), Some(&CALC_ROW[..]), "{stdout}");
+    assert!(sandbox.path("ws/lcov.info").is_file());
+    assert!(profiles(&sandbox.path("ws/target/llvm-cov-target")) > 0, "coverage must build in the workspace");
+    assert_eq!(profiles(&shared.join("llvm-cov-target")), others_profiles, "the other project's profiles were touched");
+    assert_eq!(
+        fs::read_to_string(shared.join("llvm-cov/html/index.html")).unwrap(),
+        "the other project's report",
+        "the other project's report was touched"
+    );
+}
+
+#[test]
+fn coverage_fast_leaves_out_python_crates_and_fast_exclude_and_says_why() {
+    require_tool("cargo-nextest", &["nextest", "--version"], "cargo install cargo-nextest --locked");
+    let sandbox = Sandbox::new("cov-fast");
+    sandbox.coverage_workspace("");
+    let wrapper = sandbox.recorder("bin", "rustc-wrapper");
+    let output = xtask(&sandbox)
+        .args(["coverage-fast", "--mode", "lcov", "--nextest", "--no-sccache"])
+        .env("RUSTC_WRAPPER", &wrapper)
+        .output()
+        .unwrap();
+    assert_success(&output, "xtask coverage-fast --nextest --no-sccache");
+    let stderr = text(&output.stderr);
+    for (name, why) in [
+        ("bindings", "depends on pyo3 (directly or through other crates)"),
+        ("pyuser", "depends on pyo3 (directly or through other crates)"),
+        ("slow", "listed in `fast-exclude`"),
+    ] {
+        let line = stderr.lines().find(|line| line.contains(&format!("leaves out `{name}`"))).unwrap_or_default();
+        assert!(line.contains(why), "coverage-fast must say it left out {name} because it {why}:\n{stderr}");
+    }
+    let stdout = text(&output.stdout);
+    assert_eq!(row(&stdout, "calc").as_deref(), Some(&CALC_ROW[..]), "{stdout}");
+    assert!(row(&stdout, "app").is_some(), "{stdout}");
+    for skipped in ["bindings", "pyuser", "slow"] {
+        assert!(row(&stdout, skipped).is_none(), "{skipped} must not be measured:\n{stdout}");
+    }
+    assert!(stderr.contains("cargo-llvm-cov llvm-cov nextest --no-fail-fast"), "{stderr}");
+    // Only the xtask's own `cargo metadata` may call the wrapper: the coverage run has it off.
+    let under_coverage = records(&sandbox.path("bin/rustc-wrapper.log"))
+        .into_iter()
+        .filter(|run| run.var("CARGO_LLVM_COV").is_some())
+        .count();
+    assert_eq!(under_coverage, 0, "--no-sccache must switch the wrapper off for the coverage run");
+}
+
+#[test]
+fn a_failing_test_still_gives_the_report_and_exit_1() {
+    let sandbox = Sandbox::new("cov-failing");
+    sandbox.coverage_workspace("");
+    let output = xtask(&sandbox)
+        .args(["coverage", "--mode", "lcov", "-p", "calc,app"])
+        .env("FIXTURE_FAIL", "1")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("fails_when_asked"), "cargo's test output must show the failure:\n{stderr}");
+    assert!(stderr.contains("error: tests failed, so the coverage figures are partial"), "{stderr}");
+    assert!(sandbox.path("ws/lcov.info").is_file(), "the report must still be written");
+    // calc's tests passed and count in full.
+    assert_eq!(row(&text(&output.stdout), "calc").as_deref(), Some(&CALC_ROW[..]));
+}
+
+#[test]
+fn thresholds_from_flags_and_workspace_metadata_name_each_shortfall() {
+    let sandbox = Sandbox::new("cov-gates");
+    sandbox.coverage_workspace(
+        "fail-under-functions = 10\n\n[workspace.metadata.xtask.coverage.crates]\n\
+         calc = { fail-under-lines = 100, fail-under-functions = 50 }\napp = { fail-under-lines = 100 }\n",
+    );
+    let step_summary = sandbox.path("step-summary.md");
+    let output = xtask(&sandbox)
+        .args(["coverage", "--mode", "lcov", "-p", "calc,app", "--fail-under-regions", "99.5"])
+        .env("GITHUB_STEP_SUMMARY", &step_summary)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("total: regions coverage 85.71% (30/35) is below the minimum 99.5%"), "{stderr}");
+    assert!(stderr.contains("crate `calc`: lines coverage 75.00% (9/12) is below the minimum 100%"), "{stderr}");
+    // Met minimums are not reported: app's lines, calc's functions, the total functions.
+    assert_eq!(stderr.matches("is below the minimum").count(), 2, "{stderr}");
+    assert!(sandbox.path("ws/lcov.info").is_file(), "the report must still be written");
+    let markdown = fs::read_to_string(&step_summary).unwrap();
+    assert!(markdown.contains("| `calc` | 9/12 75.00% | 2/3 66.67% | 17/22 77.27% |"), "{markdown}");
+    assert!(markdown.contains("**Failed:** crate `calc`: lines coverage"), "{markdown}");
+}
+
+#[test]
+fn pyo3_crates_get_pythons_library_on_the_loader_path() {
+    let sandbox = Sandbox::new("cov-python");
+    sandbox.coverage_workspace("");
+    // Without these, Python's directory can only reach the test binary through the xtask (on
+    // Windows it is PATH, which cannot be emptied).
+    let output = xtask(&sandbox)
+        .args(["coverage", "--mode", "lcov", "-p", "bindings"])
+        .env_remove("LD_LIBRARY_PATH")
+        .env_remove("DYLD_FALLBACK_LIBRARY_PATH")
+        .output()
+        .unwrap();
+    assert_success(&output, "xtask coverage -p bindings");
+    let python = Command::new(if cfg!(windows) { "python" } else { "python3" })
+        .args(["-c", "import sys, sysconfig; print(sys.base_prefix if sys.platform == 'win32' else sysconfig.get_config_var('LIBDIR'))"])
+        .output()
+        .expect("Python 3 is needed by this test (see `cargo xtask info` for how to install it)");
+    let library_dir = text(&python.stdout).trim().to_owned();
+    let loader_path = fs::read_to_string(sandbox.path("ws/loader-path.txt")).unwrap();
+    // cargo puts its own directories in front; Python's must be there.
+    assert!(
+        std::env::split_paths(&loader_path).any(|dir| dir == Path::new(&library_dir)),
+        "the test binary must find Python's library ({library_dir}) in its loader path {loader_path:?}"
+    );
+    assert!(text(&output.stderr).contains(&format!("pyo3 crates: tests load Python's library from {library_dir}")));
+}
+
+#[test]
+fn bad_selections_and_flag_mixes_are_usage_errors_before_any_build() {
+    let sandbox = Sandbox::new("cov-usage");
+    sandbox.coverage_workspace("");
+    for (args, message) in [
+        (
+            &["coverage", "-p", "calc,nope"][..],
+            "unknown package `nope` in --package; the members are: app, bindings, calc, pyuser, slow",
+        ),
+        (&["coverage-fast", "--exclude", "gone"], "unknown package `gone` in --exclude"),
+        (&["coverage-fast", "-p", "bindings"], "nothing left to measure"),
+        (&["coverage", "--doctests", "--nextest"], "--doctests does not work with --nextest"),
+        (&["coverage", "--mode", "pdf"], "unknown mode `pdf`; the modes are open, html, lcov"),
+    ] {
+        let output = xtask(&sandbox).args(args).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "xtask {args:?}: {}", describe(&output));
+        assert!(text(&output.stderr).contains(message), "xtask {args:?}: {}", describe(&output));
+    }
+    assert!(!sandbox.path("ws/target").exists(), "nothing may be built");
+}
+
+#[test]
+fn missing_cargo_llvm_cov_names_the_install_command() {
+    let sandbox = Sandbox::new("cov-missing");
+    sandbox.coverage_workspace("");
+    // Only the sandbox on PATH (cargo is $CARGO, rustc named directly): no cargo-llvm-cov anywhere.
+    let output = xtask(&sandbox)
+        .args(["coverage", "--mode", "lcov"])
+        .env("PATH", sandbox.path("home"))
+        .env("RUSTC", toolchain_rustc())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("`cargo-llvm-cov` was not found"), "{stderr}");
+    assert!(stderr.contains("Install it with: cargo install cargo-llvm-cov --locked"), "{stderr}");
+}
+
+#[test]
+fn clean_only_says_what_it_removes_and_removes_nothing_else() {
+    let sandbox = Sandbox::new("cov-clean");
+    sandbox.coverage_workspace("");
+    for file in [
+        "ws/target/llvm-cov-target/debug/old",
+        "ws/target/llvm-cov/html/index.html",
+        "ws/lcov.info",
+        "ws/target/debug/keep",
+    ] {
+        sandbox.write(file, "x");
+    }
+    let output = xtask(&sandbox).args(["coverage", "--clean-only", "--dry-run"]).output().unwrap();
+    assert_success(&output, "xtask coverage --clean-only --dry-run");
+    let ws = fs::canonicalize(sandbox.path("ws")).unwrap();
+    let doomed = [ws.join("target/llvm-cov-target"), ws.join("target/llvm-cov/html"), ws.join("lcov.info")];
+    for path in &doomed {
+        assert!(text(&output.stdout).contains(&format!("would remove {}\n", path.display())), "{}", describe(&output));
+        assert!(path.exists(), "--dry-run removed {}", path.display());
+    }
+
+    let output = xtask(&sandbox).args(["coverage-fast", "--clean-only"]).output().unwrap();
+    assert_success(&output, "xtask coverage-fast --clean-only");
+    for path in &doomed {
+        assert!(text(&output.stderr).contains(&format!("removing {}\n", path.display())), "{}", describe(&output));
+        assert!(!path.exists(), "{} is still there", path.display());
+    }
+    assert!(ws.join("target/debug/keep").exists(), "a normal build's file was removed");
+}
+
+/// sccache in the chain changes nothing in the report, and it caches the coverage build: after
+/// `--clean` (an empty coverage build directory) the libraries come from the cache.
+#[test]
+fn the_report_is_the_same_with_and_without_sccache_which_caches_the_coverage_build() {
+    let sandbox = Sandbox::new("cov-sccache");
+    sandbox.coverage_workspace("");
+    let sccache = Sccache::new(&sandbox);
+    let coverage = |extra: &[&str]| {
+        let mut cmd = xtask(&sandbox);
+        let output = sccache
+            .configure(&mut cmd)
+            .args(["coverage", "--mode", "lcov", "-p", "calc,app"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_success(&output, &format!("xtask coverage {extra:?} with sccache as the wrapper"));
+        fs::read_to_string(sandbox.path("ws/lcov.info")).unwrap()
+    };
+    let counts = |stats: &serde_json::Value, field: &str| stats["stats"][field]["counts"]["Rust"].as_u64().unwrap_or(0);
+
+    let with_sccache = coverage(&[]);
+    let stats = sccache.stats();
+    assert!(counts(&stats, "cache_misses") > 0, "sccache compiled nothing of the coverage build: {stats}");
+    let without_sccache = coverage(&["--no-sccache"]);
+    assert_eq!(with_sccache, without_sccache, "the lcov report differs with sccache");
+
+    let hits_before = counts(&sccache.stats(), "cache_hits");
+    assert_eq!(coverage(&["--clean"]), with_sccache);
+    let stats = sccache.stats();
+    assert!(counts(&stats, "cache_hits") > hits_before, "a fresh coverage build must hit the cache: {stats}");
+}
