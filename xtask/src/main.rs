@@ -10,6 +10,7 @@
 
 mod child;
 mod ci;
+mod clean_shared_target;
 mod flags;
 mod info;
 mod output;
@@ -59,6 +60,10 @@ fn run(flags: flags::Xtask) -> anyhow::Result<()> {
             cmd.run(sh)
         }
         flags::XtaskCmd::Info(cmd) => {
+            sh.change_dir(workspace::locate_root(sh)?);
+            cmd.run(sh)
+        }
+        flags::XtaskCmd::CleanSharedTarget(cmd) => {
             sh.change_dir(workspace::locate_root(sh)?);
             cmd.run(sh)
         }

@@ -170,7 +170,8 @@ fn search_dirs(sh: &Shell) -> Vec<Utf8PathBuf> {
     dirs
 }
 
-fn home_dir(sh: &Shell) -> Option<PathBuf> {
+/// The user's home directory: `HOME` (`USERPROFILE` on Windows), else what the OS says.
+pub(crate) fn home_dir(sh: &Shell) -> Option<PathBuf> {
     let var = if cfg!(windows) { "USERPROFILE" } else { "HOME" };
     let home = sh.var_os(var).map(PathBuf::from).or_else(std::env::home_dir)?;
     (!home.as_os_str().is_empty()).then_some(home)
