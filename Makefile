@@ -6,7 +6,7 @@ CARGO ?= cargo
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help build check test fmt clippy info ci-full
+.PHONY: help build check test fmt clippy info clean-shared-target ci-full
 
 help:
 	$(info make help      List these targets)
@@ -16,6 +16,7 @@ help:
 	$(info make fmt       Format the code)
 	$(info make clippy    Lint with clippy, warnings as errors)
 	$(info make info      Show what the tasks see: members, target dirs, tools)
+	$(info make clean-shared-target  Free disk in the target dir after safety checks; ARGS=--dry-run to preview)
 	$(info make ci-full   Install what the checks need, then run every check CI runs)
 	$(info Extra flags go in ARGS, e.g. make info ARGS=--json. Cargo in use, set with CARGO=...:)
 	@$(CARGO) --version
@@ -37,6 +38,9 @@ clippy:
 
 info:
 	$(CARGO) xtask info $(ARGS)
+
+clean-shared-target:
+	$(CARGO) xtask clean-shared-target $(ARGS)
 
 ci-full:
 	$(CARGO) xtask ci $(ARGS)

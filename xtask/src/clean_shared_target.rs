@@ -162,16 +162,20 @@ impl flags::CleanSharedTarget {
             }
             // Relative to where the user is, not to the workspace root the shell moved to.
             let cwd = Utf8PathBuf::try_from(std::env::current_dir()?).context("the current directory is not UTF-8")?;
-            let dirs =
-                vec![Directory { role: "target dir", path: cwd.join(dir), setting: source::TARGET_DIR, source: Source::Flag }];
+            let dirs = vec![Directory {
+                role: "target dir",
+                path: cwd.join(dir),
+                setting: source::TARGET_DIR,
+                source: Source::Flag,
+            }];
             return Ok((dirs, Workspace::load(sh)?));
         }
         // Cargo reads config files from its current directory, which is the workspace root here.
         let root = Utf8PathBuf::try_from(sh.current_dir()).context("the workspace root is not UTF-8")?;
-        let cargo_home = sh.var_os("CARGO_HOME").and_then(|dir| Utf8PathBuf::try_from(std::path::PathBuf::from(dir)).ok());
-        let cargo_home = cargo_home.or_else(|| {
-            tools::home_dir(sh).and_then(|home| Utf8PathBuf::try_from(home.join(".cargo")).ok())
-        });
+        let cargo_home =
+            sh.var_os("CARGO_HOME").and_then(|dir| Utf8PathBuf::try_from(std::path::PathBuf::from(dir)).ok());
+        let cargo_home =
+            cargo_home.or_else(|| tools::home_dir(sh).and_then(|home| Utf8PathBuf::try_from(home.join(".cargo")).ok()));
         let mut configs = Vec::new();
         for file in source::config_files(&root, cargo_home.as_deref()) {
             let text = std::fs::read_to_string(&file).with_context(|| format!("could not read {file}"))?;
@@ -223,7 +227,12 @@ fn profile_dir_name(profile: &str) -> &str {
 }
 
 /// Runs every check on `dir`. `Ok(None)` when it does not exist (nothing to clean).
-fn check(dir: Directory, protected: &Protected, workspace_root: &Utf8Path, force: bool) -> anyhow::Result<Option<Checked>> {
+fn check(
+    dir: Directory,
+    protected: &Protected,
+    workspace_root: &Utf8Path,
+    force: bool,
+) -> anyhow::Result<Option<Checked>> {
     let metadata = match dir.path.symlink_metadata() {
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             eprintln!("{} {} does not exist: nothing to clean there", dir.role, dir.path);
@@ -233,7 +242,10 @@ fn check(dir: Directory, protected: &Protected, workspace_root: &Utf8Path, force
     };
     let is_link = metadata.is_symlink();
     let real = dir.path.canonicalize_utf8().with_context(|| match is_link {
-        true => format!("{} is a link to something that does not exist or is not a UTF-8 path. Nothing was deleted.", dir.path),
+        true => format!(
+            "{} is a link to something that does not exist or is not a UTF-8 path. Nothing was deleted.",
+            dir.path
+        ),
         false => format!("could not resolve {} (it must be a UTF-8 path). Nothing was deleted.", dir.path),
     })?;
     let refuse = |refusal: Refusal| {
@@ -241,7 +253,8 @@ fn check(dir: Directory, protected: &Protected, workspace_root: &Utf8Path, force
             true => format!("{} (a link to {real})", dir.path),
             false => dir.path.to_string(),
         };
-        let unforceable = if force && !refusal.force_overrides() { " --force does not override this check." } else { "" };
+        let unforceable =
+            if force && !refusal.force_overrides() { " --force does not override this check." } else { "" };
         anyhow::anyhow!("refusing to clean {shown}: {}.{unforceable} Nothing was deleted.", refusal.explain())
     };
     if let Some(refusal) = safety::never_clean(&real, protected)? {
@@ -374,7 +387,11 @@ fn result_line(report: &Report) -> String {
 fn to_json(reports: &[Report], deleted: bool, needs_yes: bool) -> Value {
     let bytes = |b: Bytes| json!({"files": b.files, "apparent_bytes": b.apparent, "disk_bytes": b.disk});
     let named = |list: &[(String, Bytes)]| {
-        list.iter().map(|(name, b)| json!({"name": name, "files": b.files, "apparent_bytes": b.apparent, "disk_bytes": b.disk})).collect::<Vec<_>>()
+        list.iter()
+            .map(
+                |(name, b)| json!({"name": name, "files": b.files, "apparent_bytes": b.apparent, "disk_bytes": b.disk}),
+            )
+            .collect::<Vec<_>>()
     };
     json!({
         "deleted": deleted,
@@ -439,7 +456,8 @@ fn free_space(sh: &Shell, dir: &Utf8Path) -> Option<u64> {
 fn parse_df(output: &str) -> Option<u64> {
     let line = output.lines().nth(1)?;
     let fields: Vec<&str> = line.split_whitespace().collect();
-    let capacity = fields.iter().position(|field| field.ends_with('%') && field[..field.len() - 1].parse::<u64>().is_ok())?;
+    let capacity =
+        fields.iter().position(|field| field.ends_with('%') && field[..field.len() - 1].parse::<u64>().is_ok())?;
     let kib: u64 = fields.get(capacity.checked_sub(1)?)?.parse().ok()?;
     kib.checked_mul(1024)
 }
@@ -460,8 +478,14 @@ fn target_dir_variable_advice(dir: &Utf8Path, workspace_root: &Utf8Path, os: &st
                 "bash" => "~/.bashrc, ~/.bash_profile or ~/.profile",
                 _ => "your shell's startup file (~/.profile)",
             };
-            let launchd = if os == "macos" { "\n    and, if you set it for apps too: launchctl unsetenv CARGO_TARGET_DIR" } else { "" };
-            format!("{name}: unset CARGO_TARGET_DIR\n    and delete the `export CARGO_TARGET_DIR=...` line from {files}{launchd}")
+            let launchd = if os == "macos" {
+                "\n    and, if you set it for apps too: launchctl unsetenv CARGO_TARGET_DIR"
+            } else {
+                ""
+            };
+            format!(
+                "{name}: unset CARGO_TARGET_DIR\n    and delete the `export CARGO_TARGET_DIR=...` line from {files}{launchd}"
+            )
         }
     };
     format!(
@@ -606,6 +630,9 @@ mod tests {
             removed_files: Some(3),
             free_after: None,
         };
-        assert_eq!(result_line(&report), "Removed 3 files, 2.0 KiB (12.0 KiB on disk) from /t; free space 1.0 GiB → unknown");
+        assert_eq!(
+            result_line(&report),
+            "Removed 3 files, 2.0 KiB (12.0 KiB on disk) from /t; free space 1.0 GiB → unknown"
+        );
     }
 }

@@ -140,7 +140,8 @@ pub(crate) fn profile_dirs(dir: &Utf8Path) -> anyhow::Result<Vec<Utf8PathBuf>> {
                     continue;
                 }
                 let child = relative.join(entry.file_name());
-                let is_profile = [CARGO_LOCK, ".fingerprint"].iter().any(|m| entry.path().join(m).symlink_metadata().is_ok());
+                let is_profile =
+                    [CARGO_LOCK, ".fingerprint"].iter().any(|m| entry.path().join(m).symlink_metadata().is_ok());
                 if is_profile {
                     found.push(child);
                 } else {
@@ -163,7 +164,11 @@ pub(crate) struct Locks {
 impl Locks {
     /// Takes cargo's lock in each profile directory of `dir` without waiting. A lock that is busy
     /// is a refusal, or with `force` a warning (returned as the second element).
-    pub(crate) fn take(dir: &Utf8Path, profiles: &[Utf8PathBuf], force: bool) -> anyhow::Result<(Locks, Vec<Utf8PathBuf>)> {
+    pub(crate) fn take(
+        dir: &Utf8Path,
+        profiles: &[Utf8PathBuf],
+        force: bool,
+    ) -> anyhow::Result<(Locks, Vec<Utf8PathBuf>)> {
         let mut held = Vec::new();
         let mut busy = Vec::new();
         for profile in profiles {
@@ -171,7 +176,8 @@ impl Locks {
             if lock.symlink_metadata().is_err() {
                 continue;
             }
-            let file = File::open(&lock).with_context(|| format!("could not open {lock} to check for a running build"))?;
+            let file =
+                File::open(&lock).with_context(|| format!("could not open {lock} to check for a running build"))?;
             match file.try_lock() {
                 Ok(()) => held.push((lock, file)),
                 Err(std::fs::TryLockError::WouldBlock) if force => busy.push(lock),
@@ -253,7 +259,8 @@ mod tests {
     #[test]
     fn finds_profiles_at_every_depth_cargo_uses() {
         let dir = temp("profiles");
-        for profile in ["debug", "release", "x86_64-pc-windows-msvc/debug", "llvm-cov-target/x86_64-apple-darwin/debug"] {
+        for profile in ["debug", "release", "x86_64-pc-windows-msvc/debug", "llvm-cov-target/x86_64-apple-darwin/debug"]
+        {
             std::fs::create_dir_all(dir.join(profile).join(".fingerprint")).unwrap();
         }
         std::fs::create_dir_all(dir.join("doc/textstats/all")).unwrap();
@@ -261,7 +268,13 @@ mod tests {
         std::fs::write(dir.join("build-only").join(CARGO_LOCK), "").unwrap();
         assert_eq!(
             profile_dirs(&dir).unwrap(),
-            ["build-only", "debug", "llvm-cov-target/x86_64-apple-darwin/debug", "release", "x86_64-pc-windows-msvc/debug"]
+            [
+                "build-only",
+                "debug",
+                "llvm-cov-target/x86_64-apple-darwin/debug",
+                "release",
+                "x86_64-pc-windows-msvc/debug"
+            ]
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -130,10 +130,7 @@ mod tests {
         assert_eq!(find(TARGET_DIR, both, &config).unwrap(), Source::Var("CARGO_TARGET_DIR"));
         let build_var = env(&[("CARGO_BUILD_TARGET_DIR", "/b")]);
         assert_eq!(find(TARGET_DIR, build_var, &config).unwrap(), Source::Var("CARGO_BUILD_TARGET_DIR"));
-        assert_eq!(
-            find(TARGET_DIR, env(&[]), &config).unwrap(),
-            Source::ConfigFile("/ws/.cargo/config.toml".into())
-        );
+        assert_eq!(find(TARGET_DIR, env(&[]), &config).unwrap(), Source::ConfigFile("/ws/.cargo/config.toml".into()));
         assert_eq!(find(TARGET_DIR, env(&[]), &[]).unwrap(), Source::Default);
     }
 

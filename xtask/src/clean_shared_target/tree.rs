@@ -372,7 +372,8 @@ impl Filters {
     /// Whether the path-based flags (`--only`, `--profile`) take `relative`.
     fn takes_path(&self, layout: &Layout, relative: &str) -> bool {
         let profile = layout.profile_of(relative);
-        let in_profile = |name: &str| profile.is_some_and(|(index, _)| layout.profiles[index].file_name() == Some(name));
+        let in_profile =
+            |name: &str| profile.is_some_and(|(index, _)| layout.profiles[index].file_name() == Some(name));
         let only = self.only.is_empty()
             || self.only.iter().any(|only| match only {
                 Only::Coverage => COVERAGE_DIRS.contains(&split_first(relative).0),
@@ -441,7 +442,10 @@ impl Tree {
             let relative = entry.relative.as_str();
             let kept = (depth == 1 && relative == CACHEDIR_TAG)
                 || (entry.kind != Kind::Dir
-                    && filters.running_program.as_ref().is_some_and(|exe| is_running_program(exe, &self.root.join(relative))));
+                    && filters
+                        .running_program
+                        .as_ref()
+                        .is_some_and(|exe| is_running_program(exe, &self.root.join(relative))));
             let takes = !kept && depth > 0 && chosen[entry.item] && filters.takes_path(&self.layout, relative);
             let this = match entry.kind {
                 Kind::Dir => {
@@ -450,7 +454,9 @@ impl Tree {
                     let own = match self.items[entry.item].key {
                         // Emptied containers go; empty ones only when no unit is asked for.
                         ItemKey::Container => {
-                            depth > 0 && filters.takes_path(&self.layout, relative) && (had_children || !filters.by_unit())
+                            depth > 0
+                                && filters.takes_path(&self.layout, relative)
+                                && (had_children || !filters.by_unit())
                         }
                         _ => takes,
                     };
@@ -553,7 +559,12 @@ impl Tree {
     }
 
     /// Deletes the selection; returns the number of files (not directories) removed.
-    pub(crate) fn delete(&self, selection: &Selection, locks: &mut Locks, progress: &mut Progress) -> anyhow::Result<u64> {
+    pub(crate) fn delete(
+        &self,
+        selection: &Selection,
+        locks: &mut Locks,
+        progress: &mut Progress,
+    ) -> anyhow::Result<u64> {
         let mut removed = 0;
         for &index in &selection.roots {
             let entry = &self.entries[index];
@@ -574,7 +585,8 @@ impl Tree {
             for inner in walk {
                 let inner = inner.with_context(|| format!("could not read all of {path}"))?;
                 if inner.file_type().is_dir() {
-                    fs::remove_dir(inner.path()).with_context(|| format!("could not remove {}", inner.path().display()))?;
+                    fs::remove_dir(inner.path())
+                        .with_context(|| format!("could not remove {}", inner.path().display()))?;
                 } else {
                     remove_entry(inner.path(), inner.file_type(), locks)?;
                     removed += 1;
@@ -676,8 +688,16 @@ mod tests {
                 Category::Incremental,
             ),
             ("llvm-cov-target", ItemKey::Container, Category::Coverage),
-            ("llvm-cov-target/debug/deps/libalpha-9ec3fb85effc4f3f.rlib", unit("llvm-cov-target/debug", h), Category::Coverage),
-            ("llvm-cov-target/ws-1-2.profraw", ItemKey::Loose("llvm-cov-target/ws-1-2.profraw".into()), Category::Coverage),
+            (
+                "llvm-cov-target/debug/deps/libalpha-9ec3fb85effc4f3f.rlib",
+                unit("llvm-cov-target/debug", h),
+                Category::Coverage,
+            ),
+            (
+                "llvm-cov-target/ws-1-2.profraw",
+                ItemKey::Loose("llvm-cov-target/ws-1-2.profraw".into()),
+                Category::Coverage,
+            ),
             ("llvm-cov/html/index.html", ItemKey::Loose("llvm-cov".into()), Category::Coverage),
             ("doc/alpha/index.html", ItemKey::Loose("doc".into()), Category::Doc),
             ("x86_64-pc-windows-msvc", ItemKey::Container, Category::Other),
