@@ -12,6 +12,10 @@ mod tree;
 use std::{
     collections::HashMap,
     io::{BufRead, IsTerminal, Write},
+    sync::{
+        Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, Instant, SystemTime},
 };
 
@@ -79,10 +83,10 @@ impl flags::CleanSharedTarget {
         }
 
         let filters = self.filters()?;
-        let mut progress = Progress::new(std::io::stderr().is_terminal());
+        let progress = Progress::new(std::io::stderr().is_terminal());
         let mut plans = Vec::new();
         for dir in checked {
-            let tree = Tree::scan(&dir.real, dir.profiles.clone(), &mut progress)?;
+            let tree = Tree::scan(&dir.real, dir.profiles.clone(), &progress)?;
             let selection = tree.select(&filters);
             plans.push(Plan { free_before: free_space(sh, &dir.real), dir, tree, selection });
         }
@@ -128,7 +132,7 @@ impl flags::CleanSharedTarget {
             eprint!("{}", preview(&reports, None));
         }
         for (plan, report) in plans.iter_mut().zip(&mut reports) {
-            let removed = plan.tree.delete(&plan.selection, &mut plan.dir.locks, &mut progress)?;
+            let removed = plan.tree.delete(&plan.selection, &mut plan.dir.locks, &progress)?;
             progress.finish();
             report.removed_files = Some(removed);
             report.free_after = free_space(sh, &plan.dir.real);
@@ -286,6 +290,7 @@ struct Plan {
 
 impl Plan {
     fn report(&self, removed_links: &HashMap<tree::LinkId, u64>) -> Report {
+        let removal = self.tree.removal(&self.selection, removed_links, LARGEST);
         Report {
             role: self.dir.dir.role,
             path: self.dir.dir.path.clone(),
@@ -294,10 +299,10 @@ impl Plan {
             shared: self.dir.shared,
             source: self.dir.dir.source.clone(),
             source_text: self.dir.dir.source.describe(self.dir.dir.setting),
-            total: self.tree.total(),
-            remove: self.tree.removed(&self.selection, removed_links),
-            categories: self.tree.removed_by_category(&self.selection, removed_links),
-            largest: self.tree.largest(&self.selection, removed_links, LARGEST),
+            total: self.tree.total,
+            remove: removal.total,
+            categories: removal.categories,
+            largest: removal.largest,
             over_limit: self.selection.over_limit,
             free_before: self.free_before,
             removed_files: None,
@@ -505,46 +510,64 @@ fn target_dir_variable_advice(dir: &Utf8Path, workspace_root: &Utf8Path, os: &st
 }
 
 /// Files scanned or removed, on stderr: refreshed in place on a terminal, an occasional line
-/// otherwise, and nothing for a directory measured in under half a second.
+/// otherwise, and nothing for a directory done in under half a second. Shared by the threads of
+/// the scan and the deletion.
 pub(crate) struct Progress {
     terminal: bool,
-    started: Instant,
-    last: Option<Instant>,
-    scanned: u64,
-    bytes: u64,
-    removed: u64,
+    listed: AtomicU64,
+    measured: AtomicU64,
+    bytes: AtomicU64,
+    removed: AtomicU64,
+    /// When the phase started and when a line was last shown.
+    shown: Mutex<(Instant, Option<Instant>)>,
 }
 
 impl Progress {
     fn new(terminal: bool) -> Progress {
-        Progress { terminal, started: Instant::now(), last: None, scanned: 0, bytes: 0, removed: 0 }
+        Progress {
+            terminal,
+            listed: AtomicU64::new(0),
+            measured: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            removed: AtomicU64::new(0),
+            shown: Mutex::new((Instant::now(), None)),
+        }
     }
 
-    pub(crate) fn scanned(&mut self, bytes: u64) {
-        self.scanned += 1;
-        self.bytes += bytes;
-        if self.scanned.is_multiple_of(512) {
+    pub(crate) fn listed(&self) {
+        self.tick(self.listed.fetch_add(1, Ordering::Relaxed));
+    }
+
+    pub(crate) fn measured(&self, bytes: u64) {
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+        self.tick(self.measured.fetch_add(1, Ordering::Relaxed));
+    }
+
+    pub(crate) fn removed(&self) {
+        self.tick(self.removed.fetch_add(1, Ordering::Relaxed));
+    }
+
+    fn tick(&self, count: u64) {
+        if count % 1024 == 1023 {
             self.show();
         }
     }
 
-    pub(crate) fn removed(&mut self) {
-        self.removed += 1;
-        if self.removed.is_multiple_of(512) {
-            self.show();
-        }
-    }
-
-    fn show(&mut self) {
+    fn show(&self) {
+        let Ok(mut shown) = self.shown.try_lock() else { return };
+        let (started, last) = &mut *shown;
         let now = Instant::now();
         let every = if self.terminal { Duration::from_millis(100) } else { Duration::from_secs(5) };
-        if now - self.started < Duration::from_millis(500) || self.last.is_some_and(|last| now - last < every) {
+        if now - *started < Duration::from_millis(500) || last.is_some_and(|last| now - last < every) {
             return;
         }
-        self.last = Some(now);
-        let text = match self.removed {
-            0 => format!("scanned {} files, {}", self.scanned, human_bytes(self.bytes)),
-            removed => format!("removed {removed} of {} files", self.scanned),
+        *last = Some(now);
+        let [listed, measured, bytes, removed] =
+            [&self.listed, &self.measured, &self.bytes, &self.removed].map(|count| count.load(Ordering::Relaxed));
+        let text = match (measured, removed) {
+            (0, _) => format!("listed {listed} entries"),
+            (_, 0) => format!("measured {measured} of {listed} entries, {}", human_bytes(bytes)),
+            (_, removed) => format!("removed {removed} files"),
         };
         if self.terminal {
             eprint!("\r\x1b[K{text}");
@@ -553,12 +576,13 @@ impl Progress {
         }
     }
 
-    fn finish(&mut self) {
-        if self.terminal && self.last.is_some() {
+    /// Ends a phase: clears the progress line.
+    fn finish(&self) {
+        let mut shown = self.shown.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if self.terminal && shown.1.is_some() {
             eprint!("\r\x1b[K");
         }
-        self.last = None;
-        self.started = Instant::now();
+        *shown = (Instant::now(), None);
     }
 }
 

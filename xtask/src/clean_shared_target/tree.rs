@@ -6,8 +6,7 @@
 
 use std::{
     collections::{HashMap, HashSet},
-    fs::{self, FileType},
-    path::Path,
+    fs,
     time::{Duration, SystemTime},
 };
 
@@ -78,11 +77,11 @@ enum ItemKey {
     /// The root, a profile directory, `deps/` and the like: removed only when emptied.
     Container,
     /// Everything cargo named with this hash in one profile directory.
-    Unit { profile: Utf8PathBuf, hash: String },
+    Unit { profile: String, hash: String },
     /// One crate's directory in `incremental/`.
-    Incremental(Utf8PathBuf),
+    Incremental(String),
     /// Anything else, by its top directory or file.
-    Loose(Utf8PathBuf),
+    Loose(String),
 }
 
 impl ItemKey {
@@ -182,18 +181,18 @@ impl Layout {
             _ if rest.is_empty() => ItemKey::Container,
             None if first == INCREMENTAL || UNIT_DIRS.contains(&first) => ItemKey::Container,
             Some(below) if first == INCREMENTAL => {
-                ItemKey::Incremental(profile.join(INCREMENTAL).join(split_first(below).0))
+                ItemKey::Incremental(format!("{profile}/{INCREMENTAL}/{}", split_first(below).0))
             }
             Some(below) if UNIT_DIRS.contains(&first) => {
                 let name = split_first(below).0;
                 match unit_hash(name) {
-                    Some(hash) => ItemKey::Unit { profile: profile.clone(), hash: hash.to_owned() },
-                    None => ItemKey::Loose(profile.join(first).join(name)),
+                    Some(hash) => ItemKey::Unit { profile: profile.to_string(), hash: hash.to_owned() },
+                    None => ItemKey::Loose(format!("{profile}/{first}/{name}")),
                 }
             }
             _ => match unit_hash(first) {
-                Some(hash) => ItemKey::Unit { profile: profile.clone(), hash: hash.to_owned() },
-                None => ItemKey::Loose(profile.join(first)),
+                Some(hash) => ItemKey::Unit { profile: profile.to_string(), hash: hash.to_owned() },
+                None => ItemKey::Loose(format!("{profile}/{first}")),
             },
         };
         (key, category)
@@ -218,7 +217,7 @@ fn label(key: &ItemKey, relative: &str) -> String {
             let name = named.and_then(|name| name.split(hash.as_str()).next()).unwrap_or_default();
             format!("{profile}/{name}{hash} (build unit)")
         }
-        ItemKey::Incremental(path) | ItemKey::Loose(path) => path.to_string(),
+        ItemKey::Incremental(path) | ItemKey::Loose(path) => path.clone(),
         ItemKey::Container => relative.to_owned(),
     }
 }
@@ -230,19 +229,20 @@ pub(crate) struct Tree {
     /// In walk order: every directory after its contents.
     entries: Vec<Entry>,
     items: Vec<Item>,
+    /// Everything in the tree, each hard-linked file once, as `du` counts it.
+    pub(crate) total: Bytes,
 }
 
 impl Tree {
-    pub(crate) fn scan(root: &Utf8Path, profiles: Vec<Utf8PathBuf>, progress: &mut Progress) -> anyhow::Result<Tree> {
+    /// Lists the tree (walkdir, pre-order: each directory before its contents), then measures
+    /// and classifies the entries on every core: `lstat` dominates, as it does for `du`.
+    pub(crate) fn scan(root: &Utf8Path, profiles: Vec<Utf8PathBuf>, progress: &Progress) -> anyhow::Result<Tree> {
         let layout = Layout { profiles };
-        let mut entries = Vec::new();
-        let mut items: Vec<Item> = Vec::new();
-        let mut item_index: HashMap<ItemKey, usize> = HashMap::new();
         let root_device = device(&root.symlink_metadata().with_context(|| format!("could not read {root}"))?);
-        // A mount point is yielded but not entered, and then refused below.
-        let walk =
-            WalkDir::new(root).follow_links(false).follow_root_links(false).same_file_system(true).contents_first(true);
-        for entry in walk {
+        // Directories are measured while listing, so that a mount point is refused before the
+        // walk enters it; everything else afterwards, on every core.
+        let mut listed: Vec<(Utf8PathBuf, usize, Kind, Option<fs::Metadata>)> = Vec::new();
+        for entry in WalkDir::new(root).follow_links(false).follow_root_links(false) {
             let entry = entry.with_context(|| format!("could not read all of {root}; nothing was deleted"))?;
             let path = Utf8Path::from_path(entry.path()).with_context(|| {
                 format!(
@@ -250,36 +250,62 @@ impl Tree {
                     entry.path().display()
                 )
             })?;
-            let relative = path.strip_prefix(root).context("the walk stays inside its root")?;
-            let metadata = entry.metadata().with_context(|| format!("could not read {path}"))?;
-            let kind = match entry.file_type() {
-                t if t.is_symlink() => Kind::Link,
-                t if t.is_dir() => Kind::Dir,
-                _ => Kind::File,
+            let relative = path.as_str()[root.as_str().len()..].trim_start_matches(['/', std::path::MAIN_SEPARATOR]);
+            let (kind, metadata) = match entry.file_type() {
+                t if t.is_symlink() => (Kind::Link, None),
+                t if t.is_dir() => {
+                    let metadata = entry.metadata().with_context(|| format!("could not read {path}"))?;
+                    if device(&metadata) != root_device {
+                        bail!("{path} is a mount point inside {root}; unmount it first. Nothing was deleted.");
+                    }
+                    (Kind::Dir, Some(metadata))
+                }
+                _ => (Kind::File, None),
             };
-            if kind == Kind::Dir && device(&metadata) != root_device {
-                bail!("{path} is a mount point inside {root}; unmount it first. Nothing was deleted.");
-            }
-            let (key, category) = layout.classify(relative.as_str());
-            let item = *item_index.entry(key.clone()).or_insert_with(|| {
-                items.push(Item { label: label(&key, relative.as_str()), key, newest: None });
-                items.len() - 1
-            });
-            let (apparent, disk) = sizes(&metadata);
-            progress.scanned(apparent);
-            entries.push(Entry {
-                relative: relative.to_owned(),
-                depth: entry.depth(),
-                kind,
-                apparent,
-                disk,
-                links: links(&metadata).filter(|_| kind == Kind::File),
-                modified: metadata.modified().with_context(|| format!("could not read the time of {path}"))?,
-                item,
-                category,
-            });
+            listed.push((relative.into(), entry.depth(), kind, metadata));
+            progress.listed();
         }
-        let mut tree = Tree { root: root.to_owned(), layout, entries, items };
+
+        let measured = in_parallel(&listed, |(relative, _, kind, metadata)| {
+            let measured;
+            let metadata = match metadata {
+                Some(metadata) => metadata,
+                None => {
+                    let path = root.join(relative);
+                    measured = path.symlink_metadata().with_context(|| format!("could not read {path}"))?;
+                    &measured
+                }
+            };
+            let (apparent, disk) = sizes(metadata);
+            progress.measured(apparent);
+            let modified =
+                metadata.modified().with_context(|| format!("could not read the time of {root}/{relative}"))?;
+            let links = links(metadata).filter(|_| *kind == Kind::File);
+            Ok((apparent, disk, links, modified, layout.classify(relative.as_str())))
+        })?;
+
+        let mut entries = Vec::with_capacity(listed.len());
+        let mut items: Vec<Item> = Vec::new();
+        let mut item_index: HashMap<ItemKey, usize> = HashMap::new();
+        for ((relative, depth, kind, _), (apparent, disk, links, modified, (key, category))) in
+            listed.into_iter().zip(measured)
+        {
+            let item = match item_index.get(&key) {
+                Some(&item) => item,
+                None => {
+                    items.push(Item { label: label(&key, relative.as_str()), key: key.clone(), newest: None });
+                    item_index.insert(key, items.len() - 1);
+                    items.len() - 1
+                }
+            };
+            entries.push(Entry { relative, depth, kind, apparent, disk, links, modified, item, category });
+        }
+        let mut seen = HashSet::new();
+        let mut total = Bytes::default();
+        for entry in &entries {
+            total.add(entry, entry.links.is_none_or(|(id, _)| seen.insert(id)));
+        }
+        let mut tree = Tree { root: root.to_owned(), layout, entries, items, total };
         tree.join_links_to_units();
         for entry in tree.entries.iter().filter(|entry| entry.kind != Kind::Dir) {
             let newest = &mut tree.items[entry.item].newest;
@@ -304,16 +330,6 @@ impl Tree {
                 entry.item = unit;
             }
         }
-    }
-
-    /// Everything in the tree, counting each hard-linked file once, as `du` does.
-    pub(crate) fn total(&self) -> Bytes {
-        let mut seen = HashSet::new();
-        let mut total = Bytes::default();
-        for entry in &self.entries {
-            total.add(entry, entry.links.is_none_or(|(id, _)| seen.insert(id)));
-        }
-        total
     }
 }
 
@@ -371,6 +387,9 @@ impl Filters {
 
     /// Whether the path-based flags (`--only`, `--profile`) take `relative`.
     fn takes_path(&self, layout: &Layout, relative: &str) -> bool {
+        if self.only.is_empty() && self.profile.is_none() {
+            return true;
+        }
         let profile = layout.profile_of(relative);
         let in_profile =
             |name: &str| profile.is_some_and(|(index, _)| layout.profiles[index].file_name() == Some(name));
@@ -386,10 +405,16 @@ impl Filters {
     }
 }
 
+/// What removing a selection frees.
+pub(crate) struct Removal {
+    pub(crate) total: Bytes,
+    pub(crate) categories: Vec<(String, Bytes)>,
+    pub(crate) largest: Vec<(String, Bytes)>,
+}
+
 /// What would be removed from one tree.
 pub(crate) struct Selection {
-    /// Entries to remove, each with all it contains.
-    roots: Vec<usize>,
+    /// Per entry, whether it goes.
     selected: Vec<bool>,
     /// The limit `--max-size` could not reach by removing build units alone.
     pub(crate) over_limit: Option<u64>,
@@ -410,7 +435,7 @@ impl Tree {
             if let Some(limit) = filters.max_size {
                 let unit_disk = self.unit_disk();
                 candidates.sort_by_key(|&i| self.items[i].newest);
-                let mut remaining = self.total().disk;
+                let mut remaining = self.total.disk;
                 candidates.retain(|&i| {
                     let take = remaining > limit;
                     remaining = remaining.saturating_sub(unit_disk[i]);
@@ -424,18 +449,16 @@ impl Tree {
             chosen.fill(true);
         }
 
-        // Directories go when everything in them goes; entries come before their directory.
+        // Directories go when everything in them goes. Walking the pre-order list backwards
+        // meets every directory right after all of its contents.
         let mut selected = vec![false; self.entries.len()];
-        let mut roots = Vec::new();
-        // Per depth, for the directory being finished there: its selected children, whether all
-        // of its children are selected, and whether it has any.
-        let mut pending: Vec<Vec<usize>> = Vec::new();
+        // Per depth, for the directory about to be met there: whether all of its children are
+        // selected, and whether it has any.
         let mut all_selected: Vec<bool> = Vec::new();
         let mut has_children: Vec<bool> = Vec::new();
-        for (index, entry) in self.entries.iter().enumerate() {
+        for (index, entry) in self.entries.iter().enumerate().rev() {
             let depth = entry.depth;
-            if pending.len() < depth + 2 {
-                pending.resize_with(depth + 2, Vec::new);
+            if all_selected.len() < depth + 2 {
                 all_selected.resize(depth + 2, true);
                 has_children.resize(depth + 2, false);
             }
@@ -449,41 +472,31 @@ impl Tree {
             let takes = !kept && depth > 0 && chosen[entry.item] && filters.takes_path(&self.layout, relative);
             let this = match entry.kind {
                 Kind::Dir => {
-                    let children_go = all_selected[depth + 1];
-                    let had_children = has_children[depth + 1];
                     let own = match self.items[entry.item].key {
                         // Emptied containers go; empty ones only when no unit is asked for.
                         ItemKey::Container => {
                             depth > 0
                                 && filters.takes_path(&self.layout, relative)
-                                && (had_children || !filters.by_unit())
+                                && (has_children[depth + 1] || !filters.by_unit())
                         }
                         _ => takes,
                     };
-                    let children = std::mem::take(&mut pending[depth + 1]);
+                    let this = own && all_selected[depth + 1];
                     all_selected[depth + 1] = true;
                     has_children[depth + 1] = false;
-                    if own && children_go {
-                        true
-                    } else {
-                        roots.extend(children);
-                        false
-                    }
+                    this
                 }
                 Kind::File | Kind::Link => takes,
             };
             selected[index] = this;
-            all_selected[depth] = all_selected[depth] && this;
+            all_selected[depth] &= this;
             has_children[depth] = true;
-            if this {
-                pending[depth].push(index);
-            }
         }
-        let mut selection = Selection { roots, selected, over_limit: None };
+        let mut selection = Selection { selected, over_limit: None };
         if let Some(limit) = filters.max_size {
             let mut links = HashMap::new();
             self.count_removed_links(&selection, &mut links);
-            let left = self.total().disk.saturating_sub(self.removed(&selection, &links).disk);
+            let left = self.total.disk.saturating_sub(self.removal(&selection, &links, 0).total.disk);
             selection.over_limit = (left > limit).then_some(left);
         }
         selection
@@ -510,116 +523,135 @@ impl Tree {
         }
     }
 
-    /// What removing the selection frees: a hard-linked file counts once, and only when all its
-    /// links go (`removed_links` from `count_removed_links` over every tree of this run).
-    pub(crate) fn removed(&self, selection: &Selection, removed_links: &HashMap<LinkId, u64>) -> Bytes {
-        self.removed_by(selection, removed_links, |_| ()).into_values().next().unwrap_or_default()
-    }
-
-    pub(crate) fn removed_by_category(
+    /// What removing the selection frees: in total, per category, and its `largest` items. A
+    /// hard-linked file counts once, and only when all its links go (`removed_links` from
+    /// `count_removed_links` over every tree of this run).
+    pub(crate) fn removal(
         &self,
         selection: &Selection,
         removed_links: &HashMap<LinkId, u64>,
-    ) -> Vec<(String, Bytes)> {
-        let mut by: Vec<(Category, Bytes)> =
-            self.removed_by(selection, removed_links, |entry| entry.category).into_iter().collect();
-        by.sort_by_key(|(category, bytes)| (std::cmp::Reverse(bytes.disk), *category));
-        by.into_iter().map(|(category, bytes)| (self.layout.category_name(category), bytes)).collect()
-    }
-
-    /// The largest items the selection removes, largest first.
-    pub(crate) fn largest(
-        &self,
-        selection: &Selection,
-        removed_links: &HashMap<LinkId, u64>,
-        count: usize,
-    ) -> Vec<(String, Bytes)> {
-        let mut by: Vec<(usize, Bytes)> = self
-            .removed_by(selection, removed_links, |entry| entry.item)
-            .into_iter()
-            .filter(|(item, _)| self.items[*item].key != ItemKey::Container)
-            .collect();
-        by.sort_by_key(|(item, bytes)| (std::cmp::Reverse(bytes.disk), *item));
-        by.into_iter().take(count).map(|(item, bytes)| (self.items[item].label.clone(), bytes)).collect()
-    }
-
-    fn removed_by<K: std::hash::Hash + Eq>(
-        &self,
-        selection: &Selection,
-        removed_links: &HashMap<LinkId, u64>,
-        key: impl Fn(&Entry) -> K,
-    ) -> HashMap<K, Bytes> {
+        largest: usize,
+    ) -> Removal {
         let mut seen = HashSet::new();
-        let mut by: HashMap<K, Bytes> = HashMap::new();
+        let mut total = Bytes::default();
+        let mut by_category: HashMap<Category, Bytes> = HashMap::new();
+        let mut by_item = vec![Bytes::default(); self.items.len()];
         for (entry, _) in self.entries.iter().zip(&selection.selected).filter(|(_, selected)| **selected) {
             let frees = entry.links.is_none_or(|(id, links)| removed_links.get(&id) >= Some(&links) && seen.insert(id));
-            by.entry(key(entry)).or_default().add(entry, frees);
+            total.add(entry, frees);
+            by_category.entry(entry.category).or_default().add(entry, frees);
+            by_item[entry.item].add(entry, frees);
         }
-        by
+        let mut categories: Vec<(Category, Bytes)> = by_category.into_iter().collect();
+        categories.sort_by_key(|(category, bytes)| (std::cmp::Reverse(bytes.disk), *category));
+        let mut items: Vec<(usize, Bytes)> = by_item
+            .into_iter()
+            .enumerate()
+            .filter(|(item, bytes)| self.items[*item].key != ItemKey::Container && *bytes != Bytes::default())
+            .collect();
+        items.sort_by_key(|(item, bytes)| (std::cmp::Reverse(bytes.disk), *item));
+        Removal {
+            total,
+            categories: categories.into_iter().map(|(c, bytes)| (self.layout.category_name(c), bytes)).collect(),
+            largest: items
+                .into_iter()
+                .take(largest)
+                .map(|(item, bytes)| (self.items[item].label.clone(), bytes))
+                .collect(),
+        }
     }
 
-    /// Deletes the selection; returns the number of files (not directories) removed.
-    pub(crate) fn delete(
-        &self,
-        selection: &Selection,
-        locks: &mut Locks,
-        progress: &mut Progress,
-    ) -> anyhow::Result<u64> {
-        let mut removed = 0;
-        for &index in &selection.roots {
-            let entry = &self.entries[index];
+    /// Deletes the selection, exactly the entries the scan found: files and links on every
+    /// core, then the lock files we hold (so builds keep out until the end), then the emptied
+    /// directories, deepest first. A file that appeared since the scan makes its directory's
+    /// removal fail, which stops the task. Returns the number of files (not directories) removed.
+    pub(crate) fn delete(&self, selection: &Selection, locks: &mut Locks, progress: &Progress) -> anyhow::Result<u64> {
+        let chosen = |kind: Kind| {
+            self.entries
+                .iter()
+                .zip(&selection.selected)
+                .filter(move |(entry, selected)| **selected && entry.kind == kind)
+        };
+        let is_lock = |entry: &Entry| entry.relative.file_name() == Some(CARGO_LOCK);
+        let (lock_files, files): (Vec<&Entry>, Vec<&Entry>) =
+            chosen(Kind::File).chain(chosen(Kind::Link)).map(|(entry, _)| entry).partition(|entry| is_lock(entry));
+        in_parallel(&files, |entry| {
+            remove_entry(&self.root.join(&entry.relative), entry.kind)?;
+            progress.removed();
+            Ok(())
+        })?;
+        for entry in &lock_files {
             let path = self.root.join(&entry.relative);
-            if entry.kind != Kind::Dir {
-                remove_file(&path, locks)?;
-                removed += 1;
-                progress.removed();
-                continue;
+            locks.release(path.as_std_path());
+            remove_entry(&path, entry.kind)?;
+        }
+        for (entry, _) in chosen(Kind::Dir).collect::<Vec<_>>().into_iter().rev() {
+            let path = self.root.join(&entry.relative);
+            fs::remove_dir(&path).with_context(|| format!("could not remove {path}"))?;
+        }
+        Ok((files.len() + lock_files.len()) as u64)
+    }
+}
+
+/// `work` on each item, on as many threads as there are cores; results in order. The first
+/// error stops every thread.
+fn in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> anyhow::Result<R> + Sync) -> anyhow::Result<Vec<R>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len() / 1024 + 1);
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    let run = |chunk: &[T]| -> anyhow::Result<Vec<R>> {
+        let mut results = Vec::with_capacity(chunk.len());
+        for item in chunk {
+            if failed.load(std::sync::atomic::Ordering::Relaxed) {
+                break;
             }
-            // `.cargo-lock` last, so the lock we hold keeps builds out until its directory is empty.
-            let walk = WalkDir::new(&path)
-                .follow_links(false)
-                .follow_root_links(false)
-                .same_file_system(true)
-                .contents_first(true)
-                .sort_by(|a, b| (a.file_name() == CARGO_LOCK).cmp(&(b.file_name() == CARGO_LOCK)));
-            for inner in walk {
-                let inner = inner.with_context(|| format!("could not read all of {path}"))?;
-                if inner.file_type().is_dir() {
-                    fs::remove_dir(inner.path())
-                        .with_context(|| format!("could not remove {}", inner.path().display()))?;
-                } else {
-                    remove_entry(inner.path(), inner.file_type(), locks)?;
-                    removed += 1;
-                    progress.removed();
+            match work(item) {
+                Ok(result) => results.push(result),
+                Err(err) => {
+                    failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                    return Err(err);
                 }
             }
         }
-        Ok(removed)
+        Ok(results)
+    };
+    let chunks: Vec<anyhow::Result<Vec<R>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            items.chunks(items.len().div_ceil(threads).max(1)).map(|chunk| scope.spawn(move || run(chunk))).collect();
+        handles.into_iter().map(|handle| handle.join().expect("a scan thread panicked")).collect()
+    });
+    // Report the real error, not a thread that merely stopped because another failed.
+    let mut results = Vec::with_capacity(items.len());
+    let mut first_error = None;
+    for chunk in chunks {
+        match chunk {
+            Ok(chunk) => results.extend(chunk),
+            Err(err) => first_error = first_error.or(Some(err)),
+        }
+    }
+    match first_error {
+        Some(err) => Err(err),
+        None => Ok(results),
     }
 }
 
-fn remove_file(path: &Utf8Path, locks: &mut Locks) -> anyhow::Result<()> {
-    let file_type = path.symlink_metadata().with_context(|| format!("could not read {path}"))?.file_type();
-    remove_entry(path.as_std_path(), file_type, locks)
-}
-
-/// Removes a file or a link (never what the link points to).
-fn remove_entry(path: &Path, file_type: FileType, locks: &mut Locks) -> anyhow::Result<()> {
-    if path.file_name().is_some_and(|name| name == CARGO_LOCK) {
-        locks.release(path);
-    }
-    remove_link_or_file(path, file_type).with_context(|| format!("could not remove {}", path.display()))
+/// Removes a file, or a link (never what it points to).
+fn remove_entry(path: &Utf8Path, kind: Kind) -> anyhow::Result<()> {
+    let removed = match kind {
+        Kind::Link => remove_link(path),
+        Kind::File | Kind::Dir => fs::remove_file(path),
+    };
+    removed.with_context(|| format!("could not remove {path}"))
 }
 
 /// A link to a directory is a directory entry on Windows and goes with `remove_dir`.
 #[cfg(windows)]
-fn remove_link_or_file(path: &Path, file_type: FileType) -> std::io::Result<()> {
+fn remove_link(path: &Utf8Path) -> std::io::Result<()> {
     use std::os::windows::fs::FileTypeExt;
-    if file_type.is_symlink_dir() { fs::remove_dir(path) } else { fs::remove_file(path) }
+    if path.symlink_metadata()?.file_type().is_symlink_dir() { fs::remove_dir(path) } else { fs::remove_file(path) }
 }
 
 #[cfg(not(windows))]
-fn remove_link_or_file(path: &Path, _: FileType) -> std::io::Result<()> {
+fn remove_link(path: &Utf8Path) -> std::io::Result<()> {
     fs::remove_file(path)
 }
 
