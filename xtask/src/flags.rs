@@ -3,6 +3,8 @@
 //! Regenerate the code between `generated start` and `generated end` after editing the `xflags!`
 //! block: `touch xtask/src/flags.rs && UPDATE_XFLAGS=1 cargo build -p xtask`, then build again.
 
+use std::path::PathBuf;
+
 use camino::Utf8PathBuf;
 
 pub(crate) use crate::coverage::Mode;
@@ -190,6 +192,35 @@ xflags::xflags! {
             /// Print it as JSON on stdout.
             optional --json
         }
+
+        /// Free disk space in the target directory cargo uses for this workspace (and in its
+        /// build directory) without ever deleting anything else: it checks the directory first,
+        /// shows what would go, and asks unless --yes is given.
+        cmd clean-shared-target {
+            /// Clean this directory instead of the workspace's target and build directories.
+            optional --target-dir dir: PathBuf
+            /// Remove only this kind of output: coverage (llvm-cov-target, llvm-cov), incremental
+            /// or doc. Repeat it for several.
+            repeated --only kind: Only
+            /// Remove only this profile's output: debug (dev and test build there), release
+            /// (also bench) or a custom profile's name.
+            optional --profile name: String
+            /// Remove only build units whose newest file is older than this (mtime), such as
+            /// 14d, 12h or 2w; units without a hash in their name are kept.
+            optional --older-than age: Age
+            /// Remove the least recently built units until the directory takes at most this much
+            /// disk, such as 20G or 500M (powers of 1024).
+            optional --max-size size: Size
+            /// List what would be removed and the total; delete nothing.
+            optional --dry-run
+            /// Delete without asking.
+            optional -y, --yes
+            /// Go ahead without cargo's CACHEDIR.TAG or while a build holds the directory's lock.
+            /// It never overrides the other checks.
+            optional --force
+            /// Print the plan or the result as JSON on stdout.
+            optional --json
+        }
     }
 }
 // generated start
@@ -209,6 +240,7 @@ pub enum XtaskCmd {
     Coverage(Coverage),
     CoverageFast(CoverageFast),
     Info(Info),
+    CleanSharedTarget(CleanSharedTarget),
 }
 
 #[derive(Debug)]
@@ -334,6 +366,19 @@ pub struct Info {
     pub json: bool,
 }
 
+#[derive(Debug)]
+pub struct CleanSharedTarget {
+    pub target_dir: Option<PathBuf>,
+    pub only: Vec<Only>,
+    pub profile: Option<String>,
+    pub older_than: Option<Age>,
+    pub max_size: Option<Size>,
+    pub dry_run: bool,
+    pub yes: bool,
+    pub force: bool,
+    pub json: bool,
+}
+
 impl Xtask {
     #[allow(dead_code)]
     pub fn from_env_or_exit() -> Self {
@@ -354,6 +399,78 @@ impl Xtask {
 
 impl Xtask {
     pub(crate) const HELP: &'static str = Self::HELP_;
+}
+
+/// A kind of output `clean-shared-target --only` selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Only {
+    Coverage,
+    Incremental,
+    Doc,
+}
+
+impl std::str::FromStr for Only {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Only, String> {
+        match text {
+            "coverage" => Ok(Only::Coverage),
+            "incremental" => Ok(Only::Incremental),
+            "doc" => Ok(Only::Doc),
+            _ => Err(format!("`{text}` is not a kind of output: use coverage, incremental or doc")),
+        }
+    }
+}
+
+/// An age such as `14d`: a whole number and one of s, m, h, d, w.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Age(pub std::time::Duration);
+
+impl std::str::FromStr for Age {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Age, String> {
+        let error = || format!("`{text}` is not an age: write a whole number and a unit, such as 14d, 12h or 2w");
+        let unit_at = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(error)?;
+        let number: u64 = text[..unit_at].parse().map_err(|_| error())?;
+        let seconds = match &text[unit_at..] {
+            "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86_400,
+            "w" => 7 * 86_400,
+            _ => return Err(error()),
+        };
+        Ok(Age(std::time::Duration::from_secs(number.checked_mul(seconds).ok_or_else(error)?)))
+    }
+}
+
+/// A size in bytes such as `20G` or `1.5GiB`: K, M, G and T are powers of 1024, a bare number is bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Size(pub u64);
+
+impl std::str::FromStr for Size {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Size, String> {
+        let error = || format!("`{text}` is not a size: write a number and a unit, such as 20G, 500M or 1.5T");
+        let unit_at = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+        let number: f64 = text[..unit_at].parse().map_err(|_| error())?;
+        let unit = text[unit_at..].trim_end_matches("iB").trim_end_matches('B');
+        let power = match unit {
+            "" => 0,
+            "K" | "k" => 1,
+            "M" => 2,
+            "G" => 3,
+            "T" => 4,
+            _ => return Err(error()),
+        };
+        let bytes = number * 1024f64.powi(power);
+        if !bytes.is_finite() || bytes > u64::MAX as f64 {
+            return Err(error());
+        }
+        Ok(Size(bytes as u64))
+    }
 }
 
 #[cfg(test)]
@@ -377,5 +494,36 @@ mod tests {
         let err = Xtask::from_vec(vec!["--help".into()]).unwrap_err();
         assert!(err.is_help());
         assert_eq!(err.to_string(), Xtask::HELP);
+    }
+
+    #[test]
+    fn ages_and_sizes_parse_with_their_units() {
+        assert_eq!("14d".parse(), Ok(Age(std::time::Duration::from_secs(14 * 86_400))));
+        assert_eq!("90s".parse(), Ok(Age(std::time::Duration::from_secs(90))));
+        assert_eq!("2w".parse(), Ok(Age(std::time::Duration::from_secs(14 * 86_400))));
+        for bad in ["", "14", "d", "1.5d", "-1d", "14 d", "3y"] {
+            let err = bad.parse::<Age>().unwrap_err();
+            assert!(err.contains("such as 14d"), "{bad}: {err}");
+        }
+        assert_eq!("20G".parse(), Ok(Size(20 << 30)));
+        assert_eq!("20GiB".parse(), Ok(Size(20 << 30)));
+        assert_eq!("500MB".parse(), Ok(Size(500 << 20)));
+        assert_eq!("1.5K".parse(), Ok(Size(1536)));
+        assert_eq!("4096".parse(), Ok(Size(4096)));
+        for bad in ["", "G", "20X", "1.2.3G", "-5G", "99999999999T"] {
+            assert!(bad.parse::<Size>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn clean_shared_target_takes_repeated_kinds_and_values() {
+        let args = ["clean-shared-target", "--only", "coverage", "--only", "doc", "--older-than", "3d", "-y"];
+        let flags = Xtask::from_vec(args.iter().map(Into::into).collect()).unwrap();
+        let XtaskCmd::CleanSharedTarget(cmd) = flags.subcommand else { panic!("{flags:?}") };
+        assert_eq!(cmd.only, [Only::Coverage, Only::Doc]);
+        assert_eq!(cmd.older_than, Some(Age(std::time::Duration::from_secs(3 * 86_400))));
+        assert!(cmd.yes && !cmd.dry_run);
+        let err = Xtask::from_vec(vec!["clean-shared-target".into(), "--only".into(), "tests".into()]).unwrap_err();
+        assert!(err.to_string().contains("use coverage, incremental or doc"), "{err}");
     }
 }

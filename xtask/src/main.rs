@@ -11,6 +11,7 @@
 mod bench;
 mod child;
 mod ci;
+mod clean_shared_target;
 mod coverage;
 mod flags;
 mod info;
@@ -72,5 +73,6 @@ fn run(flags: flags::Xtask) -> anyhow::Result<()> {
         flags::XtaskCmd::Info(cmd) => cmd.run(at_workspace_root(sh)?),
         flags::XtaskCmd::Coverage(cmd) => cmd.run(at_workspace_root(sh)?),
         flags::XtaskCmd::CoverageFast(cmd) => cmd.run(at_workspace_root(sh)?),
+        flags::XtaskCmd::CleanSharedTarget(cmd) => cmd.run(at_workspace_root(sh)?),
     }
 }

@@ -59,6 +59,21 @@ fn styled(style: Style, text: &str) -> String {
     format!("\x1b[{code}m{text}\x1b[0m")
 }
 
+/// A byte count for people: `512 B`, `1.5 KiB`, `20.0 GiB` (powers of 1024).
+pub(crate) fn human_bytes(bytes: u64) -> String {
+    const UNITS: &[&str] = &["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,6 +84,14 @@ mod tests {
         assert!(wants_colour(true, Some("".as_ref())));
         assert!(!wants_colour(true, Some("1".as_ref())));
         assert!(!wants_colour(false, None));
+    }
+
+    #[test]
+    fn byte_counts_use_binary_units() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(1023), "1023 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(20 << 30), "20.0 GiB");
     }
 
     #[test]

@@ -1,0 +1,659 @@
+//! `cargo xtask clean-shared-target`: free disk in the target directory cargo uses for this
+//! workspace (and its build directory), and never delete anything else.
+//!
+//! Order of work: find the directories and where their setting came from, run every safety check
+//! on every directory (taking cargo's build locks), measure, show the plan, get consent, delete,
+//! report. Nothing is deleted until all of that has passed.
+
+mod safety;
+mod source;
+mod tree;
+
+use std::{
+    collections::HashMap,
+    io::{BufRead, IsTerminal, Write},
+    sync::{
+        Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant, SystemTime},
+};
+
+use anyhow::{Context, bail};
+use camino::{Utf8Path, Utf8PathBuf};
+use serde_json::{Value, json};
+use xshell::Shell;
+
+use self::{
+    safety::{Locks, Protected, Refusal},
+    source::{Setting, Source},
+    tree::{Bytes, Filters, Selection, Tree},
+};
+use crate::{child, flags, output::human_bytes, tools, workspace::Workspace};
+
+/// How many of the largest entries the preview lists.
+const LARGEST: usize = 10;
+
+/// A directory to clean, as configured.
+struct Directory {
+    /// "target dir" or "build dir".
+    role: &'static str,
+    path: Utf8PathBuf,
+    setting: Setting,
+    source: Source,
+}
+
+/// A directory that passed every check, with its build locks held.
+struct Checked {
+    dir: Directory,
+    /// The real directory (links resolved), which is what gets cleaned.
+    real: Utf8PathBuf,
+    is_link: bool,
+    shared: bool,
+    locks: Locks,
+    profiles: Vec<Utf8PathBuf>,
+}
+
+impl flags::CleanSharedTarget {
+    pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
+        let (directories, ws) = self.directories(sh)?;
+        let home = tools::home_dir(sh).ok();
+        let var_dir = |name: &str, default: &str| match sh.var_os(name).filter(|v| !v.is_empty()) {
+            Some(dir) => Utf8PathBuf::try_from(std::path::PathBuf::from(dir)).ok(),
+            None => home.as_ref().map(|home| home.join(default)),
+        };
+        let protected = Protected::new(
+            home.clone(),
+            var_dir("CARGO_HOME", ".cargo"),
+            var_dir("RUSTUP_HOME", ".rustup"),
+            &ws.root,
+            ws.members.iter().map(|member| member.manifest_dir.clone()),
+        );
+        let workspace_root = ws.root.canonicalize_utf8().unwrap_or_else(|_| ws.root.clone());
+
+        let mut checked: Vec<Checked> = Vec::new();
+        for dir in directories {
+            let Some(dir) = check(dir, &protected, &workspace_root, self.force)? else { continue };
+            // A build directory inside the target directory (or the other way round) is cleaned once.
+            if checked.iter().any(|other| dir.real.starts_with(&other.real)) {
+                continue;
+            }
+            checked.retain(|other| !other.real.starts_with(&dir.real));
+            checked.push(dir);
+        }
+
+        let filters = self.filters()?;
+        let progress = Progress::new(std::io::stderr().is_terminal());
+        let mut plans = Vec::new();
+        for dir in checked {
+            let tree = Tree::scan(&dir.real, dir.profiles.clone(), &progress)?;
+            let selection = tree.select(&filters);
+            plans.push(Plan { free_before: free_space(sh, &dir.real), dir, tree, selection });
+        }
+        progress.finish();
+        let mut removed_links = HashMap::new();
+        for plan in &plans {
+            plan.tree.count_removed_links(&plan.selection, &mut removed_links);
+        }
+        let mut reports: Vec<Report> = plans.iter().map(|plan| plan.report(&removed_links)).collect();
+        let anything = reports.iter().any(|report| report.remove != Bytes::default());
+
+        let consent = if anything {
+            consent(self.dry_run, self.yes, std::io::stdin().is_terminal() && std::io::stderr().is_terminal())
+        } else {
+            Consent::DryRun
+        };
+        let go = match consent {
+            Consent::DryRun | Consent::NeedYes => false,
+            Consent::Go => true,
+            Consent::Ask => {
+                eprint!("{}", preview(&reports, None));
+                ask("Delete these files? [y/N] ")?
+            }
+        };
+        if !go {
+            let note = match consent {
+                _ if !anything => "Nothing to remove.",
+                Consent::DryRun => "Dry run: nothing was deleted.",
+                Consent::NeedYes => "Nothing was deleted: there is no terminal to ask on; pass --yes to delete.",
+                Consent::Ask | Consent::Go => "Nothing was deleted.",
+            };
+            if self.json {
+                println!("{:#}", to_json(&reports, false, consent == Consent::NeedYes));
+            } else if consent == Consent::Ask {
+                println!("{note}");
+            } else {
+                print!("{}", preview(&reports, Some(note)));
+            }
+            return Ok(());
+        }
+
+        if consent == Consent::Go && !self.json {
+            eprint!("{}", preview(&reports, None));
+        }
+        for (plan, report) in plans.iter_mut().zip(&mut reports) {
+            let removed = plan.tree.delete(&plan.selection, &mut plan.dir.locks, &progress)?;
+            progress.finish();
+            report.removed_files = Some(removed);
+            report.free_after = free_space(sh, &plan.dir.real);
+        }
+        drop(plans);
+        if self.json {
+            println!("{:#}", to_json(&reports, true, false));
+        } else {
+            for report in &reports {
+                println!("{}", result_line(report));
+            }
+        }
+        if let Some(report) = reports.iter().find(|r| r.source == Source::Var("CARGO_TARGET_DIR")) {
+            let shell = std::env::var("SHELL").ok();
+            eprint!("{}", target_dir_variable_advice(&report.path, &ws.root, std::env::consts::OS, shell.as_deref()));
+        }
+        Ok(())
+    }
+
+    /// The directories to clean and where their settings came from, and the workspace.
+    fn directories(&self, sh: &Shell) -> anyhow::Result<(Vec<Directory>, Workspace)> {
+        if let Some(dir) = &self.target_dir {
+            let dir = Utf8PathBuf::try_from(dir.clone()).map_err(|err| {
+                anyhow::anyhow!(
+                    "--target-dir {} is not a valid UTF-8 path; name the directory another way. Nothing was deleted.",
+                    err.as_path().display()
+                )
+            })?;
+            if dir.as_str().is_empty() {
+                bail!("--target-dir is empty, which names no directory. Nothing was deleted.");
+            }
+            // Relative to where the user is, not to the workspace root the shell moved to.
+            let cwd = Utf8PathBuf::try_from(std::env::current_dir()?).context("the current directory is not UTF-8")?;
+            let dirs = vec![Directory {
+                role: "target dir",
+                path: cwd.join(dir),
+                setting: source::TARGET_DIR,
+                source: Source::Flag,
+            }];
+            return Ok((dirs, Workspace::load(sh)?));
+        }
+        // Cargo reads config files from its current directory, which is the workspace root here.
+        let root = Utf8PathBuf::try_from(sh.current_dir()).context("the workspace root is not UTF-8")?;
+        let cargo_home = tools::cargo_home(sh).ok();
+        let mut configs = Vec::new();
+        for file in source::config_files(&root, cargo_home.as_deref()) {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("could not read {file}"))?;
+            configs.push((file, text));
+        }
+        let var = |name: &str| sh.var_os(name);
+        // Before `cargo metadata`, so that an empty variable gets this task's message.
+        let target_source = source::find(source::TARGET_DIR, var, &configs)?;
+        let build_source = source::find(source::BUILD_DIR, var, &configs)?;
+        let ws = Workspace::load(sh)?;
+        let mut dirs = vec![Directory {
+            role: "target dir",
+            path: ws.target_dir.clone(),
+            setting: source::TARGET_DIR,
+            source: target_source,
+        }];
+        if ws.build_dir != ws.target_dir {
+            let path = ws.build_dir.clone();
+            dirs.push(Directory { role: "build dir", path, setting: source::BUILD_DIR, source: build_source });
+        }
+        Ok((dirs, ws))
+    }
+
+    fn filters(&self) -> anyhow::Result<Filters> {
+        let running_program = if cfg!(windows) {
+            let exe = std::env::current_exe().and_then(|exe| exe.canonicalize())?;
+            Utf8PathBuf::try_from(exe).ok()
+        } else {
+            None
+        };
+        Ok(Filters {
+            only: self.only.clone(),
+            profile: self.profile.as_deref().map(profile_dir_name).map(str::to_owned),
+            older_than: self.older_than.map(|age| age.0),
+            max_size: self.max_size.map(|size| size.0),
+            now: SystemTime::now(),
+            running_program,
+        })
+    }
+}
+
+/// The directory cargo builds a profile in: `dev` and `test` build in `debug`, `bench` in `release`.
+fn profile_dir_name(profile: &str) -> &str {
+    match profile {
+        "dev" | "test" => "debug",
+        "bench" => "release",
+        other => other,
+    }
+}
+
+/// Runs every check on `dir`. `Ok(None)` when it does not exist (nothing to clean).
+fn check(
+    dir: Directory,
+    protected: &Protected,
+    workspace_root: &Utf8Path,
+    force: bool,
+) -> anyhow::Result<Option<Checked>> {
+    let metadata = match dir.path.symlink_metadata() {
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!("{} {} does not exist: nothing to clean there", dir.role, dir.path);
+            return Ok(None);
+        }
+        other => other.with_context(|| format!("could not read {}", dir.path))?,
+    };
+    let is_link = metadata.is_symlink();
+    let real = dir.path.canonicalize_utf8().with_context(|| match is_link {
+        true => format!(
+            "{} is a link to something that does not exist or is not a UTF-8 path. Nothing was deleted.",
+            dir.path
+        ),
+        false => format!("could not resolve {} (it must be a UTF-8 path). Nothing was deleted.", dir.path),
+    })?;
+    let refuse = |refusal: Refusal| {
+        let shown = match is_link {
+            true => format!("{} (a link to {real})", dir.path),
+            false => dir.path.to_string(),
+        };
+        let unforceable =
+            if force && !refusal.force_overrides() { " --force does not override this check." } else { "" };
+        anyhow::anyhow!("refusing to clean {shown}: {}.{unforceable} Nothing was deleted.", refusal.explain())
+    };
+    if let Some(refusal) = safety::never_clean(&real, protected)? {
+        return Err(refuse(refusal));
+    }
+    if !safety::made_by_cargo(&real)? {
+        if !force {
+            return Err(refuse(Refusal::NoCacheDirTag));
+        }
+        eprintln!("warning: {real} has no cargo CACHEDIR.TAG; cleaning it anyway because of --force");
+    }
+    let profiles = safety::profile_dirs(&real)?;
+    let (locks, busy) = Locks::take(&real, &profiles, force)?;
+    for lock in busy {
+        eprintln!("warning: {lock} is locked by a running build; cleaning anyway because of --force");
+    }
+    if is_link {
+        eprintln!("{} {} is a link to {real}: checked and cleaning {real}; the link stays", dir.role, dir.path);
+    }
+    Ok(Some(Checked { shared: !real.starts_with(workspace_root), dir, real, is_link, locks, profiles }))
+}
+
+struct Plan {
+    dir: Checked,
+    tree: Tree,
+    selection: Selection,
+    free_before: Option<u64>,
+}
+
+impl Plan {
+    fn report(&self, removed_links: &HashMap<tree::LinkId, u64>) -> Report {
+        let removal = self.tree.removal(&self.selection, removed_links, LARGEST);
+        Report {
+            role: self.dir.dir.role,
+            path: self.dir.dir.path.clone(),
+            real: self.dir.real.clone(),
+            is_link: self.dir.is_link,
+            shared: self.dir.shared,
+            source: self.dir.dir.source.clone(),
+            source_text: self.dir.dir.source.describe(self.dir.dir.setting),
+            total: self.tree.total,
+            remove: removal.total,
+            categories: removal.categories,
+            largest: removal.largest,
+            over_limit: self.selection.over_limit,
+            free_before: self.free_before,
+            removed_files: None,
+            free_after: None,
+        }
+    }
+}
+
+/// What the user sees of one directory: the plan and, after deletion, the result.
+struct Report {
+    role: &'static str,
+    path: Utf8PathBuf,
+    real: Utf8PathBuf,
+    is_link: bool,
+    shared: bool,
+    source: Source,
+    source_text: String,
+    total: Bytes,
+    remove: Bytes,
+    categories: Vec<(String, Bytes)>,
+    largest: Vec<(String, Bytes)>,
+    over_limit: Option<u64>,
+    free_before: Option<u64>,
+    removed_files: Option<u64>,
+    free_after: Option<u64>,
+}
+
+fn sizes(bytes: Bytes) -> String {
+    format!("{} files, {} ({} on disk)", bytes.files, human_bytes(bytes.apparent), human_bytes(bytes.disk))
+}
+
+fn preview(reports: &[Report], note: Option<&str>) -> String {
+    let mut out = String::new();
+    for report in reports {
+        let whose = if report.shared { "shared: outside the workspace" } else { "the workspace's own" };
+        out += &format!("{:<10}  {} ({whose})\n", report.role, report.path);
+        out += &format!("  set by    {}\n", report.source_text);
+        if report.is_link {
+            out += &format!("  link to   {} (cleaned there; the link stays)\n", report.real);
+        }
+        out += &format!("  holds     {}\n", sizes(report.total));
+        if report.remove == Bytes::default() {
+            out += "  removes   nothing\n";
+            continue;
+        }
+        out += &format!("  removes   {}\n", sizes(report.remove));
+        let width = report.categories.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+        for (name, bytes) in &report.categories {
+            out += &format!("    {name:<width$}  {}\n", sizes(*bytes));
+        }
+        out += "  largest\n";
+        for (name, bytes) in &report.largest {
+            out += &format!("    {:>10}  {name}\n", human_bytes(bytes.disk));
+        }
+        if let Some(left) = report.over_limit {
+            out += &format!(
+                "  note      removing every build unit leaves {} on disk, more than --max-size: the rest is not \
+                 build units (see the categories with --dry-run and no filter)\n",
+                human_bytes(left)
+            );
+        }
+    }
+    if let Some(note) = note {
+        out += note;
+        out += "\n";
+    }
+    out
+}
+
+fn free(bytes: Option<u64>) -> String {
+    bytes.map_or_else(|| "unknown".to_owned(), human_bytes)
+}
+
+/// `Removed N files, X (Y on disk) from DIR; free space A → B`.
+fn result_line(report: &Report) -> String {
+    format!(
+        "Removed {} files, {} ({} on disk) from {}; free space {} → {}",
+        report.removed_files.unwrap_or(0),
+        human_bytes(report.remove.apparent),
+        human_bytes(report.remove.disk),
+        report.real,
+        free(report.free_before),
+        free(report.free_after)
+    )
+}
+
+fn to_json(reports: &[Report], deleted: bool, needs_yes: bool) -> Value {
+    let bytes = |b: Bytes| json!({"files": b.files, "apparent_bytes": b.apparent, "disk_bytes": b.disk});
+    let named = |list: &[(String, Bytes)]| {
+        list.iter()
+            .map(
+                |(name, b)| json!({"name": name, "files": b.files, "apparent_bytes": b.apparent, "disk_bytes": b.disk}),
+            )
+            .collect::<Vec<_>>()
+    };
+    json!({
+        "deleted": deleted,
+        "needs_yes": needs_yes,
+        "directories": reports.iter().map(|r| json!({
+            "role": r.role,
+            "path": r.path.as_str(),
+            "real_path": r.real.as_str(),
+            "is_link": r.is_link,
+            "shared": r.shared,
+            "source": r.source_text,
+            "total": bytes(r.total),
+            "remove": bytes(r.remove),
+            "categories": named(&r.categories),
+            "largest": named(&r.largest),
+            "over_limit_disk_bytes": r.over_limit,
+            "free_bytes_before": r.free_before,
+            "removed_files": r.removed_files,
+            "free_bytes_after": r.free_after,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Consent {
+    DryRun,
+    /// No terminal to ask on and no `--yes`: a dry run that says so.
+    NeedYes,
+    Ask,
+    Go,
+}
+
+fn consent(dry_run: bool, yes: bool, terminal: bool) -> Consent {
+    match (dry_run, yes, terminal) {
+        (true, _, _) => Consent::DryRun,
+        (false, true, _) => Consent::Go,
+        (false, false, true) => Consent::Ask,
+        (false, false, false) => Consent::NeedYes,
+    }
+}
+
+fn ask(question: &str) -> anyhow::Result<bool> {
+    eprint!("{question}");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
+}
+
+/// Free bytes on the filesystem of `dir`, from POSIX `df -P -k`. Stable std cannot ask the OS,
+/// and Windows has no `df`: unknown there.
+fn free_space(sh: &Shell, dir: &Utf8Path) -> Option<u64> {
+    if cfg!(windows) {
+        return None;
+    }
+    let output = child::command(sh, "df").args(["-P", "-k"]).arg(dir).quiet().ignore_stderr().read().ok()?;
+    parse_df(&output)
+}
+
+/// The "Available" column (KiB) of `df -P -k`'s data line, found from the capacity column so that
+/// a filesystem or mount point name with spaces does not shift it.
+fn parse_df(output: &str) -> Option<u64> {
+    let line = output.lines().nth(1)?;
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let capacity =
+        fields.iter().position(|field| field.ends_with('%') && field[..field.len() - 1].parse::<u64>().is_ok())?;
+    let kib: u64 = fields.get(capacity.checked_sub(1)?)?.parse().ok()?;
+    kib.checked_mul(1024)
+}
+
+/// What a global `CARGO_TARGET_DIR` costs and how to do without it, for the user's OS and shell.
+fn target_dir_variable_advice(dir: &Utf8Path, workspace_root: &Utf8Path, os: &str, shell: Option<&str>) -> String {
+    let shell_name = shell.and_then(|shell| Utf8Path::new(shell).file_name()).unwrap_or("sh");
+    let unset = match (os, shell_name) {
+        ("windows", _) => "PowerShell: [Environment]::SetEnvironmentVariable(\"CARGO_TARGET_DIR\", $null, \"User\"); \
+             Remove-Item Env:CARGO_TARGET_DIR"
+            .to_owned(),
+        (_, "fish") => "fish: set -e CARGO_TARGET_DIR; set -Ue CARGO_TARGET_DIR\n    and delete the \
+             `set -gx CARGO_TARGET_DIR ...` line from ~/.config/fish/config.fish"
+            .to_owned(),
+        (_, name) => {
+            let files = match name {
+                "zsh" => "~/.zshenv, ~/.zprofile or ~/.zshrc",
+                "bash" => "~/.bashrc, ~/.bash_profile or ~/.profile",
+                _ => "your shell's startup file (~/.profile)",
+            };
+            let launchd = if os == "macos" {
+                "\n    and, if you set it for apps too: launchctl unsetenv CARGO_TARGET_DIR"
+            } else {
+                ""
+            };
+            format!(
+                "{name}: unset CARGO_TARGET_DIR\n    and delete the `export CARGO_TARGET_DIR=...` line from {files}{launchd}"
+            )
+        }
+    };
+    format!(
+        "\nThe target directory came from the CARGO_TARGET_DIR environment variable, which every project on \
+         this machine then shares. It costs:\n\
+         - coverage: cargo-llvm-cov builds in {dir}/llvm-cov-target, so the profiles of different projects mix \
+         there and a report can pick up another project's runs;\n\
+         - sccache: the variable is passed to every compile and sccache hashes all CARGO_* variables into its \
+         keys, so builds that differ in it (another shell, CI) miss the cache; build.target-dir in a config file \
+         does not change the keys.\n\
+         To choose the directory per project instead, put this in {workspace_root}/.cargo/config.toml:\n    \
+         [build]\n    target-dir = \"{dir}\"\n\
+         To stop setting the variable ({unset_for}):\n    {unset}\n\
+         (This task edits none of your files.)\n",
+        unset_for = if os == "windows" { "Windows" } else { shell_name },
+    )
+}
+
+/// Files scanned or removed, on stderr: refreshed in place on a terminal, an occasional line
+/// otherwise, and nothing for a directory done in under half a second. Shared by the threads of
+/// the scan and the deletion.
+pub(crate) struct Progress {
+    terminal: bool,
+    listed: AtomicU64,
+    measured: AtomicU64,
+    bytes: AtomicU64,
+    removed: AtomicU64,
+    /// When the phase started and when a line was last shown.
+    shown: Mutex<(Instant, Option<Instant>)>,
+}
+
+impl Progress {
+    fn new(terminal: bool) -> Progress {
+        Progress {
+            terminal,
+            listed: AtomicU64::new(0),
+            measured: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            removed: AtomicU64::new(0),
+            shown: Mutex::new((Instant::now(), None)),
+        }
+    }
+
+    pub(crate) fn listed(&self) {
+        self.tick(self.listed.fetch_add(1, Ordering::Relaxed));
+    }
+
+    pub(crate) fn measured(&self, bytes: u64) {
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+        self.tick(self.measured.fetch_add(1, Ordering::Relaxed));
+    }
+
+    pub(crate) fn removed(&self) {
+        self.tick(self.removed.fetch_add(1, Ordering::Relaxed));
+    }
+
+    fn tick(&self, count: u64) {
+        if count % 1024 == 1023 {
+            self.show();
+        }
+    }
+
+    fn show(&self) {
+        let Ok(mut shown) = self.shown.try_lock() else { return };
+        let (started, last) = &mut *shown;
+        let now = Instant::now();
+        let every = if self.terminal { Duration::from_millis(100) } else { Duration::from_secs(5) };
+        if now - *started < Duration::from_millis(500) || last.is_some_and(|last| now - last < every) {
+            return;
+        }
+        *last = Some(now);
+        let [listed, measured, bytes, removed] =
+            [&self.listed, &self.measured, &self.bytes, &self.removed].map(|count| count.load(Ordering::Relaxed));
+        let text = match (measured, removed) {
+            (0, _) => format!("listed {listed} entries"),
+            (_, 0) => format!("measured {measured} of {listed} entries, {}", human_bytes(bytes)),
+            (_, removed) => format!("removed {removed} files"),
+        };
+        if self.terminal {
+            eprint!("\r\x1b[K{text}");
+        } else {
+            eprintln!("{text}");
+        }
+    }
+
+    /// Ends a phase: clears the progress line.
+    fn finish(&self) {
+        let mut shown = self.shown.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if self.terminal && shown.1.is_some() {
+            eprint!("\r\x1b[K");
+        }
+        *shown = (Instant::now(), None);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn asks_only_on_a_terminal_and_never_in_a_dry_run() {
+        assert_eq!(consent(true, true, true), Consent::DryRun);
+        assert_eq!(consent(false, true, false), Consent::Go);
+        assert_eq!(consent(false, false, true), Consent::Ask);
+        assert_eq!(consent(false, false, false), Consent::NeedYes);
+    }
+
+    #[test]
+    fn profiles_map_to_the_directories_cargo_builds_them_in() {
+        assert_eq!(profile_dir_name("dev"), "debug");
+        assert_eq!(profile_dir_name("test"), "debug");
+        assert_eq!(profile_dir_name("bench"), "release");
+        assert_eq!(profile_dir_name("release"), "release");
+        assert_eq!(profile_dir_name("ci-fast"), "ci-fast");
+    }
+
+    #[test]
+    fn reads_available_space_from_posix_df() {
+        let linux = "Filesystem     1024-blocks     Used Available Capacity Mounted on\n\
+                     /dev/vda         263174212 13092232  82657512      14% /\n";
+        assert_eq!(parse_df(linux), Some(82_657_512 * 1024));
+        let spaces = "Filesystem 1024-blocks Used Available Capacity Mounted on\n\
+                      map auto_home 0 0 0 100% /System/Volumes/Data/home\n\
+                      ";
+        assert_eq!(parse_df(spaces), Some(0));
+        assert_eq!(parse_df("df: /nope: No such file or directory\n"), None);
+    }
+
+    #[test]
+    fn advice_names_the_costs_and_the_commands_for_the_shell() {
+        let advice = |os, shell| target_dir_variable_advice("/shared".into(), "/ws".into(), os, shell);
+        let bash = advice("linux", Some("/bin/bash"));
+        assert!(bash.contains("cargo-llvm-cov builds in /shared/llvm-cov-target"), "{bash}");
+        assert!(bash.contains("sccache"), "{bash}");
+        assert!(bash.contains("/ws/.cargo/config.toml:\n    [build]\n    target-dir = \"/shared\""), "{bash}");
+        assert!(bash.contains("bash: unset CARGO_TARGET_DIR"), "{bash}");
+        assert!(bash.contains("~/.bashrc"), "{bash}");
+        assert!(advice("linux", Some("/usr/bin/fish")).contains("set -Ue CARGO_TARGET_DIR"));
+        assert!(advice("macos", Some("/bin/zsh")).contains("launchctl unsetenv CARGO_TARGET_DIR"));
+        let windows = advice("windows", None);
+        assert!(windows.contains("SetEnvironmentVariable(\"CARGO_TARGET_DIR\", $null, \"User\")"), "{windows}");
+        assert!(!windows.contains("unset CARGO_TARGET_DIR"), "{windows}");
+    }
+
+    #[test]
+    fn the_result_line_has_the_issues_shape() {
+        let report = Report {
+            role: "target dir",
+            path: "/t".into(),
+            real: "/t".into(),
+            is_link: false,
+            shared: true,
+            source: Source::Default,
+            source_text: String::new(),
+            total: Bytes::default(),
+            remove: Bytes { files: 3, apparent: 2048, disk: 12288 },
+            categories: Vec::new(),
+            largest: Vec::new(),
+            over_limit: None,
+            free_before: Some(1 << 30),
+            removed_files: Some(3),
+            free_after: None,
+        };
+        assert_eq!(
+            result_line(&report),
+            "Removed 3 files, 2.0 KiB (12.0 KiB on disk) from /t; free space 1.0 GiB → unknown"
+        );
+    }
+}

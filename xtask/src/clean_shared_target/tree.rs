@@ -1,0 +1,782 @@
+//! The contents of one directory: a single walk that measures every entry and sorts it into
+//! cargo's categories and build units, the selection the flags make, and the deletion.
+//!
+//! Links are never followed: a link is measured and removed as a link. Every error of the walk
+//! stops the task (nothing is skipped silently), and the walk ends before anything is deleted.
+
+use std::{
+    collections::{HashMap, HashSet},
+    fs,
+    time::{Duration, SystemTime},
+};
+
+use anyhow::{Context, bail};
+use camino::{Utf8Path, Utf8PathBuf};
+use walkdir::WalkDir;
+
+use super::{
+    Progress,
+    safety::{CACHEDIR_TAG, CARGO_LOCK, Locks},
+};
+use crate::flags::Only;
+
+/// Directories of a profile whose entries are named `<name>-<16 hex digits>[.ext]` by cargo.
+const UNIT_DIRS: &[&str] = &["deps", "build", ".fingerprint", "examples"];
+const INCREMENTAL: &str = "incremental";
+const COVERAGE_DIRS: &[&str] = &["llvm-cov-target", "llvm-cov"];
+
+/// Bytes as `ls -l` (apparent) and `du` (on disk) count them.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Bytes {
+    pub(crate) files: u64,
+    pub(crate) apparent: u64,
+    pub(crate) disk: u64,
+}
+
+impl Bytes {
+    fn add(&mut self, entry: &Entry, count_size: bool) {
+        self.files += u64::from(entry.kind != Kind::Dir);
+        if count_size {
+            self.apparent += entry.apparent;
+            self.disk += entry.disk;
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Dir,
+    File,
+    Link,
+}
+
+/// A file with more than one hard link: (device, inode) and its link count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct LinkId {
+    device: u64,
+    inode: u64,
+}
+
+struct Entry {
+    /// Relative to the tree's root; empty for the root itself.
+    relative: Utf8PathBuf,
+    depth: usize,
+    kind: Kind,
+    apparent: u64,
+    disk: u64,
+    links: Option<(LinkId, u64)>,
+    modified: SystemTime,
+    item: usize,
+    category: Category,
+}
+
+/// What an entry belongs to; build units and incremental caches are what `--older-than` and
+/// `--max-size` remove whole.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum ItemKey {
+    /// The root, a profile directory, `deps/` and the like: removed only when emptied.
+    Container,
+    /// Everything cargo named with this hash in one profile directory.
+    Unit { profile: String, hash: String },
+    /// One crate's directory in `incremental/`.
+    Incremental(String),
+    /// Anything else, by its top directory or file.
+    Loose(String),
+}
+
+impl ItemKey {
+    fn is_unit(&self) -> bool {
+        matches!(self, ItemKey::Unit { .. } | ItemKey::Incremental(_))
+    }
+}
+
+struct Item {
+    key: ItemKey,
+    label: String,
+    /// The newest modification time of its files (not directories).
+    newest: Option<SystemTime>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum Category {
+    Coverage,
+    Doc,
+    Incremental,
+    /// Index into the tree's profiles.
+    Profile(usize),
+    Other,
+}
+
+/// Where cargo keeps what, learnt from the profile directories found in the tree.
+pub(crate) struct Layout {
+    /// Relative to the root, such as `debug` or `llvm-cov-target/x86_64-apple-darwin/debug`.
+    pub(crate) profiles: Vec<Utf8PathBuf>,
+}
+
+/// `path` starts with `prefix`, compared as text at a component boundary (fast on big trees).
+fn under<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
+    let rest = path.strip_prefix(prefix)?;
+    if rest.is_empty() {
+        Some(rest)
+    } else {
+        rest.strip_prefix(std::path::MAIN_SEPARATOR).or_else(|| rest.strip_prefix('/'))
+    }
+}
+
+fn split_first(path: &str) -> (&str, Option<&str>) {
+    match path.find(['/', std::path::MAIN_SEPARATOR]) {
+        Some(at) => (&path[..at], Some(&path[at + 1..])),
+        None => (path, None),
+    }
+}
+
+/// The `<16 hex digits>` cargo puts after a `-` in a unit's file names: `libfoo-0123456789abcdef.rlib`.
+fn unit_hash(name: &str) -> Option<&str> {
+    name.match_indices('-').find_map(|(at, _)| {
+        let hash = name.get(at + 1..at + 17)?;
+        let after = &name[at + 17..];
+        (is_hash(hash) && (after.is_empty() || after.starts_with('.'))).then_some(hash)
+    })
+}
+
+fn is_hash(text: &str) -> bool {
+    text.len() == 16 && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+impl Layout {
+    /// The profile directory `relative` lies in, and the rest of its path.
+    fn profile_of<'a>(&self, relative: &'a str) -> Option<(usize, &'a str)> {
+        self.profiles.iter().enumerate().find_map(|(index, profile)| Some((index, under(relative, profile.as_str())?)))
+    }
+
+    fn is_container(&self, relative: &str) -> bool {
+        relative.is_empty() || self.profiles.iter().any(|profile| under(profile.as_str(), relative).is_some())
+    }
+
+    fn classify(&self, relative: &str) -> (ItemKey, Category) {
+        let (top, _) = split_first(relative);
+        let coverage = COVERAGE_DIRS.contains(&top);
+        let Some((index, rest)) = self.profile_of(relative) else {
+            let category = match () {
+                _ if coverage => Category::Coverage,
+                _ if Utf8Path::new(relative).components().take(3).any(|c| c.as_str() == "doc") => Category::Doc,
+                _ => Category::Other,
+            };
+            if self.is_container(relative) {
+                return (ItemKey::Container, category);
+            }
+            // The shortest part of the path that is no container: `doc`, `llvm-cov-target/x.profraw`.
+            let mut ends = relative.match_indices(['/', std::path::MAIN_SEPARATOR]).map(|(at, _)| at);
+            let end = ends.find(|&end| !self.is_container(&relative[..end])).unwrap_or(relative.len());
+            return (ItemKey::Loose(relative[..end].into()), category);
+        };
+        let profile = &self.profiles[index];
+        let (first, below) = split_first(rest);
+        let category = match () {
+            _ if coverage => Category::Coverage,
+            _ if first == INCREMENTAL => Category::Incremental,
+            _ => Category::Profile(index),
+        };
+        let key = match below {
+            _ if rest.is_empty() => ItemKey::Container,
+            None if first == INCREMENTAL || UNIT_DIRS.contains(&first) => ItemKey::Container,
+            Some(below) if first == INCREMENTAL => {
+                ItemKey::Incremental(format!("{profile}/{INCREMENTAL}/{}", split_first(below).0))
+            }
+            Some(below) if UNIT_DIRS.contains(&first) => {
+                let name = split_first(below).0;
+                match unit_hash(name) {
+                    Some(hash) => ItemKey::Unit { profile: profile.to_string(), hash: hash.to_owned() },
+                    None => ItemKey::Loose(format!("{profile}/{first}/{name}")),
+                }
+            }
+            _ => match unit_hash(first) {
+                Some(hash) => ItemKey::Unit { profile: profile.to_string(), hash: hash.to_owned() },
+                None => ItemKey::Loose(format!("{profile}/{first}")),
+            },
+        };
+        (key, category)
+    }
+
+    pub(crate) fn category_name(&self, category: Category) -> String {
+        match category {
+            Category::Coverage => "coverage".to_owned(),
+            Category::Doc => "doc".to_owned(),
+            Category::Incremental => "incremental".to_owned(),
+            Category::Profile(index) => format!("profile {}", self.profiles[index]),
+            Category::Other => "other".to_owned(),
+        }
+    }
+}
+
+/// A label for an item: for a unit, its profile and the name cargo gave it up to the hash.
+fn label(key: &ItemKey, relative: &str) -> String {
+    match key {
+        ItemKey::Unit { profile, hash } => {
+            let named = Utf8Path::new(relative).components().map(|c| c.as_str()).find(|c| c.contains(hash.as_str()));
+            let name = named.and_then(|name| name.split(hash.as_str()).next()).unwrap_or_default();
+            format!("{profile}/{name}{hash} (build unit)")
+        }
+        ItemKey::Incremental(path) | ItemKey::Loose(path) => path.clone(),
+        ItemKey::Container => relative.to_owned(),
+    }
+}
+
+/// One directory, measured.
+pub(crate) struct Tree {
+    pub(crate) root: Utf8PathBuf,
+    pub(crate) layout: Layout,
+    /// In walk order: every directory after its contents.
+    entries: Vec<Entry>,
+    items: Vec<Item>,
+    /// Everything in the tree, each hard-linked file once, as `du` counts it.
+    pub(crate) total: Bytes,
+}
+
+impl Tree {
+    /// Lists the tree (walkdir, pre-order: each directory before its contents), then measures
+    /// and classifies the entries on every core: `lstat` dominates, as it does for `du`.
+    pub(crate) fn scan(root: &Utf8Path, profiles: Vec<Utf8PathBuf>, progress: &Progress) -> anyhow::Result<Tree> {
+        let layout = Layout { profiles };
+        let root_device = device(&root.symlink_metadata().with_context(|| format!("could not read {root}"))?);
+        // Directories are measured while listing, so that a mount point is refused before the
+        // walk enters it; everything else afterwards, on every core.
+        let mut listed: Vec<(Utf8PathBuf, usize, Kind, Option<fs::Metadata>)> = Vec::new();
+        for entry in WalkDir::new(root).follow_links(false).follow_root_links(false) {
+            let entry = entry.with_context(|| format!("could not read all of {root}; nothing was deleted"))?;
+            let path = Utf8Path::from_path(entry.path()).with_context(|| {
+                format!(
+                    "{} is not a valid UTF-8 path; rename or remove it yourself, then run again. Nothing was deleted.",
+                    entry.path().display()
+                )
+            })?;
+            let relative = path.as_str()[root.as_str().len()..].trim_start_matches(['/', std::path::MAIN_SEPARATOR]);
+            let (kind, metadata) = match entry.file_type() {
+                t if t.is_symlink() => (Kind::Link, None),
+                t if t.is_dir() => {
+                    let metadata = entry.metadata().with_context(|| format!("could not read {path}"))?;
+                    if device(&metadata) != root_device {
+                        bail!("{path} is a mount point inside {root}; unmount it first. Nothing was deleted.");
+                    }
+                    (Kind::Dir, Some(metadata))
+                }
+                _ => (Kind::File, None),
+            };
+            listed.push((relative.into(), entry.depth(), kind, metadata));
+            progress.listed();
+        }
+
+        let measured = in_parallel(&listed, |(relative, _, kind, metadata)| {
+            let measured;
+            let metadata = match metadata {
+                Some(metadata) => metadata,
+                None => {
+                    let path = root.join(relative);
+                    measured = path.symlink_metadata().with_context(|| format!("could not read {path}"))?;
+                    &measured
+                }
+            };
+            let (apparent, disk) = sizes(metadata);
+            progress.measured(apparent);
+            let modified =
+                metadata.modified().with_context(|| format!("could not read the time of {root}/{relative}"))?;
+            let links = links(metadata).filter(|_| *kind == Kind::File);
+            Ok((apparent, disk, links, modified, layout.classify(relative.as_str())))
+        })?;
+
+        let mut entries = Vec::with_capacity(listed.len());
+        let mut items: Vec<Item> = Vec::new();
+        let mut item_index: HashMap<ItemKey, usize> = HashMap::new();
+        for ((relative, depth, kind, _), (apparent, disk, links, modified, (key, category))) in
+            listed.into_iter().zip(measured)
+        {
+            let item = match item_index.get(&key) {
+                Some(&item) => item,
+                None => {
+                    items.push(Item { label: label(&key, relative.as_str()), key: key.clone(), newest: None });
+                    item_index.insert(key, items.len() - 1);
+                    items.len() - 1
+                }
+            };
+            entries.push(Entry { relative, depth, kind, apparent, disk, links, modified, item, category });
+        }
+        let mut seen = HashSet::new();
+        let mut total = Bytes::default();
+        for entry in &entries {
+            total.add(entry, entry.links.is_none_or(|(id, _)| seen.insert(id)));
+        }
+        let mut tree = Tree { root: root.to_owned(), layout, entries, items, total };
+        tree.join_links_to_units();
+        for entry in tree.entries.iter().filter(|entry| entry.kind != Kind::Dir) {
+            let newest = &mut tree.items[entry.item].newest;
+            *newest = (*newest).max(Some(entry.modified));
+        }
+        Ok(tree)
+    }
+
+    /// Cargo hard-links each final artifact from `deps/` into the profile directory: such a
+    /// file belongs to the unit whose file it is (found by inode, so on Unix only).
+    fn join_links_to_units(&mut self) {
+        let unit_of: HashMap<LinkId, usize> = self
+            .entries
+            .iter()
+            .filter(|entry| self.items[entry.item].key.is_unit())
+            .filter_map(|entry| Some((entry.links?.0, entry.item)))
+            .collect();
+        for entry in &mut self.entries {
+            if let (ItemKey::Loose(_), Some((id, _))) = (&self.items[entry.item].key, entry.links)
+                && let Some(&unit) = unit_of.get(&id)
+            {
+                entry.item = unit;
+            }
+        }
+    }
+}
+
+#[cfg(unix)]
+fn sizes(metadata: &fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (metadata.len(), metadata.blocks() * 512)
+}
+
+/// Stable std on Windows tells no allocation size: on-disk bytes are the apparent bytes there.
+#[cfg(not(unix))]
+fn sizes(metadata: &fs::Metadata) -> (u64, u64) {
+    (metadata.len(), metadata.len())
+}
+
+#[cfg(unix)]
+fn links(metadata: &fs::Metadata) -> Option<(LinkId, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    (metadata.nlink() > 1).then(|| (LinkId { device: metadata.dev(), inode: metadata.ino() }, metadata.nlink()))
+}
+
+/// Stable std on Windows has no file index: each hard link counts as a file of its own there.
+#[cfg(not(unix))]
+fn links(_: &fs::Metadata) -> Option<(LinkId, u64)> {
+    None
+}
+
+#[cfg(unix)]
+fn device(metadata: &fs::Metadata) -> u64 {
+    std::os::unix::fs::MetadataExt::dev(metadata)
+}
+
+/// Without a device number, mount points inside the tree are not detected (Windows).
+#[cfg(not(unix))]
+fn device(_: &fs::Metadata) -> u64 {
+    0
+}
+
+/// What the flags ask to remove.
+pub(crate) struct Filters {
+    pub(crate) only: Vec<Only>,
+    /// A profile directory's name: `debug` for `dev`, as cargo names them.
+    pub(crate) profile: Option<String>,
+    pub(crate) older_than: Option<Duration>,
+    pub(crate) max_size: Option<u64>,
+    pub(crate) now: SystemTime,
+    /// The running program, which Windows cannot delete: it and its `deps/` twin stay.
+    pub(crate) running_program: Option<Utf8PathBuf>,
+}
+
+impl Filters {
+    fn by_unit(&self) -> bool {
+        self.older_than.is_some() || self.max_size.is_some()
+    }
+
+    /// Whether the path-based flags (`--only`, `--profile`) take `relative`.
+    fn takes_path(&self, layout: &Layout, relative: &str) -> bool {
+        if self.only.is_empty() && self.profile.is_none() {
+            return true;
+        }
+        let profile = layout.profile_of(relative);
+        let in_profile =
+            |name: &str| profile.is_some_and(|(index, _)| layout.profiles[index].file_name() == Some(name));
+        let only = self.only.is_empty()
+            || self.only.iter().any(|only| match only {
+                Only::Coverage => COVERAGE_DIRS.contains(&split_first(relative).0),
+                Only::Incremental => profile.is_some_and(|(_, rest)| split_first(rest).0 == INCREMENTAL),
+                Only::Doc => {
+                    profile.is_none() && Utf8Path::new(relative).components().take(3).any(|c| c.as_str() == "doc")
+                }
+            });
+        only && self.profile.as_deref().is_none_or(in_profile)
+    }
+}
+
+/// What removing a selection frees.
+pub(crate) struct Removal {
+    pub(crate) total: Bytes,
+    pub(crate) categories: Vec<(String, Bytes)>,
+    pub(crate) largest: Vec<(String, Bytes)>,
+}
+
+/// What would be removed from one tree.
+pub(crate) struct Selection {
+    /// Per entry, whether it goes.
+    selected: Vec<bool>,
+    /// The limit `--max-size` could not reach by removing build units alone.
+    pub(crate) over_limit: Option<u64>,
+}
+
+impl Tree {
+    pub(crate) fn select(&self, filters: &Filters) -> Selection {
+        let mut chosen = vec![false; self.items.len()];
+        if filters.by_unit() {
+            let mut candidates: Vec<usize> = (0..self.items.len())
+                .filter(|&i| self.items[i].key.is_unit())
+                .filter(|&i| match (filters.older_than, self.items[i].newest) {
+                    (Some(age), Some(newest)) => filters.now.duration_since(newest).is_ok_and(|elapsed| elapsed > age),
+                    (Some(_), None) => false,
+                    (None, _) => true,
+                })
+                .collect();
+            if let Some(limit) = filters.max_size {
+                let unit_disk = self.unit_disk();
+                candidates.sort_by_key(|&i| self.items[i].newest);
+                let mut remaining = self.total.disk;
+                candidates.retain(|&i| {
+                    let take = remaining > limit;
+                    remaining = remaining.saturating_sub(unit_disk[i]);
+                    take
+                });
+            }
+            for i in candidates {
+                chosen[i] = true;
+            }
+        } else {
+            chosen.fill(true);
+        }
+
+        // Directories go when everything in them goes. Walking the pre-order list backwards
+        // meets every directory right after all of its contents.
+        let mut selected = vec![false; self.entries.len()];
+        // Per depth, for the directory about to be met there: whether all of its children are
+        // selected, and whether it has any.
+        let mut all_selected: Vec<bool> = Vec::new();
+        let mut has_children: Vec<bool> = Vec::new();
+        for (index, entry) in self.entries.iter().enumerate().rev() {
+            let depth = entry.depth;
+            if all_selected.len() < depth + 2 {
+                all_selected.resize(depth + 2, true);
+                has_children.resize(depth + 2, false);
+            }
+            let relative = entry.relative.as_str();
+            let kept = (depth == 1 && relative == CACHEDIR_TAG)
+                || (entry.kind != Kind::Dir
+                    && filters
+                        .running_program
+                        .as_ref()
+                        .is_some_and(|exe| is_running_program(exe, &self.root.join(relative))));
+            let takes = !kept && depth > 0 && chosen[entry.item] && filters.takes_path(&self.layout, relative);
+            let this = match entry.kind {
+                Kind::Dir => {
+                    let own = match self.items[entry.item].key {
+                        // Emptied containers go; empty ones only when no unit is asked for.
+                        ItemKey::Container => {
+                            depth > 0
+                                && filters.takes_path(&self.layout, relative)
+                                && (has_children[depth + 1] || !filters.by_unit())
+                        }
+                        _ => takes,
+                    };
+                    let this = own && all_selected[depth + 1];
+                    all_selected[depth + 1] = true;
+                    has_children[depth + 1] = false;
+                    this
+                }
+                Kind::File | Kind::Link => takes,
+            };
+            selected[index] = this;
+            all_selected[depth] &= this;
+            has_children[depth] = true;
+        }
+        let mut selection = Selection { selected, over_limit: None };
+        if let Some(limit) = filters.max_size {
+            let mut links = HashMap::new();
+            self.count_removed_links(&selection, &mut links);
+            let left = self.total.disk.saturating_sub(self.removal(&selection, &links, 0).total.disk);
+            selection.over_limit = (left > limit).then_some(left);
+        }
+        selection
+    }
+
+    /// Each unit's on-disk bytes, hard links inside it counted once.
+    fn unit_disk(&self) -> Vec<u64> {
+        let mut disk = vec![0; self.items.len()];
+        let mut seen = HashSet::new();
+        for entry in &self.entries {
+            if entry.links.is_none_or(|(id, _)| seen.insert(id)) {
+                disk[entry.item] += entry.disk;
+            }
+        }
+        disk
+    }
+
+    /// Links to each hard-linked file that the selection removes, to add up across trees.
+    pub(crate) fn count_removed_links(&self, selection: &Selection, counts: &mut HashMap<LinkId, u64>) {
+        for (entry, _) in self.entries.iter().zip(&selection.selected).filter(|(_, selected)| **selected) {
+            if let Some((id, _)) = entry.links {
+                *counts.entry(id).or_default() += 1;
+            }
+        }
+    }
+
+    /// What removing the selection frees: in total, per category, and its `largest` items. A
+    /// hard-linked file counts once, and only when all its links go (`removed_links` from
+    /// `count_removed_links` over every tree of this run).
+    pub(crate) fn removal(
+        &self,
+        selection: &Selection,
+        removed_links: &HashMap<LinkId, u64>,
+        largest: usize,
+    ) -> Removal {
+        let mut seen = HashSet::new();
+        let mut total = Bytes::default();
+        let mut by_category: HashMap<Category, Bytes> = HashMap::new();
+        let mut by_item = vec![Bytes::default(); self.items.len()];
+        for (entry, _) in self.entries.iter().zip(&selection.selected).filter(|(_, selected)| **selected) {
+            let frees = entry.links.is_none_or(|(id, links)| removed_links.get(&id) >= Some(&links) && seen.insert(id));
+            total.add(entry, frees);
+            by_category.entry(entry.category).or_default().add(entry, frees);
+            by_item[entry.item].add(entry, frees);
+        }
+        let mut categories: Vec<(Category, Bytes)> = by_category.into_iter().collect();
+        categories.sort_by_key(|(category, bytes)| (std::cmp::Reverse(bytes.disk), *category));
+        let mut items: Vec<(usize, Bytes)> = by_item
+            .into_iter()
+            .enumerate()
+            .filter(|(item, bytes)| self.items[*item].key != ItemKey::Container && *bytes != Bytes::default())
+            .collect();
+        items.sort_by_key(|(item, bytes)| (std::cmp::Reverse(bytes.disk), *item));
+        Removal {
+            total,
+            categories: categories.into_iter().map(|(c, bytes)| (self.layout.category_name(c), bytes)).collect(),
+            largest: items
+                .into_iter()
+                .take(largest)
+                .map(|(item, bytes)| (self.items[item].label.clone(), bytes))
+                .collect(),
+        }
+    }
+
+    /// Deletes the selection, exactly the entries the scan found: files and links on every
+    /// core, then the lock files we hold (so builds keep out until the end), then the emptied
+    /// directories, deepest first. A file that appeared since the scan makes its directory's
+    /// removal fail, which stops the task. Returns the number of files (not directories) removed.
+    pub(crate) fn delete(&self, selection: &Selection, locks: &mut Locks, progress: &Progress) -> anyhow::Result<u64> {
+        let chosen = |kind: Kind| {
+            self.entries
+                .iter()
+                .zip(&selection.selected)
+                .filter(move |(entry, selected)| **selected && entry.kind == kind)
+        };
+        let is_lock = |entry: &Entry| entry.relative.file_name() == Some(CARGO_LOCK);
+        let (lock_files, files): (Vec<&Entry>, Vec<&Entry>) =
+            chosen(Kind::File).chain(chosen(Kind::Link)).map(|(entry, _)| entry).partition(|entry| is_lock(entry));
+        in_parallel(&files, |entry| {
+            remove_entry(&self.root.join(&entry.relative), entry.kind)?;
+            progress.removed();
+            Ok(())
+        })?;
+        for entry in &lock_files {
+            let path = self.root.join(&entry.relative);
+            locks.release(path.as_std_path());
+            remove_entry(&path, entry.kind)?;
+        }
+        for (entry, _) in chosen(Kind::Dir).collect::<Vec<_>>().into_iter().rev() {
+            let path = self.root.join(&entry.relative);
+            fs::remove_dir(&path).with_context(|| format!("could not remove {path}"))?;
+        }
+        Ok((files.len() + lock_files.len()) as u64)
+    }
+}
+
+/// `work` on each item, on as many threads as there are cores; results in order. The first
+/// error stops every thread.
+fn in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> anyhow::Result<R> + Sync) -> anyhow::Result<Vec<R>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len() / 1024 + 1);
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    let run = |chunk: &[T]| -> anyhow::Result<Vec<R>> {
+        let mut results = Vec::with_capacity(chunk.len());
+        for item in chunk {
+            if failed.load(std::sync::atomic::Ordering::Relaxed) {
+                break;
+            }
+            match work(item) {
+                Ok(result) => results.push(result),
+                Err(err) => {
+                    failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                    return Err(err);
+                }
+            }
+        }
+        Ok(results)
+    };
+    let chunks: Vec<anyhow::Result<Vec<R>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            items.chunks(items.len().div_ceil(threads).max(1)).map(|chunk| scope.spawn(move || run(chunk))).collect();
+        handles.into_iter().map(|handle| handle.join().expect("a scan thread panicked")).collect()
+    });
+    // Report the real error, not a thread that merely stopped because another failed.
+    let mut results = Vec::with_capacity(items.len());
+    let mut first_error = None;
+    for chunk in chunks {
+        match chunk {
+            Ok(chunk) => results.extend(chunk),
+            Err(err) => first_error = first_error.or(Some(err)),
+        }
+    }
+    match first_error {
+        Some(err) => Err(err),
+        None => Ok(results),
+    }
+}
+
+/// Removes a file, or a link (never what it points to).
+fn remove_entry(path: &Utf8Path, kind: Kind) -> anyhow::Result<()> {
+    let removed = match kind {
+        Kind::Link => remove_link(path),
+        Kind::File | Kind::Dir => fs::remove_file(path),
+    };
+    removed.with_context(|| format!("could not remove {path}"))
+}
+
+/// A link to a directory is a directory entry on Windows and goes with `remove_dir`.
+#[cfg(windows)]
+fn remove_link(path: &Utf8Path) -> std::io::Result<()> {
+    use std::os::windows::fs::FileTypeExt;
+    if path.symlink_metadata()?.file_type().is_symlink_dir() { fs::remove_dir(path) } else { fs::remove_file(path) }
+}
+
+#[cfg(not(windows))]
+fn remove_link(path: &Utf8Path) -> std::io::Result<()> {
+    fs::remove_file(path)
+}
+
+/// Whether `path` is the running program `exe` or, in a `deps/` directory beside it, the file
+/// cargo hard-linked it from: Windows cannot delete a program while it runs.
+pub(crate) fn is_running_program(exe: &Utf8Path, path: &Utf8Path) -> bool {
+    if path == exe {
+        return true;
+    }
+    let (Some(stem), Some(ext), Some(name)) = (exe.file_stem(), exe.extension(), path.file_name()) else {
+        return false;
+    };
+    path.parent() == exe.parent().map(|dir| dir.join("deps")).as_deref()
+        && name
+            .strip_prefix(stem)
+            .and_then(|rest| rest.strip_prefix('-'))
+            .and_then(|rest| rest.strip_suffix(ext))
+            .and_then(|rest| rest.strip_suffix('.'))
+            .is_some_and(is_hash)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layout() -> Layout {
+        Layout {
+            profiles: ["debug", "release", "llvm-cov-target/debug", "x86_64-pc-windows-msvc/debug"]
+                .map(Utf8PathBuf::from)
+                .to_vec(),
+        }
+    }
+
+    fn unit(profile: &str, hash: &str) -> ItemKey {
+        ItemKey::Unit { profile: profile.into(), hash: hash.into() }
+    }
+
+    #[test]
+    fn reads_the_hash_cargo_puts_in_unit_names() {
+        assert_eq!(unit_hash("libalpha-9ec3fb85effc4f3f.rlib"), Some("9ec3fb85effc4f3f"));
+        assert_eq!(unit_hash("my-tool-18d8a149f01c59b2"), Some("18d8a149f01c59b2"));
+        assert_eq!(unit_hash("build_script_build-e89f9ae6b053e47d.d"), Some("e89f9ae6b053e47d"));
+        assert_eq!(unit_hash("alpha-082ob5z0pi82r"), None);
+        assert_eq!(unit_hash("libalpha.rlib"), None);
+        assert_eq!(unit_hash("x-9ec3fb85effc4f3f0"), None, "17 digits are no hash");
+        assert_eq!(unit_hash("x-9EC3FB85EFFC4F3F"), None);
+    }
+
+    #[test]
+    fn sorts_cargos_layout_into_units_and_categories() {
+        let layout = layout();
+        let h = "9ec3fb85effc4f3f";
+        let cases: &[(&str, ItemKey, Category)] = &[
+            ("", ItemKey::Container, Category::Other),
+            ("debug", ItemKey::Container, Category::Profile(0)),
+            ("debug/deps", ItemKey::Container, Category::Profile(0)),
+            ("debug/deps/libalpha-9ec3fb85effc4f3f.rlib", unit("debug", h), Category::Profile(0)),
+            ("debug/.fingerprint/alpha-9ec3fb85effc4f3f/lib-alpha.json", unit("debug", h), Category::Profile(0)),
+            ("debug/build/alpha-9ec3fb85effc4f3f/out/gen.rs", unit("debug", h), Category::Profile(0)),
+            ("release/libalpha.rlib", ItemKey::Loose("release/libalpha.rlib".into()), Category::Profile(1)),
+            ("debug/.cargo-lock", ItemKey::Loose("debug/.cargo-lock".into()), Category::Profile(0)),
+            ("debug/incremental", ItemKey::Container, Category::Incremental),
+            (
+                "debug/incremental/alpha-082ob5z0pi82r/s-x/dep-graph.bin",
+                ItemKey::Incremental("debug/incremental/alpha-082ob5z0pi82r".into()),
+                Category::Incremental,
+            ),
+            ("llvm-cov-target", ItemKey::Container, Category::Coverage),
+            (
+                "llvm-cov-target/debug/deps/libalpha-9ec3fb85effc4f3f.rlib",
+                unit("llvm-cov-target/debug", h),
+                Category::Coverage,
+            ),
+            (
+                "llvm-cov-target/ws-1-2.profraw",
+                ItemKey::Loose("llvm-cov-target/ws-1-2.profraw".into()),
+                Category::Coverage,
+            ),
+            ("llvm-cov/html/index.html", ItemKey::Loose("llvm-cov".into()), Category::Coverage),
+            ("doc/alpha/index.html", ItemKey::Loose("doc".into()), Category::Doc),
+            ("x86_64-pc-windows-msvc", ItemKey::Container, Category::Other),
+            ("x86_64-pc-windows-msvc/doc/alpha", ItemKey::Loose("x86_64-pc-windows-msvc/doc".into()), Category::Doc),
+            ("CACHEDIR.TAG", ItemKey::Loose("CACHEDIR.TAG".into()), Category::Other),
+            ("package/alpha-0.1.0.crate", ItemKey::Loose("package".into()), Category::Other),
+        ];
+        for (path, key, category) in cases {
+            assert_eq!(layout.classify(path), (key.clone(), *category), "{path}");
+        }
+    }
+
+    #[test]
+    fn path_flags_pick_categories_and_profiles() {
+        let layout = layout();
+        let filters = |only: &[Only], profile: Option<&str>| Filters {
+            only: only.to_vec(),
+            profile: profile.map(str::to_owned),
+            older_than: None,
+            max_size: None,
+            now: SystemTime::now(),
+            running_program: None,
+        };
+        let coverage = filters(&[Only::Coverage], None);
+        assert!(coverage.takes_path(&layout, "llvm-cov-target/debug/deps/x"));
+        assert!(coverage.takes_path(&layout, "llvm-cov/html"));
+        assert!(!coverage.takes_path(&layout, "debug/deps/x"));
+        let incremental_release = filters(&[Only::Incremental], Some("release"));
+        assert!(incremental_release.takes_path(&layout, "release/incremental/a-1/x"));
+        assert!(!incremental_release.takes_path(&layout, "debug/incremental/a-1/x"));
+        assert!(!incremental_release.takes_path(&layout, "release/deps/x"));
+        let doc_or_coverage = filters(&[Only::Doc, Only::Coverage], None);
+        assert!(doc_or_coverage.takes_path(&layout, "doc/alpha"));
+        assert!(doc_or_coverage.takes_path(&layout, "llvm-cov"));
+        assert!(!doc_or_coverage.takes_path(&layout, "debug/deps/doc"));
+        let debug = filters(&[], Some("debug"));
+        assert!(debug.takes_path(&layout, "x86_64-pc-windows-msvc/debug/deps/x"));
+        assert!(!debug.takes_path(&layout, "x86_64-pc-windows-msvc"));
+    }
+
+    #[test]
+    fn the_running_program_and_its_deps_twin_are_recognised() {
+        let exe = Utf8Path::new("C:/t/debug/xtask.exe");
+        assert!(is_running_program(exe, exe));
+        assert!(is_running_program(exe, Utf8Path::new("C:/t/debug/deps/xtask-9ec3fb85effc4f3f.exe")));
+        assert!(!is_running_program(exe, Utf8Path::new("C:/t/debug/deps/xtask-9ec3fb85effc4f3f.pdb")));
+        assert!(!is_running_program(exe, Utf8Path::new("C:/t/release/deps/xtask-9ec3fb85effc4f3f.exe")));
+        assert!(!is_running_program(exe, Utf8Path::new("C:/t/debug/deps/xtask-helper-9ec3fb85effc4f3f.exe")));
+    }
+}
