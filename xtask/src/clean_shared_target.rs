@@ -29,7 +29,13 @@ use self::{
     source::{Setting, Source},
     tree::{Bytes, Filters, Selection, Tree},
 };
-use crate::{child, flags, output::human_bytes, tools, workspace::Workspace};
+use crate::{
+    child, flags,
+    output::human_bytes,
+    toml_file::TomlFile,
+    tools,
+    workspace::{self, Workspace},
+};
 
 /// How many of the largest entries the preview lists.
 const LARGEST: usize = 10;
@@ -177,11 +183,10 @@ impl flags::CleanSharedTarget {
         // Cargo reads config files from its current directory, which is the workspace root here.
         let root = Utf8PathBuf::try_from(sh.current_dir()).context("the workspace root is not UTF-8")?;
         let cargo_home = tools::cargo_home(sh).ok();
-        let mut configs = Vec::new();
-        for file in source::config_files(&root, cargo_home.as_deref()) {
-            let text = std::fs::read_to_string(&file).with_context(|| format!("could not read {file}"))?;
-            configs.push((file, text));
-        }
+        let configs = workspace::cargo_config_files(&root, cargo_home.as_deref())
+            .iter()
+            .map(|file| TomlFile::read(file))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let var = |name: &str| sh.var_os(name);
         // Before `cargo metadata`, so that an empty variable gets this task's message.
         let target_source = source::find(source::TARGET_DIR, var, &configs)?;

@@ -19,6 +19,7 @@ mod output;
 mod setup_sccache;
 #[cfg(test)]
 mod tidy;
+mod toml_file;
 mod tools;
 mod workspace;
 

@@ -9,7 +9,6 @@
 pub(crate) mod server;
 pub(crate) mod settings;
 mod shell_env;
-mod toml_file;
 
 use anyhow::{Context, bail};
 use camino::{Utf8Path, Utf8PathBuf};
@@ -17,14 +16,15 @@ use serde_json::{Value, json};
 use xshell::{Cmd, Shell};
 
 use self::{
-    server::{Endpoint, Sccache, Stats, human_bytes},
+    server::{Endpoint, Sccache, Stats},
     settings::{BackendKeys, BackendKind, CacheSize, EnvShell, Scope},
-    toml_file::TomlFile,
 };
 use crate::{
     child, flags,
-    output::{Stream, Style, UsageError, paint},
+    output::{Stream, Style, UsageError, human_bytes, paint},
+    toml_file::TomlFile,
     tools::{self, Found},
+    workspace,
 };
 
 /// Keys of cargo's configuration that setup manages.
@@ -244,11 +244,11 @@ fn redact_change(change: &str) -> String {
 /// Where the wrapper goes for `scope`.
 fn cargo_config_path(sh: &Shell, scope: Scope) -> anyhow::Result<Utf8PathBuf> {
     Ok(match scope {
-        Scope::User => settings::cargo_config_in(&tools::cargo_home(sh)?),
+        Scope::User => workspace::cargo_config_in(&tools::cargo_home(sh)?),
         Scope::Project => {
             let root = Utf8PathBuf::from_path_buf(sh.current_dir())
                 .map_err(|dir| anyhow::anyhow!("the workspace path {} is not UTF-8", dir.display()))?;
-            settings::cargo_config_in(&root.join(".cargo"))
+            workspace::cargo_config_in(&root.join(".cargo"))
         }
     })
 }
@@ -617,18 +617,11 @@ fn effective_wrapper(sh: &Shell) -> anyhow::Result<(Option<String>, String, Vec<
     })
 }
 
-/// Cargo's config files as cargo reads them from the current directory, closest first.
+/// Cargo's config files as cargo reads them from the workspace root, closest first.
 fn cargo_config_files(sh: &Shell) -> anyhow::Result<Vec<Utf8PathBuf>> {
-    let cwd = Utf8PathBuf::from_path_buf(sh.current_dir())
+    let root = Utf8PathBuf::from_path_buf(sh.current_dir())
         .map_err(|dir| anyhow::anyhow!("{} is not UTF-8", dir.display()))?;
-    let cargo_home = settings::cargo_config_in(&tools::cargo_home(sh)?);
-    let mut files: Vec<Utf8PathBuf> =
-        cwd.ancestors().map(|dir| settings::cargo_config_in(&dir.join(".cargo"))).collect();
-    if !files.contains(&cargo_home) {
-        files.push(cargo_home);
-    }
-    files.retain(|file| file.is_file());
-    Ok(files)
+    Ok(workspace::cargo_config_files(&root, tools::cargo_home(sh).ok().as_deref()))
 }
 
 fn show_stats(sh: &Shell, as_json: bool, zero: bool) -> anyhow::Result<()> {

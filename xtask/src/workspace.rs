@@ -43,6 +43,26 @@ pub(crate) struct Target {
     pub(crate) kinds: Vec<String>,
 }
 
+/// The cargo configuration file in `dir` (a `.cargo` directory or `CARGO_HOME`): the legacy
+/// `config` when it exists, as cargo prefers it over `config.toml`, else `config.toml`.
+pub(crate) fn cargo_config_in(dir: &Utf8Path) -> Utf8PathBuf {
+    let legacy = dir.join("config");
+    if legacy.is_file() { legacy } else { dir.join("config.toml") }
+}
+
+/// The cargo configuration files that exist, as cargo reads them from `dir`: `.cargo/` in `dir`
+/// and each ancestor, closest first, then `cargo_home`'s.
+pub(crate) fn cargo_config_files(dir: &Utf8Path, cargo_home: Option<&Utf8Path>) -> Vec<Utf8PathBuf> {
+    let dirs = dir.ancestors().map(|dir| dir.join(".cargo")).chain(cargo_home.map(Utf8Path::to_owned));
+    let mut files: Vec<Utf8PathBuf> = Vec::new();
+    for file in dirs.map(|dir| cargo_config_in(&dir)) {
+        if file.is_file() && !files.contains(&file) {
+            files.push(file);
+        }
+    }
+    files
+}
+
 /// The root of the workspace that contains the current directory of `sh`.
 pub(crate) fn locate_root(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
     let manifest = child::cargo(sh)
@@ -262,6 +282,26 @@ mod tests {
         metadata["metadata"]["xtask"] = json!("fast");
         let err = Workspace::from_metadata(&metadata).unwrap_err().to_string();
         assert_eq!(err, "[workspace.metadata.xtask] in /ws/Cargo.toml must be a table, not \"fast\"");
+    }
+
+    #[test]
+    fn config_files_are_found_closest_first_with_cargos_preference_for_the_legacy_name() {
+        let sh = Shell::new().unwrap();
+        let temp = sh.create_temp_dir().unwrap();
+        let root = Utf8Path::from_path(temp.path()).unwrap();
+        for (file, text) in [
+            ("ws/sub/.cargo/config.toml", ""),
+            ("ws/.cargo/config", ""),
+            ("ws/.cargo/config.toml", ""),
+            ("home/config.toml", ""),
+        ] {
+            std::fs::create_dir_all(root.join(file).parent().unwrap()).unwrap();
+            std::fs::write(root.join(file), text).unwrap();
+        }
+        let files = cargo_config_files(&root.join("ws/sub"), Some(&root.join("home")));
+        let relative: Vec<&str> = files.iter().map(|f| f.strip_prefix(root).unwrap().as_str()).collect();
+        assert_eq!(relative, ["ws/sub/.cargo/config.toml", "ws/.cargo/config", "home/config.toml"]);
+        assert_eq!(cargo_config_in(&root.join("nowhere")), root.join("nowhere/config.toml"));
     }
 
     #[test]

@@ -7,7 +7,9 @@
 use std::ffi::OsString;
 
 use anyhow::bail;
-use camino::{Utf8Path, Utf8PathBuf};
+use camino::Utf8PathBuf;
+
+use crate::toml_file::TomlFile;
 
 /// A directory setting of cargo's: the target directory or the build directory.
 #[derive(Clone, Copy)]
@@ -51,7 +53,7 @@ impl Source {
 pub(crate) fn find(
     setting: Setting,
     var: impl Fn(&str) -> Option<OsString>,
-    config_files: &[(Utf8PathBuf, String)],
+    config_files: &[TomlFile],
 ) -> anyhow::Result<Source> {
     for name in setting.vars {
         match var(name) {
@@ -65,49 +67,8 @@ pub(crate) fn find(
     }
     Ok(config_files
         .iter()
-        .find(|(_, text)| sets_build_key(text, setting.key))
-        .map_or(Source::Default, |(file, _)| Source::ConfigFile(file.clone())))
-}
-
-/// Cargo's config files as seen from `dir`, closest first: `.cargo/config.toml` (or the old
-/// `.cargo/config`) in `dir` and each ancestor, then the ones in `cargo_home`.
-pub(crate) fn config_files(dir: &Utf8Path, cargo_home: Option<&Utf8Path>) -> Vec<Utf8PathBuf> {
-    let mut files = Vec::new();
-    let dirs = dir.ancestors().map(|dir| dir.join(".cargo")).chain(cargo_home.map(Utf8Path::to_owned));
-    for dir in dirs {
-        for name in ["config.toml", "config"] {
-            let file = dir.join(name);
-            if file.is_file() && !files.contains(&file) {
-                files.push(file);
-                break;
-            }
-        }
-    }
-    files
-}
-
-/// Whether a config file's text sets `build.<key>`: `key = ...` in `[build]`, `build.key = ...`
-/// at the top, or `build = { key = ... }`. A line-level reading is enough to name the file; the
-/// value itself always comes from cargo.
-fn sets_build_key(text: &str, key: &str) -> bool {
-    let mut table = String::new();
-    for line in text.lines().map(str::trim) {
-        if let Some(header) = line.strip_prefix('[') {
-            table = header.trim_start_matches('[').split(']').next().unwrap_or_default().replace(' ', "");
-            continue;
-        }
-        let Some((name, value)) = line.split_once('=') else { continue };
-        let name: String = name.chars().filter(|c| !c.is_whitespace() && *c != '"').collect();
-        let found = match table.as_str() {
-            "build" => name == key,
-            "" => name == format!("build.{key}") || (name == "build" && value.contains(key)),
-            _ => false,
-        };
-        if found {
-            return true;
-        }
-    }
-    false
+        .find(|file| file.get(&["build", setting.key]).is_some())
+        .map_or(Source::Default, |file| Source::ConfigFile(file.path.clone())))
 }
 
 #[cfg(test)]
@@ -119,8 +80,11 @@ mod tests {
         move |name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.into())
     }
 
-    fn files(pairs: &[(&str, &str)]) -> Vec<(Utf8PathBuf, String)> {
-        pairs.iter().map(|(path, text)| (Utf8PathBuf::from(path), text.to_string())).collect()
+    fn files(pairs: &[(&str, &str)]) -> Vec<TomlFile> {
+        pairs
+            .iter()
+            .map(|(path, text)| TomlFile::parse(camino::Utf8Path::new(path), text.to_string()).unwrap())
+            .collect()
     }
 
     #[test]
@@ -158,13 +122,15 @@ mod tests {
 
     #[test]
     fn reads_every_toml_spelling_of_the_key() {
-        assert!(sets_build_key("[build]\ntarget-dir = \"x\"", "target-dir"));
-        assert!(sets_build_key("[ build ]\n  \"target-dir\"=\"x\"", "target-dir"));
-        assert!(sets_build_key("build.target-dir = \"x\"", "target-dir"));
-        assert!(sets_build_key("build = { target-dir = \"x\" }", "target-dir"));
-        assert!(!sets_build_key("[target.x86_64-unknown-linux-gnu]\ntarget-dir = \"x\"", "target-dir"));
-        assert!(!sets_build_key("[build]\n# target-dir = \"x\"\nrustc-wrapper = \"sccache\"", "target-dir"));
-        assert!(!sets_build_key("[build]\nbuild-dir = \"x\"", "target-dir"));
+        let sets = |text: &str| find(TARGET_DIR, env(&[]), &files(&[("/c.toml", text)])).unwrap() != Source::Default;
+        assert!(sets("[build]\ntarget-dir = \"x\""));
+        assert!(sets("[ build ]\n  \"target-dir\"=\"x\""));
+        assert!(sets("build.target-dir = \"x\""));
+        assert!(sets("build = { target-dir = \"x\" }"));
+        assert!(!sets("[target.x86_64-unknown-linux-gnu]\ntarget-dir = \"x\""));
+        assert!(!sets("[build]\n# target-dir = \"x\"\nrustc-wrapper = \"sccache\""));
+        assert!(!sets("[build]\nbuild-dir = \"x\""));
+        assert!(!sets("build = { build-dir = \"target-dir\" }"));
     }
 
     #[test]

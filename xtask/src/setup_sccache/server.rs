@@ -14,6 +14,7 @@ use xshell::{Cmd, Shell};
 use super::settings::BackendKind;
 use crate::{
     child,
+    output::human_bytes,
     tools::{Found, Version},
 };
 
@@ -333,18 +334,6 @@ impl Stats {
     }
 }
 
-/// Bytes in binary units with one decimal: `1.5 GiB`.
-pub(crate) fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -428,7 +417,5 @@ mod tests {
             sh.set_var("SCCACHE_SERVER_PORT", "not-a-port");
             assert_eq!(Endpoint::from_env(&sh), Endpoint::Port(DEFAULT_PORT));
         }
-        assert_eq!(human_bytes(10 << 30), "10.0 GiB");
-        assert_eq!(human_bytes(999), "999 B");
     }
 }

@@ -256,12 +256,6 @@ fn xdg(sh: &Shell, var: &str, home: &Utf8Path, fallback: &str) -> Utf8PathBuf {
     sh.var(var).ok().map(Utf8PathBuf::from).filter(|dir| dir.is_absolute()).unwrap_or_else(|| home.join(fallback))
 }
 
-/// The cargo configuration file in `dir`: `config.toml`, or the legacy `config` if only it exists.
-pub(crate) fn cargo_config_in(dir: &Utf8Path) -> Utf8PathBuf {
-    let legacy = dir.join("config");
-    if legacy.is_file() && !dir.join("config.toml").exists() { legacy } else { dir.join("config.toml") }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

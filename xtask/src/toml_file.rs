@@ -1,6 +1,7 @@
-//! Editing TOML files that belong to someone else (cargo's and sccache's configuration).
+//! Reading and editing TOML files that belong to someone else (cargo's and sccache's
+//! configuration).
 //!
-//! Every key setup writes carries a marker comment, so a later run knows what it wrote: it
+//! Every key `setup-sccache` writes carries a marker comment, so a later run knows what it wrote: it
 //! changes nothing when the value is already there, and `disable` removes exactly those keys.
 //! All other keys, comments and blank lines stay byte for byte. A file that does not parse is an
 //! error naming the file and line, and is left untouched.
@@ -32,7 +33,7 @@ impl TomlFile {
         TomlFile::parse(path, original)
     }
 
-    fn parse(path: &Utf8Path, original: String) -> anyhow::Result<TomlFile> {
+    pub(crate) fn parse(path: &Utf8Path, original: String) -> anyhow::Result<TomlFile> {
         let doc = original
             .parse::<DocumentMut>()
             .map_err(|err| anyhow::anyhow!("{path} is not valid TOML, so it was left untouched:\n{err}"))?;
