@@ -555,12 +555,12 @@ fn synthetic_target(tree: &Utf8Path, files: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The apparent size clean-shared-target's JSON reports for the whole directory.
+/// The apparent size clean-shared-target's JSON reports for the whole directory, directories
+/// included, as `du -sb` counts.
 fn apparent_bytes(json: &Value) -> anyhow::Result<u64> {
-    ["/total/apparent_bytes", "/apparent_bytes", "/total_apparent_bytes", "/plan/apparent_bytes"]
-        .iter()
-        .find_map(|pointer| json.pointer(pointer).and_then(Value::as_u64))
-        .with_context(|| format!("no apparent size in clean-shared-target's JSON: {json}"))
+    json.pointer("/directories/0/total/apparent_bytes")
+        .and_then(Value::as_u64)
+        .with_context(|| format!("no directories[0].total.apparent_bytes in clean-shared-target's JSON: {json}"))
 }
 
 fn show_bytes(bytes: Option<u64>) -> String {

@@ -10,7 +10,6 @@ mod source;
 mod tree;
 
 use std::{
-    collections::HashMap,
     io::{BufRead, IsTerminal, Write},
     sync::{
         Mutex,
@@ -97,7 +96,7 @@ impl flags::CleanSharedTarget {
             plans.push(Plan { free_before: free_space(sh, &dir.real), dir, tree, selection });
         }
         progress.finish();
-        let mut removed_links = HashMap::new();
+        let mut removed_links = tree::FastMap::default();
         for plan in &plans {
             plan.tree.count_removed_links(&plan.selection, &mut removed_links);
         }
@@ -291,7 +290,7 @@ struct Plan {
 }
 
 impl Plan {
-    fn report(&self, removed_links: &HashMap<tree::LinkId, u64>) -> Report {
+    fn report(&self, removed_links: &tree::FastMap<tree::LinkId, u64>) -> Report {
         let removal = self.tree.removal(&self.selection, removed_links, LARGEST);
         Report {
             role: self.dir.dir.role,

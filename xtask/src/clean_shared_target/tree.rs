@@ -7,12 +7,57 @@
 use std::{
     collections::{HashMap, HashSet},
     fs,
+    hash::{BuildHasherDefault, Hasher},
     time::{Duration, SystemTime},
 };
 
 use anyhow::{Context, bail};
 use camino::{Utf8Path, Utf8PathBuf};
-use walkdir::WalkDir;
+
+/// Maps and sets keyed per entry of trees with hundreds of thousands: std's SipHash dominated
+/// the scan in the debug build `cargo xtask` runs. Keys are numbers (units, inodes) or short
+/// paths from our own directory listing, so an FNV-style mix with a final spread is enough.
+pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+pub(crate) type FastSet<K> = HashSet<K, BuildHasherDefault<Fnv>>;
+
+#[derive(Default)]
+pub(crate) struct Fnv(u64);
+
+impl Fnv {
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0 ^ word).wrapping_mul(0x0100_0000_01b3);
+    }
+}
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        // Spread the low bits into the high ones hashbrown looks at first.
+        let hash = (self.0 ^ (self.0 >> 33)).wrapping_mul(0xff51_afd7_ed55_8ccd);
+        hash ^ (hash >> 33)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.mix(u64::from(*byte));
+        }
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.mix(n.into());
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.mix(n.into());
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.mix(n);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.mix(n as u64);
+    }
+}
 
 use super::{
     Progress,
@@ -76,8 +121,9 @@ struct Entry {
 enum ItemKey {
     /// The root, a profile directory, `deps/` and the like: removed only when emptied.
     Container,
-    /// Everything cargo named with this hash in one profile directory.
-    Unit { profile: String, hash: String },
+    /// Everything cargo named with this hash in one profile directory (by its index in the
+    /// layout): numbers, not strings, as every entry's key is hashed.
+    Unit { profile: usize, hash: u64 },
     /// One crate's directory in `incremental/`.
     Incremental(String),
     /// Anything else, by its top directory or file.
@@ -92,7 +138,8 @@ impl ItemKey {
 
 struct Item {
     key: ItemKey,
-    label: String,
+    /// The entry it was first seen in; its label is made from it when shown.
+    first: usize,
     /// The newest modification time of its files (not directories).
     newest: Option<SystemTime>,
 }
@@ -123,20 +170,33 @@ fn under<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
     }
 }
 
+/// The first component of `path` (relative, as the walk joined it) and the rest. A plain loop:
+/// this runs for every entry of trees with hundreds of thousands, in the debug build `cargo
+/// xtask` uses, where iterator and pattern machinery cost many times more.
 fn split_first(path: &str) -> (&str, Option<&str>) {
-    match path.find(['/', std::path::MAIN_SEPARATOR]) {
-        Some(at) => (&path[..at], Some(&path[at + 1..])),
-        None => (path, None),
+    let bytes = path.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        if bytes[at] == std::path::MAIN_SEPARATOR as u8 {
+            return (&path[..at], Some(&path[at + 1..]));
+        }
+        at += 1;
     }
+    (path, None)
 }
 
 /// The `<16 hex digits>` cargo puts after a `-` in a unit's file names: `libfoo-0123456789abcdef.rlib`.
-fn unit_hash(name: &str) -> Option<&str> {
-    name.match_indices('-').find_map(|(at, _)| {
+/// Usually after the last `-`, which is tried first; rustc's `*.long-type-*.txt` files put one
+/// after it, so then every `-` is tried.
+fn unit_hash(name: &str) -> Option<u64> {
+    let hash_at = |at: usize| {
         let hash = name.get(at + 1..at + 17)?;
         let after = &name[at + 17..];
-        (is_hash(hash) && (after.is_empty() || after.starts_with('.'))).then_some(hash)
-    })
+        let hash = (is_hash(hash) && (after.is_empty() || after.starts_with('.'))).then_some(hash)?;
+        u64::from_str_radix(hash, 16).ok()
+    };
+    let last = name.rfind('-')?;
+    hash_at(last).or_else(|| name[..last].match_indices('-').find_map(|(at, _)| hash_at(at)))
 }
 
 fn is_hash(text: &str) -> bool {
@@ -186,12 +246,12 @@ impl Layout {
             Some(below) if UNIT_DIRS.contains(&first) => {
                 let name = split_first(below).0;
                 match unit_hash(name) {
-                    Some(hash) => ItemKey::Unit { profile: profile.to_string(), hash: hash.to_owned() },
+                    Some(hash) => ItemKey::Unit { profile: index, hash },
                     None => ItemKey::Loose(format!("{profile}/{first}/{name}")),
                 }
             }
             _ => match unit_hash(first) {
-                Some(hash) => ItemKey::Unit { profile: profile.to_string(), hash: hash.to_owned() },
+                Some(hash) => ItemKey::Unit { profile: index, hash },
                 None => ItemKey::Loose(format!("{profile}/{first}")),
             },
         };
@@ -210,9 +270,11 @@ impl Layout {
 }
 
 /// A label for an item: for a unit, its profile and the name cargo gave it up to the hash.
-fn label(key: &ItemKey, relative: &str) -> String {
+fn label(layout: &Layout, key: &ItemKey, relative: &str) -> String {
     match key {
         ItemKey::Unit { profile, hash } => {
+            let profile = &layout.profiles[*profile];
+            let hash = format!("{hash:016x}");
             let named = Utf8Path::new(relative).components().map(|c| c.as_str()).find(|c| c.contains(hash.as_str()));
             let name = named.and_then(|name| name.split(hash.as_str()).next()).unwrap_or_default();
             format!("{profile}/{name}{hash} (build unit)")
@@ -234,48 +296,58 @@ pub(crate) struct Tree {
 }
 
 impl Tree {
-    /// Lists the tree (walkdir, pre-order: each directory before its contents), then measures
-    /// and classifies the entries on every core: `lstat` dominates, as it does for `du`.
+    /// Lists and measures the tree in one pass (each directory before its contents), then
+    /// classifies the entries on every core. Each entry is measured through its directory's
+    /// handle (`DirEntry::metadata`, an `fstatat` on Linux), as `du` does: measuring by full
+    /// path, as walkdir does, makes the kernel resolve every path again and cost half as much
+    /// time on top. Links are never followed.
     pub(crate) fn scan(root: &Utf8Path, profiles: Vec<Utf8PathBuf>, progress: &Progress) -> anyhow::Result<Tree> {
         let layout = Layout { profiles };
-        let root_device = device(&root.symlink_metadata().with_context(|| format!("could not read {root}"))?);
-        // Directories are measured while listing, so that a mount point is refused before the
-        // walk enters it; everything else afterwards, on every core.
-        let mut listed: Vec<(Utf8PathBuf, usize, Kind, Option<fs::Metadata>)> = Vec::new();
-        for entry in WalkDir::new(root).follow_links(false).follow_root_links(false) {
-            let entry = entry.with_context(|| format!("could not read all of {root}; nothing was deleted"))?;
-            let path = Utf8Path::from_path(entry.path()).with_context(|| {
-                format!(
+        let root_metadata = root.symlink_metadata().with_context(|| format!("could not read {root}"))?;
+        let root_device = device(&root_metadata);
+        let mut listed: Vec<(Utf8PathBuf, usize, Kind, fs::Metadata)> =
+            vec![(Utf8PathBuf::new(), 0, Kind::Dir, root_metadata)];
+        // Depth first, each directory's whole subtree right after it: selection relies on that.
+        let unreadable = || format!("could not read all of {root}; nothing was deleted");
+        let mut open: Vec<(Utf8PathBuf, usize, fs::ReadDir)> =
+            vec![(Utf8PathBuf::new(), 0, root.read_dir().with_context(unreadable)?)];
+        while let Some((dir, depth, entries)) = open.last_mut() {
+            let Some(entry) = entries.next() else {
+                open.pop();
+                continue;
+            };
+            let (dir, depth) = (dir.clone(), *depth + 1);
+            let entry = entry.with_context(unreadable)?;
+            let name = entry.file_name().into_string().map_err(|name| {
+                let path = root.join(&dir).into_std_path_buf().join(name);
+                anyhow::anyhow!(
                     "{} is not a valid UTF-8 path; rename or remove it yourself, then run again. Nothing was deleted.",
-                    entry.path().display()
+                    path.display()
                 )
             })?;
-            let relative = path.as_str()[root.as_str().len()..].trim_start_matches(['/', std::path::MAIN_SEPARATOR]);
-            let (kind, metadata) = match entry.file_type() {
-                t if t.is_symlink() => (Kind::Link, None),
+            let relative = dir.join(name);
+            let metadata = entry.metadata().with_context(|| format!("could not read {root}/{relative}"))?;
+            let kind = match metadata.file_type() {
+                t if t.is_symlink() => Kind::Link,
                 t if t.is_dir() => {
-                    let metadata = entry.metadata().with_context(|| format!("could not read {path}"))?;
                     if device(&metadata) != root_device {
-                        bail!("{path} is a mount point inside {root}; unmount it first. Nothing was deleted.");
+                        bail!(
+                            "{root}/{relative} is a mount point inside {root}; unmount it first. Nothing was deleted."
+                        );
                     }
-                    (Kind::Dir, Some(metadata))
+                    Kind::Dir
                 }
-                _ => (Kind::File, None),
+                _ => Kind::File,
             };
-            listed.push((relative.into(), entry.depth(), kind, metadata));
+            if kind == Kind::Dir {
+                let children = root.join(&relative).read_dir().with_context(unreadable)?;
+                open.push((relative.clone(), depth, children));
+            }
+            listed.push((relative, depth, kind, metadata));
             progress.listed();
         }
 
         let measured = in_parallel(&listed, |(relative, _, kind, metadata)| {
-            let measured;
-            let metadata = match metadata {
-                Some(metadata) => metadata,
-                None => {
-                    let path = root.join(relative);
-                    measured = path.symlink_metadata().with_context(|| format!("could not read {path}"))?;
-                    &measured
-                }
-            };
             let (apparent, disk) = sizes(metadata);
             progress.measured(apparent);
             let modified =
@@ -286,21 +358,21 @@ impl Tree {
 
         let mut entries = Vec::with_capacity(listed.len());
         let mut items: Vec<Item> = Vec::new();
-        let mut item_index: HashMap<ItemKey, usize> = HashMap::new();
+        let mut item_index: FastMap<ItemKey, usize> = FastMap::default();
         for ((relative, depth, kind, _), (apparent, disk, links, modified, (key, category))) in
             listed.into_iter().zip(measured)
         {
             let item = match item_index.get(&key) {
                 Some(&item) => item,
                 None => {
-                    items.push(Item { label: label(&key, relative.as_str()), key: key.clone(), newest: None });
+                    items.push(Item { first: entries.len(), key: key.clone(), newest: None });
                     item_index.insert(key, items.len() - 1);
                     items.len() - 1
                 }
             };
             entries.push(Entry { relative, depth, kind, apparent, disk, links, modified, item, category });
         }
-        let mut seen = HashSet::new();
+        let mut seen = FastSet::default();
         let mut total = Bytes::default();
         for entry in &entries {
             total.add(entry, entry.links.is_none_or(|(id, _)| seen.insert(id)));
@@ -317,7 +389,7 @@ impl Tree {
     /// Cargo hard-links each final artifact from `deps/` into the profile directory: such a
     /// file belongs to the unit whose file it is (found by inode, so on Unix only).
     fn join_links_to_units(&mut self) {
-        let unit_of: HashMap<LinkId, usize> = self
+        let unit_of: FastMap<LinkId, usize> = self
             .entries
             .iter()
             .filter(|entry| self.items[entry.item].key.is_unit())
@@ -494,7 +566,7 @@ impl Tree {
         }
         let mut selection = Selection { selected, over_limit: None };
         if let Some(limit) = filters.max_size {
-            let mut links = HashMap::new();
+            let mut links = FastMap::default();
             self.count_removed_links(&selection, &mut links);
             let left = self.total.disk.saturating_sub(self.removal(&selection, &links, 0).total.disk);
             selection.over_limit = (left > limit).then_some(left);
@@ -505,7 +577,7 @@ impl Tree {
     /// Each unit's on-disk bytes, hard links inside it counted once.
     fn unit_disk(&self) -> Vec<u64> {
         let mut disk = vec![0; self.items.len()];
-        let mut seen = HashSet::new();
+        let mut seen = FastSet::default();
         for entry in &self.entries {
             if entry.links.is_none_or(|(id, _)| seen.insert(id)) {
                 disk[entry.item] += entry.disk;
@@ -515,7 +587,7 @@ impl Tree {
     }
 
     /// Links to each hard-linked file that the selection removes, to add up across trees.
-    pub(crate) fn count_removed_links(&self, selection: &Selection, counts: &mut HashMap<LinkId, u64>) {
+    pub(crate) fn count_removed_links(&self, selection: &Selection, counts: &mut FastMap<LinkId, u64>) {
         for (entry, _) in self.entries.iter().zip(&selection.selected).filter(|(_, selected)| **selected) {
             if let Some((id, _)) = entry.links {
                 *counts.entry(id).or_default() += 1;
@@ -529,12 +601,12 @@ impl Tree {
     pub(crate) fn removal(
         &self,
         selection: &Selection,
-        removed_links: &HashMap<LinkId, u64>,
+        removed_links: &FastMap<LinkId, u64>,
         largest: usize,
     ) -> Removal {
-        let mut seen = HashSet::new();
+        let mut seen = FastSet::default();
         let mut total = Bytes::default();
-        let mut by_category: HashMap<Category, Bytes> = HashMap::new();
+        let mut by_category: FastMap<Category, Bytes> = FastMap::default();
         let mut by_item = vec![Bytes::default(); self.items.len()];
         for (entry, _) in self.entries.iter().zip(&selection.selected).filter(|(_, selected)| **selected) {
             let frees = entry.links.is_none_or(|(id, links)| removed_links.get(&id) >= Some(&links) && seen.insert(id));
@@ -556,7 +628,10 @@ impl Tree {
             largest: items
                 .into_iter()
                 .take(largest)
-                .map(|(item, bytes)| (self.items[item].label.clone(), bytes))
+                .map(|(item, bytes)| {
+                    let item = &self.items[item];
+                    (label(&self.layout, &item.key, self.entries[item.first].relative.as_str()), bytes)
+                })
                 .collect(),
         }
     }
@@ -686,18 +761,20 @@ mod tests {
     }
 
     fn unit(profile: &str, hash: &str) -> ItemKey {
-        ItemKey::Unit { profile: profile.into(), hash: hash.into() }
+        let profile = layout().profiles.iter().position(|known| known == profile).expect("a profile of the layout");
+        ItemKey::Unit { profile, hash: u64::from_str_radix(hash, 16).unwrap() }
     }
 
     #[test]
     fn reads_the_hash_cargo_puts_in_unit_names() {
-        assert_eq!(unit_hash("libalpha-9ec3fb85effc4f3f.rlib"), Some("9ec3fb85effc4f3f"));
-        assert_eq!(unit_hash("my-tool-18d8a149f01c59b2"), Some("18d8a149f01c59b2"));
-        assert_eq!(unit_hash("build_script_build-e89f9ae6b053e47d.d"), Some("e89f9ae6b053e47d"));
+        assert_eq!(unit_hash("libalpha-9ec3fb85effc4f3f.rlib"), Some(0x9ec3fb85effc4f3f));
+        assert_eq!(unit_hash("my-tool-18d8a149f01c59b2"), Some(0x18d8a149f01c59b2));
+        assert_eq!(unit_hash("build_script_build-e89f9ae6b053e47d.d"), Some(0xe89f9ae6b053e47d));
         assert_eq!(unit_hash("alpha-082ob5z0pi82r"), None);
         assert_eq!(unit_hash("libalpha.rlib"), None);
         assert_eq!(unit_hash("x-9ec3fb85effc4f3f0"), None, "17 digits are no hash");
         assert_eq!(unit_hash("x-9EC3FB85EFFC4F3F"), None);
+        assert_eq!(unit_hash("alpha-9ec3fb85effc4f3f.long-type-1234567.txt"), Some(0x9ec3fb85effc4f3f));
     }
 
     #[test]
