@@ -86,9 +86,9 @@ xflags::xflags! {
             cmd disable {}
         }
 
-        /// Run every check CI runs (fmt, clippy, tests, Windows and macOS builds), first installing
-        /// what they need: rustup components and targets, cargo-llvm-cov, cargo-nextest, sccache,
-        /// and the Debian packages of redis-server and fish.
+        /// Run every check CI runs (fmt, the workflow's validation, clippy, tests, Windows and macOS
+        /// builds), first installing what they need: rustup components and targets, cargo-llvm-cov,
+        /// cargo-nextest, action-validator, sccache, and the Debian packages of redis-server and fish.
         cmd ci {
             /// Do not install anything; use the tools as they are.
             optional --no-install

@@ -70,6 +70,16 @@ pub(crate) const CARGO_NEXTEST: Tool = Tool {
     home: ToolHome::SearchPath,
 };
 
+/// action-validator, with which `ci` checks the GitHub Actions workflow; 0.6 has the current schema.
+pub(crate) const ACTION_VALIDATOR: Tool = Tool {
+    name: "action-validator",
+    programs: &["action-validator"],
+    version_args: &["--version"],
+    minimum: Some(Version(0, 6, 0)),
+    install: "cargo install action-validator --locked",
+    home: ToolHome::SearchPath,
+};
+
 pub(crate) const LLVM_COV: Tool = Tool {
     name: "llvm-cov",
     programs: &["llvm-cov"],
