@@ -254,7 +254,8 @@ pub(crate) fn findings(sh: &Shell, ws: &Workspace, coverage_dir: &Utf8Path) -> V
     let mut measured: Vec<&Utf8Path> = Vec::new();
     for dir in &directories {
         if !measured.iter().any(|done| dir.path.starts_with(done)) {
-            let whose = if dir.path.starts_with(&ws.root) { "the workspace's own" } else { "shared: outside the workspace" };
+            let whose =
+                if dir.path.starts_with(&ws.root) { "the workspace's own" } else { "shared: outside the workspace" };
             let label = format!("{} {} (set by {}; {whose})", dir.role, dir.path, dir.source.describe(dir.setting));
             findings.push(measure(&label, &dir.path));
             measured.push(&dir.path);

@@ -762,9 +762,10 @@ pub(crate) fn findings(sh: &Shell, ws: &Workspace) -> Vec<Finding> {
     ];
     let active = child::command(sh, sh.var_os("RUSTC").unwrap_or_else(|| "rustc".into())).arg("-V").quiet().read();
     findings.push(match (active, installed_nightly(sh)) {
-        (Ok(version), _) if version.contains("-nightly") => {
-            Finding::ok(GROUP, format!("the active toolchain is nightly ({}): `coverage --doctests` works", version.trim()))
-        }
+        (Ok(version), _) if version.contains("-nightly") => Finding::ok(
+            GROUP,
+            format!("the active toolchain is nightly ({}): `coverage --doctests` works", version.trim()),
+        ),
         (_, Some((_, rustc))) => Finding::ok(GROUP, format!("nightly toolchain at {rustc}, for `coverage --doctests`")),
         (_, None) => Finding::warn(
             GROUP,
@@ -878,7 +879,10 @@ pub(crate) fn smoke_test(sh: &Shell, ws: &Workspace) -> Finding {
         ),
         Err(err) => Finding::error(
             GROUP,
-            format!("coverage smoke test{}: {err:#}", if name.is_empty() { String::new() } else { format!(" of `{name}`") }),
+            format!(
+                "coverage smoke test{}: {err:#}",
+                if name.is_empty() { String::new() } else { format!(" of `{name}`") }
+            ),
             format!("fix what it names, then run `{command}` to see the whole run"),
         ),
     }

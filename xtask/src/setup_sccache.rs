@@ -493,7 +493,16 @@ impl Status {
             Err(_) => (Vec::new(), None),
         };
         let cache_bytes = directory_size(&configured.dir).ok().map(|(_, bytes)| bytes);
-        Ok(Status { found, backends, configured, endpoint, running, stats, wrapper: effective_wrapper(sh)?, cache_bytes })
+        Ok(Status {
+            found,
+            backends,
+            configured,
+            endpoint,
+            running,
+            stats,
+            wrapper: effective_wrapper(sh)?,
+            cache_bytes,
+        })
     }
 
     /// Each check with what it found and, for a problem, the fix.
@@ -525,7 +534,9 @@ impl Status {
         for file in &self.wrapper.env_table_files {
             findings.push(Finding::warn(
                 GROUP,
-                format!("{file} sets RUSTC_WRAPPER under [env]: that reaches build scripts, not cargo's choice of wrapper"),
+                format!(
+                    "{file} sets RUSTC_WRAPPER under [env]: that reaches build scripts, not cargo's choice of wrapper"
+                ),
                 format!("remove it from [env] in {file}; setup writes build.rustc-wrapper instead"),
             ));
         }
@@ -648,7 +659,11 @@ impl Status {
         Some(match free {
             Some(free) if free < growth => Finding::warn(
                 DISK,
-                format!("{what}; it may grow by {}, more than the {} free there", human_bytes(growth), human_bytes(free)),
+                format!(
+                    "{what}; it may grow by {}, more than the {} free there",
+                    human_bytes(growth),
+                    human_bytes(free)
+                ),
                 "lower the limit with `cargo xtask setup-sccache --cache-size 5G`, empty the cache with \
                  `cargo xtask setup-sccache clear`, or free space with `cargo xtask clean-shared-target`",
             ),
@@ -672,7 +687,9 @@ fn show_status(sh: &Shell, as_json: bool) -> anyhow::Result<()> {
 
     if as_json {
         let binary = match found {
-            Ok(found) => json!({"path": found.path.as_str(), "version": found.version.to_string(), "backends": backends}),
+            Ok(found) => {
+                json!({"path": found.path.as_str(), "version": found.version.to_string(), "backends": backends})
+            }
             Err(_) => Value::Null,
         };
         let status = json!({
@@ -768,7 +785,10 @@ fn effective_wrapper(sh: &Shell) -> anyhow::Result<Wrapper> {
             }
         }
     }
-    let (value, source) = match ["RUSTC_WRAPPER", "CARGO_BUILD_RUSTC_WRAPPER"].iter().find_map(|var| Some((var, sh.var(var).ok()?))) {
+    let (value, source) = match ["RUSTC_WRAPPER", "CARGO_BUILD_RUSTC_WRAPPER"]
+        .iter()
+        .find_map(|var| Some((var, sh.var(var).ok()?)))
+    {
         Some((var, value)) if value.is_empty() => (None, format!("{var} is set to empty, which turns the wrapper off")),
         Some((var, value)) => (Some(value), format!("the {var} variable")),
         None => match from_config {
