@@ -802,7 +802,9 @@ pub(crate) fn findings(sh: &Shell, ws: &Workspace) -> Vec<Finding> {
         findings.push(Finding::warn(
             GROUP,
             format!(
-                "{} {} set in this environment, as `source <(cargo llvm-cov show-env --export-prefix)` leaves                  them: plain cargo builds from this shell are instrumented and build where they say (the xtask's                  own commands never see them)",
+                "{} {} set in this environment, as `source <(cargo llvm-cov show-env --export-prefix)` leaves \
+                 them: plain cargo builds from this shell are instrumented and build where they say (the \
+                 xtask's own commands never see them)",
                 leftovers.join(", "),
                 if leftovers.len() == 1 { "is" } else { "are" }
             ),

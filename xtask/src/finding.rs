@@ -81,7 +81,7 @@ pub(crate) fn render(findings: &[Finding]) -> String {
     out
 }
 
-/// `N errors, M warnings`, or that all is well.
+/// How many findings are errors, and how many warnings.
 pub(crate) fn tally(findings: &[Finding]) -> (usize, usize) {
     let count = |level| findings.iter().filter(|finding| finding.level == level).count();
     (count(Level::Error), count(Level::Warn))

@@ -14,24 +14,37 @@ use std::{
 use serde_json::Value;
 use support::*;
 
-/// The fixture workspace (`app` reaches a package named `pyo3`; builds go to `../shared-target`)
-/// with its own sccache config file.
-fn fixture(name: &str) -> Sandbox {
-    require_tool("sccache", &["--version"], "cargo install sccache --locked");
-    require_cargo_llvm_cov();
-    let sandbox = Sandbox::new(name);
-    sandbox.fixture_workspace();
-    sandbox.write("sccache/config", "");
-    sandbox
+/// A sandbox with a fixture workspace and an sccache of its own: config file and port. Builds
+/// through the wrapper, `cargo metadata` included, start that server; it stops before the sandbox
+/// goes.
+struct Fixture {
+    sccache: Sccache,
+    sandbox: Sandbox,
 }
 
-/// `doctor` in the sandbox's workspace, talking to no sccache server but the test's own.
-fn doctor(sandbox: &Sandbox, args: &[&str]) -> Command {
-    let mut cmd = sandbox.command(XTASK, "ws");
-    cmd.arg("doctor")
-        .args(args)
-        .env("SCCACHE_CONF", sandbox.path("sccache/config"))
-        .env("SCCACHE_SERVER_PORT", free_loopback_port().to_string());
+impl Fixture {
+    /// The fixture workspace: `app` reaches a package named `pyo3`; builds go to `../shared-target`.
+    fn new(name: &str) -> Fixture {
+        Fixture::with(name, Sandbox::fixture_workspace)
+    }
+
+    fn with(name: &str, workspace: impl FnOnce(&Sandbox)) -> Fixture {
+        require_cargo_llvm_cov();
+        let sandbox = Sandbox::new(name);
+        workspace(&sandbox);
+        Fixture { sccache: Sccache::new(&sandbox), sandbox }
+    }
+
+    fn path(&self, relative: &str) -> std::path::PathBuf {
+        self.sandbox.path(relative)
+    }
+}
+
+/// `doctor` in the fixture's workspace, with no rustc wrapper and sccache's default cache
+/// directory (in the sandbox's home), talking to no server but the fixture's.
+fn doctor(fixture: &Fixture, args: &[&str]) -> Command {
+    let mut cmd = fixture.sandbox.command(XTASK, "ws");
+    fixture.sccache.configure(&mut cmd).env_remove("RUSTC_WRAPPER").env_remove("SCCACHE_DIR").arg("doctor").args(args);
     cmd
 }
 
@@ -61,8 +74,8 @@ fn assert_level(finding: &Value, level: &str, fix: Option<&str>) {
 
 #[test]
 fn a_healthy_setup_prints_each_group_with_ok_lines_and_exits_0() {
-    let sandbox = fixture("doctor-healthy");
-    let output = doctor(&sandbox, &[]).env("RUSTC_WRAPPER", "sccache").output().unwrap();
+    let fixture = Fixture::new("doctor-healthy");
+    let output = doctor(&fixture, &[]).env("RUSTC_WRAPPER", "sccache").output().unwrap();
     assert_success(&output, "doctor");
     let stdout = text(&output.stdout);
     let headings: Vec<&str> = stdout.lines().filter(|line| !line.starts_with(' ') && !line.is_empty()).collect();
@@ -79,13 +92,13 @@ fn a_healthy_setup_prints_each_group_with_ok_lines_and_exits_0() {
 
 #[test]
 fn a_global_cargo_target_dir_is_named_with_its_source_and_its_coverage_share() {
-    let sandbox = fixture("doctor-target-dir");
+    let fixture = Fixture::new("doctor-target-dir");
     // Another project's coverage build in the shared directory: 1 MiB of profiles.
-    sandbox.write("global-target/CACHEDIR.TAG", "Signature: 8a477f597d28d172789f06886806bc55\n");
-    sandbox.write("global-target/llvm-cov-target/other-1.profraw", &"x".repeat(1 << 20));
-    let global = sandbox.path("global-target");
+    fixture.sandbox.write("global-target/CACHEDIR.TAG", "Signature: 8a477f597d28d172789f06886806bc55\n");
+    fixture.sandbox.write("global-target/llvm-cov-target/other-1.profraw", &"x".repeat(1 << 20));
+    let global = fixture.path("global-target");
     let (findings, code, _) =
-        findings(doctor(&sandbox, &[]).env("RUSTC_WRAPPER", "sccache").env("CARGO_TARGET_DIR", &global));
+        findings(doctor(&fixture, &[]).env("RUSTC_WRAPPER", "sccache").env("CARGO_TARGET_DIR", &global));
     assert_eq!(code, Some(0), "warnings only: {findings:#?}");
     let sccache = find(&findings, "sccache", "CARGO_TARGET_DIR=");
     assert_level(sccache, "warn", Some("set build.target-dir in a cargo config file instead"));
@@ -98,23 +111,23 @@ fn a_global_cargo_target_dir_is_named_with_its_source_and_its_coverage_share() {
 
 #[test]
 fn the_target_dir_from_a_config_file_is_named_and_measured() {
-    let sandbox = fixture("doctor-config-target-dir");
-    let (findings, _, _) = findings(&mut doctor(&sandbox, &[]));
+    let fixture = Fixture::new("doctor-config-target-dir");
+    let (findings, _, _) = findings(&mut doctor(&fixture, &[]));
     let disk = find(&findings, "disk", "target dir ");
     let what = disk["what"].as_str().unwrap();
     assert!(what.contains("does not exist yet"), "nothing was built: {what}");
-    assert!(what.contains(&format!("set by build.target-dir in {}", sandbox.path("ws/.cargo/config.toml").display())));
+    assert!(what.contains(&format!("set by build.target-dir in {}", fixture.path("ws/.cargo/config.toml").display())));
 }
 
 #[test]
 fn wrappers_in_the_wrong_places_are_named_with_their_files() {
-    let sandbox = fixture("doctor-env-wrapper");
-    let config = sandbox.path("ws/.cargo/config.toml");
-    sandbox.write(
+    let fixture = Fixture::new("doctor-env-wrapper");
+    let config = fixture.path("ws/.cargo/config.toml");
+    fixture.sandbox.write(
         "ws/.cargo/config.toml",
         "[build]\ntarget-dir = \"../shared-target\"\nrustc-wrapper = \"sccache\"\n\n[env]\nRUSTC_WRAPPER = \"sccache\"\n",
     );
-    let (findings, code, _) = findings(&mut doctor(&sandbox, &[]));
+    let (findings, code, _) = findings(&mut doctor(&fixture, &[]));
     assert_eq!(code, Some(0), "{findings:#?}");
     let config = config.display().to_string();
     let env_table = find(&findings, "sccache", "sets RUSTC_WRAPPER under [env]");
@@ -126,9 +139,9 @@ fn wrappers_in_the_wrong_places_are_named_with_their_files() {
 
 #[test]
 fn a_wrapper_that_does_not_exist_is_an_error_and_exit_1() {
-    let sandbox = fixture("doctor-missing-wrapper");
-    let missing = sandbox.path("nowhere/sccache");
-    let (findings, code, output) = findings(doctor(&sandbox, &[]).env("RUSTC_WRAPPER", &missing));
+    let fixture = Fixture::new("doctor-missing-wrapper");
+    let missing = fixture.path("nowhere/sccache");
+    let (findings, code, output) = findings(doctor(&fixture, &[]).env("RUSTC_WRAPPER", &missing));
     assert_eq!(code, Some(1), "{findings:#?}");
     let wrapper =
         find(&findings, "sccache", &format!("the rustc wrapper {} (from the RUSTC_WRAPPER", missing.display()));
@@ -140,9 +153,9 @@ fn a_wrapper_that_does_not_exist_is_an_error_and_exit_1() {
 
 #[test]
 fn incremental_compilation_with_sccache_is_an_error() {
-    let sandbox = fixture("doctor-incremental");
+    let fixture = Fixture::new("doctor-incremental");
     let (findings, code, _) =
-        findings(doctor(&sandbox, &[]).env("RUSTC_WRAPPER", "sccache").env("CARGO_INCREMENTAL", "1"));
+        findings(doctor(&fixture, &[]).env("RUSTC_WRAPPER", "sccache").env("CARGO_INCREMENTAL", "1"));
     assert_eq!(code, Some(1), "{findings:#?}");
     let incremental = find(&findings, "sccache", "CARGO_INCREMENTAL=1: sccache refuses");
     assert_level(incremental, "error", Some("unset CARGO_INCREMENTAL"));
@@ -150,12 +163,12 @@ fn incremental_compilation_with_sccache_is_an_error() {
 
 #[test]
 fn missing_tools_are_errors_or_warnings_naming_the_install_command() {
-    let sandbox = fixture("doctor-missing-tools");
+    let fixture = Fixture::new("doctor-missing-tools");
     // Only an empty directory on PATH: cargo is $CARGO, rustc is named directly, and no sccache,
     // cargo-llvm-cov, cargo-nextest, rustup or Python is found anywhere.
-    fs::create_dir_all(sandbox.path("empty-bin")).unwrap();
-    let mut cmd = doctor(&sandbox, &[]);
-    cmd.env("PATH", sandbox.path("empty-bin")).env("RUSTC", toolchain_rustc());
+    fs::create_dir_all(fixture.path("empty-bin")).unwrap();
+    let mut cmd = doctor(&fixture, &[]);
+    cmd.env("PATH", fixture.path("empty-bin")).env("RUSTC", toolchain_rustc());
     for var in ["PYO3_PYTHON", "VIRTUAL_ENV", "CONDA_PREFIX"] {
         cmd.env_remove(var);
     }
@@ -186,11 +199,11 @@ fn missing_tools_are_errors_or_warnings_naming_the_install_command() {
 
 #[test]
 fn variables_left_by_cargo_llvm_cov_show_env_are_named() {
-    let sandbox = fixture("doctor-llvm-cov-leftovers");
+    let fixture = Fixture::new("doctor-llvm-cov-leftovers");
     let (findings, code, _) = findings(
-        doctor(&sandbox, &[])
-            .env("CARGO_LLVM_COV_TARGET_DIR", sandbox.path("elsewhere"))
-            .env("LLVM_PROFILE_FILE", sandbox.path("elsewhere/%p.profraw")),
+        doctor(&fixture, &[])
+            .env("CARGO_LLVM_COV_TARGET_DIR", fixture.path("elsewhere"))
+            .env("LLVM_PROFILE_FILE", fixture.path("elsewhere/%p.profraw")),
     );
     assert_eq!(code, Some(0), "{findings:#?}");
     let leftovers = find(&findings, "coverage", "CARGO_LLVM_COV_TARGET_DIR, LLVM_PROFILE_FILE are set");
@@ -199,14 +212,12 @@ fn variables_left_by_cargo_llvm_cov_show_env_are_named() {
 
 #[test]
 fn a_running_server_its_hit_rate_and_a_cache_other_than_configured() {
-    let sandbox = fixture("doctor-server");
-    let sccache = Sccache::new(&sandbox);
-    let started = sccache.configure(&mut Command::new("sccache")).arg("--start-server").output().unwrap();
+    let fixture = Fixture::new("doctor-server");
+    let started = fixture.sccache.configure(&mut Command::new("sccache")).arg("--start-server").output().unwrap();
     assert_success(&started, "sccache --start-server");
     // The server runs with its own SCCACHE_DIR; this shell names another one.
-    let other = sandbox.path("other-cache");
-    let (findings, code, _) =
-        findings(sccache.configure(&mut sandbox.command(XTASK, "ws")).args(["doctor"]).env("SCCACHE_DIR", &other));
+    let other = fixture.path("other-cache");
+    let (findings, code, _) = findings(doctor(&fixture, &[]).env("SCCACHE_DIR", &other));
     assert_eq!(code, Some(0), "{findings:#?}");
     let differs = find(&findings, "sccache", "the running server differs from the configuration");
     assert_level(differs, "warn", Some("cargo xtask setup-sccache start"));
@@ -218,7 +229,7 @@ fn a_running_server_its_hit_rate_and_a_cache_other_than_configured() {
 
 #[test]
 fn another_program_on_the_sccache_port_is_named() {
-    let sandbox = fixture("doctor-squatter");
+    let fixture = Fixture::new("doctor-squatter");
     // It accepts a connection and hangs up without a word.
     let squatter = TcpListener::bind(("127.0.0.1", 0)).unwrap();
     let port = squatter.local_addr().unwrap().port();
@@ -227,16 +238,16 @@ fn another_program_on_the_sccache_port_is_named() {
             let _ = (&stream).read(&mut [0; 64]);
         }
     });
-    let (findings, _, _) = findings(doctor(&sandbox, &[]).env("SCCACHE_SERVER_PORT", port.to_string()));
+    let (findings, _, _) = findings(doctor(&fixture, &[]).env("SCCACHE_SERVER_PORT", port.to_string()));
     let squatted = find(&findings, "sccache", &format!("127.0.0.1:{port} answers, but not as an sccache server"));
     assert_level(squatted, "warn", Some("SCCACHE_SERVER_PORT"));
 }
 
 #[test]
 fn a_cache_limit_beyond_the_free_space_is_a_warning() {
-    let sandbox = fixture("doctor-cache-limit");
-    sandbox.write("sccache/config", "[cache.disk]\nsize = 1099511627776000\n");
-    let (findings, _, _) = findings(&mut doctor(&sandbox, &[]));
+    let fixture = Fixture::new("doctor-cache-limit");
+    fixture.sandbox.write("sccache/config", "[cache.disk]\nsize = 1099511627776000\n");
+    let (findings, _, _) = findings(&mut doctor(&fixture, &[]));
     let limit = find(&findings, "disk", "sccache cache ");
     assert_level(limit, "warn", Some("cargo xtask setup-sccache clear"));
     assert!(limit["what"].as_str().unwrap().contains("free there"), "{limit:#}");
@@ -244,20 +255,17 @@ fn a_cache_limit_beyond_the_free_space_is_a_warning() {
 
 #[test]
 fn the_coverage_smoke_test_reports_percentages_and_failing_tests() {
-    let sandbox = Sandbox::new("doctor-coverage");
-    require_cargo_llvm_cov();
-    sandbox.coverage_workspace("");
-    sandbox.write("sccache/config", "");
+    let fixture = Fixture::with("doctor-coverage", |sandbox| sandbox.coverage_workspace(""));
     // `app` is the first crate coverage-fast measures; its test `fails_when_asked` fails on demand.
-    let (failing, code, _) = findings(doctor(&sandbox, &["--coverage"]).env("FIXTURE_FAIL", "1"));
+    let (failing, code, _) = findings(doctor(&fixture, &["--coverage"]).env("FIXTURE_FAIL", "1"));
     assert_eq!(code, Some(1), "{failing:#?}");
     let smoke = find(&failing, "coverage", "coverage smoke test of `app`");
     assert_level(smoke, "error", Some("cargo xtask coverage -p app --mode text"));
     assert!(smoke["what"].as_str().unwrap().ends_with("its tests failed"), "{smoke:#}");
 
-    let (passing, _, _) = findings(&mut doctor(&sandbox, &["--coverage"]));
+    let (passing, _, _) = findings(&mut doctor(&fixture, &["--coverage"]));
     let smoke = find(&passing, "coverage", "coverage smoke test of `app`: lines ");
     assert_level(smoke, "ok", None);
     assert!(smoke["what"].as_str().unwrap().contains("lines 100.0%, functions 100.0%"), "{smoke:#}");
-    assert!(!sandbox.path("ws/lcov.info").exists(), "the smoke test writes no report");
+    assert!(!fixture.path("ws/lcov.info").exists(), "the smoke test writes no report");
 }
