@@ -8,7 +8,7 @@ ARGS ?=
 .DEFAULT_GOAL := help
 .PHONY: help build check test fmt clippy info ci-full sccache-setup sccache-status sccache-start sccache-stop sccache-stats sccache-clear sccache-env bench
 .PHONY: test-coverage-open test-coverage-html test-coverage-lcov test-coverage-text test-coverage-fast coverage-clean
-.PHONY: clean-shared-target
+.PHONY: clean-shared-target doctor
 
 help:
 	$(info make help                 List these targets)
@@ -34,6 +34,7 @@ help:
 	$(info make test-coverage-fast   Coverage without the pyo3 crates and fast-exclude ones)
 	$(info make coverage-clean       Remove the coverage build and reports)
 	$(info make clean-shared-target  Free disk in the target dir after safety checks; ARGS=--dry-run previews)
+	$(info make doctor               Check everything the tasks depend on, each finding with its fix)
 	$(info Extra flags go in ARGS, e.g. make info ARGS=--json. Cargo in use, set with CARGO=...:)
 	@$(CARGO) --version
 
@@ -102,3 +103,6 @@ coverage-clean:
 
 clean-shared-target:
 	$(CARGO) xtask clean-shared-target $(ARGS)
+
+doctor:
+	$(CARGO) xtask doctor $(ARGS)

@@ -61,8 +61,25 @@ pub(crate) fn env_changes(inherited: impl IntoIterator<Item = (OsString, OsStrin
 fn injected(key: &OsStr) -> bool {
     let Some(key) = key.to_str() else { return false };
     let key = normalize(key);
-    CARGO_RUN_VARS.iter().chain(LLVM_COV_VARS).any(|name| key == *name)
-        || CARGO_RUN_PREFIXES.iter().chain(LLVM_COV_PREFIXES).any(|prefix| key.starts_with(prefix))
+    CARGO_RUN_VARS.iter().any(|name| key == *name)
+        || CARGO_RUN_PREFIXES.iter().any(|prefix| key.starts_with(prefix))
+        || set_by_llvm_cov(&key)
+}
+
+fn set_by_llvm_cov(key: &str) -> bool {
+    LLVM_COV_VARS.contains(&key) || LLVM_COV_PREFIXES.iter().any(|prefix| key.starts_with(prefix))
+}
+
+/// The names in `vars` that a `cargo llvm-cov` run sets, sorted: in a shell they are leftovers of
+/// `source <(cargo llvm-cov show-env --export-prefix)`.
+pub(crate) fn llvm_cov_variables(vars: impl IntoIterator<Item = (OsString, OsString)>) -> Vec<String> {
+    let mut names: Vec<String> = vars
+        .into_iter()
+        .filter_map(|(key, _)| key.into_string().ok())
+        .filter(|key| set_by_llvm_cov(&normalize(key)))
+        .collect();
+    names.sort();
+    names
 }
 
 fn same_name(key: &OsStr, name: &str) -> bool {
@@ -161,6 +178,17 @@ mod tests {
             ]
         );
         assert_eq!(changes.last(), Some(&EnvChange::Set("RUSTC_WRAPPER".into(), "/usr/bin/sccache".into())));
+    }
+
+    #[test]
+    fn names_the_variables_a_llvm_cov_run_left() {
+        let names = llvm_cov_variables(vars(&[
+            ("PATH", "/usr/bin"),
+            ("LLVM_PROFILE_FILE", "/t/x-%p.profraw"),
+            ("CARGO_LLVM_COV_TARGET_DIR", "/t"),
+            ("CARGO_TARGET_DIR", "/t"),
+        ]));
+        assert_eq!(names, ["CARGO_LLVM_COV_TARGET_DIR", "LLVM_PROFILE_FILE"]);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `cargo xtask ci`: install what the checks need, then run every check CI runs.
 
 use anyhow::{Context, bail};
+use camino::Utf8Path;
 use xshell::{Cmd, Shell};
 
 use crate::{child, flags, setup_sccache, tools};
@@ -8,6 +9,9 @@ use crate::{child, flags, setup_sccache, tools};
 /// Targets the xtask must keep compiling for: the reason this project exists is that the same
 /// code runs on Windows and macOS, and `cargo check` proves that without their linkers.
 const PORTABILITY_TARGETS: &[&str] = &["x86_64-pc-windows-msvc", "x86_64-apple-darwin"];
+
+/// The GitHub Actions workflows, checked so that a typo fails here rather than on GitHub.
+const WORKFLOWS: &[&str] = &[".github/workflows/ci.yml"];
 
 /// Programs the end-to-end tests run, and the Debian packages that bring them.
 const DEBIAN_PACKAGES: &[(&str, &str)] =
@@ -19,7 +23,7 @@ impl flags::Ci {
             for install in installs(sh) {
                 install.run().context("installing what the checks need failed")?;
             }
-            for tool in [&tools::CARGO_LLVM_COV, &tools::CARGO_NEXTEST] {
+            for tool in [&tools::CARGO_LLVM_COV, &tools::CARGO_NEXTEST, &tools::ACTION_VALIDATOR] {
                 if let Err(err) = tool.find(sh) {
                     eprintln!("{err:#}\nInstalling it now; this compiles it and takes a minute or two.");
                     child::cargo(sh).args(["install", tool.name, "--locked"]).run()?;
@@ -28,7 +32,8 @@ impl flags::Ci {
             setup_sccache::find_or_install(sh, false, false)?;
             install_debian_packages(sh)?;
         }
-        for check in checks(sh) {
+        let action_validator = tools::ACTION_VALIDATOR.find(sh)?.path;
+        for check in checks(sh, &action_validator) {
             check.run()?;
         }
         eprintln!("all checks passed");
@@ -68,9 +73,10 @@ fn installs(sh: &Shell) -> Vec<Cmd<'_>> {
 }
 
 /// The checks, in the order that fails fastest.
-fn checks(sh: &Shell) -> Vec<Cmd<'_>> {
+fn checks<'a>(sh: &'a Shell, action_validator: &Utf8Path) -> Vec<Cmd<'a>> {
     let mut checks = vec![
         child::cargo(sh).args(["fmt", "--all", "--check"]),
+        child::command(sh, action_validator).args(WORKFLOWS),
         child::cargo(sh).args(["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"]),
         child::cargo(sh).args(["test", "--workspace", "--all-features"]),
     ];
@@ -94,9 +100,10 @@ mod tests {
     fn checks_are_the_documented_ones() {
         let sh = Shell::new().unwrap();
         assert_eq!(
-            shown(checks(&sh)),
+            shown(checks(&sh, "action-validator".into())),
             [
                 "cargo fmt --all --check",
+                "action-validator .github/workflows/ci.yml",
                 "cargo clippy --workspace --all-targets --all-features -- -D warnings",
                 "cargo test --workspace --all-features",
                 "cargo check -p xtask --target x86_64-pc-windows-msvc",
@@ -121,7 +128,7 @@ mod tests {
     fn readme_lists_every_check() {
         let readme = include_str!("../../README.md");
         let sh = Shell::new().unwrap();
-        for check in shown(checks(&sh)) {
+        for check in shown(checks(&sh, "action-validator".into())) {
             assert!(readme.contains(&check), "README.md must list `{check}`");
         }
     }

@@ -26,10 +26,12 @@ use xshell::Shell;
 use self::{
     safety::{Locks, Protected, Refusal},
     source::{Setting, Source},
-    tree::{Bytes, Filters, Selection, Tree},
+    tree::{Bytes, Filters, Removal, Selection, Tree},
 };
 use crate::{
-    child, flags,
+    child,
+    finding::Finding,
+    flags,
     output::human_bytes,
     toml_file::TomlFile,
     tools,
@@ -179,29 +181,10 @@ impl flags::CleanSharedTarget {
             }];
             return Ok((dirs, Workspace::load(sh)?));
         }
-        // Cargo reads config files from its current directory, which is the workspace root here.
-        let root = Utf8PathBuf::try_from(sh.current_dir()).context("the workspace root is not UTF-8")?;
-        let cargo_home = tools::cargo_home(sh).ok();
-        let configs = workspace::cargo_config_files(&root, cargo_home.as_deref())
-            .iter()
-            .map(|file| TomlFile::read(file))
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        let var = |name: &str| sh.var_os(name);
         // Before `cargo metadata`, so that an empty variable gets this task's message.
-        let target_source = source::find(source::TARGET_DIR, var, &configs)?;
-        let build_source = source::find(source::BUILD_DIR, var, &configs)?;
+        let sources = sources(sh)?;
         let ws = Workspace::load(sh)?;
-        let mut dirs = vec![Directory {
-            role: "target dir",
-            path: ws.target_dir.clone(),
-            setting: source::TARGET_DIR,
-            source: target_source,
-        }];
-        if ws.build_dir != ws.target_dir {
-            let path = ws.build_dir.clone();
-            dirs.push(Directory { role: "build dir", path, setting: source::BUILD_DIR, source: build_source });
-        }
-        Ok((dirs, ws))
+        Ok((configured(&ws, sources), ws))
     }
 
     fn filters(&self) -> anyhow::Result<Filters> {
@@ -219,6 +202,116 @@ impl flags::CleanSharedTarget {
             now: SystemTime::now(),
             running_program,
         })
+    }
+}
+
+/// What set the target directory and the build directory: the environment, or cargo's config files
+/// as cargo reads them from its current directory, which is the workspace root here.
+fn sources(sh: &Shell) -> anyhow::Result<[Source; 2]> {
+    let root = Utf8PathBuf::try_from(sh.current_dir()).context("the workspace root is not UTF-8")?;
+    let cargo_home = tools::cargo_home(sh).ok();
+    let configs = workspace::cargo_config_files(&root, cargo_home.as_deref())
+        .iter()
+        .map(|file| TomlFile::read(file))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let var = |name: &str| sh.var_os(name);
+    Ok([source::find(source::TARGET_DIR, var, &configs)?, source::find(source::BUILD_DIR, var, &configs)?])
+}
+
+/// The directories cargo uses for `ws`, with what set them; the build directory only when it is
+/// not the target directory.
+fn configured(ws: &Workspace, [target_source, build_source]: [Source; 2]) -> Vec<Directory> {
+    let mut dirs = vec![Directory {
+        role: "target dir",
+        path: ws.target_dir.clone(),
+        setting: source::TARGET_DIR,
+        source: target_source,
+    }];
+    if ws.build_dir != ws.target_dir {
+        let path = ws.build_dir.clone();
+        dirs.push(Directory { role: "build dir", path, setting: source::BUILD_DIR, source: build_source });
+    }
+    dirs
+}
+
+/// Where findings about disk use are listed.
+const DISK: &str = "disk";
+/// With less free space than this beside the target directory, `doctor` points at the cleaning.
+const LOW_FREE_SPACE: u64 = 5 << 30;
+
+/// Disk findings, for `doctor`: each directory cargo uses for this workspace, what set it and what
+/// it holds, and `coverage_dir` when it lies outside them, each measured by the one walk the
+/// cleaning makes (a directory inside another is not walked again); then the free space.
+pub(crate) fn findings(sh: &Shell, ws: &Workspace, coverage_dir: &Utf8Path) -> Vec<Finding> {
+    let directories = match sources(sh) {
+        Ok(sources) => configured(ws, sources),
+        Err(err) => {
+            return vec![Finding::error(DISK, format!("{err:#}"), "fix the setting it names, then run again")];
+        }
+    };
+    let mut findings = Vec::new();
+    let mut measured: Vec<&Utf8Path> = Vec::new();
+    for dir in &directories {
+        if !measured.iter().any(|done| dir.path.starts_with(done)) {
+            let whose =
+                if dir.path.starts_with(&ws.root) { "the workspace's own" } else { "shared: outside the workspace" };
+            let label = format!("{} {} (set by {}; {whose})", dir.role, dir.path, dir.source.describe(dir.setting));
+            findings.push(measure(&label, &dir.path));
+            measured.push(&dir.path);
+        }
+    }
+    if !measured.iter().any(|done| coverage_dir.starts_with(done)) && coverage_dir.exists() {
+        findings.push(measure(&format!("coverage build dir {coverage_dir}"), coverage_dir));
+    }
+    let beside = ws.target_dir.ancestors().find(|dir| dir.exists()).unwrap_or(&ws.root);
+    if let Some(free) = free_space(sh, beside) {
+        let what = format!("{} free on the target dir's filesystem", human_bytes(free));
+        findings.push(match free < LOW_FREE_SPACE {
+            true => Finding::warn(
+                DISK,
+                what,
+                "`cargo xtask clean-shared-target --dry-run` shows what cleaning the target dir frees; \
+                 `cargo xtask setup-sccache clear` empties sccache's cache",
+            ),
+            false => Finding::ok(DISK, what),
+        });
+    }
+    findings
+}
+
+/// What `dir` holds, in total and by category, from the cleaning's own scan.
+fn measure(label: &str, dir: &Utf8Path) -> Finding {
+    if !dir.exists() {
+        return Finding::ok(DISK, format!("{label}: does not exist yet"));
+    }
+    let scanned = (|| -> anyhow::Result<Removal> {
+        let real = dir.canonicalize_utf8().with_context(|| format!("could not resolve {dir}"))?;
+        let progress = Progress::new(std::io::stderr().is_terminal());
+        let tree = Tree::scan(&real, safety::profile_dirs(&real)?, &progress)?;
+        progress.finish();
+        let everything = Filters {
+            only: Vec::new(),
+            profile: None,
+            older_than: None,
+            max_size: None,
+            now: SystemTime::now(),
+            running_program: None,
+        };
+        let selection = tree.select(&everything);
+        let mut links = tree::FastMap::default();
+        tree.count_removed_links(&selection, &mut links);
+        let mut removal = tree.removal(&selection, &links, 0);
+        removal.total = tree.total;
+        Ok(removal)
+    })();
+    match scanned {
+        Ok(Removal { total, categories, .. }) => {
+            let parts: Vec<String> =
+                categories.iter().map(|(name, bytes)| format!("{name} {}", human_bytes(bytes.disk))).collect();
+            let parts = if parts.is_empty() { String::new() } else { format!(": {}", parts.join(", ")) };
+            Finding::ok(DISK, format!("{label} holds {}{parts}", sizes(total)))
+        }
+        Err(err) => Finding::warn(DISK, format!("{label} could not be measured: {err:#}"), "fix what it names"),
     }
 }
 
@@ -449,7 +542,7 @@ fn ask(question: &str) -> anyhow::Result<bool> {
 
 /// Free bytes on the filesystem of `dir`, from POSIX `df -P -k`. Stable std cannot ask the OS,
 /// and Windows has no `df`: unknown there.
-fn free_space(sh: &Shell, dir: &Utf8Path) -> Option<u64> {
+pub(crate) fn free_space(sh: &Shell, dir: &Utf8Path) -> Option<u64> {
     if cfg!(windows) {
         return None;
     }

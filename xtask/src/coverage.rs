@@ -20,7 +20,9 @@ use serde_json::{Map, Value};
 use xshell::{Cmd, Shell};
 
 use crate::{
-    child, flags,
+    child,
+    finding::{Finding, Level},
+    flags,
     output::{Stream, Style, UsageError, paint},
     tools,
     workspace::{Member, Workspace},
@@ -218,52 +220,13 @@ fn run(sh: &Shell, flags: flags::Coverage, scope: Scope) -> anyhow::Result<()> {
     if flags.clean_only {
         return Ok(());
     }
-
-    let cargo_llvm_cov = tools::CARGO_LLVM_COV.find(sh)?;
-    if flags.nextest {
-        tools::CARGO_NEXTEST.find(sh)?;
-    }
-    let toolchain = Toolchain::for_run(sh, flags.doctests)?;
-    if toolchain.nightly.is_none() {
-        // With a nightly for doc tests, cargo-llvm-cov itself names the missing component.
-        tools::LLVM_COV.find(sh)?;
-        tools::LLVM_PROFDATA.find(sh)?;
-    }
-    let mut env = child_env(&dirs, &toolchain, flags.no_sccache);
-    let measured: Vec<&Member> = ws.members.iter().filter(|member| selection.measured.contains(&member.name)).collect();
-    if measured.iter().any(|member| member.uses_python) {
-        let python = python::Python::find(sh)?;
-        eprintln!("pyo3 crates: tests load Python's library from {} ({})", python.library_dir, python.interpreter);
-        let (name, value) = python::library_path(std::env::consts::OS, &python.library_dir, |name| sh.var_os(name))?;
-        // Not passed on as PYO3_PYTHON: pyo3 finds the same interpreter, and a changed PYO3_PYTHON
-        // would rebuild pyo3 and everything above it whenever plain `cargo llvm-cov` ran between.
-        env.push((name, value));
-    }
-
-    let mut formats: Vec<Mode> = Vec::new();
-    for mode in if flags.mode.is_empty() { vec![Mode::Open] } else { flags.mode.clone() } {
-        if !formats.contains(&mode.format()) {
-            formats.push(mode.format());
-        }
-    }
-    let plan = Plan {
-        cargo_llvm_cov: cargo_llvm_cov.path,
-        env,
-        packages: selection.measured.clone(),
-        feature_args: feature_args(&flags.features, flags.no_default_features),
-        nextest: flags.nextest,
-        doctests: flags.doctests,
-        formats,
-        dirs,
-    };
+    let plan = Plan::new(sh, &ws, &flags, selection.measured, dirs)?;
     if flags.dry_run {
         print!("{}", plan.describe(sh));
         return Ok(());
     }
     let gates = Gates { total: settings.total.overridden_by(&total_minimums), crates: settings.crates };
-    let crate_dirs: Vec<(&str, &Utf8Path)> =
-        measured.iter().map(|member| (member.name.as_str(), member.manifest_dir.as_path())).collect();
-    execute(sh, &plan, &crate_dirs, &gates, flags.mode.contains(&Mode::Open) || flags.mode.is_empty())
+    execute(sh, &plan, &gates, flags.mode.contains(&Mode::Open) || flags.mode.is_empty())
 }
 
 /// Usage errors the parser cannot see; returns the `--fail-under-*` minimums.
@@ -479,21 +442,26 @@ impl Toolchain {
         if version.contains("-nightly") {
             return Ok(Toolchain { cargo, nightly: None });
         }
-        // Doc-test coverage needs rustdoc's unstable --persist-doctests (cargo-llvm-cov #2).
-        let which = |tool: &str| {
-            child::command(sh, "rustup").args(["which", "--toolchain", "nightly", tool]).quiet().ignore_stderr().read()
-        };
-        match (which("cargo"), which("rustc")) {
-            (Ok(nightly_cargo), Ok(nightly_rustc)) => {
+        match installed_nightly(sh) {
+            Some(nightly) => {
                 eprintln!("--doctests: the active toolchain is {}; using the nightly one", version.trim());
-                Ok(Toolchain { cargo, nightly: Some((nightly_cargo.trim().into(), nightly_rustc.trim().into())) })
+                Ok(Toolchain { cargo, nightly: Some(nightly) })
             }
-            _ => bail!(
+            None => bail!(
                 "--doctests needs a nightly toolchain (the active one is {}) and none is installed; install one with: {NIGHTLY_INSTALL}",
                 version.trim()
             ),
         }
     }
+}
+
+/// The cargo and rustc of rustup's nightly toolchain, if it is installed. Doc-test coverage needs
+/// rustdoc's unstable --persist-doctests (cargo-llvm-cov #2).
+fn installed_nightly(sh: &Shell) -> Option<(Utf8PathBuf, Utf8PathBuf)> {
+    let which = |tool: &str| {
+        child::command(sh, "rustup").args(["which", "--toolchain", "nightly", tool]).quiet().ignore_stderr().read()
+    };
+    Some((which("cargo").ok()?.trim().into(), which("rustc").ok()?.trim().into()))
 }
 
 /// What every cargo-llvm-cov child gets on top of the inherited environment.
@@ -528,6 +496,8 @@ struct Plan {
     cargo_llvm_cov: Utf8PathBuf,
     env: Vec<(&'static str, OsString)>,
     packages: Vec<String>,
+    /// The measured members and their directories, which the summary gives each file to.
+    crate_dirs: Vec<(String, Utf8PathBuf)>,
     feature_args: Vec<String>,
     nextest: bool,
     doctests: bool,
@@ -536,6 +506,54 @@ struct Plan {
 }
 
 impl Plan {
+    /// Checks the tools the run needs and decides its commands and their environment.
+    fn new(
+        sh: &Shell,
+        ws: &Workspace,
+        flags: &flags::Coverage,
+        packages: Vec<String>,
+        dirs: Dirs,
+    ) -> anyhow::Result<Plan> {
+        let cargo_llvm_cov = tools::CARGO_LLVM_COV.find(sh)?;
+        if flags.nextest {
+            tools::CARGO_NEXTEST.find(sh)?;
+        }
+        let toolchain = Toolchain::for_run(sh, flags.doctests)?;
+        if toolchain.nightly.is_none() {
+            // With a nightly for doc tests, cargo-llvm-cov itself names the missing component.
+            tools::LLVM_COV.find(sh)?;
+            tools::LLVM_PROFDATA.find(sh)?;
+        }
+        let mut env = child_env(&dirs, &toolchain, flags.no_sccache);
+        let measured: Vec<&Member> = ws.members.iter().filter(|member| packages.contains(&member.name)).collect();
+        if measured.iter().any(|member| member.uses_python) {
+            let python = python::Python::find(sh)?;
+            eprintln!("pyo3 crates: tests load Python's library from {} ({})", python.library_dir, python.interpreter);
+            let (name, value) =
+                python::library_path(std::env::consts::OS, &python.library_dir, |name| sh.var_os(name))?;
+            // Not passed on as PYO3_PYTHON: pyo3 finds the same interpreter, and a changed PYO3_PYTHON
+            // would rebuild pyo3 and everything above it whenever plain `cargo llvm-cov` ran between.
+            env.push((name, value));
+        }
+        let mut formats: Vec<Mode> = Vec::new();
+        for mode in if flags.mode.is_empty() { vec![Mode::Open] } else { flags.mode.clone() } {
+            if !formats.contains(&mode.format()) {
+                formats.push(mode.format());
+            }
+        }
+        Ok(Plan {
+            cargo_llvm_cov: cargo_llvm_cov.path,
+            env,
+            crate_dirs: measured.iter().map(|member| (member.name.clone(), member.manifest_dir.clone())).collect(),
+            packages,
+            feature_args: feature_args(&flags.features, flags.no_default_features),
+            nextest: flags.nextest,
+            doctests: flags.doctests,
+            formats,
+            dirs,
+        })
+    }
+
     fn llvm_cov<'a>(&self, sh: &'a Shell) -> Cmd<'a> {
         // Run directly rather than as `cargo llvm-cov`, so it is the copy that `tools` checked.
         let cmd = child::command(sh, &self.cargo_llvm_cov).arg("llvm-cov");
@@ -605,30 +623,49 @@ struct Gates {
     crates: Vec<(String, Minimums)>,
 }
 
-fn execute(sh: &Shell, plan: &Plan, crate_dirs: &[(&str, &Utf8Path)], gates: &Gates, open: bool) -> anyhow::Result<()> {
-    let summary_file = plan.summary_file();
-    if summary_file.exists() {
-        sh.remove_path(&summary_file)?;
-    }
-    // The tests' own output is progress, not the result: it goes to stderr.
-    let test = plan.test(sh);
-    eprintln!("$ {test}");
-    let status = Command::from(test).stdout(std::io::stderr()).status().context("could not start cargo-llvm-cov")?;
-    let tests_failed = !status.success();
-    if count_profiles(&plan.dirs.cov_target) == 0 {
-        bail!(if tests_failed {
-            "the test run failed before any test wrote coverage data (see cargo's messages above), so there is no report"
-        } else {
-            "no test wrote coverage data: do the measured crates have tests?"
-        });
-    }
-    if tests_failed {
-        eprintln!(
-            "{}: tests failed; the reports are made from the tests that ran, so the figures are partial",
-            paint(Stream::Stderr, Style::Bad, "warning")
-        );
-    }
+/// A test run's outcome.
+struct Measured {
+    summary: Summary,
+    tests_failed: bool,
+}
 
+impl Plan {
+    /// The one test run and its summary. Fails when no test wrote coverage data, which is what a
+    /// plain `cargo llvm-cov` reports as "no object files found".
+    fn measure(&self, sh: &Shell) -> anyhow::Result<Measured> {
+        let summary_file = self.summary_file();
+        if summary_file.exists() {
+            sh.remove_path(&summary_file)?;
+        }
+        // The tests' own output is progress, not the result: it goes to stderr.
+        let test = self.test(sh);
+        eprintln!("$ {test}");
+        let status =
+            Command::from(test).stdout(std::io::stderr()).status().context("could not start cargo-llvm-cov")?;
+        let tests_failed = !status.success();
+        if count_profiles(&self.dirs.cov_target) == 0 {
+            bail!(if tests_failed {
+                "the test run failed before any test wrote coverage data (see cargo's messages above), so there is no report"
+            } else {
+                "no test wrote coverage data: do the measured crates have tests?"
+            });
+        }
+        if tests_failed {
+            eprintln!(
+                "{}: tests failed; the reports are made from the tests that ran, so the figures are partial",
+                paint(Stream::Stderr, Style::Bad, "warning")
+            );
+        }
+        let json = if tests_failed { self.summary(sh).read()? } else { sh.read_file(&summary_file)? };
+        let json: Value = serde_json::from_str(&json).context("cargo-llvm-cov's JSON summary is not JSON")?;
+        let crate_dirs: Vec<(&str, &Utf8Path)> =
+            self.crate_dirs.iter().map(|(name, dir)| (name.as_str(), dir.as_path())).collect();
+        Ok(Measured { summary: Summary::from_json(&json, &crate_dirs)?, tests_failed })
+    }
+}
+
+fn execute(sh: &Shell, plan: &Plan, gates: &Gates, open: bool) -> anyhow::Result<()> {
+    let Measured { summary, tests_failed } = plan.measure(sh)?;
     let mut written = Vec::new();
     for format in &plan.formats {
         let destination = plan.dirs.outputs.destination(*format);
@@ -642,9 +679,6 @@ fn execute(sh: &Shell, plan: &Plan, crate_dirs: &[(&str, &Utf8Path)], gates: &Ga
         plan.report(sh, *format).run()?;
         written.push(destination.shown);
     }
-    let json = if tests_failed { plan.summary(sh).read()? } else { sh.read_file(&summary_file)? };
-    let json: Value = serde_json::from_str(&json).context("cargo-llvm-cov's JSON summary is not JSON")?;
-    let summary = Summary::from_json(&json, crate_dirs)?;
     let shortfalls = summary::shortfalls(&summary, &gates.total, &gates.crates);
 
     if plan.formats.contains(&Mode::Text) {
@@ -712,6 +746,148 @@ fn remove_artifacts(sh: &Shell, dirs: &Dirs, dry_run: bool) -> anyhow::Result<()
         }
     }
     Ok(())
+}
+
+/// Where findings about coverage are listed.
+const GROUP: &str = "coverage";
+
+/// Coverage's checks, for `doctor`: its tools, Python for the pyo3 crates, and variables that a
+/// `cargo llvm-cov show-env` left in the environment.
+pub(crate) fn findings(sh: &Shell, ws: &Workspace) -> Vec<Finding> {
+    let mut findings = vec![
+        tools::CARGO_LLVM_COV.finding(sh, GROUP, Level::Error, "runs coverage"),
+        tools::LLVM_COV.finding(sh, GROUP, Level::Error, "llvm-tools: renders the reports"),
+        tools::LLVM_PROFDATA.finding(sh, GROUP, Level::Error, "llvm-tools: merges the profiles"),
+        tools::CARGO_NEXTEST.finding(sh, GROUP, Level::Warn, "optional: only `coverage --nextest` needs it"),
+    ];
+    let active = child::command(sh, sh.var_os("RUSTC").unwrap_or_else(|| "rustc".into())).arg("-V").quiet().read();
+    findings.push(match (active, installed_nightly(sh)) {
+        (Ok(version), _) if version.contains("-nightly") => Finding::ok(
+            GROUP,
+            format!("the active toolchain is nightly ({}): `coverage --doctests` works", version.trim()),
+        ),
+        (_, Some((_, rustc))) => Finding::ok(GROUP, format!("nightly toolchain at {rustc}, for `coverage --doctests`")),
+        (_, None) => Finding::warn(
+            GROUP,
+            "no nightly toolchain (optional: only `coverage --doctests` needs it, to measure doc tests)",
+            NIGHTLY_INSTALL,
+        ),
+    });
+    let python_crates: Vec<&str> =
+        ws.members.iter().filter(|member| member.uses_python).map(|member| member.name.as_str()).collect();
+    if !python_crates.is_empty() {
+        let role = format!("the pyo3 crates {} build against it and load its library", python_crates.join(", "));
+        findings.push(match python::Python::find(sh) {
+            Ok(python) if has_shared_python(&python.library_dir) => Finding::ok(
+                GROUP,
+                format!("Python {}, shared library in {} ({role})", python.interpreter, python.library_dir),
+            ),
+            Ok(python) => Finding::warn(
+                GROUP,
+                format!(
+                    "Python {} has no shared library in {}: the pyo3 crates' tests may not link or load ({role})",
+                    python.interpreter, python.library_dir
+                ),
+                format!("use a Python built with --enable-shared, or install one: {}", tools::PYTHON.install),
+            ),
+            Err(err) => Finding::error(
+                GROUP,
+                format!("{err:#}").lines().next().unwrap_or_default().to_owned(),
+                tools::PYTHON.install,
+            ),
+        });
+    }
+    let leftovers = child::llvm_cov_variables(std::env::vars_os());
+    if !leftovers.is_empty() {
+        findings.push(Finding::warn(
+            GROUP,
+            format!(
+                "{} {} set in this environment, as `source <(cargo llvm-cov show-env --export-prefix)` leaves \
+                 them: plain cargo builds from this shell are instrumented and build where they say (the \
+                 xtask's own commands never see them)",
+                leftovers.join(", "),
+                if leftovers.len() == 1 { "is" } else { "are" }
+            ),
+            format!("unset {}", leftovers.join(" ")),
+        ));
+    }
+    findings
+}
+
+/// Whether `dir` holds Python's shared library: `libpython3.x.so*`, `libpython3.x.dylib` or
+/// `python3x.dll`.
+fn has_shared_python(dir: &Utf8Path) -> bool {
+    let Ok(entries) = dir.read_dir_utf8() else { return false };
+    entries.filter_map(Result::ok).any(|entry| {
+        let name = entry.file_name();
+        (name.starts_with("libpython3") || name.starts_with("python3"))
+            && (name.contains(".so") || name.ends_with(".dylib") || name.ends_with(".dll"))
+    })
+}
+
+/// Where coverage builds for this workspace: findings about the disk report its size.
+pub(crate) fn build_dir(ws: &Workspace) -> Utf8PathBuf {
+    Dirs::new(ws, None, &ws.root).cov_target
+}
+
+/// `doctor --coverage`: one crate measured through the coverage task's own run, as `coverage -p
+/// <crate>` would, without writing reports. The crate is the first that `coverage-fast` measures
+/// (no Python needed), else the first member.
+pub(crate) fn smoke_test(sh: &Shell, ws: &Workspace) -> Finding {
+    let mut name = String::new();
+    let outcome = (|| -> anyhow::Result<Measured> {
+        let settings = Settings::from_workspace(&ws.settings, &ws.members)?;
+        let selection = select(&ws.members, &[], &[], Scope::Fast, &settings.fast_exclude)
+            .or_else(|_| select(&ws.members, &[], &[], Scope::Full, &[]))?;
+        name.clone_from(&selection.measured[0]);
+        let flags = flags::Coverage {
+            mode: Vec::new(),
+            package: vec![name.clone()],
+            exclude: Vec::new(),
+            features: Vec::new(),
+            no_default_features: false,
+            output_dir: None,
+            clean: false,
+            clean_only: false,
+            nextest: false,
+            doctests: false,
+            no_sccache: false,
+            fail_under_lines: None,
+            fail_under_functions: None,
+            fail_under_regions: None,
+            dry_run: false,
+        };
+        let mut plan = Plan::new(sh, ws, &flags, flags.package.clone(), Dirs::new(ws, None, &ws.root))?;
+        // The figures only: no report is written.
+        plan.formats.clear();
+        plan.measure(sh)
+    })();
+    let command = format!("cargo xtask coverage -p {name} --mode text");
+    match outcome {
+        Ok(Measured { summary, tests_failed: false }) => {
+            let figures: Vec<String> = Metric::ALL
+                .iter()
+                .map(|metric| match summary.total.get(*metric).percent() {
+                    Some(percent) => format!("{} {percent:.1}%", metric.name()),
+                    None => format!("{} -", metric.name()),
+                })
+                .collect();
+            Finding::ok(GROUP, format!("coverage smoke test of `{name}`: {}", figures.join(", ")))
+        }
+        Ok(Measured { tests_failed: true, .. }) => Finding::error(
+            GROUP,
+            format!("coverage smoke test of `{name}`: its tests failed"),
+            format!("see the test output above, or run `{command}`"),
+        ),
+        Err(err) => Finding::error(
+            GROUP,
+            format!(
+                "coverage smoke test{}: {err:#}",
+                if name.is_empty() { String::new() } else { format!(" of `{name}`") }
+            ),
+            format!("fix what it names, then run `{command}` to see the whole run"),
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -911,6 +1087,7 @@ mod tests {
             cargo_llvm_cov: "/bin/cargo-llvm-cov".into(),
             env: child_env(&dirs, &toolchain, no_sccache),
             packages: strings(&["core", "app"]),
+            crate_dirs: Vec::new(),
             feature_args: feature_args(&[], false),
             nextest: false,
             doctests: false,

@@ -86,9 +86,9 @@ xflags::xflags! {
             cmd disable {}
         }
 
-        /// Run every check CI runs (fmt, clippy, tests, Windows and macOS builds), first installing
-        /// what they need: rustup components and targets, cargo-llvm-cov, cargo-nextest, sccache,
-        /// and the Debian packages of redis-server and fish.
+        /// Run every check CI runs (fmt, the workflow's validation, clippy, tests, Windows and macOS
+        /// builds), first installing what they need: rustup components and targets, cargo-llvm-cov,
+        /// cargo-nextest, action-validator, sccache, and the Debian packages of redis-server and fish.
         cmd ci {
             /// Do not install anything; use the tools as they are.
             optional --no-install
@@ -193,6 +193,16 @@ xflags::xflags! {
             optional --json
         }
 
+        /// Check everything the tasks depend on: the toolchain, sccache (binary, server, wrapper,
+        /// hit rate), the coverage tools and Python, environment conflicts, and disk use. Prints
+        /// each finding as ok, warn or error with its fix; exits 1 if any is an error.
+        cmd doctor {
+            /// Also measure the coverage of one workspace crate, as a smoke test of `coverage`.
+            optional --coverage
+            /// Print the findings as JSON on stdout.
+            optional --json
+        }
+
         /// Free disk space in the target directory cargo uses for this workspace (and in its
         /// build directory) without ever deleting anything else: it checks the directory first,
         /// shows what would go, and asks unless --yes is given.
@@ -240,6 +250,7 @@ pub enum XtaskCmd {
     Coverage(Coverage),
     CoverageFast(CoverageFast),
     Info(Info),
+    Doctor(Doctor),
     CleanSharedTarget(CleanSharedTarget),
 }
 
@@ -363,6 +374,12 @@ pub struct CoverageFast {
 
 #[derive(Debug)]
 pub struct Info {
+    pub json: bool,
+}
+
+#[derive(Debug)]
+pub struct Doctor {
+    pub coverage: bool,
     pub json: bool,
 }
 

@@ -13,6 +13,8 @@ mod child;
 mod ci;
 mod clean_shared_target;
 mod coverage;
+mod doctor;
+mod finding;
 mod flags;
 mod info;
 mod output;
@@ -75,5 +77,6 @@ fn run(flags: flags::Xtask) -> anyhow::Result<()> {
         flags::XtaskCmd::Coverage(cmd) => cmd.run(at_workspace_root(sh)?),
         flags::XtaskCmd::CoverageFast(cmd) => cmd.run(at_workspace_root(sh)?),
         flags::XtaskCmd::CleanSharedTarget(cmd) => cmd.run(at_workspace_root(sh)?),
+        flags::XtaskCmd::Doctor(cmd) => cmd.run(at_workspace_root(sh)?),
     }
 }

@@ -20,7 +20,10 @@ use self::{
     settings::{BackendKeys, BackendKind, CacheSize, EnvShell, Scope},
 };
 use crate::{
-    child, flags,
+    child,
+    clean_shared_target::free_space,
+    finding::{Finding, Level},
+    flags,
     output::{Stream, Style, UsageError, human_bytes, paint},
     toml_file::TomlFile,
     tools::{self, Found},
@@ -443,92 +446,269 @@ impl Configured {
     }
 }
 
-/// A finding of `status` with its fix.
-struct Warning {
-    problem: String,
-    fix: String,
+/// Where findings about sccache are listed.
+const GROUP: &str = "sccache";
+/// The cache's share of the disk is listed with the other sizes.
+const DISK: &str = "disk";
+
+/// Everything `status` shows and `doctor` checks, gathered once: each probe runs a program or
+/// walks the cache directory.
+struct Status {
+    found: Result<Found, String>,
+    /// Compiled-in backends, when the binary was found.
+    backends: Vec<String>,
+    configured: Configured,
+    endpoint: Endpoint,
+    running: bool,
+    /// The running server's answer; an error when something else answers on its endpoint.
+    stats: Option<Result<Stats, String>>,
+    wrapper: Wrapper,
+    /// Bytes in the local cache directory, when it exists.
+    cache_bytes: Option<u64>,
+}
+
+/// The wrapper cargo would use here, where that comes from, and config files that set one wrongly.
+struct Wrapper {
+    value: Option<String>,
+    source: String,
+    /// Files that set `RUSTC_WRAPPER` under `[env]`.
+    env_table_files: Vec<Utf8PathBuf>,
+    /// Files inside the workspace that set `build.rustc-wrapper`.
+    committable_files: Vec<Utf8PathBuf>,
+}
+
+impl Status {
+    fn gather(sh: &Shell) -> anyhow::Result<Status> {
+        let found = tools::SCCACHE.find(sh).map_err(|err| format!("{err:#}"));
+        let configured = Configured::read(sh)?;
+        let endpoint = Endpoint::from_env(sh);
+        let running = endpoint.answers();
+        let (backends, stats) = match &found {
+            Ok(found) => {
+                let sccache = Sccache::new(sh, found.clone());
+                let backends = sccache.backends()?.into_iter().filter(|(_, on)| *on).map(|(name, _)| name).collect();
+                let stats = running.then(|| sccache.stats().map_err(|err| format!("{err:#}")));
+                (backends, stats)
+            }
+            Err(_) => (Vec::new(), None),
+        };
+        let cache_bytes = directory_size(&configured.dir).ok().map(|(_, bytes)| bytes);
+        Ok(Status {
+            found,
+            backends,
+            configured,
+            endpoint,
+            running,
+            stats,
+            wrapper: effective_wrapper(sh)?,
+            cache_bytes,
+        })
+    }
+
+    /// Each check with what it found and, for a problem, the fix.
+    fn findings(&self, sh: &Shell) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        findings.push(match &self.found {
+            Ok(found) => Finding::ok(
+                GROUP,
+                format!("sccache {} at {} (backends: {})", found.version, found.path, self.backends.join(", ")),
+            ),
+            Err(err) => Finding::error(GROUP, err.clone(), "cargo xtask setup-sccache"),
+        });
+        findings.extend(self.server_findings());
+        findings.push(self.wrapper_finding(sh));
+        let wrapper_is_sccache = self.wrapper.value.as_deref().is_some_and(is_sccache);
+        for var in ["CARGO_INCREMENTAL", "CARGO_BUILD_INCREMENTAL"] {
+            if sh.var(var).is_ok_and(|value| value == "1") {
+                let what = format!(
+                    "{var}=1: sccache refuses incremental compilations, so every build through it fails{}",
+                    if wrapper_is_sccache { "" } else { " (once sccache is the wrapper)" }
+                );
+                let fix = format!("unset {var} (cargo then compiles only workspace crates incrementally)");
+                findings.push(match wrapper_is_sccache {
+                    true => Finding::error(GROUP, what, fix),
+                    false => Finding::warn(GROUP, what, fix),
+                });
+            }
+        }
+        for file in &self.wrapper.env_table_files {
+            findings.push(Finding::warn(
+                GROUP,
+                format!(
+                    "{file} sets RUSTC_WRAPPER under [env]: that reaches build scripts, not cargo's choice of wrapper"
+                ),
+                format!("remove it from [env] in {file}; setup writes build.rustc-wrapper instead"),
+            ));
+        }
+        for file in &self.wrapper.committable_files {
+            findings.push(Finding::warn(
+                GROUP,
+                format!(
+                    "{file}, inside the workspace, sets build.rustc-wrapper: committed, it makes every cargo command \
+                     fail for anyone without sccache at that path"
+                ),
+                format!(
+                    "remove build.rustc-wrapper from {file} and run `cargo xtask setup-sccache`, which sets it in your \
+                     user configuration"
+                ),
+            ));
+        }
+        if let Ok(target_dir) = sh.var("CARGO_TARGET_DIR") {
+            findings.push(Finding::warn(
+                GROUP,
+                format!(
+                    "CARGO_TARGET_DIR={target_dir} is set in the environment: sccache hashes every CARGO_* variable, \
+                     so builds with another value (or none, as in CI or an IDE) miss the cache"
+                ),
+                "set build.target-dir in a cargo config file instead (same directory, no effect on cache keys)",
+            ));
+        }
+        for var in ["SCCACHE_DIR", "SCCACHE_CACHE_SIZE"] {
+            if let Ok(value) = sh.var(var) {
+                findings.push(Finding::warn(
+                    GROUP,
+                    format!("{var}={value} is set in the environment and overrides {}", self.configured.config.path),
+                    format!("unset {var}, or expect servers started from this shell to use it"),
+                ));
+            }
+        }
+        findings.extend(self.disk_finding(sh));
+        findings
+    }
+
+    /// Whether a server answers, with which cache, and its hit rate so far.
+    fn server_findings(&self) -> Vec<Finding> {
+        let endpoint = &self.endpoint;
+        let stats = match &self.stats {
+            None if self.running => return Vec::new(),
+            None => {
+                return vec![Finding::ok(GROUP, format!("no server runs on {endpoint}: the first build starts one"))];
+            }
+            Some(Err(err)) => {
+                return vec![Finding::warn(
+                    GROUP,
+                    format!("{endpoint} answers, but not as an sccache server ({err})"),
+                    "set SCCACHE_SERVER_PORT to a free port, or stop the program that holds it",
+                )];
+            }
+            Some(Ok(stats)) => stats,
+        };
+        let location = stats.cache_location.as_deref().unwrap_or("an unknown cache");
+        let mut findings = vec![match self.configured.differs(stats) {
+            None => Finding::ok(GROUP, format!("the server on {endpoint} runs with {location}")),
+            Some(difference) => Finding::warn(
+                GROUP,
+                format!("the running server differs from the configuration: {difference}"),
+                "cargo xtask setup-sccache start (restarts it)",
+            ),
+        }];
+        findings.push(Finding::ok(
+            GROUP,
+            match stats.hit_rate() {
+                Some(rate) => format!(
+                    "hit rate {rate:.1}% since the server started ({} hits, {} misses, {} not cacheable)",
+                    stats.hits, stats.misses, stats.not_cacheable
+                ),
+                None => "no cache lookups yet since the server started".to_owned(),
+            },
+        ));
+        findings
+    }
+
+    /// The wrapper cargo uses, and whether the program it names exists.
+    fn wrapper_finding(&self, sh: &Shell) -> Finding {
+        let Wrapper { value, source, .. } = &self.wrapper;
+        let Some(wrapper) = value else {
+            return Finding::warn(
+                GROUP,
+                format!("no rustc wrapper: builds do not use sccache ({source})"),
+                "cargo xtask setup-sccache",
+            );
+        };
+        let exists = match Utf8Path::new(wrapper).components().count() {
+            1 => tools::locate(sh, wrapper).is_some(),
+            _ => Utf8Path::new(wrapper).is_file(),
+        };
+        match (exists, is_sccache(wrapper)) {
+            (false, _) => Finding::error(
+                GROUP,
+                format!("the rustc wrapper {wrapper} (from {source}) does not exist, so every cargo build fails"),
+                "cargo xtask setup-sccache (installs sccache and names its path), or remove the wrapper setting",
+            ),
+            (true, true) => Finding::ok(GROUP, format!("rustc wrapper {wrapper} (from {source})")),
+            (true, false) => Finding::warn(
+                GROUP,
+                format!("the rustc wrapper is {wrapper} (from {source}), not sccache"),
+                "cargo xtask setup-sccache, once that wrapper is no longer wanted",
+            ),
+        }
+    }
+
+    /// The local cache against its limit and the free space beside it.
+    fn disk_finding(&self, sh: &Shell) -> Option<Finding> {
+        let configured = &self.configured;
+        if configured.backend != BackendKind::Local && configured.chain.is_none() {
+            return None;
+        }
+        let dir = &configured.dir;
+        let used = self.cache_bytes.unwrap_or(0);
+        let what = format!("sccache cache {dir}: {} of its {} limit", human_bytes(used), human_bytes(configured.size));
+        let growth = configured.size.saturating_sub(used);
+        // The cache only grows; its directory may not exist yet.
+        let free = dir.ancestors().find(|dir| dir.exists()).and_then(|dir| free_space(sh, dir));
+        Some(match free {
+            Some(free) if free < growth => Finding::warn(
+                DISK,
+                format!(
+                    "{what}; it may grow by {}, more than the {} free there",
+                    human_bytes(growth),
+                    human_bytes(free)
+                ),
+                "lower the limit with `cargo xtask setup-sccache --cache-size 5G`, empty the cache with \
+                 `cargo xtask setup-sccache clear`, or free space with `cargo xtask clean-shared-target`",
+            ),
+            _ => Finding::ok(DISK, what),
+        })
+    }
+}
+
+/// Sccache's findings, for `doctor`.
+pub(crate) fn findings(sh: &Shell) -> anyhow::Result<Vec<Finding>> {
+    Ok(Status::gather(sh)?.findings(sh))
 }
 
 fn show_status(sh: &Shell, as_json: bool) -> anyhow::Result<()> {
-    let found = tools::SCCACHE.find(sh);
-    let configured = Configured::read(sh)?;
-    let endpoint = Endpoint::from_env(sh);
-    let running = endpoint.answers();
-    let (wrapper, wrapper_source, env_wrapper_files) = effective_wrapper(sh)?;
-    let mut warnings = Vec::new();
-
-    let binary = match &found {
-        Ok(found) => {
-            let sccache = Sccache::new(sh, found.clone());
-            let backends: Vec<String> =
-                sccache.backends()?.into_iter().filter(|(_, on)| *on).map(|(name, _)| name).collect();
-            if running
-                && let Ok(stats) = sccache.stats()
-                && let Some(difference) = configured.differs(&stats)
-            {
-                warnings.push(Warning {
-                    problem: format!("the running server differs from the configuration: {difference}"),
-                    fix: "cargo xtask setup-sccache start (restarts it)".into(),
-                });
-            }
-            json!({"path": found.path.as_str(), "version": found.version.to_string(), "backends": backends})
-        }
-        Err(err) => {
-            warnings.push(Warning { problem: format!("{err:#}"), fix: "cargo xtask setup-sccache".into() });
-            Value::Null
-        }
-    };
-    if sh.var("CARGO_INCREMENTAL").is_ok_and(|value| value == "1") {
-        warnings.push(Warning {
-            problem: "CARGO_INCREMENTAL=1: sccache refuses incremental compilations, so every build through it fails"
-                .into(),
-            fix: "unset CARGO_INCREMENTAL (cargo then compiles only workspace crates incrementally)".into(),
-        });
-    }
-    for file in env_wrapper_files {
-        warnings.push(Warning {
-            problem: format!(
-                "{file} sets RUSTC_WRAPPER under [env]: that reaches build scripts, not cargo's choice of wrapper"
-            ),
-            fix: format!("remove it from [env] in {file}; setup writes build.rustc-wrapper instead"),
-        });
-    }
-    if let Ok(target_dir) = sh.var("CARGO_TARGET_DIR") {
-        warnings.push(Warning {
-            problem: format!(
-                "CARGO_TARGET_DIR={target_dir} is set in the environment: sccache hashes every CARGO_* variable, so \
-                 builds with another value (or none, as in CI or an IDE) miss the cache"
-            ),
-            fix: "set build.target-dir in a cargo config file instead (same directory, no effect on cache keys)".into(),
-        });
-    }
-    for var in ["SCCACHE_DIR", "SCCACHE_CACHE_SIZE"] {
-        if let Ok(value) = sh.var(var) {
-            warnings.push(Warning {
-                problem: format!("{var}={value} is set in the environment and overrides {}", configured.config.path),
-                fix: format!("unset {var}, or expect servers started from this shell to use it"),
-            });
-        }
-    }
+    let status = Status::gather(sh)?;
+    let problems: Vec<Finding> = status.findings(sh).into_iter().filter(Finding::is_problem).collect();
+    let Status { found, backends, configured, endpoint, running, wrapper, cache_bytes, .. } = &status;
     let incremental = "sccache cannot cache incremental compilations: with incremental on (cargo's default for \
                        workspace crates) only dependencies are cached; `--no-incremental` caches everything but \
                        loses rustc's incremental reuse, which suits CI";
 
     if as_json {
+        let binary = match found {
+            Ok(found) => {
+                json!({"path": found.path.as_str(), "version": found.version.to_string(), "backends": backends})
+            }
+            Err(_) => Value::Null,
+        };
         let status = json!({
             "binary": binary,
             "server": {"endpoint": endpoint.to_string(), "running": running},
-            "wrapper": {"value": wrapper, "source": wrapper_source},
+            "wrapper": {"value": wrapper.value, "source": wrapper.source},
             "config_file": configured.config.path.as_str(),
             "cache": {
                 "backend": configured.backend.to_string(),
                 "description": configured.describe(),
                 "dir": configured.dir.as_str(),
                 "max_size_bytes": configured.size,
-                "size_bytes": directory_size(&configured.dir).ok().map(|(_, bytes)| bytes),
+                "size_bytes": cache_bytes,
             },
             "incremental": incremental,
-            "warnings": warnings.iter().map(|w| json!({"problem": w.problem, "fix": w.fix})).collect::<Vec<_>>(),
+            "warnings": problems
+                .iter()
+                .map(|p| json!({"level": p.level.name(), "problem": p.what, "fix": p.fix}))
+                .collect::<Vec<_>>(),
         });
         println!("{status:#}");
         return Ok(());
@@ -536,23 +716,14 @@ fn show_status(sh: &Shell, as_json: bool) -> anyhow::Result<()> {
     let mut lines = vec![
         (
             "sccache",
-            match &found {
-                Ok(found) => format!(
-                    "{} {} (backends: {})",
-                    found.path,
-                    found.version,
-                    binary["backends"].as_array().map_or(String::new(), |b| b
-                        .iter()
-                        .filter_map(Value::as_str)
-                        .collect::<Vec<_>>()
-                        .join(", "))
-                ),
+            match found {
+                Ok(found) => format!("{} {} (backends: {})", found.path, found.version, backends.join(", ")),
                 Err(_) => "not installed".into(),
             },
         ),
         (
             "server",
-            if running {
+            if *running {
                 format!("running on {endpoint}")
             } else {
                 format!("not running on {endpoint} (the first build starts it)")
@@ -560,33 +731,41 @@ fn show_status(sh: &Shell, as_json: bool) -> anyhow::Result<()> {
         ),
         (
             "wrapper",
-            match &wrapper {
-                Some(wrapper) => format!("{wrapper} (from {wrapper_source})"),
-                None => format!("none: builds do not use sccache ({wrapper_source})"),
+            match &wrapper.value {
+                Some(value) => format!("{value} (from {})", wrapper.source),
+                None => format!("none: builds do not use sccache ({})", wrapper.source),
             },
         ),
         ("config", configured.config.path.to_string()),
         ("cache", configured.describe()),
     ];
-    if let Ok((_, bytes)) = directory_size(&configured.dir) {
-        lines.push(("on disk", format!("{} in {}", human_bytes(bytes), configured.dir)));
+    if let Some(bytes) = cache_bytes {
+        lines.push(("on disk", format!("{} in {}", human_bytes(*bytes), configured.dir)));
     }
     lines.push(("incremental", incremental.into()));
     for (label, value) in lines {
         println!("{label:<12} {value}");
     }
-    for warning in warnings {
-        println!("{}: {}\n  fix: {}", paint(Stream::Stdout, Style::Bad, "warning"), warning.problem, warning.fix);
+    for problem in problems {
+        let label = if problem.level == Level::Error { "error" } else { "warning" };
+        println!(
+            "{}: {}\n  fix: {}",
+            paint(Stream::Stdout, Style::Bad, label),
+            problem.what,
+            problem.fix.unwrap_or_default()
+        );
     }
     Ok(())
 }
 
-/// The wrapper cargo would use here, where that comes from, and config files that wrongly set
-/// `RUSTC_WRAPPER` under `[env]`.
-fn effective_wrapper(sh: &Shell) -> anyhow::Result<(Option<String>, String, Vec<Utf8PathBuf>)> {
-    let mut env_wrapper_files = Vec::new();
+/// The wrapper cargo would use here, where that comes from, and config files that set one wrongly.
+fn effective_wrapper(sh: &Shell) -> anyhow::Result<Wrapper> {
+    let root = Utf8PathBuf::from_path_buf(sh.current_dir())
+        .map_err(|dir| anyhow::anyhow!("{} is not UTF-8", dir.display()))?;
+    let mut env_table_files = Vec::new();
+    let mut committable_files = Vec::new();
     let mut from_config = None;
-    for file in cargo_config_files(sh)? {
+    for file in workspace::cargo_config_files(&root, tools::cargo_home(sh).ok().as_deref()) {
         let config = match TomlFile::read(&file) {
             Ok(config) => config,
             Err(err) => {
@@ -595,33 +774,29 @@ fn effective_wrapper(sh: &Shell) -> anyhow::Result<(Option<String>, String, Vec<
             }
         };
         if config.get(&["env", "RUSTC_WRAPPER"]).is_some() || config.get(&["env", "RUSTC_WRAPPER", "value"]).is_some() {
-            env_wrapper_files.push(file.clone());
+            env_table_files.push(file.clone());
         }
-        if from_config.is_none()
-            && let Some((value, _)) = config.get(&WRAPPER)
-        {
-            from_config = Some((value.as_str().unwrap_or_default().to_owned(), file));
-        }
-    }
-    for var in ["RUSTC_WRAPPER", "CARGO_BUILD_RUSTC_WRAPPER"] {
-        if let Ok(value) = sh.var(var) {
-            return Ok(match value.is_empty() {
-                true => (None, format!("{var} is set to empty, which turns the wrapper off"), env_wrapper_files),
-                false => (Some(value), format!("the {var} variable"), env_wrapper_files),
-            });
+        if let Some((value, _)) = config.get(&WRAPPER) {
+            if file.starts_with(&root) {
+                committable_files.push(file.clone());
+            }
+            if from_config.is_none() {
+                from_config = Some((value.as_str().unwrap_or_default().to_owned(), file));
+            }
         }
     }
-    Ok(match from_config {
-        Some((value, file)) if !value.is_empty() => (Some(value), file.to_string(), env_wrapper_files),
-        _ => (None, "no RUSTC_WRAPPER and no build.rustc-wrapper in any cargo config".into(), env_wrapper_files),
-    })
-}
-
-/// Cargo's config files as cargo reads them from the workspace root, closest first.
-fn cargo_config_files(sh: &Shell) -> anyhow::Result<Vec<Utf8PathBuf>> {
-    let root = Utf8PathBuf::from_path_buf(sh.current_dir())
-        .map_err(|dir| anyhow::anyhow!("{} is not UTF-8", dir.display()))?;
-    Ok(workspace::cargo_config_files(&root, tools::cargo_home(sh).ok().as_deref()))
+    let (value, source) = match ["RUSTC_WRAPPER", "CARGO_BUILD_RUSTC_WRAPPER"]
+        .iter()
+        .find_map(|var| Some((var, sh.var(var).ok()?)))
+    {
+        Some((var, value)) if value.is_empty() => (None, format!("{var} is set to empty, which turns the wrapper off")),
+        Some((var, value)) => (Some(value), format!("the {var} variable")),
+        None => match from_config {
+            Some((value, file)) if !value.is_empty() => (Some(value), file.to_string()),
+            _ => (None, "no RUSTC_WRAPPER and no build.rustc-wrapper in any cargo config".into()),
+        },
+    };
+    Ok(Wrapper { value, source, env_table_files, committable_files })
 }
 
 fn show_stats(sh: &Shell, as_json: bool, zero: bool) -> anyhow::Result<()> {

@@ -9,11 +9,11 @@ fn repo_file(name: &str) -> String {
     std::fs::read_to_string(root.join(name)).unwrap().replace("\r\n", "\n")
 }
 
-/// Every `cargo xtask ...` written in README.md and the Makefile must parse.
+/// Every `cargo xtask ...` written in README.md, the Makefile and the CI workflow must parse.
 #[test]
 fn documented_commands_parse() {
     let mut checked = 0;
-    for file in ["README.md", "Makefile"] {
+    for file in ["README.md", "Makefile", ".github/workflows/ci.yml"] {
         let text = repo_file(file);
         for (number, line) in text.lines().enumerate() {
             for args in documented_invocations(line) {

@@ -11,7 +11,10 @@ use anyhow::{Context, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 use xshell::Shell;
 
-use crate::child;
+use crate::{
+    child,
+    finding::{Finding, Level},
+};
 
 /// An external program a task needs.
 pub(crate) struct Tool {
@@ -64,6 +67,16 @@ pub(crate) const CARGO_NEXTEST: Tool = Tool {
     version_args: &["nextest", "--version"],
     minimum: Some(Version(0, 9, 0)),
     install: "cargo install cargo-nextest --locked",
+    home: ToolHome::SearchPath,
+};
+
+/// action-validator, with which `ci` checks the GitHub Actions workflow; 0.6 has the current schema.
+pub(crate) const ACTION_VALIDATOR: Tool = Tool {
+    name: "action-validator",
+    programs: &["action-validator"],
+    version_args: &["--version"],
+    minimum: Some(Version(0, 6, 0)),
+    install: "cargo install action-validator --locked",
     home: ToolHome::SearchPath,
 };
 
@@ -145,6 +158,20 @@ impl Tool {
             }
         }
         bail!("no usable `{}`: {}.\nInstall or update it with: {}", self.name, rejected.join("; "), self.install)
+    }
+
+    /// Whether the tool is usable, as a finding: its version and path, or `missing` (the level for
+    /// a tool that is absent or too old) with the command that installs it. `role` says what needs it.
+    pub(crate) fn finding(&self, sh: &Shell, group: &'static str, missing: Level, role: &str) -> Finding {
+        match self.find(sh) {
+            Ok(found) => Finding::ok(group, format!("{} {} at {} ({role})", self.name, found.version, found.path)),
+            Err(err) => {
+                let err = format!("{err:#}");
+                // The error's last line names the install command, which is the fix.
+                let what = err.lines().next().unwrap_or_default();
+                Finding { group, level: missing, what: format!("{what} ({role})"), fix: Some(self.install.to_owned()) }
+            }
+        }
     }
 
     fn version_of(&self, sh: &Shell, path: &Utf8Path) -> anyhow::Result<Version> {

@@ -45,20 +45,8 @@ impl SccacheSandbox {
     fn command(&self, program: impl AsRef<std::ffi::OsStr>, dir: &str) -> Command {
         let mut cmd = self.sandbox.command(program, dir);
         cmd.env("SCCACHE_CONF", self.conf()).env("SCCACHE_SERVER_PORT", self.port.to_string());
-        for var in [
-            "SCCACHE_DIR",
-            "SCCACHE_CACHE_SIZE",
-            "SCCACHE_SERVER_UDS",
-            "SCCACHE_REDIS_ENDPOINT",
-            "SCCACHE_BUCKET",
-            "CARGO_BUILD_RUSTC_WRAPPER",
-            "CARGO_INCREMENTAL",
-            "XDG_CONFIG_HOME",
-            "XDG_CACHE_HOME",
-            "GITHUB_STEP_SUMMARY",
-        ] {
-            cmd.env_remove(var);
-        }
+        // The sandbox has removed the SCCACHE_* variables; these would move sccache's default paths.
+        cmd.env_remove("XDG_CONFIG_HOME").env_remove("XDG_CACHE_HOME");
         cmd
     }
 

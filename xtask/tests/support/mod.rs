@@ -45,16 +45,30 @@ impl Sandbox {
         fs::write(path, contents).unwrap();
     }
 
-    /// A command isolated from the user's home and cargo configuration, in `dir` of the sandbox.
+    /// A command isolated from the user's home, cargo configuration and sccache settings (CI
+    /// exports its own into every step), in `dir` of the sandbox.
     pub fn command(&self, program: impl AsRef<std::ffi::OsStr>, dir: &str) -> Command {
         let mut cmd = Command::new(program);
         cmd.current_dir(self.path(dir))
             .env("HOME", self.path("home"))
             .env("USERPROFILE", self.path("home"))
             .env("CARGO_HOME", self.path("cargo-home"))
-            .env_remove("CARGO_TARGET_DIR")
-            .env_remove("RUSTC_WRAPPER")
             .env("NO_COLOR", "1");
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("SCCACHE_") {
+                cmd.env_remove(key);
+            }
+        }
+        for var in [
+            "CARGO_TARGET_DIR",
+            "RUSTC_WRAPPER",
+            "CARGO_BUILD_RUSTC_WRAPPER",
+            "CARGO_INCREMENTAL",
+            "CARGO_BUILD_INCREMENTAL",
+            "GITHUB_STEP_SUMMARY",
+        ] {
+            cmd.env_remove(var);
+        }
         cmd
     }
 
