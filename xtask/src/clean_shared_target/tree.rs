@@ -299,8 +299,8 @@ impl Tree {
     /// Lists and measures the tree in one pass (each directory before its contents), then
     /// classifies the entries on every core. Each entry is measured through its directory's
     /// handle (`DirEntry::metadata`, an `fstatat` on Linux), as `du` does: measuring by full
-    /// path, as walkdir does, makes the kernel resolve every path again and cost half as much
-    /// time on top. Links are never followed.
+    /// path, as walkdir does, makes the kernel resolve every path again (about a third more
+    /// system time on 200,000 files). Links are never followed.
     pub(crate) fn scan(root: &Utf8Path, profiles: Vec<Utf8PathBuf>, progress: &Progress) -> anyhow::Result<Tree> {
         let layout = Layout { profiles };
         let root_metadata = root.symlink_metadata().with_context(|| format!("could not read {root}"))?;
