@@ -518,12 +518,10 @@ impl Plan {
         if flags.nextest {
             tools::CARGO_NEXTEST.find(sh)?;
         }
+        // Missing llvm-tools are not probed here (two rustc and two llvm starts on every run):
+        // with CARGO_LLVM_COV_SETUP=no, cargo-llvm-cov fails naming the rustup command itself,
+        // for stable and nightly alike, and `doctor` checks them.
         let toolchain = Toolchain::for_run(sh, flags.doctests)?;
-        if toolchain.nightly.is_none() {
-            // With a nightly for doc tests, cargo-llvm-cov itself names the missing component.
-            tools::LLVM_COV.find(sh)?;
-            tools::LLVM_PROFDATA.find(sh)?;
-        }
         let mut env = child_env(&dirs, &toolchain, flags.no_sccache);
         let measured: Vec<&Member> = ws.members.iter().filter(|member| packages.contains(&member.name)).collect();
         if measured.iter().any(|member| member.uses_python) {
