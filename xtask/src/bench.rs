@@ -315,8 +315,8 @@ impl Bench<'_> {
         )?;
         let mut row = Row::compared(
             "clean-scan",
-            Sample { label: "clean-shared-target --dry-run".into(), seconds: ours },
-            Sample { label: "du -sb".into(), seconds: du },
+            Sample { label: "`clean-shared-target --dry-run`".into(), seconds: ours },
+            Sample { label: "`du -sb`".into(), seconds: du },
             Some(1.3),
         );
         row.checks.push(Check {
@@ -345,8 +345,8 @@ impl Bench<'_> {
         )?;
         Ok(vec![Row::compared(
             "clean-delete",
-            Sample { label: "clean-shared-target --yes".into(), seconds: ours },
-            Sample { label: "rm -rf".into(), seconds: rm },
+            Sample { label: "`clean-shared-target --yes`".into(), seconds: ours },
+            Sample { label: "`rm -rf`".into(), seconds: rm },
             Some(1.3),
         )])
     }
@@ -387,8 +387,8 @@ impl Bench<'_> {
         let (ours, theirs) = pairs(self.runs, xtask, plain)?;
         Ok(vec![Row::compared(
             "coverage-overhead",
-            Sample { label: "cargo xtask coverage --mode lcov".into(), seconds: ours },
-            Sample { label: "cargo llvm-cov --lcov".into(), seconds: theirs },
+            Sample { label: "`cargo xtask coverage --mode lcov`".into(), seconds: ours },
+            Sample { label: "`cargo llvm-cov --lcov`".into(), seconds: theirs },
             Some(1.05),
         )])
     }
@@ -405,8 +405,8 @@ impl Bench<'_> {
         let (three, one) = pairs(self.runs, || coverage(&["lcov", "html", "text"]), || coverage(&["lcov"]))?;
         Ok(vec![Row::compared(
             "coverage-formats",
-            Sample { label: "--mode lcov --mode html --mode text".into(), seconds: three },
-            Sample { label: "--mode lcov".into(), seconds: one },
+            Sample { label: "`--mode lcov --mode html --mode text`".into(), seconds: three },
+            Sample { label: "`--mode lcov`".into(), seconds: one },
             Some(1.2),
         )])
     }
@@ -775,7 +775,7 @@ mod tests {
             Row::compared(
                 "clean-scan",
                 sample("ours", &[1.0, 1.2, 1.1]),
-                sample("du -sb", &[1.0, 1.0, 1.0]),
+                sample("`du -sb`", &[1.0, 1.0, 1.0]),
                 Some(1.3),
             ),
             Row { scenario: "xtask-build", measured: sample("warm", &[0.05]), baseline: None, checks: vec![] },
