@@ -86,30 +86,6 @@ xflags::xflags! {
             cmd disable {}
         }
 
-        /// Run every check CI runs (fmt, the workflow's validation, clippy, tests, Windows and macOS
-        /// builds), first installing what they need: rustup components and targets, cargo-llvm-cov,
-        /// cargo-nextest, action-validator, sccache, and the Debian packages of redis-server and fish.
-        cmd ci {
-            /// Do not install anything; use the tools as they are.
-            optional --no-install
-        }
-
-        /// Measure the speed claims side by side in one run: each scenario alternates its two sides
-        /// (A B A B ...) and reports medians, ranges and the ratio against its goal.
-        cmd bench {
-            /// Scenarios to run (default: all): xtask-build, clean-scan, clean-delete,
-            /// coverage-overhead, coverage-formats, coverage-sccache, sccache-rebuild.
-            repeated scenario: String
-            /// Pairs of runs per comparison. Default: 3.
-            optional --runs n: u32
-            /// Print the results as JSON on stdout.
-            optional --json
-            /// Keep the scenarios' workspaces under target/bench/ afterwards.
-            optional --keep
-            /// Also write the table into README.md's performance section.
-            optional --readme
-        }
-
         /// Measure test coverage with cargo-llvm-cov: one test run, then every report asked for,
         /// built in the workspace's own target/llvm-cov-target with sccache kept on.
         cmd coverage {
@@ -186,23 +162,6 @@ xflags::xflags! {
             optional --dry-run
         }
 
-        /// Show what the tasks see: members, Python-bound crates, target and build directories,
-        /// settings from [workspace.metadata.xtask], and the external tools with their versions.
-        cmd info {
-            /// Print it as JSON on stdout.
-            optional --json
-        }
-
-        /// Check everything the tasks depend on: the toolchain, sccache (binary, server, wrapper,
-        /// hit rate), the coverage tools and Python, environment conflicts, and disk use. Prints
-        /// each finding as ok, warn or error with its fix; exits 1 if any is an error.
-        cmd doctor {
-            /// Also measure the coverage of one workspace crate, as a smoke test of `coverage`.
-            optional --coverage
-            /// Print the findings as JSON on stdout.
-            optional --json
-        }
-
         /// Free disk space in the target directory cargo uses for this workspace (and in its
         /// build directory) without ever deleting anything else: it checks the directory first,
         /// shows what would go, and asks unless --yes is given.
@@ -231,6 +190,47 @@ xflags::xflags! {
             /// Print the plan or the result as JSON on stdout.
             optional --json
         }
+
+        /// Check everything the tasks depend on: the toolchain, sccache (binary, server, wrapper,
+        /// hit rate), the coverage tools and Python, environment conflicts, and disk use. Prints
+        /// each finding as ok, warn or error with its fix; exits 1 if any is an error.
+        cmd doctor {
+            /// Also measure the coverage of one workspace crate, as a smoke test of `coverage`.
+            optional --coverage
+            /// Print the findings as JSON on stdout.
+            optional --json
+        }
+
+        /// Measure the speed claims side by side in one run: each scenario alternates its two sides
+        /// (A B A B ...) and reports medians, ranges and the ratio against its goal.
+        cmd bench {
+            /// Scenarios to run (default: all): xtask-build, clean-scan, clean-delete,
+            /// coverage-overhead, coverage-formats, coverage-sccache, sccache-rebuild.
+            repeated scenario: String
+            /// Pairs of runs per comparison. Default: 3.
+            optional --runs n: u32
+            /// Print the results as JSON on stdout.
+            optional --json
+            /// Keep the scenarios' workspaces under target/bench/ afterwards.
+            optional --keep
+            /// Also write the table into README.md's performance section.
+            optional --readme
+        }
+
+        /// Show what the tasks see: members, Python-bound crates, target and build directories,
+        /// settings from [workspace.metadata.xtask], and the external tools with their versions.
+        cmd info {
+            /// Print it as JSON on stdout.
+            optional --json
+        }
+
+        /// Run every check CI runs (fmt, the workflow's validation, clippy, tests, Windows and macOS
+        /// builds), first installing what they need: rustup components and targets, cargo-llvm-cov,
+        /// cargo-nextest, action-validator, sccache, and the Debian packages of redis-server and fish.
+        cmd ci {
+            /// Do not install anything; use the tools as they are.
+            optional --no-install
+        }
     }
 }
 // generated start
@@ -245,13 +245,13 @@ pub struct Xtask {
 pub enum XtaskCmd {
     Help(Help),
     SetupSccache(SetupSccache),
-    Ci(Ci),
-    Bench(Bench),
     Coverage(Coverage),
     CoverageFast(CoverageFast),
-    Info(Info),
-    Doctor(Doctor),
     CleanSharedTarget(CleanSharedTarget),
+    Doctor(Doctor),
+    Bench(Bench),
+    Info(Info),
+    Ci(Ci),
 }
 
 #[derive(Debug)]
@@ -320,21 +320,6 @@ pub struct Env {
 pub struct Disable;
 
 #[derive(Debug)]
-pub struct Ci {
-    pub no_install: bool,
-}
-
-#[derive(Debug)]
-pub struct Bench {
-    pub scenario: Vec<String>,
-
-    pub runs: Option<u32>,
-    pub json: bool,
-    pub keep: bool,
-    pub readme: bool,
-}
-
-#[derive(Debug)]
 pub struct Coverage {
     pub mode: Vec<Mode>,
     pub package: Vec<String>,
@@ -373,17 +358,6 @@ pub struct CoverageFast {
 }
 
 #[derive(Debug)]
-pub struct Info {
-    pub json: bool,
-}
-
-#[derive(Debug)]
-pub struct Doctor {
-    pub coverage: bool,
-    pub json: bool,
-}
-
-#[derive(Debug)]
 pub struct CleanSharedTarget {
     pub target_dir: Option<PathBuf>,
     pub only: Vec<Only>,
@@ -394,6 +368,32 @@ pub struct CleanSharedTarget {
     pub yes: bool,
     pub force: bool,
     pub json: bool,
+}
+
+#[derive(Debug)]
+pub struct Doctor {
+    pub coverage: bool,
+    pub json: bool,
+}
+
+#[derive(Debug)]
+pub struct Bench {
+    pub scenario: Vec<String>,
+
+    pub runs: Option<u32>,
+    pub json: bool,
+    pub keep: bool,
+    pub readme: bool,
+}
+
+#[derive(Debug)]
+pub struct Info {
+    pub json: bool,
+}
+
+#[derive(Debug)]
+pub struct Ci {
+    pub no_install: bool,
 }
 
 impl Xtask {
