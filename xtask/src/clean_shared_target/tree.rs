@@ -189,18 +189,33 @@ fn split_first(path: &str) -> (&str, Option<&str>) {
 /// Usually after the last `-`, which is tried first; rustc's `*.long-type-*.txt` files put one
 /// after it, so then every `-` is tried.
 fn unit_hash(name: &str) -> Option<u64> {
+    let bytes = name.as_bytes();
     let hash_at = |at: usize| {
-        let hash = name.get(at + 1..at + 17)?;
-        let after = &name[at + 17..];
-        let hash = (is_hash(hash) && (after.is_empty() || after.starts_with('.'))).then_some(hash)?;
-        u64::from_str_radix(hash, 16).ok()
+        let after = bytes.get(at + 17..)?;
+        if !(after.is_empty() || after[0] == b'.') {
+            return None;
+        }
+        parse_hash(&bytes[at + 1..at + 17])
     };
     let last = name.rfind('-')?;
     hash_at(last).or_else(|| name[..last].match_indices('-').find_map(|(at, _)| hash_at(at)))
 }
 
-fn is_hash(text: &str) -> bool {
-    text.len() == 16 && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+/// Lowercase hex digits as a number (callers pass sixteen). A plain loop, for the same reason
+/// as `split_first`.
+fn parse_hash(digits: &[u8]) -> Option<u64> {
+    let mut value = 0;
+    let mut at = 0;
+    while at < digits.len() {
+        let digit = match digits[at] {
+            byte @ b'0'..=b'9' => byte - b'0',
+            byte @ b'a'..=b'f' => byte - b'a' + 10,
+            _ => return None,
+        };
+        value = value << 4 | u64::from(digit);
+        at += 1;
+    }
+    Some(value)
 }
 
 impl Layout {
@@ -745,7 +760,7 @@ pub(crate) fn is_running_program(exe: &Utf8Path, path: &Utf8Path) -> bool {
             .and_then(|rest| rest.strip_prefix('-'))
             .and_then(|rest| rest.strip_suffix(ext))
             .and_then(|rest| rest.strip_suffix('.'))
-            .is_some_and(is_hash)
+            .is_some_and(|hash| hash.len() == 16 && parse_hash(hash.as_bytes()).is_some())
 }
 
 #[cfg(test)]
