@@ -1,7 +1,10 @@
 //! `cargo xtask coverage` and `cargo xtask coverage-fast`: test coverage with cargo-llvm-cov.
 //!
 //! cargo-llvm-cov writes one format per invocation (its issue #60), so the tests run once (writing
-//! the JSON summary the table is made from) and each format is one `cargo llvm-cov report`. Coverage builds in the
+//! the JSON summary the table is made from) and each format is one `cargo llvm-cov report`. Once the
+//! test run has merged the raw profiles into its `.profdata`, the raw ones are removed: a `report`
+//! then only reads the merged file (it merges only when raw profiles exist), so the formats render
+//! side by side instead of one after another. Coverage builds in the
 //! workspace's own `target/llvm-cov-target` whatever `CARGO_TARGET_DIR` or `build.target-dir`
 //! say: in a shared directory cargo-llvm-cov merges every project's `*.profraw` and its cleaning
 //! deletes other projects' reports (its issue #202). The rustc wrapper (sccache) stays: since 0.7
@@ -12,7 +15,12 @@ mod browser;
 mod python;
 mod summary;
 
-use std::{ffi::OsString, io::Write, process::Command, str::FromStr};
+use std::{
+    ffi::OsString,
+    io::Write,
+    process::{Command, Stdio},
+    str::FromStr,
+};
 
 use anyhow::{Context, bail};
 use camino::{Utf8Path, Utf8PathBuf};
@@ -641,7 +649,7 @@ impl Plan {
         let status =
             Command::from(test).stdout(std::io::stderr()).status().context("could not start cargo-llvm-cov")?;
         let tests_failed = !status.success();
-        if count_profiles(&self.dirs.cov_target) == 0 {
+        if raw_profiles(&self.dirs.cov_target).is_empty() {
             bail!(if tests_failed {
                 "the test run failed before any test wrote coverage data (see cargo's messages above), so there is no report"
             } else {
@@ -654,7 +662,11 @@ impl Plan {
                 paint(Stream::Stderr, Style::Bad, "warning")
             );
         }
+        // Either way the profiles are now merged, which lets `write_reports` run the reports together.
         let json = if tests_failed { self.summary(sh).read()? } else { sh.read_file(&summary_file)? };
+        for profile in raw_profiles(&self.dirs.cov_target) {
+            sh.remove_path(profile)?;
+        }
         let json: Value = serde_json::from_str(&json).context("cargo-llvm-cov's JSON summary is not JSON")?;
         let crate_dirs: Vec<(&str, &Utf8Path)> =
             self.crate_dirs.iter().map(|(name, dir)| (name.as_str(), dir.as_path())).collect();
@@ -662,21 +674,53 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// Every format at once: after `measure` each `report` only reads the merged profiles, and
+    /// writes a file or directory of its own. Returns the paths to show.
+    fn write_reports(&self, sh: &Shell) -> anyhow::Result<Vec<Utf8PathBuf>> {
+        let mut running = Vec::new();
+        for format in &self.formats {
+            let destination = self.dirs.outputs.destination(*format);
+            // cargo-llvm-cov creates --output-dir but not the parent of --output-path.
+            let dir = if destination.option == "--output-dir" {
+                destination.value.as_path()
+            } else {
+                destination.value.parent().unwrap_or(&self.dirs.root)
+            };
+            sh.create_dir(dir)?;
+            let report = self.report(sh, *format);
+            eprintln!("$ {report}");
+            let shown = report.to_string();
+            let child = Command::from(report)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .with_context(|| format!("could not start `{shown}`"))?;
+            running.push((shown, destination.shown, child));
+        }
+        let mut written = Vec::new();
+        let mut failed = Vec::new();
+        for (shown, path, child) in running {
+            let output = child.wait_with_output().with_context(|| format!("`{shown}` did not finish"))?;
+            // Each report's messages in one piece, in the order of --mode.
+            std::io::stderr().write_all(&output.stderr)?;
+            std::io::stderr().write_all(&output.stdout)?;
+            if output.status.success() {
+                written.push(path);
+            } else {
+                failed.push(format!("`{shown}` failed ({})", output.status));
+            }
+        }
+        if !failed.is_empty() {
+            bail!("{} (its messages are above)", failed.join("; "));
+        }
+        Ok(written)
+    }
+}
+
 fn execute(sh: &Shell, plan: &Plan, gates: &Gates, open: bool) -> anyhow::Result<()> {
     let Measured { summary, tests_failed } = plan.measure(sh)?;
-    let mut written = Vec::new();
-    for format in &plan.formats {
-        let destination = plan.dirs.outputs.destination(*format);
-        // cargo-llvm-cov creates --output-dir but not the parent of --output-path.
-        let dir = if destination.option == "--output-dir" {
-            destination.value.as_path()
-        } else {
-            destination.value.parent().unwrap_or(&plan.dirs.root)
-        };
-        sh.create_dir(dir)?;
-        plan.report(sh, *format).run()?;
-        written.push(destination.shown);
-    }
+    let written = plan.write_reports(sh)?;
     let shortfalls = summary::shortfalls(&summary, &gates.total, &gates.crates);
 
     if plan.formats.contains(&Mode::Text) {
@@ -720,9 +764,13 @@ fn execute(sh: &Shell, plan: &Plan, gates: &Gates, open: bool) -> anyhow::Result
 }
 
 /// The `*.profraw` files the test run left in the coverage build directory.
-fn count_profiles(cov_target: &Utf8Path) -> usize {
-    let Ok(entries) = cov_target.read_dir_utf8() else { return 0 };
-    entries.filter_map(Result::ok).filter(|entry| entry.path().extension() == Some("profraw")).count()
+fn raw_profiles(cov_target: &Utf8Path) -> Vec<Utf8PathBuf> {
+    let Ok(entries) = cov_target.read_dir_utf8() else { return Vec::new() };
+    entries
+        .filter_map(Result::ok)
+        .filter(|entry| entry.path().extension() == Some("profraw"))
+        .map(|entry| entry.into_path())
+        .collect()
 }
 
 /// `--clean`: removes what coverage wrote, after saying what; `--dry-run` only says it.
@@ -1160,7 +1208,9 @@ mod tests {
             assert_eq!(value("CARGO_LLVM_COV_SETUP"), Some(Some("no".into())));
             assert_eq!(value("CARGO_INCREMENTAL"), Some(Some("0".into())));
             assert_eq!(value("CARGO"), Some(Some("/toolchain/bin/cargo".into())));
-            assert_eq!(value("RUSTC_WRAPPER"), None, "the wrapper is inherited untouched");
+            // Left to the child policy, which also holds when these tests run under `cargo llvm-cov`.
+            let policy = env_value(child::command(&sh, "anything"), "RUSTC_WRAPPER");
+            assert_eq!(value("RUSTC_WRAPPER"), policy, "the wrapper is the one every child gets");
             // The test binary runs under `cargo test`: its CARGO_PKG_* must not reach the child.
             assert_eq!(value("CARGO_PKG_NAME"), Some(None));
         }

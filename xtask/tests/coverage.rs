@@ -131,13 +131,14 @@ fn a_shared_target_dir_with_another_projects_leftovers_does_not_change_our_numbe
     let mut other = sandbox.command(cargo(), "other");
     let output = other.args(["llvm-cov", "--no-report"]).env("CARGO_TARGET_DIR", &shared).output().unwrap();
     assert_success(&output, "cargo llvm-cov --no-report in the other project");
-    let profiles = |dir: &Path| {
+    let files_ending = |dir: &Path, extension: &str| {
         fs::read_dir(dir).map_or(0, |entries| {
             entries
-                .filter(|entry| entry.as_ref().unwrap().path().extension().is_some_and(|ext| ext == "profraw"))
+                .filter(|entry| entry.as_ref().unwrap().path().extension().is_some_and(|ext| ext == extension))
                 .count()
         })
     };
+    let profiles = |dir: &Path| files_ending(dir, "profraw");
     let others_profiles = profiles(&shared.join("llvm-cov-target"));
     assert!(others_profiles > 0, "the other project left no profiles");
     sandbox.write("shared-target/llvm-cov/html/index.html", "the other project's report");
@@ -151,7 +152,9 @@ fn a_shared_target_dir_with_another_projects_leftovers_does_not_change_our_numbe
     let stdout = text(&output.stdout);
     assert_eq!(row(&stdout, "calc").as_deref(), Some(&CALC_ROW[..]), "{stdout}");
     assert!(sandbox.path("ws/lcov.info").is_file());
-    assert!(profiles(&sandbox.path("ws/target/llvm-cov-target")) > 0, "coverage must build in the workspace");
+    // Our raw profiles are merged and removed once the tests ran; the merged file stays.
+    let merged = files_ending(&sandbox.path("ws/target/llvm-cov-target"), "profdata");
+    assert_eq!(merged, 1, "coverage must build and merge its profiles in the workspace");
     assert_eq!(profiles(&shared.join("llvm-cov-target")), others_profiles, "the other project's profiles were touched");
     assert_eq!(
         fs::read_to_string(shared.join("llvm-cov/html/index.html")).unwrap(),
