@@ -613,13 +613,13 @@ impl Plan {
         for (key, value) in &self.env {
             out += &format!("  {key}={}\n", value.to_string_lossy());
         }
-        out += "commands:\n";
-        let mut commands = vec![self.test(sh)];
-        commands.extend(self.formats.iter().map(|format| self.report(sh, *format)));
-        for cmd in commands {
-            out += &format!("  {cmd}\n");
+        out += &format!("the test run:\n  {}\n", self.test(sh));
+        out += &format!("if a test fails, then the summary:\n  {}\n", self.summary(sh));
+        out += &format!("then, with {}/*.profraw merged and removed, all at once:\n", self.dirs.cov_target);
+        for format in &self.formats {
+            out += &format!("  {}\n", self.report(sh, *format));
         }
-        out + &format!("and if a test fails, for the summary:\n  {}\n", self.summary(sh))
+        out
     }
 }
 
