@@ -11,6 +11,8 @@ use std::ffi::{OsStr, OsString};
 
 use xshell::{Cmd, Shell};
 
+use crate::coverage::export_tap;
+
 /// Variables that `cargo run` / `cargo test` set for the program they start.
 const CARGO_RUN_VARS: &[&str] = &[
     "CARGO_MANIFEST_DIR",
@@ -23,6 +25,10 @@ const CARGO_RUN_VARS: &[&str] = &[
     "CARGO_RUSTC_CURRENT_DIR",
 ];
 const CARGO_RUN_PREFIXES: &[&str] = &["CARGO_PKG_", "CARGO_BIN_EXE_"];
+
+/// What `coverage` gives its test run for `coverage::export_tap`: meant for that run's llvm-cov
+/// only, not for an xtask started by the tests it measures.
+const COVERAGE_TAP_VARS: &[&str] = &[export_tap::REAL_LLVM_COV, export_tap::SUMMARY_FILE];
 
 /// Variables that an outer `cargo llvm-cov` run sets (its own settings and its wrapper's).
 const LLVM_COV_VARS: &[&str] = &["LLVM_PROFILE_FILE"];
@@ -63,6 +69,7 @@ fn injected(key: &OsStr) -> bool {
     let key = normalize(key);
     CARGO_RUN_VARS.iter().any(|name| key == *name)
         || CARGO_RUN_PREFIXES.iter().any(|prefix| key.starts_with(prefix))
+        || COVERAGE_TAP_VARS.contains(&&*key)
         || set_by_llvm_cov(&key)
 }
 

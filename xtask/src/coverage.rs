@@ -12,6 +12,7 @@
 //! libraries too. All of this is set on the children only.
 
 mod browser;
+pub(crate) mod export_tap;
 mod python;
 mod summary;
 
@@ -42,6 +43,7 @@ const XTASK: &str = "xtask";
 /// Where the settings live, for messages.
 const SETTINGS: &str = "[workspace.metadata.xtask.coverage]";
 const NIGHTLY_INSTALL: &str = "rustup toolchain install nightly --component llvm-tools-preview";
+const LLVM_TOOLS_INSTALL: &str = "rustup component add llvm-tools-preview";
 
 /// A report to produce (`--mode`); `open` is the HTML report, then a browser.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -463,6 +465,21 @@ impl Toolchain {
     }
 }
 
+impl Toolchain {
+    /// The compiler cargo-llvm-cov uses, whose llvm-tools must read its profiles: `RUSTC`, else
+    /// the rustc beside the cargo (both as cargo-llvm-cov picks them).
+    fn rustc(&self, sh: &Shell) -> OsString {
+        if let Some((_, rustc)) = &self.nightly {
+            return rustc.as_str().into();
+        }
+        sh.var_os("RUSTC").filter(|rustc| !rustc.is_empty()).unwrap_or_else(|| {
+            let beside =
+                std::path::Path::new(&self.cargo).with_file_name(format!("rustc{}", std::env::consts::EXE_SUFFIX));
+            if beside.is_file() { beside.into() } else { "rustc".into() }
+        })
+    }
+}
+
 /// The cargo and rustc of rustup's nightly toolchain, if it is installed. Doc-test coverage needs
 /// rustdoc's unstable --persist-doctests (cargo-llvm-cov #2).
 fn installed_nightly(sh: &Shell) -> Option<(Utf8PathBuf, Utf8PathBuf)> {
@@ -503,6 +520,9 @@ fn child_env(dirs: &Dirs, toolchain: &Toolchain, no_sccache: bool) -> Vec<(&'sta
 struct Plan {
     cargo_llvm_cov: Utf8PathBuf,
     env: Vec<(&'static str, OsString)>,
+    /// The toolchain's `llvm-cov`, and the xtask standing in for it in the test run.
+    llvm_cov: Utf8PathBuf,
+    xtask: OsString,
     packages: Vec<String>,
     /// The measured members and their directories, which the summary gives each file to.
     crate_dirs: Vec<(String, Utf8PathBuf)>,
@@ -526,11 +546,12 @@ impl Plan {
         if flags.nextest {
             tools::CARGO_NEXTEST.find(sh)?;
         }
-        // Missing llvm-tools are not probed here (two rustc and two llvm starts on every run):
-        // with CARGO_LLVM_COV_SETUP=no, cargo-llvm-cov fails naming the rustup command itself,
-        // for stable and nightly alike, and `doctor` checks them.
         let toolchain = Toolchain::for_run(sh, flags.doctests)?;
+        // Found once here and passed on, which saves each cargo-llvm-cov child the same rustc call.
+        let install = if toolchain.nightly.is_some() { NIGHTLY_INSTALL } else { LLVM_TOOLS_INSTALL };
+        let (llvm_cov, llvm_profdata) = tools::llvm_tools(sh, &toolchain.rustc(sh), install)?;
         let mut env = child_env(&dirs, &toolchain, flags.no_sccache);
+        env.push(("LLVM_PROFDATA", llvm_profdata.as_str().into()));
         let measured: Vec<&Member> = ws.members.iter().filter(|member| packages.contains(&member.name)).collect();
         if measured.iter().any(|member| member.uses_python) {
             let python = python::Python::find(sh)?;
@@ -550,6 +571,8 @@ impl Plan {
         Ok(Plan {
             cargo_llvm_cov: cargo_llvm_cov.path,
             env,
+            llvm_cov,
+            xtask: std::env::current_exe().context("cannot find the running xtask")?.into(),
             crate_dirs: measured.iter().map(|member| (member.name.clone(), member.manifest_dir.clone())).collect(),
             packages,
             feature_args: feature_args(&flags.features, flags.no_default_features),
@@ -563,7 +586,7 @@ impl Plan {
     fn llvm_cov<'a>(&self, sh: &'a Shell) -> Cmd<'a> {
         // Run directly rather than as `cargo llvm-cov`, so it is the copy that `tools` checked.
         let cmd = child::command(sh, &self.cargo_llvm_cov).arg("llvm-cov");
-        self.env.iter().fold(cmd, |cmd, (key, value)| cmd.env(key, value))
+        self.env.iter().fold(cmd, |cmd, (key, value)| cmd.env(key, value)).env("LLVM_COV", &self.llvm_cov)
     }
 
     /// `report` must see the same packages and doc-test setting as the test run.
@@ -577,29 +600,61 @@ impl Plan {
         self.dirs.cov_target.join("xtask-summary.json")
     }
 
+    /// The format the test run writes itself: the first one that llvm-cov `export`s, so that
+    /// `export_tap` gets the summary from the same call.
+    fn tested_format(&self) -> Option<Mode> {
+        self.formats
+            .iter()
+            .copied()
+            .find(|format| matches!(format, Mode::Lcov | Mode::Json | Mode::Cobertura | Mode::Codecov))
+    }
+
     /// The one test run. Like every `cargo llvm-cov` run with a report, it first removes the
-    /// previous profiles and the measured crates' objects (stale ones would count old code),
-    /// and when every test passes it writes the JSON summary in the same process, which saves
-    /// a cargo-llvm-cov start-up; the formats are then rendered from its profiles.
+    /// previous profiles and the measured crates' objects (stale ones would count old code).
+    /// When every test passes it writes, in the same process, `tested_format` and the JSON
+    /// summary (or only the summary if no format is exported); the other formats are then
+    /// rendered from its profiles.
     fn test<'a>(&self, sh: &'a Shell) -> Cmd<'a> {
         let cmd = self.llvm_cov(sh);
         let cmd = if self.nextest { cmd.arg("nextest") } else { cmd };
         // --no-fail-fast: a failing test still leaves every other test's profile for the reports.
-        self.scoped(cmd.arg("--no-fail-fast")).args(&self.feature_args).args([
-            "--json",
-            "--summary-only",
-            "--output-path",
-            self.summary_file().as_str(),
-        ])
+        let cmd = self.scoped(cmd.arg("--no-fail-fast")).args(&self.feature_args);
+        match self.tested_format() {
+            Some(format) => self
+                .written_by(cmd, format)
+                .env("LLVM_COV", &self.xtask)
+                .env(export_tap::REAL_LLVM_COV, &self.llvm_cov)
+                .env(export_tap::SUMMARY_FILE, self.summary_file()),
+            None => cmd.args(["--json", "--summary-only", "--output-path", self.summary_file().as_str()]),
+        }
     }
 
     fn report<'a>(&self, sh: &'a Shell, format: Mode) -> Cmd<'a> {
+        self.written_by(self.scoped(self.llvm_cov(sh).arg("report")), format)
+    }
+
+    /// `cmd` writing `format` where it belongs.
+    fn written_by<'a>(&self, cmd: Cmd<'a>, format: Mode) -> Cmd<'a> {
         let destination = self.dirs.outputs.destination(format);
-        self.scoped(self.llvm_cov(sh).arg("report")).args([
-            format.flag(),
-            destination.option,
-            destination.value.as_str(),
-        ])
+        cmd.args([format.flag(), destination.option, destination.value.as_str()])
+    }
+
+    /// The formats left for `report` once the test run is over: all of them if a test failed,
+    /// as cargo-llvm-cov then writes no report.
+    fn formats_after(&self, tests_failed: bool) -> Vec<Mode> {
+        let tested = if tests_failed { None } else { self.tested_format() };
+        self.formats.iter().copied().filter(|format| Some(*format) != tested).collect()
+    }
+
+    /// cargo-llvm-cov creates --output-dir but not the parent of --output-path.
+    fn prepare_destination(&self, sh: &Shell, format: Mode) -> anyhow::Result<()> {
+        let destination = self.dirs.outputs.destination(format);
+        let dir = if destination.option == "--output-dir" {
+            destination.value.as_path()
+        } else {
+            destination.value.parent().unwrap_or(&self.dirs.root)
+        };
+        Ok(sh.create_dir(dir).map(drop)?)
     }
 
     /// The summary, when a failing test kept the test run from writing it.
@@ -613,11 +668,22 @@ impl Plan {
         for (key, value) in &self.env {
             out += &format!("  {key}={}\n", value.to_string_lossy());
         }
-        out += &format!("the test run:\n  {}\n", self.test(sh));
+        let test = self.test(sh);
+        out += &match self.tested_format() {
+            Some(_) => format!(
+                "the test run (the xtask stands in for llvm-cov to write the summary as well):\n  {test}\n  with \
+                 LLVM_COV={}\n",
+                self.xtask.to_string_lossy()
+            ),
+            None => format!("the test run:\n  {test}\n"),
+        };
         out += &format!("if a test fails, then the summary:\n  {}\n", self.summary(sh));
         out += &format!("then, with {}/*.profraw merged and removed, all at once:\n", self.dirs.cov_target);
-        for format in &self.formats {
-            out += &format!("  {}\n", self.report(sh, *format));
+        for format in self.formats_after(false) {
+            out += &format!("  {}\n", self.report(sh, format));
+        }
+        if let Some(tested) = self.tested_format() {
+            out += &format!("  and if a test failed:\n  {}\n", self.report(sh, tested));
         }
         out
     }
@@ -643,6 +709,9 @@ impl Plan {
         if summary_file.exists() {
             sh.remove_path(&summary_file)?;
         }
+        if let Some(format) = self.tested_format() {
+            self.prepare_destination(sh, format)?;
+        }
         // The tests' own output is progress, not the result: it goes to stderr.
         let test = self.test(sh);
         eprintln!("$ {test}");
@@ -663,7 +732,10 @@ impl Plan {
             );
         }
         // Either way the profiles are now merged, which lets `write_reports` run the reports together.
-        let json = if tests_failed { self.summary(sh).read()? } else { sh.read_file(&summary_file)? };
+        let json = match summary_file.exists() && !tests_failed {
+            true => sh.read_file(&summary_file)?,
+            false => self.summary(sh).read()?,
+        };
         for profile in raw_profiles(&self.dirs.cov_target) {
             sh.remove_path(profile)?;
         }
@@ -676,18 +748,11 @@ impl Plan {
 
 impl Plan {
     /// Every format at once: after `measure` each `report` only reads the merged profiles, and
-    /// writes a file or directory of its own. Returns the paths to show.
-    fn write_reports(&self, sh: &Shell) -> anyhow::Result<Vec<Utf8PathBuf>> {
+    /// writes a file or directory of its own.
+    fn write_reports(&self, sh: &Shell, formats: &[Mode]) -> anyhow::Result<()> {
         let mut running = Vec::new();
-        for format in &self.formats {
-            let destination = self.dirs.outputs.destination(*format);
-            // cargo-llvm-cov creates --output-dir but not the parent of --output-path.
-            let dir = if destination.option == "--output-dir" {
-                destination.value.as_path()
-            } else {
-                destination.value.parent().unwrap_or(&self.dirs.root)
-            };
-            sh.create_dir(dir)?;
+        for format in formats {
+            self.prepare_destination(sh, *format)?;
             let report = self.report(sh, *format);
             eprintln!("$ {report}");
             let shown = report.to_string();
@@ -696,31 +761,30 @@ impl Plan {
                 .stderr(Stdio::piped())
                 .spawn()
                 .with_context(|| format!("could not start `{shown}`"))?;
-            running.push((shown, destination.shown, child));
+            running.push((shown, child));
         }
-        let mut written = Vec::new();
         let mut failed = Vec::new();
-        for (shown, path, child) in running {
+        for (shown, child) in running {
             let output = child.wait_with_output().with_context(|| format!("`{shown}` did not finish"))?;
             // Each report's messages in one piece, in the order of --mode.
             std::io::stderr().write_all(&output.stderr)?;
             std::io::stderr().write_all(&output.stdout)?;
-            if output.status.success() {
-                written.push(path);
-            } else {
+            if !output.status.success() {
                 failed.push(format!("`{shown}` failed ({})", output.status));
             }
         }
         if !failed.is_empty() {
             bail!("{} (its messages are above)", failed.join("; "));
         }
-        Ok(written)
+        Ok(())
     }
 }
 
 fn execute(sh: &Shell, plan: &Plan, gates: &Gates, open: bool) -> anyhow::Result<()> {
     let Measured { summary, tests_failed } = plan.measure(sh)?;
-    let written = plan.write_reports(sh)?;
+    plan.write_reports(sh, &plan.formats_after(tests_failed))?;
+    let written: Vec<Utf8PathBuf> =
+        plan.formats.iter().map(|format| plan.dirs.outputs.destination(*format).shown).collect();
     let shortfalls = summary::shortfalls(&summary, &gates.total, &gates.crates);
 
     if plan.formats.contains(&Mode::Text) {
@@ -1132,6 +1196,8 @@ mod tests {
         Plan {
             cargo_llvm_cov: "/bin/cargo-llvm-cov".into(),
             env: child_env(&dirs, &toolchain, no_sccache),
+            llvm_cov: "/toolchain/lib/bin/llvm-cov".into(),
+            xtask: "/bin/xtask".into(),
             packages: strings(&["core", "app"]),
             crate_dirs: Vec::new(),
             feature_args: feature_args(&[], false),
@@ -1160,23 +1226,35 @@ mod tests {
     }
 
     #[test]
-    fn one_test_run_then_one_report_per_format() {
+    fn one_test_run_writing_the_first_exported_format_then_one_report_per_other_format() {
         let sh = Shell::new().unwrap();
-        let plan = plan(stable(), false);
+        let mut plan = plan(stable(), false);
         assert_eq!(
             plan.test(&sh).to_string(),
             "/bin/cargo-llvm-cov llvm-cov --no-fail-fast -p core -p app --all-features \
-             --json --summary-only --output-path /ws/target/llvm-cov-target/xtask-summary.json"
+             --lcov --output-path /ws/lcov.info"
         );
-        let reports: Vec<String> = plan.formats.iter().map(|format| plan.report(&sh, *format).to_string()).collect();
-        assert_eq!(
-            reports,
-            [
-                "/bin/cargo-llvm-cov llvm-cov report -p core -p app --lcov --output-path /ws/lcov.info",
-                "/bin/cargo-llvm-cov llvm-cov report -p core -p app --html --output-dir /ws/target/llvm-cov",
-                "/bin/cargo-llvm-cov llvm-cov report -p core -p app --text --output-dir /ws/target/llvm-cov",
-            ]
+        let reports = |plan: &Plan, tests_failed| -> Vec<String> {
+            plan.formats_after(tests_failed).iter().map(|format| plan.report(&sh, *format).to_string()).collect()
+        };
+        let lcov = "/bin/cargo-llvm-cov llvm-cov report -p core -p app --lcov --output-path /ws/lcov.info";
+        let html = "/bin/cargo-llvm-cov llvm-cov report -p core -p app --html --output-dir /ws/target/llvm-cov";
+        let text = "/bin/cargo-llvm-cov llvm-cov report -p core -p app --text --output-dir /ws/target/llvm-cov";
+        assert_eq!(reports(&plan, false), [html, text]);
+        // A failing test keeps cargo-llvm-cov from writing any report.
+        assert_eq!(reports(&plan, true), [lcov, html, text]);
+
+        // Nothing exported: the test run writes only the summary.
+        plan.formats = vec![Mode::Html];
+        assert_eq!(plan.tested_format(), None);
+        assert!(
+            plan.test(&sh)
+                .to_string()
+                .ends_with("--json --summary-only --output-path /ws/target/llvm-cov-target/xtask-summary.json")
         );
+        assert_eq!(reports(&plan, false), [html]);
+        plan.formats = vec![Mode::Html, Mode::Cobertura, Mode::Json];
+        assert_eq!(plan.tested_format(), Some(Mode::Cobertura));
         assert_eq!(
             plan.summary(&sh).to_string(),
             "/bin/cargo-llvm-cov llvm-cov report -p core -p app --json --summary-only"
@@ -1214,6 +1292,30 @@ mod tests {
             // The test binary runs under `cargo test`: its CARGO_PKG_* must not reach the child.
             assert_eq!(value("CARGO_PKG_NAME"), Some(None));
         }
+    }
+
+    #[test]
+    fn the_test_run_has_the_xtask_stand_in_for_llvm_cov_and_reports_get_the_real_one() {
+        let sh = Shell::new().unwrap();
+        let mut plan = plan(stable(), false);
+        let test = envs(plan.test(&sh));
+        let value = |env: &[(String, Option<String>)], key: &str| {
+            env.iter().find(|(name, _)| name == key).and_then(|(_, value)| value.clone())
+        };
+        assert_eq!(value(&test, "LLVM_COV").as_deref(), Some("/bin/xtask"));
+        assert_eq!(value(&test, export_tap::REAL_LLVM_COV).as_deref(), Some("/toolchain/lib/bin/llvm-cov"));
+        assert_eq!(
+            value(&test, export_tap::SUMMARY_FILE).as_deref(),
+            Some("/ws/target/llvm-cov-target/xtask-summary.json")
+        );
+        for cmd in [plan.report(&sh, Mode::Html), plan.summary(&sh)] {
+            let env = envs(cmd);
+            assert_eq!(value(&env, "LLVM_COV").as_deref(), Some("/toolchain/lib/bin/llvm-cov"));
+            assert_eq!(value(&env, export_tap::SUMMARY_FILE), None);
+        }
+        // When the test run writes the summary itself, nothing stands in.
+        plan.formats = vec![Mode::Text];
+        assert_eq!(value(&envs(plan.test(&sh)), "LLVM_COV").as_deref(), Some("/toolchain/lib/bin/llvm-cov"));
     }
 
     #[test]

@@ -31,6 +31,9 @@ use output::{Stream, Style, UsageError, paint};
 use xshell::Shell;
 
 fn main() -> ExitCode {
+    if let Some(code) = coverage::export_tap::run_if_called() {
+        return code;
+    }
     let flags = match flags::Xtask::from_env() {
         Ok(flags) => flags,
         Err(err) if err.is_help() => {

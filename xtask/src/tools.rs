@@ -5,7 +5,7 @@
 //! The LLVM tools live in the Rust toolchain instead. A missing or too old tool is an error that
 //! names the command that installs it.
 
-use std::{fmt, path::PathBuf};
+use std::{ffi::OsStr, fmt, path::PathBuf};
 
 use anyhow::{Context, bail};
 use camino::{Utf8Path, Utf8PathBuf};
@@ -228,9 +228,24 @@ pub(crate) fn cargo_home(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
     }
 }
 
+/// `llvm-cov` and `llvm-profdata` of the toolchain whose compiler is `rustc`, checked to exist.
+pub(crate) fn llvm_tools(sh: &Shell, rustc: &OsStr, install: &str) -> anyhow::Result<(Utf8PathBuf, Utf8PathBuf)> {
+    let dir = toolchain_bin_dir_of(sh, rustc)?;
+    let (cov, profdata) = (dir.join(exe("llvm-cov")), dir.join(exe("llvm-profdata")));
+    for tool in [&cov, &profdata] {
+        if !tool.is_file() {
+            bail!("{tool} is missing: the toolchain lacks rustup's llvm-tools; install them with: {install}");
+        }
+    }
+    Ok((cov, profdata))
+}
+
 /// Where rustup's `llvm-tools` component installs `llvm-cov` and `llvm-profdata`.
 fn toolchain_bin_dir(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
-    let rustc = sh.var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    toolchain_bin_dir_of(sh, &sh.var_os("RUSTC").unwrap_or_else(|| "rustc".into()))
+}
+
+fn toolchain_bin_dir_of(sh: &Shell, rustc: &OsStr) -> anyhow::Result<Utf8PathBuf> {
     let libdir = child::command(sh, rustc)
         .args(["--print", "target-libdir"])
         .quiet()

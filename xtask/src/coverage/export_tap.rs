@@ -1,0 +1,108 @@
+//! The xtask standing in for `llvm-cov` during the test run, so that one cargo-llvm-cov process
+//! writes both the requested report and the JSON summary of the per-crate table.
+//!
+//! cargo-llvm-cov writes one format per run and finds `llvm-cov` through its `LLVM_COV` variable.
+//! The test run gets the xtask's own executable there: when cargo-llvm-cov calls
+//! `llvm-cov export ...`, the xtask runs the real `llvm-cov` with the same arguments for
+//! cargo-llvm-cov and, on the other core, once more with `-format=text -summary-only` (llvm-cov's
+//! JSON) into the summary file. Same profile, same objects, same filters: the figures are the
+//! report's. Without this, the summary costs one more `cargo llvm-cov report`, a second start-up of
+//! cargo-llvm-cov with its five cargo and rustc probes.
+
+use std::{
+    ffi::{OsStr, OsString},
+    fs::File,
+    process::{Command, ExitCode},
+};
+
+/// The real `llvm-cov`, for the xtask started as cargo-llvm-cov's `LLVM_COV`.
+pub(crate) const REAL_LLVM_COV: &str = "XTASK_COVERAGE_REAL_LLVM_COV";
+/// Where that `export` also writes the summary.
+pub(crate) const SUMMARY_FILE: &str = "XTASK_COVERAGE_SUMMARY_FILE";
+
+/// Runs as `llvm-cov` when cargo-llvm-cov started the xtask as such; `None` otherwise.
+pub(crate) fn run_if_called() -> Option<ExitCode> {
+    let real = std::env::var_os(REAL_LLVM_COV)?;
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    // Tests of a measured crate inherit the variable; an xtask they start is asked for a task,
+    // never for one of llvm-cov's commands.
+    if !matches!(args.first().and_then(|arg| arg.to_str()), Some("export" | "show" | "report")) {
+        return None;
+    }
+    let summary = std::env::var_os(SUMMARY_FILE).filter(|_| args[0] == "export");
+    Some(stand_in(&real, &args, summary.as_deref()))
+}
+
+fn stand_in(real: &OsStr, args: &[OsString], summary: Option<&OsStr>) -> ExitCode {
+    // A failed summary only costs time: the xtask then asks `cargo llvm-cov report` for one.
+    let tap = summary.and_then(|path| {
+        let file = File::create(path).ok()?;
+        Command::new(real).args(summary_args(args)).stdout(file).spawn().ok()
+    });
+    let status = Command::new(real).args(args).status();
+    if let Some(mut tap) = tap {
+        let written = tap.wait().is_ok_and(|status| status.success());
+        if !written && let Some(path) = summary {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+    match status {
+        Ok(status) if status.success() => ExitCode::SUCCESS,
+        Ok(status) => ExitCode::from(status.code().and_then(|code| u8::try_from(code).ok()).unwrap_or(1)),
+        Err(err) => {
+            eprintln!("error: could not run {}: {err}", real.to_string_lossy());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The arguments of an `llvm-cov export`, changed to give the summary as JSON.
+fn summary_args(args: &[OsString]) -> Vec<OsString> {
+    let mut summary: Vec<OsString> = args
+        .iter()
+        .filter(|arg| !matches!(arg.to_str(), Some("-summary-only" | "-skip-functions")))
+        .map(|arg| match arg.to_str() {
+            Some(format) if format.starts_with("-format=") => "-format=text".into(),
+            _ => arg.clone(),
+        })
+        .collect();
+    summary.push("-summary-only".into());
+    summary
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(values: &[&str]) -> Vec<OsString> {
+        values.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn the_summary_is_the_same_export_as_json_totals() {
+        let lcov = strings(&[
+            "export",
+            "-format=lcov",
+            "-instr-profile=/t/ws.profdata",
+            "-object",
+            "/t/debug/deps/calc-1",
+            "-ignore-filename-regex",
+            "/rustc/|/tests/",
+        ]);
+        assert_eq!(
+            summary_args(&lcov),
+            strings(&[
+                "export",
+                "-format=text",
+                "-instr-profile=/t/ws.profdata",
+                "-object",
+                "/t/debug/deps/calc-1",
+                "-ignore-filename-regex",
+                "/rustc/|/tests/",
+                "-summary-only",
+            ])
+        );
+        let json = strings(&["export", "-format=text", "-summary-only", "-skip-functions", "-object", "/o"]);
+        assert_eq!(summary_args(&json), strings(&["export", "-format=text", "-object", "/o", "-summary-only"]));
+    }
+}
