@@ -14,6 +14,7 @@ use std::{
     fs,
     hash::{BuildHasherDefault, Hasher},
     ops::Range,
+    sync::atomic::{AtomicBool, AtomicUsize, Ordering},
     time::{Duration, SystemTime},
 };
 
@@ -398,23 +399,39 @@ pub(crate) struct Tree {
     pub(crate) total: Bytes,
 }
 
-/// A directory the walk is reading.
-struct OpenDir {
+/// A directory for the walk to read.
+struct DirToRead {
     /// Its entry.
     index: usize,
     place: Place,
+    category: Category,
     /// Relative to the root.
     relative: Utf8PathBuf,
     depth: usize,
-    entries: fs::ReadDir,
+}
+
+/// The entries of one directory, read and sorted, for the tree to take in.
+struct Listing {
+    /// Their names, one after the other; each entry's `name` is a range of it.
+    names: String,
+    entries: Vec<Listed>,
+}
+
+struct Listed {
+    /// Its `item` is set from `owner` when the tree takes it in.
+    entry: Entry,
+    owner: Owner,
+    /// For a directory: where it lies and its path relative to the root.
+    dir: Option<(Place, Utf8PathBuf)>,
 }
 
 impl Tree {
-    /// Lists, measures and sorts the tree in one pass, each directory before its contents.
-    /// Each entry is measured through its directory's handle (`DirEntry::metadata`, an
-    /// `fstatat` on Linux), as `du` does: measuring by full path, as walkdir does, makes the
-    /// kernel resolve every path again (about a third more system time on 200,000 files).
-    /// Links are never followed.
+    /// Lists, measures and sorts the tree, one depth after the other: the directories of a
+    /// depth are read on every core, then their entries are taken in in the order they were
+    /// found, so the result does not depend on timing. Each entry is measured through its
+    /// directory's handle (`DirEntry::metadata`, an `fstatat` on Linux), as `du` does:
+    /// measuring by full path, as walkdir does, makes the kernel resolve every path again
+    /// (about a third more system time on 200,000 files). Links are never followed.
     pub(crate) fn scan(root: &Utf8Path, profiles: Vec<Utf8PathBuf>, progress: &Progress) -> anyhow::Result<Tree> {
         let root_metadata = root.symlink_metadata().with_context(|| format!("could not read {root}"))?;
         let root_device = device(&root_metadata);
@@ -435,65 +452,38 @@ impl Tree {
         progress.scanned(apparent);
 
         let mut units: FastMap<(usize, u64), usize> = FastMap::default();
-        let unreadable = || format!("could not read all of {root}; nothing was deleted");
-        let mut open = vec![OpenDir {
+        let mut level = vec![DirToRead {
             index: ROOT,
             place: Place::AboveProfiles,
+            category: Category::Other,
             relative: Utf8PathBuf::new(),
             depth: 0,
-            entries: root.read_dir().with_context(unreadable)?,
         }];
-        while let Some(dir) = open.last_mut() {
-            let Some(entry) = dir.entries.next() else {
-                open.pop();
-                continue;
-            };
-            let entry = entry.with_context(unreadable)?;
-            let name = entry.file_name().into_string().map_err(|name| {
-                let path = root.join(&dir.relative).into_std_path_buf().join(name);
-                anyhow::anyhow!(
-                    "{} is not a valid UTF-8 path; rename or remove it yourself, then run again. Nothing was deleted.",
-                    path.display()
-                )
-            })?;
-            let shown = || format!("{root}/{}", dir.relative.join(&name));
-            let metadata = entry.metadata().with_context(|| format!("could not read {}", shown()))?;
-            let kind = match metadata.file_type() {
-                t if t.is_symlink() => Kind::Link,
-                t if t.is_dir() => {
-                    if device(&metadata) != root_device {
-                        bail!("{} is a mount point inside {root}; unmount it first. Nothing was deleted.", shown());
+        while !level.is_empty() {
+            let listings = in_parallel(&level, 1, |dir| read_listing(root, root_device, &tree.layout, dir, progress))?;
+            let mut next = Vec::new();
+            for (dir, listing) in level.iter().zip(listings) {
+                let names_start = tree.names.len();
+                tree.names.push_str(&listing.names);
+                for Listed { mut entry, owner, dir: subdir } in listing.entries {
+                    let index = tree.entries.len();
+                    entry.name = names_start + entry.name.start..names_start + entry.name.end;
+                    entry.item = match owner {
+                        Owner::Directory => tree.entries[dir.index].item,
+                        Owner::Item(ItemKey::Container) => CONTAINERS,
+                        Owner::Item(ItemKey::Unit { profile, hash }) => *units
+                            .entry((profile, hash))
+                            .or_insert_with(|| tree.new_item(ItemKey::Unit { profile, hash }, index)),
+                        Owner::Item(key) => tree.new_item(key, index),
+                    };
+                    if let Some((place, relative)) = subdir {
+                        let (category, depth) = (entry.category, dir.depth + 1);
+                        next.push(DirToRead { index, place, category, relative, depth });
                     }
-                    Kind::Dir
+                    tree.push(entry, &mut seen_links);
                 }
-                _ => Kind::File,
-            };
-            let modified = metadata.modified().with_context(|| format!("could not read the time of {}", shown()))?;
-
-            let depth = dir.depth + 1;
-            let (parent_item, parent_category) = (tree.entries[dir.index].item, tree.entries[dir.index].category);
-            let (owner, category, place) =
-                tree.layout.classify(dir.place, parent_category, &dir.relative, &name, depth);
-            let index = tree.entries.len();
-            let item = match owner {
-                Owner::Directory => parent_item,
-                Owner::Item(ItemKey::Container) => CONTAINERS,
-                Owner::Item(ItemKey::Unit { profile, hash }) => *units
-                    .entry((profile, hash))
-                    .or_insert_with(|| tree.new_item(ItemKey::Unit { profile, hash }, index)),
-                Owner::Item(key) => tree.new_item(key, index),
-            };
-            let parent = dir.index;
-            if kind == Kind::Dir {
-                let relative = dir.relative.join(&name);
-                let entries = root.join(&relative).read_dir().with_context(unreadable)?;
-                open.push(OpenDir { index, place, relative, depth, entries });
             }
-            let (apparent, disk) = sizes(&metadata);
-            let links = links(&metadata).filter(|_| kind == Kind::File);
-            let name = tree.push_name(&name);
-            tree.push(Entry { parent, name, kind, apparent, disk, links, modified, item, category }, &mut seen_links);
-            progress.scanned(apparent);
+            level = next;
         }
 
         tree.join_links_to_units();
@@ -507,12 +497,6 @@ impl Tree {
     fn new_item(&mut self, key: ItemKey, first: usize) -> usize {
         self.items.push(Item { key, first, newest: None });
         self.items.len() - 1
-    }
-
-    fn push_name(&mut self, name: &str) -> Range<usize> {
-        let start = self.names.len();
-        self.names.push_str(name);
-        start..self.names.len()
     }
 
     /// Records an entry and counts it in the total, each hard-linked file once.
@@ -558,6 +542,54 @@ impl Tree {
             }
         }
     }
+}
+
+/// Reads, measures and sorts the entries of `dir`. A directory on another device than the
+/// root's (`root_device`) is an error.
+fn read_listing(
+    root: &Utf8Path,
+    root_device: u64,
+    layout: &Layout,
+    dir: &DirToRead,
+    progress: &Progress,
+) -> anyhow::Result<Listing> {
+    let unreadable = || format!("could not read all of {root}; nothing was deleted");
+    let mut listing = Listing { names: String::new(), entries: Vec::new() };
+    for entry in root.join(&dir.relative).read_dir().with_context(unreadable)? {
+        let entry = entry.with_context(unreadable)?;
+        let name = entry.file_name().into_string().map_err(|name| {
+            let path = root.join(&dir.relative).into_std_path_buf().join(name);
+            anyhow::anyhow!(
+                "{} is not a valid UTF-8 path; rename or remove it yourself, then run again. Nothing was deleted.",
+                path.display()
+            )
+        })?;
+        let shown = || format!("{root}/{}", dir.relative.join(&name));
+        let metadata = entry.metadata().with_context(|| format!("could not read {}", shown()))?;
+        let kind = match metadata.file_type() {
+            t if t.is_symlink() => Kind::Link,
+            t if t.is_dir() => {
+                if device(&metadata) != root_device {
+                    bail!("{} is a mount point inside {root}; unmount it first. Nothing was deleted.", shown());
+                }
+                Kind::Dir
+            }
+            _ => Kind::File,
+        };
+        let modified = metadata.modified().with_context(|| format!("could not read the time of {}", shown()))?;
+        let (apparent, disk) = sizes(&metadata);
+        let links = links(&metadata).filter(|_| kind == Kind::File);
+        let (owner, category, place) = layout.classify(dir.place, dir.category, &dir.relative, &name, dir.depth + 1);
+        let subdir = (kind == Kind::Dir).then(|| (place, dir.relative.join(&name)));
+        let start = listing.names.len();
+        listing.names.push_str(&name);
+        let name = start..listing.names.len();
+        let (parent, item) = (dir.index, CONTAINERS);
+        let entry = Entry { parent, name, kind, apparent, disk, links, modified, item, category };
+        listing.entries.push(Listed { entry, owner, dir: subdir });
+        progress.scanned(apparent);
+    }
+    Ok(listing)
 }
 
 #[cfg(unix)]
@@ -819,7 +851,7 @@ impl Tree {
         };
         let (lock_files, files): (Vec<usize>, Vec<usize>) =
             chosen(Kind::File).chain(chosen(Kind::Link)).partition(|&index| self.name(index) == CARGO_LOCK);
-        in_parallel(&files, |&index| {
+        in_parallel(&files, 1024, |&index| {
             remove_entry(&self.path(index), self.entries[index].kind)?;
             progress.removed();
             Ok(())
@@ -837,45 +869,47 @@ impl Tree {
     }
 }
 
-/// `work` on each item, on as many threads as there are cores; results in order. The first
-/// error stops every thread.
-fn in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> anyhow::Result<R> + Sync) -> anyhow::Result<Vec<R>> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len() / 1024 + 1);
-    let failed = std::sync::atomic::AtomicBool::new(false);
-    let run = |chunk: &[T]| -> anyhow::Result<Vec<R>> {
-        let mut results = Vec::with_capacity(chunk.len());
-        for item in chunk {
-            if failed.load(std::sync::atomic::Ordering::Relaxed) {
-                break;
+/// `work` on each item, on as many threads as there are cores but with at least `per_thread`
+/// items each (with fewer, on this thread alone); results in order. Each thread takes the next
+/// item when it is done with one, so a few big items do not leave the others idle. The first
+/// error stops every thread; the one returned is the first in item order, as on one thread.
+fn in_parallel<T: Sync, R: Send>(
+    items: &[T],
+    per_thread: usize,
+    work: impl Fn(&T) -> anyhow::Result<R> + Sync,
+) -> anyhow::Result<Vec<R>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len() / per_thread);
+    if threads <= 1 {
+        return items.iter().map(work).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let run = || {
+        let mut done = Vec::new();
+        while !failed.load(Ordering::Relaxed) {
+            let at = next.fetch_add(1, Ordering::Relaxed);
+            let Some(item) = items.get(at) else { break };
+            let result = work(item);
+            if result.is_err() {
+                failed.store(true, Ordering::Relaxed);
             }
-            match work(item) {
-                Ok(result) => results.push(result),
-                Err(err) => {
-                    failed.store(true, std::sync::atomic::Ordering::Relaxed);
-                    return Err(err);
-                }
-            }
+            done.push((at, result));
         }
-        Ok(results)
+        done
     };
-    let chunks: Vec<anyhow::Result<Vec<R>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> =
-            items.chunks(items.len().div_ceil(threads).max(1)).map(|chunk| scope.spawn(move || run(chunk))).collect();
-        handles.into_iter().map(|handle| handle.join().expect("a scan thread panicked")).collect()
-    });
-    // Report the real error, not a thread that merely stopped because another failed.
-    let mut results = Vec::with_capacity(items.len());
-    let mut first_error = None;
-    for chunk in chunks {
-        match chunk {
-            Ok(chunk) => results.extend(chunk),
-            Err(err) => first_error = first_error.or(Some(err)),
+    let mut results: Vec<Option<anyhow::Result<R>>> = items.iter().map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(run)).collect();
+        let own = run();
+        for (at, result) in helpers.into_iter().flat_map(|helper| helper.join().expect("a worker thread panicked")) {
+            results[at] = Some(result);
         }
-    }
-    match first_error {
-        Some(err) => Err(err),
-        None => Ok(results),
-    }
+        for (at, result) in own {
+            results[at] = Some(result);
+        }
+    });
+    // Items are taken in order, so every item before the first error has run.
+    results.into_iter().map(|result| result.expect("an item before the first error did not run")).collect()
 }
 
 /// Removes a file, or a link (never what it points to).
