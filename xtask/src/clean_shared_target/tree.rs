@@ -5,9 +5,9 @@
 //! stops the task (nothing is skipped silently), and the walk ends before anything is deleted.
 //!
 //! The walk meets hundreds of thousands of entries in the unoptimised build `cargo xtask` runs,
-//! so it keeps the books per directory where it can: an entry is sorted from its directory's
-//! place in cargo's layout and its own name, keeps numbers and its name in a shared buffer, and
-//! gets a path only when it is shown or deleted.
+//! so it reads directories on every core and keeps the books per directory where it can: an
+//! entry is sorted from its directory's place in cargo's layout and its own name, keeps numbers
+//! and its name in a shared buffer, and gets a path only when it is shown or deleted.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -47,14 +47,6 @@ impl Hasher for Fnv {
         for byte in bytes {
             self.mix(u64::from(*byte));
         }
-    }
-
-    fn write_u8(&mut self, n: u8) {
-        self.mix(n.into());
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.mix(n.into());
     }
 
     fn write_u64(&mut self, n: u64) {
@@ -164,7 +156,7 @@ struct Item {
     newest: Option<SystemTime>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Category {
     Coverage,
     Doc,
@@ -217,7 +209,7 @@ pub(crate) struct Layout {
     pub(crate) profiles: Vec<Utf8PathBuf>,
 }
 
-/// `path` starts with `prefix`, compared as text at a component boundary.
+/// `path` starts with `prefix`, compared as text at a component boundary (fast on big trees).
 fn under<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
     let rest = path.strip_prefix(prefix)?;
     if rest.is_empty() {
@@ -245,8 +237,7 @@ fn split_first(path: &str) -> (&str, Option<&str>) {
 
 /// The `<16 hex digits>` cargo puts after a `-` in a unit's file names: `libfoo-0123456789abcdef.rlib`.
 /// Usually after the last `-`, which is tried first; rustc's `*.long-type-*.txt` files put one
-/// after it, so then every `-` is tried. Plain loops, for the same reason as `split_first`: this
-/// runs for most entries.
+/// after it, so then every `-` is tried.
 fn unit_hash(name: &str) -> Option<u64> {
     let bytes = name.as_bytes();
     let hash_at = |at: usize| {
@@ -256,16 +247,7 @@ fn unit_hash(name: &str) -> Option<u64> {
         }
         parse_hash(&bytes[at + 1..at + 17])
     };
-    let mut last = bytes.len();
-    while last > 0 {
-        last -= 1;
-        if bytes[last] == b'-' {
-            break;
-        }
-    }
-    if bytes.get(last) != Some(&b'-') {
-        return None;
-    }
+    let last = name.rfind('-')?;
     hash_at(last).or_else(|| name[..last].match_indices('-').find_map(|(at, _)| hash_at(at)))
 }
 
