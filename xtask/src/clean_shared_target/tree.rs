@@ -1101,6 +1101,19 @@ mod tests {
     }
 
     #[test]
+    fn work_on_every_core_keeps_the_order_and_reports_the_first_error() {
+        let items: Vec<usize> = (0..5000).collect();
+        let doubled = in_parallel(&items, 1, |&n| Ok(n * 2)).unwrap();
+        assert_eq!(doubled, items.iter().map(|n| n * 2).collect::<Vec<_>>());
+        let failed = in_parallel(&items, 1, |&n| match n {
+            1234 | 4000 => anyhow::bail!("item {n} failed"),
+            n => Ok(n),
+        });
+        assert_eq!(failed.unwrap_err().to_string(), "item 1234 failed");
+        assert!(in_parallel(&items[..0], 1, |&n| Ok(n)).unwrap().is_empty());
+    }
+
+    #[test]
     fn the_running_program_and_its_deps_twin_are_recognised() {
         let exe = Utf8Path::new("C:/t/debug/xtask.exe");
         assert!(is_running_program(exe, exe));
