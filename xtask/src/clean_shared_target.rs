@@ -608,8 +608,7 @@ fn target_dir_variable_advice(dir: &Utf8Path, workspace_root: &Utf8Path, os: &st
 /// the scan and the deletion.
 pub(crate) struct Progress {
     terminal: bool,
-    listed: AtomicU64,
-    measured: AtomicU64,
+    scanned: AtomicU64,
     bytes: AtomicU64,
     removed: AtomicU64,
     /// When the phase started and when a line was last shown.
@@ -620,21 +619,17 @@ impl Progress {
     fn new(terminal: bool) -> Progress {
         Progress {
             terminal,
-            listed: AtomicU64::new(0),
-            measured: AtomicU64::new(0),
+            scanned: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
             removed: AtomicU64::new(0),
             shown: Mutex::new((Instant::now(), None)),
         }
     }
 
-    pub(crate) fn listed(&self) {
-        self.tick(self.listed.fetch_add(1, Ordering::Relaxed));
-    }
-
-    pub(crate) fn measured(&self, bytes: u64) {
+    /// One more entry scanned, of `bytes` (apparent).
+    pub(crate) fn scanned(&self, bytes: u64) {
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
-        self.tick(self.measured.fetch_add(1, Ordering::Relaxed));
+        self.tick(self.scanned.fetch_add(1, Ordering::Relaxed));
     }
 
     pub(crate) fn removed(&self) {
@@ -656,12 +651,11 @@ impl Progress {
             return;
         }
         *last = Some(now);
-        let [listed, measured, bytes, removed] =
-            [&self.listed, &self.measured, &self.bytes, &self.removed].map(|count| count.load(Ordering::Relaxed));
-        let text = match (measured, removed) {
-            (0, _) => format!("listed {listed} entries"),
-            (_, 0) => format!("measured {measured} of {listed} entries, {}", human_bytes(bytes)),
-            (_, removed) => format!("removed {removed} files"),
+        let [scanned, bytes, removed] =
+            [&self.scanned, &self.bytes, &self.removed].map(|count| count.load(Ordering::Relaxed));
+        let text = match removed {
+            0 => format!("scanned {scanned} entries, {}", human_bytes(bytes)),
+            removed => format!("removed {removed} files"),
         };
         if self.terminal {
             eprint!("\r\x1b[K{text}");

@@ -3,11 +3,18 @@
 //!
 //! Links are never followed: a link is measured and removed as a link. Every error of the walk
 //! stops the task (nothing is skipped silently), and the walk ends before anything is deleted.
+//!
+//! The walk meets hundreds of thousands of entries in the unoptimised build `cargo xtask` runs,
+//! so it reads directories on every core and keeps the books per directory where it can: an
+//! entry is sorted from its directory's place in cargo's layout and its own name, keeps numbers
+//! and its name in a shared buffer, and gets a path only when it is shown or deleted.
 
 use std::{
     collections::{HashMap, HashSet},
     fs,
     hash::{BuildHasherDefault, Hasher},
+    ops::Range,
+    sync::atomic::{AtomicBool, AtomicUsize, Ordering},
     time::{Duration, SystemTime},
 };
 
@@ -15,8 +22,8 @@ use anyhow::{Context, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 
 /// Maps and sets keyed per entry of trees with hundreds of thousands: std's SipHash dominated
-/// the scan in the debug build `cargo xtask` runs. Keys are numbers (units, inodes) or short
-/// paths from our own directory listing, so an FNV-style mix with a final spread is enough.
+/// the scan in the debug build `cargo xtask` runs. Keys are numbers (units, inodes), so an
+/// FNV-style mix with a final spread is enough.
 pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
 pub(crate) type FastSet<K> = HashSet<K, BuildHasherDefault<Fnv>>;
 
@@ -42,14 +49,6 @@ impl Hasher for Fnv {
         }
     }
 
-    fn write_u8(&mut self, n: u8) {
-        self.mix(n.into());
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.mix(n.into());
-    }
-
     fn write_u64(&mut self, n: u64) {
         self.mix(n);
     }
@@ -69,6 +68,14 @@ use crate::flags::Only;
 const UNIT_DIRS: &[&str] = &["deps", "build", ".fingerprint", "examples"];
 const INCREMENTAL: &str = "incremental";
 const COVERAGE_DIRS: &[&str] = &["llvm-cov-target", "llvm-cov"];
+/// Outside the profiles, what has a `doc` among its first this many components is documentation
+/// (`doc/`, `<triple>/doc/`).
+const DOC_DEPTH: usize = 3;
+
+/// The root's index among the entries; it is its own directory.
+const ROOT: usize = 0;
+/// The index of the one item all containers share.
+const CONTAINERS: usize = 0;
 
 /// Bytes as `ls -l` (apparent) and `du` (on disk) count them.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -95,20 +102,24 @@ enum Kind {
     Link,
 }
 
-/// A file with more than one hard link: (device, inode) and its link count.
+/// A file with more than one hard link: its device and inode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct LinkId {
     device: u64,
     inode: u64,
 }
 
+/// One entry of the tree, without its path: that is made from the names up the `parent` chain
+/// when needed.
 struct Entry {
-    /// Relative to the tree's root; empty for the root itself.
-    relative: Utf8PathBuf,
-    depth: usize,
+    /// The directory it is in; the root is its own.
+    parent: usize,
+    /// Its name, in `Tree::names`.
+    name: Range<usize>,
     kind: Kind,
     apparent: u64,
     disk: u64,
+    /// For a file with more than one hard link: which file it is, and how many links it has.
     links: Option<(LinkId, u64)>,
     modified: SystemTime,
     item: usize,
@@ -117,34 +128,35 @@ struct Entry {
 
 /// What an entry belongs to; build units and incremental caches are what `--older-than` and
 /// `--max-size` remove whole.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ItemKey {
     /// The root, a profile directory, `deps/` and the like: removed only when emptied.
     Container,
     /// Everything cargo named with this hash in one profile directory (by its index in the
-    /// layout): numbers, not strings, as every entry's key is hashed.
+    /// layout).
     Unit { profile: usize, hash: u64 },
-    /// One crate's directory in `incremental/`.
-    Incremental(String),
-    /// Anything else, by its top directory or file.
-    Loose(String),
+    /// One crate's directory in `incremental/`, with everything in it.
+    Incremental,
+    /// Anything else, by its top directory or file, with everything in it.
+    Loose,
 }
 
 impl ItemKey {
-    fn is_unit(&self) -> bool {
-        matches!(self, ItemKey::Unit { .. } | ItemKey::Incremental(_))
+    fn is_unit(self) -> bool {
+        matches!(self, ItemKey::Unit { .. } | ItemKey::Incremental)
     }
 }
 
 struct Item {
     key: ItemKey,
-    /// The entry it was first seen in; its label is made from it when shown.
+    /// The entry it was first seen in: for all but units, its top directory or file. Its label
+    /// is made from it when shown.
     first: usize,
     /// The newest modification time of its files (not directories).
     newest: Option<SystemTime>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Category {
     Coverage,
     Doc,
@@ -152,6 +164,43 @@ pub(crate) enum Category {
     /// Index into the tree's profiles.
     Profile(usize),
     Other,
+}
+
+impl Category {
+    /// Its index in `Layout::categories`.
+    fn slot(self) -> usize {
+        match self {
+            Category::Coverage => 0,
+            Category::Doc => 1,
+            Category::Incremental => 2,
+            Category::Other => 3,
+            Category::Profile(index) => 4 + index,
+        }
+    }
+}
+
+/// Where a directory lies in cargo's layout, which decides what its entries are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// The root, or a directory with profile directories below it (`llvm-cov-target`, a target
+    /// triple).
+    AboveProfiles,
+    /// A profile directory such as `debug`, by its index in the layout.
+    Profile(usize),
+    /// `deps/`, `build/`, `.fingerprint/` or `examples/` of a profile: entries named by unit.
+    UnitDir(usize),
+    /// `incremental/` of a profile: each entry one crate's cache.
+    IncrementalDir(usize),
+    /// Inside an item: everything in it belongs to that item.
+    InItem,
+}
+
+/// Whom an entry belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Owner {
+    /// The item of the directory it is in.
+    Directory,
+    Item(ItemKey),
 }
 
 /// Where cargo keeps what, learnt from the profile directories found in the tree.
@@ -170,9 +219,10 @@ fn under<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
     }
 }
 
-/// The first component of `path` (relative, as the walk joined it) and the rest. A plain loop:
-/// this runs for every entry of trees with hundreds of thousands, in the debug build `cargo
-/// xtask` uses, where iterator and pattern machinery cost many times more.
+/// The first component of `path` (relative, as the tree joins it) and the rest. A plain loop:
+/// with `--only` or `--profile` this runs for most entries of trees with hundreds of thousands,
+/// in the debug build `cargo xtask` uses, where iterator and pattern machinery cost many times
+/// more.
 fn split_first(path: &str) -> (&str, Option<&str>) {
     let bytes = path.as_bytes();
     let mut at = 0;
@@ -218,59 +268,78 @@ fn parse_hash(digits: &[u8]) -> Option<u64> {
     Some(value)
 }
 
+/// The unit cargo named `name` for, or an item of its own.
+fn unit_or_loose(profile: usize, name: &str) -> ItemKey {
+    match unit_hash(name) {
+        Some(hash) => ItemKey::Unit { profile, hash },
+        None => ItemKey::Loose,
+    }
+}
+
+/// The category of an entry named `name` at `depth` in a directory of `category`, outside the
+/// profiles' own rules: documentation is what has a `doc` among its first components.
+fn nested_category(category: Category, name: &str, depth: usize) -> Category {
+    if category == Category::Other && depth <= DOC_DEPTH && name == "doc" { Category::Doc } else { category }
+}
+
 impl Layout {
     /// The profile directory `relative` lies in, and the rest of its path.
     fn profile_of<'a>(&self, relative: &'a str) -> Option<(usize, &'a str)> {
         self.profiles.iter().enumerate().find_map(|(index, profile)| Some((index, under(relative, profile.as_str())?)))
     }
 
-    fn is_container(&self, relative: &str) -> bool {
-        relative.is_empty() || self.profiles.iter().any(|profile| under(profile.as_str(), relative).is_some())
-    }
-
-    fn classify(&self, relative: &str) -> (ItemKey, Category) {
-        let (top, _) = split_first(relative);
-        let coverage = COVERAGE_DIRS.contains(&top);
-        let Some((index, rest)) = self.profile_of(relative) else {
-            let category = match () {
-                _ if coverage => Category::Coverage,
-                _ if Utf8Path::new(relative).components().take(3).any(|c| c.as_str() == "doc") => Category::Doc,
-                _ => Category::Other,
-            };
-            if self.is_container(relative) {
-                return (ItemKey::Container, category);
-            }
-            // The shortest part of the path that is no container: `doc`, `llvm-cov-target/x.profraw`.
-            let mut ends = relative.match_indices(['/', std::path::MAIN_SEPARATOR]).map(|(at, _)| at);
-            let end = ends.find(|&end| !self.is_container(&relative[..end])).unwrap_or(relative.len());
-            return (ItemKey::Loose(relative[..end].into()), category);
-        };
-        let profile = &self.profiles[index];
-        let (first, below) = split_first(rest);
-        let category = match () {
-            _ if coverage => Category::Coverage,
-            _ if first == INCREMENTAL => Category::Incremental,
-            _ => Category::Profile(index),
-        };
-        let key = match below {
-            _ if rest.is_empty() => ItemKey::Container,
-            None if first == INCREMENTAL || UNIT_DIRS.contains(&first) => ItemKey::Container,
-            Some(below) if first == INCREMENTAL => {
-                ItemKey::Incremental(format!("{profile}/{INCREMENTAL}/{}", split_first(below).0))
-            }
-            Some(below) if UNIT_DIRS.contains(&first) => {
-                let name = split_first(below).0;
-                match unit_hash(name) {
-                    Some(hash) => ItemKey::Unit { profile: index, hash },
-                    None => ItemKey::Loose(format!("{profile}/{first}/{name}")),
+    /// Sorts the entry `name`, at `depth`, of the directory at `relative` that lies at `place`
+    /// and is of `category`: whom it belongs to, its category, and (for a directory) the place
+    /// of its own entries. Everything in an item shares it, so most entries are sorted by their
+    /// directory's place alone, and units by their name.
+    fn classify(
+        &self,
+        place: Place,
+        category: Category,
+        relative: &Utf8Path,
+        name: &str,
+        depth: usize,
+    ) -> (Owner, Category, Place) {
+        match place {
+            Place::InItem => (Owner::Directory, nested_category(category, name, depth), Place::InItem),
+            Place::AboveProfiles => {
+                let relative = relative.join(name);
+                let coverage = category == Category::Coverage || (depth == 1 && COVERAGE_DIRS.contains(&name));
+                if let Some(index) = self.profiles.iter().position(|profile| *profile == relative) {
+                    let category = if coverage { Category::Coverage } else { Category::Profile(index) };
+                    return (Owner::Item(ItemKey::Container), category, Place::Profile(index));
+                }
+                let category = if coverage { Category::Coverage } else { nested_category(category, name, depth) };
+                if self.profiles.iter().any(|profile| profile.starts_with(&relative)) {
+                    (Owner::Item(ItemKey::Container), category, Place::AboveProfiles)
+                } else {
+                    (Owner::Item(ItemKey::Loose), category, Place::InItem)
                 }
             }
-            _ => match unit_hash(first) {
-                Some(hash) => ItemKey::Unit { profile: index, hash },
-                None => ItemKey::Loose(format!("{profile}/{first}")),
-            },
-        };
-        (key, category)
+            Place::Profile(profile) => {
+                let category = match category {
+                    Category::Coverage => Category::Coverage,
+                    _ if name == INCREMENTAL => Category::Incremental,
+                    other => other,
+                };
+                let (key, place) = match name {
+                    INCREMENTAL => (ItemKey::Container, Place::IncrementalDir(profile)),
+                    _ if UNIT_DIRS.contains(&name) => (ItemKey::Container, Place::UnitDir(profile)),
+                    _ => (unit_or_loose(profile, name), Place::InItem),
+                };
+                (Owner::Item(key), category, place)
+            }
+            Place::UnitDir(profile) => (Owner::Item(unit_or_loose(profile, name)), category, Place::InItem),
+            Place::IncrementalDir(_) => (Owner::Item(ItemKey::Incremental), category, Place::InItem),
+        }
+    }
+
+    /// Every category of this layout, each at its `Category::slot`.
+    fn categories(&self) -> Vec<Category> {
+        [Category::Coverage, Category::Doc, Category::Incremental, Category::Other]
+            .into_iter()
+            .chain((0..self.profiles.len()).map(Category::Profile))
+            .collect()
     }
 
     pub(crate) fn category_name(&self, category: Category) -> String {
@@ -284,18 +353,18 @@ impl Layout {
     }
 }
 
-/// A label for an item: for a unit, its profile and the name cargo gave it up to the hash.
-fn label(layout: &Layout, key: &ItemKey, relative: &str) -> String {
+/// A label for an item first seen at `relative`: for a unit, its profile and the name cargo gave
+/// it up to the hash; for the others, that path.
+fn label(layout: &Layout, key: ItemKey, relative: &Utf8Path) -> String {
     match key {
         ItemKey::Unit { profile, hash } => {
-            let profile = &layout.profiles[*profile];
+            let profile = &layout.profiles[profile];
             let hash = format!("{hash:016x}");
-            let named = Utf8Path::new(relative).components().map(|c| c.as_str()).find(|c| c.contains(hash.as_str()));
+            let named = relative.components().map(|c| c.as_str()).find(|c| c.contains(hash.as_str()));
             let name = named.and_then(|name| name.split(hash.as_str()).next()).unwrap_or_default();
             format!("{profile}/{name}{hash} (build unit)")
         }
-        ItemKey::Incremental(path) | ItemKey::Loose(path) => path.clone(),
-        ItemKey::Container => relative.to_owned(),
+        ItemKey::Incremental | ItemKey::Loose | ItemKey::Container => relative.to_string(),
     }
 }
 
@@ -303,121 +372,220 @@ fn label(layout: &Layout, key: &ItemKey, relative: &str) -> String {
 pub(crate) struct Tree {
     pub(crate) root: Utf8PathBuf,
     pub(crate) layout: Layout,
-    /// In walk order: every directory after its contents.
+    /// In walk order: each directory before its contents. The root is the first.
     entries: Vec<Entry>,
+    /// The names of all entries, one after the other.
+    names: String,
+    /// The entries that are files with more than one hard link.
+    linked: Vec<usize>,
     items: Vec<Item>,
     /// Everything in the tree, each hard-linked file once, as `du` counts it.
     pub(crate) total: Bytes,
 }
 
+/// A directory for the walk to read.
+struct DirToRead {
+    /// Its entry.
+    index: usize,
+    place: Place,
+    category: Category,
+    /// Relative to the root.
+    relative: Utf8PathBuf,
+    depth: usize,
+}
+
+/// The entries of one directory, read and sorted, for the tree to take in.
+struct Listing {
+    /// Their names, one after the other; each entry's `name` is a range of it.
+    names: String,
+    entries: Vec<Listed>,
+}
+
+struct Listed {
+    /// Its `item` is set from `owner` when the tree takes it in.
+    entry: Entry,
+    owner: Owner,
+    /// For a directory: where it lies and its path relative to the root.
+    dir: Option<(Place, Utf8PathBuf)>,
+}
+
 impl Tree {
-    /// Lists and measures the tree in one pass (each directory before its contents), then
-    /// classifies the entries on every core. Each entry is measured through its directory's
-    /// handle (`DirEntry::metadata`, an `fstatat` on Linux), as `du` does: measuring by full
-    /// path, as walkdir does, makes the kernel resolve every path again (about a third more
-    /// system time on 200,000 files). Links are never followed.
+    /// Lists, measures and sorts the tree, one depth after the other: the directories of a
+    /// depth are read on every core, then the tree takes their entries in, directory after
+    /// directory in the order they were handed out, so the result does not depend on timing
+    /// (every directory still comes before its contents). Each entry is measured through its
+    /// directory's handle (`DirEntry::metadata`, an `fstatat` on Linux), as `du` does:
+    /// measuring by full path, as walkdir does, makes the kernel resolve every path again
+    /// (about a third more system time on 200,000 files). Links are never followed.
     pub(crate) fn scan(root: &Utf8Path, profiles: Vec<Utf8PathBuf>, progress: &Progress) -> anyhow::Result<Tree> {
-        let layout = Layout { profiles };
         let root_metadata = root.symlink_metadata().with_context(|| format!("could not read {root}"))?;
         let root_device = device(&root_metadata);
-        let mut listed: Vec<(Utf8PathBuf, usize, Kind, fs::Metadata)> =
-            vec![(Utf8PathBuf::new(), 0, Kind::Dir, root_metadata)];
-        // Depth first, each directory's whole subtree right after it: selection relies on that.
-        let unreadable = || format!("could not read all of {root}; nothing was deleted");
-        let mut open: Vec<(Utf8PathBuf, usize, fs::ReadDir)> =
-            vec![(Utf8PathBuf::new(), 0, root.read_dir().with_context(unreadable)?)];
-        while let Some((dir, depth, entries)) = open.last_mut() {
-            let Some(entry) = entries.next() else {
-                open.pop();
-                continue;
-            };
-            let (dir, depth) = (dir.clone(), *depth + 1);
-            let entry = entry.with_context(unreadable)?;
-            let name = entry.file_name().into_string().map_err(|name| {
-                let path = root.join(&dir).into_std_path_buf().join(name);
-                anyhow::anyhow!(
-                    "{} is not a valid UTF-8 path; rename or remove it yourself, then run again. Nothing was deleted.",
-                    path.display()
-                )
-            })?;
-            let relative = dir.join(name);
-            let metadata = entry.metadata().with_context(|| format!("could not read {root}/{relative}"))?;
-            let kind = match metadata.file_type() {
-                t if t.is_symlink() => Kind::Link,
-                t if t.is_dir() => {
-                    if device(&metadata) != root_device {
-                        bail!(
-                            "{root}/{relative} is a mount point inside {root}; unmount it first. Nothing was deleted."
-                        );
+        let mut tree = Tree {
+            root: root.to_owned(),
+            layout: Layout { profiles },
+            entries: Vec::new(),
+            names: String::new(),
+            linked: Vec::new(),
+            items: vec![Item { key: ItemKey::Container, first: ROOT, newest: None }],
+            total: Bytes::default(),
+        };
+        let mut seen_links = FastSet::default();
+        let modified = root_metadata.modified().with_context(|| format!("could not read the time of {root}"))?;
+        let (apparent, disk) = sizes(&root_metadata);
+        let (kind, item, category) = (Kind::Dir, CONTAINERS, Category::Other);
+        let entry = Entry { parent: ROOT, name: 0..0, kind, apparent, disk, links: None, modified, item, category };
+        tree.push(entry, &mut seen_links);
+        progress.scanned(apparent);
+
+        let mut units: FastMap<(usize, u64), usize> = FastMap::default();
+        let mut level = vec![DirToRead {
+            index: ROOT,
+            place: Place::AboveProfiles,
+            category: Category::Other,
+            relative: Utf8PathBuf::new(),
+            depth: 0,
+        }];
+        while !level.is_empty() {
+            // Biggest first (a directory's size grows with its entries), so that a big directory
+            // read last does not leave the other cores idle.
+            level.sort_by_key(|dir| std::cmp::Reverse(tree.entries[dir.index].apparent));
+            let listings = in_parallel(&level, 1, |dir| read_listing(root, root_device, &tree.layout, dir, progress))?;
+            let mut next = Vec::new();
+            for (dir, listing) in level.iter().zip(listings) {
+                let names_start = tree.names.len();
+                tree.names.push_str(&listing.names);
+                for Listed { mut entry, owner, dir: subdir } in listing.entries {
+                    let index = tree.entries.len();
+                    entry.name = names_start + entry.name.start..names_start + entry.name.end;
+                    entry.item = match owner {
+                        Owner::Directory => tree.entries[dir.index].item,
+                        Owner::Item(ItemKey::Container) => CONTAINERS,
+                        Owner::Item(ItemKey::Unit { profile, hash }) => *units
+                            .entry((profile, hash))
+                            .or_insert_with(|| tree.new_item(ItemKey::Unit { profile, hash }, index)),
+                        Owner::Item(key) => tree.new_item(key, index),
+                    };
+                    if let Some((place, relative)) = subdir {
+                        let (category, depth) = (entry.category, dir.depth + 1);
+                        next.push(DirToRead { index, place, category, relative, depth });
                     }
-                    Kind::Dir
+                    tree.push(entry, &mut seen_links);
                 }
-                _ => Kind::File,
-            };
-            if kind == Kind::Dir {
-                let children = root.join(&relative).read_dir().with_context(unreadable)?;
-                open.push((relative.clone(), depth, children));
             }
-            listed.push((relative, depth, kind, metadata));
-            progress.listed();
+            level = next;
         }
 
-        let measured = in_parallel(&listed, |(relative, _, kind, metadata)| {
-            let (apparent, disk) = sizes(metadata);
-            progress.measured(apparent);
-            let modified =
-                metadata.modified().with_context(|| format!("could not read the time of {root}/{relative}"))?;
-            let links = links(metadata).filter(|_| *kind == Kind::File);
-            Ok((apparent, disk, links, modified, layout.classify(relative.as_str())))
-        })?;
-
-        let mut entries = Vec::with_capacity(listed.len());
-        let mut items: Vec<Item> = Vec::new();
-        let mut item_index: FastMap<ItemKey, usize> = FastMap::default();
-        for ((relative, depth, kind, _), (apparent, disk, links, modified, (key, category))) in
-            listed.into_iter().zip(measured)
-        {
-            let item = match item_index.get(&key) {
-                Some(&item) => item,
-                None => {
-                    items.push(Item { first: entries.len(), key: key.clone(), newest: None });
-                    item_index.insert(key, items.len() - 1);
-                    items.len() - 1
-                }
-            };
-            entries.push(Entry { relative, depth, kind, apparent, disk, links, modified, item, category });
-        }
-        let mut seen = FastSet::default();
-        let mut total = Bytes::default();
-        for entry in &entries {
-            total.add(entry, entry.links.is_none_or(|(id, _)| seen.insert(id)));
-        }
-        let mut tree = Tree { root: root.to_owned(), layout, entries, items, total };
         tree.join_links_to_units();
-        for entry in tree.entries.iter().filter(|entry| entry.kind != Kind::Dir) {
+        for entry in &tree.entries {
             let newest = &mut tree.items[entry.item].newest;
-            *newest = (*newest).max(Some(entry.modified));
+            if entry.kind != Kind::Dir && *newest < Some(entry.modified) {
+                *newest = Some(entry.modified);
+            }
         }
         Ok(tree)
+    }
+
+    fn new_item(&mut self, key: ItemKey, first: usize) -> usize {
+        self.items.push(Item { key, first, newest: None });
+        self.items.len() - 1
+    }
+
+    /// Records an entry and counts it in the total, each hard-linked file once.
+    fn push(&mut self, entry: Entry, seen_links: &mut FastSet<LinkId>) {
+        self.total.add(&entry, entry.links.is_none_or(|(id, _)| seen_links.insert(id)));
+        if entry.links.is_some() {
+            self.linked.push(self.entries.len());
+        }
+        self.entries.push(entry);
+    }
+
+    fn name(&self, index: usize) -> &str {
+        &self.names[self.entries[index].name.clone()]
+    }
+
+    /// The path of an entry relative to the root, from the names up its directories.
+    fn relative(&self, index: usize) -> Utf8PathBuf {
+        let mut names = Vec::new();
+        let mut at = index;
+        while at != ROOT {
+            names.push(self.name(at));
+            at = self.entries[at].parent;
+        }
+        names.iter().rev().collect()
+    }
+
+    fn path(&self, index: usize) -> Utf8PathBuf {
+        self.root.join(self.relative(index))
     }
 
     /// Cargo hard-links each final artifact from `deps/` into the profile directory: such a
     /// file belongs to the unit whose file it is (found by inode, so on Unix only).
     fn join_links_to_units(&mut self) {
         let unit_of: FastMap<LinkId, usize> = self
-            .entries
+            .linked
             .iter()
-            .filter(|entry| self.items[entry.item].key.is_unit())
+            .map(|&index| &self.entries[index])
             .filter_map(|entry| Some((entry.links?.0, entry.item)))
+            .filter(|(_, item)| self.items[*item].key.is_unit())
             .collect();
-        for entry in &mut self.entries {
-            if let (ItemKey::Loose(_), Some((id, _))) = (&self.items[entry.item].key, entry.links)
+        for &index in &self.linked {
+            let entry = &mut self.entries[index];
+            if let Some((id, _)) = entry.links
+                && self.items[entry.item].key == ItemKey::Loose
                 && let Some(&unit) = unit_of.get(&id)
             {
                 entry.item = unit;
             }
         }
     }
+}
+
+/// Reads, measures and sorts the entries of `dir`. A directory on another device than the
+/// root's (`root_device`) is an error.
+fn read_listing(
+    root: &Utf8Path,
+    root_device: u64,
+    layout: &Layout,
+    dir: &DirToRead,
+    progress: &Progress,
+) -> anyhow::Result<Listing> {
+    let unreadable = || format!("could not read all of {root}; nothing was deleted");
+    let mut listing = Listing { names: String::new(), entries: Vec::new() };
+    for entry in root.join(&dir.relative).read_dir().with_context(unreadable)? {
+        let entry = entry.with_context(unreadable)?;
+        let name = entry.file_name().into_string().map_err(|name| {
+            let path = root.join(&dir.relative).into_std_path_buf().join(name);
+            anyhow::anyhow!(
+                "{} is not a valid UTF-8 path; rename or remove it yourself, then run again. Nothing was deleted.",
+                path.display()
+            )
+        })?;
+        let shown = || format!("{root}/{}", dir.relative.join(&name));
+        let metadata = entry.metadata().with_context(|| format!("could not read {}", shown()))?;
+        let kind = match metadata.file_type() {
+            t if t.is_symlink() => Kind::Link,
+            t if t.is_dir() => {
+                if device(&metadata) != root_device {
+                    bail!("{} is a mount point inside {root}; unmount it first. Nothing was deleted.", shown());
+                }
+                Kind::Dir
+            }
+            _ => Kind::File,
+        };
+        let modified = metadata.modified().with_context(|| format!("could not read the time of {}", shown()))?;
+        let (apparent, disk) = sizes(&metadata);
+        let links = links(&metadata).filter(|_| kind == Kind::File);
+        let (owner, category, place) = layout.classify(dir.place, dir.category, &dir.relative, &name, dir.depth + 1);
+        let subdir = (kind == Kind::Dir).then(|| (place, dir.relative.join(&name)));
+        let start = listing.names.len();
+        listing.names.push_str(&name);
+        let name = start..listing.names.len();
+        let (parent, item) = (dir.index, CONTAINERS);
+        let entry = Entry { parent, name, kind, apparent, disk, links, modified, item, category };
+        listing.entries.push(Listed { entry, owner, dir: subdir });
+        progress.scanned(apparent);
+    }
+    Ok(listing)
 }
 
 #[cfg(unix)]
@@ -472,9 +640,14 @@ impl Filters {
         self.older_than.is_some() || self.max_size.is_some()
     }
 
-    /// Whether the path-based flags (`--only`, `--profile`) take `relative`.
+    fn by_path(&self) -> bool {
+        !self.only.is_empty() || self.profile.is_some()
+    }
+
+    /// Whether the path-based flags (`--only`, `--profile`) take `relative`. It reads no more
+    /// than `Layout::path_depth_read` components of it.
     fn takes_path(&self, layout: &Layout, relative: &str) -> bool {
-        if self.only.is_empty() && self.profile.is_none() {
+        if !self.by_path() {
             return true;
         }
         let profile = layout.profile_of(relative);
@@ -485,10 +658,19 @@ impl Filters {
                 Only::Coverage => COVERAGE_DIRS.contains(&split_first(relative).0),
                 Only::Incremental => profile.is_some_and(|(_, rest)| split_first(rest).0 == INCREMENTAL),
                 Only::Doc => {
-                    profile.is_none() && Utf8Path::new(relative).components().take(3).any(|c| c.as_str() == "doc")
+                    profile.is_none()
+                        && Utf8Path::new(relative).components().take(DOC_DEPTH).any(|c| c.as_str() == "doc")
                 }
             });
         only && self.profile.as_deref().is_none_or(in_profile)
+    }
+}
+
+impl Layout {
+    /// How many leading components of a path `Filters::takes_path` reads: the profile's and
+    /// the one after it, or the first `DOC_DEPTH`.
+    fn path_depth_read(&self) -> usize {
+        self.profiles.iter().map(|profile| profile.components().count() + 1).max().unwrap_or(0).max(DOC_DEPTH)
     }
 }
 
@@ -536,48 +718,34 @@ impl Tree {
             chosen.fill(true);
         }
 
-        // Directories go when everything in them goes. Walking the pre-order list backwards
-        // meets every directory right after all of its contents.
+        let taken_by_path = filters.by_path().then(|| self.taken_by_path(filters));
+        // Directories go when everything in them goes. Every entry comes after its directory,
+        // so walking the list backwards meets each directory after all of its contents.
         let mut selected = vec![false; self.entries.len()];
-        // Per depth, for the directory about to be met there: whether all of its children are
-        // selected, and whether it has any.
-        let mut all_selected: Vec<bool> = Vec::new();
-        let mut has_children: Vec<bool> = Vec::new();
-        for (index, entry) in self.entries.iter().enumerate().rev() {
-            let depth = entry.depth;
-            if all_selected.len() < depth + 2 {
-                all_selected.resize(depth + 2, true);
-                has_children.resize(depth + 2, false);
-            }
-            let relative = entry.relative.as_str();
-            let kept = (depth == 1 && relative == CACHEDIR_TAG)
+        // Per directory: whether all of its entries are selected, and whether it has any.
+        let mut all_selected = vec![true; self.entries.len()];
+        let mut has_children = vec![false; self.entries.len()];
+        for index in (1..self.entries.len()).rev() {
+            let entry = &self.entries[index];
+            let taken_by_path = taken_by_path.as_ref().is_none_or(|taken| taken[index]);
+            let kept = (entry.parent == ROOT && self.name(index) == CACHEDIR_TAG)
                 || (entry.kind != Kind::Dir
-                    && filters
-                        .running_program
-                        .as_ref()
-                        .is_some_and(|exe| is_running_program(exe, &self.root.join(relative))));
-            let takes = !kept && depth > 0 && chosen[entry.item] && filters.takes_path(&self.layout, relative);
+                    && filters.running_program.as_ref().is_some_and(|exe| is_running_program(exe, &self.path(index))));
+            let takes = !kept && chosen[entry.item] && taken_by_path;
             let this = match entry.kind {
                 Kind::Dir => {
                     let own = match self.items[entry.item].key {
                         // Emptied containers go; empty ones only when no unit is asked for.
-                        ItemKey::Container => {
-                            depth > 0
-                                && filters.takes_path(&self.layout, relative)
-                                && (has_children[depth + 1] || !filters.by_unit())
-                        }
+                        ItemKey::Container => taken_by_path && (has_children[index] || !filters.by_unit()),
                         _ => takes,
                     };
-                    let this = own && all_selected[depth + 1];
-                    all_selected[depth + 1] = true;
-                    has_children[depth + 1] = false;
-                    this
+                    own && all_selected[index]
                 }
                 Kind::File | Kind::Link => takes,
             };
             selected[index] = this;
-            all_selected[depth] &= this;
-            has_children[depth] = true;
+            all_selected[entry.parent] &= this;
+            has_children[entry.parent] = true;
         }
         let mut selection = Selection { selected, over_limit: None };
         if let Some(limit) = filters.max_size {
@@ -587,6 +755,23 @@ impl Tree {
             selection.over_limit = (left > limit).then_some(left);
         }
         selection
+    }
+
+    /// Per entry, whether `--only` and `--profile` take its path. Entries deeper than what
+    /// `takes_path` reads share their directory's answer, and get no path of their own.
+    fn taken_by_path(&self, filters: &Filters) -> Vec<bool> {
+        let read = self.layout.path_depth_read();
+        let mut depth = vec![0; self.entries.len()];
+        let mut taken = vec![false; self.entries.len()];
+        for (index, entry) in self.entries.iter().enumerate().skip(1) {
+            depth[index] = depth[entry.parent] + 1;
+            taken[index] = if depth[index] > read {
+                taken[entry.parent]
+            } else {
+                filters.takes_path(&self.layout, self.relative(index).as_str())
+            };
+        }
+        taken
     }
 
     /// Each unit's on-disk bytes, hard links inside it counted once.
@@ -603,8 +788,8 @@ impl Tree {
 
     /// Links to each hard-linked file that the selection removes, to add up across trees.
     pub(crate) fn count_removed_links(&self, selection: &Selection, counts: &mut FastMap<LinkId, u64>) {
-        for (entry, _) in self.entries.iter().zip(&selection.selected).filter(|(_, selected)| **selected) {
-            if let Some((id, _)) = entry.links {
+        for &index in &self.linked {
+            if let (true, Some((id, _))) = (selection.selected[index], self.entries[index].links) {
                 *counts.entry(id).or_default() += 1;
             }
         }
@@ -621,31 +806,42 @@ impl Tree {
     ) -> Removal {
         let mut seen = FastSet::default();
         let mut total = Bytes::default();
-        let mut by_category: FastMap<Category, Bytes> = FastMap::default();
+        let categories = self.layout.categories();
+        let mut by_category: Vec<Option<Bytes>> = vec![None; categories.len()];
         let mut by_item = vec![Bytes::default(); self.items.len()];
-        for (entry, _) in self.entries.iter().zip(&selection.selected).filter(|(_, selected)| **selected) {
+        let selected = &selection.selected[..];
+        for (index, entry) in self.entries.iter().enumerate() {
+            if !selected[index] {
+                continue;
+            }
             let frees = entry.links.is_none_or(|(id, links)| removed_links.get(&id) >= Some(&links) && seen.insert(id));
             total.add(entry, frees);
-            by_category.entry(entry.category).or_default().add(entry, frees);
+            by_category[entry.category.slot()].get_or_insert_default().add(entry, frees);
             by_item[entry.item].add(entry, frees);
         }
-        let mut categories: Vec<(Category, Bytes)> = by_category.into_iter().collect();
+        let mut categories: Vec<(Category, Bytes)> =
+            categories.into_iter().zip(by_category).filter_map(|(category, bytes)| Some((category, bytes?))).collect();
         categories.sort_by_key(|(category, bytes)| (std::cmp::Reverse(bytes.disk), *category));
-        let mut items: Vec<(usize, Bytes)> = by_item
-            .into_iter()
-            .enumerate()
-            .filter(|(item, bytes)| self.items[*item].key != ItemKey::Container && *bytes != Bytes::default())
-            .collect();
-        items.sort_by_key(|(item, bytes)| (std::cmp::Reverse(bytes.disk), *item));
+        // The `largest` by disk, the first found among equals: kept in order as they come, which
+        // is cheaper than sorting tens of thousands of items for the few shown.
+        let mut items: Vec<(usize, Bytes)> = Vec::with_capacity(largest + 1);
+        for (item, bytes) in by_item.into_iter().enumerate() {
+            let full = items.len() == largest && items.last().is_none_or(|(_, last)| last.disk >= bytes.disk);
+            if full || bytes == Bytes::default() || self.items[item].key == ItemKey::Container {
+                continue;
+            }
+            let at = items.partition_point(|(_, shown)| shown.disk >= bytes.disk);
+            items.insert(at, (item, bytes));
+            items.truncate(largest);
+        }
         Removal {
             total,
             categories: categories.into_iter().map(|(c, bytes)| (self.layout.category_name(c), bytes)).collect(),
             largest: items
                 .into_iter()
-                .take(largest)
                 .map(|(item, bytes)| {
                     let item = &self.items[item];
-                    (label(&self.layout, &item.key, self.entries[item.first].relative.as_str()), bytes)
+                    (label(&self.layout, item.key, &self.relative(item.first)), bytes)
                 })
                 .collect(),
         }
@@ -657,71 +853,69 @@ impl Tree {
     /// removal fail, which stops the task. Returns the number of files (not directories) removed.
     pub(crate) fn delete(&self, selection: &Selection, locks: &mut Locks, progress: &Progress) -> anyhow::Result<u64> {
         let chosen = |kind: Kind| {
-            self.entries
-                .iter()
-                .zip(&selection.selected)
-                .filter(move |(entry, selected)| **selected && entry.kind == kind)
+            (0..self.entries.len()).filter(move |&index| selection.selected[index] && self.entries[index].kind == kind)
         };
-        let is_lock = |entry: &Entry| entry.relative.file_name() == Some(CARGO_LOCK);
-        let (lock_files, files): (Vec<&Entry>, Vec<&Entry>) =
-            chosen(Kind::File).chain(chosen(Kind::Link)).map(|(entry, _)| entry).partition(|entry| is_lock(entry));
-        in_parallel(&files, |entry| {
-            remove_entry(&self.root.join(&entry.relative), entry.kind)?;
+        let (lock_files, files): (Vec<usize>, Vec<usize>) =
+            chosen(Kind::File).chain(chosen(Kind::Link)).partition(|&index| self.name(index) == CARGO_LOCK);
+        in_parallel(&files, 1024, |&index| {
+            remove_entry(&self.path(index), self.entries[index].kind)?;
             progress.removed();
             Ok(())
         })?;
-        for entry in &lock_files {
-            let path = self.root.join(&entry.relative);
+        for &index in &lock_files {
+            let path = self.path(index);
             locks.release(path.as_std_path());
-            remove_entry(&path, entry.kind)?;
+            remove_entry(&path, self.entries[index].kind)?;
         }
-        for (entry, _) in chosen(Kind::Dir).collect::<Vec<_>>().into_iter().rev() {
-            let path = self.root.join(&entry.relative);
+        for index in chosen(Kind::Dir).collect::<Vec<_>>().into_iter().rev() {
+            let path = self.path(index);
             fs::remove_dir(&path).with_context(|| format!("could not remove {path}"))?;
         }
         Ok((files.len() + lock_files.len()) as u64)
     }
 }
 
-/// `work` on each item, on as many threads as there are cores; results in order. The first
-/// error stops every thread.
-fn in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> anyhow::Result<R> + Sync) -> anyhow::Result<Vec<R>> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len() / 1024 + 1);
-    let failed = std::sync::atomic::AtomicBool::new(false);
-    let run = |chunk: &[T]| -> anyhow::Result<Vec<R>> {
-        let mut results = Vec::with_capacity(chunk.len());
-        for item in chunk {
-            if failed.load(std::sync::atomic::Ordering::Relaxed) {
-                break;
+/// `work` on each item, on as many threads as there are cores but with at least `per_thread`
+/// items each (with fewer, on this thread alone); results in order. Each thread takes the next
+/// item when it is done with one, so a few big items do not leave the others idle. The first
+/// error stops every thread; the one returned is the first in item order, as on one thread.
+fn in_parallel<T: Sync, R: Send>(
+    items: &[T],
+    per_thread: usize,
+    work: impl Fn(&T) -> anyhow::Result<R> + Sync,
+) -> anyhow::Result<Vec<R>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len() / per_thread);
+    if threads <= 1 {
+        return items.iter().map(work).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let run = || {
+        let mut done = Vec::new();
+        while !failed.load(Ordering::Relaxed) {
+            let at = next.fetch_add(1, Ordering::Relaxed);
+            let Some(item) = items.get(at) else { break };
+            let result = work(item);
+            if result.is_err() {
+                failed.store(true, Ordering::Relaxed);
             }
-            match work(item) {
-                Ok(result) => results.push(result),
-                Err(err) => {
-                    failed.store(true, std::sync::atomic::Ordering::Relaxed);
-                    return Err(err);
-                }
-            }
+            done.push((at, result));
         }
-        Ok(results)
+        done
     };
-    let chunks: Vec<anyhow::Result<Vec<R>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> =
-            items.chunks(items.len().div_ceil(threads).max(1)).map(|chunk| scope.spawn(move || run(chunk))).collect();
-        handles.into_iter().map(|handle| handle.join().expect("a scan thread panicked")).collect()
-    });
-    // Report the real error, not a thread that merely stopped because another failed.
-    let mut results = Vec::with_capacity(items.len());
-    let mut first_error = None;
-    for chunk in chunks {
-        match chunk {
-            Ok(chunk) => results.extend(chunk),
-            Err(err) => first_error = first_error.or(Some(err)),
+    let mut results: Vec<Option<anyhow::Result<R>>> = items.iter().map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(run)).collect();
+        let own = run();
+        for (at, result) in helpers.into_iter().flat_map(|helper| helper.join().expect("a worker thread panicked")) {
+            results[at] = Some(result);
         }
-    }
-    match first_error {
-        Some(err) => Err(err),
-        None => Ok(results),
-    }
+        for (at, result) in own {
+            results[at] = Some(result);
+        }
+    });
+    // Items are taken in order, so every item before the first error has run.
+    results.into_iter().map(|result| result.expect("an item before the first error did not run")).collect()
 }
 
 /// Removes a file, or a link (never what it points to).
@@ -780,6 +974,23 @@ mod tests {
         ItemKey::Unit { profile, hash: u64::from_str_radix(hash, 16).unwrap() }
     }
 
+    /// What the walk makes of `path`, one component after the other: its item's key, the path
+    /// at which that was decided, and its category.
+    fn classify_path(layout: &Layout, path: &str) -> (ItemKey, String, Category) {
+        let (mut key, mut decided_at) = (ItemKey::Container, String::new());
+        let (mut category, mut place) = (Category::Other, Place::AboveProfiles);
+        let mut relative = Utf8PathBuf::new();
+        for (at, name) in path.split('/').filter(|name| !name.is_empty()).enumerate() {
+            let (owner, entry_category, entry_place) = layout.classify(place, category, &relative, name, at + 1);
+            (category, place) = (entry_category, entry_place);
+            relative.push(name);
+            if let Owner::Item(owner) = owner {
+                (key, decided_at) = (owner, relative.to_string());
+            }
+        }
+        (key, decided_at, category)
+    }
+
     #[test]
     fn reads_the_hash_cargo_puts_in_unit_names() {
         assert_eq!(unit_hash("libalpha-9ec3fb85effc4f3f.rlib"), Some(0x9ec3fb85effc4f3f));
@@ -790,47 +1001,74 @@ mod tests {
         assert_eq!(unit_hash("x-9ec3fb85effc4f3f0"), None, "17 digits are no hash");
         assert_eq!(unit_hash("x-9EC3FB85EFFC4F3F"), None);
         assert_eq!(unit_hash("alpha-9ec3fb85effc4f3f.long-type-1234567.txt"), Some(0x9ec3fb85effc4f3f));
+        assert_eq!(unit_hash("-9ec3fb85effc4f3f"), Some(0x9ec3fb85effc4f3f));
+        assert_eq!(unit_hash(""), None);
     }
 
     #[test]
     fn sorts_cargos_layout_into_units_and_categories() {
         let layout = layout();
         let h = "9ec3fb85effc4f3f";
-        let cases: &[(&str, ItemKey, Category)] = &[
-            ("", ItemKey::Container, Category::Other),
-            ("debug", ItemKey::Container, Category::Profile(0)),
-            ("debug/deps", ItemKey::Container, Category::Profile(0)),
-            ("debug/deps/libalpha-9ec3fb85effc4f3f.rlib", unit("debug", h), Category::Profile(0)),
-            ("debug/.fingerprint/alpha-9ec3fb85effc4f3f/lib-alpha.json", unit("debug", h), Category::Profile(0)),
-            ("debug/build/alpha-9ec3fb85effc4f3f/out/gen.rs", unit("debug", h), Category::Profile(0)),
-            ("release/libalpha.rlib", ItemKey::Loose("release/libalpha.rlib".into()), Category::Profile(1)),
-            ("debug/.cargo-lock", ItemKey::Loose("debug/.cargo-lock".into()), Category::Profile(0)),
-            ("debug/incremental", ItemKey::Container, Category::Incremental),
+        let (container, loose, incremental) = (ItemKey::Container, ItemKey::Loose, ItemKey::Incremental);
+        let cases: &[(&str, ItemKey, &str, Category)] = &[
+            ("", container, "", Category::Other),
+            ("debug", container, "debug", Category::Profile(0)),
+            ("debug/deps", container, "debug/deps", Category::Profile(0)),
+            (
+                "debug/deps/libalpha-9ec3fb85effc4f3f.rlib",
+                unit("debug", h),
+                "debug/deps/libalpha-9ec3fb85effc4f3f.rlib",
+                Category::Profile(0),
+            ),
+            (
+                "debug/.fingerprint/alpha-9ec3fb85effc4f3f/lib-alpha.json",
+                unit("debug", h),
+                "debug/.fingerprint/alpha-9ec3fb85effc4f3f",
+                Category::Profile(0),
+            ),
+            (
+                "debug/build/alpha-9ec3fb85effc4f3f/out/gen.rs",
+                unit("debug", h),
+                "debug/build/alpha-9ec3fb85effc4f3f",
+                Category::Profile(0),
+            ),
+            ("debug/deps/stray/x", loose, "debug/deps/stray", Category::Profile(0)),
+            ("release/libalpha.rlib", loose, "release/libalpha.rlib", Category::Profile(1)),
+            ("debug/.cargo-lock", loose, "debug/.cargo-lock", Category::Profile(0)),
+            ("debug/doc/alpha", loose, "debug/doc", Category::Profile(0)),
+            ("debug/incremental", container, "debug/incremental", Category::Incremental),
             (
                 "debug/incremental/alpha-082ob5z0pi82r/s-x/dep-graph.bin",
-                ItemKey::Incremental("debug/incremental/alpha-082ob5z0pi82r".into()),
+                incremental,
+                "debug/incremental/alpha-082ob5z0pi82r",
                 Category::Incremental,
             ),
-            ("llvm-cov-target", ItemKey::Container, Category::Coverage),
+            ("llvm-cov-target", container, "llvm-cov-target", Category::Coverage),
             (
                 "llvm-cov-target/debug/deps/libalpha-9ec3fb85effc4f3f.rlib",
                 unit("llvm-cov-target/debug", h),
+                "llvm-cov-target/debug/deps/libalpha-9ec3fb85effc4f3f.rlib",
                 Category::Coverage,
             ),
             (
-                "llvm-cov-target/ws-1-2.profraw",
-                ItemKey::Loose("llvm-cov-target/ws-1-2.profraw".into()),
+                "llvm-cov-target/debug/incremental/a-1/x",
+                incremental,
+                "llvm-cov-target/debug/incremental/a-1",
                 Category::Coverage,
             ),
-            ("llvm-cov/html/index.html", ItemKey::Loose("llvm-cov".into()), Category::Coverage),
-            ("doc/alpha/index.html", ItemKey::Loose("doc".into()), Category::Doc),
-            ("x86_64-pc-windows-msvc", ItemKey::Container, Category::Other),
-            ("x86_64-pc-windows-msvc/doc/alpha", ItemKey::Loose("x86_64-pc-windows-msvc/doc".into()), Category::Doc),
-            ("CACHEDIR.TAG", ItemKey::Loose("CACHEDIR.TAG".into()), Category::Other),
-            ("package/alpha-0.1.0.crate", ItemKey::Loose("package".into()), Category::Other),
+            ("llvm-cov-target/ws-1-2.profraw", loose, "llvm-cov-target/ws-1-2.profraw", Category::Coverage),
+            ("llvm-cov/html/index.html", loose, "llvm-cov", Category::Coverage),
+            ("doc/alpha/index.html", loose, "doc", Category::Doc),
+            ("x86_64-pc-windows-msvc", container, "x86_64-pc-windows-msvc", Category::Other),
+            ("x86_64-pc-windows-msvc/doc/alpha", loose, "x86_64-pc-windows-msvc/doc", Category::Doc),
+            ("CACHEDIR.TAG", loose, "CACHEDIR.TAG", Category::Other),
+            ("package/alpha-0.1.0.crate", loose, "package", Category::Other),
+            ("package/doc/x", loose, "package", Category::Doc),
+            ("package/a/doc/x", loose, "package", Category::Doc),
+            ("package/a/b/doc/x", loose, "package", Category::Other),
         ];
-        for (path, key, category) in cases {
-            assert_eq!(layout.classify(path), (key.clone(), *category), "{path}");
+        for (path, key, decided_at, category) in cases {
+            assert_eq!(classify_path(&layout, path), (*key, decided_at.to_string(), *category), "{path}");
         }
     }
 
@@ -860,6 +1098,19 @@ mod tests {
         let debug = filters(&[], Some("debug"));
         assert!(debug.takes_path(&layout, "x86_64-pc-windows-msvc/debug/deps/x"));
         assert!(!debug.takes_path(&layout, "x86_64-pc-windows-msvc"));
+    }
+
+    #[test]
+    fn work_on_every_core_keeps_the_order_and_reports_the_first_error() {
+        let items: Vec<usize> = (0..5000).collect();
+        let doubled = in_parallel(&items, 1, |&n| Ok(n * 2)).unwrap();
+        assert_eq!(doubled, items.iter().map(|n| n * 2).collect::<Vec<_>>());
+        let failed = in_parallel(&items, 1, |&n| match n {
+            1234 | 4000 => anyhow::bail!("item {n} failed"),
+            n => Ok(n),
+        });
+        assert_eq!(failed.unwrap_err().to_string(), "item 1234 failed");
+        assert!(in_parallel(&items[..0], 1, |&n| Ok(n)).unwrap().is_empty());
     }
 
     #[test]
