@@ -389,13 +389,19 @@ impl Bench<'_> {
         Ok(CoverageWorkspace { root: ws, packages: &["xtask", "textstats"], what: "this repository's code" })
     }
 
+    /// The workspaces of the coverage scenarios: the goal is checked on this repository's code; the
+    /// library shows the fixed cost.
+    fn coverage_workspaces(&self, dir: &Utf8Path, goal: f64) -> anyhow::Result<[(CoverageWorkspace, Option<f64>); 2]> {
+        Ok([
+            (self.project_workspace(&dir.join("project"))?, Some(goal)),
+            (self.library_workspace(&dir.join("library"))?, None),
+        ])
+    }
+
     /// Scenario 2: What the xtask adds to a coverage run: against the plain cargo-llvm-cov command.
     fn coverage_overhead(&self, dir: &Utf8Path) -> anyhow::Result<Vec<Row>> {
         let mut rows = Vec::new();
-        for (ws, goal) in [
-            (self.project_workspace(&dir.join("project"))?, Some(1.05)),
-            (self.library_workspace(&dir.join("library"))?, None),
-        ] {
+        for (ws, goal) in self.coverage_workspaces(dir, 1.05)? {
             let here = self.shell_in(&ws.root);
             let lcov = ws.root.join("plain.lcov.info");
             let packages = ws.packages.join(",");
@@ -431,10 +437,7 @@ impl Bench<'_> {
     /// Scenario 3: Three report formats from one test run against one.
     fn coverage_formats(&self, dir: &Utf8Path) -> anyhow::Result<Vec<Row>> {
         let mut rows = Vec::new();
-        for (ws, goal) in [
-            (self.project_workspace(&dir.join("project"))?, Some(1.2)),
-            (self.library_workspace(&dir.join("library"))?, None),
-        ] {
+        for (ws, goal) in self.coverage_workspaces(dir, 1.2)? {
             let here = self.shell_in(&ws.root);
             let packages = ws.packages.join(",");
             let coverage = |modes: &[&str]| {

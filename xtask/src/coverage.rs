@@ -1,10 +1,11 @@
 //! `cargo xtask coverage` and `cargo xtask coverage-fast`: test coverage with cargo-llvm-cov.
 //!
-//! cargo-llvm-cov writes one format per invocation (its issue #60), so the tests run once (writing
-//! the JSON summary the table is made from) and each format is one `cargo llvm-cov report`. Once the
-//! test run has merged the raw profiles into its `.profdata`, the raw ones are removed: a `report`
-//! then only reads the merged file (it merges only when raw profiles exist), so the formats render
-//! side by side instead of one after another. Coverage builds in the
+//! cargo-llvm-cov writes one format per invocation (its issue #60), so the tests run once, writing
+//! the first exported format and (through `export_tap`) the JSON summary the table is made from,
+//! and each other format is one `cargo llvm-cov report`. Once the test run has merged the raw
+//! profiles into its `.profdata`, the raw ones are removed: a `report` then only reads the merged
+//! file (it merges only when raw profiles exist), so the formats render side by side instead of
+//! one after another. Coverage builds in the
 //! workspace's own `target/llvm-cov-target` whatever `CARGO_TARGET_DIR` or `build.target-dir`
 //! say: in a shared directory cargo-llvm-cov merges every project's `*.profraw` and its cleaning
 //! deletes other projects' reports (its issue #202). The rustc wrapper (sccache) stays: since 0.7
@@ -43,7 +44,6 @@ const XTASK: &str = "xtask";
 /// Where the settings live, for messages.
 const SETTINGS: &str = "[workspace.metadata.xtask.coverage]";
 const NIGHTLY_INSTALL: &str = "rustup toolchain install nightly --component llvm-tools-preview";
-const LLVM_TOOLS_INSTALL: &str = "rustup component add llvm-tools-preview";
 
 /// A report to produce (`--mode`); `open` is the HTML report, then a browser.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -463,9 +463,7 @@ impl Toolchain {
             ),
         }
     }
-}
 
-impl Toolchain {
     /// The compiler cargo-llvm-cov uses, whose llvm-tools must read its profiles: `RUSTC`, else
     /// the rustc beside the cargo (both as cargo-llvm-cov picks them).
     fn rustc(&self, sh: &Shell) -> OsString {
@@ -548,7 +546,7 @@ impl Plan {
         }
         let toolchain = Toolchain::for_run(sh, flags.doctests)?;
         // Found once here and passed on, which saves each cargo-llvm-cov child the same rustc call.
-        let install = if toolchain.nightly.is_some() { NIGHTLY_INSTALL } else { LLVM_TOOLS_INSTALL };
+        let install = if toolchain.nightly.is_some() { NIGHTLY_INSTALL } else { tools::LLVM_COV.install };
         let (llvm_cov, llvm_profdata) = tools::llvm_tools(sh, &toolchain.rustc(sh), install)?;
         let mut env = child_env(&dirs, &toolchain, flags.no_sccache);
         env.push(("LLVM_PROFDATA", llvm_profdata.as_str().into()));
@@ -654,7 +652,8 @@ impl Plan {
         } else {
             destination.value.parent().unwrap_or(&self.dirs.root)
         };
-        Ok(sh.create_dir(dir).map(drop)?)
+        sh.create_dir(dir)?;
+        Ok(())
     }
 
     /// The summary, when a failing test kept the test run from writing it.
