@@ -452,6 +452,10 @@ impl Tree {
             let listings = in_parallel(&level, 1, |dir| read_listing(root, root_device, &tree.layout, dir, progress))?;
             let mut next = Vec::new();
             for (dir, listing) in level.iter().zip(listings) {
+                if let Place::Profile(_) | Place::UnitDir(_) = dir.place {
+                    // Room for a unit per entry up front: growing rehashes every unit so far.
+                    units.reserve(listing.entries.len());
+                }
                 let names_start = tree.names.len();
                 tree.names.push_str(&listing.names);
                 for Listed { mut entry, owner, dir: subdir } in listing.entries {
