@@ -215,7 +215,15 @@ impl From<flags::CoverageFast> for flags::Coverage {
 
 fn run(sh: &Shell, flags: flags::Coverage, scope: Scope) -> anyhow::Result<()> {
     let total_minimums = check_flags(&flags)?;
-    let ws = Workspace::load(sh)?;
+    // The tool checks (a rustc and a cargo-llvm-cov start) overlap `cargo metadata`: a fixed cost
+    // of every run, which the overhead goal is about.
+    let (ws, tools) = std::thread::scope(|scope| {
+        let (tools_sh, flags) = (sh.clone(), &flags);
+        let tools = (!flags.clean_only).then(|| scope.spawn(move || Tools::find(&tools_sh, flags)));
+        let ws = Workspace::load(sh);
+        (ws, tools.map(|tools| tools.join().expect("finding the coverage tools panicked")))
+    });
+    let ws = ws?;
     let settings = Settings::from_workspace(&ws.settings, &ws.members)?;
     let selection = select(&ws.members, &flags.package, &flags.exclude, scope, &settings.fast_exclude)?;
     for (name, why) in &selection.skipped {
@@ -230,7 +238,8 @@ fn run(sh: &Shell, flags: flags::Coverage, scope: Scope) -> anyhow::Result<()> {
     if flags.clean_only {
         return Ok(());
     }
-    let plan = Plan::new(sh, &ws, &flags, selection.measured, dirs)?;
+    let tools = tools.expect("the tools are found unless --clean-only")?;
+    let plan = Plan::new(sh, &ws, &flags, tools, selection.measured, dirs)?;
     if flags.dry_run {
         print!("{}", plan.describe(sh));
         return Ok(());
@@ -513,6 +522,28 @@ fn child_env(dirs: &Dirs, toolchain: &Toolchain, no_sccache: bool) -> Vec<(&'sta
     env
 }
 
+/// The programs a coverage run needs, checked to exist and be recent enough.
+struct Tools {
+    cargo_llvm_cov: Utf8PathBuf,
+    toolchain: Toolchain,
+    llvm_cov: Utf8PathBuf,
+    llvm_profdata: Utf8PathBuf,
+}
+
+impl Tools {
+    fn find(sh: &Shell, flags: &flags::Coverage) -> anyhow::Result<Tools> {
+        let cargo_llvm_cov = tools::CARGO_LLVM_COV.find(sh)?.path;
+        if flags.nextest {
+            tools::CARGO_NEXTEST.find(sh)?;
+        }
+        let toolchain = Toolchain::for_run(sh, flags.doctests)?;
+        // Found once here and passed on, which saves each cargo-llvm-cov child the same rustc call.
+        let install = if toolchain.nightly.is_some() { NIGHTLY_INSTALL } else { tools::LLVM_COV.install };
+        let (llvm_cov, llvm_profdata) = tools::llvm_tools(sh, &toolchain.rustc(sh), install)?;
+        Ok(Tools { cargo_llvm_cov, toolchain, llvm_cov, llvm_profdata })
+    }
+}
+
 /// Every command of one coverage run, decided before any runs.
 #[derive(Debug)]
 struct Plan {
@@ -537,17 +568,11 @@ impl Plan {
         sh: &Shell,
         ws: &Workspace,
         flags: &flags::Coverage,
+        tools: Tools,
         packages: Vec<String>,
         dirs: Dirs,
     ) -> anyhow::Result<Plan> {
-        let cargo_llvm_cov = tools::CARGO_LLVM_COV.find(sh)?;
-        if flags.nextest {
-            tools::CARGO_NEXTEST.find(sh)?;
-        }
-        let toolchain = Toolchain::for_run(sh, flags.doctests)?;
-        // Found once here and passed on, which saves each cargo-llvm-cov child the same rustc call.
-        let install = if toolchain.nightly.is_some() { NIGHTLY_INSTALL } else { tools::LLVM_COV.install };
-        let (llvm_cov, llvm_profdata) = tools::llvm_tools(sh, &toolchain.rustc(sh), install)?;
+        let Tools { cargo_llvm_cov, toolchain, llvm_cov, llvm_profdata } = tools;
         let mut env = child_env(&dirs, &toolchain, flags.no_sccache);
         env.push(("LLVM_PROFDATA", llvm_profdata.as_str().into()));
         let measured: Vec<&Member> = ws.members.iter().filter(|member| packages.contains(&member.name)).collect();
@@ -567,7 +592,7 @@ impl Plan {
             }
         }
         Ok(Plan {
-            cargo_llvm_cov: cargo_llvm_cov.path,
+            cargo_llvm_cov,
             env,
             llvm_cov,
             xtask: std::env::current_exe().context("cannot find the running xtask")?.into(),
@@ -966,7 +991,8 @@ pub(crate) fn smoke_test(sh: &Shell, ws: &Workspace) -> Finding {
             fail_under_regions: None,
             dry_run: false,
         };
-        let mut plan = Plan::new(sh, ws, &flags, flags.package.clone(), Dirs::new(ws, None, &ws.root))?;
+        let tools = Tools::find(sh, &flags)?;
+        let mut plan = Plan::new(sh, ws, &flags, tools, flags.package.clone(), Dirs::new(ws, None, &ws.root))?;
         // The figures only: no report is written.
         plan.formats.clear();
         plan.measure(sh)

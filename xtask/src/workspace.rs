@@ -65,6 +65,13 @@ pub(crate) fn cargo_config_files(dir: &Utf8Path, cargo_home: Option<&Utf8Path>) 
 
 /// The root of the workspace that contains the current directory of `sh`.
 pub(crate) fn locate_root(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
+    // A manifest with a `[workspace]` table is always the root of its workspace: the usual case,
+    // run from the root, needs no cargo process (about 20 ms of every task's start).
+    if let Ok(dir) = Utf8PathBuf::try_from(sh.current_dir())
+        && declares_workspace(&dir.join("Cargo.toml"))
+    {
+        return Ok(dir);
+    }
     let manifest = child::cargo(sh)
         .args(["locate-project", "--workspace", "--message-format", "plain"])
         .quiet()
@@ -77,6 +84,13 @@ pub(crate) fn locate_root(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
         .parent()
         .map(Utf8Path::to_owned)
         .with_context(|| format!("cargo named {manifest} as the workspace manifest"))
+}
+
+/// Whether `manifest` exists, parses, and has a `[workspace]` table.
+fn declares_workspace(manifest: &Utf8Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(manifest) else { return false };
+    text.parse::<toml_edit::DocumentMut>()
+        .is_ok_and(|doc| doc.get("workspace").is_some_and(toml_edit::Item::is_table_like))
 }
 
 impl Workspace {
@@ -302,6 +316,25 @@ mod tests {
         let relative: Vec<&str> = files.iter().map(|f| f.strip_prefix(root).unwrap().as_str()).collect();
         assert_eq!(relative, ["ws/sub/.cargo/config.toml", "ws/.cargo/config", "home/config.toml"]);
         assert_eq!(cargo_config_in(&root.join("nowhere")), root.join("nowhere/config.toml"));
+    }
+
+    #[test]
+    fn a_manifest_is_a_workspace_root_when_it_has_a_workspace_table() {
+        let sh = Shell::new().unwrap();
+        let temp = sh.create_temp_dir().unwrap();
+        let root = Utf8Path::from_path(temp.path()).unwrap();
+        for (name, text, is_root) in [
+            ("table", "[workspace]\nmembers = [\"a\"]\n", true),
+            ("inline", "workspace = { members = [] }\n", true),
+            ("dotted", "workspace.members = []\n", true),
+            ("package", "[package]\nname = \"p\"\nworkspace = \"..\"\n", false),
+            ("broken", "[workspace\n", false),
+        ] {
+            let manifest = root.join(format!("{name}.toml"));
+            std::fs::write(&manifest, text).unwrap();
+            assert_eq!(declares_workspace(&manifest), is_root, "{name}");
+        }
+        assert!(!declares_workspace(&root.join("missing.toml")));
     }
 
     #[test]
