@@ -359,7 +359,7 @@ impl Bench<'_> {
         )])
     }
 
-    /// A copy of the example library crate as a workspace of its own: a coverage run of 0.7 s, so
+    /// A copy of the example library crate as a workspace of its own: a coverage run well under a second, so
     /// what the xtask adds shows in seconds.
     fn library_workspace(&self, dir: &Utf8Path) -> anyhow::Result<CoverageWorkspace> {
         self.fresh(dir)?;

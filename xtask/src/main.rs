@@ -34,7 +34,12 @@ fn main() -> ExitCode {
     if let Some(code) = coverage::export_tap::run_if_called() {
         return code;
     }
-    let flags = match flags::Xtask::from_env() {
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    // xflags' default subcommand answers to no name, but `cargo xtask help` is what people type.
+    if args.first().is_some_and(|arg| arg == "help") {
+        args[0] = "--help".into();
+    }
+    let flags = match flags::Xtask::from_vec(args) {
         Ok(flags) => flags,
         Err(err) if err.is_help() => {
             print!("{err}");

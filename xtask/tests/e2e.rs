@@ -11,7 +11,7 @@ use support::*;
 fn bare_and_help_print_the_help_and_exit_0() {
     let golden = fs::read_to_string(repo_root().join("xtask/test_data/help.txt")).unwrap();
     let sandbox = Sandbox::new("help");
-    for args in [&[][..], &["--help"], &["-h"]] {
+    for args in [&[][..], &["--help"], &["-h"], &["help"], &["help", "coverage"]] {
         let output = sandbox.command(XTASK, "home").args(args).output().unwrap();
         assert_success(&output, &format!("xtask {args:?}"));
         assert_eq!(text(&output.stdout), golden, "xtask {args:?}");
