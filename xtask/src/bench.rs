@@ -202,6 +202,16 @@ struct CoverageWorkspace {
     what: &'static str,
 }
 
+impl CoverageWorkspace {
+    /// `cargo xtask coverage` of its packages with `modes`, run in `here`; sccache off, as on the plain side.
+    fn xtask_coverage<'a>(&self, here: &'a Shell, modes: &[&str]) -> anyhow::Result<Cmd<'a>> {
+        let modes = modes.iter().flat_map(|mode| ["--mode", mode]);
+        let packages = self.packages.join(",");
+        let cmd = xtask(here)?.arg("coverage").args(modes).args(["-p", &packages, "--no-sccache"]);
+        Ok(cmd.env("RUSTC_WRAPPER", ""))
+    }
+}
+
 /// Runs `cmd` to completion and returns its wall time; a failure shows the end of its output.
 fn time(cmd: Cmd<'_>) -> anyhow::Result<f64> {
     let shown = cmd.to_string();
@@ -404,11 +414,7 @@ impl Bench<'_> {
         for (ws, goal) in self.coverage_workspaces(dir, 1.05)? {
             let here = self.shell_in(&ws.root);
             let lcov = ws.root.join("plain.lcov.info");
-            let packages = ws.packages.join(",");
-            let xtask = || {
-                let cmd = xtask(&here)?.args(["coverage", "--mode", "lcov", "-p", &packages, "--no-sccache"]);
-                time(cmd.env("RUSTC_WRAPPER", ""))
-            };
+            let xtask = || time(ws.xtask_coverage(&here, &["lcov"])?);
             let plain = || {
                 let cmd = child::cargo(&here).arg("llvm-cov");
                 let cmd = ws.packages.iter().fold(cmd, |cmd, package| cmd.args(["-p", package]));
@@ -439,12 +445,7 @@ impl Bench<'_> {
         let mut rows = Vec::new();
         for (ws, goal) in self.coverage_workspaces(dir, 1.2)? {
             let here = self.shell_in(&ws.root);
-            let packages = ws.packages.join(",");
-            let coverage = |modes: &[&str]| {
-                let modes = modes.iter().flat_map(|mode| ["--mode", mode]);
-                let cmd = xtask(&here)?.arg("coverage").args(modes).args(["-p", &packages, "--no-sccache"]);
-                time(cmd.env("RUSTC_WRAPPER", ""))
-            };
+            let coverage = |modes: &[&str]| time(ws.xtask_coverage(&here, modes)?);
             coverage(&["lcov"])?;
             let (three, one) = pairs(self.runs, || coverage(&["lcov", "html", "text"]), || coverage(&["lcov"]))?;
             rows.push(Row::compared(

@@ -235,10 +235,9 @@ fn run(sh: &Shell, flags: flags::Coverage, scope: Scope) -> anyhow::Result<()> {
     if flags.clean || flags.clean_only {
         remove_artifacts(sh, &dirs, flags.dry_run)?;
     }
-    if flags.clean_only {
-        return Ok(());
-    }
-    let tools = tools.expect("the tools are found unless --clean-only")?;
+    // None only with --clean-only, which is done now.
+    let Some(tools) = tools else { return Ok(()) };
+    let tools = tools?;
     let plan = Plan::new(sh, &ws, &flags, tools, selection.measured, dirs)?;
     if flags.dry_run {
         print!("{}", plan.describe(sh));
