@@ -26,13 +26,14 @@ use xshell::Shell;
 use self::{
     safety::{Locks, Protected, Refusal},
     source::{Setting, Source},
-    tree::{Bytes, Filters, Removal, Selection, Tree},
+    tree::{Bytes, Deleted, Filters, Removal, Selection, Tree},
 };
 use crate::{
     child,
     finding::Finding,
     flags,
     output::human_bytes,
+    safe_fs::MountPoints,
     toml_file::TomlFile,
     tools,
     workspace::{self, Workspace},
@@ -57,6 +58,8 @@ struct Checked {
     real: Utf8PathBuf,
     is_link: bool,
     shared: bool,
+    /// Whether it carries cargo's tag; without it (`--force`) only cargo's layout is cleaned.
+    tagged: bool,
     locks: Locks,
     profiles: Vec<Utf8PathBuf>,
 }
@@ -75,6 +78,7 @@ impl flags::CleanSharedTarget {
             var_dir("RUSTUP_HOME", ".rustup"),
             &ws.root,
             ws.members.iter().map(|member| member.manifest_dir.clone()),
+            MountPoints::read()?,
         );
         let workspace_root = ws.root.canonicalize_utf8().unwrap_or_else(|_| ws.root.clone());
 
@@ -93,8 +97,8 @@ impl flags::CleanSharedTarget {
         let progress = Progress::new(std::io::stderr().is_terminal());
         let mut plans = Vec::new();
         for dir in checked {
-            let tree = Tree::scan(&dir.real, dir.profiles.clone(), &progress)?;
-            let selection = tree.select(&filters);
+            let tree = Tree::scan(&dir.real, dir.profiles.clone(), &protected.mounts, &progress)?;
+            let selection = tree.select(&filters, !dir.tagged);
             plans.push(Plan { free_before: free_space(sh, &dir.real), dir, tree, selection });
         }
         progress.finish();
@@ -138,23 +142,39 @@ impl flags::CleanSharedTarget {
         if consent == Consent::Go && !self.json {
             eprint!("{}", preview(&reports, None));
         }
-        for (plan, report) in plans.iter_mut().zip(&mut reports) {
-            let removed = plan.tree.delete(&plan.selection, &mut plan.dir.locks, &progress)?;
+        let mut deletions: Vec<Deleted> = Vec::new();
+        for plan in &mut plans {
+            deletions.push(plan.tree.delete(&plan.selection, &mut plan.dir.locks, &progress));
             progress.finish();
-            report.removed_files = Some(removed);
+        }
+        // What is gone, each hard-linked file freed only when all its links went, in any tree.
+        let mut removed_links = tree::FastMap::default();
+        for (plan, deleted) in plans.iter().zip(&deletions) {
+            plan.tree.count_removed_links(&deleted.removed, &mut removed_links);
+        }
+        for ((plan, report), deleted) in plans.iter().zip(&mut reports).zip(deletions) {
+            report.removed = Some(plan.tree.removal(&deleted.removed, &removed_links, 0).total);
             report.free_after = free_space(sh, &plan.dir.real);
+            report.failed = Some((deleted.errors, deleted.failures));
         }
         drop(plans);
         if self.json {
             println!("{:#}", to_json(&reports, true, false));
         } else {
             for report in &reports {
-                println!("{}", result_line(report));
+                print!("{}", result_lines(report));
             }
         }
         if let Some(report) = reports.iter().find(|r| r.source == Source::Var("CARGO_TARGET_DIR")) {
             let shell = std::env::var("SHELL").ok();
             eprint!("{}", target_dir_variable_advice(&report.path, &ws.root, std::env::consts::OS, shell.as_deref()));
+        }
+        let errors: u64 = reports.iter().filter_map(|report| Some(report.failed.as_ref()?.0)).sum();
+        if errors > 0 {
+            bail!(
+                "the clean stopped short: {errors} removal{} failed, and what they name is still there (see above)",
+                if errors == 1 { "" } else { "s" }
+            );
         }
         Ok(())
     }
@@ -287,17 +307,9 @@ fn measure(label: &str, dir: &Utf8Path) -> Finding {
     let scanned = (|| -> anyhow::Result<Removal> {
         let real = dir.canonicalize_utf8().with_context(|| format!("could not resolve {dir}"))?;
         let progress = Progress::new(std::io::stderr().is_terminal());
-        let tree = Tree::scan(&real, safety::profile_dirs(&real)?, &progress)?;
+        let tree = Tree::scan(&real, safety::profile_dirs(&real)?, &MountPoints::read()?, &progress)?;
         progress.finish();
-        let everything = Filters {
-            only: Vec::new(),
-            profile: None,
-            older_than: None,
-            max_size: None,
-            now: SystemTime::now(),
-            running_program: None,
-        };
-        let selection = tree.select(&everything);
+        let selection = tree.select(&Filters::everything(), false);
         let mut links = tree::FastMap::default();
         tree.count_removed_links(&selection, &mut links);
         let mut removal = tree.removal(&selection, &links, 0);
@@ -313,6 +325,48 @@ fn measure(label: &str, dir: &Utf8Path) -> Finding {
         }
         Err(err) => Finding::warn(DISK, format!("{label} could not be measured: {err:#}"), "fix what it names"),
     }
+}
+
+/// Removes everything in `dir` through the cleaning's checked deletion (`Tree::delete`): links
+/// go as links, a mount point inside is an error, and each directory is checked to be the one
+/// scanned. With `made_by_cargo` the directory must pass the cleaning's cargo check (its tag
+/// stays, as in every clean) and no build may be running there; otherwise `dir` must be
+/// `expected` and goes too. Returns the number of files removed (with `dry_run`, that would be),
+/// or `Err(why)` when it stays.
+pub(crate) fn remove_tree(
+    dir: &Utf8Path,
+    made_by_cargo: bool,
+    expected: crate::safe_fs::FileId,
+    dry_run: bool,
+) -> anyhow::Result<Result<u64, String>> {
+    let mut locks = Locks::none();
+    let mut profiles = Vec::new();
+    if made_by_cargo {
+        if let Some(why) = safety::not_made_by_cargo(dir)? {
+            return Ok(Err(why.to_owned()));
+        }
+        profiles = safety::profile_dirs(dir)?;
+        locks = Locks::take(dir, &profiles, false)?.0;
+    }
+    let progress = Progress::new(std::io::stderr().is_terminal());
+    let tree = Tree::scan(dir, profiles, &MountPoints::read()?, &progress)?;
+    if !made_by_cargo && tree.root_id() != expected {
+        return Ok(Err("it is not the directory an earlier run wrote (it was replaced since)".to_owned()));
+    }
+    let selection = tree.select(&Filters::everything(), false);
+    progress.finish();
+    if dry_run {
+        return Ok(Ok(selection.count_files(&tree)));
+    }
+    let deleted = tree.delete(&selection, &mut locks, &progress);
+    progress.finish();
+    if let Some((path, why)) = deleted.failures.first() {
+        bail!("could not remove all of {dir}: {path}: {why} ({} removals failed)", deleted.errors);
+    }
+    if !made_by_cargo {
+        std::fs::remove_dir(dir).with_context(|| format!("could not remove {dir}"))?;
+    }
+    Ok(Ok(deleted.removed.count_files(&tree)))
 }
 
 /// The directory cargo builds a profile in: `dev` and `test` build in `debug`, `bench` in `release`.
@@ -358,11 +412,15 @@ fn check(
     if let Some(refusal) = safety::never_clean(&real, protected)? {
         return Err(refuse(refusal));
     }
-    if !safety::made_by_cargo(&real)? {
+    let not_cargos = safety::not_made_by_cargo(&real)?;
+    if let Some(why) = not_cargos {
         if !force {
-            return Err(refuse(Refusal::NoCacheDirTag));
+            return Err(refuse(Refusal::NotMadeByCargo(why)));
         }
-        eprintln!("warning: {real} has no cargo CACHEDIR.TAG; cleaning it anyway because of --force");
+        eprintln!(
+            "warning: {real}: {why}; because of --force, cleaning only what lies in cargo's layout there and \
+             leaving everything else"
+        );
     }
     let profiles = safety::profile_dirs(&real)?;
     let (locks, busy) = Locks::take(&real, &profiles, force)?;
@@ -372,7 +430,8 @@ fn check(
     if is_link {
         eprintln!("{} {} is a link to {real}: checked and cleaning {real}; the link stays", dir.role, dir.path);
     }
-    Ok(Some(Checked { shared: !real.starts_with(workspace_root), dir, real, is_link, locks, profiles }))
+    let (shared, tagged) = (!real.starts_with(workspace_root), not_cargos.is_none());
+    Ok(Some(Checked { shared, tagged, dir, real, is_link, locks, profiles }))
 }
 
 struct Plan {
@@ -383,7 +442,7 @@ struct Plan {
 }
 
 impl Plan {
-    fn report(&self, removed_links: &tree::FastMap<tree::LinkId, u64>) -> Report {
+    fn report(&self, removed_links: &tree::FastMap<crate::safe_fs::FileId, u64>) -> Report {
         let removal = self.tree.removal(&self.selection, removed_links, LARGEST);
         Report {
             role: self.dir.dir.role,
@@ -397,9 +456,11 @@ impl Plan {
             remove: removal.total,
             categories: removal.categories,
             largest: removal.largest,
+            kept_foreign: if self.dir.tagged { Vec::new() } else { self.tree.foreign() },
             over_limit: self.selection.over_limit,
             free_before: self.free_before,
-            removed_files: None,
+            removed: None,
+            failed: None,
             free_after: None,
         }
     }
@@ -418,9 +479,13 @@ struct Report {
     remove: Bytes,
     categories: Vec<(String, Bytes)>,
     largest: Vec<(String, Bytes)>,
+    /// What stays because it lies outside cargo's layout in a directory without cargo's tag.
+    kept_foreign: Vec<String>,
     over_limit: Option<u64>,
     free_before: Option<u64>,
-    removed_files: Option<u64>,
+    /// After deletion: what went, and how many removals failed with the first few of them.
+    removed: Option<Bytes>,
+    failed: Option<(u64, Vec<(Utf8PathBuf, String)>)>,
     free_after: Option<u64>,
 }
 
@@ -438,6 +503,12 @@ fn preview(reports: &[Report], note: Option<&str>) -> String {
             out += &format!("  link to   {} (cleaned there; the link stays)\n", report.real);
         }
         out += &format!("  holds     {}\n", sizes(report.total));
+        if !report.kept_foreign.is_empty() {
+            out += &format!(
+                "  keeps     {} (outside cargo's layout, in a directory without cargo's tag)\n",
+                report.kept_foreign.join(", ")
+            );
+        }
         if report.remove == Bytes::default() {
             out += "  removes   nothing\n";
             continue;
@@ -470,17 +541,31 @@ fn free(bytes: Option<u64>) -> String {
     bytes.map_or_else(|| "unknown".to_owned(), human_bytes)
 }
 
-/// `Removed N files, X (Y on disk) from DIR; free space A → B`.
-fn result_line(report: &Report) -> String {
-    format!(
-        "Removed {} files, {} ({} on disk) from {}; free space {} → {}",
-        report.removed_files.unwrap_or(0),
-        human_bytes(report.remove.apparent),
-        human_bytes(report.remove.disk),
+/// `Removed N files, X (Y on disk) from DIR; free space A → B`, then what could not be removed.
+fn result_lines(report: &Report) -> String {
+    let removed = report.removed.unwrap_or_default();
+    let mut out = format!(
+        "Removed {} files, {} ({} on disk) from {}; free space {} → {}\n",
+        removed.files,
+        human_bytes(removed.apparent),
+        human_bytes(removed.disk),
         report.real,
         free(report.free_before),
         free(report.free_after)
-    )
+    );
+    if let Some((errors @ 1.., failures)) = &report.failed {
+        let left = report.remove.files.saturating_sub(removed.files);
+        out += &format!(
+            "Not removed: {left} of the {} files planned; {errors} removal{} failed{}:\n",
+            report.remove.files,
+            if *errors == 1 { "" } else { "s" },
+            if *errors as usize > failures.len() { format!(", the first {}", failures.len()) } else { String::new() }
+        );
+        for (path, why) in failures {
+            out += &format!("  {path}: {why}\n");
+        }
+    }
+    out
 }
 
 fn to_json(reports: &[Report], deleted: bool, needs_yes: bool) -> Value {
@@ -506,9 +591,15 @@ fn to_json(reports: &[Report], deleted: bool, needs_yes: bool) -> Value {
             "remove": bytes(r.remove),
             "categories": named(&r.categories),
             "largest": named(&r.largest),
+            "kept_outside_cargos_layout": r.kept_foreign,
             "over_limit_disk_bytes": r.over_limit,
             "free_bytes_before": r.free_before,
-            "removed_files": r.removed_files,
+            "removed_files": r.removed.map(|b| b.files),
+            "removed": r.removed.map(bytes),
+            "failed_removals": r.failed.as_ref().map(|(errors, _)| errors),
+            "failures": r.failed.as_ref().map(|(_, failures)| failures.iter()
+                .map(|(path, why)| json!({"path": path.as_str(), "error": why}))
+                .collect::<Vec<_>>()),
             "free_bytes_after": r.free_after,
         })).collect::<Vec<_>>(),
     })
@@ -737,14 +828,25 @@ mod tests {
             remove: Bytes { files: 3, apparent: 2048, disk: 12288 },
             categories: Vec::new(),
             largest: Vec::new(),
+            kept_foreign: Vec::new(),
             over_limit: None,
             free_before: Some(1 << 30),
-            removed_files: Some(3),
+            removed: Some(Bytes { files: 3, apparent: 2048, disk: 12288 }),
+            failed: Some((0, Vec::new())),
             free_after: None,
         };
         assert_eq!(
-            result_line(&report),
-            "Removed 3 files, 2.0 KiB (12.0 KiB on disk) from /t; free space 1.0 GiB → unknown"
+            result_lines(&report),
+            "Removed 3 files, 2.0 KiB (12.0 KiB on disk) from /t; free space 1.0 GiB → unknown\n"
+        );
+        let failures = vec![("/t/debug/deps/x".into(), "Operation not permitted (os error 1)".to_owned())];
+        let stopped =
+            Report { remove: Bytes { files: 5, apparent: 4096, disk: 20480 }, failed: Some((3, failures)), ..report };
+        assert_eq!(
+            result_lines(&stopped),
+            "Removed 3 files, 2.0 KiB (12.0 KiB on disk) from /t; free space 1.0 GiB → unknown\n\
+             Not removed: 2 of the 5 files planned; 3 removals failed, the first 1:\n  \
+             /t/debug/deps/x: Operation not permitted (os error 1)\n"
         );
     }
 }

@@ -12,6 +12,7 @@
 //! cargo-llvm-cov chains it, and `CARGO_INCREMENTAL=0` lets sccache cache the workspace's own
 //! libraries too. All of this is set on the children only.
 
+mod artifacts;
 mod browser;
 pub(crate) mod export_tap;
 mod python;
@@ -163,11 +164,9 @@ impl Dirs {
         Dirs { root: ws.root.clone(), cov_target: own_target.join("llvm-cov-target"), own_target, outputs }
     }
 
-    /// Everything coverage writes: the coverage build and every report it can produce.
-    fn artifacts(&self) -> Vec<Utf8PathBuf> {
-        let mut artifacts = vec![self.cov_target.clone()];
-        artifacts.extend(FORMATS.iter().map(|format| self.outputs.destination(*format).owned));
-        artifacts
+    /// Every report coverage can write here.
+    fn reports(&self) -> Vec<Utf8PathBuf> {
+        FORMATS.iter().map(|format| self.outputs.destination(*format).owned).collect()
     }
 }
 
@@ -233,7 +232,7 @@ fn run(sh: &Shell, flags: flags::Coverage, scope: Scope) -> anyhow::Result<()> {
     let dirs = Dirs::new(&ws, flags.output_dir.as_deref(), &cwd);
 
     if flags.clean || flags.clean_only {
-        remove_artifacts(sh, &dirs, flags.dry_run)?;
+        remove_artifacts(&dirs, flags.dry_run)?;
     }
     // None only with --clean-only, which is done now.
     let Some(tools) = tools else { return Ok(()) };
@@ -806,6 +805,10 @@ impl Plan {
 fn execute(sh: &Shell, plan: &Plan, gates: &Gates, open: bool) -> anyhow::Result<()> {
     let Measured { summary, tests_failed } = plan.measure(sh)?;
     plan.write_reports(sh, &plan.formats_after(tests_failed))?;
+    let mut owned: Vec<Utf8PathBuf> =
+        plan.formats.iter().map(|format| plan.dirs.outputs.destination(*format).owned).collect();
+    owned.dedup();
+    artifacts::record(&plan.dirs.cov_target, &owned)?;
     let written: Vec<Utf8PathBuf> =
         plan.formats.iter().map(|format| plan.dirs.outputs.destination(*format).shown).collect();
     let shortfalls = summary::shortfalls(&summary, &gates.total, &gates.crates);
@@ -861,24 +864,12 @@ fn raw_profiles(cov_target: &Utf8Path) -> Vec<Utf8PathBuf> {
 }
 
 /// `--clean`: removes what coverage wrote, after saying what; `--dry-run` only says it.
-fn remove_artifacts(sh: &Shell, dirs: &Dirs, dry_run: bool) -> anyhow::Result<()> {
+fn remove_artifacts(dirs: &Dirs, dry_run: bool) -> anyhow::Result<()> {
     // The coverage build must be the workspace's own: never a shared directory.
     if !dirs.cov_target.starts_with(&dirs.root) {
         bail!("refusing to remove {}: it is outside the workspace {}", dirs.cov_target, dirs.root);
     }
-    let existing: Vec<Utf8PathBuf> = dirs.artifacts().into_iter().filter(|path| path.exists()).collect();
-    if existing.is_empty() {
-        eprintln!("no coverage artifacts to remove");
-    }
-    for path in existing {
-        if dry_run {
-            println!("would remove {path}");
-        } else {
-            eprintln!("removing {path}");
-            sh.remove_path(&path)?;
-        }
-    }
-    Ok(())
+    artifacts::remove(&dirs.cov_target, &dirs.reports(), dry_run)
 }
 
 /// Where findings about coverage are listed.
@@ -1199,12 +1190,11 @@ mod tests {
     }
 
     #[test]
-    fn clean_removes_the_coverage_build_and_every_report_but_no_more() {
+    fn clean_looks_at_every_report_but_no_more() {
         let dirs = Dirs::new(&workspace("/ws/target"), None, "/ws".into());
         assert_eq!(
-            dirs.artifacts(),
+            dirs.reports(),
             [
-                "/ws/target/llvm-cov-target",
                 "/ws/target/llvm-cov/html",
                 "/ws/lcov.info",
                 "/ws/target/llvm-cov/text",

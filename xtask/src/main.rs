@@ -18,6 +18,7 @@ mod finding;
 mod flags;
 mod info;
 mod output;
+mod safe_fs;
 mod setup_sccache;
 #[cfg(test)]
 mod tidy;

@@ -25,11 +25,10 @@ pub(crate) struct TomlFile {
 
 impl TomlFile {
     pub(crate) fn read(path: &Utf8Path) -> anyhow::Result<TomlFile> {
-        let original = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(err) => return Err(err).with_context(|| format!("could not read {path}")),
-        };
+        // A FIFO in a config file's place is an error, not a read that never returns.
+        let original = crate::safe_fs::read_regular(path, true)
+            .with_context(|| format!("could not read {path}"))?
+            .unwrap_or_default();
         TomlFile::parse(path, original)
     }
 

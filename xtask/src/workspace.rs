@@ -88,7 +88,7 @@ pub(crate) fn locate_root(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
 
 /// Whether `manifest` exists, parses, and has a `[workspace]` table.
 fn declares_workspace(manifest: &Utf8Path) -> bool {
-    let Ok(text) = std::fs::read_to_string(manifest) else { return false };
+    let Ok(Some(text)) = crate::safe_fs::read_regular(manifest, true) else { return false };
     text.parse::<toml_edit::DocumentMut>()
         .is_ok_and(|doc| doc.get("workspace").is_some_and(toml_edit::Item::is_table_like))
 }
@@ -98,6 +98,9 @@ impl Workspace {
     pub(crate) fn load(sh: &Shell) -> anyhow::Result<Workspace> {
         let json = child::cargo(sh)
             .args(["metadata", "--format-version", "1", "--all-features"])
+            // Else cargo writes `.rustc_info.json` into the target and build directories, even
+            // into an ordinary folder they name: a read must leave them as they were.
+            .env("CARGO_CACHE_RUSTC_INFO", "0")
             .quiet()
             .read()
             .context("`cargo metadata` failed; its message above says why")?;

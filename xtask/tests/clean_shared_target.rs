@@ -42,8 +42,8 @@ fn tagged_target(sandbox: &Sandbox, dir: &str) {
     sandbox.write(&format!("{dir}/debug/.cargo-lock"), "");
     sandbox.write(&format!("{dir}/debug/deps/libalpha-0123456789abcdef.rlib"), "rlib bytes");
     sandbox.write(&format!("{dir}/debug/.fingerprint/alpha-0123456789abcdef/lib-alpha"), "fingerprint");
-    // `cargo metadata` (which the xtask runs) writes `.rustc_info.json` into the workspace's
-    // target directory when it is missing, as cargo does for a real one: let it, before any snapshot.
+    // Plain `cargo metadata` writes `.rustc_info.json` into the workspace's own target directory,
+    // as cargo does for a real one: let it, before any snapshot.
     let output = sandbox.command(cargo(), "ws").args(["metadata", "--format-version", "1"]).output().unwrap();
     assert_success(&output, "cargo metadata");
 }
@@ -65,10 +65,13 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, String> {
                 }
             }
             "dir".to_owned()
-        } else {
+        } else if metadata.is_file() {
             let mut hasher = std::hash::DefaultHasher::new();
             fs::read(&path).unwrap().hash(&mut hasher);
             format!("file {} {:x}", metadata.len(), hasher.finish())
+        } else {
+            // A FIFO, socket or device: reading it could block.
+            format!("special file {:?}", metadata.file_type())
         };
         found.insert(path.strip_prefix(dir).unwrap().to_path_buf(), what);
     }
@@ -456,7 +459,9 @@ fn a_global_cargo_target_dir_is_named_and_its_costs_explained() {
     assert!(stderr.contains("(shared: outside the workspace)"), "{stderr}");
     assert!(stderr.contains("sccache") && stderr.contains("llvm-cov-target"), "{stderr}");
     assert!(stderr.contains("bash: unset CARGO_TARGET_DIR"), "{stderr}");
-    assert!(text(&output.stdout).starts_with("Removed 4 files"), "{}", text(&output.stdout));
+    // The tag, the lock, the rlib and the fingerprint: the xtask's own `cargo metadata` wrote no
+    // `.rustc_info.json` there.
+    assert!(text(&output.stdout).starts_with("Removed 3 files"), "{}", text(&output.stdout));
 }
 
 #[test]
@@ -479,5 +484,415 @@ fn a_separate_build_dir_is_checked_and_cleaned_too() {
     for dir in [sandbox.path("ws/target"), build_dir] {
         let left: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(left, ["CACHEDIR.TAG"], "{}", dir.display());
+    }
+}
+
+// The hostile cases: each leaves every file outside what cargo made exactly as it was.
+
+/// Runs `cmd` and fails the test if it has not ended within a minute: no task may hang.
+fn output_within_a_minute(cmd: &mut Command, what: &str) -> Output {
+    use std::process::Stdio;
+    let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(60) {
+            child.kill().unwrap();
+            panic!("{what} hung: still running after a minute");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn an_ordinary_folder_named_as_target_or_build_dir_is_never_written_to_nor_emptied() {
+    let sandbox = fixture("ordinary-folder");
+    sandbox.write("home/Documents/thesis.txt", "x\n");
+    sandbox.write("home/Documents/drafts/chapter1.txt", "y\n");
+    let documents = sandbox.path("home/Documents");
+    let settings: &[(&str, &str)] =
+        &[("CARGO_TARGET_DIR", ""), ("CARGO_BUILD_TARGET_DIR", ""), ("CARGO_BUILD_BUILD_DIR", ""), ("", "config")];
+    for (var, config) in settings {
+        let configure = |cmd: &mut Command| {
+            if var.is_empty() {
+                cmd.arg("--config").arg(format!("build.target-dir={:?}", path_arg(&documents)));
+            } else {
+                cmd.env(var, &documents);
+            }
+        };
+        let before = snapshot(&sandbox.dir);
+        for task in
+            [&["clean-shared-target", "--yes"][..], &["clean-shared-target", "--dry-run"], &["doctor"], &["info"]]
+        {
+            let mut cmd = sandbox.command(XTASK, "ws");
+            if *config == "config" {
+                // The xtask reads cargo's config files: put the setting in the workspace's.
+                sandbox.write("ws/.cargo/config.toml", &format!("[build]\ntarget-dir = {:?}\n", path_arg(&documents)));
+            } else {
+                configure(&mut cmd);
+            }
+            let before = snapshot(&sandbox.dir);
+            let output = output_within_a_minute(cmd.args(task), &format!("{task:?} with {var}"));
+            if task[0] == "clean-shared-target" && task[1] == "--yes" {
+                assert_eq!(output.status.code(), Some(1), "{task:?} with {var}: {}", text(&output.stderr));
+                assert!(text(&output.stderr).contains("no CACHEDIR.TAG"), "{}", text(&output.stderr));
+            }
+            assert_unchanged(&before, &snapshot(&sandbox.dir), &format!("{task:?} with {var}{config}"));
+        }
+        let _ = fs::remove_dir_all(sandbox.path("ws/.cargo"));
+        assert_unchanged(&before, &snapshot(&sandbox.dir), &format!("the tasks with {var}{config}"));
+    }
+
+    // A real build into the folder: cargo finds it there already, so it writes no tag. With
+    // --force only cargo's layout goes; the user's files stay.
+    let output = sandbox.command(cargo(), "ws").arg("build").env("CARGO_TARGET_DIR", &documents).output().unwrap();
+    assert_success(&output, "cargo build into Documents");
+    let mut forced = sandbox.command(XTASK, "ws");
+    forced.args(["clean-shared-target", "--yes", "--force"]).env("CARGO_TARGET_DIR", &documents);
+    let output = output_within_a_minute(&mut forced, "clean --force");
+    assert_success(&output, "clean --force of a folder cargo built in");
+    assert!(text(&output.stderr).contains("keeps     drafts, thesis.txt"), "{}", text(&output.stderr));
+    assert_eq!(fs::read_to_string(documents.join("thesis.txt")).unwrap(), "x\n");
+    assert_eq!(fs::read_to_string(documents.join("drafts/chapter1.txt")).unwrap(), "y\n");
+    assert!(!documents.join("debug").exists(), "cargo's profile directory must be gone");
+}
+
+#[test]
+fn tags_of_other_programs_and_caches_in_cargo_and_rustup_homes_are_refused() {
+    let sandbox = fixture("foreign-tags");
+    let signature = "Signature: 8a477f597d28d172789f06886806bc55\n";
+    let foreign = [
+        ("fontconfig", format!("{signature}# This file is a cache directory tag created by fontconfig.\n")),
+        ("man-db", format!("{signature}# This file is a cache directory tag created by man-db.\n")),
+        ("crlf", TAG.replace('\n', "\r\n")),
+    ];
+    for (name, tag) in &foreign {
+        sandbox.write(&format!("{name}/CACHEDIR.TAG"), tag);
+        sandbox.write(&format!("{name}/debug/.fingerprint/x-0123456789abcdef/f"), "cache data");
+        refused(&sandbox, "ws", &["--target-dir", path_arg(&sandbox.path(name)), "--yes"], "not the one cargo writes");
+    }
+    // Cargo writes its own tag into the registry; the registry still is no build output.
+    for (home, var) in [("cargo-home", "CARGO_HOME"), ("rustup-home", "RUSTUP_HOME")] {
+        let cache = format!("{home}/registry");
+        sandbox.write(&format!("{cache}/CACHEDIR.TAG"), TAG);
+        sandbox.write(&format!("{cache}/debug/.cargo-lock"), "");
+        sandbox.write(&format!("{cache}/cache/index.crates.io/serde-1.0.0.crate"), "crate");
+        for force in [&[][..], &["--force"]] {
+            let mut args = os(&["--target-dir", path_arg(&sandbox.path(&cache)), "--yes"]);
+            args.extend(os(force));
+            let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+            assert_refused(&sandbox, "ws", &args, &format!("it is inside {var}"), |cmd| {
+                cmd.env("RUSTUP_HOME", sandbox.path("rustup-home"));
+                cmd.env("CARGO", cargo_binary()).env("RUSTC", toolchain_rustc());
+            });
+        }
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn fifos_sockets_and_devices_never_hang_a_task() {
+    let sandbox = fixture("special-files");
+    tagged_target(&sandbox, "ws/target");
+    let mkfifo = |path: &str| {
+        let status = Command::new("mkfifo").arg(sandbox.path(path)).status();
+        assert!(status.is_ok_and(|s| s.success()), "mkfifo is needed: sudo apt-get install coreutils");
+    };
+    let mknod = |path: &str| {
+        let status = Command::new("mknod").arg(sandbox.path(path)).args(["c", "1", "3"]).status();
+        assert!(
+            status.is_ok_and(|s| s.success()),
+            "mknod failed: this test makes a device node and needs root, as CI has"
+        );
+    };
+    mkfifo("ws/target/debug/deps/a-fifo");
+    mkfifo("ws/target/release-fifo");
+    mknod("ws/target/debug/deps/null-device");
+    let _socket = std::os::unix::net::UnixListener::bind(sandbox.path("ws/target/debug/deps/socket")).unwrap();
+    // Where the xtask reads files: cargo's lock, the tag of another candidate, beside the tree.
+    fs::create_dir_all(sandbox.path("fifo-tagged/debug/.fingerprint")).unwrap();
+    mkfifo("fifo-tagged/CACHEDIR.TAG");
+    mkfifo("fifo-tagged/debug/.cargo-lock");
+    let before = snapshot(&sandbox.path("fifo-tagged"));
+    let fifo_target = path_arg(&sandbox.path("fifo-tagged")).to_owned();
+    for args in
+        [&["--target-dir", fifo_target.as_str(), "--yes"][..], &["--target-dir", fifo_target.as_str(), "--dry-run"]]
+    {
+        let output =
+            output_within_a_minute(sandbox.command(XTASK, "ws").arg("clean-shared-target").args(args), "clean");
+        assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+        assert!(text(&output.stderr).contains("no CACHEDIR.TAG (a regular file)"), "{}", text(&output.stderr));
+    }
+    assert_unchanged(&before, &snapshot(&sandbox.path("fifo-tagged")), "a FIFO for a tag and a lock");
+
+    mkfifo("ws/target/debug/deps/.cargo-lock");
+    for task in [&["clean-shared-target", "--dry-run"][..], &["doctor"], &["info"]] {
+        output_within_a_minute(sandbox.command(XTASK, "ws").args(task), &format!("{task:?}"));
+    }
+    let output = output_within_a_minute(sandbox.command(XTASK, "ws").args(["clean-shared-target", "--yes"]), "clean");
+    assert_success(&output, "clean a target holding a FIFO, a socket and a device");
+    let left: Vec<_> = fs::read_dir(sandbox.path("ws/target")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, ["CACHEDIR.TAG"]);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_deletion_that_stops_midway_says_what_went_and_what_did_not() {
+    let sandbox = fixture("stops-midway");
+    tagged_target(&sandbox, "ws/target");
+    sandbox.write("ws/target/debug/deps/stuck-0123456789abcdef.rmeta", "cannot go");
+    sandbox.write("ws/target/debug/deps/libbeta-0123456789abcdef.rlib", "can go");
+    let stuck = sandbox.path("ws/target/debug/deps/stuck-0123456789abcdef.rmeta");
+    let chattr = |flag: &str| {
+        let status = Command::new("chattr").arg(flag).arg(&stuck).status();
+        assert!(
+            status.is_ok_and(|s| s.success()),
+            "chattr {flag} failed: this test needs root and a file system with attributes (ext4), as CI has"
+        );
+    };
+    chattr("+i");
+    let output = sandbox.command(XTASK, "ws").args(["clean-shared-target", "--yes", "--json"]).output().unwrap();
+    let text_run = sandbox.command(XTASK, "ws").args(["clean-shared-target", "--yes"]).output().unwrap();
+    chattr("-i");
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let result: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let dir = &result["directories"][0];
+    // The file; the directory holding it is then not tried.
+    assert_eq!(dir["failed_removals"], 1, "{dir:#}");
+    // All but the stuck file and cargo's lock beside it, which keeps the directory cargo's.
+    assert_eq!((dir["remove"]["files"].as_u64(), dir["removed_files"].as_u64()), (Some(6), Some(4)), "{dir:#}");
+    assert!(dir["removed"]["apparent_bytes"].as_u64().unwrap() > 0, "{dir:#}");
+    let failure = &dir["failures"][0];
+    assert!(failure["path"].as_str().unwrap().ends_with("deps/stuck-0123456789abcdef.rmeta"), "{failure}");
+    assert!(failure["error"].as_str().unwrap().contains("Operation not permitted"), "{failure}");
+    assert!(text(&output.stderr).contains("the clean stopped short"), "{}", text(&output.stderr));
+    // The second run, in text, finds the file again and says the same.
+    assert_eq!(text_run.status.code(), Some(1));
+    let stdout = text(&text_run.stdout);
+    assert!(stdout.contains("Not removed: 2 of the 2 files planned; 1 removal failed:"), "{stdout}");
+    assert!(stdout.contains("stuck-0123456789abcdef.rmeta: Operation not permitted"), "{stdout}");
+    assert!(stuck.exists());
+    let output = sandbox.command(XTASK, "ws").args(["clean-shared-target", "--yes"]).output().unwrap();
+    assert_success(&output, "the clean once the file can go");
+    assert!(text(&output.stdout).starts_with("Removed 2 files"), "{}", text(&output.stdout));
+}
+
+/// A mount that the test undoes when it ends, whatever happens (before the sandbox is removed,
+/// which would otherwise reach into it).
+#[cfg(target_os = "linux")]
+struct Mount(PathBuf);
+
+#[cfg(target_os = "linux")]
+impl Mount {
+    fn new(args: &[&std::ffi::OsStr], point: PathBuf) -> Mount {
+        fs::create_dir_all(&point).unwrap();
+        let output = Command::new("mount").args(args).arg(&point).output().unwrap();
+        assert!(
+            output.status.success(),
+            "mount {args:?} {} failed: this test mounts for real and needs root, as CI has: {}",
+            point.display(),
+            text(&output.stderr)
+        );
+        Mount(point)
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn mounts_are_never_entered_and_a_mount_root_is_never_cleaned() {
+    let sandbox = fixture("mounts");
+    tagged_target(&sandbox, "ws/target");
+    let victim = sandbox.path("victim");
+    let before = snapshot(&victim);
+    {
+        let _bind = Mount::new(&["--bind".as_ref(), victim.as_os_str()], sandbox.path("ws/target/debug/deps/bound"));
+        for force in [&[][..], &["--force"]] {
+            let output =
+                sandbox.command(XTASK, "ws").args(["clean-shared-target", "--yes"]).args(force).output().unwrap();
+            assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+            assert!(text(&output.stderr).contains("is a mount point inside"), "{}", text(&output.stderr));
+        }
+        assert_unchanged(&before, &snapshot(&victim), "a bind mount inside the target dir");
+    }
+    // A whole file system as the target dir, with cargo's tag and layout: refused even forced.
+    let usb = sandbox.path("usb");
+    let _tmpfs = Mount::new(&["-t".as_ref(), "tmpfs".as_ref(), "tmpfs".as_ref()], usb.clone());
+    sandbox.write("usb/CACHEDIR.TAG", TAG);
+    sandbox.write("usb/debug/.cargo-lock", "");
+    sandbox.write("usb/photos/holiday.jpg", "jpeg");
+    let mounted = snapshot(&usb);
+    for force in [&[][..], &["--force"]] {
+        let output = sandbox
+            .command(XTASK, "ws")
+            .args(["clean-shared-target", "--yes", "--target-dir", path_arg(&usb)])
+            .args(force)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+        assert!(text(&output.stderr).contains("a file system is mounted on it"), "{}", text(&output.stderr));
+    }
+    assert_unchanged(&mounted, &snapshot(&usb), "the root of a tmpfs");
+}
+
+/// A target dir with a big subdirectory `debug/deps/sub`, for the link-swap races.
+#[cfg(unix)]
+fn big_target(sandbox: &Sandbox, files: usize) {
+    tagged_target(sandbox, "ws/target");
+    for dir in 0..files / 500 {
+        let sub = sandbox.path(&format!("ws/target/debug/deps/sub/d{dir}"));
+        fs::create_dir_all(&sub).unwrap();
+        for file in 0..500 {
+            fs::write(sub.join(format!("f{file}")), "build output").unwrap();
+        }
+    }
+}
+
+/// The victim's files, which must all survive: `d<n>/f<m>`, as in `big_target`'s `sub`, so that
+/// any removal that goes through a swapped link would hit one.
+#[cfg(unix)]
+fn victim_files(sandbox: &Sandbox, count: usize) -> Vec<PathBuf> {
+    (0..count)
+        .map(|n| {
+            let path = sandbox.path(&format!("victim/d{}/f{}", n / 500, n % 500));
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(&path, "precious").unwrap();
+            path
+        })
+        .collect()
+}
+
+#[cfg(unix)]
+#[test]
+fn a_directory_swapped_for_a_link_during_the_deletion_loses_no_victim_file() {
+    use std::{
+        io::{BufRead, BufReader},
+        process::Stdio,
+        sync::{
+            Arc,
+            atomic::{AtomicBool, Ordering},
+        },
+    };
+    let sandbox = fixture("swap-race");
+    let victims = victim_files(&sandbox, 5000);
+    for round in 0..12 {
+        big_target(&sandbox, 5000);
+        let deps = sandbox.path("ws/target/debug/deps");
+        let mut child = sandbox
+            .command(XTASK, "ws")
+            .args(["clean-shared-target", "--yes"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Once the preview is out, the scan is over and the deletion starts: from then on, swap
+        // `sub` (or one `d<n>` in it) for a link to the victim's directory and back, half the time
+        // each.
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut shown = String::new();
+        while stderr.read_line(&mut shown).unwrap() > 0 && !shown.contains("  largest") {}
+        let stop = Arc::new(AtomicBool::new(false));
+        let swapper = {
+            let (stop, deps, victim) = (stop.clone(), deps.clone(), sandbox.path("victim"));
+            std::thread::spawn(move || {
+                let mut swaps = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let (target, link) = if swaps % 3 == 0 {
+                        let dir = format!("d{}", swaps % 10);
+                        (victim.join(&dir), deps.join("sub").join(dir))
+                    } else {
+                        (victim.clone(), deps.join("sub"))
+                    };
+                    let aside = link.with_extension("aside");
+                    if fs::rename(&link, &aside).is_ok() {
+                        let _ = std::os::unix::fs::symlink(&target, &link);
+                        std::thread::sleep(Duration::from_micros(300));
+                        let _ = fs::remove_file(&link);
+                        let _ = fs::rename(&aside, &link);
+                        std::thread::sleep(Duration::from_micros(300));
+                    }
+                    swaps += 1;
+                }
+                swaps
+            })
+        };
+        std::io::Read::read_to_string(&mut stderr, &mut shown).unwrap();
+        let status = child.wait().unwrap();
+        stop.store(true, Ordering::Relaxed);
+        let swaps = swapper.join().unwrap();
+        let lost: Vec<_> =
+            victims.iter().filter(|path| fs::read_to_string(path).ok().as_deref() != Some("precious")).collect();
+        assert!(
+            lost.is_empty(),
+            "round {round}: lost {} victim files, e.g. {:?} ({swaps} swaps, {status}): {shown}",
+            lost.len(),
+            lost.first()
+        );
+        assert!(swaps > 0, "round {round}: the swapper never ran: {shown}");
+        let _ = fs::remove_dir_all(sandbox.path("ws/target"));
+    }
+}
+
+/// Runs the clean on a terminal (a pty, from Python's standard library), swaps `debug/deps/sub`
+/// for a link to the victim while it asks, then answers yes.
+#[cfg(unix)]
+#[test]
+fn a_directory_swapped_for_a_link_at_the_prompt_loses_no_victim_file() {
+    let sandbox = fixture("swap-prompt");
+    let victims = victim_files(&sandbox, 100);
+    require_tool("python3", &["--version"], "sudo apt-get install python3");
+    let script = r#"
+import os, pty, sys
+sub, victim = sys.argv[1], sys.argv[2]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[3], sys.argv[3:])
+seen = b""
+while b"[y/N]" not in seen:
+    chunk = os.read(fd, 4096)
+    if not chunk:
+        sys.exit("the clean never asked")
+    seen += chunk
+os.rename(sub, sub + ".aside")
+os.symlink(victim, sub)
+os.write(fd, b"y\n")
+while True:
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    seen += chunk
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(seen.decode(errors="replace"))
+sys.exit(os.waitstatus_to_exitcode(status))
+"#;
+    for round in 0..3 {
+        big_target(&sandbox, 1000);
+        let sub = sandbox.path("ws/target/debug/deps/sub");
+        let output = sandbox
+            .command("python3", "ws")
+            .args(["-c", script])
+            .arg(&sub)
+            .arg(sandbox.path("victim"))
+            .args([XTASK, "clean-shared-target"])
+            .output()
+            .unwrap();
+        let shown = text(&output.stdout);
+        assert!(shown.contains("Delete these files?"), "round {round}: {shown}{}", text(&output.stderr));
+        assert_eq!(output.status.code(), Some(1), "round {round}: the swapped directory is reported: {shown}");
+        assert!(shown.contains("no longer a directory"), "round {round}: {shown}");
+        let lost: Vec<_> = victims.iter().filter(|path| !path.exists()).collect();
+        assert!(lost.is_empty(), "round {round}: lost {} victim files: {shown}", lost.len());
+        assert!(fs::symlink_metadata(&sub).unwrap().is_symlink(), "the link is left as it is");
+        let _ = fs::remove_file(&sub);
+        let _ = fs::remove_dir_all(sandbox.path("ws/target"));
     }
 }

@@ -6,18 +6,27 @@ use std::{fs::File, io::Read};
 use anyhow::{Context, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 
-/// What cargo writes at the top of every target directory it creates (cargo PR #16712 checks it).
-const CACHEDIR_TAG_SIGNATURE: &[u8] = b"Signature: 8a477f597d28d172789f06886806bc55";
+use crate::safe_fs::{self, MountPoints};
+
+/// How cargo's `CACHEDIR.TAG` starts: the signature every program's tag has, then cargo's own
+/// line. Cargo writes the same tag into `$CARGO_HOME/registry`, so the tag alone proves nothing:
+/// cargo's layout must be there too, and `CARGO_HOME` is refused whole. `.rustc_info.json` is no
+/// proof: any cargo command, `cargo metadata` included, writes it into whatever directory is
+/// named as the target directory.
+const CARGO_TAG_START: &[u8] =
+    b"Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by cargo.\n";
 pub(crate) const CACHEDIR_TAG: &str = "CACHEDIR.TAG";
-/// Written by cargo before `CACHEDIR.TAG` existed; still written next to it.
-const RUSTC_INFO: &str = ".rustc_info.json";
 /// Cargo holds an exclusive lock on this file in each profile directory while it builds there.
 pub(crate) const CARGO_LOCK: &str = ".cargo-lock";
 
-/// Directories that are never cleaned, nor any directory that contains one of them.
+/// Directories that are never cleaned, nor any directory that contains one of them; nor, for
+/// cargo's and rustup's homes, anything inside them.
 pub(crate) struct Protected {
     /// Each with what it is, for the message: ("the home directory", path).
     pub(crate) dirs: Vec<(String, Utf8PathBuf)>,
+    /// Their caches carry cargo's tag (the registry) but are no build output.
+    pub(crate) homes: Vec<(String, Utf8PathBuf)>,
+    pub(crate) mounts: MountPoints,
 }
 
 impl Protected {
@@ -28,20 +37,27 @@ impl Protected {
         rustup_home: Option<Utf8PathBuf>,
         workspace_root: &Utf8Path,
         members: impl IntoIterator<Item = Utf8PathBuf>,
+        mounts: MountPoints,
     ) -> Protected {
         let mut dirs: Vec<(String, Utf8PathBuf)> = Vec::new();
-        let named = [("the home directory", home), ("CARGO_HOME", cargo_home), ("RUSTUP_HOME", rustup_home)];
-        dirs.extend(named.into_iter().filter_map(|(what, dir)| Some((what.to_owned(), dir?))));
+        let homes: Vec<(String, Utf8PathBuf)> = [("CARGO_HOME", cargo_home), ("RUSTUP_HOME", rustup_home)]
+            .into_iter()
+            .filter_map(|(what, dir)| Some((what.to_owned(), real(dir?))))
+            .collect();
+        dirs.extend(home.map(|home| ("the home directory".to_owned(), home)));
+        dirs.extend(homes.iter().cloned());
         dirs.push(("the workspace root".to_owned(), workspace_root.to_owned()));
         dirs.extend(members.into_iter().map(|dir| (format!("workspace member {dir}"), dir)));
-        // Compare real paths: a home behind a link must still be recognised.
         for (_, dir) in &mut dirs {
-            if let Ok(real) = dir.canonicalize_utf8() {
-                *dir = real;
-            }
+            *dir = real(std::mem::take(dir));
         }
-        Protected { dirs }
+        Protected { dirs, homes, mounts }
     }
+}
+
+/// Compare real paths: a home behind a link must still be recognised.
+fn real(dir: Utf8PathBuf) -> Utf8PathBuf {
+    dir.canonicalize_utf8().unwrap_or(dir)
 }
 
 /// Why a directory is not cleaned.
@@ -51,15 +67,17 @@ pub(crate) enum Refusal {
     FilesystemRoot,
     Protected(String),
     ContainsProtected(String),
+    InsideHome(String),
+    MountPoint,
     ProjectMarker(&'static str),
-    NoCacheDirTag,
+    NotMadeByCargo(&'static str),
     BuildRunning(Utf8PathBuf),
 }
 
 impl Refusal {
     /// Whether `--force` lets the clean go ahead anyway.
     pub(crate) fn force_overrides(&self) -> bool {
-        matches!(self, Refusal::NoCacheDirTag | Refusal::BuildRunning(_))
+        matches!(self, Refusal::NotMadeByCargo(_) | Refusal::BuildRunning(_))
     }
 
     /// The check's name and what went wrong.
@@ -69,12 +87,19 @@ impl Refusal {
             Refusal::FilesystemRoot => "it is a filesystem or drive root (check: protected directories)".to_owned(),
             Refusal::Protected(what) => format!("it is {what} (check: protected directories)"),
             Refusal::ContainsProtected(what) => format!("it contains {what} (check: protected directories)"),
+            Refusal::InsideHome(what) => {
+                format!("it is inside {what}, whose caches are cargo's or rustup's own (check: protected directories)")
+            }
+            Refusal::MountPoint => "a file system is mounted on it (check: mount points); name a directory \
+                 inside that file system instead, or unmount it"
+                .to_owned(),
             Refusal::ProjectMarker(name) => {
                 format!("it has {name} at its top, so it is a project, not build output (check: project markers)")
             }
-            Refusal::NoCacheDirTag => format!(
-                "it has no {CACHEDIR_TAG} with cargo's signature and no {RUSTC_INFO}, so cargo did not make it \
-                 (check: cargo's CACHEDIR.TAG); pass --force if you are sure it holds only build output"
+            Refusal::NotMadeByCargo(why) => format!(
+                "{why}, so nothing shows that cargo made it (check: cargo's CACHEDIR.TAG and layout); pass \
+                 --force to remove only what lies in cargo's layout there (profile directories such as debug/, \
+                 doc/, package/, llvm-cov-target/), leaving everything else"
             ),
             Refusal::BuildRunning(lock) => format!(
                 "a build is running there: {lock} is locked (check: no build running); wait for it to finish, \
@@ -93,6 +118,14 @@ pub(crate) fn never_clean(real: &Utf8Path, protected: &Protected) -> anyhow::Res
     if real.parent().is_none() {
         return Ok(Some(Refusal::FilesystemRoot));
     }
+    if protected.mounts.is_mount_root(real) {
+        return Ok(Some(Refusal::MountPoint));
+    }
+    for (what, dir) in &protected.homes {
+        if real.starts_with(dir) && real != dir {
+            return Ok(Some(Refusal::InsideHome(format!("{what} ({dir})"))));
+        }
+    }
     for (what, dir) in &protected.dirs {
         if dir == real {
             return Ok(Some(Refusal::Protected(what.clone())));
@@ -110,18 +143,22 @@ pub(crate) fn never_clean(real: &Utf8Path, protected: &Protected) -> anyhow::Res
     Ok(None)
 }
 
-/// Whether `dir` carries cargo's `CACHEDIR.TAG` (a regular file, not a link, with the signature)
-/// or, for target directories made by old cargo, a `.rustc_info.json`.
-pub(crate) fn made_by_cargo(dir: &Utf8Path) -> anyhow::Result<bool> {
+/// Why `dir` does not look like cargo made it, or `None` when it does: a `CACHEDIR.TAG` (a
+/// regular file, not a link) that starts as cargo's does, and cargo's layout, a profile directory.
+pub(crate) fn not_made_by_cargo(dir: &Utf8Path) -> anyhow::Result<Option<&'static str>> {
     let tag = dir.join(CACHEDIR_TAG);
-    if tag.symlink_metadata().is_ok_and(|m| m.is_file()) {
-        let mut start = [0; CACHEDIR_TAG_SIGNATURE.len()];
-        let mut file = File::open(&tag).with_context(|| format!("could not open {tag}"))?;
-        if file.read_exact(&mut start).is_ok() && start == CACHEDIR_TAG_SIGNATURE {
-            return Ok(true);
-        }
+    let Some(file) = safe_fs::open_regular(&tag, false).ok().flatten() else {
+        return Ok(Some("it has no CACHEDIR.TAG (a regular file)"));
+    };
+    let mut start = Vec::with_capacity(CARGO_TAG_START.len());
+    file.take(CARGO_TAG_START.len() as u64).read_to_end(&mut start).with_context(|| format!("could not read {tag}"))?;
+    if start != CARGO_TAG_START {
+        return Ok(Some("its CACHEDIR.TAG is not the one cargo writes (another program's, or edited)"));
     }
-    Ok(dir.join(RUSTC_INFO).symlink_metadata().is_ok_and(|m| m.is_file()))
+    if profile_dirs(dir)?.is_empty() {
+        return Ok(Some("it has no profile directory (such as debug/ with .fingerprint/ or .cargo-lock)"));
+    }
+    Ok(None)
 }
 
 /// The profile directories in `dir`: those holding `.cargo-lock` or `.fingerprint`, found at most
@@ -140,8 +177,10 @@ pub(crate) fn profile_dirs(dir: &Utf8Path) -> anyhow::Result<Vec<Utf8PathBuf>> {
                     continue;
                 }
                 let child = relative.join(entry.file_name());
-                let is_profile =
-                    [CARGO_LOCK, ".fingerprint"].iter().any(|m| entry.path().join(m).symlink_metadata().is_ok());
+                let is_a = |name: &str, dir: bool| {
+                    entry.path().join(name).symlink_metadata().is_ok_and(|m| if dir { m.is_dir() } else { m.is_file() })
+                };
+                let is_profile = is_a(CARGO_LOCK, false) || is_a(".fingerprint", true);
                 if is_profile {
                     found.push(child);
                 } else {
@@ -162,6 +201,10 @@ pub(crate) struct Locks {
 }
 
 impl Locks {
+    pub(crate) fn none() -> Locks {
+        Locks { held: Vec::new() }
+    }
+
     /// Takes cargo's lock in each profile directory of `dir` without waiting. A lock that is busy
     /// is a refusal, or with `force` a warning (returned as the second element).
     pub(crate) fn take(
@@ -173,11 +216,15 @@ impl Locks {
         let mut busy = Vec::new();
         for profile in profiles {
             let lock = dir.join(profile).join(CARGO_LOCK);
-            if lock.symlink_metadata().is_err() {
+            // A link, FIFO or device by that name is no lock cargo could hold.
+            if !lock.symlink_metadata().is_ok_and(|m| m.is_file()) {
                 continue;
             }
-            let file =
-                File::open(&lock).with_context(|| format!("could not open {lock} to check for a running build"))?;
+            let Some(file) = safe_fs::open_regular(&lock, false)
+                .with_context(|| format!("could not open {lock} to check for a running build"))?
+            else {
+                continue;
+            };
             match file.try_lock() {
                 Ok(()) => held.push((lock, file)),
                 Err(std::fs::TryLockError::WouldBlock) if force => busy.push(lock),
@@ -224,12 +271,19 @@ mod tests {
         for d in [&ws, &target] {
             std::fs::create_dir_all(d).unwrap();
         }
-        let protected = Protected::new(Some(home.clone()), None, None, &ws, [ws.join("app")]);
+        let cargo_home = dir.join("home/.cargo");
+        std::fs::create_dir_all(cargo_home.join("registry")).unwrap();
+        let protected =
+            Protected::new(Some(home.clone()), Some(cargo_home.clone()), None, &ws, [ws.join("app")], mounts());
         assert_eq!(never_clean(&home, &protected).unwrap(), Some(Refusal::Protected("the home directory".into())));
         assert_eq!(never_clean(&ws, &protected).unwrap(), Some(Refusal::Protected("the workspace root".into())));
         let Some(Refusal::ContainsProtected(what)) = never_clean(&dir, &protected).unwrap() else { panic!() };
         assert!(what.starts_with("the home directory"), "{what}");
         assert_eq!(never_clean(&target, &protected).unwrap(), None);
+        let Some(Refusal::InsideHome(what)) = never_clean(&cargo_home.join("registry"), &protected).unwrap() else {
+            panic!()
+        };
+        assert!(what.starts_with("CARGO_HOME"), "{what}");
         std::fs::write(target.join("Cargo.toml"), "").unwrap();
         assert_eq!(never_clean(&target, &protected).unwrap(), Some(Refusal::ProjectMarker("Cargo.toml")));
         std::fs::remove_dir_all(&dir).unwrap();
@@ -238,21 +292,49 @@ mod tests {
     #[test]
     fn the_root_is_refused() {
         let root = Utf8PathBuf::try_from(std::env::temp_dir()).unwrap().ancestors().last().unwrap().to_owned();
-        let protected = Protected::new(None, None, None, Utf8Path::new("/nonexistent/ws"), []);
+        let protected = Protected::new(None, None, None, Utf8Path::new("/nonexistent/ws"), [], mounts());
         assert_eq!(never_clean(&root, &protected).unwrap(), Some(Refusal::FilesystemRoot));
     }
 
+    fn mounts() -> MountPoints {
+        MountPoints::read().unwrap()
+    }
+
     #[test]
-    fn only_cargos_signature_or_rustc_info_marks_a_target_directory() {
+    fn only_cargos_own_tag_beside_a_profile_marks_a_target_directory() {
         let dir = temp("tag");
-        assert!(!made_by_cargo(&dir).unwrap());
-        std::fs::write(dir.join(CACHEDIR_TAG), "Signature: 0000").unwrap();
-        assert!(!made_by_cargo(&dir).unwrap());
-        std::fs::write(dir.join(CACHEDIR_TAG), "Signature: 8a477f597d28d172789f06886806bc55\n# cargo").unwrap();
-        assert!(made_by_cargo(&dir).unwrap());
+        let refused = |why: &str| assert!(not_made_by_cargo(&dir).unwrap().is_some_and(|it| it.contains(why)), "{why}");
+        refused("no CACHEDIR.TAG");
+        std::fs::write(dir.join(".rustc_info.json"), "{}").unwrap();
+        refused("no CACHEDIR.TAG");
+        let signature = "Signature: 8a477f597d28d172789f06886806bc55\n";
+        std::fs::write(
+            dir.join(CACHEDIR_TAG),
+            format!("{signature}# This file is a cache directory tag created by fontconfig.\n"),
+        )
+        .unwrap();
+        refused("not the one cargo writes");
+        std::fs::write(
+            dir.join(CACHEDIR_TAG),
+            "Signature: 8a477f597d28d172789f06886806bc55\r\n# This file is a cache directory tag created by cargo.\r\n",
+        )
+        .unwrap();
+        refused("not the one cargo writes");
+        std::fs::write(dir.join(CACHEDIR_TAG), format!("{signature}# This file is a cache directory tag created by cargo.\n# For information see https://bford.info/cachedir/\n")).unwrap();
+        refused("no profile directory");
+        std::fs::create_dir_all(dir.join("debug/.fingerprint")).unwrap();
+        assert_eq!(not_made_by_cargo(&dir).unwrap(), None);
         std::fs::remove_file(dir.join(CACHEDIR_TAG)).unwrap();
-        std::fs::write(dir.join(RUSTC_INFO), "{}").unwrap();
-        assert!(made_by_cargo(&dir).unwrap());
+        #[cfg(unix)]
+        {
+            std::fs::write(
+                dir.join("elsewhere"),
+                format!("{signature}# This file is a cache directory tag created by cargo.\n"),
+            )
+            .unwrap();
+            std::os::unix::fs::symlink(dir.join("elsewhere"), dir.join(CACHEDIR_TAG)).unwrap();
+            refused("no CACHEDIR.TAG");
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -62,12 +62,28 @@ use super::{
     Progress,
     safety::{CACHEDIR_TAG, CARGO_LOCK, Locks},
 };
-use crate::flags::Only;
+use crate::{
+    flags::Only,
+    safe_fs::{DirHandle, FileId, MountPoints},
+};
 
 /// Directories of a profile whose entries are named `<name>-<16 hex digits>[.ext]` by cargo.
 const UNIT_DIRS: &[&str] = &["deps", "build", ".fingerprint", "examples"];
 const INCREMENTAL: &str = "incremental";
 const COVERAGE_DIRS: &[&str] = &["llvm-cov-target", "llvm-cov"];
+/// What cargo, cargo-llvm-cov and cargo-nextest put at the top of a target directory besides
+/// profile directories and the directories above them (target triples, `llvm-cov-target`).
+const CARGO_TOP_NAMES: &[&str] = &[
+    CACHEDIR_TAG,
+    ".rustc_info.json",
+    ".future-incompat-report.json",
+    "doc",
+    "package",
+    "tmp",
+    "llvm-cov",
+    "llvm-cov-target",
+    "nextest",
+];
 /// Outside the profiles, what has a `doc` among its first this many components is documentation
 /// (`doc/`, `<triple>/doc/`).
 const DOC_DEPTH: usize = 3;
@@ -102,13 +118,6 @@ enum Kind {
     Link,
 }
 
-/// A file with more than one hard link: its device and inode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct LinkId {
-    device: u64,
-    inode: u64,
-}
-
 /// One entry of the tree, without its path: that is made from the names up the `parent` chain
 /// when needed.
 struct Entry {
@@ -119,8 +128,11 @@ struct Entry {
     kind: Kind,
     apparent: u64,
     disk: u64,
+    /// Which file it is: a directory is checked to be still the same before anything inside it
+    /// is removed.
+    id: FileId,
     /// For a file with more than one hard link: which file it is, and how many links it has.
-    links: Option<(LinkId, u64)>,
+    links: Option<(FileId, u64)>,
     modified: SystemTime,
     item: usize,
     category: Category,
@@ -416,10 +428,23 @@ impl Tree {
     /// (every directory still comes before its contents). Each entry is measured through its
     /// directory's handle (`DirEntry::metadata`, an `fstatat` on Linux), as `du` does:
     /// measuring by full path, as walkdir does, makes the kernel resolve every path again
-    /// (about a third more system time on 200,000 files). Links are never followed.
-    pub(crate) fn scan(root: &Utf8Path, profiles: Vec<Utf8PathBuf>, progress: &Progress) -> anyhow::Result<Tree> {
+    /// (about a third more system time on 200,000 files). Links are never followed, and a
+    /// mount point inside (by `mounts` or its device) is an error.
+    pub(crate) fn scan(
+        root: &Utf8Path,
+        profiles: Vec<Utf8PathBuf>,
+        mounts: &MountPoints,
+        progress: &Progress,
+    ) -> anyhow::Result<Tree> {
         let root_metadata = root.symlink_metadata().with_context(|| format!("could not read {root}"))?;
-        let root_device = device(&root_metadata);
+        let mounts = Mounts {
+            device: FileId::of(&root_metadata).device,
+            inside: mounts
+                .inside(root)
+                .filter_map(|point| point.strip_prefix(root).ok())
+                .map(Utf8Path::to_owned)
+                .collect(),
+        };
         let mut tree = Tree {
             root: root.to_owned(),
             layout: Layout { profiles },
@@ -433,7 +458,8 @@ impl Tree {
         let modified = root_metadata.modified().with_context(|| format!("could not read the time of {root}"))?;
         let (apparent, disk) = sizes(&root_metadata);
         let (kind, item, category) = (Kind::Dir, CONTAINERS, Category::Other);
-        let entry = Entry { parent: ROOT, name: 0..0, kind, apparent, disk, links: None, modified, item, category };
+        let id = FileId::of(&root_metadata);
+        let entry = Entry { parent: ROOT, name: 0..0, kind, id, apparent, disk, links: None, modified, item, category };
         tree.push(entry, &mut seen_links);
         progress.scanned(apparent);
 
@@ -449,7 +475,7 @@ impl Tree {
             // Biggest first (a directory's size grows with its entries), so that a big directory
             // read last does not leave the other cores idle.
             level.sort_by_key(|dir| std::cmp::Reverse(tree.entries[dir.index].apparent));
-            let listings = in_parallel(&level, 1, |dir| read_listing(root, root_device, &tree.layout, dir, progress))?;
+            let listings = in_parallel(&level, 1, |dir| read_listing(root, &mounts, &tree.layout, dir, progress))?;
             let mut next = Vec::new();
             for (dir, listing) in level.iter().zip(listings) {
                 if let Place::Profile(_) | Place::UnitDir(_) = dir.place {
@@ -489,13 +515,17 @@ impl Tree {
         Ok(tree)
     }
 
+    pub(crate) fn root_id(&self) -> FileId {
+        self.entries[ROOT].id
+    }
+
     fn new_item(&mut self, key: ItemKey, first: usize) -> usize {
         self.items.push(Item { key, first, newest: None });
         self.items.len() - 1
     }
 
     /// Records an entry and counts it in the total, each hard-linked file once.
-    fn push(&mut self, entry: Entry, seen_links: &mut FastSet<LinkId>) {
+    fn push(&mut self, entry: Entry, seen_links: &mut FastSet<FileId>) {
         self.total.add(&entry, entry.links.is_none_or(|(id, _)| seen_links.insert(id)));
         if entry.links.is_some() {
             self.linked.push(self.entries.len());
@@ -525,7 +555,7 @@ impl Tree {
     /// Cargo hard-links each final artifact from `deps/` into the profile directory: such a
     /// file belongs to the unit whose file it is (found by inode, so on Unix only).
     fn join_links_to_units(&mut self) {
-        let unit_of: FastMap<LinkId, usize> = self
+        let unit_of: FastMap<FileId, usize> = self
             .linked
             .iter()
             .map(|&index| &self.entries[index])
@@ -544,11 +574,23 @@ impl Tree {
     }
 }
 
-/// Reads, measures and sorts the entries of `dir`. A directory on another device than the
-/// root's (`root_device`) is an error.
+/// Where the tree's root is, and the mount points inside it (relative to the root).
+struct Mounts {
+    device: u64,
+    inside: Vec<Utf8PathBuf>,
+}
+
+impl Mounts {
+    fn is_mount(&self, metadata: &fs::Metadata, relative: &Utf8Path, name: &str) -> bool {
+        FileId::of(metadata).device != self.device
+            || (!self.inside.is_empty() && self.inside.iter().any(|point| *point == relative.join(name)))
+    }
+}
+
+/// Reads, measures and sorts the entries of `dir`. A mount point is an error.
 fn read_listing(
     root: &Utf8Path,
-    root_device: u64,
+    mounts: &Mounts,
     layout: &Layout,
     dir: &DirToRead,
     progress: &Progress,
@@ -569,7 +611,7 @@ fn read_listing(
         let kind = match metadata.file_type() {
             t if t.is_symlink() => Kind::Link,
             t if t.is_dir() => {
-                if device(&metadata) != root_device {
+                if mounts.is_mount(&metadata, &dir.relative, &name) {
                     bail!("{} is a mount point inside {root}; unmount it first. Nothing was deleted.", shown());
                 }
                 Kind::Dir
@@ -585,7 +627,8 @@ fn read_listing(
         listing.names.push_str(&name);
         let name = start..listing.names.len();
         let (parent, item) = (dir.index, CONTAINERS);
-        let entry = Entry { parent, name, kind, apparent, disk, links, modified, item, category };
+        let id = FileId::of(&metadata);
+        let entry = Entry { parent, name, kind, id, apparent, disk, links, modified, item, category };
         listing.entries.push(Listed { entry, owner, dir: subdir });
         progress.scanned(apparent);
     }
@@ -605,26 +648,15 @@ fn sizes(metadata: &fs::Metadata) -> (u64, u64) {
 }
 
 #[cfg(unix)]
-fn links(metadata: &fs::Metadata) -> Option<(LinkId, u64)> {
+fn links(metadata: &fs::Metadata) -> Option<(FileId, u64)> {
     use std::os::unix::fs::MetadataExt;
-    (metadata.nlink() > 1).then(|| (LinkId { device: metadata.dev(), inode: metadata.ino() }, metadata.nlink()))
+    (metadata.nlink() > 1).then(|| (FileId::of(metadata), metadata.nlink()))
 }
 
 /// Stable std on Windows has no file index: each hard link counts as a file of its own there.
 #[cfg(not(unix))]
-fn links(_: &fs::Metadata) -> Option<(LinkId, u64)> {
+fn links(_: &fs::Metadata) -> Option<(FileId, u64)> {
     None
-}
-
-#[cfg(unix)]
-fn device(metadata: &fs::Metadata) -> u64 {
-    std::os::unix::fs::MetadataExt::dev(metadata)
-}
-
-/// Without a device number, mount points inside the tree are not detected (Windows).
-#[cfg(not(unix))]
-fn device(_: &fs::Metadata) -> u64 {
-    0
 }
 
 /// What the flags ask to remove.
@@ -640,6 +672,18 @@ pub(crate) struct Filters {
 }
 
 impl Filters {
+    /// No flag: everything but the tag goes.
+    pub(crate) fn everything() -> Filters {
+        Filters {
+            only: Vec::new(),
+            profile: None,
+            older_than: None,
+            max_size: None,
+            now: SystemTime::now(),
+            running_program: None,
+        }
+    }
+
     fn by_unit(&self) -> bool {
         self.older_than.is_some() || self.max_size.is_some()
     }
@@ -694,7 +738,9 @@ pub(crate) struct Selection {
 }
 
 impl Tree {
-    pub(crate) fn select(&self, filters: &Filters) -> Selection {
+    /// What `filters` take. With `cargos_layout_only` (a directory that has no cargo tag, cleaned
+    /// with `--force`) what lies at the top outside cargo's layout stays (`Tree::foreign`).
+    pub(crate) fn select(&self, filters: &Filters, cargos_layout_only: bool) -> Selection {
         let mut chosen = vec![false; self.items.len()];
         if filters.by_unit() {
             let mut candidates: Vec<usize> = (0..self.items.len())
@@ -720,6 +766,11 @@ impl Tree {
             }
         } else {
             chosen.fill(true);
+        }
+        if cargos_layout_only {
+            for item in self.foreign_items() {
+                chosen[item] = false;
+            }
         }
 
         let taken_by_path = filters.by_path().then(|| self.taken_by_path(filters));
@@ -761,6 +812,20 @@ impl Tree {
         selection
     }
 
+    /// The items at the top that are neither a profile directory, nor above one, nor something
+    /// cargo or the tools it runs put there.
+    fn foreign_items(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.items.len()).filter(|&item| {
+            let Item { key, first, .. } = self.items[item];
+            key == ItemKey::Loose && self.entries[first].parent == ROOT && !CARGO_TOP_NAMES.contains(&self.name(first))
+        })
+    }
+
+    /// The names of `foreign_items`, for the preview.
+    pub(crate) fn foreign(&self) -> Vec<String> {
+        self.foreign_items().map(|item| self.name(self.items[item].first).to_owned()).collect()
+    }
+
     /// Per entry, whether `--only` and `--profile` take its path. Entries deeper than what
     /// `takes_path` reads share their directory's answer, and get no path of their own.
     fn taken_by_path(&self, filters: &Filters) -> Vec<bool> {
@@ -791,7 +856,7 @@ impl Tree {
     }
 
     /// Links to each hard-linked file that the selection removes, to add up across trees.
-    pub(crate) fn count_removed_links(&self, selection: &Selection, counts: &mut FastMap<LinkId, u64>) {
+    pub(crate) fn count_removed_links(&self, selection: &Selection, counts: &mut FastMap<FileId, u64>) {
         for &index in &self.linked {
             if let (true, Some((id, _))) = (selection.selected[index], self.entries[index].links) {
                 *counts.entry(id).or_default() += 1;
@@ -805,7 +870,7 @@ impl Tree {
     pub(crate) fn removal(
         &self,
         selection: &Selection,
-        removed_links: &FastMap<LinkId, u64>,
+        removed_links: &FastMap<FileId, u64>,
         largest: usize,
     ) -> Removal {
         let mut seen = FastSet::default();
@@ -851,31 +916,141 @@ impl Tree {
         }
     }
 
-    /// Deletes the selection, exactly the entries the scan found: files and links on every
-    /// core, then the lock files we hold (so builds keep out until the end), then the emptied
-    /// directories, deepest first. A file that appeared since the scan makes its directory's
-    /// removal fail, which stops the task. Returns the number of files (not directories) removed.
-    pub(crate) fn delete(&self, selection: &Selection, locks: &mut Locks, progress: &Progress) -> anyhow::Result<u64> {
-        let chosen = |kind: Kind| {
-            (0..self.entries.len()).filter(move |&index| selection.selected[index] && self.entries[index].kind == kind)
+    /// Deletes the selection, exactly the entries the scan found, through directory handles
+    /// (`safe_fs`): each directory is opened from the one above without following links and
+    /// checked to be the one scanned before anything in it is removed. A directory that changed
+    /// is left whole; an entry that cannot be removed is recorded, and the rest goes on. In
+    /// each directory the lock file we hold goes last, so builds keep out until the end, and only
+    /// if all else went; a directory is removed once emptied. A file that appeared since the scan
+    /// keeps its directory.
+    pub(crate) fn delete(&self, selection: &Selection, locks: &mut Locks, progress: &Progress) -> Deleted {
+        let count = self.entries.len();
+        // Each directory's entries were taken in together, so they are one run of indices (the
+        // root is entry 0, so an empty run is 0..0).
+        let mut children = vec![0..0; count];
+        for (index, entry) in self.entries.iter().enumerate().skip(1) {
+            let run = &mut children[entry.parent];
+            *run = if run.end == 0 { index..index + 1 } else { run.start..index + 1 };
+        }
+        // Whether anything in an entry (or the entry itself) is selected: where to go.
+        let mut visit = selection.selected.clone();
+        for index in (1..count).rev() {
+            if visit[index] {
+                visit[self.entries[index].parent] = true;
+            }
+        }
+        let mut deletion = Deletion {
+            tree: self,
+            selection,
+            children,
+            visit,
+            locks,
+            progress,
+            deleted: Deleted {
+                removed: Selection { selected: vec![false; count], over_limit: None },
+                errors: 0,
+                failures: Vec::new(),
+            },
         };
-        let (lock_files, files): (Vec<usize>, Vec<usize>) =
-            chosen(Kind::File).chain(chosen(Kind::Link)).partition(|&index| self.name(index) == CARGO_LOCK);
-        in_parallel(&files, 1024, |&index| {
-            remove_entry(&self.path(index), self.entries[index].kind)?;
-            progress.removed();
-            Ok(())
-        })?;
-        for &index in &lock_files {
-            let path = self.path(index);
-            locks.release(path.as_std_path());
-            remove_entry(&path, self.entries[index].kind)?;
+        match DirHandle::open(&self.root, self.entries[ROOT].id) {
+            Ok(root) => {
+                deletion.empty(&root, ROOT);
+            }
+            Err(err) => deletion.fail(ROOT, &err),
         }
-        for index in chosen(Kind::Dir).collect::<Vec<_>>().into_iter().rev() {
-            let path = self.path(index);
-            fs::remove_dir(&path).with_context(|| format!("could not remove {path}"))?;
+        deletion.deleted
+    }
+}
+
+impl Selection {
+    /// How many files (not directories) it holds.
+    pub(crate) fn count_files(&self, tree: &Tree) -> u64 {
+        let files =
+            tree.entries.iter().zip(&self.selected).filter(|(entry, chosen)| **chosen && entry.kind != Kind::Dir);
+        files.count() as u64
+    }
+}
+
+/// What a deletion did.
+pub(crate) struct Deleted {
+    /// The entries that are gone.
+    pub(crate) removed: Selection,
+    /// How many removals failed (a directory that changed counts once, for all in it).
+    pub(crate) errors: u64,
+    /// The first few of them: the path and why.
+    pub(crate) failures: Vec<(Utf8PathBuf, String)>,
+}
+
+/// How many failed paths are shown.
+const FAILURES_SHOWN: usize = 10;
+
+struct Deletion<'a> {
+    tree: &'a Tree,
+    selection: &'a Selection,
+    /// Per directory, the indices of its entries.
+    children: Vec<Range<usize>>,
+    visit: Vec<bool>,
+    locks: &'a mut Locks,
+    progress: &'a Progress,
+    deleted: Deleted,
+}
+
+impl Deletion<'_> {
+    /// Removes what is selected in the directory `index`, open as `dir`. Returns whether all of
+    /// it went.
+    fn empty(&mut self, dir: &DirHandle, index: usize) -> bool {
+        let mut complete = true;
+        let mut lock_file = None;
+        for child in self.children[index].clone() {
+            if !self.visit[child] {
+                continue;
+            }
+            let (tree, entry) = (self.tree, &self.tree.entries[child]);
+            let name = tree.name(child);
+            match entry.kind {
+                Kind::Dir => {
+                    let emptied = match dir.open_child(name, entry.id) {
+                        Ok(subdir) => self.empty(&subdir, child),
+                        Err(err) => {
+                            self.fail(child, &err);
+                            false
+                        }
+                    };
+                    complete &=
+                        emptied && (!self.selection.selected[child] || self.remove(child, dir.remove_dir(name)));
+                }
+                Kind::File if name == CARGO_LOCK => lock_file = Some(child),
+                Kind::File | Kind::Link => {
+                    complete &= self.remove(child, dir.remove_file(name));
+                    self.progress.removed();
+                }
+            }
         }
-        Ok((files.len() + lock_files.len()) as u64)
+        // After a failure the lock stays too: it keeps the directory recognisable as cargo's, so
+        // that a second clean can finish the job.
+        match lock_file {
+            Some(child) if complete => {
+                self.locks.release(self.tree.path(child).as_std_path());
+                self.remove(child, dir.remove_file(CARGO_LOCK))
+            }
+            Some(_) => false,
+            None => complete,
+        }
+    }
+
+    fn remove(&mut self, index: usize, removed: std::io::Result<()>) -> bool {
+        match removed {
+            Ok(()) => self.deleted.removed.selected[index] = true,
+            Err(err) => self.fail(index, &err),
+        }
+        self.deleted.removed.selected[index]
+    }
+
+    fn fail(&mut self, index: usize, err: &std::io::Error) {
+        self.deleted.errors += 1;
+        if self.deleted.failures.len() < FAILURES_SHOWN {
+            self.deleted.failures.push((self.tree.path(index), err.to_string()));
+        }
     }
 }
 
@@ -920,27 +1095,6 @@ fn in_parallel<T: Sync, R: Send>(
     });
     // Items are taken in order, so every item before the first error has run.
     results.into_iter().map(|result| result.expect("an item before the first error did not run")).collect()
-}
-
-/// Removes a file, or a link (never what it points to).
-fn remove_entry(path: &Utf8Path, kind: Kind) -> anyhow::Result<()> {
-    let removed = match kind {
-        Kind::Link => remove_link(path),
-        Kind::File | Kind::Dir => fs::remove_file(path),
-    };
-    removed.with_context(|| format!("could not remove {path}"))
-}
-
-/// A link to a directory is a directory entry on Windows and goes with `remove_dir`.
-#[cfg(windows)]
-fn remove_link(path: &Utf8Path) -> std::io::Result<()> {
-    use std::os::windows::fs::FileTypeExt;
-    if path.symlink_metadata()?.file_type().is_symlink_dir() { fs::remove_dir(path) } else { fs::remove_file(path) }
-}
-
-#[cfg(not(windows))]
-fn remove_link(path: &Utf8Path) -> std::io::Result<()> {
-    fs::remove_file(path)
 }
 
 /// Whether `path` is the running program `exe` or, in a `deps/` directory beside it, the file

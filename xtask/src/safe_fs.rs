@@ -1,0 +1,356 @@
+//! File operations for the tasks that delete: directories held open by handle, files opened
+//! without following a link or blocking on a FIFO, and the system's mount points.
+//!
+//! Deleting by full path follows whatever the path names *now*: a directory swapped for a link
+//! after the scan would have the link's target emptied. So deletion goes through directory
+//! handles instead, each opened relative to the handle above it without following a link
+//! (`openat` with `O_NOFOLLOW`), checked to be the very directory that was scanned (device and
+//! inode) and not the root of a mount, and entries are removed relative to it (`unlinkat`), the
+//! way std's `remove_dir_all` was made safe for CVE-2022-21658.
+//!
+//! Windows: stable std gives no file index and no handle-relative calls, and rustix does not
+//! cover Windows' file system; there a directory is checked (a directory, not a link or a
+//! junction) by path right before it is used. Junctions and volume mount points are reparse
+//! points, which std reports as links, so they are never followed.
+
+use std::{fs::File, io};
+
+use camino::{Utf8Path, Utf8PathBuf};
+
+/// A file's identity: its device and inode. Equal ids are the same file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub(crate) struct FileId {
+    pub(crate) device: u64,
+    pub(crate) inode: u64,
+}
+
+impl FileId {
+    /// The id std read for an entry (always zero on Windows, where it is not checked).
+    pub(crate) fn of(metadata: &std::fs::Metadata) -> FileId {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            FileId { device: metadata.dev(), inode: metadata.ino() }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = metadata;
+            FileId::default()
+        }
+    }
+}
+
+fn changed(what: &str) -> io::Error {
+    io::Error::other(format!("{what}; left alone"))
+}
+
+/// An open directory, the place every removal inside it is made from.
+pub(crate) struct DirHandle {
+    #[cfg(unix)]
+    fd: rustix::fd::OwnedFd,
+    #[cfg(not(unix))]
+    path: Utf8PathBuf,
+}
+
+impl DirHandle {
+    /// Opens `path` (its last component must not be a link) and checks that it is `expected`.
+    pub(crate) fn open(path: &Utf8Path, expected: FileId) -> io::Result<DirHandle> {
+        #[cfg(unix)]
+        {
+            let fd = rustix::fs::open(path.as_std_path(), dir_flags(), rustix::fs::Mode::empty())
+                .map_err(|err| not_a_directory(err.into()))?;
+            DirHandle::checked(fd, expected)
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = expected;
+            check_by_path(path)?;
+            Ok(DirHandle { path: path.to_owned() })
+        }
+    }
+
+    /// Opens the directory `name` inside this one, without following a link, and checks that it
+    /// is `expected`.
+    pub(crate) fn open_child(&self, name: &str, expected: FileId) -> io::Result<DirHandle> {
+        #[cfg(unix)]
+        {
+            let fd = rustix::fs::openat(&self.fd, name, dir_flags(), rustix::fs::Mode::empty())
+                .map_err(|err| not_a_directory(err.into()))?;
+            DirHandle::checked(fd, expected)
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = expected;
+            let path = self.path.join(name);
+            check_by_path(&path)?;
+            Ok(DirHandle { path })
+        }
+    }
+
+    #[cfg(unix)]
+    fn checked(fd: rustix::fd::OwnedFd, expected: FileId) -> io::Result<DirHandle> {
+        let (id, mount_root) = identify(&fd)?;
+        if id != expected {
+            return Err(changed("it is no longer the directory that was scanned (it was replaced since)"));
+        }
+        if mount_root {
+            return Err(changed("a file system is mounted there"));
+        }
+        Ok(DirHandle { fd })
+    }
+
+    /// Removes the file or link `name` in this directory (a link, never what it points to).
+    pub(crate) fn remove_file(&self, name: &str) -> io::Result<()> {
+        #[cfg(unix)]
+        {
+            Ok(rustix::fs::unlinkat(&self.fd, name, rustix::fs::AtFlags::empty())?)
+        }
+        #[cfg(not(unix))]
+        {
+            // A link to a directory is a directory entry on Windows and goes with `remove_dir`.
+            use std::os::windows::fs::FileTypeExt;
+            let path = self.path.join(name);
+            if path.symlink_metadata()?.file_type().is_symlink_dir() {
+                std::fs::remove_dir(path)
+            } else {
+                std::fs::remove_file(path)
+            }
+        }
+    }
+
+    /// Removes the empty directory `name` in this directory.
+    pub(crate) fn remove_dir(&self, name: &str) -> io::Result<()> {
+        #[cfg(unix)]
+        {
+            Ok(rustix::fs::unlinkat(&self.fd, name, rustix::fs::AtFlags::REMOVEDIR)?)
+        }
+        #[cfg(not(unix))]
+        {
+            std::fs::remove_dir(self.path.join(name))
+        }
+    }
+}
+
+#[cfg(unix)]
+fn dir_flags() -> rustix::fs::OFlags {
+    use rustix::fs::OFlags;
+    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK
+}
+
+/// `O_NOFOLLOW` on a link fails with ELOOP (or ENOTDIR with `O_DIRECTORY`): say what it means.
+#[cfg(unix)]
+fn not_a_directory(err: io::Error) -> io::Error {
+    match err.raw_os_error() {
+        Some(code)
+            if code == rustix::io::Errno::LOOP.raw_os_error() || code == rustix::io::Errno::NOTDIR.raw_os_error() =>
+        {
+            changed("it is no longer a directory (it was replaced since, perhaps by a link)")
+        }
+        _ => err,
+    }
+}
+
+#[cfg(not(unix))]
+fn check_by_path(path: &Utf8Path) -> io::Result<()> {
+    let metadata = path.symlink_metadata()?;
+    if metadata.is_symlink() || !metadata.is_dir() {
+        return Err(changed("it is no longer a directory (it was replaced since, perhaps by a link)"));
+    }
+    Ok(())
+}
+
+/// The id of an open file, and whether it is the root of a mount (Linux's statx says so even for
+/// a bind mount, which has the device of the file system it came from).
+#[cfg(target_os = "linux")]
+fn identify(fd: &rustix::fd::OwnedFd) -> io::Result<(FileId, bool)> {
+    use rustix::fs::{AtFlags, StatxAttributes, StatxFlags};
+    let stat = rustix::fs::statx(fd, "", AtFlags::EMPTY_PATH, StatxFlags::INO)?;
+    let device = rustix::fs::makedev(stat.stx_dev_major, stat.stx_dev_minor);
+    let mount_root = stat.stx_attributes.contains(StatxAttributes::MOUNT_ROOT);
+    Ok((FileId { device, inode: stat.stx_ino }, mount_root))
+}
+
+/// Elsewhere a mount has a device of its own, which the id check catches.
+#[cfg(all(unix, not(target_os = "linux")))]
+fn identify(fd: &rustix::fd::OwnedFd) -> io::Result<(FileId, bool)> {
+    let stat = rustix::fs::fstat(fd)?;
+    #[allow(clippy::unnecessary_cast, reason = "the types differ between systems")]
+    Ok((FileId { device: stat.st_dev as u64, inode: stat.st_ino as u64 }, false))
+}
+
+/// Opens `path` for reading if it is a regular file: a FIFO, socket or device is an error rather
+/// than a read that never returns. With `follow_link` false, a link is an error too.
+/// `Ok(None)` when nothing is there.
+pub(crate) fn open_regular(path: &Utf8Path, follow_link: bool) -> io::Result<Option<File>> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use rustix::fs::OFlags;
+        use std::os::unix::fs::OpenOptionsExt;
+        let nofollow = if follow_link { OFlags::empty() } else { OFlags::NOFOLLOW };
+        options.custom_flags((OFlags::NONBLOCK | nofollow).bits() as i32);
+    }
+    #[cfg(not(unix))]
+    if !follow_link && path.symlink_metadata().is_ok_and(|metadata| metadata.is_symlink()) {
+        return Err(io::Error::other(format!("{path} is a link, not a regular file")));
+    }
+    let file = match options.open(path) {
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+        #[cfg(unix)]
+        Err(err) if !follow_link && err.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
+            return Err(io::Error::other(format!("{path} is a link, not a regular file")));
+        }
+        other => other?,
+    };
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::other(format!("{path} is not a regular file (a directory, FIFO, socket or device)")));
+    }
+    Ok(Some(file))
+}
+
+/// Reads `path` as text if it is a regular file (see `open_regular`); `Ok(None)` when missing.
+pub(crate) fn read_regular(path: &Utf8Path, follow_link: bool) -> io::Result<Option<String>> {
+    use std::io::Read;
+    let Some(mut file) = open_regular(path, follow_link)? else { return Ok(None) };
+    let mut text = String::new();
+    file.read_to_string(&mut text)?;
+    Ok(Some(text))
+}
+
+/// Where file systems are mounted, from the system's mount table.
+pub(crate) struct MountPoints {
+    points: Vec<Utf8PathBuf>,
+}
+
+impl MountPoints {
+    /// Linux: `/proc/self/mountinfo`. Elsewhere the table stays empty and a mount is found by
+    /// its device (macOS has no bind mounts; Windows' mount points are reparse points, which
+    /// are never followed) and, for the directory to clean, by `is_mount_root`.
+    pub(crate) fn read() -> anyhow::Result<MountPoints> {
+        #[cfg(target_os = "linux")]
+        {
+            use anyhow::Context;
+            const TABLE: &str = "/proc/self/mountinfo";
+            let text = read_regular(TABLE.into(), true)
+                .ok()
+                .flatten()
+                .with_context(|| format!("could not read the mount table {TABLE}, which says where file systems are mounted; nothing was deleted"))?;
+            Ok(MountPoints { points: parse_mountinfo(&text) })
+        }
+        #[cfg(not(target_os = "linux"))]
+        Ok(MountPoints { points: Vec::new() })
+    }
+
+    /// Whether a file system is mounted on `real` (a path with links resolved).
+    pub(crate) fn is_mount_root(&self, real: &Utf8Path) -> bool {
+        self.points.iter().any(|point| point == real) || is_mount_root_by_statfs(real)
+    }
+
+    /// The mount points strictly inside `real`.
+    pub(crate) fn inside<'a>(&'a self, real: &'a Utf8Path) -> impl Iterator<Item = &'a Utf8Path> + 'a {
+        self.points.iter().map(Utf8PathBuf::as_path).filter(move |point| *point != real && point.starts_with(real))
+    }
+}
+
+/// macOS names the mount point of every file system in `statfs`.
+#[cfg(target_os = "macos")]
+fn is_mount_root_by_statfs(real: &Utf8Path) -> bool {
+    let Ok(stat) = rustix::fs::statfs(real.as_std_path()) else { return false };
+    let name: Vec<u8> = stat.f_mntonname.iter().take_while(|c| **c != 0).map(|c| *c as u8).collect();
+    name == real.as_str().as_bytes()
+}
+
+#[cfg(not(target_os = "macos"))]
+fn is_mount_root_by_statfs(_: &Utf8Path) -> bool {
+    false
+}
+
+/// The mount points (fifth field) of `/proc/self/mountinfo`, with the kernel's octal escapes
+/// (`\040` for a space) undone. Points that are not UTF-8 cannot be a UTF-8 path's prefix.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+fn parse_mountinfo(text: &str) -> Vec<Utf8PathBuf> {
+    text.lines()
+        .filter_map(|line| line.split(' ').nth(4))
+        .filter_map(|field| {
+            let bytes = field.as_bytes();
+            let mut out = Vec::with_capacity(bytes.len());
+            let mut at = 0;
+            while at < bytes.len() {
+                let octal = bytes.get(at + 1..at + 4).filter(|digits| digits.iter().all(|d| (b'0'..=b'7').contains(d)));
+                match (bytes[at], octal) {
+                    (b'\\', Some(digits)) => {
+                        out.push(digits.iter().fold(0u8, |value, digit| value.wrapping_mul(8) + (digit - b'0')));
+                        at += 4;
+                    }
+                    (byte, _) => {
+                        out.push(byte);
+                        at += 1;
+                    }
+                }
+            }
+            String::from_utf8(out).ok().map(Utf8PathBuf::from)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_mount_points_with_escapes() {
+        let table = "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n\
+                     40 22 0:35 / /mnt/my\\040disk rw - tmpfs tmpfs rw\n\
+                     41 22 8:1 /home/me/src /work/target/bound rw - ext4 /dev/sda1 rw\n";
+        assert_eq!(parse_mountinfo(table), ["/", "/mnt/my disk", "/work/target/bound"]);
+        let points = MountPoints { points: parse_mountinfo(table) };
+        assert!(points.is_mount_root("/mnt/my disk".into()));
+        assert!(!points.is_mount_root("/mnt".into()));
+        assert_eq!(points.inside("/work".into()).collect::<Vec<_>>(), ["/work/target/bound"]);
+        assert_eq!(points.inside("/work/target/bound".into()).count(), 0);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn special_files_and_links_are_not_opened_as_regular_files() {
+        let dir =
+            Utf8PathBuf::try_from(std::env::temp_dir().join(format!("xtask-safe-fs-{}", std::process::id()))).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("file"), "text").unwrap();
+        std::os::unix::fs::symlink(dir.join("file"), dir.join("link")).unwrap();
+        let status = std::process::Command::new("mkfifo").arg(dir.join("fifo")).status().unwrap();
+        assert!(status.success());
+        assert_eq!(read_regular(&dir.join("file"), false).unwrap().as_deref(), Some("text"));
+        assert_eq!(read_regular(&dir.join("link"), true).unwrap().as_deref(), Some("text"));
+        assert!(read_regular(&dir.join("link"), false).unwrap_err().to_string().contains("is a link"));
+        assert!(read_regular(&dir.join("fifo"), true).unwrap_err().to_string().contains("not a regular file"));
+        assert!(read_regular(&dir, true).is_err());
+        assert_eq!(read_regular(&dir.join("missing"), true).unwrap(), None);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_directory_swapped_for_a_link_is_not_opened() {
+        let dir =
+            Utf8PathBuf::try_from(std::env::temp_dir().join(format!("xtask-handle-{}", std::process::id()))).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("root/sub")).unwrap();
+        std::fs::create_dir_all(dir.join("victim")).unwrap();
+        std::fs::write(dir.join("victim/precious"), "keep").unwrap();
+        let id = |path: &Utf8Path| FileId::of(&path.symlink_metadata().unwrap());
+        let (root_id, sub_id) = (id(&dir.join("root")), id(&dir.join("root/sub")));
+        let root = DirHandle::open(&dir.join("root"), root_id).unwrap();
+        assert!(root.open_child("sub", sub_id).is_ok());
+        assert!(root.open_child("sub", root_id).err().unwrap().to_string().contains("no longer the directory"));
+        std::fs::remove_dir(dir.join("root/sub")).unwrap();
+        std::os::unix::fs::symlink(dir.join("victim"), dir.join("root/sub")).unwrap();
+        let err = root.open_child("sub", sub_id).err().unwrap().to_string();
+        assert!(err.contains("no longer a directory"), "{err}");
+        root.remove_file("sub").unwrap();
+        assert!(dir.join("victim/precious").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
