@@ -308,33 +308,63 @@ fn missing_cargo_llvm_cov_names_the_install_command() {
 }
 
 #[test]
-fn clean_only_says_what_it_removes_and_removes_nothing_else() {
+fn clean_removes_only_what_a_coverage_run_wrote_and_names_the_rest() {
     let sandbox = Sandbox::new("cov-clean");
     sandbox.coverage_workspace("");
-    for file in [
-        "ws/target/llvm-cov-target/debug/old",
-        "ws/target/llvm-cov/html/index.html",
-        "ws/lcov.info",
-        "ws/target/debug/keep",
-    ] {
-        sandbox.write(file, "x");
+    let ws = fs::canonicalize(sandbox.path("ws")).unwrap();
+    // Files where reports and the coverage build go, which no coverage run wrote.
+    let theirs = ["ws/html/mine.html", "ws/text/notes.txt", "ws/lcov.info", "ws/target/llvm-cov-target/debug/old"];
+    for file in theirs.iter().chain(&["ws/target/debug/keep"]) {
+        sandbox.write(file, "theirs");
     }
+    let runs: &[&[&str]] = &[
+        &["coverage", "--clean-only", "--output-dir", "."],
+        &["coverage", "--clean-only"],
+        &["coverage-fast", "--clean-only", "--dry-run"],
+    ];
+    for args in runs {
+        let output = xtask(&sandbox).args(*args).output().unwrap();
+        assert_success(&output, &format!("xtask {args:?}"));
+        let stderr = text(&output.stderr);
+        for file in theirs.iter().chain(&["ws/target/debug/keep"]) {
+            assert_eq!(fs::read_to_string(sandbox.path(file)).unwrap(), "theirs", "{args:?} touched {file}: {stderr}");
+        }
+        assert!(stderr.contains("llvm-cov-target: it has no CACHEDIR.TAG"), "{args:?}: {stderr}");
+        assert!(stderr.contains(&format!("leaving {}: no coverage run", ws.join("lcov.info").display())), "{stderr}");
+        if args.contains(&"--output-dir") {
+            for dir in ["html", "text"] {
+                let shown = format!("leaving {}: no coverage run of this xtask wrote it", ws.join(dir).display());
+                assert!(stderr.contains(&shown), "{args:?}: {stderr}");
+            }
+        }
+    }
+
+    // A real run, into a fresh coverage build: what it writes is recorded, and goes.
+    fs::remove_file(sandbox.path("ws/lcov.info")).unwrap();
+    fs::remove_dir_all(sandbox.path("ws/target/llvm-cov-target")).unwrap();
+    let output = xtask(&sandbox).args(["coverage", "-p", "calc", "--mode", "lcov", "--mode", "html"]).output().unwrap();
+    assert_success(&output, "xtask coverage --mode lcov --mode html");
+    let ours = [ws.join("lcov.info"), ws.join("target/llvm-cov/html")];
     let output = xtask(&sandbox).args(["coverage", "--clean-only", "--dry-run"]).output().unwrap();
     assert_success(&output, "xtask coverage --clean-only --dry-run");
-    let ws = fs::canonicalize(sandbox.path("ws")).unwrap();
-    let doomed = [ws.join("target/llvm-cov-target"), ws.join("target/llvm-cov/html"), ws.join("lcov.info")];
-    for path in &doomed {
+    for path in &ours {
         assert!(text(&output.stdout).contains(&format!("would remove {}\n", path.display())), "{}", describe(&output));
         assert!(path.exists(), "--dry-run removed {}", path.display());
     }
+    let cov_target = ws.join("target/llvm-cov-target");
+    assert!(text(&output.stdout).contains(&format!("would remove {} (", cov_target.display())), "{}", describe(&output));
 
     let output = xtask(&sandbox).args(["coverage-fast", "--clean-only"]).output().unwrap();
     assert_success(&output, "xtask coverage-fast --clean-only");
-    for path in &doomed {
+    for path in &ours {
         assert!(text(&output.stderr).contains(&format!("removing {}\n", path.display())), "{}", describe(&output));
         assert!(!path.exists(), "{} is still there", path.display());
     }
-    assert!(ws.join("target/debug/keep").exists(), "a normal build's file was removed");
+    let left: Vec<_> = fs::read_dir(&cov_target).unwrap().map(|entry| entry.unwrap().file_name()).collect();
+    assert_eq!(left, ["CACHEDIR.TAG"], "the coverage build is emptied, its tag kept");
+    for file in ["ws/html/mine.html", "ws/text/notes.txt", "ws/target/debug/keep"] {
+        assert_eq!(fs::read_to_string(sandbox.path(file)).unwrap(), "theirs", "{file}");
+    }
 }
 
 /// sccache in the chain changes nothing in the report, and it caches the coverage build: after
