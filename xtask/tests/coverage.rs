@@ -352,7 +352,11 @@ fn clean_removes_only_what_a_coverage_run_wrote_and_names_the_rest() {
         assert!(path.exists(), "--dry-run removed {}", path.display());
     }
     let cov_target = ws.join("target/llvm-cov-target");
-    assert!(text(&output.stdout).contains(&format!("would remove {} (", cov_target.display())), "{}", describe(&output));
+    assert!(
+        text(&output.stdout).contains(&format!("would remove {} (", cov_target.display())),
+        "{}",
+        describe(&output)
+    );
 
     let output = xtask(&sandbox).args(["coverage-fast", "--clean-only"]).output().unwrap();
     assert_success(&output, "xtask coverage-fast --clean-only");
