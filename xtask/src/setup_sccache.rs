@@ -146,13 +146,13 @@ impl flags::SetupSccache {
         }
 
         let mut sccache_config = TomlFile::read(&settings::sccache_config_path(sh)?)?;
-        sccache_config.set(&["cache", "disk", "dir"], cache_dir.as_str());
-        sccache_config.set(&["cache", "disk", "size"], i64::try_from(cache_size.bytes()).unwrap_or(i64::MAX));
+        sccache_config.set(&["cache", "disk", "dir"], cache_dir.as_str())?;
+        sccache_config.set(&["cache", "disk", "size"], i64::try_from(cache_size.bytes()).unwrap_or(i64::MAX))?;
         for kind in BackendKind::REMOTE {
             let wanted = remote.as_ref().filter(|(backend, _)| *backend == kind);
             for key in kind.keys() {
                 match wanted.and_then(|(_, keys)| keys.iter().find(|(name, _)| name == key)) {
-                    Some((_, value)) => sccache_config.set(&["cache", kind.table(), key], value.clone()),
+                    Some((_, value)) => sccache_config.set(&["cache", kind.table(), key], value.clone())?,
                     None => sccache_config.remove_marked(&["cache", kind.table(), key]),
                 }
             }
@@ -160,7 +160,7 @@ impl flags::SetupSccache {
         match &remote {
             Some((backend, _)) if self.multilevel => {
                 let chain = toml_edit::Array::from_iter(["disk", backend.table()]);
-                sccache_config.set(&MULTILEVEL, chain);
+                sccache_config.set(&MULTILEVEL, chain)?;
             }
             _ => sccache_config.remove_marked(&MULTILEVEL),
         }
@@ -177,9 +177,9 @@ impl flags::SetupSccache {
                 cargo_config.path
             );
         }
-        cargo_config.set(&WRAPPER, sccache.path.as_str());
+        cargo_config.set(&WRAPPER, sccache.path.as_str())?;
         if self.no_incremental {
-            cargo_config.set(&INCREMENTAL, false);
+            cargo_config.set(&INCREMENTAL, false)?;
         } else {
             cargo_config.remove_marked(&INCREMENTAL);
         }
@@ -997,14 +997,22 @@ fn disable(sh: &Shell, dry_run: bool) -> anyhow::Result<()> {
         cargo_config.remove_marked(&INCREMENTAL);
         files.push(cargo_config);
     }
-    let mut sccache_config = TomlFile::read(&settings::sccache_config_path(sh)?)?;
-    for kind in [BackendKind::Local].into_iter().chain(BackendKind::REMOTE) {
-        for key in kind.keys() {
-            sccache_config.remove_marked(&["cache", kind.table(), key]);
+    // The escape hatch works even when sccache's config is broken: without the wrapper in cargo's
+    // config no build uses sccache, whatever that file says.
+    match TomlFile::read(&settings::sccache_config_path(sh)?) {
+        Ok(mut sccache_config) => {
+            for kind in [BackendKind::Local].into_iter().chain(BackendKind::REMOTE) {
+                for key in kind.keys() {
+                    sccache_config.remove_marked(&["cache", kind.table(), key]);
+                }
+            }
+            sccache_config.remove_marked(&MULTILEVEL);
+            files.push(sccache_config);
         }
+        Err(err) => eprintln!(
+            "warning: {err:#}\nsetup's keys stay in that file until it is fixed; sccache is switched off all the same"
+        ),
     }
-    sccache_config.remove_marked(&MULTILEVEL);
-    files.push(sccache_config);
     for file in files.iter().filter(|file| !file.changes.is_empty()) {
         report_changes(file, dry_run);
     }

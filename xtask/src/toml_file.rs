@@ -6,9 +6,9 @@
 //! All other keys, comments and blank lines stay byte for byte. A file that does not parse is an
 //! error naming the file and line, and is left untouched.
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use camino::{Utf8Path, Utf8PathBuf};
-use toml_edit::{DocumentMut, Item, Table, Value};
+use toml_edit::{DocumentMut, InlineTable, Item, Table, TableLike, Value};
 
 /// The comment behind every value setup writes.
 pub(crate) const MARK: &str = "added by cargo xtask setup-sccache";
@@ -18,9 +18,49 @@ pub(crate) struct TomlFile {
     pub(crate) path: Utf8PathBuf,
     /// The text as read; empty when the file does not exist.
     original: String,
+    form: Form,
     doc: DocumentMut,
     /// What the edits did, for people: `set build.rustc-wrapper = "..."`.
     pub(crate) changes: Vec<String>,
+    /// The keys set and removed, checked against the text before it is written.
+    set: Vec<(Vec<String>, Value)>,
+    removed: Vec<Vec<String>>,
+}
+
+/// What a file's bytes are beyond what TOML says, kept on every write: a byte-order mark, CRLF
+/// line ends, and whether it ends with a newline (toml_edit drops the first two).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Form {
+    bom: bool,
+    crlf: bool,
+    final_newline: bool,
+}
+
+impl Form {
+    /// The form of `text`, and the text as toml_edit should read it.
+    fn of(text: &str) -> (Form, String) {
+        let bom = text.starts_with('\u{feff}');
+        let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let newlines = body.matches('\n').count();
+        // Only a file that ends every line with CRLF is turned back into one.
+        let crlf = newlines > 0 && body.matches("\r\n").count() == newlines;
+        let body = if crlf { body.replace("\r\n", "\n") } else { body.to_owned() };
+        let final_newline = body.is_empty() || body.ends_with('\n');
+        (Form { bom, crlf, final_newline }, body)
+    }
+
+    fn apply(self, mut text: String) -> String {
+        if !self.final_newline && text.ends_with('\n') {
+            text.pop();
+        }
+        if self.crlf {
+            text = text.replace('\n', "\r\n");
+        }
+        if self.bom {
+            text.insert(0, '\u{feff}');
+        }
+        text
+    }
 }
 
 impl TomlFile {
@@ -33,49 +73,158 @@ impl TomlFile {
     }
 
     pub(crate) fn parse(path: &Utf8Path, original: String) -> anyhow::Result<TomlFile> {
-        let doc = original
+        let (form, body) = Form::of(&original);
+        let doc = body
             .parse::<DocumentMut>()
             .map_err(|err| anyhow::anyhow!("{path} is not valid TOML, so it was left untouched:\n{err}"))?;
-        Ok(TomlFile { path: path.to_owned(), original, doc, changes: Vec::new() })
+        let (changes, set, removed) = (Vec::new(), Vec::new(), Vec::new());
+        Ok(TomlFile { path: path.to_owned(), original, form, doc, changes, set, removed })
+    }
+
+    /// The item at `keys`, through tables of every form (headers, dotted keys, inline tables).
+    fn item(&self, keys: &[&str]) -> Option<&Item> {
+        let (last, tables) = keys.split_last()?;
+        let mut table = self.doc.as_table() as &dyn TableLike;
+        for key in tables {
+            table = table.get(key)?.as_table_like()?;
+        }
+        table.get(last)
+    }
+
+    fn item_mut(&mut self, keys: &[&str]) -> Option<&mut Item> {
+        let (last, tables) = keys.split_last()?;
+        let mut table = self.doc.as_table_mut() as &mut dyn TableLike;
+        for key in tables {
+            table = table.get_mut(key)?.as_table_like_mut()?;
+        }
+        table.get_mut(last)
+    }
+
+    /// The value the user had at `keys` before setup replaced it (with its spacing and comment),
+    /// as setup's mark records it.
+    fn replaced(&self, keys: &[&str]) -> Option<String> {
+        match self.inline_depth(keys) {
+            None => suffix(self.item(keys)?.as_value()?).split_once(REPLACING).and_then(|(_, token)| decode(token)),
+            Some(depth) => {
+                let key = keys[depth + 1..].join(".");
+                let marks = split_marks(self.item(&keys[..=depth])?.as_value()?).1;
+                marks.iter().find_map(|mark| decode(mark.strip_prefix(&key)?.strip_prefix('=')?))
+            }
+        }
+    }
+
+    /// How deep the first inline table on the way to `keys` is. A comment cannot go inside
+    /// `{ ... }`, so the marks of the keys setup writes into one go behind it, on its line.
+    fn inline_depth(&self, keys: &[&str]) -> Option<usize> {
+        (1..keys.len()).find(|&depth| self.item(&keys[..depth]).is_some_and(Item::is_inline_table)).map(|d| d - 1)
     }
 
     /// The value at `keys` (such as `["build", "rustc-wrapper"]`), and whether setup wrote it.
     pub(crate) fn get(&self, keys: &[&str]) -> Option<(&Value, bool)> {
-        let (last, tables) = keys.split_last()?;
-        let mut table = self.doc.as_table() as &dyn toml_edit::TableLike;
-        for key in tables {
-            table = table.get(key)?.as_table_like()?;
-        }
-        let value = table.get(last)?.as_value()?;
-        Some((value, is_marked(value)))
+        let value = self.item(keys)?.as_value()?;
+        let marked = match self.inline_depth(keys) {
+            None => is_marked(value),
+            Some(depth) => {
+                let inline = self.item(&keys[..=depth]).and_then(Item::as_value);
+                let key = keys[depth + 1..].join(".");
+                inline.is_some_and(|inline| split_marks(inline).1.iter().any(|mark| mark_key(mark) == key))
+            }
+        };
+        Some((value, marked))
     }
 
-    /// Sets `keys` to `value`, marked as written by setup; a no-op when it already is.
-    pub(crate) fn set(&mut self, keys: &[&str], value: impl Into<Value>) {
+    /// Sets `keys` to `value`, marked as written by setup; a no-op when it already is. A key on
+    /// the way that is no table (a string, an array of tables) is an error, and nothing changes.
+    pub(crate) fn set(&mut self, keys: &[&str], value: impl Into<Value>) -> anyhow::Result<()> {
         let value: Value = value.into();
         if self.get(keys).is_some_and(|(old, marked)| marked && same(old, &value)) {
-            return;
+            return Ok(());
         }
+        // What the user had there, kept in the mark so that `disable` puts it back; after an
+        // earlier setup, what the user had before that one.
+        let previous = match self.get(keys) {
+            Some((_, true)) => self.replaced(keys),
+            Some((old, false)) => Some(old.to_string()),
+            None => None,
+        };
+        let replacing = previous.map(|text| encode(&text));
+        let inline = self.inline_depth(keys);
         let (last, tables) = keys.split_last().expect("a key path is not empty");
-        let mut table = self.doc.as_table_mut() as &mut dyn toml_edit::TableLike;
+        let path = self.path.clone();
+        let mut table = self.doc.as_table_mut() as &mut dyn TableLike;
         for (depth, key) in tables.iter().enumerate() {
-            let item = table.entry(key).or_insert_with(|| {
-                let mut new = Table::new();
-                // `[cache.disk]` alone, without an empty `[cache]` above it.
-                new.set_implicit(depth + 1 < tables.len());
-                Item::Table(new)
+            let item = table.entry(key).or_insert_with(|| match inline {
+                Some(_) => Item::Value(Value::InlineTable(InlineTable::new())),
+                None => {
+                    let mut new = Table::new();
+                    // `[cache.disk]` alone, without an empty `[cache]` above it.
+                    new.set_implicit(depth + 1 < tables.len());
+                    Item::Table(new)
+                }
             });
-            table = item.as_table_like_mut().expect("setup only writes into tables");
+            if !item.is_table_like() {
+                bail!(
+                    "`{}` in {path} is {}, not a table, so setup cannot write `{}` into it; the file was left \
+                     untouched. Make it a table, or set `{}` yourself",
+                    keys[..=depth].join("."),
+                    item.type_name(),
+                    keys.join("."),
+                    keys.join(".")
+                );
+            }
+            table = item.as_table_like_mut().expect("checked to be a table");
         }
         self.changes.push(format!("set {} = {}", keys.join("."), value.clone().decorated("", "")));
-        let marked = value.decorated(" ", format!(" # {MARK}"));
+        self.set.push((keys.iter().map(|key| key.to_string()).collect(), value.clone()));
+        let new = match inline {
+            // Inside `{ ... }` the value takes the table's usual spacing; its mark goes on the line.
+            Some(_) => value,
+            None => {
+                let replacing = replacing.as_ref().map(|token| format!("{REPLACING}{token}")).unwrap_or_default();
+                value.decorated(" ", format!(" # {MARK}{replacing}"))
+            }
+        };
         match table.get_mut(last).and_then(Item::as_value_mut) {
             // Keep the key's own position and spacing; replace only the value.
-            Some(old) => *old = marked,
+            Some(old) if inline.is_some() => {
+                let decor = old.decor().clone();
+                *old = new;
+                *old.decor_mut() = decor;
+            }
+            Some(old) => *old = new,
             None => {
-                table.insert(last, Item::Value(marked));
+                table.insert(last, Item::Value(new));
             }
         }
+        if let Some(depth) = inline {
+            self.update_marks(&keys[..=depth], |marks| {
+                let key = keys[depth + 1..].join(".");
+                marks.retain(|mark| mark_key(mark) != key);
+                marks.push(match replacing {
+                    Some(token) => format!("{key}={token}"),
+                    None => key,
+                });
+            });
+        }
+        Ok(())
+    }
+
+    /// Changes the list of keys marked behind the inline table at `keys`.
+    fn update_marks(&mut self, keys: &[&str], change: impl FnOnce(&mut Vec<String>)) {
+        let (last, tables) = keys.split_last().expect("a key path is not empty");
+        let mut table = self.doc.as_table_mut() as &mut dyn TableLike;
+        for key in tables {
+            let Some(next) = table.get_mut(key).and_then(Item::as_table_like_mut) else { return };
+            table = next;
+        }
+        let Some(inline) = table.get_mut(last).and_then(Item::as_value_mut) else { return };
+        let (own, mut marks) = split_marks(inline);
+        change(&mut marks);
+        let suffix = match marks.is_empty() {
+            true => own,
+            false => format!("{own} # {MARK}: {}", marks.join(" ")),
+        };
+        inline.decor_mut().set_suffix(suffix);
     }
 
     /// Removes `keys` if setup wrote it, and the tables that leaves empty; other keys stay.
@@ -84,7 +233,22 @@ impl TomlFile {
             return;
         }
         self.changes.push(format!("remove {}", keys.join(".")));
-        remove_path(self.doc.as_table_mut(), keys);
+        self.removed.push(keys.iter().map(|key| key.to_string()).collect());
+        let inline = self.inline_depth(keys);
+        match self.replaced(keys).and_then(|text| parse_value(&text)) {
+            // The user's own value, as it was before setup.
+            Some(previous) => {
+                if let Some(value) = self.item_mut(keys).and_then(Item::as_value_mut) {
+                    *value = previous;
+                }
+            }
+            // The inline table the user wrote stays, even when emptied; those setup made in it go.
+            None => remove_path(self.doc.as_table_mut(), keys, inline.map_or(0, |depth| depth + 1)),
+        }
+        if let Some(depth) = inline {
+            let key = keys[depth + 1..].join(".");
+            self.update_marks(&keys[..=depth], |marks| marks.retain(|mark| mark_key(mark) != key));
+        }
     }
 
     /// Whether the edits changed the text.
@@ -93,66 +257,209 @@ impl TomlFile {
     }
 
     pub(crate) fn text(&self) -> String {
-        self.doc.to_string()
+        self.form.apply(self.doc.to_string())
     }
 
-    /// Writes the file if the edits changed it: into a temporary file beside it, then renamed
-    /// over it, so an interruption never leaves half a file. The file keeps its permissions;
-    /// `private` makes it readable by its owner alone (it holds credentials). A file that the
-    /// edits leave empty is removed: setup created it, or it held only what setup wrote.
+    /// Checks `text` before it is written: it must parse, and read back what was set and removed.
+    fn check(&self, text: &str) -> anyhow::Result<()> {
+        let reread = TomlFile::parse(&self.path, text.to_owned())
+            .with_context(|| format!("the edited {} would not parse, so it was left untouched (a bug)", self.path))?;
+        fn keys(keys: &[String]) -> Vec<&str> {
+            keys.iter().map(String::as_str).collect()
+        }
+        for (set, value) in &self.set {
+            if !reread.get(&keys(set)).is_some_and(|(read, marked)| marked && same(read, value)) {
+                bail!(
+                    "the edited {} would not read `{}` back as set, so it was left untouched (a bug)",
+                    self.path,
+                    set.join(".")
+                );
+            }
+        }
+        for removed in &self.removed {
+            if reread.get(&keys(removed)).is_some_and(|(_, marked)| marked) {
+                bail!(
+                    "the edited {} would still hold `{}`, so it was left untouched (a bug)",
+                    self.path,
+                    removed.join(".")
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the file if the edits changed it, after checking that the new text parses and
+    /// reads back as intended. When the path is a link (dotfile managers make them), the file
+    /// it points to is edited and the link stays. A read-only file is an error, not rewritten.
+    /// The text goes into a new temporary file beside the file (a name of its own, so that two
+    /// set-ups at once never share one; owner-only from its first byte when `private`, because
+    /// it holds credentials), then is renamed over it, so an interruption never leaves half a
+    /// file. The file keeps its permissions. A file that the edits leave empty is removed: setup
+    /// created it, or it held only what setup wrote (a link to it is emptied instead).
     pub(crate) fn save(&self, private: bool) -> anyhow::Result<()> {
         if !self.changed() {
             return Ok(());
         }
         let text = self.text();
-        if text.trim().is_empty() {
-            return std::fs::remove_file(&self.path).with_context(|| format!("could not remove {}", self.path));
+        self.check(&text)?;
+        let is_link = self.path.symlink_metadata().is_ok_and(|metadata| metadata.is_symlink());
+        let target = match is_link {
+            true => self.path.canonicalize_utf8().with_context(|| {
+                format!("{} is a link to a file that does not exist; fix the link, then run again", self.path)
+            })?,
+            false => self.path.clone(),
+        };
+        let existing = target.metadata().ok();
+        if existing.as_ref().is_some_and(|metadata| metadata.permissions().readonly()) {
+            bail!(
+                "{target} is read-only, so it was left untouched; make it writable (for example `chmod u+w {target}`) \
+                 and run again, or make these changes yourself: {}",
+                self.changes.join("; ")
+            );
         }
-        let dir = self.path.parent().with_context(|| format!("{} has no parent directory", self.path))?;
+        if text.trim_matches(|c: char| c == '\u{feff}' || c.is_whitespace()).is_empty() && !is_link {
+            return std::fs::remove_file(&target).with_context(|| format!("could not remove {target}"));
+        }
+        let dir = target.parent().with_context(|| format!("{target} has no parent directory"))?;
         std::fs::create_dir_all(dir).with_context(|| format!("could not create {dir}"))?;
-        let temp = dir.join(format!(".{}.setup-sccache.tmp", self.path.file_name().unwrap_or("config")));
-        std::fs::write(&temp, text).with_context(|| format!("could not write {temp}"))?;
-        if let Ok(meta) = std::fs::metadata(&self.path) {
-            std::fs::set_permissions(&temp, meta.permissions())?;
+        let name = target.file_name().unwrap_or("config");
+        let permissions = match private {
+            true => private_permissions(),
+            false => existing.map(|metadata| metadata.permissions()),
+        };
+        let (temp, mut file) = new_temp_file(dir, name, permissions.as_ref())?;
+        let written = (|| -> anyhow::Result<()> {
+            use std::io::Write;
+            file.write_all(text.as_bytes())?;
+            file.sync_all()?;
+            // The mode asked for at creation went through the umask: now exactly.
+            if let Some(permissions) = permissions {
+                std::fs::set_permissions(&temp, permissions)?;
+            }
+            std::fs::rename(&temp, &target)?;
+            Ok(())
+        })();
+        if written.is_err() {
+            let _ = std::fs::remove_file(&temp);
         }
-        #[cfg(unix)]
-        if private {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&temp, std::fs::Permissions::from_mode(0o600))?;
-        }
-        #[cfg(not(unix))]
-        let _ = private; // Windows: files under the user's profile are private to them already.
-        std::fs::rename(&temp, &self.path).with_context(|| format!("could not replace {}", self.path))
+        written.with_context(|| format!("could not replace {target}"))
     }
 }
 
+/// Readable and writable by the owner alone, on Unix; Windows keeps files under the user's
+/// profile private to them already.
+fn private_permissions() -> Option<std::fs::Permissions> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        Some(std::fs::Permissions::from_mode(0o600))
+    }
+    #[cfg(not(unix))]
+    None
+}
+
+/// A new file `.<name>.<pid>-<n>.setup-sccache.tmp` in `dir`, created exclusively, with
+/// `permissions` (on Unix) from its first byte.
+fn new_temp_file(
+    dir: &Utf8Path,
+    name: &str,
+    permissions: Option<&std::fs::Permissions>,
+) -> anyhow::Result<(Utf8PathBuf, std::fs::File)> {
+    for attempt in 0..100 {
+        let temp = dir.join(format!(".{name}.{}-{attempt}.setup-sccache.tmp", std::process::id()));
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        if let Some(permissions) = permissions {
+            use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+            options.mode(permissions.mode() & 0o7777);
+        }
+        #[cfg(not(unix))]
+        let _ = permissions;
+        match options.open(&temp) {
+            Ok(file) => return Ok((temp, file)),
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(err) => return Err(err).with_context(|| format!("could not create {temp}")),
+        }
+    }
+    bail!("could not create a temporary file in {dir}: every name was taken")
+}
+
+/// In a mark, what comes before the value setup replaced.
+const REPLACING: &str = ", replacing=";
+
+fn suffix(value: &Value) -> &str {
+    value.decor().suffix().and_then(|suffix| suffix.as_str()).unwrap_or_default()
+}
+
 fn is_marked(value: &Value) -> bool {
-    value.decor().suffix().and_then(|suffix| suffix.as_str()).is_some_and(|suffix| suffix.contains(MARK))
+    suffix(value).contains(MARK)
+}
+
+/// The key of a mark behind an inline table: `size`, or `size=<what it replaced>`.
+fn mark_key(mark: &str) -> &str {
+    mark.split_once('=').map_or(mark, |(key, _)| key)
+}
+
+/// `text` as a TOML string without spaces (they become `\u0020`), to sit in a comment as one word.
+fn encode(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' | '\\' => out += &format!("\\u{:04X}", u32::from(c)),
+            c if c.is_ascii_graphic() => out.push(c),
+            c if u32::from(c) <= 0xFFFF => out += &format!("\\u{:04X}", u32::from(c)),
+            c => out += &format!("\\U{:08X}", u32::from(c)),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn decode(token: &str) -> Option<String> {
+    let doc = format!("x = {}", token.split_whitespace().next()?).parse::<DocumentMut>().ok()?;
+    Some(doc.get("x")?.as_str()?.to_owned())
+}
+
+/// A value as the text after `key =` in a file, with its spacing and comment.
+fn parse_value(text: &str) -> Option<Value> {
+    let mut doc = format!("x ={text}").parse::<DocumentMut>().ok()?;
+    doc.remove("x")?.into_value().ok()
+}
+
+/// The text behind an inline table, split into what the user wrote and the keys setup marked.
+fn split_marks(inline: &Value) -> (String, Vec<String>) {
+    let suffix = suffix(inline);
+    match suffix.split_once(&format!(" # {MARK}: ")) {
+        Some((own, marks)) => (own.to_owned(), marks.split_whitespace().map(str::to_owned).collect()),
+        None => (suffix.to_owned(), Vec::new()),
+    }
 }
 
 fn same(a: &Value, b: &Value) -> bool {
     a.clone().decorated("", "").to_string() == b.clone().decorated("", "").to_string()
 }
 
-/// Removes the key at `keys`, then every table on the way that it leaves empty and uncommented.
-fn remove_path(table: &mut dyn toml_edit::TableLike, keys: &[&str]) {
+/// Removes the key at `keys`, then every table on the way that it leaves empty and uncommented,
+/// but none of the first `keep` tables.
+fn remove_path(table: &mut dyn TableLike, keys: &[&str], keep: usize) {
     let Some((first, rest)) = keys.split_first() else { return };
     if rest.is_empty() {
         table.remove(first);
         return;
     }
     let Some(child) = table.get_mut(first).and_then(Item::as_table_like_mut) else { return };
-    remove_path(child, rest);
+    remove_path(child, rest, keep.saturating_sub(1));
     let commented = table
         .get(first)
         .and_then(Item::as_table)
         .is_some_and(|t| t.decor().prefix().and_then(|p| p.as_str()).is_some_and(|p| p.contains('#')));
-    if child_is_empty(table, first) && !commented {
+    if keep == 0 && child_is_empty(table, first) && !commented {
         table.remove(first);
     }
 }
 
-fn child_is_empty(table: &dyn toml_edit::TableLike, key: &str) -> bool {
+fn child_is_empty(table: &dyn TableLike, key: &str) -> bool {
     table.get(key).and_then(Item::as_table_like).is_some_and(|child| child.is_empty())
 }
 
@@ -163,7 +470,70 @@ mod tests {
     fn edit(text: &str, change: impl FnOnce(&mut TomlFile)) -> String {
         let mut file = TomlFile::parse(Utf8Path::new("/c/config.toml"), text.to_owned()).unwrap();
         change(&mut file);
+        file.check(&file.text()).unwrap();
         file.text()
+    }
+
+    /// What setup writes into cargo's and sccache's configs, then what disable removes.
+    fn setup(file: &mut TomlFile) {
+        file.set(&["build", "rustc-wrapper"], "/bin/sccache").unwrap();
+        file.set(&["build", "incremental"], false).unwrap();
+        file.set(&["cache", "disk", "dir"], "/c/sccache").unwrap();
+        file.set(&["cache", "disk", "size"], 1024_i64).unwrap();
+    }
+
+    fn disable(file: &mut TomlFile) {
+        for keys in [
+            &["build", "rustc-wrapper"][..],
+            &["build", "incremental"],
+            &["cache", "disk", "dir"],
+            &["cache", "disk", "size"],
+        ] {
+            file.remove_marked(keys);
+        }
+    }
+
+    #[test]
+    fn every_form_of_table_gets_valid_toml_that_reads_back_and_disable_restores_every_byte() {
+        let forms = [
+            "build = { jobs = 2 }\n",
+            "build = { jobs = 2 } # mine\ncache = { disk = { rw_mode = \"READ_WRITE\" } }\n",
+            "cache = { redis = { endpoint = \"redis://h\" } }\n",
+            "build.jobs = 2\ncache.disk.size = 10\n",
+            "[build]\njobs = 2\n\n[cache.disk]\nrw_mode = \"READ_WRITE\"\n",
+            "[build]\r\njobs = 2\r\n# a comment\r\n",
+            "\u{feff}[build]\njobs = 2\n",
+            "[build]\njobs = 2",
+            "build = { jobs = 2 }",
+            "",
+        ];
+        for original in forms {
+            let once = edit(original, setup);
+            let file = TomlFile::parse(Utf8Path::new("/c"), once.clone()).unwrap();
+            for (keys, value) in
+                [(&["build", "rustc-wrapper"][..], "\"/bin/sccache\""), (&["cache", "disk", "dir"], "\"/c/sccache\"")]
+            {
+                let (read, marked) = file.get(keys).unwrap_or_else(|| panic!("{keys:?} in {once:?}"));
+                assert_eq!((read.clone().decorated("", "").to_string().as_str(), marked), (value, true), "{once:?}");
+            }
+            assert_eq!(edit(&once, setup), once, "a second run changes nothing: {original:?}");
+            assert_eq!(edit(&once, disable), original, "disable after setup of {original:?} (was {once:?})");
+        }
+        let crlf = edit("[build]\r\njobs = 2\r\n", setup);
+        assert!(!crlf.replace("\r\n", "").contains('\n'), "every line stays CRLF: {crlf:?}");
+        assert!(edit("\u{feff}jobs = 1\n", setup).starts_with('\u{feff}'));
+    }
+
+    #[test]
+    fn a_key_on_the_way_that_is_no_table_is_an_error() {
+        for text in ["build = \"fast\"\n", "[[cache]]\nname = 1\n", "cache = [1, 2]\n"] {
+            let mut file = TomlFile::parse(Utf8Path::new("/c/config.toml"), text.to_owned()).unwrap();
+            let keys: &[&str] =
+                if text.contains("build") { &["build", "rustc-wrapper"] } else { &["cache", "disk", "dir"] };
+            let err = file.set(keys, "x").unwrap_err().to_string();
+            assert!(err.contains("not a table") && err.contains("/c/config.toml"), "{err}");
+            assert!(!file.changed(), "{text:?}");
+        }
     }
 
     const USER_CONFIG: &str = "\
@@ -181,7 +551,7 @@ retry = 3
 
     #[test]
     fn set_adds_a_marked_key_and_keeps_everything_else() {
-        let text = edit(USER_CONFIG, |f| f.set(&["build", "rustc-wrapper"], "/bin/sccache"));
+        let text = edit(USER_CONFIG, |f| f.set(&["build", "rustc-wrapper"], "/bin/sccache").unwrap());
         assert_eq!(
             text,
             USER_CONFIG.replace("jobs = 2\n", &format!("jobs = 2\nrustc-wrapper = \"/bin/sccache\" # {MARK}\n"))
@@ -190,9 +560,9 @@ retry = 3
 
     #[test]
     fn a_second_run_changes_nothing() {
-        let once = edit(USER_CONFIG, |f| f.set(&["build", "rustc-wrapper"], "/bin/sccache"));
+        let once = edit(USER_CONFIG, |f| f.set(&["build", "rustc-wrapper"], "/bin/sccache").unwrap());
         let mut file = TomlFile::parse(Utf8Path::new("/c"), once.clone()).unwrap();
-        file.set(&["build", "rustc-wrapper"], "/bin/sccache");
+        file.set(&["build", "rustc-wrapper"], "/bin/sccache").unwrap();
         assert!(!file.changed());
         assert!(file.changes.is_empty());
     }
@@ -200,25 +570,29 @@ retry = 3
     #[test]
     fn nested_tables_are_created_without_empty_parents() {
         let text = edit("", |f| {
-            f.set(&["cache", "disk", "dir"], "/c/sccache");
-            f.set(&["cache", "disk", "size"], 1024_i64);
+            f.set(&["cache", "disk", "dir"], "/c/sccache").unwrap();
+            f.set(&["cache", "disk", "size"], 1024_i64).unwrap();
         });
         assert_eq!(text, format!("[cache.disk]\ndir = \"/c/sccache\" # {MARK}\nsize = 1024 # {MARK}\n"));
     }
 
     #[test]
-    fn an_unmarked_value_is_replaced_in_place_and_then_marked() {
+    fn an_unmarked_value_is_replaced_in_place_marked_and_restored_by_disable() {
         let text = edit("[build]\nrustc-wrapper = \"sccache\"\njobs = 2\n", |f| {
-            f.set(&["build", "rustc-wrapper"], "/bin/sccache");
+            f.set(&["build", "rustc-wrapper"], "/bin/sccache").unwrap();
         });
-        assert_eq!(text, format!("[build]\nrustc-wrapper = \"/bin/sccache\" # {MARK}\njobs = 2\n"));
+        let replacing = r#"replacing="\u0020\u0022sccache\u0022""#;
+        assert_eq!(text, format!("[build]\nrustc-wrapper = \"/bin/sccache\" # {MARK}, {replacing}\njobs = 2\n"));
+        // disable puts the user's own value back, as it was.
+        let restored = edit(&text, |f| f.remove_marked(&["build", "rustc-wrapper"]));
+        assert_eq!(restored, "[build]\nrustc-wrapper = \"sccache\"\njobs = 2\n");
     }
 
     #[test]
     fn remove_takes_only_marked_keys_and_the_tables_it_empties() {
         let with = edit(USER_CONFIG, |f| {
-            f.set(&["build", "rustc-wrapper"], "/bin/sccache");
-            f.set(&["cache", "disk", "dir"], "/c");
+            f.set(&["build", "rustc-wrapper"], "/bin/sccache").unwrap();
+            f.set(&["cache", "disk", "dir"], "/c").unwrap();
         });
         let without = edit(&with, |f| {
             f.remove_marked(&["build", "rustc-wrapper"]);
@@ -240,7 +614,7 @@ retry = 3
 
     #[test]
     fn get_reports_whether_setup_wrote_the_value() {
-        let text = edit("[build]\nincremental = false\n", |f| f.set(&["build", "rustc-wrapper"], "/s"));
+        let text = edit("[build]\nincremental = false\n", |f| f.set(&["build", "rustc-wrapper"], "/s").unwrap());
         let file = TomlFile::parse(Utf8Path::new("/c"), text).unwrap();
         assert_eq!(file.get(&["build", "rustc-wrapper"]).map(|(v, m)| (v.as_str(), m)), Some((Some("/s"), true)));
         assert_eq!(file.get(&["build", "incremental"]).map(|(v, m)| (v.as_bool(), m)), Some((Some(false), false)));
