@@ -284,7 +284,8 @@ impl Bench<'_> {
             None,
         );
         let cold = row.measured.median();
-        row.checks.push(Check { goal: "cold ≤ 10 s".into(), actual: seconds(cold), pass: cold <= 10.0 });
+        // 10 s, raised to 12 s for rustix (deletion through directory handles): safety first.
+        row.checks.push(Check { goal: "cold ≤ 12 s".into(), actual: seconds(cold), pass: cold <= 12.0 });
 
         // Warm: everything built; `cargo xtask --help` only checks freshness and prints.
         time(child::cargo(self.sh).args(["build", "--quiet", "-p", "xtask"]))?;

@@ -831,15 +831,8 @@ fn execute(sh: &Shell, plan: &Plan, gates: &Gates, open: bool) -> anyhow::Result
         );
     }
     problems.extend(shortfalls);
-    if let Some(step_summary) = sh.var_os("GITHUB_STEP_SUMMARY").filter(|path| !path.is_empty()) {
-        let notes: Vec<String> = problems.iter().map(|problem| format!("**Failed:** {problem}")).collect();
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&step_summary)
-            .and_then(|mut file| file.write_all(summary.markdown(&notes).as_bytes()))
-            .with_context(|| format!("could not append to GITHUB_STEP_SUMMARY ({})", step_summary.to_string_lossy()))?;
-    }
+    let notes: Vec<String> = problems.iter().map(|problem| format!("**Failed:** {problem}")).collect();
+    crate::output::append_step_summary(sh, &summary.markdown(&notes))?;
 
     println!();
     for path in &written {

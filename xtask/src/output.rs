@@ -59,6 +59,20 @@ fn styled(style: Style, text: &str) -> String {
     format!("\x1b[{code}m{text}\x1b[0m")
 }
 
+/// Appends `markdown` to the file GitHub Actions names in `GITHUB_STEP_SUMMARY`; nothing when
+/// the variable is unset or empty (GitHub never sets it empty). An error names the file.
+pub(crate) fn append_step_summary(sh: &xshell::Shell, markdown: &str) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use std::io::Write;
+    let Some(path) = sh.var_os("GITHUB_STEP_SUMMARY").filter(|path| !path.is_empty()) else { return Ok(()) };
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut file| file.write_all(markdown.as_bytes()))
+        .with_context(|| format!("could not append to GITHUB_STEP_SUMMARY ({})", path.to_string_lossy()))
+}
+
 /// A byte count for people: `512 B`, `1.5 KiB`, `20.0 GiB` (powers of 1024).
 pub(crate) fn human_bytes(bytes: u64) -> String {
     const UNITS: &[&str] = &["KiB", "MiB", "GiB", "TiB", "PiB"];

@@ -24,7 +24,7 @@ use crate::{
     clean_shared_target::free_space,
     finding::{Finding, Level},
     flags,
-    output::{Stream, Style, UsageError, human_bytes, paint},
+    output::{self, Stream, Style, UsageError, human_bytes, paint},
     toml_file::TomlFile,
     tools::{self, Found},
     workspace,
@@ -135,7 +135,7 @@ impl flags::SetupSccache {
     fn setup(&self, sh: &Shell) -> anyhow::Result<()> {
         let remote = self.remote_keys()?;
         let cache_dir = match &self.cache_dir {
-            Some(dir) => absolute(sh, dir),
+            Some(dir) => users_path(dir)?,
             None => settings::default_cache_dir(sh)?,
         };
         let cache_size = self.cache_size.unwrap_or(CacheSize::DEFAULT);
@@ -211,11 +211,20 @@ impl flags::SetupSccache {
 }
 
 /// A path from the command line, made absolute against the shell's directory.
-fn absolute(sh: &Shell, path: &Utf8Path) -> Utf8PathBuf {
-    match Utf8Path::from_path(&sh.current_dir()) {
-        Some(cwd) if path.is_relative() => cwd.join(path),
-        _ => path.to_owned(),
+/// `--cache-dir` as the user meant it: relative to the directory they ran the command in (the
+/// process's; the shell moved to the workspace root), made absolute and shown so.
+fn users_path(path: &Utf8Path) -> anyhow::Result<Utf8PathBuf> {
+    if path.as_str().is_empty() {
+        bail!("--cache-dir is empty, which names no directory; give the cache's directory, or leave the flag out");
     }
+    if path.is_absolute() {
+        return Ok(path.to_owned());
+    }
+    let cwd = Utf8PathBuf::try_from(std::env::current_dir()?).context("the current directory is not UTF-8")?;
+    let absolute: Utf8PathBuf =
+        cwd.join(path).components().filter(|part| *part != camino::Utf8Component::CurDir).collect();
+    eprintln!("--cache-dir {path} is {absolute}");
+    Ok(absolute)
 }
 
 fn is_sccache(wrapper: &str) -> bool {
@@ -362,7 +371,15 @@ fn ensure_running(sccache: &Sccache<'_>, configured: &Configured) -> anyhow::Res
             }
         }
     }
-    sccache.start()?;
+    if let Err(err) = sccache.start() {
+        // Another set-up may have started the same server meanwhile: then all is as wanted.
+        let started_by_another =
+            sccache.endpoint.answers() && sccache.stats().is_ok_and(|stats| configured.differs(&stats).is_none());
+        if !started_by_another {
+            return Err(err);
+        }
+        return Ok(format!("the sccache server on {} was started meanwhile, by another set-up", sccache.endpoint));
+    }
     Ok(format!("started the sccache server on {}", sccache.endpoint))
 }
 
@@ -821,15 +838,8 @@ fn show_stats(sh: &Shell, as_json: bool, zero: bool) -> anyhow::Result<()> {
     if !running {
         eprintln!("no sccache server runs on {}: these are empty figures", sccache.endpoint);
     }
-    if let Ok(summary) = sh.var("GITHUB_STEP_SUMMARY") {
-        use std::io::Write;
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&summary)
-            .with_context(|| format!("could not open GITHUB_STEP_SUMMARY {summary}"))?;
-        file.write_all(stats.to_markdown().as_bytes())?;
-    }
+    // A failed summary still lets --zero reset the counters, then fails the task.
+    let summary = output::append_step_summary(sh, &stats.to_markdown());
     if zero {
         match running {
             true => {
@@ -839,7 +849,7 @@ fn show_stats(sh: &Shell, as_json: bool, zero: bool) -> anyhow::Result<()> {
             false => eprintln!("no server runs, so there are no statistics to reset"),
         }
     }
-    Ok(())
+    summary
 }
 
 /// Files, bytes in `dir`, without following links.
@@ -924,8 +934,14 @@ fn print_env(sh: &Shell, shell: Option<EnvShell>, no_incremental: bool) -> anyho
     let sccache = installed(sh)?;
     let configured = Configured::read(sh)?;
     let shell = shell.unwrap_or_else(|| EnvShell::guess(sh.var("SHELL").ok().as_deref()));
-    for (name, value) in env_assignments(&sccache.path, &configured, sh.var("SCCACHE_CONF").ok(), no_incremental) {
-        println!("{}", shell.assignment(name, &value));
+    // Every line is checked before any is printed: a shell that is sourcing the output gets all
+    // of it or none.
+    let lines = env_assignments(&sccache.path, &configured, sh.var("SCCACHE_CONF").ok(), no_incremental)
+        .into_iter()
+        .map(|(name, value)| shell.assignment(name, &value).map_err(|why| anyhow::anyhow!("{name}: {why}")))
+        .collect::<anyhow::Result<Vec<String>>>()?;
+    for line in lines {
+        println!("{line}");
     }
     if configured.remote_settings().iter().any(|(_, _, secret)| *secret) {
         eprintln!(
@@ -999,7 +1015,9 @@ fn disable(sh: &Shell, dry_run: bool) -> anyhow::Result<()> {
     }
     // The escape hatch works even when sccache's config is broken: without the wrapper in cargo's
     // config no build uses sccache, whatever that file says.
-    match TomlFile::read(&settings::sccache_config_path(sh)?) {
+    let sccache_config = TomlFile::read(&settings::sccache_config_path(sh)?);
+    let sccache_config_read = sccache_config.is_ok();
+    match sccache_config {
         Ok(mut sccache_config) => {
             for kind in [BackendKind::Local].into_iter().chain(BackendKind::REMOTE) {
                 for key in kind.keys() {
@@ -1025,10 +1043,16 @@ fn disable(sh: &Shell, dry_run: bool) -> anyhow::Result<()> {
     for file in &files {
         file.save(false)?;
     }
-    if let Ok(found) = tools::SCCACHE.find(sh)
-        && Sccache::new(sh, found).stop()?
-    {
-        println!("stopped the sccache server");
+    if let Ok(found) = tools::SCCACHE.find(sh) {
+        match Sccache::new(sh, found).stop() {
+            Ok(true) => println!("stopped the sccache server"),
+            Ok(false) => {}
+            // sccache reads its config to stop too; the builds are off it already.
+            Err(err) if !sccache_config_read => eprintln!(
+                "warning: {err:#}\nthe server still runs; stop it with `sccache --stop-server` once its config is fixed"
+            ),
+            Err(err) => return Err(err),
+        }
     }
     println!("sccache is off: cargo builds no longer use it (the cache directory is kept; `clear` empties it)");
     Ok(())

@@ -159,6 +159,157 @@ fn a_malformed_config_is_an_error_naming_the_line_and_stays_untouched() {
     assert!(!sb.conf().exists(), "nothing else was written either");
 }
 
+/// `cargo config get` on the sandbox's cargo config: cargo itself reads what setup wrote.
+fn cargo_reads(sb: &SccacheSandbox, key: &str) -> String {
+    let output = sb
+        .command(cargo(), "ws")
+        .args(["-Zunstable-options", "config", "get", "--format", "json-value", key])
+        .env("RUSTC_BOOTSTRAP", "1")
+        .output()
+        .unwrap();
+    assert_success(&output, &format!("cargo config get {key}"));
+    text(&output.stdout).trim().to_owned()
+}
+
+#[test]
+fn every_form_of_config_is_edited_into_valid_toml_and_disable_restores_every_byte() {
+    let sb = SccacheSandbox::new("sccache-forms");
+    let cargo_configs = [
+        "build = { jobs = 2 }\n",
+        "build.jobs = 2\n",
+        "[build]\r\njobs = 2\r\n",
+        "\u{feff}[build]\njobs = 2\n",
+        "[build]\njobs = 2",
+        "[build]\nrustc-wrapper = \"sccache\"\n",
+    ];
+    let sccache_configs = ["cache = { disk = { rw_mode = \"READ_WRITE\" } }\n", "cache.disk.size = 10\n", ""];
+    for (cargo_config, sccache_config) in cargo_configs.iter().zip(sccache_configs.iter().cycle()) {
+        fs::write(sb.cargo_config(), cargo_config).unwrap();
+        fs::write(sb.conf(), sccache_config).unwrap();
+        let output = sb.setup(&[]);
+        assert_success(&output, &format!("setup over {cargo_config:?} and {sccache_config:?}"));
+        let wrapper = cargo_reads(&sb, "build.rustc-wrapper");
+        assert!(wrapper.ends_with("sccache\"") && wrapper.len() > "\"sccache\"".len(), "{cargo_config:?}: {wrapper}");
+        if cargo_config.contains("jobs") {
+            assert_eq!(cargo_reads(&sb, "build.jobs"), "2", "{cargo_config:?}");
+        }
+        let stats = sb.xtask(&["status", "--json"]);
+        assert_success(&stats, &format!("status after setup over {sccache_config:?}"));
+        let disable = sb.xtask(&["disable"]);
+        assert_success(&disable, "disable");
+        assert_eq!(fs::read(sb.cargo_config()).unwrap(), cargo_config.as_bytes(), "{cargo_config:?}");
+        assert_eq!(read(&sb.conf()), *sccache_config);
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_linked_config_is_edited_where_it_points_and_a_read_only_one_is_refused() {
+    let sb = SccacheSandbox::new("sccache-linked");
+    let dotfiles = sb.sandbox.path("dotfiles/cargo-config.toml");
+    sb.sandbox.write("dotfiles/cargo-config.toml", "[build]\njobs = 2\n");
+    std::os::unix::fs::symlink(&dotfiles, sb.cargo_config()).unwrap();
+    assert_success(&sb.setup(&[]), "setup through a link");
+    assert!(fs::symlink_metadata(sb.cargo_config()).unwrap().is_symlink(), "the link stays");
+    assert!(read(&dotfiles).contains(MARK), "the linked file is edited: {}", read(&dotfiles));
+    assert_success(&sb.xtask(&["disable"]), "disable through a link");
+    assert!(fs::symlink_metadata(sb.cargo_config()).unwrap().is_symlink(), "the link stays");
+    assert_eq!(read(&dotfiles), "[build]\njobs = 2\n");
+
+    fs::remove_file(sb.cargo_config()).unwrap();
+    fs::write(sb.cargo_config(), "[build]\njobs = 2\n").unwrap();
+    let mut permissions = fs::metadata(sb.cargo_config()).unwrap().permissions();
+    permissions.set_readonly(true);
+    fs::set_permissions(sb.cargo_config(), permissions).unwrap();
+    let output = sb.setup(&[]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stderr(&output).contains("is read-only, so it was left untouched"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("chmod u+w"), "{}", stderr(&output));
+    assert_eq!(read(&sb.cargo_config()), "[build]\njobs = 2\n");
+}
+
+#[test]
+fn two_setups_at_once_both_succeed_and_leave_valid_files() {
+    let sb = SccacheSandbox::new("sccache-concurrent");
+    fs::write(sb.cargo_config(), "[build]\njobs = 2\n").unwrap();
+    // Set up once, so that the two runs race on editing, not on starting the server.
+    assert_success(&sb.setup(&[]), "first setup");
+    assert_success(&sb.xtask(&["disable"]), "disable");
+    let cache_dir = sb.cache_dir();
+    let spawn = || {
+        sb.command(XTASK, "ws")
+            .args(["setup-sccache", "--no-install", "--cache-size", "1G", "--cache-dir"])
+            .arg(&cache_dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (first, second) = (spawn(), spawn());
+    for child in [first, second] {
+        let output = child.wait_with_output().unwrap();
+        assert_success(&output, "a setup beside another");
+    }
+    assert!(cargo_reads(&sb, "build.rustc-wrapper").contains("sccache"));
+    assert_eq!(cargo_reads(&sb, "build.jobs"), "2");
+    let leftovers: Vec<_> = fs::read_dir(sb.sandbox.path("cargo-home"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn disable_works_when_sccaches_config_is_malformed() {
+    let sb = SccacheSandbox::new("sccache-disable-broken");
+    assert_success(&sb.setup(&[]), "setup");
+    let broken = format!("{}\n[cache\n", read(&sb.conf()));
+    fs::write(sb.conf(), &broken).unwrap();
+    let output = sb.xtask(&["disable"]);
+    assert_success(&output, "disable with a broken sccache config");
+    assert!(stderr(&output).contains("is not valid TOML"), "{}", stderr(&output));
+    assert!(!sb.cargo_config().exists(), "the wrapper is gone: {}", read(&sb.cargo_config()));
+    assert_eq!(read(&sb.conf()), broken, "the broken file is left as it is");
+}
+
+#[test]
+fn a_relative_cache_dir_is_relative_to_where_the_command_ran() {
+    let sb = SccacheSandbox::new("sccache-relative");
+    let output = sb
+        .command(XTASK, "ws/app/src")
+        .args(["setup-sccache", "--no-install", "--dry-run", "--cache-dir", "mycache"])
+        .output()
+        .unwrap();
+    assert_success(&output, "setup --dry-run from a subdirectory");
+    let wanted = fs::canonicalize(sb.sandbox.path("ws/app/src")).unwrap().join("mycache");
+    let wanted = wanted.to_str().unwrap();
+    assert!(stderr(&output).contains(&format!("--cache-dir mycache is {wanted}")), "{}", stderr(&output));
+    let output = sb.xtask(&["--no-install", "--dry-run", "--cache-dir", ""]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stderr(&output).contains("--cache-dir is empty"), "{}", stderr(&output));
+}
+
+#[test]
+fn stats_with_an_empty_step_summary_variable_work_and_a_failed_write_names_the_file() {
+    let sb = SccacheSandbox::new("sccache-step-summary");
+    assert_success(&sb.setup(&[]), "setup");
+    let output =
+        sb.command(XTASK, "ws").args(["setup-sccache", "stats"]).env("GITHUB_STEP_SUMMARY", "").output().unwrap();
+    assert_success(&output, "stats with GITHUB_STEP_SUMMARY empty");
+    let unwritable = sb.sandbox.path("no such dir/summary.md");
+    let output = sb
+        .command(XTASK, "ws")
+        .args(["setup-sccache", "stats", "--zero"])
+        .env("GITHUB_STEP_SUMMARY", &unwritable)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stderr(&output).contains(unwritable.to_str().unwrap()), "{}", stderr(&output));
+    assert!(stderr(&output).contains("statistics reset"), "--zero still ran: {}", stderr(&output));
+    assert_success(&sb.xtask(&["stop"]), "stop");
+}
+
 #[test]
 fn bad_flags_are_usage_errors() {
     let sb = SccacheSandbox::new("sccache-usage");

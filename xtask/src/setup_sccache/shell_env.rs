@@ -16,20 +16,41 @@ impl EnvShell {
         }
     }
 
-    /// One line setting `name` to `value` for this shell, quoted so any value survives.
-    pub(crate) fn assignment(self, name: &str, value: &str) -> String {
-        match self {
+    /// One line setting `name` to `value` for this shell, quoted so that the value stays data: no
+    /// character of it can end the quoting and run something. A value the shell cannot hold that
+    /// way is an error saying why.
+    pub(crate) fn assignment(self, name: &str, value: &str) -> Result<String, String> {
+        Ok(match self {
             EnvShell::Bash | EnvShell::Zsh => format!("export {name}='{}'", value.replace('\'', r"'\''")),
             EnvShell::Fish => format!("set -gx {name} '{}'", value.replace('\\', r"\\").replace('\'', r"\'")),
-            EnvShell::PowerShell => format!("$env:{name} = '{}'", value.replace('\'', "''")),
-            // In `set "NAME=value"` everything up to the last quote is the value; `%` still expands.
-            EnvShell::Cmd => format!("set \"{name}={}\"", value.replace('%', "%%")),
-            EnvShell::Github if value.contains('\n') => {
+            // PowerShell also takes the typographic single quotes as quotes: doubled, like `'`.
+            EnvShell::PowerShell => {
+                let mut quoted = String::new();
+                for c in value.chars() {
+                    if matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201a}' | '\u{201b}') {
+                        quoted.push(c);
+                    }
+                    quoted.push(c);
+                }
+                format!("$env:{name} = '{quoted}'")
+            }
+            // In `set "NAME=value"` everything up to the last quote is the value, but a quote in it
+            // would let `&` or `|` after it start a command, and a line break ends the command.
+            EnvShell::Cmd => {
+                if let Some(bad) = value.chars().find(|c| matches!(c, '"' | '\n' | '\r')) {
+                    return Err(format!(
+                        "the value {value:?} holds {bad:?}, which cmd cannot hold in a `set` line without it running \
+                         as a command; rename the path, or use --shell powershell"
+                    ));
+                }
+                format!("set \"{name}={}\"", value.replace('%', "%%"))
+            }
+            EnvShell::Github if value.contains('\n') || value.contains('\r') => {
                 let delimiter = (0..).map(|n| format!("EOF_{n}")).find(|d| !value.contains(d.as_str())).unwrap();
                 format!("{name}<<{delimiter}\n{value}\n{delimiter}")
             }
             EnvShell::Github => format!("{name}={value}"),
-        }
+        })
     }
 }
 
@@ -50,11 +71,17 @@ mod tests {
     #[test]
     fn quotes_awkward_values_for_each_shell() {
         let value = r"C:\it's a $HOME %PATH%";
-        assert_eq!(EnvShell::Bash.assignment("X", value), r"export X='C:\it'\''s a $HOME %PATH%'");
-        assert_eq!(EnvShell::Fish.assignment("X", value), r"set -gx X 'C:\\it\'s a $HOME %PATH%'");
-        assert_eq!(EnvShell::PowerShell.assignment("X", value), r"$env:X = 'C:\it''s a $HOME %PATH%'");
-        assert_eq!(EnvShell::Cmd.assignment("X", value), r#"set "X=C:\it's a $HOME %%PATH%%""#);
-        assert_eq!(EnvShell::Github.assignment("X", value), r"X=C:\it's a $HOME %PATH%");
-        assert_eq!(EnvShell::Github.assignment("X", "a\nb"), "X<<EOF_0\na\nb\nEOF_0");
+        let line = |shell: EnvShell, value: &str| shell.assignment("X", value).unwrap();
+        assert_eq!(line(EnvShell::Bash, value), r"export X='C:\it'\''s a $HOME %PATH%'");
+        assert_eq!(line(EnvShell::Fish, value), r"set -gx X 'C:\\it\'s a $HOME %PATH%'");
+        assert_eq!(line(EnvShell::PowerShell, value), r"$env:X = 'C:\it''s a $HOME %PATH%'");
+        assert_eq!(line(EnvShell::PowerShell, "a\u{2019}; calc"), "$env:X = 'a\u{2019}\u{2019}; calc'");
+        assert_eq!(line(EnvShell::Cmd, value), r#"set "X=C:\it's a $HOME %%PATH%%""#);
+        assert_eq!(line(EnvShell::Github, value), r"X=C:\it's a $HOME %PATH%");
+        assert_eq!(line(EnvShell::Github, "a\nb"), "X<<EOF_0\na\nb\nEOF_0");
+        for value in ["a\nb", "a\r\nb", "a\" & calc & \""] {
+            let err = EnvShell::Cmd.assignment("X", value).unwrap_err();
+            assert!(err.contains("cmd cannot hold") && err.contains("--shell powershell"), "{err}");
+        }
     }
 }
