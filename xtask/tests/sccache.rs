@@ -271,6 +271,10 @@ fn disable_works_when_sccaches_config_is_malformed() {
     assert!(stderr(&output).contains("is not valid TOML"), "{}", stderr(&output));
     assert!(!sb.cargo_config().exists(), "the wrapper is gone: {}", read(&sb.cargo_config()));
     assert_eq!(read(&sb.conf()), broken, "the broken file is left as it is");
+    assert!(stderr(&output).contains("the server still runs"), "{}", stderr(&output));
+    // sccache reads its config to stop too: mend it, so that no server outlives the test.
+    fs::write(sb.conf(), "").unwrap();
+    assert_success(&sb.xtask(&["stop"]), "stop once the config is mended");
 }
 
 #[test]
