@@ -342,10 +342,10 @@ pub(crate) fn remove_tree(
     let mut locks = Locks::none();
     let mut profiles = Vec::new();
     if made_by_cargo {
-        if let Some(why) = safety::not_made_by_cargo(dir)? {
+        profiles = safety::profile_dirs(dir)?;
+        if let Some(why) = safety::not_made_by_cargo(dir, &profiles)? {
             return Ok(Err(why.to_owned()));
         }
-        profiles = safety::profile_dirs(dir)?;
         locks = Locks::take(dir, &profiles, false)?.0;
     }
     let progress = Progress::new(std::io::stderr().is_terminal());
@@ -412,7 +412,8 @@ fn check(
     if let Some(refusal) = safety::never_clean(&real, protected)? {
         return Err(refuse(refusal));
     }
-    let not_cargos = safety::not_made_by_cargo(&real)?;
+    let profiles = safety::profile_dirs(&real)?;
+    let not_cargos = safety::not_made_by_cargo(&real, &profiles)?;
     if let Some(why) = not_cargos {
         if !force {
             return Err(refuse(Refusal::NotMadeByCargo(why)));
@@ -422,7 +423,6 @@ fn check(
              leaving everything else"
         );
     }
-    let profiles = safety::profile_dirs(&real)?;
     let (locks, busy) = Locks::take(&real, &profiles, force)?;
     for lock in busy {
         eprintln!("warning: {lock} is locked by a running build; cleaning anyway because of --force");

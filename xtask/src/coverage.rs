@@ -156,9 +156,7 @@ impl Dirs {
         let own_target = if ws.target_dir_is_shared() { ws.root.join("target") } else { ws.target_dir.clone() };
         let outputs = match output_dir {
             Some(dir) => {
-                // `--output-dir .` is the directory itself, not `dir/.`, in every path shown.
-                let dir: Utf8PathBuf =
-                    cwd.join(dir).components().filter(|part| *part != camino::Utf8Component::CurDir).collect();
+                let dir = crate::workspace::users_path(cwd, dir);
                 Outputs { lcov: dir.join("lcov.info"), dir }
             }
             None => Outputs { dir: own_target.join("llvm-cov"), lcov: ws.root.join("lcov.info") },

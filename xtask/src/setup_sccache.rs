@@ -135,7 +135,7 @@ impl flags::SetupSccache {
     fn setup(&self, sh: &Shell) -> anyhow::Result<()> {
         let remote = self.remote_keys()?;
         let cache_dir = match &self.cache_dir {
-            Some(dir) => users_path(dir)?,
+            Some(dir) => cache_dir_flag(dir)?,
             None => settings::default_cache_dir(sh)?,
         };
         let cache_size = self.cache_size.unwrap_or(CacheSize::DEFAULT);
@@ -211,9 +211,9 @@ impl flags::SetupSccache {
 }
 
 /// A path from the command line, made absolute against the shell's directory.
-/// `--cache-dir` as the user meant it: relative to the directory they ran the command in (the
-/// process's; the shell moved to the workspace root), made absolute and shown so.
-fn users_path(path: &Utf8Path) -> anyhow::Result<Utf8PathBuf> {
+/// `--cache-dir` as the user meant it: relative to the directory they ran the command in, made
+/// absolute and shown so.
+fn cache_dir_flag(path: &Utf8Path) -> anyhow::Result<Utf8PathBuf> {
     if path.as_str().is_empty() {
         bail!("--cache-dir is empty, which names no directory; give the cache's directory, or leave the flag out");
     }
@@ -221,8 +221,7 @@ fn users_path(path: &Utf8Path) -> anyhow::Result<Utf8PathBuf> {
         return Ok(path.to_owned());
     }
     let cwd = Utf8PathBuf::try_from(std::env::current_dir()?).context("the current directory is not UTF-8")?;
-    let absolute: Utf8PathBuf =
-        cwd.join(path).components().filter(|part| *part != camino::Utf8Component::CurDir).collect();
+    let absolute = workspace::users_path(&cwd, path);
     eprintln!("--cache-dir {path} is {absolute}");
     Ok(absolute)
 }

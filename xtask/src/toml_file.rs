@@ -211,13 +211,7 @@ impl TomlFile {
 
     /// Changes the list of keys marked behind the inline table at `keys`.
     fn update_marks(&mut self, keys: &[&str], change: impl FnOnce(&mut Vec<String>)) {
-        let (last, tables) = keys.split_last().expect("a key path is not empty");
-        let mut table = self.doc.as_table_mut() as &mut dyn TableLike;
-        for key in tables {
-            let Some(next) = table.get_mut(key).and_then(Item::as_table_like_mut) else { return };
-            table = next;
-        }
-        let Some(inline) = table.get_mut(last).and_then(Item::as_value_mut) else { return };
+        let Some(inline) = self.item_mut(keys).and_then(Item::as_value_mut) else { return };
         let (own, mut marks) = split_marks(inline);
         change(&mut marks);
         let suffix = match marks.is_empty() {

@@ -63,6 +63,12 @@ pub(crate) fn cargo_config_files(dir: &Utf8Path, cargo_home: Option<&Utf8Path>) 
     files
 }
 
+/// `path` as the user typed it in `cwd` (where they ran the command, not the workspace root the
+/// shell moved to): absolute, and without `.` parts, so that `.` shows as the directory itself.
+pub(crate) fn users_path(cwd: &Utf8Path, path: &Utf8Path) -> Utf8PathBuf {
+    cwd.join(path).components().filter(|part| *part != Utf8Component::CurDir).collect()
+}
+
 /// The root of the workspace that contains the current directory of `sh`.
 pub(crate) fn locate_root(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
     // A manifest with a `[workspace]` table is always the root of its workspace: the usual case,

@@ -144,8 +144,9 @@ pub(crate) fn never_clean(real: &Utf8Path, protected: &Protected) -> anyhow::Res
 }
 
 /// Why `dir` does not look like cargo made it, or `None` when it does: a `CACHEDIR.TAG` (a
-/// regular file, not a link) that starts as cargo's does, and cargo's layout, a profile directory.
-pub(crate) fn not_made_by_cargo(dir: &Utf8Path) -> anyhow::Result<Option<&'static str>> {
+/// regular file, not a link) that starts as cargo's does, and cargo's layout, a profile directory
+/// (`profiles`, from `profile_dirs`).
+pub(crate) fn not_made_by_cargo(dir: &Utf8Path, profiles: &[Utf8PathBuf]) -> anyhow::Result<Option<&'static str>> {
     let tag = dir.join(CACHEDIR_TAG);
     let Some(file) = safe_fs::open_regular(&tag, false).ok().flatten() else {
         return Ok(Some("it has no CACHEDIR.TAG (a regular file)"));
@@ -155,7 +156,7 @@ pub(crate) fn not_made_by_cargo(dir: &Utf8Path) -> anyhow::Result<Option<&'stati
     if start != CARGO_TAG_START {
         return Ok(Some("its CACHEDIR.TAG is not the one cargo writes (another program's, or edited)"));
     }
-    if profile_dirs(dir)?.is_empty() {
+    if profiles.is_empty() {
         return Ok(Some("it has no profile directory (such as debug/ with .fingerprint/ or .cargo-lock)"));
     }
     Ok(None)
@@ -303,7 +304,12 @@ mod tests {
     #[test]
     fn only_cargos_own_tag_beside_a_profile_marks_a_target_directory() {
         let dir = temp("tag");
-        let refused = |why: &str| assert!(not_made_by_cargo(&dir).unwrap().is_some_and(|it| it.contains(why)), "{why}");
+        let refused = |why: &str| {
+            assert!(
+                not_made_by_cargo(&dir, &profile_dirs(&dir).unwrap()).unwrap().is_some_and(|it| it.contains(why)),
+                "{why}"
+            )
+        };
         refused("no CACHEDIR.TAG");
         std::fs::write(dir.join(".rustc_info.json"), "{}").unwrap();
         refused("no CACHEDIR.TAG");
@@ -323,7 +329,7 @@ mod tests {
         std::fs::write(dir.join(CACHEDIR_TAG), format!("{signature}# This file is a cache directory tag created by cargo.\n# For information see https://bford.info/cachedir/\n")).unwrap();
         refused("no profile directory");
         std::fs::create_dir_all(dir.join("debug/.fingerprint")).unwrap();
-        assert_eq!(not_made_by_cargo(&dir).unwrap(), None);
+        assert_eq!(not_made_by_cargo(&dir, &profile_dirs(&dir).unwrap()).unwrap(), None);
         std::fs::remove_file(dir.join(CACHEDIR_TAG)).unwrap();
         #[cfg(unix)]
         {

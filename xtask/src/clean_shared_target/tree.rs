@@ -134,8 +134,8 @@ struct Entry {
     /// Which file it is: a directory is checked to be still the same before anything inside it
     /// is removed.
     id: FileId,
-    /// For a file with more than one hard link: which file it is, and how many links it has.
-    links: Option<(FileId, u64)>,
+    /// For a file with more than one hard link: how many links it has (`id` says which file).
+    links: Option<u64>,
     modified: SystemTime,
     item: usize,
     category: Category,
@@ -529,7 +529,7 @@ impl Tree {
 
     /// Records an entry and counts it in the total, each hard-linked file once.
     fn push(&mut self, entry: Entry, seen_links: &mut FastSet<FileId>) {
-        self.total.add(&entry, entry.links.is_none_or(|(id, _)| seen_links.insert(id)));
+        self.total.add(&entry, entry.links.is_none() || seen_links.insert(entry.id));
         if entry.links.is_some() {
             self.linked.push(self.entries.len());
         }
@@ -562,14 +562,13 @@ impl Tree {
             .linked
             .iter()
             .map(|&index| &self.entries[index])
-            .filter_map(|entry| Some((entry.links?.0, entry.item)))
+            .map(|entry| (entry.id, entry.item))
             .filter(|(_, item)| self.items[*item].key.is_unit())
             .collect();
         for &index in &self.linked {
             let entry = &mut self.entries[index];
-            if let Some((id, _)) = entry.links
-                && self.items[entry.item].key == ItemKey::Loose
-                && let Some(&unit) = unit_of.get(&id)
+            if self.items[entry.item].key == ItemKey::Loose
+                && let Some(&unit) = unit_of.get(&entry.id)
             {
                 entry.item = unit;
             }
@@ -651,14 +650,14 @@ fn sizes(metadata: &fs::Metadata) -> (u64, u64) {
 }
 
 #[cfg(unix)]
-fn links(metadata: &fs::Metadata) -> Option<(FileId, u64)> {
+fn links(metadata: &fs::Metadata) -> Option<u64> {
     use std::os::unix::fs::MetadataExt;
-    (metadata.nlink() > 1).then(|| (FileId::of(metadata), metadata.nlink()))
+    (metadata.nlink() > 1).then(|| metadata.nlink())
 }
 
 /// Stable std on Windows has no file index: each hard link counts as a file of its own there.
 #[cfg(not(unix))]
-fn links(_: &fs::Metadata) -> Option<(FileId, u64)> {
+fn links(_: &fs::Metadata) -> Option<u64> {
     None
 }
 
@@ -851,7 +850,7 @@ impl Tree {
         let mut disk = vec![0; self.items.len()];
         let mut seen = FastSet::default();
         for entry in &self.entries {
-            if entry.links.is_none_or(|(id, _)| seen.insert(id)) {
+            if entry.links.is_none() || seen.insert(entry.id) {
                 disk[entry.item] += entry.disk;
             }
         }
@@ -861,8 +860,8 @@ impl Tree {
     /// Links to each hard-linked file that the selection removes, to add up across trees.
     pub(crate) fn count_removed_links(&self, selection: &Selection, counts: &mut FastMap<FileId, u64>) {
         for &index in &self.linked {
-            if let (true, Some((id, _))) = (selection.selected[index], self.entries[index].links) {
-                *counts.entry(id).or_default() += 1;
+            if selection.selected[index] {
+                *counts.entry(self.entries[index].id).or_default() += 1;
             }
         }
     }
@@ -886,7 +885,8 @@ impl Tree {
             if !selected[index] {
                 continue;
             }
-            let frees = entry.links.is_none_or(|(id, links)| removed_links.get(&id) >= Some(&links) && seen.insert(id));
+            let frees =
+                entry.links.is_none_or(|links| removed_links.get(&entry.id) >= Some(&links) && seen.insert(entry.id));
             total.add(entry, frees);
             by_category[entry.category.slot()].get_or_insert_default().add(entry, frees);
             by_item[entry.item].add(entry, frees);
