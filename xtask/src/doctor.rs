@@ -2,6 +2,9 @@
 //! fix. The checks live with their tasks (`setup_sccache::findings`, `coverage::findings`,
 //! `clean_shared_target::findings`); this module only adds the toolchain's versions, gathers the
 //! rest and renders them.
+//!
+//! The findings quote configuration and sccache's answers, so every line printed is redacted.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 use anyhow::bail;
 use serde_json::json;
@@ -10,7 +13,9 @@ use xshell::Shell;
 use crate::{
     child, clean_shared_target, coverage,
     finding::{self, Finding},
-    flags, setup_sccache,
+    flags,
+    secrets::outln,
+    setup_sccache,
     workspace::Workspace,
 };
 
@@ -47,10 +52,10 @@ impl flags::Doctor {
         let (errors, warnings) = finding::tally(&findings);
         if self.json {
             let findings: Vec<_> = findings.iter().map(Finding::to_json).collect();
-            println!("{:#}", json!({"findings": findings, "errors": errors, "warnings": warnings}));
+            outln!("{:#}", json!({"findings": findings, "errors": errors, "warnings": warnings}));
         } else {
-            print!("{}", finding::render(&findings));
-            println!("\n{errors} {}, {warnings} {}", plural(errors, "error"), plural(warnings, "warning"));
+            outln!("{}", finding::render(&findings).trim_end());
+            outln!("\n{errors} {}, {warnings} {}", plural(errors, "error"), plural(warnings, "warning"));
         }
         if errors > 0 {
             bail!("doctor found {errors} {} that make a task fail; the fix is under each", plural(errors, "problem"));

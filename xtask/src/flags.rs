@@ -40,7 +40,7 @@ xflags::xflags! {
             optional --backend backend: BackendKind
             /// Redis server for --backend redis: redis://[user:password@]host:port[/db].
             optional --redis-url url: String
-            /// Memcached server for --backend memcached: tcp://host:port.
+            /// Memcached server for --backend memcached: tcp://[user:password@]host:port.
             optional --memcached-url url: String
             /// S3 bucket for --backend s3.
             optional --s3-bucket bucket: String
@@ -48,8 +48,12 @@ xflags::xflags! {
             optional --s3-endpoint url: String
             /// S3 region for --backend s3 (`auto` for R2).
             optional --s3-region region: String
-            /// WebDAV endpoint for --backend webdav.
+            /// WebDAV server for --backend webdav: http[s]://[user:password@]host[:port]/path.
             optional --webdav-url url: String
+            /// Read the redis, memcached or webdav password from this file (its first line), not
+            /// the URL: out of `ps` and shell history. SCCACHE_REDIS_PASSWORD,
+            /// SCCACHE_MEMCACHED_PASSWORD or SCCACHE_WEBDAV_PASSWORD is read the same way.
+            optional --password-file path: Utf8PathBuf
             /// Keep the local disk cache in front of the remote backend (sccache 0.15 and later).
             optional --multilevel
 
@@ -272,6 +276,7 @@ pub struct SetupSccache {
     pub s3_endpoint: Option<String>,
     pub s3_region: Option<String>,
     pub webdav_url: Option<String>,
+    pub password_file: Option<Utf8PathBuf>,
     pub multilevel: bool,
     pub subcommand: SetupSccacheCmd,
 }

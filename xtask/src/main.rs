@@ -19,6 +19,7 @@ mod flags;
 mod info;
 mod output;
 mod safe_fs;
+mod secrets;
 mod setup_sccache;
 #[cfg(test)]
 mod tidy;
@@ -40,6 +41,10 @@ fn main() -> ExitCode {
     if args.first().is_some_and(|arg| arg == "help") {
         args[0] = "--help".into();
     }
+    // Before anything can print: the credentials in the variables sccache reads.
+    secrets::keep_from_env(
+        std::env::vars_os().filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?))),
+    );
     let flags = match flags::Xtask::from_vec(args) {
         Ok(flags) => flags,
         Err(err) if err.is_help() => {
@@ -52,7 +57,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if err.is::<UsageError>() => usage_error(&err),
         Err(err) => {
-            eprintln!("{}: {err:#}", paint(Stream::Stderr, Style::Bad, "error"));
+            secrets::errln!("{}: {err:#}", paint(Stream::Stderr, Style::Bad, "error"));
             ExitCode::FAILURE
         }
     }
@@ -65,7 +70,7 @@ fn at_workspace_root(sh: &Shell) -> anyhow::Result<&Shell> {
 }
 
 fn usage_error(err: &dyn std::fmt::Display) -> ExitCode {
-    eprintln!(
+    secrets::errln!(
         "{}: {err}\nRun `cargo xtask --help` for the tasks and their flags.",
         paint(Stream::Stderr, Style::Bad, "error")
     );

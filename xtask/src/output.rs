@@ -60,7 +60,8 @@ fn styled(style: Style, text: &str) -> String {
 }
 
 /// Appends `markdown` to the file GitHub Actions names in `GITHUB_STEP_SUMMARY`; nothing when
-/// the variable is unset or empty (GitHub never sets it empty). An error names the file.
+/// the variable is unset or empty (GitHub never sets it empty). An error names the file. Like
+/// every output that may quote configuration, it is redacted.
 pub(crate) fn append_step_summary(sh: &xshell::Shell, markdown: &str) -> anyhow::Result<()> {
     use anyhow::Context;
     use std::io::Write;
@@ -69,7 +70,7 @@ pub(crate) fn append_step_summary(sh: &xshell::Shell, markdown: &str) -> anyhow:
         .create(true)
         .append(true)
         .open(&path)
-        .and_then(|mut file| file.write_all(markdown.as_bytes()))
+        .and_then(|mut file| file.write_all(crate::secrets::redact(markdown).as_bytes()))
         .with_context(|| format!("could not append to GITHUB_STEP_SUMMARY ({})", path.to_string_lossy()))
 }
 

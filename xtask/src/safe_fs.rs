@@ -1,5 +1,6 @@
 //! File operations for the tasks that delete: directories held open by handle, files opened
-//! without following a link or blocking on a FIFO, and the system's mount points.
+//! without following a link or blocking on a FIFO, and the system's mount points; and private
+//! temporary directories for what holds a credential.
 //!
 //! Deleting by full path follows whatever the path names *now*: a directory swapped for a link
 //! after the scan would have the link's target emptied. So deletion goes through directory
@@ -216,6 +217,82 @@ pub(crate) fn read_regular(path: &Utf8Path, follow_link: bool) -> io::Result<Opt
     let mut text = String::new();
     file.read_to_string(&mut text)?;
     Ok(Some(text))
+}
+
+/// A new directory in the system's temporary directory that only its owner can enter (0700 on
+/// Unix; Windows' temporary directory is under the user's own profile), removed with all it
+/// holds when dropped, so on every way out of the code that made it.
+pub(crate) struct PrivateDir {
+    pub(crate) path: Utf8PathBuf,
+}
+
+impl PrivateDir {
+    /// Named `<prefix><pid>-<n>`. Directories of that prefix that a killed run left behind (the
+    /// same owner's, over an hour old) are removed first.
+    pub(crate) fn create(prefix: &str) -> anyhow::Result<PrivateDir> {
+        use anyhow::Context;
+        let temp = Utf8PathBuf::try_from(std::env::temp_dir()).context("the temporary directory is not UTF-8")?;
+        for attempt in 0..100 {
+            let path = temp.join(format!("{prefix}{}-{attempt}", std::process::id()));
+            let mut builder = std::fs::DirBuilder::new();
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            match builder.create(&path) {
+                Ok(()) => {
+                    let dir = PrivateDir { path };
+                    dir.remove_leftovers(&temp, prefix);
+                    return Ok(dir);
+                }
+                Err(err) if err.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(err) => return Err(err).with_context(|| format!("could not create {path}")),
+            }
+        }
+        anyhow::bail!("could not create a directory in {temp}: every name was taken")
+    }
+
+    /// Creates `name` in the directory, holding `text`, readable by its owner alone from its
+    /// first byte.
+    pub(crate) fn write(&self, name: &str, text: &str) -> anyhow::Result<Utf8PathBuf> {
+        use anyhow::Context;
+        use std::io::Write;
+        let path = self.path.join(name);
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        options
+            .open(&path)
+            .and_then(|mut file| file.write_all(text.as_bytes()))
+            .with_context(|| format!("could not write {path}"))?;
+        Ok(path)
+    }
+
+    fn remove_leftovers(&self, temp: &Utf8Path, prefix: &str) {
+        let Ok(own) = self.path.symlink_metadata() else { return };
+        let Ok(entries) = temp.read_dir_utf8() else { return };
+        for entry in entries.flatten() {
+            let Ok(metadata) = entry.path().symlink_metadata() else { continue };
+            let old =
+                metadata.modified().ok().and_then(|time| time.elapsed().ok()).is_some_and(|age| age.as_secs() > 3600);
+            #[cfg(unix)]
+            let same_owner =
+                std::os::unix::fs::MetadataExt::uid(&metadata) == std::os::unix::fs::MetadataExt::uid(&own);
+            #[cfg(not(unix))]
+            let same_owner = {
+                let _ = &own;
+                true
+            };
+            if entry.file_name().starts_with(prefix) && metadata.is_dir() && old && same_owner {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+}
+
+impl Drop for PrivateDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
 }
 
 /// Where file systems are mounted, from the system's mount table.

@@ -5,6 +5,9 @@
 //! (the user's by default: a wrapper committed to a repository breaks builds for everyone
 //! without sccache). Nothing is exported into anyone's shell; `env` prints assignments for those
 //! who want them.
+//!
+//! This is where credentials pass through, so every line it prints is redacted.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub(crate) mod server;
 pub(crate) mod settings;
@@ -17,7 +20,7 @@ use xshell::{Cmd, Shell};
 
 use self::{
     server::{Endpoint, Sccache, Stats},
-    settings::{BackendKeys, BackendKind, CacheSize, EnvShell, Scope},
+    settings::{BackendKeys, BackendKind, BackendUrl, CacheSize, EnvShell, Scope},
 };
 use crate::{
     child,
@@ -25,6 +28,7 @@ use crate::{
     finding::{Finding, Level},
     flags,
     output::{self, Stream, Style, UsageError, human_bytes, paint},
+    secrets::{self, errln, outln},
     toml_file::TomlFile,
     tools::{self, Found},
     workspace,
@@ -43,14 +47,14 @@ impl flags::SetupSccache {
             flags::SetupSccacheCmd::Status(status) => show_status(sh, status.json),
             flags::SetupSccacheCmd::Start(_) => {
                 let sccache = installed(sh)?;
-                println!("{}", ensure_running(&sccache, &Configured::read(sh)?)?);
+                outln!("{}", ensure_running(&sccache, &Configured::read(sh)?)?);
                 Ok(())
             }
             flags::SetupSccacheCmd::Stop(_) => {
                 let sccache = installed(sh)?;
                 match sccache.stop()? {
-                    true => println!("stopped the sccache server on {}", sccache.endpoint),
-                    false => println!("no sccache server is running on {}", sccache.endpoint),
+                    true => outln!("stopped the sccache server on {}", sccache.endpoint),
+                    false => outln!("no sccache server is running on {}", sccache.endpoint),
                 }
                 Ok(())
             }
@@ -75,6 +79,7 @@ impl flags::SetupSccache {
             ("--s3-endpoint", self.s3_endpoint.is_some()),
             ("--s3-region", self.s3_region.is_some()),
             ("--webdav-url", self.webdav_url.is_some()),
+            ("--password-file", self.password_file.is_some()),
             ("--multilevel", self.multilevel),
         ];
         let (name, allowed) = match &self.subcommand {
@@ -99,12 +104,19 @@ impl flags::SetupSccache {
     }
 
     /// The remote backend's keys in sccache's configuration, checked against the flags given.
-    fn remote_keys(&self) -> anyhow::Result<Option<(BackendKind, BackendKeys)>> {
+    fn remote_keys(&self, sh: &Shell) -> anyhow::Result<Option<(BackendKind, BackendKeys)>> {
         let backend = self.backend.unwrap_or_default();
+        // Whatever goes wrong below, no output shows a credential given in a flag.
+        for url in [&self.redis_url, &self.memcached_url, &self.webdav_url, &self.s3_endpoint].into_iter().flatten() {
+            secrets::keep_url_password(url);
+        }
         let given = |flag: &str, value: &Option<String>| {
             value.clone().ok_or_else(|| UsageError(format!("--backend {backend} needs {flag}")))
         };
-        let keys = match backend {
+        let url = |flag: &str, value: &Option<String>, schemes: &[&str], form: &str| {
+            BackendUrl::parse(flag, &given(flag, value)?, schemes, form).map_err(UsageError).map(|url| url.keys())
+        };
+        let mut keys = match backend {
             BackendKind::Local => {
                 if self.multilevel {
                     return Err(UsageError(
@@ -117,23 +129,92 @@ impl flags::SetupSccache {
                 return Ok(None);
             }
             BackendKind::Redis => settings::redis_keys(&given("--redis-url", &self.redis_url)?).map_err(UsageError)?,
-            BackendKind::Memcached => vec![("endpoint", given("--memcached-url", &self.memcached_url)?.into())],
+            BackendKind::Memcached => {
+                url("--memcached-url", &self.memcached_url, &["tcp"], "tcp://[user:password@]host:port")?
+            }
             BackendKind::S3 => {
                 let mut keys = vec![("bucket", given("--s3-bucket", &self.s3_bucket)?.into())];
-                keys.extend(self.s3_endpoint.clone().map(|endpoint| ("endpoint", endpoint.into())));
+                if let Some(endpoint) = &self.s3_endpoint {
+                    if endpoint.contains('@') {
+                        return Err(UsageError(format!(
+                            "--s3-endpoint `{}` holds credentials, which sccache does not read from it: give the \
+                             endpoint alone, and the keys as AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or an \
+                             AWS profile)",
+                            secrets::redact(endpoint)
+                        ))
+                        .into());
+                    }
+                    keys.push(("endpoint", endpoint.clone().into()));
+                }
                 keys.extend(self.s3_region.clone().map(|region| ("region", region.into())));
                 keys.push(("no_credentials", false.into()));
                 keys
             }
-            BackendKind::Webdav => vec![("endpoint", given("--webdav-url", &self.webdav_url)?.into())],
+            BackendKind::Webdav => {
+                url("--webdav-url", &self.webdav_url, &["http", "https"], "http[s]://[user:password@]host[:port]/path")?
+            }
             BackendKind::Gha => vec![("enabled", true.into()), ("version", "".into())],
         };
+        if let Some((password, source)) = self.password_off_the_command_line(sh, backend)? {
+            if keys.iter().any(|(key, _)| *key == "password") {
+                return Err(UsageError(format!(
+                    "the {backend} password is given twice, in the URL and in {source}: give it once (in {source} \
+                     keeps it out of the process list and shell history)"
+                ))
+                .into());
+            }
+            errln!("the {backend} password comes from {source}");
+            keys.push(("password", password.into()));
+        }
         Ok(Some((backend, keys)))
+    }
+
+    /// The password from `--password-file`, else from sccache's own variable for the backend
+    /// (`SCCACHE_REDIS_PASSWORD`, ...), with where it came from: the ways that keep it out of
+    /// `ps` and shell history.
+    fn password_off_the_command_line(
+        &self,
+        sh: &Shell,
+        backend: BackendKind,
+    ) -> anyhow::Result<Option<(String, String)>> {
+        let Some(var) = backend.password_var() else {
+            if self.password_file.is_some() {
+                return Err(UsageError(format!(
+                    "--password-file is for the redis, memcached and webdav backends; the {backend} backend reads \
+                     its credentials from its own variables or files"
+                ))
+                .into());
+            }
+            return Ok(None);
+        };
+        let (password, source) = match &self.password_file {
+            Some(file) => {
+                let path = workspace::users_path(&users_cwd()?, file);
+                let text = crate::safe_fs::read_regular(&path, true)
+                    .with_context(|| format!("could not read the password from {path}"))?
+                    .with_context(|| format!("--password-file {path} does not exist"))?;
+                // One line; the line break an editor or `echo` adds is not part of it.
+                let password = text.strip_suffix('\n').map(|text| text.strip_suffix('\r').unwrap_or(text));
+                (password.unwrap_or(&text).to_owned(), path.to_string())
+            }
+            None => match sh.var(var) {
+                Ok(password) => (password, var.to_owned()),
+                Err(_) => return Ok(None),
+            },
+        };
+        if password.is_empty() {
+            bail!("{source} holds no password; put the password in it, or leave it out");
+        }
+        if password.contains(['\n', '\r']) {
+            bail!("{source} holds more than one line; a password is one line");
+        }
+        secrets::keep(&password);
+        Ok(Some((password, source)))
     }
 
     /// The whole set-up: install, configure, check the backend, start, report. Idempotent.
     fn setup(&self, sh: &Shell) -> anyhow::Result<()> {
-        let remote = self.remote_keys()?;
+        let remote = self.remote_keys(sh)?;
         let cache_dir = match &self.cache_dir {
             Some(dir) => cache_dir_flag(dir)?,
             None => settings::default_cache_dir(sh)?,
@@ -188,24 +269,23 @@ impl flags::SetupSccache {
             report_changes(file, self.dry_run);
         }
         if self.dry_run {
-            eprintln!("--dry-run: nothing was written, started or stopped");
+            errln!("--dry-run: nothing was written, started or stopped");
             return Ok(());
         }
         if let Some((backend, _)) = &remote {
-            check_backend_answers(sh, &sccache, *backend, &sccache_config.text())?;
+            check_backend_answers(&sccache, *backend, &sccache_config.text())?;
         }
-        let has_credentials = remote.iter().flat_map(|(_, keys)| keys).any(|(key, _)| *key == "password");
-        sccache_config.save(has_credentials)?;
-        cargo_config.save(false)?;
+        sccache_config.save()?;
+        cargo_config.save()?;
         if scope == Scope::Project {
-            eprintln!(
+            errln!(
                 "{}: {} now names sccache as the rustc wrapper. Do not commit it: every cargo command fails \
                  for anyone without sccache at that path.",
                 paint(Stream::Stderr, Style::Bad, "warning"),
                 cargo_config.path
             );
         }
-        eprintln!("{}", ensure_running(&sccache, &Configured::read(sh)?)?);
+        errln!("{}", ensure_running(&sccache, &Configured::read(sh)?)?);
         show_status(sh, false)
     }
 }
@@ -220,10 +300,14 @@ fn cache_dir_flag(path: &Utf8Path) -> anyhow::Result<Utf8PathBuf> {
     if path.is_absolute() {
         return Ok(path.to_owned());
     }
-    let cwd = Utf8PathBuf::try_from(std::env::current_dir()?).context("the current directory is not UTF-8")?;
-    let absolute = workspace::users_path(&cwd, path);
-    eprintln!("--cache-dir {path} is {absolute}");
+    let absolute = workspace::users_path(&users_cwd()?, path);
+    errln!("--cache-dir {path} is {absolute}");
     Ok(absolute)
+}
+
+/// The directory the user ran the command in (the shell has moved to the workspace root).
+fn users_cwd() -> anyhow::Result<Utf8PathBuf> {
+    Utf8PathBuf::try_from(std::env::current_dir()?).context("the current directory is not UTF-8")
 }
 
 fn is_sccache(wrapper: &str) -> bool {
@@ -234,11 +318,11 @@ fn is_sccache(wrapper: &str) -> bool {
 fn report_changes(file: &TomlFile, dry_run: bool) {
     let verb = if dry_run { "would change" } else { "changing" };
     if file.changes.is_empty() {
-        eprintln!("{}: already as wanted", file.path);
+        errln!("{}: already as wanted", file.path);
     } else {
-        eprintln!("{}: {verb}", file.path);
+        errln!("{}: {verb}", file.path);
         for change in &file.changes {
-            eprintln!("  {}", redact_change(change));
+            errln!("  {}", redact_change(change));
         }
     }
 }
@@ -281,10 +365,10 @@ pub(crate) fn find_or_install(sh: &Shell, no_install: bool, dry_run: bool) -> an
         return Err(err.context("--no-install: not installing it"));
     }
     if dry_run {
-        eprintln!("{err:#}\n--dry-run: would install it with `{}`", install_shown());
+        errln!("{err:#}\n--dry-run: would install it with `{}`", install_shown());
         return Ok(None);
     }
-    eprintln!("{err:#}\nInstalling it now with `{}`: this compiles sccache and takes a few minutes.", install_shown());
+    errln!("{err:#}\nInstalling it now with `{}`: this compiles sccache and takes a few minutes.", install_shown());
     install.run().context("installing sccache failed")?;
     tools::SCCACHE.find(sh).map(Some)
 }
@@ -329,24 +413,26 @@ fn check_backend_compiled_in(sccache: &Sccache<'_>, backend: BackendKind, multil
 }
 
 /// Starts a throw-away server with the new configuration on a free port: sccache checks its
-/// backend when it starts, and a wrapper whose server cannot start fails every build.
-fn check_backend_answers(sh: &Shell, sccache: &Sccache<'_>, backend: BackendKind, config: &str) -> anyhow::Result<()> {
-    let temp = sh.create_temp_dir()?;
-    let temp_dir = Utf8Path::from_path(temp.path()).context("the temporary directory is not UTF-8")?;
-    let config_path = temp_dir.join("config");
-    std::fs::write(&config_path, config)?;
+/// backend when it starts, and a wrapper whose server cannot start fails every build. The
+/// configuration may hold a password: it is written owner-only into an owner-only directory, and
+/// removed as soon as the server has read it.
+fn check_backend_answers(sccache: &Sccache<'_>, backend: BackendKind, config: &str) -> anyhow::Result<()> {
+    let trial_dir = crate::safe_fs::PrivateDir::create("cargo-xtask-sccache-trial-")?;
+    let config_path = trial_dir.write("config", config)?;
     let port = std::net::TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port();
     let trial = sccache.with_env(
         port,
         vec![
             ("SCCACHE_CONF", Some(config_path.to_string())),
-            ("SCCACHE_DIR", Some(temp_dir.join("disk").to_string())),
+            ("SCCACHE_DIR", Some(trial_dir.path.join("disk").to_string())),
             ("SCCACHE_SERVER_PORT", Some(port.to_string())),
             ("SCCACHE_SERVER_UDS", None),
         ],
     );
-    eprintln!("checking that the {backend} backend answers (a trial sccache server on port {port})");
+    errln!("checking that the {backend} backend answers (a trial sccache server on port {port})");
     let started = trial.start();
+    // A started server has read its configuration; stopping needs none.
+    let _ = std::fs::remove_file(&config_path);
     trial.stop()?;
     started.with_context(|| format!("the {backend} backend did not answer, so nothing was changed"))
 }
@@ -365,7 +451,7 @@ fn ensure_running(sccache: &Sccache<'_>, configured: &Configured) -> anyhow::Res
         match configured.differs(&stats) {
             None => return Ok(format!("the sccache server on {} already runs with this cache", sccache.endpoint)),
             Some(difference) => {
-                eprintln!("restarting the sccache server on {}: {difference}", sccache.endpoint);
+                errln!("restarting the sccache server on {}: {difference}", sccache.endpoint);
                 sccache.stop()?;
             }
         }
@@ -446,7 +532,8 @@ impl Configured {
             .filter_map(|key| {
                 let (value, _) = self.config.get(&["cache", self.backend.table(), key])?;
                 let shown = value.as_str().map_or_else(|| value.clone().decorated("", "").to_string(), str::to_owned);
-                Some((*key, shown, *key == "password"))
+                let secret = !secrets::credentials_in(key, &shown).is_empty();
+                Some((*key, shown, secret))
             })
             .collect()
     }
@@ -459,7 +546,7 @@ impl Configured {
                     .remote_settings()
                     .into_iter()
                     .map(|(key, value, secret)| {
-                        format!("{key}={}", if secret { "***".into() } else { settings::redact_url(&value) })
+                        format!("{key}={}", if secret { secrets::MASK.into() } else { secrets::redact(&value) })
                     })
                     .collect();
                 let front =
@@ -734,7 +821,7 @@ fn show_status(sh: &Shell, as_json: bool) -> anyhow::Result<()> {
                 .map(|p| json!({"level": p.level.name(), "problem": p.what, "fix": p.fix}))
                 .collect::<Vec<_>>(),
         });
-        println!("{status:#}");
+        outln!("{status:#}");
         return Ok(());
     }
     let mut lines = vec![
@@ -768,11 +855,11 @@ fn show_status(sh: &Shell, as_json: bool) -> anyhow::Result<()> {
     }
     lines.push(("incremental", incremental.into()));
     for (label, value) in lines {
-        println!("{label:<12} {value}");
+        outln!("{label:<12} {value}");
     }
     for problem in problems {
         let label = if problem.level == Level::Error { "error" } else { "warning" };
-        println!(
+        outln!(
             "{}: {}\n  fix: {}",
             paint(Stream::Stdout, Style::Bad, label),
             problem.what,
@@ -793,7 +880,7 @@ fn effective_wrapper(sh: &Shell) -> anyhow::Result<Wrapper> {
         let config = match TomlFile::read(&file) {
             Ok(config) => config,
             Err(err) => {
-                eprintln!("{}: {err:#}", paint(Stream::Stderr, Style::Bad, "warning"));
+                errln!("{}: {err:#}", paint(Stream::Stderr, Style::Bad, "warning"));
                 continue;
             }
         };
@@ -830,12 +917,12 @@ fn show_stats(sh: &Shell, as_json: bool, zero: bool) -> anyhow::Result<()> {
     if as_json {
         let mut json = stats.to_json();
         json["server_running"] = running.into();
-        println!("{json:#}");
+        outln!("{json:#}");
     } else {
-        print!("{}", stats.to_text());
+        outln!("{}", stats.to_text().trim_end());
     }
     if !running {
-        eprintln!("no sccache server runs on {}: these are empty figures", sccache.endpoint);
+        errln!("no sccache server runs on {}: these are empty figures", sccache.endpoint);
     }
     // A failed summary still lets --zero reset the counters, then fails the task.
     let summary = output::append_step_summary(sh, &stats.to_markdown());
@@ -843,9 +930,9 @@ fn show_stats(sh: &Shell, as_json: bool, zero: bool) -> anyhow::Result<()> {
         match running {
             true => {
                 sccache.zero_stats()?;
-                eprintln!("statistics reset");
+                errln!("statistics reset");
             }
-            false => eprintln!("no server runs, so there are no statistics to reset"),
+            false => errln!("no server runs, so there are no statistics to reset"),
         }
     }
     summary
@@ -898,11 +985,11 @@ fn unsafe_to_clear(dir: &Utf8Path, home: &Utf8Path) -> Option<String> {
 fn clear(sh: &Shell, dry_run: bool) -> anyhow::Result<()> {
     let configured = Configured::read(sh)?;
     if configured.backend != BackendKind::Local {
-        eprintln!("the {} cache is remote and is not touched; only the local directory is emptied", configured.backend);
+        errln!("the {} cache is remote and is not touched; only the local directory is emptied", configured.backend);
     }
     let dir = &configured.dir;
     if !dir.exists() {
-        println!("{dir} does not exist: nothing to clear");
+        outln!("{dir} does not exist: nothing to clear");
         return Ok(());
     }
     if let Some(reason) = unsafe_to_clear(dir, &tools::home_dir(sh)?) {
@@ -913,19 +1000,19 @@ fn clear(sh: &Shell, dry_run: bool) -> anyhow::Result<()> {
     }
     let (files, bytes) = directory_size(dir)?;
     if dry_run {
-        println!("would remove {files} files, {} from {dir}", human_bytes(bytes));
+        outln!("would remove {files} files, {} from {dir}", human_bytes(bytes));
         return Ok(());
     }
     if let Ok(found) = tools::SCCACHE.find(sh)
         && Sccache::new(sh, found).stop()?
     {
-        eprintln!("stopped the sccache server (its statistics start again from zero)");
+        errln!("stopped the sccache server (its statistics start again from zero)");
     }
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         std::fs::remove_dir_all(&path).with_context(|| format!("could not remove {}", path.display()))?;
     }
-    println!("Removed {files} files, {} from {dir}", human_bytes(bytes));
+    outln!("Removed {files} files, {} from {dir}", human_bytes(bytes));
     Ok(())
 }
 
@@ -937,15 +1024,24 @@ fn print_env(sh: &Shell, shell: Option<EnvShell>, no_incremental: bool) -> anyho
     // of it or none.
     let lines = env_assignments(&sccache.path, &configured, sh.var("SCCACHE_CONF").ok(), no_incremental)
         .into_iter()
-        .map(|(name, value)| shell.assignment(name, &value).map_err(|why| anyhow::anyhow!("{name}: {why}")))
+        .map(|(name, value)| {
+            // Masked, it would be a wrong value; shown, a leak.
+            if secrets::redact(&value) != value {
+                bail!(
+                    "{name} would hold a credential, so `env` prints nothing; the server reads it from the config file"
+                );
+            }
+            shell.assignment(name, &value).map_err(|why| anyhow::anyhow!("{name}: {why}"))
+        })
         .collect::<anyhow::Result<Vec<String>>>()?;
     for line in lines {
-        println!("{line}");
+        outln!("{line}");
     }
     if configured.remote_settings().iter().any(|(_, _, secret)| *secret) {
-        eprintln!(
+        errln!(
             "note: the {} backend has credentials, so its variables are not printed; the server reads them from {}",
-            configured.backend, configured.config.path
+            configured.backend,
+            configured.config.path
         );
     }
     Ok(())
@@ -974,10 +1070,12 @@ fn env_assignments(
                 (BackendKind::Redis, "username") => "SCCACHE_REDIS_USERNAME",
                 (BackendKind::Redis, "db") => "SCCACHE_REDIS_DB",
                 (BackendKind::Memcached, "endpoint") => "SCCACHE_MEMCACHED_ENDPOINT",
+                (BackendKind::Memcached, "username") => "SCCACHE_MEMCACHED_USERNAME",
                 (BackendKind::S3, "bucket") => "SCCACHE_BUCKET",
                 (BackendKind::S3, "endpoint") => "SCCACHE_ENDPOINT",
                 (BackendKind::S3, "region") => "SCCACHE_REGION",
                 (BackendKind::Webdav, "endpoint") => "SCCACHE_WEBDAV_ENDPOINT",
+                (BackendKind::Webdav, "username") => "SCCACHE_WEBDAV_USERNAME",
                 (BackendKind::Gha, "enabled") => "SCCACHE_GHA_ENABLED",
                 _ => continue,
             };
@@ -1026,7 +1124,7 @@ fn disable(sh: &Shell, dry_run: bool) -> anyhow::Result<()> {
             sccache_config.remove_marked(&MULTILEVEL);
             files.push(sccache_config);
         }
-        Err(err) => eprintln!(
+        Err(err) => errln!(
             "warning: {err:#}\nsetup's keys stay in that file until it is fixed; sccache is switched off all the same"
         ),
     }
@@ -1034,26 +1132,26 @@ fn disable(sh: &Shell, dry_run: bool) -> anyhow::Result<()> {
         report_changes(file, dry_run);
     }
     if files.iter().all(|file| file.changes.is_empty()) {
-        println!("nothing to remove: setup's keys are in none of the config files");
+        outln!("nothing to remove: setup's keys are in none of the config files");
     }
     if dry_run {
         return Ok(());
     }
     for file in &files {
-        file.save(false)?;
+        file.save()?;
     }
     if let Ok(found) = tools::SCCACHE.find(sh) {
         match Sccache::new(sh, found).stop() {
-            Ok(true) => println!("stopped the sccache server"),
+            Ok(true) => outln!("stopped the sccache server"),
             Ok(false) => {}
             // sccache reads its config to stop too; the builds are off it already.
-            Err(err) if !sccache_config_read => eprintln!(
+            Err(err) if !sccache_config_read => errln!(
                 "warning: {err:#}\nthe server still runs; stop it with `sccache --stop-server` once its config is fixed"
             ),
             Err(err) => return Err(err),
         }
     }
-    println!("sccache is off: cargo builds no longer use it (the cache directory is kept; `clear` empties it)");
+    outln!("sccache is off: cargo builds no longer use it (the cache directory is kept; `clear` empties it)");
     Ok(())
 }
 

@@ -10,6 +10,8 @@ use anyhow::{Context, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 use toml_edit::{DocumentMut, InlineTable, Item, Table, TableLike, Value};
 
+use crate::secrets;
+
 /// The comment behind every value setup writes.
 pub(crate) const MARK: &str = "added by cargo xtask setup-sccache";
 
@@ -74,9 +76,19 @@ impl TomlFile {
 
     pub(crate) fn parse(path: &Utf8Path, original: String) -> anyhow::Result<TomlFile> {
         let (form, body) = Form::of(&original);
-        let doc = body
-            .parse::<DocumentMut>()
-            .map_err(|err| anyhow::anyhow!("{path} is not valid TOML, so it was left untouched:\n{err}"))?;
+        let doc = body.parse::<DocumentMut>().map_err(|err| {
+            // The position and the reason, not toml_edit's quote of the line: that line may hold a
+            // password.
+            let (line, column) = err.span().map_or((1, 1), |span| line_and_column(&body, span.start));
+            anyhow::anyhow!(
+                "{path} is not valid TOML, so it was left untouched: line {line}, column {column}: {}",
+                err.message().trim_end()
+            )
+        })?;
+        // Whichever file a credential came from, no output shows it.
+        each_string(doc.as_table(), &mut |key, text| {
+            secrets::credentials_in(key, text).iter().for_each(|c| secrets::keep(c))
+        });
         let (changes, set, removed) = (Vec::new(), Vec::new(), Vec::new());
         Ok(TomlFile { path: path.to_owned(), original, form, doc, changes, set, removed })
     }
@@ -174,7 +186,11 @@ impl TomlFile {
             }
             table = item.as_table_like_mut().expect("checked to be a table");
         }
-        self.changes.push(format!("set {} = {}", keys.join("."), value.clone().decorated("", "")));
+        let shown = match secrets::is_secret_name(last) {
+            true => format!("\"{}\"", secrets::MASK),
+            false => value.clone().decorated("", "").to_string(),
+        };
+        self.changes.push(format!("set {} = {shown}", keys.join(".")));
         self.set.push((keys.iter().map(|key| key.to_string()).collect(), value.clone()));
         let new = match inline {
             // Inside `{ ... }` the value takes the table's usual spacing; its mark goes on the line.
@@ -286,14 +302,17 @@ impl TomlFile {
     /// reads back as intended. When the path is a link (dotfile managers make them), the file
     /// it points to is edited and the link stays. A read-only file is an error, not rewritten.
     /// The text goes into a new temporary file beside the file (a name of its own, so that two
-    /// set-ups at once never share one; owner-only from its first byte when `private`, because
-    /// it holds credentials), then is renamed over it, so an interruption never leaves half a
-    /// file. The file keeps its permissions. A file that the edits leave empty is removed: setup
-    /// created it, or it held only what setup wrote (a link to it is emptied instead).
-    pub(crate) fn save(&self, private: bool) -> anyhow::Result<()> {
+    /// set-ups at once never share one), then is renamed over it, so an interruption never leaves
+    /// half a file. The file keeps its permissions, but a file holding a credential is made
+    /// owner-only, from the temporary file's first byte. A file that the edits leave empty is
+    /// removed: setup created it, or it held only what setup wrote (a link to it is emptied
+    /// instead).
+    pub(crate) fn save(&self) -> anyhow::Result<()> {
         if !self.changed() {
             return Ok(());
         }
+        let mut private = false;
+        each_string(self.doc.as_table(), &mut |key, text| private |= !secrets::credentials_in(key, text).is_empty());
         let text = self.text();
         self.check(&text)?;
         let is_link = self.path.symlink_metadata().is_ok_and(|metadata| metadata.is_symlink());
@@ -338,6 +357,32 @@ impl TomlFile {
         }
         written.with_context(|| format!("could not replace {target}"))
     }
+}
+
+/// Calls `found` with each string in `table` and the tables in it, and the key it is under.
+fn each_string(table: &dyn TableLike, found: &mut dyn FnMut(&str, &str)) {
+    for (key, item) in table.iter() {
+        match item {
+            Item::Value(Value::String(text)) => found(key, text.value()),
+            Item::Value(Value::Array(array)) => {
+                array.iter().filter_map(Value::as_str).for_each(|text| found(key, text));
+                array.iter().filter_map(Value::as_inline_table).for_each(|inline| each_string(inline, found));
+            }
+            Item::ArrayOfTables(tables) => tables.iter().for_each(|table| each_string(table, found)),
+            _ => {
+                if let Some(inner) = item.as_table_like() {
+                    each_string(inner, found);
+                }
+            }
+        }
+    }
+}
+
+/// The 1-based line and column (in characters) of byte `offset` in `text`.
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
+    (before.matches('\n').count() + 1, before[line_start..].chars().count() + 1)
 }
 
 /// Readable and writable by the owner alone, on Unix; Windows keeps files under the user's

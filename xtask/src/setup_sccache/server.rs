@@ -136,7 +136,9 @@ impl<'a> Sccache<'a> {
         if output.status.success() {
             return Ok(());
         }
-        let message = String::from_utf8_lossy(&output.stderr).trim().to_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        // With RUST_BACKTRACE set, sccache adds its backtrace: dozens of lines that say nothing here.
+        let message = stderr.split("\nBacktrace:").next().unwrap_or_default().trim().to_owned();
         if message.contains("Address in use") {
             bail!(
                 "another program holds {}: sccache cannot listen there.\nSet SCCACHE_SERVER_PORT to a free port, \
@@ -156,7 +158,11 @@ impl<'a> Sccache<'a> {
         if !self.endpoint.answers() {
             return Ok(false);
         }
-        self.cmd().arg("--stop-server").quiet().ignore_stdout().run().context("`sccache --stop-server` failed")?;
+        // Its messages go into the error, which is redacted, not straight to the terminal.
+        let output = self.cmd().arg("--stop-server").quiet().ignore_status().output()?;
+        if !output.status.success() {
+            bail!("`sccache --stop-server` failed: {}", String::from_utf8_lossy(&output.stderr).trim());
+        }
         let deadline = Instant::now() + STOP_TIMEOUT;
         while self.endpoint.answers() {
             if Instant::now() > deadline {

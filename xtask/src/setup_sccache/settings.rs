@@ -6,7 +6,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use toml_edit::Value;
 use xshell::Shell;
 
-use crate::tools;
+use crate::{secrets, tools};
 
 /// A cache size as sccache reads it everywhere: a whole number with a `K`, `M`, `G` or `T` suffix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,10 +114,20 @@ impl BackendKind {
         match self {
             BackendKind::Local => &["dir", "size"],
             BackendKind::Redis => &["endpoint", "username", "password", "db"],
-            BackendKind::Memcached => &["endpoint"],
+            BackendKind::Memcached => &["endpoint", "username", "password"],
             BackendKind::S3 => &["bucket", "endpoint", "region", "no_credentials"],
-            BackendKind::Webdav => &["endpoint"],
+            BackendKind::Webdav => &["endpoint", "username", "password"],
             BackendKind::Gha => &["enabled", "version"],
+        }
+    }
+
+    /// The variable sccache reads the backend's password from, for those that take one.
+    pub(crate) fn password_var(self) -> Option<&'static str> {
+        match self {
+            BackendKind::Redis => Some("SCCACHE_REDIS_PASSWORD"),
+            BackendKind::Memcached => Some("SCCACHE_MEMCACHED_PASSWORD"),
+            BackendKind::Webdav => Some("SCCACHE_WEBDAV_PASSWORD"),
+            BackendKind::Local | BackendKind::S3 | BackendKind::Gha => None,
         }
     }
 }
@@ -174,52 +184,84 @@ impl FromStr for EnvShell {
 /// A backend's keys and values in its `[cache.<backend>]` table.
 pub(crate) type BackendKeys = Vec<(&'static str, Value)>;
 
+/// A backend's URL from a flag, split the way sccache's config wants it: the endpoint without its
+/// userinfo, and the user name and password apart, decoded from `%XX` as the backends' clients
+/// decode them (sccache passes the separate keys on as they are).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct BackendUrl {
+    pub(crate) scheme: String,
+    /// What follows the userinfo: host, port and path.
+    pub(crate) rest: String,
+    pub(crate) username: Option<String>,
+    pub(crate) password: Option<String>,
+}
+
+impl BackendUrl {
+    /// Parses `url`, given as `flag`; `form` is how such a URL looks, for the error. No error
+    /// shows the userinfo.
+    pub(crate) fn parse(flag: &str, url: &str, schemes: &[&str], form: &str) -> Result<BackendUrl, String> {
+        let bad = |why: &str| format!("invalid {flag} `{}`: {why}; use {form}", secrets::redact(url));
+        let (scheme, after) = url.split_once("://").ok_or_else(|| bad("no scheme"))?;
+        if !schemes.contains(&scheme) {
+            return Err(bad(&format!("the scheme must be {}", schemes.join(" or "))));
+        }
+        let (userinfo, rest) = match after.rsplit_once('@') {
+            Some((userinfo, rest)) => (Some(userinfo), rest),
+            None => (None, after),
+        };
+        let (mut username, mut password) = (None, None);
+        if let Some(userinfo) = userinfo {
+            if userinfo.contains(['/', '?', '#']) {
+                return Err(bad(
+                    "a `/`, `?` or `#` before the `@` ends the host for every URL client, so the password would \
+                     not be read as one: write them as %2F, %3F and %23 (an `@` in the path as %40)",
+                ));
+            }
+            let (user, pass) = userinfo.split_once(':').map_or((userinfo, None), |(user, pass)| (user, Some(pass)));
+            let decode = |part: &str, what: &str| {
+                secrets::percent_decoded(part).map_err(|why| bad(&format!("the {what} is not valid: {why}")))
+            };
+            username = Some(decode(user, "user name")?).filter(|user| !user.is_empty());
+            password = pass.map(|pass| decode(pass, "password")).transpose()?.filter(|pass| !pass.is_empty());
+            password.iter().for_each(|password| secrets::keep(password));
+        }
+        if rest.is_empty() || rest.starts_with([':', '/']) {
+            return Err(bad("the host is missing"));
+        }
+        Ok(BackendUrl { scheme: scheme.to_owned(), rest: rest.to_owned(), username, password })
+    }
+
+    /// The URL without its userinfo.
+    pub(crate) fn endpoint(&self) -> String {
+        format!("{}://{}", self.scheme, self.rest)
+    }
+
+    /// `endpoint`, then the user name and password when the URL has them.
+    pub(crate) fn keys(&self) -> BackendKeys {
+        let mut keys = vec![("endpoint", Value::from(self.endpoint()))];
+        keys.extend(self.username.clone().map(|user| ("username", user.into())));
+        keys.extend(self.password.clone().map(|password| ("password", password.into())));
+        keys
+    }
+}
+
 /// `redis://[user:password@]host:port[/db]` (or `rediss://`), split the way sccache's config wants
 /// it: credentials and database apart from the endpoint.
 pub(crate) fn redis_keys(url: &str) -> Result<BackendKeys, String> {
-    let bad = |why: &str| {
-        format!("invalid --redis-url `{}`: {why}; use redis://[user:password@]host:port[/db]", redact_url(url))
-    };
-    let (scheme, rest) = url.split_once("://").ok_or_else(|| bad("no scheme"))?;
-    if scheme != "redis" && scheme != "rediss" {
-        return Err(bad("the scheme must be redis or rediss"));
-    }
-    let (authority, db) = rest.split_once('/').unwrap_or((rest, ""));
-    let (userinfo, host) = match authority.rsplit_once('@') {
-        Some((userinfo, host)) => (Some(userinfo), host),
-        None => (None, authority),
-    };
+    const FORM: &str = "redis://[user:password@]host:port[/db]";
+    let parsed = BackendUrl::parse("--redis-url", url, &["redis", "rediss"], FORM)?;
+    let bad = |why: &str| format!("invalid --redis-url `{}`: {why}; use {FORM}", secrets::redact(url));
+    let (host, db) = parsed.rest.split_once('/').unwrap_or((&parsed.rest, ""));
     let (_, port) = host.rsplit_once(':').ok_or_else(|| bad("no port"))?;
-    if host.starts_with(':') || port.parse::<u16>().is_err() {
-        return Err(bad("the host or port is missing or wrong"));
+    if port.parse::<u16>().is_err() {
+        return Err(bad("the port is missing or wrong"));
     }
-    let mut keys = vec![("endpoint", Value::from(format!("{scheme}://{host}")))];
-    if let Some(userinfo) = userinfo {
-        let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
-        if !user.is_empty() {
-            keys.push(("username", user.into()));
-        }
-        if !password.is_empty() {
-            keys.push(("password", password.into()));
-        }
-    }
+    let endpoint = BackendUrl { rest: host.to_owned(), ..parsed };
+    let mut keys = endpoint.keys();
     if !db.is_empty() {
         keys.push(("db", i64::from(db.parse::<u32>().map_err(|_| bad("the database must be a number"))?).into()));
     }
     Ok(keys)
-}
-
-/// `url` with any password replaced by `***`.
-pub(crate) fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rsplit_once('@') {
-        Some((userinfo, _)) if userinfo.contains(':') => {
-            let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
-            format!("{scheme}://{user}:***@{}", &rest[userinfo.len() + 1..])
-        }
-        _ => url.to_owned(),
-    }
 }
 
 /// sccache's configuration file: `SCCACHE_CONF`, else its per-OS default.
@@ -282,13 +324,32 @@ mod tests {
         }
         let err = redis_keys("redis://me:s3cret@host").unwrap_err();
         assert!(!err.contains("s3cret"), "{err}");
+        assert!(redis_keys("redis://h:1/x").unwrap_err().contains("the database must be a number"));
     }
 
     #[test]
-    fn passwords_are_redacted() {
-        assert_eq!(redact_url("redis://me:s3cret@h:1/0"), "redis://me:***@h:1/0");
-        assert_eq!(redact_url("redis://h:1"), "redis://h:1");
-        assert_eq!(redact_url("redis://me@h:1"), "redis://me@h:1");
+    fn userinfo_is_decoded_like_the_clients_and_never_shown_in_errors() {
+        let shown = |keys: BackendKeys| -> Vec<String> {
+            keys.iter().map(|(k, v)| format!("{k}={}", v.clone().decorated("", ""))).collect()
+        };
+        assert_eq!(
+            shown(redis_keys("redis://me%40corp:p%40ss%2F%25@127.0.0.1:6380").unwrap()),
+            ["endpoint=\"redis://127.0.0.1:6380\"", "username=\"me@corp\"", "password=\"p@ss/%\""]
+        );
+        // An unencoded `@` in the password: the last `@` ends the userinfo, as URL clients read it.
+        assert_eq!(shown(redis_keys("redis://:p@ss@h:1").unwrap())[1], "password=\"p@ss\"");
+        let webdav = BackendUrl::parse("--webdav-url", "https://dav:tok@h/cache/", &["http", "https"], "").unwrap();
+        assert_eq!(webdav.endpoint(), "https://h/cache/");
+        for (bad, why) in [
+            ("redis://me:Zq/9@h:1", "write them as %2F"),
+            ("redis://me:Zq9%4@h:1", "two hex digits"),
+            ("redis://me:Zq9%ff@h:1", "UTF-8"),
+            ("redis://me:Zq9@:1", "host is missing"),
+        ] {
+            let err = redis_keys(bad).unwrap_err();
+            assert!(err.contains(why), "{bad}: {err}");
+            assert!(!err.contains("Zq"), "{err}");
+        }
     }
 
     #[test]
