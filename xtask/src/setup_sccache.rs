@@ -197,9 +197,12 @@ impl flags::SetupSccache {
                 let password = text.strip_suffix('\n').map(|text| text.strip_suffix('\r').unwrap_or(text));
                 (password.unwrap_or(&text).to_owned(), path.to_string())
             }
-            None => match sh.var(var) {
-                Ok(password) => (password, var.to_owned()),
-                Err(_) => return Ok(None),
+            None => match sh.var_os(var) {
+                Some(password) => {
+                    let password = password.into_string().map_err(|_| anyhow::anyhow!("{var} is not UTF-8 text"))?;
+                    (password, var.to_owned())
+                }
+                None => return Ok(None),
             },
         };
         if password.is_empty() {

@@ -450,19 +450,26 @@ fn env_output_is_valid_for_each_shell() {
 struct Redis {
     child: Child,
     port: u16,
+    password: Option<String>,
 }
 
 impl Redis {
     fn start(dir: &Path) -> Redis {
+        Redis::start_with(dir, &[], None)
+    }
+
+    /// With `config` (a config file, read first) and the password it sets, if any.
+    fn start_with(dir: &Path, config: &[&str], password: Option<&str>) -> Redis {
         require_tool("redis-server", &["--version"], "apt-get install redis-server");
         let port = free_loopback_port();
         let child = Command::new("redis-server")
+            .args(config)
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .current_dir(dir)
             .stdout(Stdio::null())
             .spawn()
             .unwrap();
-        let redis = Redis { child, port };
+        let redis = Redis { child, port, password: password.map(str::to_owned) };
         for _ in 0..100 {
             if redis.cli(&["ping"]) == "PONG" {
                 return redis;
@@ -473,9 +480,13 @@ impl Redis {
     }
 
     fn cli(&self, args: &[&str]) -> String {
-        let output =
-            Command::new("redis-cli").args(["-h", "127.0.0.1", "-p", &self.port.to_string()]).args(args).output();
-        output.map(|output| text(&output.stdout).trim().to_owned()).unwrap_or_default()
+        let mut cmd = Command::new("redis-cli");
+        cmd.args(["-h", "127.0.0.1", "-p", &self.port.to_string()]).args(args);
+        // From the environment, not `-a`: off the command line.
+        if let Some(password) = &self.password {
+            cmd.env("REDISCLI_AUTH", password);
+        }
+        cmd.output().map(|output| text(&output.stdout).trim().to_owned()).unwrap_or_default()
     }
 }
 
@@ -537,3 +548,354 @@ fn an_unreachable_redis_is_a_clear_error_and_changes_nothing() {
     );
     assert_eq!((read(&sb.cargo_config()), read(&sb.conf())), before);
 }
+
+/// A password with every character that URLs, TOML, JSON and shells treat specially.
+const PASSWORD: &str = "Zq9-p@ss/w:rd%41 \"q\" 'x'\\y";
+
+/// `text` with every byte but the URL-safe ones as `%XX`, as a password goes into a URL.
+fn percent_encoded(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => char::from(byte).to_string(),
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
+}
+
+/// Fails if `text` shows the password in any form: as it is, in a URL, or escaped in TOML or JSON.
+fn assert_no_password(what: &str, text: &str) {
+    let escaped = PASSWORD.replace('\\', r"\\").replace('"', "\\\"");
+    // Its distinctive head, too, in case only part of it leaked.
+    for form in [PASSWORD, &percent_encoded(PASSWORD), &escaped, "Zq9-p"] {
+        assert!(!text.contains(form), "{what} shows the password (as `{form}`):\n{text}");
+    }
+}
+
+fn assert_output_hides_password(what: &str, output: &Output) {
+    assert_no_password(&format!("{what} (stdout)"), &text(&output.stdout));
+    assert_no_password(&format!("{what} (stderr)"), &stderr(output));
+}
+
+/// What needs Unix: `ps`, `sh` with `umask`, file modes.
+#[cfg(unix)]
+mod unix {
+    use super::*;
+
+    /// Runs every subcommand that reads the configuration, and checks that none shows the password.
+    fn assert_every_output_hides_password(sb: &SccacheSandbox) {
+        let summary = sb.sandbox.path("step-summary.md");
+        let mut runs: Vec<(String, Output)> = Vec::new();
+        let mut run = |args: &[&str]| {
+            let output = sb.command(XTASK, "ws").args(args).env("GITHUB_STEP_SUMMARY", &summary).output().unwrap();
+            runs.push((args.join(" "), output));
+        };
+        for args in [
+            &["setup-sccache", "status"][..],
+            &["setup-sccache", "status", "--json"],
+            &["setup-sccache", "stats"],
+            &["setup-sccache", "stats", "--json"],
+            &["setup-sccache", "start"],
+            &["setup-sccache", "disable", "--dry-run"],
+            &["setup-sccache", "clear", "--dry-run"],
+            &["doctor"],
+            &["doctor", "--json"],
+        ] {
+            run(args);
+        }
+        for shell in ["bash", "zsh", "fish", "powershell", "cmd", "github"] {
+            run(&["setup-sccache", "env", "--shell", shell]);
+        }
+        for (what, output) in &runs {
+            assert_output_hides_password(what, output);
+        }
+        let status = &runs[0].1;
+        assert_success(status, "status");
+        assert!(text(&status.stdout).contains("password=***"), "{}", text(&status.stdout));
+        assert_no_password("the step summary", &read(&summary));
+        assert!(read(&summary).contains("### sccache"), "stats wrote its summary");
+    }
+
+    /// Samples every process's command line until finished, and the modes of the trial server's
+    /// directory and config file whenever they exist.
+    struct Watcher {
+        stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+        thread: Option<std::thread::JoinHandle<Watched>>,
+    }
+
+    /// What a [`Watcher`] saw: command lines that showed the password, the (directory, config file)
+    /// modes, and how many times it ran `ps`.
+    struct Watched {
+        leaks: Vec<String>,
+        modes: Vec<(u32, u32)>,
+        samples: usize,
+    }
+
+    impl Watcher {
+        fn start(temp: PathBuf) -> Watcher {
+            use std::os::unix::fs::PermissionsExt;
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let flag = stop.clone();
+            let thread = std::thread::spawn(move || {
+                let (mut leaks, mut modes, mut samples) = (Vec::new(), Vec::new(), 0);
+                while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    let ps = Command::new("ps").args(["-eo", "args"]).output().unwrap();
+                    samples += 1;
+                    let lines = text(&ps.stdout);
+                    leaks.extend(lines.lines().filter(|line| line.contains("Zq9-p")).map(str::to_owned));
+                    // The trial's config lives for a fraction of a second: looked for far more often.
+                    for _ in 0..20 {
+                        for entry in fs::read_dir(&temp).unwrap().flatten() {
+                            let config = entry.path().join("config");
+                            if let (Ok(dir), Ok(file)) = (entry.metadata(), config.metadata()) {
+                                modes.push((dir.permissions().mode() & 0o777, file.permissions().mode() & 0o777));
+                            }
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(1));
+                    }
+                }
+                Watched { leaks, modes, samples }
+            });
+            Watcher { stop, thread: Some(thread) }
+        }
+
+        fn finish(mut self) -> Watched {
+            self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            self.thread.take().unwrap().join().unwrap()
+        }
+    }
+
+    /// `xtask setup-sccache <args>` with a umask that masks nothing, so file modes are the ones the
+    /// xtask asks for at creation, and with its own temporary directory.
+    fn setup_with_open_umask(sb: &SccacheSandbox, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let cache_dir = sb.cache_dir();
+        let mut cmd = sb.command("sh", "ws");
+        cmd.args([
+            "-c",
+            "umask 000 && exec \"$0\" \"$@\"",
+            XTASK,
+            "setup-sccache",
+            "--no-install",
+            "--cache-size",
+            "1G",
+        ])
+        .arg("--cache-dir")
+        .arg(&cache_dir)
+        .args(args)
+        .env("TMPDIR", sb.sandbox.path("tmp"));
+        for (name, value) in env {
+            cmd.env(name, value);
+        }
+        cmd.output().unwrap()
+    }
+
+    pub(super) fn mode(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    impl Redis {
+        /// A `redis-server` that needs `password`, given in its config file (not on its command line).
+        fn start_with_password(dir: &Path, password: &str) -> Redis {
+            let escaped = password.replace('\\', r"\\").replace('"', "\\\"");
+            let conf = dir.join("redis.conf");
+            fs::write(&conf, format!("requirepass \"{escaped}\"\n")).unwrap();
+            Redis::start_with(dir, &[conf.to_str().unwrap()], Some(password))
+        }
+    }
+
+    #[test]
+    fn a_redis_password_reaches_redis_decoded_and_shows_in_no_output_file_or_process() {
+        let sb = SccacheSandbox::new("sccache-redis-password");
+        fs::create_dir_all(sb.sandbox.path("tmp")).unwrap();
+        let redis = Redis::start_with_password(&sb.sandbox.path("home"), PASSWORD);
+        let url = format!("redis://127.0.0.1:{}", redis.port);
+
+        // From the environment, as in CI: on no command line, in no file but the config, 0600.
+        let watcher = Watcher::start(sb.sandbox.path("tmp"));
+        let setup = setup_with_open_umask(
+            &sb,
+            &["--no-incremental", "--backend", "redis", "--redis-url", &url],
+            &[("SCCACHE_REDIS_PASSWORD", PASSWORD)],
+        );
+        let Watched { leaks, modes, samples } = watcher.finish();
+        assert_success(&setup, "setup with SCCACHE_REDIS_PASSWORD");
+        assert_output_hides_password("setup", &setup);
+        assert!(stderr(&setup).contains("the redis password comes from SCCACHE_REDIS_PASSWORD"), "{}", stderr(&setup));
+        assert!(leaks.is_empty(), "ps showed the password: {leaks:?}");
+        assert!(samples > 1, "ps was sampled during the set-up");
+        assert!(!modes.is_empty(), "the trial's config file was never seen while the set-up ran");
+        assert!(modes.iter().all(|modes| *modes == (0o700, 0o600)), "the trial's directory and config: {modes:?}");
+        assert_eq!(fs::read_dir(sb.sandbox.path("tmp")).unwrap().count(), 0, "the trial left its directory behind");
+        assert_eq!(mode(&sb.conf()), 0o600, "sccache's config holds the password");
+        assert_eq!(mode(&sb.cargo_config()), 0o666, "the cargo config holds none: the mode the umask leaves");
+        sb.clean_build();
+        assert!(redis.cli(&["dbsize"]).parse::<u64>().unwrap() > 0, "the build wrote to Redis: the password was right");
+        assert_every_output_hides_password(&sb);
+
+        // Given twice, or with a `/` the URL cannot hold: clear errors that show no password.
+        let twice = setup_with_open_umask(
+            &sb,
+            &[
+                "--backend",
+                "redis",
+                "--redis-url",
+                &format!("redis://:{}@127.0.0.1:{}", percent_encoded(PASSWORD), redis.port),
+            ],
+            &[("SCCACHE_REDIS_PASSWORD", PASSWORD)],
+        );
+        assert_eq!(twice.status.code(), Some(2), "{}", stderr(&twice));
+        assert!(stderr(&twice).contains("password is given twice"), "{}", stderr(&twice));
+        assert_output_hides_password("setup with the password twice", &twice);
+        let raw = setup_with_open_umask(
+            &sb,
+            &["--backend", "redis", "--redis-url", &format!("redis://me:{PASSWORD}@127.0.0.1:{}", redis.port)],
+            &[],
+        );
+        assert_eq!(raw.status.code(), Some(2), "{}", stderr(&raw));
+        assert!(stderr(&raw).contains("write them as %2F"), "{}", stderr(&raw));
+        assert_output_hides_password("setup with an unencoded password", &raw);
+
+        // Percent-encoded in the URL, it is decoded as Redis's client decodes it: the trial passes.
+        let before = read(&sb.conf());
+        assert_success(&sb.xtask(&["disable"]), "disable");
+        let encoded = format!("redis://:{}@127.0.0.1:{}", percent_encoded(PASSWORD), redis.port);
+        let dry_run = sb.setup(&["--backend", "redis", "--redis-url", &encoded, "--dry-run"]);
+        assert_success(&dry_run, "setup --dry-run");
+        assert_output_hides_password("setup --dry-run", &dry_run);
+        assert!(stderr(&dry_run).contains("set cache.redis.password = \"***\""), "{}", stderr(&dry_run));
+        let from_url = sb.setup(&["--no-incremental", "--backend", "redis", "--redis-url", &encoded]);
+        assert_success(&from_url, "setup with the password in the URL");
+        assert_output_hides_password("setup with the password in the URL", &from_url);
+        assert_eq!(read(&sb.conf()), before, "the same config, whichever way the password came");
+    }
+
+    /// A WebDAV server (wsgidav) on a free loopback port that takes one user, with basic auth.
+    struct Dav {
+        child: Child,
+        port: u16,
+        root: PathBuf,
+    }
+
+    impl Dav {
+        fn start(dir: &Path, user: &str, password: &str) -> Dav {
+            require_tool("wsgidav", &["--version"], "python3 -m pip install wsgidav cheroot");
+            let port = free_loopback_port();
+            let root = dir.join("dav-root");
+            fs::create_dir_all(&root).unwrap();
+            let config = serde_json::json!({
+                "host": "127.0.0.1",
+                "port": port,
+                "provider_mapping": {"/": root},
+                "http_authenticator": {"domain_controller": null, "accept_basic": true, "accept_digest": false,
+                                       "default_to_digest": false, "trusted_auth_header": null},
+                "simple_dc": {"user_mapping": {"*": {user: {"password": password}}}},
+                "verbose": 0,
+                "logging": {"enable_loggers": []},
+            });
+            let config_path = dir.join("wsgidav.json");
+            fs::write(&config_path, config.to_string()).unwrap();
+            let child = Command::new("wsgidav")
+                .arg("--config")
+                .arg(&config_path)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let dav = Dav { child, port, root };
+            for _ in 0..200 {
+                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return dav;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            panic!("wsgidav did not listen on port {port}");
+        }
+
+        fn files(&self) -> usize {
+            walk_files(&self.root)
+        }
+    }
+
+    fn walk_files(dir: &Path) -> usize {
+        fs::read_dir(dir)
+            .map(|entries| {
+                entries.flatten().map(|entry| if entry.path().is_dir() { walk_files(&entry.path()) } else { 1 }).sum()
+            })
+            .unwrap_or(0)
+    }
+
+    impl Drop for Dav {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    #[test]
+    fn a_webdav_password_in_the_url_is_split_out_stored_owner_only_and_shows_in_no_output() {
+        let sb = SccacheSandbox::new("sccache-webdav-password");
+        fs::create_dir_all(sb.sandbox.path("tmp")).unwrap();
+        let dav = Dav::start(&sb.sandbox.path("home"), "dav", PASSWORD);
+
+        // A wrong password: the trial server fails, the message says so, nothing is written.
+        let wrong = format!("http://dav:wrong@127.0.0.1:{}/cache/", dav.port);
+        let refused = setup_with_open_umask(&sb, &["--backend", "webdav", "--webdav-url", &wrong], &[]);
+        assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
+        assert!(
+            stderr(&refused).contains("the webdav backend did not answer, so nothing was changed"),
+            "{}",
+            stderr(&refused)
+        );
+        assert!(!stderr(&refused).contains("wrong"), "{}", stderr(&refused));
+        assert!(!sb.conf().exists() && !sb.cargo_config().exists(), "nothing was written");
+
+        let url = format!("http://dav:{}@127.0.0.1:{}/cache/", percent_encoded(PASSWORD), dav.port);
+        let setup = setup_with_open_umask(&sb, &["--no-incremental", "--backend", "webdav", "--webdav-url", &url], &[]);
+        assert_success(&setup, "setup --backend webdav");
+        assert_output_hides_password("setup --backend webdav", &setup);
+        let conf = read(&sb.conf());
+        assert!(conf.contains(&format!("endpoint = \"http://127.0.0.1:{}/cache/\" {MARK}", dav.port)), "{conf}");
+        assert!(conf.contains(&format!("username = \"dav\" {MARK}")), "{conf}");
+        assert_eq!(mode(&sb.conf()), 0o600);
+        assert_eq!(fs::read_dir(sb.sandbox.path("tmp")).unwrap().count(), 0, "the trial left its directory behind");
+        sb.clean_build();
+        assert!(dav.files() > 1, "the build stored its results on the WebDAV server");
+        assert_every_output_hides_password(&sb);
+    }
+}
+
+#[test]
+fn credentials_in_other_settings_never_show_either() {
+    let sb = SccacheSandbox::new("sccache-other-credentials");
+    // The user's own credentials, in files and variables the xtask reads but never writes.
+    let cargo_config = format!("[registries.corp]\nindex = \"sparse+https://u:{PASSWORD_ENCODED}@corp/\"\n");
+    fs::write(sb.cargo_config(), &cargo_config).unwrap();
+    let broken = format!("[cache.redis]\npassword = \"{PASSWORD_ENCODED}\nendpoint = \"redis://h:1\"\n");
+    fs::write(sb.conf(), &broken).unwrap();
+    let status = sb.xtask(&["status"]);
+    assert_eq!(status.status.code(), Some(1), "{}", stderr(&status));
+    assert!(stderr(&status).contains("is not valid TOML, so it was left untouched: line 2"), "{}", stderr(&status));
+    assert!(!stderr(&status).contains(PASSWORD_ENCODED), "the parse error quotes the line: {}", stderr(&status));
+
+    fs::write(sb.conf(), "").unwrap();
+    let s3 = sb.setup(&[
+        "--backend",
+        "s3",
+        "--s3-bucket",
+        "b",
+        "--s3-endpoint",
+        &format!("https://k:{PASSWORD_ENCODED}@s3"),
+    ]);
+    assert_eq!(s3.status.code(), Some(2), "{}", stderr(&s3));
+    assert!(stderr(&s3).contains("AWS_SECRET_ACCESS_KEY"), "{}", stderr(&s3));
+    assert!(!stderr(&s3).contains(PASSWORD_ENCODED), "{}", stderr(&s3));
+
+    let doctor = sb.command(XTASK, "ws").arg("doctor").env("SCCACHE_WEBDAV_TOKEN", PASSWORD).output().unwrap();
+    assert_output_hides_password("doctor with SCCACHE_WEBDAV_TOKEN", &doctor);
+    assert_success(&sb.setup(&[]), "setup with a registry token in the cargo config");
+    assert!(read(&sb.cargo_config()).starts_with(&cargo_config), "{}", read(&sb.cargo_config()));
+    #[cfg(unix)]
+    assert_eq!(unix::mode(&sb.cargo_config()), 0o600, "a file that holds a credential is rewritten owner-only");
+}
+
+const PASSWORD_ENCODED: &str = "Zq9-p%40ss%2Fw";
