@@ -103,7 +103,8 @@ fn userinfo_spans(text: &str) -> Vec<std::ops::Range<usize>> {
         let start = from + found + 3;
         let after = &text[start..];
         let end = after.find(|c: char| c.is_whitespace() || "\"'`<>".contains(c)).unwrap_or(after.len());
-        if let Some(at) = after[..end].rfind('@') {
+        // `scheme://[user:password@]host`, the form of a URL as messages describe it, is no URL.
+        if let Some(at) = after[..end].rfind('@').filter(|_| !after.starts_with('[')) {
             spans.push(start..start + at);
         }
         from = start + end;
@@ -216,6 +217,7 @@ mod tests {
         assert_eq!(redact("redis://me:pa/ss@h:1"), "redis://me:***@h:1");
         assert_eq!(redact("redis://me:p@ss@h:1"), "redis://me:***@h:1");
         assert_eq!(redact("redis://h:1, tcp://h:2"), "redis://h:1, tcp://h:2");
+        assert_eq!(redact("use tcp://[user:password@]host:port"), "use tcp://[user:password@]host:port");
     }
 
     #[test]
