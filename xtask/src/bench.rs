@@ -423,7 +423,6 @@ impl Bench<'_> {
                     cmd.args(["--all-features", "--lcov", "--output-path"])
                         .arg(&lcov)
                         .env("RUSTC_WRAPPER", "")
-                        .env("CARGO_INCREMENTAL", "0")
                         .env("CARGO_LLVM_COV_TARGET_DIR", ws.root.join("target/llvm-cov-target")),
                 )
             };

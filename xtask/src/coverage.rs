@@ -9,8 +9,11 @@
 //! workspace's own `target/llvm-cov-target` whatever `CARGO_TARGET_DIR` or `build.target-dir`
 //! say: in a shared directory cargo-llvm-cov merges every project's `*.profraw` and its cleaning
 //! deletes other projects' reports (its issue #202). The rustc wrapper (sccache) stays: since 0.7
-//! cargo-llvm-cov chains it, and `CARGO_INCREMENTAL=0` lets sccache cache the workspace's own
-//! libraries too. All of this is set on the children only.
+//! cargo-llvm-cov chains it, so dependencies come from the cache. Incremental compilation stays as
+//! cargo has it: turning it off would let sccache cache the workspace's own crates too, but it
+//! also changes how rustc splits them into codegen units (16 instead of 256), and with that the
+//! counts of inlined and generic code (ripgrep's `ignore` crate loses executed lines), so the
+//! figures would no longer be plain cargo-llvm-cov's. All of this is set on the children only.
 
 mod artifacts;
 mod browser;
@@ -45,6 +48,7 @@ const XTASK: &str = "xtask";
 /// Where the settings live, for messages.
 const SETTINGS: &str = "[workspace.metadata.xtask.coverage]";
 const NIGHTLY_INSTALL: &str = "rustup toolchain install nightly --component llvm-tools-preview";
+const NIGHTLY_LLVM_TOOLS: &str = "rustup component add llvm-tools-preview --toolchain nightly";
 
 /// A report to produce (`--mode`); `open` is the HTML report, then a browser.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -242,8 +246,23 @@ fn run(sh: &Shell, flags: flags::Coverage, scope: Scope) -> anyhow::Result<()> {
         print!("{}", plan.describe(sh));
         return Ok(());
     }
+    if let Some(why) = incremental_turned_off(sh) {
+        eprintln!("note: {why}; it is passed on as it is");
+    }
     let gates = Gates { total: settings.total.overridden_by(&total_minimums), crates: settings.crates };
     execute(sh, &plan, &gates, flags.mode.contains(&Mode::Open) || flags.mode.is_empty())
+}
+
+/// Why the coverage build would not be incremental, when the environment turns it off: the
+/// figures of inlined and generic code then differ from a default build's.
+fn incremental_turned_off(sh: &Shell) -> Option<String> {
+    let (var, value) = ["CARGO_INCREMENTAL", "CARGO_BUILD_INCREMENTAL"]
+        .into_iter()
+        .find_map(|var| Some((var, sh.var(var).ok().filter(|value| value == "0" || value == "false")?)))?;
+    Some(format!(
+        "{var}={value} turns incremental compilation off, so rustc splits each crate into 16 codegen units \
+         instead of 256, and the coverage of inlined and generic code differs from a default build's"
+    ))
 }
 
 /// Usage errors the parser cannot see; returns the `--fail-under-*` minimums.
@@ -506,8 +525,6 @@ fn child_env(dirs: &Dirs, toolchain: &Toolchain, no_sccache: bool) -> Vec<(&'sta
         ("CARGO_LLVM_COV_BUILD_DIR", path(&dirs.cov_target)),
         // Never a prompt to install llvm-tools: an error naming the rustup command instead.
         ("CARGO_LLVM_COV_SETUP", "no".into()),
-        // sccache cannot cache incremental compilations.
-        ("CARGO_INCREMENTAL", "0".into()),
     ];
     if let Some((_, rustc)) = &toolchain.nightly {
         env.push(("RUSTC", path(rustc)));
@@ -883,13 +900,27 @@ pub(crate) fn findings(sh: &Shell, ws: &Workspace) -> Vec<Finding> {
             GROUP,
             format!("the active toolchain is nightly ({}): `coverage --doctests` works", version.trim()),
         ),
-        (_, Some((_, rustc))) => Finding::ok(GROUP, format!("nightly toolchain at {rustc}, for `coverage --doctests`")),
+        (_, Some((_, rustc))) => match tools::llvm_tools(sh, rustc.as_os_str().as_ref(), NIGHTLY_LLVM_TOOLS) {
+            Ok(_) => Finding::ok(GROUP, format!("nightly toolchain at {rustc}, for `coverage --doctests`")),
+            Err(err) => Finding::warn(
+                GROUP,
+                format!("the nightly toolchain for `coverage --doctests` cannot render coverage: {err:#}"),
+                NIGHTLY_LLVM_TOOLS,
+            ),
+        },
         (_, None) => Finding::warn(
             GROUP,
             "no nightly toolchain (optional: only `coverage --doctests` needs it, to measure doc tests)",
             NIGHTLY_INSTALL,
         ),
     });
+    if let Some(why) = incremental_turned_off(sh) {
+        findings.push(Finding::warn(
+            GROUP,
+            why,
+            "unset it for coverage runs (sccache then caches the dependencies, and the figures are a default build's)",
+        ));
+    }
     let python_crates: Vec<&str> =
         ws.members.iter().filter(|member| member.uses_python).map(|member| member.name.as_str()).collect();
     if !python_crates.is_empty() {
@@ -1291,7 +1322,7 @@ mod tests {
             assert_eq!(value("CARGO_LLVM_COV_BUILD_DIR"), Some(Some("/ws/target/llvm-cov-target".into())));
             assert_eq!(value("CARGO_TARGET_DIR"), Some(Some("/ws/target".into())));
             assert_eq!(value("CARGO_LLVM_COV_SETUP"), Some(Some("no".into())));
-            assert_eq!(value("CARGO_INCREMENTAL"), Some(Some("0".into())));
+            assert_eq!(value("CARGO_INCREMENTAL"), None, "incremental stays as cargo has it: the figures depend on it");
             assert_eq!(value("CARGO"), Some(Some("/toolchain/bin/cargo".into())));
             // Left to the child policy, which also holds when these tests run under `cargo llvm-cov`.
             let policy = env_value(child::command(&sh, "anything"), "RUSTC_WRAPPER");

@@ -88,11 +88,8 @@ fn all_formats_come_from_one_test_run_with_the_wrapper_kept() {
         compilations.len()
     );
     for run in &compilations {
-        // The xtask's own `cargo metadata` also probes rustc through the wrapper; only the
-        // coverage build needs incremental off.
-        if run.var("CARGO_LLVM_COV") == Some("1") {
-            assert_eq!(run.var("CARGO_INCREMENTAL"), Some("0"), "{:?}", run.args);
-        }
+        // Incremental stays as cargo has it, as in a plain cargo-llvm-cov run: the figures depend on it.
+        assert_eq!(run.var("CARGO_INCREMENTAL"), None, "{:?}", run.args);
         let leaked: Vec<&(String, String)> =
             run.env.iter().filter(|(_, value)| value == "injected-by-the-test").collect();
         assert!(leaked.is_empty(), "a child saw the xtask's own variables {leaked:?} in {:?}", run.args);
@@ -401,4 +398,79 @@ fn the_report_is_the_same_with_and_without_sccache_which_caches_the_coverage_bui
     assert_eq!(coverage(&["--clean"]), with_sccache);
     let stats = sccache.stats();
     assert!(counts(&stats, "cache_hits") > hits_before, "a fresh coverage build must hit the cache: {stats}");
+}
+
+/// The figures are plain cargo-llvm-cov's, file by file, down to the symbols: nothing the xtask
+/// gives its children changes how the code is compiled. An `#[inline(always)]` iterator, called
+/// from unit and integration tests, is where a different compilation (`CARGO_INCREMENTAL=0`: 16
+/// codegen units instead of 256) first shows, in its symbols and, in larger crates, its counts.
+#[test]
+fn the_report_equals_plain_cargo_llvm_covs_file_by_file() {
+    let sandbox = Sandbox::new("cov-equals-plain");
+    sandbox.write("ws/Cargo.toml", "[workspace]\nresolver = \"3\"\nmembers = [\"walker\"]\n");
+    sandbox.write("ws/walker/Cargo.toml", "[package]\nname = \"walker\"\nversion = \"0.1.0\"\nedition = \"2024\"\n");
+    sandbox.write(
+        "ws/walker/src/lib.rs",
+        r#"/// Yields the numbers below each limit, skipping multiples of three; `None` yields a marker.
+pub struct Walk {
+    limits: Vec<Option<u32>>,
+    current: Option<std::ops::Range<u32>>,
+}
+
+impl Walk {
+    pub fn new(limits: Vec<Option<u32>>) -> Walk {
+        Walk { limits, current: None }
+    }
+}
+
+impl Iterator for Walk {
+    type Item = u32;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<u32> {
+        loop {
+            let value = match self.current.as_mut().and_then(|range| range.next()) {
+                Some(value) => value,
+                None => {
+                    match self.limits.pop() {
+                        None => return None,
+                        Some(None) => return Some(u32::MAX),
+                        Some(Some(limit)) => self.current = Some(0..limit),
+                    }
+                    continue;
+                }
+            };
+            if value % 3 == 0 {
+                continue;
+            }
+            return Some(value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn skips_multiples_of_three() {
+        assert_eq!(super::Walk::new(vec![Some(5), Some(4)]).collect::<Vec<_>>(), [1, 2, 1, 2, 4]);
+    }
+}
+"#,
+    );
+    sandbox.write(
+        "ws/walker/tests/outside.rs",
+        "#[test]\nfn markers_and_limits() {\n    assert_eq!(walker::Walk::new(vec![Some(7), None]).count(), 5);\n}\n",
+    );
+    let ours = xtask(&sandbox).args(["coverage", "-p", "walker", "--mode", "lcov"]).output().unwrap();
+    assert_success(&ours, "xtask coverage -p walker --mode lcov");
+    let ours = fs::read_to_string(sandbox.path("ws/lcov.info")).unwrap();
+    let plain = sandbox
+        .command(cargo(), "ws")
+        .args(["llvm-cov", "-p", "walker", "--all-features", "--lcov", "--output-path", "plain.lcov"])
+        .output()
+        .unwrap();
+    assert_success(&plain, "plain cargo llvm-cov --lcov");
+    let plain = fs::read_to_string(sandbox.path("ws/plain.lcov")).unwrap();
+    assert!(ours.contains("walker/src/lib.rs") && ours.contains("DA:"), "{ours}");
+    assert_eq!(ours, plain, "the xtask's lcov differs from plain cargo-llvm-cov's");
 }
