@@ -900,7 +900,7 @@ pub(crate) fn findings(sh: &Shell, ws: &Workspace) -> Vec<Finding> {
             GROUP,
             format!("the active toolchain is nightly ({}): `coverage --doctests` works", version.trim()),
         ),
-        (_, Some((_, rustc))) => match tools::llvm_tools(sh, rustc.as_os_str().as_ref(), NIGHTLY_LLVM_TOOLS) {
+        (_, Some((_, rustc))) => match tools::llvm_tools(sh, rustc.as_os_str(), NIGHTLY_LLVM_TOOLS) {
             Ok(_) => Finding::ok(GROUP, format!("nightly toolchain at {rustc}, for `coverage --doctests`")),
             Err(err) => Finding::warn(
                 GROUP,
