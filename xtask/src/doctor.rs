@@ -58,7 +58,8 @@ impl flags::Doctor {
             outln!("\n{errors} {}, {warnings} {}", plural(errors, "error"), plural(warnings, "warning"));
         }
         if errors > 0 {
-            bail!("doctor found {errors} {} that make a task fail; the fix is under each", plural(errors, "problem"));
+            let verb = if errors == 1 { "makes" } else { "make" };
+            bail!("doctor found {errors} {} that {verb} a task fail; the fix is under each", plural(errors, "problem"));
         }
         Ok(())
     }

@@ -271,12 +271,22 @@ impl flags::SetupSccache {
         for file in [&sccache_config, &cargo_config] {
             report_changes(file, self.dry_run);
         }
+        if let Some(var) = incremental_forced_on(sh) {
+            errln!(
+                "{}: {var}=1 is set here, and sccache refuses every compilation while it is: with the wrapper \
+                 written, every cargo build from this environment fails until you {}",
+                paint(Stream::Stderr, Style::Bad, "warning"),
+                unset_incremental(var)
+            );
+        }
         if self.dry_run {
             errln!("--dry-run: nothing was written, started or stopped");
             return Ok(());
         }
         if let Some((backend, _)) = &remote {
-            check_backend_answers(&sccache, *backend, &sccache_config.text())?;
+            errln!("checking that the {backend} backend answers (a trial sccache server on a free port)");
+            trial_server_starts(&sccache, &sccache_config.text())
+                .with_context(|| format!("the {backend} backend did not answer, so nothing was changed"))?;
         }
         sccache_config.save()?;
         cargo_config.save()?;
@@ -415,11 +425,11 @@ fn check_backend_compiled_in(sccache: &Sccache<'_>, backend: BackendKind, multil
     Ok(())
 }
 
-/// Starts a throw-away server with the new configuration on a free port: sccache checks its
+/// Starts a throw-away server with `config` on a free port, then stops it: sccache checks its
 /// backend when it starts, and a wrapper whose server cannot start fails every build. The
 /// configuration may hold a password: it is written owner-only into an owner-only directory, and
 /// removed as soon as the server has read it.
-fn check_backend_answers(sccache: &Sccache<'_>, backend: BackendKind, config: &str) -> anyhow::Result<()> {
+fn trial_server_starts(sccache: &Sccache<'_>, config: &str) -> anyhow::Result<()> {
     let trial_dir = crate::safe_fs::PrivateDir::create("cargo-xtask-sccache-trial-")?;
     let config_path = trial_dir.write("config", config)?;
     let port = std::net::TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port();
@@ -432,12 +442,11 @@ fn check_backend_answers(sccache: &Sccache<'_>, backend: BackendKind, config: &s
             ("SCCACHE_SERVER_UDS", None),
         ],
     );
-    errln!("checking that the {backend} backend answers (a trial sccache server on port {port})");
     let started = trial.start();
     // A started server has read its configuration; stopping needs none.
     let _ = std::fs::remove_file(&config_path);
     trial.stop()?;
-    started.with_context(|| format!("the {backend} backend did not answer, so nothing was changed"))
+    started
 }
 
 /// Starts the server unless it already runs with the configured cache; restarts it if it runs
@@ -576,6 +585,9 @@ struct Status {
     running: bool,
     /// The running server's answer; an error when something else answers on its endpoint.
     stats: Option<Result<Stats, String>>,
+    /// When no server runs and sccache is the wrapper: whether one can start (the first build
+    /// starts it, and fails if it cannot).
+    starts: Option<Result<(), String>>,
     wrapper: Wrapper,
     /// Bytes in the local cache directory, when it exists.
     cache_bytes: Option<u64>,
@@ -607,16 +619,15 @@ impl Status {
             Err(_) => (Vec::new(), None),
         };
         let cache_bytes = directory_size(&configured.dir).ok().map(|(_, bytes)| bytes);
-        Ok(Status {
-            found,
-            backends,
-            configured,
-            endpoint,
-            running,
-            stats,
-            wrapper: effective_wrapper(sh)?,
-            cache_bytes,
-        })
+        let wrapper = effective_wrapper(sh)?;
+        let starts = match &found {
+            Ok(found) if !running && wrapper.value.as_deref().is_some_and(is_sccache) => {
+                let sccache = Sccache::new(sh, found.clone());
+                Some(trial_server_starts(&sccache, &configured.config.text()).map_err(|err| format!("{err:#}")))
+            }
+            _ => None,
+        };
+        Ok(Status { found, backends, configured, endpoint, running, stats, starts, wrapper, cache_bytes })
     }
 
     /// Each check with what it found and, for a problem, the fix.
@@ -632,18 +643,15 @@ impl Status {
         findings.extend(self.server_findings());
         findings.push(self.wrapper_finding(sh));
         let wrapper_is_sccache = self.wrapper.value.as_deref().is_some_and(is_sccache);
-        for var in ["CARGO_INCREMENTAL", "CARGO_BUILD_INCREMENTAL"] {
-            if sh.var(var).is_ok_and(|value| value == "1") {
-                let what = format!(
-                    "{var}=1: sccache refuses incremental compilations, so every build through it fails{}",
-                    if wrapper_is_sccache { "" } else { " (once sccache is the wrapper)" }
-                );
-                let fix = format!("unset {var} (cargo then compiles only workspace crates incrementally)");
-                findings.push(match wrapper_is_sccache {
-                    true => Finding::error(GROUP, what, fix),
-                    false => Finding::warn(GROUP, what, fix),
-                });
-            }
+        if let Some(var) = incremental_forced_on(sh) {
+            let what = format!(
+                "{var}=1: sccache refuses incremental compilations, so every build through it fails{}",
+                if wrapper_is_sccache { "" } else { " (once sccache is the wrapper)" }
+            );
+            findings.push(match wrapper_is_sccache {
+                true => Finding::error(GROUP, what, unset_incremental(var)),
+                false => Finding::warn(GROUP, what, unset_incremental(var)),
+            });
         }
         for file in &self.wrapper.env_table_files {
             findings.push(Finding::warn(
@@ -696,7 +704,22 @@ impl Status {
         let stats = match &self.stats {
             None if self.running => return Vec::new(),
             None => {
-                return vec![Finding::ok(GROUP, format!("no server runs on {endpoint}: the first build starts one"))];
+                return vec![match &self.starts {
+                    Some(Err(err)) => Finding::error(
+                        GROUP,
+                        format!(
+                            "no server runs on {endpoint}, and none can start with {}, so every build through \
+                             sccache fails: {err}",
+                            self.configured.config.path
+                        ),
+                        format!(
+                            "bring the {} backend back; or use the local disk: cargo xtask setup-sccache; or turn \
+                             sccache off: cargo xtask setup-sccache disable",
+                            self.configured.backend
+                        ),
+                    ),
+                    _ => Finding::ok(GROUP, format!("no server runs on {endpoint}: the first build starts one")),
+                }];
             }
             Some(Err(err)) => {
                 return vec![Finding::warn(
@@ -784,6 +807,16 @@ impl Status {
             _ => Finding::ok(DISK, what),
         })
     }
+}
+
+/// The variable that turns incremental compilation on explicitly, which sccache refuses to work
+/// with (it exits on every compilation).
+fn incremental_forced_on(sh: &Shell) -> Option<&'static str> {
+    ["CARGO_INCREMENTAL", "CARGO_BUILD_INCREMENTAL"].into_iter().find(|var| sh.var(var).is_ok_and(|value| value == "1"))
+}
+
+fn unset_incremental(var: &str) -> String {
+    format!("unset {var} (cargo then compiles only workspace crates incrementally, as it does by default)")
 }
 
 /// Sccache's findings, for `doctor`.

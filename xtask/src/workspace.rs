@@ -107,6 +107,9 @@ impl Workspace {
             // Else cargo writes `.rustc_info.json` into the target and build directories, even
             // into an ordinary folder they name: a read must leave them as they were.
             .env("CARGO_CACHE_RUSTC_INFO", "0")
+            // Reading needs no compiler wrapper, and a broken one (sccache refusing
+            // CARGO_INCREMENTAL=1, a program that is gone) is what `doctor` must still report.
+            .env("RUSTC_WRAPPER", "")
             .quiet()
             .read()
             .context("`cargo metadata` failed; its message above says why")?;

@@ -899,3 +899,25 @@ fn credentials_in_other_settings_never_show_either() {
 }
 
 const PASSWORD_ENCODED: &str = "Zq9-p%40ss%2Fw";
+
+#[test]
+fn setup_says_first_when_the_environment_would_break_every_build_through_the_wrapper() {
+    let sb = SccacheSandbox::new("sccache-incremental-forced");
+    let output = sb
+        .command(XTASK, "ws")
+        .args(["setup-sccache", "--no-install", "--dry-run"])
+        .env("CARGO_INCREMENTAL", "1")
+        .output()
+        .unwrap();
+    assert_success(&output, "setup --dry-run with CARGO_INCREMENTAL=1");
+    let stderr = stderr(&output);
+    let warning = stderr.find("CARGO_INCREMENTAL=1 is set here").expect(&stderr);
+    assert!(
+        stderr[warning..].contains("every cargo build from this environment fails until you unset CARGO_INCREMENTAL"),
+        "{stderr}"
+    );
+    assert!(
+        warning < stderr.find("--dry-run: nothing was written").expect(&stderr),
+        "the warning comes before: {stderr}"
+    );
+}
