@@ -20,7 +20,7 @@ use crate::{
     output::UsageError,
     setup_sccache::server::Sccache,
     tools::{self, Found},
-    workspace::Workspace,
+    workspace::{Workspace, XTASK_PACKAGE},
 };
 
 /// Every scenario, in the order they run.
@@ -276,7 +276,8 @@ impl Bench<'_> {
             let packages = packages.iter().flat_map(|p| ["-p", p.as_str()]);
             time(child::cargo(self.sh).args(["build", "--quiet", "--target-dir"]).arg(target(side)).args(packages))
         };
-        let (cold, deps_only) = pairs(self.runs, || build("cold", &["xtask".to_owned()]), || build("deps", &deps))?;
+        let (cold, deps_only) =
+            pairs(self.runs, || build("cold", &[XTASK_PACKAGE.to_owned()]), || build("deps", &deps))?;
         let mut row = Row::compared(
             "xtask-build",
             Sample { label: "cold `cargo build -p xtask`".into(), seconds: cold },
@@ -288,7 +289,7 @@ impl Bench<'_> {
         row.checks.push(Check { goal: "cold ≤ 12 s".into(), actual: seconds(cold), pass: cold <= 12.0 });
 
         // Warm: everything built; `cargo xtask --help` only checks freshness and prints.
-        time(child::cargo(self.sh).args(["build", "--quiet", "-p", "xtask"]))?;
+        time(child::cargo(self.sh).args(["build", "--quiet", "-p", XTASK_PACKAGE]))?;
         let warm: Vec<f64> = (0..self.runs.max(5))
             .map(|_| time(child::cargo(self.sh).args(["xtask", "--help"])))
             .collect::<anyhow::Result<_>>()?;
@@ -657,7 +658,7 @@ fn xtask_dependencies(sh: &Shell) -> anyhow::Result<Vec<String>> {
     let metadata: Value = serde_json::from_str(&json)?;
     let xtask = metadata["packages"]
         .as_array()
-        .and_then(|packages| packages.iter().find(|p| p["name"] == "xtask"))
+        .and_then(|packages| packages.iter().find(|p| p["name"] == XTASK_PACKAGE))
         .context("no xtask package in this workspace")?;
     Ok(xtask["dependencies"]
         .as_array()

@@ -43,8 +43,8 @@ use crate::{
 };
 use summary::{Metric, Minimums, Summary};
 
-/// The member that is the workspace's automation: measured only when asked for by name.
-const XTASK: &str = "xtask";
+/// The member that is the workspace's automation (this one): measured only when asked for by name.
+const XTASK: &str = crate::workspace::XTASK_PACKAGE;
 /// Where the settings live, for messages.
 const SETTINGS: &str = "[workspace.metadata.xtask.coverage]";
 const NIGHTLY_INSTALL: &str = "rustup toolchain install nightly --component llvm-tools-preview";

@@ -234,6 +234,8 @@ xflags::xflags! {
         cmd ci {
             /// Do not install anything; use the tools as they are.
             optional --no-install
+            /// Print the install steps and the checks, and run nothing.
+            optional --dry-run
         }
     }
 }
@@ -399,6 +401,7 @@ pub struct Info {
 #[derive(Debug)]
 pub struct Ci {
     pub no_install: bool,
+    pub dry_run: bool,
 }
 
 impl Xtask {

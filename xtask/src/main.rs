@@ -21,8 +21,6 @@ mod output;
 mod safe_fs;
 mod secrets;
 mod setup_sccache;
-#[cfg(test)]
-mod tidy;
 mod toml_file;
 mod tools;
 mod workspace;

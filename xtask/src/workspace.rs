@@ -12,6 +12,9 @@ use xshell::Shell;
 
 use crate::child;
 
+/// This xtask's own package: `xtask` here, whatever it is named in a workspace it was copied into.
+pub(crate) const XTASK_PACKAGE: &str = env!("CARGO_PKG_NAME");
+
 /// Packages whose presence in a crate's dependency graph means its tests link libpython.
 const PYTHON_BINDINGS: &[&str] = &["pyo3", "pyo3-ffi"];
 

@@ -9,7 +9,7 @@ use support::*;
 
 #[test]
 fn bare_and_help_print_the_help_and_exit_0() {
-    let golden = fs::read_to_string(repo_root().join("xtask/test_data/help.txt")).unwrap();
+    let golden = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data/help.txt")).unwrap();
     let sandbox = Sandbox::new("help");
     for args in [&[][..], &["--help"], &["-h"], &["help"], &["help", "coverage"]] {
         let output = sandbox.command(XTASK, "home").args(args).output().unwrap();

@@ -10,7 +10,8 @@ use std::{
     process::{Command, Output},
 };
 
-pub const XTASK: &str = env!("CARGO_BIN_EXE_xtask");
+/// The binary under test; named after its package, which a workspace that adopted it may rename.
+pub const XTASK: &str = env!(concat!("CARGO_BIN_EXE_", env!("CARGO_PKG_NAME")));
 
 /// The repository's root, where the xtask under test lives.
 pub fn repo_root() -> &'static Path {
