@@ -228,9 +228,10 @@ fn run(sh: &Shell, flags: flags::Coverage, scope: Scope) -> anyhow::Result<()> {
     });
     let ws = ws?;
     let settings = Settings::from_workspace(&ws.settings, &ws.members)?;
-    let selection = select(&ws.members, &flags.package, &flags.exclude, scope, &settings.fast_exclude)?;
+    let selection = select(&ws.members, &flags.package, &flags.exclude, scope, &settings)?;
+    let task = if scope == Scope::Fast { "coverage-fast" } else { "coverage" };
     for (name, why) in &selection.skipped {
-        eprintln!("coverage-fast leaves out `{name}`: {why}");
+        eprintln!("{task} leaves out `{name}`: {why}");
     }
     let cwd = Utf8PathBuf::try_from(std::env::current_dir()?).context("the current directory is not UTF-8")?;
     let dirs = Dirs::new(&ws, flags.output_dir.as_deref(), &cwd);
@@ -293,6 +294,8 @@ fn check_flags(flags: &flags::Coverage) -> Result<Minimums, UsageError> {
 /// `[workspace.metadata.xtask.coverage]`.
 #[derive(Debug, Default, PartialEq)]
 struct Settings {
+    /// Members no run measures unless they are named with `-p`.
+    exclude: Vec<String>,
     fast_exclude: Vec<String>,
     total: Minimums,
     crates: Vec<(String, Minimums)>,
@@ -315,15 +318,16 @@ impl Settings {
         };
         for (key, value) in table {
             match key.as_str() {
-                "fast-exclude" => {
-                    let names = value.as_array().with_context(|| {
-                        format!("`fast-exclude` in {SETTINGS} must be a list of crate names, not {value}")
-                    })?;
+                "exclude" | "fast-exclude" => {
+                    let names = value
+                        .as_array()
+                        .with_context(|| format!("`{key}` in {SETTINGS} must be a list of crate names, not {value}"))?;
+                    let list = if key == "exclude" { &mut parsed.exclude } else { &mut parsed.fast_exclude };
                     for name in names {
-                        let name = name.as_str().with_context(|| {
-                            format!("`fast-exclude` in {SETTINGS} must list crate names, not {name}")
-                        })?;
-                        parsed.fast_exclude.push(member(name, key)?);
+                        let name = name
+                            .as_str()
+                            .with_context(|| format!("`{key}` in {SETTINGS} must list crate names, not {name}"))?;
+                        list.push(member(name, key)?);
                     }
                 }
                 "crates" => {
@@ -339,7 +343,7 @@ impl Settings {
                 _ => match Metric::ALL.iter().find(|metric| *key == format!("fail-under-{}", metric.name())) {
                     Some(metric) => parsed.total.set(*metric, percentage(value, &format!("`{key}` in {SETTINGS}"))?),
                     None => bail!(
-                        "unknown key `{key}` in {SETTINGS}; the keys are fast-exclude, fail-under-lines, \
+                        "unknown key `{key}` in {SETTINGS}; the keys are exclude, fast-exclude, fail-under-lines, \
                          fail-under-functions, fail-under-regions and crates"
                     ),
                 },
@@ -403,7 +407,7 @@ fn select(
     packages: &[String],
     excluded: &[String],
     scope: Scope,
-    fast_exclude: &[String],
+    settings: &Settings,
 ) -> Result<Selection, UsageError> {
     let names = |values: &[String], flag: &str| -> Result<Vec<String>, UsageError> {
         let mut names = Vec::new();
@@ -424,10 +428,13 @@ fn select(
             continue;
         }
         let skip_because = match scope {
+            _ if packages.is_empty() && settings.exclude.contains(&member.name) => {
+                Some("it is listed in `exclude` in [workspace.metadata.xtask.coverage] (name it with -p to measure it)")
+            }
             Scope::Fast if member.uses_python => {
                 Some("it depends on pyo3 (directly or through other crates), so its tests need Python")
             }
-            Scope::Fast if fast_exclude.contains(&member.name) => {
+            Scope::Fast if settings.fast_exclude.contains(&member.name) => {
                 Some("it is listed in `fast-exclude` in [workspace.metadata.xtask.coverage]")
             }
             _ => None,
@@ -985,8 +992,8 @@ pub(crate) fn smoke_test(sh: &Shell, ws: &Workspace) -> Finding {
     let mut name = String::new();
     let outcome = (|| -> anyhow::Result<Measured> {
         let settings = Settings::from_workspace(&ws.settings, &ws.members)?;
-        let selection = select(&ws.members, &[], &[], Scope::Fast, &settings.fast_exclude)
-            .or_else(|_| select(&ws.members, &[], &[], Scope::Full, &[]))?;
+        let selection = select(&ws.members, &[], &[], Scope::Fast, &settings)
+            .or_else(|_| select(&ws.members, &[], &[], Scope::Full, &Settings::default()))?;
         name.clone_from(&selection.measured[0]);
         let flags = flags::Coverage {
             mode: Vec::new(),
@@ -1089,37 +1096,57 @@ mod tests {
 
     #[test]
     fn default_selection_is_every_member_but_xtask() {
-        let selection = select(&members(), &[], &[], Scope::Full, &[]).unwrap();
+        let selection = select(&members(), &[], &[], Scope::Full, &Settings::default()).unwrap();
         assert_eq!(selection.measured, strings(&["app", "bindings", "core", "slow"]));
         assert!(selection.skipped.is_empty());
     }
 
     #[test]
     fn packages_take_repeats_and_comma_lists_and_exclude_wins() {
-        let selection =
-            select(&members(), &strings(&["core, app", "xtask"]), &strings(&["app"]), Scope::Full, &[]).unwrap();
+        let selection = select(
+            &members(),
+            &strings(&["core, app", "xtask"]),
+            &strings(&["app"]),
+            Scope::Full,
+            &Settings::default(),
+        )
+        .unwrap();
         assert_eq!(selection.measured, strings(&["core", "xtask"]));
-        let selection = select(&members(), &[], &strings(&["slow,bindings"]), Scope::Full, &[]).unwrap();
+        let selection =
+            select(&members(), &[], &strings(&["slow,bindings"]), Scope::Full, &Settings::default()).unwrap();
         assert_eq!(selection.measured, strings(&["app", "core"]));
     }
 
     #[test]
     fn unknown_names_are_usage_errors_listing_the_members() {
-        let err = select(&members(), &strings(&["core,nope"]), &[], Scope::Full, &[]).unwrap_err();
+        let err = select(&members(), &strings(&["core,nope"]), &[], Scope::Full, &Settings::default()).unwrap_err();
         assert_eq!(err.0, "unknown package `nope` in --package; the members are: app, bindings, core, slow, xtask");
-        let err = select(&members(), &[], &strings(&["gone"]), Scope::Full, &[]).unwrap_err();
+        let err = select(&members(), &[], &strings(&["gone"]), Scope::Full, &Settings::default()).unwrap_err();
         assert!(err.0.starts_with("unknown package `gone` in --exclude"), "{}", err.0);
     }
 
     #[test]
+    fn exclude_leaves_members_out_of_every_run_unless_named() {
+        let settings = Settings { exclude: strings(&["slow"]), ..Settings::default() };
+        for scope in [Scope::Full, Scope::Fast] {
+            let selection = select(&members(), &[], &[], scope, &settings).unwrap();
+            assert!(!selection.measured.contains(&"slow".to_owned()), "{selection:?}");
+            assert!(selection.skipped.iter().any(|(name, why)| name == "slow" && why.contains("`exclude`")));
+        }
+        let named = select(&members(), &strings(&["slow"]), &[], Scope::Full, &settings).unwrap();
+        assert_eq!(named.measured, strings(&["slow"]));
+    }
+
+    #[test]
     fn fast_leaves_out_python_crates_and_the_configured_ones_and_says_why() {
-        let selection = select(&members(), &[], &[], Scope::Fast, &strings(&["slow"])).unwrap();
+        let settings = Settings { fast_exclude: strings(&["slow"]), ..Settings::default() };
+        let selection = select(&members(), &[], &[], Scope::Fast, &settings).unwrap();
         assert_eq!(selection.measured, strings(&["core"]));
         let skipped: Vec<&str> = selection.skipped.iter().map(|(name, _)| name.as_str()).collect();
         assert_eq!(skipped, ["app", "bindings", "slow"]);
         assert!(selection.skipped[0].1.contains("depends on pyo3 (directly or through other crates)"));
         assert!(selection.skipped[2].1.contains("fast-exclude"));
-        let err = select(&members(), &strings(&["app"]), &[], Scope::Fast, &[]).unwrap_err();
+        let err = select(&members(), &strings(&["app"]), &[], Scope::Fast, &Settings::default()).unwrap_err();
         assert!(err.0.starts_with("nothing left to measure after --package, --exclude and coverage-fast's exclusions"));
     }
 

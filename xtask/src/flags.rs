@@ -97,7 +97,8 @@ xflags::xflags! {
             /// open it in the browser), html, lcov, text, json, cobertura, codecov. Default: open.
             repeated --mode mode: Mode
             /// Crate to measure; repeat it or give a comma list (`-p a,b`). Default: every member
-            /// except xtask.
+            /// except this xtask (whatever its package is named) and those `exclude`d in
+            /// [workspace.metadata.xtask.coverage].
             repeated -p, --package name: String
             /// Member to leave out; repeat it or give a comma list.
             repeated --exclude name: String
@@ -135,7 +136,8 @@ xflags::xflags! {
             /// open it in the browser), html, lcov, text, json, cobertura, codecov. Default: open.
             repeated --mode mode: Mode
             /// Crate to measure; repeat it or give a comma list (`-p a,b`). Default: every member
-            /// except xtask.
+            /// except this xtask (whatever its package is named) and those `exclude`d in
+            /// [workspace.metadata.xtask.coverage].
             repeated -p, --package name: String
             /// Member to leave out; repeat it or give a comma list.
             repeated --exclude name: String
