@@ -233,6 +233,20 @@ xflags::xflags! {
         /// Run every check CI runs (fmt, the workflow's validation, clippy, tests, Windows and macOS
         /// builds), first installing what they need: rustup components and targets, cargo-llvm-cov,
         /// cargo-nextest, action-validator, sccache, and the Debian packages of redis-server and fish.
+        /// Copy this xtask into another workspace: the crate, the workspace member and the
+        /// `cargo xtask` alias, with edits that keep every other byte. Refuses, changing nothing,
+        /// when that workspace has a directory, package or alias of that name already.
+        cmd adopt {
+            /// The other workspace's root directory.
+            required dir: Utf8PathBuf
+            /// The directory and package name of the copy. Default: xtask.
+            optional --name name: String
+            /// The cargo alias that runs it. Default: xtask.
+            optional --alias alias: String
+            /// Print what would be copied and changed, and change nothing.
+            optional --dry-run
+        }
+
         cmd ci {
             /// Do not install anything; use the tools as they are.
             optional --no-install
@@ -259,6 +273,7 @@ pub enum XtaskCmd {
     Doctor(Doctor),
     Bench(Bench),
     Info(Info),
+    Adopt(Adopt),
     Ci(Ci),
 }
 
@@ -398,6 +413,15 @@ pub struct Bench {
 #[derive(Debug)]
 pub struct Info {
     pub json: bool,
+}
+
+#[derive(Debug)]
+pub struct Adopt {
+    pub dir: Utf8PathBuf,
+
+    pub name: Option<String>,
+    pub alias: Option<String>,
+    pub dry_run: bool,
 }
 
 #[derive(Debug)]

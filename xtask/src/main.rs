@@ -8,6 +8,7 @@
 // The xtask's job is to print.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod adopt;
 mod bench;
 mod child;
 mod ci;
@@ -83,6 +84,7 @@ fn run(flags: flags::Xtask) -> anyhow::Result<()> {
             Ok(())
         }
         flags::XtaskCmd::Bench(cmd) => cmd.run(at_workspace_root(sh)?),
+        flags::XtaskCmd::Adopt(cmd) => cmd.run(at_workspace_root(sh)?),
         flags::XtaskCmd::Ci(cmd) => cmd.run(at_workspace_root(sh)?),
         flags::XtaskCmd::SetupSccache(cmd) => cmd.run(at_workspace_root(sh)?),
         flags::XtaskCmd::Info(cmd) => cmd.run(at_workspace_root(sh)?),

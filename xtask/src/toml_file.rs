@@ -261,6 +261,17 @@ impl TomlFile {
         }
     }
 
+    /// The document, for an edit that is not setup's marked keys (`adopt`'s member and alias);
+    /// say what it did with [`TomlFile::record`]. `save` checks the result all the same.
+    pub(crate) fn doc(&mut self) -> &mut DocumentMut {
+        &mut self.doc
+    }
+
+    /// Notes an edit made through [`TomlFile::doc`], for people.
+    pub(crate) fn record(&mut self, change: String) {
+        self.changes.push(change);
+    }
+
     /// Whether the edits changed the text.
     pub(crate) fn changed(&self) -> bool {
         self.text() != self.original

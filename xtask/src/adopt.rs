@@ -1,0 +1,377 @@
+//! `cargo xtask adopt DIR`: this xtask, copied into another workspace in one step.
+//!
+//! It copies this crate (it inherits nothing from its workspace, so it builds the same anywhere),
+//! adds it to the other workspace's members and adds the `cargo xtask` alias, both with edits
+//! that keep every other byte of those files. Everything is checked before anything is written:
+//! a directory of that name, a package of that name or an alias of that name that is not this
+//! one is an error, and nothing changes.
+
+use anyhow::{Context, bail};
+use camino::{Utf8Path, Utf8PathBuf};
+use serde_json::Value;
+use toml_edit::{Array, DocumentMut, Item, Table};
+use xshell::Shell;
+
+use crate::{
+    child, flags,
+    output::UsageError,
+    toml_file::TomlFile,
+    workspace::{self, XTASK_PACKAGE},
+};
+
+/// Files of this crate that are about this repository, not the xtask: not copied.
+const NOT_COPIED: &[&str] = &["tests/repository.rs"];
+
+impl flags::Adopt {
+    pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
+        let cwd = Utf8PathBuf::try_from(std::env::current_dir()?).context("the current directory is not UTF-8")?;
+        let given = workspace::users_path(&cwd, &self.dir);
+        let host = given.canonicalize_utf8().with_context(|| format!("{given} is not a directory that exists"))?;
+        let name = self.name.as_deref().unwrap_or(XTASK_PACKAGE);
+        let alias = self.alias.as_deref().unwrap_or("xtask");
+        for (flag, value) in [("--name", name), ("--alias", alias)] {
+            check_name(flag, value)?;
+        }
+        let source = Utf8Path::new(env!("CARGO_MANIFEST_DIR"))
+            .canonicalize_utf8()
+            .context("this xtask's own source directory, where it was built, is gone")?;
+        let source = source.as_path();
+        let plan = Plan::make(sh, &host, source, name, alias)?;
+        plan.print(self.dry_run);
+        if self.dry_run {
+            println!("--dry-run: nothing was written");
+            return Ok(());
+        }
+        plan.apply()?;
+        println!(
+            "\nNext, in {host}: `cargo xtask doctor` (its first run builds the xtask and adds its dependencies to \
+             Cargo.lock), then `cargo xtask info`. The Makefile targets are in {}/Makefile, to copy the ones you want.",
+            source.parent().unwrap_or(source)
+        );
+        Ok(())
+    }
+}
+
+/// A name cargo takes as a package and directory name, and as an alias.
+fn check_name(flag: &str, name: &str) -> Result<(), UsageError> {
+    let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    match valid {
+        true => Ok(()),
+        false => Err(UsageError(format!(
+            "{flag} `{name}` is not a name cargo takes: use letters, digits, `-` and `_`, starting with a letter"
+        ))),
+    }
+}
+
+/// Everything `adopt` will do, checked against the other workspace before anything is written.
+struct Plan {
+    host: Utf8PathBuf,
+    /// Each file of this crate and where its copy goes, inside `target`.
+    files: Vec<(Utf8PathBuf, Utf8PathBuf)>,
+    target: Utf8PathBuf,
+    /// The package name of the copy, when it is not this one's.
+    rename: Option<String>,
+    manifest: TomlFile,
+    config: TomlFile,
+}
+
+impl Plan {
+    fn make(sh: &Shell, host: &Utf8Path, source: &Utf8Path, name: &str, alias: &str) -> anyhow::Result<Plan> {
+        let manifest_path = host.join("Cargo.toml");
+        if !manifest_path.is_file() {
+            bail!("{manifest_path} does not exist: give the root directory of a cargo workspace or package");
+        }
+        if source.parent() == Some(host) {
+            bail!("{host} is this xtask's own workspace; give another workspace's root");
+        }
+        let packages = host_packages(sh, host)?;
+        let target = host.join(name);
+        if target.symlink_metadata().is_ok() {
+            let hint = if packages.iter().any(|package| package == name) {
+                format!("it holds the workspace's own `{name}` package")
+            } else {
+                "something is there already".to_owned()
+            };
+            bail!(
+                "{target} exists ({hint}), so nothing was changed; put this xtask beside it under another name: \
+                 cargo xtask adopt {host} --name xtask-ci --alias xtask-ci"
+            );
+        }
+        if packages.iter().any(|package| package == name) {
+            bail!(
+                "{host} already has a package named `{name}`, so nothing was changed; name the copy otherwise: \
+                 cargo xtask adopt {host} --name xtask-ci --alias xtask-ci"
+            );
+        }
+
+        let mut manifest = TomlFile::read(&manifest_path)?;
+        let member = add_member(manifest.doc(), name)?;
+        if let Some(change) = member {
+            manifest.record(change);
+        }
+        let mut config = TomlFile::read(&workspace::cargo_config_in(&host.join(".cargo")))?;
+        let wanted = alias_value(name);
+        let existing = config.doc().get("alias").and_then(|aliases| aliases.get(alias)).cloned();
+        match existing {
+            None => {
+                let aliases = config.doc().entry("alias").or_insert_with(|| Item::Table(Table::new()));
+                let Some(aliases) = aliases.as_table_like_mut() else {
+                    bail!("`alias` in {} is not a table, so nothing was changed", config.path);
+                };
+                aliases.insert(alias, toml_edit::value(wanted.clone()));
+                config.record(format!("set alias.{alias} = {wanted}"));
+            }
+            Some(existing) if alias_runs(&existing, name) => {}
+            Some(existing) => bail!(
+                "{} already has the alias `{alias}` = {}, which runs something else, so nothing was changed; add \
+                 this xtask under another alias (`cargo xtask adopt {host} --alias xtask-ci`), or remove that one",
+                config.path,
+                existing.to_string().trim()
+            ),
+        }
+        Ok(Plan {
+            host: host.to_owned(),
+            files: crate_files(source)?.into_iter().map(|(from, relative)| (from, target.join(relative))).collect(),
+            target,
+            rename: (name != XTASK_PACKAGE).then(|| name.to_owned()),
+            manifest,
+            config,
+        })
+    }
+
+    fn print(&self, dry_run: bool) {
+        let verb = if dry_run { "would copy" } else { "copying" };
+        println!("{verb} {} files of this xtask to {}", self.files.len(), self.target);
+        if let Some(name) = &self.rename {
+            println!("  with its package named `{name}`");
+        }
+        for file in [&self.manifest, &self.config] {
+            if file.changes.is_empty() {
+                println!("{}: already as wanted", file.path);
+            } else {
+                println!("{}: {}", file.path, if dry_run { "would change" } else { "changing" });
+                for change in &file.changes {
+                    println!("  {change}");
+                }
+            }
+        }
+    }
+
+    /// Copies, then edits: a copy that fails midway leaves the other workspace's files as they
+    /// were. Each copy is a new file: one that exists is an error, never overwritten.
+    fn apply(&self) -> anyhow::Result<()> {
+        for (from, to) in &self.files {
+            assert!(to.starts_with(&self.target), "{to} is a copy outside {}", self.target);
+            std::fs::create_dir_all(to.parent().expect("a file in a directory"))?;
+            copy_to_new_file(from, to).with_context(|| format!("could not copy {from} to {to}"))?;
+        }
+        if let Some(name) = &self.rename {
+            let mut copied = TomlFile::read(&self.target.join("Cargo.toml"))?;
+            copied.doc()["package"]["name"] = toml_edit::value(name.as_str());
+            copied.record(format!("set package.name = \"{name}\""));
+            copied.save()?;
+        }
+        self.manifest.save()?;
+        self.config.save()?;
+        println!("adopted: {} now has this xtask", self.host);
+        Ok(())
+    }
+}
+
+/// Copies `from` into a new file `to`, with its permissions.
+fn copy_to_new_file(from: &Utf8Path, to: &Utf8Path) -> std::io::Result<()> {
+    let mut source = std::fs::File::open(from)?;
+    let mut copy = std::fs::OpenOptions::new().write(true).create_new(true).open(to)?;
+    std::io::copy(&mut source, &mut copy)?;
+    copy.set_permissions(source.metadata()?.permissions())
+}
+
+/// The names of the packages in the workspace at `host`, which must be that workspace's root.
+fn host_packages(sh: &Shell, host: &Utf8Path) -> anyhow::Result<Vec<String>> {
+    let json = child::cargo(sh)
+        .args(["metadata", "--format-version", "1", "--no-deps", "--manifest-path"])
+        .arg(host.join("Cargo.toml"))
+        .env("CARGO_CACHE_RUSTC_INFO", "0")
+        .env("RUSTC_WRAPPER", "")
+        .quiet()
+        .read()
+        .with_context(|| format!("`cargo metadata` failed in {host}; its message above says why"))?;
+    let metadata: Value = serde_json::from_str(&json).context("`cargo metadata` printed something that is not JSON")?;
+    let root = metadata["workspace_root"].as_str().unwrap_or_default();
+    if Utf8Path::new(root).canonicalize_utf8().ok().as_deref() != Some(host) {
+        bail!("{host} is inside the workspace at {root}; adopt the xtask there: cargo xtask adopt {root}");
+    }
+    Ok(metadata["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|package| package["name"].as_str().map(str::to_owned))
+        .collect())
+}
+
+/// Adds `name` to the workspace's members unless one of them names it already; the change, if any.
+fn add_member(doc: &mut DocumentMut, name: &str) -> anyhow::Result<Option<String>> {
+    let workspace = doc.entry("workspace").or_insert_with(|| Item::Table(Table::new()));
+    let Some(workspace) = workspace.as_table_like_mut() else { bail!("`workspace` in Cargo.toml is not a table") };
+    let listed = |key: &str, workspace: &dyn toml_edit::TableLike| -> Vec<String> {
+        let array = workspace.get(key).and_then(Item::as_array);
+        array.into_iter().flatten().filter_map(|member| member.as_str().map(str::to_owned)).collect()
+    };
+    if listed("exclude", workspace).iter().any(|pattern| matches_member(pattern, name)) {
+        bail!("`workspace.exclude` in Cargo.toml leaves `{name}` out of the workspace; remove it from there first");
+    }
+    if listed("members", workspace).iter().any(|pattern| matches_member(pattern, name)) {
+        return Ok(None);
+    }
+    match workspace.get_mut("members") {
+        Some(members) => {
+            let Some(members) = members.as_array_mut() else {
+                bail!("`workspace.members` in Cargo.toml is not a list")
+            };
+            push_like_the_others(members, name);
+        }
+        None => {
+            workspace.insert("members", toml_edit::value(Array::from_iter([name])));
+        }
+    }
+    Ok(Some(format!("add \"{name}\" to workspace.members")))
+}
+
+/// Appends `name`, laid out as the last element is: on its own line in a list written one per
+/// line, after a space in one written on a line.
+fn push_like_the_others(members: &mut Array, name: &str) {
+    let mut decor = members.iter().last().map(|last| last.decor().clone());
+    let one_per_line = decor.as_ref().is_some_and(|decor| {
+        decor.prefix().and_then(|prefix| prefix.as_str()).is_some_and(|prefix| prefix.contains('\n'))
+    });
+    if members.len() == 1 && !one_per_line {
+        decor = None;
+    }
+    members.push(name);
+    if let (Some(decor), Some(new)) = (decor, members.iter_mut().last()) {
+        *new.decor_mut() = decor;
+    }
+}
+
+/// Whether a `members` entry names the directory `name` at the root: itself, or a glob such as `*`.
+fn matches_member(pattern: &str, name: &str) -> bool {
+    let pattern = pattern.trim_start_matches("./").trim_end_matches('/');
+    match pattern.split_once('*') {
+        None => pattern == name,
+        Some((before, after)) => {
+            !pattern.contains('/')
+                && name.len() >= before.len() + after.len()
+                && name.starts_with(before)
+                && name.ends_with(after)
+        }
+    }
+}
+
+/// The alias: `cargo run` of the copy, built without the rustc wrapper of cargo's config files, so
+/// that `cargo xtask doctor` runs when that wrapper breaks every build. The same as this
+/// repository's own in `.cargo/config.toml`.
+fn alias_value(package: &str) -> Array {
+    Array::from_iter(["run", "--package", package, "--config", "build.rustc-wrapper=''", "--"])
+}
+
+/// Whether an existing alias runs the package `name` (this alias, or the usual string form).
+fn alias_runs(existing: &Item, name: &str) -> bool {
+    let words: Vec<String> = match existing {
+        Item::Value(toml_edit::Value::String(text)) => text.value().split_whitespace().map(str::to_owned).collect(),
+        other => other.as_array().into_iter().flatten().filter_map(|word| word.as_str().map(str::to_owned)).collect(),
+    };
+    words.windows(2).any(|pair| (pair[0] == "--package" || pair[0] == "-p") && pair[1] == name)
+        && words.first().is_some_and(|word| word == "run")
+}
+
+/// This crate's files to copy, each with its path in the copy: everything but build output,
+/// hidden files and this repository's own checks.
+fn crate_files(source: &Utf8Path) -> anyhow::Result<Vec<(Utf8PathBuf, Utf8PathBuf)>> {
+    fn walk(dir: &Utf8Path, relative: &Utf8Path, found: &mut Vec<Utf8PathBuf>) -> anyhow::Result<()> {
+        for entry in dir.read_dir_utf8().with_context(|| format!("could not read {dir}"))? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let path = relative.join(name);
+            if name.starts_with('.') || name == "target" || NOT_COPIED.contains(&path.as_str()) {
+                continue;
+            }
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                walk(entry.path(), &path, found)?;
+            } else if kind.is_file() {
+                found.push(path);
+            } else {
+                bail!("{} is neither a file nor a directory; the xtask's crate holds only those", entry.path());
+            }
+        }
+        Ok(())
+    }
+    let mut relative = Vec::new();
+    walk(source, Utf8Path::new(""), &mut relative)?;
+    relative.sort();
+    Ok(relative.into_iter().map(|path| (source.join(&path), path)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn members_after(manifest: &str, name: &str) -> (String, Option<String>) {
+        let mut doc: DocumentMut = manifest.parse().unwrap();
+        let change = add_member(&mut doc, name).unwrap();
+        (doc.to_string(), change)
+    }
+
+    #[test]
+    fn the_member_is_added_in_the_lists_own_layout() {
+        let (text, change) = members_after("[workspace]\nmembers = [\"crates/*\"]  # all\n", "xtask");
+        assert_eq!(text, "[workspace]\nmembers = [\"crates/*\", \"xtask\"]  # all\n");
+        assert_eq!(change.unwrap(), "add \"xtask\" to workspace.members");
+        let (text, _) = members_after("[workspace]\nmembers = [\n    \"a\",\n    \"b\",\n]\n", "xtask");
+        assert_eq!(text, "[workspace]\nmembers = [\n    \"a\",\n    \"b\",\n    \"xtask\",\n]\n");
+        let (text, _) = members_after("[package]\nname = \"rg\"\n", "xtask");
+        assert_eq!(text, "[package]\nname = \"rg\"\n\n[workspace]\nmembers = [\"xtask\"]\n");
+        let (text, _) = members_after("[package]\nname = \"rg\"\n\n[workspace]\nresolver = \"2\"\n", "xtask");
+        assert!(text.ends_with("[workspace]\nresolver = \"2\"\nmembers = [\"xtask\"]\n"), "{text}");
+    }
+
+    #[test]
+    fn a_member_already_listed_or_excluded_is_seen() {
+        for listed in ["\"xtask\"", "\"./xtask/\"", "\"*\"", "\"x*\""] {
+            let manifest = format!("[workspace]\nmembers = [{listed}]\n");
+            assert_eq!(members_after(&manifest, "xtask"), (manifest.clone(), None), "{listed}");
+        }
+        let mut doc: DocumentMut = "[workspace]\nmembers = []\nexclude = [\"xtask\"]\n".parse().unwrap();
+        assert!(add_member(&mut doc, "xtask").unwrap_err().to_string().contains("workspace.exclude"));
+        assert!(!matches_member("crates/*", "xtask"));
+    }
+
+    #[test]
+    fn aliases_that_run_the_package_are_this_one() {
+        let item = |text: &str| text.parse::<DocumentMut>().unwrap()["a"].clone();
+        assert!(alias_runs(&item("a = \"run --package xtask --\""), "xtask"));
+        assert!(alias_runs(&item("a = \"run -p xtask --\""), "xtask"));
+        assert!(alias_runs(&toml_edit::value(alias_value("xtask")), "xtask"));
+        assert!(!alias_runs(&item("a = \"run --package xtask-other --\""), "xtask"));
+        assert!(!alias_runs(&item("a = \"test --package xtask\""), "xtask"));
+    }
+
+    #[test]
+    fn names_are_what_cargo_takes() {
+        assert!(check_name("--name", "xtask-ci").is_ok());
+        for bad in ["", "1x", "x y", "../x", "x/y"] {
+            assert!(check_name("--name", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_copy_leaves_out_this_repositorys_checks_and_build_output() {
+        let files = crate_files(Utf8Path::new(env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let relative: Vec<&str> = files.iter().map(|(_, to)| to.as_str()).collect();
+        for wanted in ["Cargo.toml", "rustfmt.toml", "src/main.rs", "src/adopt.rs", "tests/support/mod.rs"] {
+            assert!(relative.contains(&wanted), "{wanted} in {relative:?}");
+        }
+        assert!(!relative.iter().any(|path| path.starts_with("target") || *path == "tests/repository.rs"));
+    }
+}
