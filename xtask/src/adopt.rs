@@ -44,8 +44,9 @@ impl flags::Adopt {
         }
         plan.apply()?;
         println!(
-            "\nNext, in {host}: `cargo xtask doctor` (its first run builds the xtask and adds its dependencies to \
-             Cargo.lock), then `cargo xtask info`. The Makefile targets are in {}/Makefile, to copy the ones you want.",
+            "\nNext, in {host}: `cargo {alias} doctor` (its first run builds the xtask and adds its dependencies to \
+             Cargo.lock), then `cargo {alias} info`. The Makefile targets are in {}/Makefile, to copy the ones you \
+             want.",
             source.parent().unwrap_or(source)
         );
         Ok(())
@@ -239,19 +240,18 @@ fn add_member(doc: &mut DocumentMut, name: &str) -> anyhow::Result<Option<String
 }
 
 /// Appends `name`, laid out as the last element is: on its own line in a list written one per
-/// line, after a space in one written on a line.
+/// line, after a space in one written on a line. What followed the last element (the line break
+/// before `]`) now follows the new one.
 fn push_like_the_others(members: &mut Array, name: &str) {
-    let mut decor = members.iter().last().map(|last| last.decor().clone());
-    let one_per_line = decor.as_ref().is_some_and(|decor| {
-        decor.prefix().and_then(|prefix| prefix.as_str()).is_some_and(|prefix| prefix.contains('\n'))
-    });
-    if members.len() == 1 && !one_per_line {
-        decor = None;
-    }
-    members.push(name);
-    if let (Some(decor), Some(new)) = (decor, members.iter_mut().last()) {
-        *new.decor_mut() = decor;
-    }
+    let Some(last) = members.iter_mut().last() else {
+        members.push(name);
+        return;
+    };
+    let text = |part: Option<&toml_edit::RawString>| part.and_then(|part| part.as_str()).unwrap_or_default().to_owned();
+    let (prefix, suffix) = (text(last.decor().prefix()), text(last.decor().suffix()));
+    last.decor_mut().set_suffix("");
+    let prefix = if prefix.contains('\n') { prefix } else { " ".to_owned() };
+    members.push_formatted(toml_edit::Value::from(name).decorated(prefix, suffix));
 }
 
 /// Whether a `members` entry names the directory `name` at the root: itself, or a glob such as `*`.
@@ -330,6 +330,9 @@ mod tests {
         assert_eq!(change.unwrap(), "add \"xtask\" to workspace.members");
         let (text, _) = members_after("[workspace]\nmembers = [\n    \"a\",\n    \"b\",\n]\n", "xtask");
         assert_eq!(text, "[workspace]\nmembers = [\n    \"a\",\n    \"b\",\n    \"xtask\",\n]\n");
+        // No comma after the last one (ast-grep's).
+        let (text, _) = members_after("[workspace]\nmembers = [\n  \"crates/*\",\n  \"xtask\"\n]\n", "ci");
+        assert_eq!(text, "[workspace]\nmembers = [\n  \"crates/*\",\n  \"xtask\",\n  \"ci\"\n]\n");
         let (text, _) = members_after("[package]\nname = \"rg\"\n", "xtask");
         assert_eq!(text, "[package]\nname = \"rg\"\n\n[workspace]\nmembers = [\"xtask\"]\n");
         let (text, _) = members_after("[package]\nname = \"rg\"\n\n[workspace]\nresolver = \"2\"\n", "xtask");
