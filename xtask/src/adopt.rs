@@ -240,18 +240,33 @@ fn add_member(doc: &mut DocumentMut, name: &str) -> anyhow::Result<Option<String
 }
 
 /// Appends `name`, laid out as the last element is: on its own line in a list written one per
-/// line, after a space in one written on a line. What followed the last element (the line break
-/// before `]`) now follows the new one.
+/// line, after a space in one written on a line. What followed the last element (a comment, the
+/// line break before `]`) still follows it.
 fn push_like_the_others(members: &mut Array, name: &str) {
+    let text = |part: Option<&toml_edit::RawString>| part.and_then(|part| part.as_str()).unwrap_or_default().to_owned();
+    let trailing = text(Some(members.trailing()));
+    let with_comma = members.trailing_comma();
     let Some(last) = members.iter_mut().last() else {
         members.push(name);
         return;
     };
-    let text = |part: Option<&toml_edit::RawString>| part.and_then(|part| part.as_str()).unwrap_or_default().to_owned();
     let (prefix, suffix) = (text(last.decor().prefix()), text(last.decor().suffix()));
-    last.decor_mut().set_suffix("");
-    let prefix = if prefix.contains('\n') { prefix } else { " ".to_owned() };
+    let indent = prefix.rsplit_once('\n').map(|(_, indent)| indent.to_owned());
+    let (prefix, suffix, trailing) = match indent {
+        // `"a", # comment⏎]`: the comment stays after "a", the new line comes after it.
+        Some(indent) if with_comma && trailing.contains('\n') => {
+            let (comment, rest) = trailing.rsplit_once('\n').expect("checked");
+            (format!("{comment}\n{indent}"), String::new(), format!("\n{rest}"))
+        }
+        // `"a"⏎]`: the line break before `]` moves behind the new one.
+        Some(indent) => {
+            last.decor_mut().set_suffix("");
+            (format!("\n{indent}"), suffix, trailing)
+        }
+        None => (" ".to_owned(), String::new(), trailing),
+    };
     members.push_formatted(toml_edit::Value::from(name).decorated(prefix, suffix));
+    members.set_trailing(trailing);
 }
 
 /// Whether a `members` entry names the directory `name` at the root: itself, or a glob such as `*`.
@@ -333,6 +348,10 @@ mod tests {
         // No comma after the last one (ast-grep's).
         let (text, _) = members_after("[workspace]\nmembers = [\n  \"crates/*\",\n  \"xtask\"\n]\n", "ci");
         assert_eq!(text, "[workspace]\nmembers = [\n  \"crates/*\",\n  \"xtask\",\n  \"ci\"\n]\n");
+        let (text, _) = members_after("[workspace]\nmembers = [\n  \"a\", # all\n]\n", "ci");
+        assert_eq!(text, "[workspace]\nmembers = [\n  \"a\", # all\n  \"ci\",\n]\n");
+        let (text, _) = members_after("[workspace]\nmembers = [\"a\", \"b\"]\n", "ci");
+        assert_eq!(text, "[workspace]\nmembers = [\"a\", \"b\", \"ci\"]\n");
         let (text, _) = members_after("[package]\nname = \"rg\"\n", "xtask");
         assert_eq!(text, "[package]\nname = \"rg\"\n\n[workspace]\nmembers = [\"xtask\"]\n");
         let (text, _) = members_after("[package]\nname = \"rg\"\n\n[workspace]\nresolver = \"2\"\n", "xtask");

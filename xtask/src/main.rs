@@ -84,7 +84,8 @@ fn run(flags: flags::Xtask) -> anyhow::Result<()> {
             Ok(())
         }
         flags::XtaskCmd::Bench(cmd) => cmd.run(at_workspace_root(sh)?),
-        flags::XtaskCmd::Adopt(cmd) => cmd.run(at_workspace_root(sh)?),
+        // Run from anywhere: it copies this xtask, wherever it was built.
+        flags::XtaskCmd::Adopt(cmd) => cmd.run(sh),
         flags::XtaskCmd::Ci(cmd) => cmd.run(at_workspace_root(sh)?),
         flags::XtaskCmd::SetupSccache(cmd) => cmd.run(at_workspace_root(sh)?),
         flags::XtaskCmd::Info(cmd) => cmd.run(at_workspace_root(sh)?),
