@@ -75,6 +75,8 @@ struct Plan {
     rename: Option<String>,
     manifest: TomlFile,
     config: TomlFile,
+    /// `.gitignore`, when it does not ignore the lcov report that coverage writes at the root.
+    gitignore: Option<Utf8PathBuf>,
 }
 
 impl Plan {
@@ -138,6 +140,7 @@ impl Plan {
             rename: (name != XTASK_PACKAGE).then(|| name.to_owned()),
             manifest,
             config,
+            gitignore: lacks_lcov_line(host).then(|| host.join(".gitignore")),
         })
     }
 
@@ -146,6 +149,12 @@ impl Plan {
         println!("{verb} {} files of this xtask to {}", self.files.len(), self.target);
         if let Some(name) = &self.rename {
             println!("  with its package named `{name}`");
+        }
+        if let Some(gitignore) = &self.gitignore {
+            println!(
+                "{gitignore}: {} /lcov.info (coverage's lcov report)",
+                if dry_run { "would add" } else { "adding" }
+            );
         }
         for file in [&self.manifest, &self.config] {
             if file.changes.is_empty() {
@@ -175,9 +184,27 @@ impl Plan {
         }
         self.manifest.save()?;
         self.config.save()?;
+        if let Some(gitignore) = &self.gitignore {
+            use std::io::Write;
+            let text = std::fs::read_to_string(gitignore).unwrap_or_default();
+            let line = if text.is_empty() || text.ends_with('\n') { "/lcov.info\n" } else { "\n/lcov.info\n" };
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(gitignore)
+                .and_then(|mut file| file.write_all(line.as_bytes()))
+                .with_context(|| format!("could not add /lcov.info to {gitignore}"))?;
+        }
         println!("adopted: {} now has this xtask", self.host);
         Ok(())
     }
+}
+
+/// Whether `host/.gitignore` lacks a line that ignores `lcov.info` at the root. (Only the usual
+/// forms are recognised; another one means a second, harmless line.)
+fn lacks_lcov_line(host: &Utf8Path) -> bool {
+    let text = std::fs::read_to_string(host.join(".gitignore")).unwrap_or_default();
+    !text.lines().map(str::trim).any(|line| ["lcov.info", "/lcov.info", "*.info", "lcov.*"].contains(&line))
 }
 
 /// Copies `from` into a new file `to`, with its permissions.

@@ -136,6 +136,7 @@ impl flags::CleanSharedTarget {
             } else {
                 print!("{}", preview(&reports, Some(note)));
             }
+            advise_on_the_variable(&reports, &ws.root);
             return Ok(());
         }
 
@@ -165,10 +166,7 @@ impl flags::CleanSharedTarget {
                 print!("{}", result_lines(report));
             }
         }
-        if let Some(report) = reports.iter().find(|r| r.source == Source::Var("CARGO_TARGET_DIR")) {
-            let shell = std::env::var("SHELL").ok();
-            eprint!("{}", target_dir_variable_advice(&report.path, &ws.root, std::env::consts::OS, shell.as_deref()));
-        }
+        advise_on_the_variable(&reports, &ws.root);
         let errors: u64 = reports.iter().filter_map(|report| Some(report.failed.as_ref()?.0)).sum();
         if errors > 0 {
             bail!(
@@ -650,6 +648,15 @@ fn parse_df(output: &str) -> Option<u64> {
         fields.iter().position(|field| field.ends_with('%') && field[..field.len() - 1].parse::<u64>().is_ok())?;
     let kib: u64 = fields.get(capacity.checked_sub(1)?)?.parse().ok()?;
     kib.checked_mul(1024)
+}
+
+/// When a directory came from a global `CARGO_TARGET_DIR`: what that costs and how to do without
+/// it, after a dry run as after a clean.
+fn advise_on_the_variable(reports: &[Report], root: &Utf8Path) {
+    if let Some(report) = reports.iter().find(|r| r.source == Source::Var("CARGO_TARGET_DIR")) {
+        let shell = std::env::var("SHELL").ok();
+        eprint!("{}", target_dir_variable_advice(&report.path, root, std::env::consts::OS, shell.as_deref()));
+    }
 }
 
 /// What a global `CARGO_TARGET_DIR` costs and how to do without it, for the user's OS and shell.

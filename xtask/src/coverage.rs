@@ -724,12 +724,15 @@ impl Plan {
             None => format!("the test run:\n  {test}\n"),
         };
         out += &format!("if a test fails, then the summary:\n  {}\n", self.summary(sh));
-        out += &format!("then, with {}/*.profraw merged and removed, all at once:\n", self.dirs.cov_target);
-        for format in self.formats_after(false) {
-            out += &format!("  {}\n", self.report(sh, format));
+        let after = self.formats_after(false);
+        if !after.is_empty() {
+            out += &format!("then, with {}/*.profraw merged and removed, all at once:\n", self.dirs.cov_target);
+            for format in after {
+                out += &format!("  {}\n", self.report(sh, format));
+            }
         }
         if let Some(tested) = self.tested_format() {
-            out += &format!("  and if a test failed:\n  {}\n", self.report(sh, tested));
+            out += &format!("if a test failed, its report after the summary:\n  {}\n", self.report(sh, tested));
         }
         out
     }
@@ -1409,5 +1412,11 @@ mod tests {
         let described = plan(stable(), false).describe(&sh);
         assert!(described.contains("  CARGO_LLVM_COV_TARGET_DIR=/ws/target/llvm-cov-target\n"), "{described}");
         assert_eq!(described.matches("/bin/cargo-llvm-cov llvm-cov").count(), 5, "{described}");
+        // One format: no empty "all at once" list.
+        let mut one = plan(stable(), false);
+        one.formats = vec![Mode::Lcov];
+        let described = one.describe(&sh);
+        assert!(!described.contains("all at once"), "{described}");
+        assert!(described.contains("if a test failed, its report after the summary:\n  "), "{described}");
     }
 }

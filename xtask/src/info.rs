@@ -70,8 +70,16 @@ fn to_text(ws: &Workspace, tools: &[ToolReport]) -> String {
 
     out += &format!("\n{}\n", heading("members"));
     let name_width = ws.members.iter().map(|m| m.name.len()).max().unwrap_or(0);
-    let dirs: Vec<&Utf8Path> =
-        ws.members.iter().map(|m| m.manifest_dir.strip_prefix(&ws.root).unwrap_or(&m.manifest_dir)).collect();
+    // The root package's directory is the root itself: `.`, not an empty column.
+    let dirs: Vec<&Utf8Path> = ws
+        .members
+        .iter()
+        .map(|m| match m.manifest_dir.strip_prefix(&ws.root) {
+            Ok(dir) if dir.as_str().is_empty() => Utf8Path::new("."),
+            Ok(dir) => dir,
+            Err(_) => &m.manifest_dir,
+        })
+        .collect();
     let dir_width = dirs.iter().map(|dir| dir.as_str().len()).max().unwrap_or(0);
     for (member, dir) in ws.members.iter().zip(dirs) {
         let mut kinds: Vec<&str> = Vec::new();
@@ -131,6 +139,7 @@ mod tests {
             target_dir: "/shared/target".into(),
             build_dir: "/shared/target".into(),
             members: vec![
+                member("root", "/ws", &["bin"], false),
                 member("bindings", "/ws/crates/bindings", &["cdylib", "rlib"], true),
                 member("xtask", "/ws/xtask", &["bin"], false),
             ],
@@ -161,6 +170,7 @@ build dir   /shared/target
 settings    none in [workspace.metadata.xtask]
 
 members
+  root      .                bin
   bindings  crates/bindings  cdylib, rlib  Python-bound (pyo3)
   xtask     xtask            bin
 
@@ -176,8 +186,8 @@ tools
     fn json_has_every_field() {
         let json = to_json(&workspace(), &reports());
         assert_eq!(json["target_directory_shared"], true);
-        assert_eq!(json["members"][0]["uses_python"], true);
-        assert_eq!(json["members"][0]["targets"][0]["kinds"], json!(["cdylib", "rlib"]));
+        assert_eq!(json["members"][1]["uses_python"], true);
+        assert_eq!(json["members"][1]["targets"][0]["kinds"], json!(["cdylib", "rlib"]));
         assert_eq!(json["tools"][0]["version"], "0.10.0");
         assert_eq!(json["tools"][0]["minimum"], "0.7.7");
         assert_eq!(json["tools"][1]["path"], Value::Null);

@@ -46,6 +46,7 @@ fn host(sandbox: &Sandbox) -> PathBuf {
     sandbox.write("host/crates/one/src/lib.rs", "");
     sandbox.write("host/.cargo/config.toml", "# ours\n[alias]\nb = \"build\"\n");
     sandbox.write("host/rustfmt.toml", "max_width = 60\nhard_tabs = true\n");
+    sandbox.write("host/.gitignore", "/target\n");
     sandbox.path("host")
 }
 
@@ -72,6 +73,7 @@ fn adopt_copies_the_crate_adds_member_and_alias_and_the_xtask_runs_there() {
     );
     assert!(host.join("xtask/src/main.rs").is_file() && host.join("xtask/rustfmt.toml").is_file());
     assert!(!host.join("xtask/tests/repository.rs").exists(), "this repository's own checks stay here");
+    assert_eq!(fs::read_to_string(host.join(".gitignore")).unwrap(), "/target\n/lcov.info\n");
     assert!(text(&output.stdout).contains("cargo xtask doctor"), "{}", text(&output.stdout));
 
     // The alias this repository uses is the one adopt writes.

@@ -446,6 +446,15 @@ fn max_size_ends_under_the_limit() {
 fn a_global_cargo_target_dir_is_named_and_its_costs_explained() {
     let sandbox = fixture("env-var");
     tagged_target(&sandbox, "shared");
+    let dry_run = sandbox
+        .command(XTASK, "ws")
+        .args(["clean-shared-target", "--dry-run"])
+        .env("CARGO_TARGET_DIR", sandbox.path("shared"))
+        .env("SHELL", "/bin/bash")
+        .output()
+        .unwrap();
+    assert_success(&dry_run, "clean --dry-run with CARGO_TARGET_DIR");
+    assert!(text(&dry_run.stderr).contains("bash: unset CARGO_TARGET_DIR"), "the dry run explains it too");
     let output = sandbox
         .command(XTASK, "ws")
         .args(["clean-shared-target", "--yes"])
