@@ -223,6 +223,11 @@ pub(crate) struct Stats {
     /// Why requests could not be cached (`crate-type`, `incremental`, ...), most frequent first.
     pub(crate) not_cached: Vec<(String, u64)>,
     pub(crate) cache_location: Option<String>,
+    /// Compilations that ran (the misses), and the seconds they took together.
+    pub(crate) compilations: u64,
+    pub(crate) compile_seconds: f64,
+    /// Seconds spent reading the hits from the cache, together.
+    pub(crate) hit_read_seconds: f64,
     pub(crate) cache_size: Option<u64>,
     pub(crate) max_cache_size: Option<u64>,
     pub(crate) version: Option<String>,
@@ -233,6 +238,8 @@ impl Stats {
         let stats = &json["stats"];
         let number = |value: &Value| value.as_u64().unwrap_or(0);
         let sum = |value: &Value| value["counts"].as_object().map_or(0, |counts| counts.values().map(number).sum());
+        // serde's form of a Duration.
+        let seconds = |value: &Value| number(&value["secs"]) as f64 + number(&value["nanos"]) as f64 / 1e9;
         let mut not_cached: Vec<(String, u64)> = stats["not_cached"]
             .as_object()
             .map(|reasons| reasons.iter().map(|(reason, count)| (reason.clone(), number(count))).collect())
@@ -246,6 +253,9 @@ impl Stats {
             not_cacheable: number(&stats["requests_not_cacheable"]),
             not_cached,
             cache_location: json["cache_location"].as_str().map(str::to_owned),
+            compilations: number(&stats["compilations"]),
+            compile_seconds: seconds(&stats["compiler_write_duration"]),
+            hit_read_seconds: seconds(&stats["cache_read_hit_duration"]),
             cache_size: json["cache_size"].as_u64(),
             max_cache_size: json["max_cache_size"].as_u64(),
             version: json["version"].as_str().map(str::to_owned),
@@ -256,6 +266,21 @@ impl Stats {
     pub(crate) fn hit_rate(&self) -> Option<f64> {
         let looked_up = self.hits + self.misses;
         (looked_up > 0).then(|| 100.0 * self.hits as f64 / looked_up as f64)
+    }
+
+    /// Seconds an average compilation took, and an average hit took to read, when there were some.
+    pub(crate) fn averages(&self) -> (Option<f64>, Option<f64>) {
+        let average = |total: f64, count: u64| (count > 0).then(|| total / count as f64);
+        (average(self.compile_seconds, self.compilations), average(self.hit_read_seconds, self.hits))
+    }
+
+    /// An estimate of the time the hits saved: each as long as an average compilation, less its
+    /// read. Only an estimate: the crates that hit are not the ones that compiled.
+    pub(crate) fn estimated_seconds_saved(&self) -> Option<f64> {
+        match self.averages() {
+            (Some(compile), Some(read)) => Some((compile - read).max(0.0) * self.hits as f64),
+            _ => None,
+        }
     }
 
     /// The local cache directory, from `Local disk: "<path>"` (Rust's Debug quoting).
@@ -292,6 +317,9 @@ impl Stats {
             "not_cacheable": self.not_cacheable,
             "not_cached_reasons": self.not_cached.iter().map(|(reason, count)| json!({"reason": reason, "count": count})).collect::<Vec<_>>(),
             "cache_location": self.cache_location,
+            "average_compile_seconds": self.averages().0,
+            "average_hit_read_seconds": self.averages().1,
+            "estimated_seconds_saved": self.estimated_seconds_saved(),
             "cache_size_bytes": self.cache_size,
             "max_cache_size_bytes": self.max_cache_size,
             "version": self.version,
@@ -314,6 +342,17 @@ impl Stats {
         rows.extend(
             self.not_cached.iter().map(|(reason, count)| (format!("  not cached: {reason}"), count.to_string())),
         );
+        let (compile, read) = self.averages();
+        let seconds = |value: Option<f64>| value.map_or("n/a".to_owned(), |value| format!("{value:.3} s"));
+        rows.push(("Average compile".to_owned(), seconds(compile)));
+        rows.push(("Average hit read".to_owned(), seconds(read)));
+        rows.push((
+            "Time saved (estimate)".to_owned(),
+            match self.estimated_seconds_saved() {
+                Some(saved) => format!("{saved:.1} s: {} hits, each an average compile less its read", self.hits),
+                None => "n/a (needs hits and compilations)".to_owned(),
+            },
+        ));
         let size = match (self.cache_size, self.max_cache_size) {
             (Some(size), Some(max)) => format!("{} of {}", human_bytes(size), human_bytes(max)),
             (None, Some(max)) => format!("unknown of {}", human_bytes(max)),
@@ -353,6 +392,8 @@ mod tests {
                 "cache_misses": {"counts": {"Rust": 2, "C/C++": 1}},
                 "cache_errors": {"counts": {}},
                 "not_cached": {"crate-type": 4, "-": 1},
+                "compilations": 3, "compiler_write_duration": {"secs": 1, "nanos": 500_000_000},
+                "cache_read_hit_duration": {"secs": 0, "nanos": 60_000_000},
             },
             "cache_location": "Local disk: \"/home/u/.cache/sccache\"",
             "cache_size": 1536, "max_cache_size": 10737418240_u64, "version": "0.19.0",
@@ -366,6 +407,8 @@ mod tests {
         assert_eq!(stats.not_cached, [("crate-type".to_owned(), 4), ("-".to_owned(), 1)]);
         assert_eq!(stats.hit_rate(), Some(66.66666666666667));
         assert_eq!(stats.local_dir().unwrap(), "/home/u/.cache/sccache");
+        assert_eq!(stats.averages(), (Some(0.5), Some(0.01)));
+        assert!((stats.estimated_seconds_saved().unwrap() - 2.94).abs() < 1e-9, "6 hits × (0.5 s − 0.01 s)");
         // sccache 0.4's JSON lacks most fields; nothing panics and the counts are zero.
         let old = Stats::from_json(&json!({"stats": {"compile_requests": 3}, "cache_location": "Local disk: \"/c\""}));
         assert_eq!((old.compile_requests, old.hits, old.hit_rate(), old.version), (3, 0, None, None));
@@ -400,6 +443,15 @@ mod tests {
         assert!(text.contains(&format!("{:24}  66.7%\n", "Hit rate")), "{text}");
         assert!(text.contains("  not cached: crate-type  4\n"), "{text}");
         assert!(text.contains(&format!("{:24}  1.5 KiB of 10.0 GiB\n", "Cache size")), "{text}");
+        assert!(
+            text.contains(&format!(
+                "{:24}  2.9 s: 6 hits, each an average compile less its read\n",
+                "Time saved (estimate)"
+            )),
+            "{text}"
+        );
+        assert!(stats.to_markdown().contains("| Average compile | 0.500 s |"));
+        assert_eq!(stats.to_json()["estimated_seconds_saved"], serde_json::json!(2.94));
         let markdown = stats.to_markdown();
         assert!(markdown.contains("| Hit rate | 66.7% |\n"), "{markdown}");
         assert!(markdown.contains("| not cached: crate-type | 4 |\n"), "{markdown}");
