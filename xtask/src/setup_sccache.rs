@@ -9,6 +9,7 @@
 //! This is where credentials pass through, so every line it prints is redacted.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub(crate) mod install;
 pub(crate) mod server;
 pub(crate) mod settings;
 mod shell_env;
@@ -16,14 +17,14 @@ mod shell_env;
 use anyhow::{Context, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 use serde_json::{Value, json};
-use xshell::{Cmd, Shell};
+use xshell::Shell;
 
 use self::{
+    install::InstallFrom,
     server::{Endpoint, Sccache, Stats},
     settings::{BackendKeys, BackendKind, BackendUrl, CacheSize, EnvShell, Scope},
 };
 use crate::{
-    child,
     clean_shared_target::free_space,
     finding::{Finding, Level},
     flags,
@@ -69,6 +70,7 @@ impl flags::SetupSccache {
     fn check_flags(&self) -> anyhow::Result<()> {
         let setup_only = [
             ("--no-install", self.no_install),
+            ("--install-from", self.install_from.is_some()),
             ("--cache-dir", self.cache_dir.is_some()),
             ("--cache-size", self.cache_size.is_some()),
             ("--scope", self.scope.is_some()),
@@ -223,7 +225,9 @@ impl flags::SetupSccache {
             None => settings::default_cache_dir(sh)?,
         };
         let cache_size = self.cache_size.unwrap_or(CacheSize::DEFAULT);
-        let Some(found) = find_or_install(sh, self.no_install, self.dry_run)? else { return Ok(()) };
+        let Some(found) = find_or_install_from(sh, self.no_install, self.dry_run, self.install_from)? else {
+            return Ok(());
+        };
         let sccache = Sccache::new(sh, found);
         if let Some((backend, _)) = &remote {
             check_backend_compiled_in(&sccache, *backend, self.multilevel)?;
@@ -367,45 +371,43 @@ fn installed(sh: &Shell) -> anyhow::Result<Sccache<'_>> {
     Ok(Sccache::new(sh, found))
 }
 
-/// Finds sccache, or installs it with cargo (`None` for a dry run that would install it).
+/// Finds sccache, or installs it (`None` for a dry run that would install it): a prebuilt binary
+/// when one can be had, else compiled by cargo (see `install`). `cargo xtask ci` calls this.
 pub(crate) fn find_or_install(sh: &Shell, no_install: bool, dry_run: bool) -> anyhow::Result<Option<Found>> {
-    let err = match tools::SCCACHE.find(sh) {
-        Ok(found) => return Ok(Some(found)),
-        Err(err) => err,
-    };
-    let install = install_command(sh);
-    if no_install {
-        return Err(err.context("--no-install: not installing it"));
+    find_or_install_from(sh, no_install, dry_run, None)
+}
+
+/// `find_or_install`, with `--install-from`: given, it installs that way alone, even over a
+/// usable sccache (to switch, or to get cargo's newest), and does not fall back.
+fn find_or_install_from(
+    sh: &Shell,
+    no_install: bool,
+    dry_run: bool,
+    from: Option<InstallFrom>,
+) -> anyhow::Result<Option<Found>> {
+    if no_install && let Some(from) = from {
+        return Err(UsageError(format!(
+            "--no-install and --install-from {from} contradict each other: give one of them"
+        ))
+        .into());
     }
+    let why = match (tools::SCCACHE.find(sh), from) {
+        (Ok(found), None) => return Ok(Some(found)),
+        (Ok(found), Some(from)) => {
+            format!("sccache {} is at {}; --install-from {from} installs it again", found.version, found.path)
+        }
+        (Err(err), _) if no_install => return Err(err.context("--no-install: not installing it")),
+        // Its last line names `cargo install`, which is not necessarily the way it goes now.
+        (Err(err), _) => format!("{err:#}").lines().next().unwrap_or_default().to_owned(),
+    };
+    let plan = install::plan(from, &install::Means::find(sh)).map_err(anyhow::Error::msg)?;
+    let dir = install::bin_dir(sh)?;
     if dry_run {
-        errln!("{err:#}\n--dry-run: would install it with `{}`", install_shown());
+        errln!("{why}\n--dry-run: would install it {}", install::describe(sh, &plan, &dir)?);
         return Ok(None);
     }
-    errln!("{err:#}\nInstalling it now with `{}`: this compiles sccache and takes a few minutes.", install_shown());
-    install.run().context("installing sccache failed")?;
-    tools::SCCACHE.find(sh).map(Some)
-}
-
-/// `cargo install sccache --locked`, with the release profile's fat LTO, single codegen unit and
-/// opt-level 3 turned down for this build: its default release build takes about 7 minutes on 2
-/// cores, this one under 4 from nothing (downloads included), and sccache spends its time on
-/// hashing (blake3's SIMD code) and waiting for rustc and disks, not in code that opt-level 3
-/// speeds up (warm rebuilds measured the same).
-fn install_command(sh: &Shell) -> Cmd<'_> {
-    INSTALL_PROFILE
-        .iter()
-        .fold(child::cargo(sh).args(["install", "sccache", "--locked"]), |cmd, (name, value)| cmd.env(name, value))
-}
-
-const INSTALL_PROFILE: [(&str, &str); 3] = [
-    ("CARGO_PROFILE_RELEASE_LTO", "off"),
-    ("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16"),
-    ("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1"),
-];
-
-fn install_shown() -> String {
-    let vars: Vec<String> = INSTALL_PROFILE.iter().map(|(name, value)| format!("{name}={value}")).collect();
-    format!("{} cargo install sccache --locked", vars.join(" "))
+    errln!("{why}");
+    install::install(sh, &plan, &dir).map(Some)
 }
 
 fn check_backend_compiled_in(sccache: &Sccache<'_>, backend: BackendKind, multilevel: bool) -> anyhow::Result<()> {
@@ -1201,18 +1203,6 @@ mod tests {
         assert_eq!(size_for_env(512 << 20), "512M");
         assert_eq!(size_for_env(1 << 40), "1T");
         assert_eq!(size_for_env(1536), "2K", "a size not in whole units rounds up to K");
-    }
-
-    #[test]
-    fn the_install_command_turns_off_the_slow_release_settings() {
-        let sh = Shell::new().unwrap();
-        let cmd = std::process::Command::from(install_command(&sh));
-        let envs: Vec<_> = cmd.get_envs().filter_map(|(k, v)| Some((k.to_str()?, v?.to_str()?))).collect();
-        assert!(envs.contains(&("CARGO_PROFILE_RELEASE_LTO", "off")));
-        assert!(envs.contains(&("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")));
-        assert!(envs.contains(&("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1")));
-        assert!(install_shown().ends_with("CARGO_PROFILE_RELEASE_OPT_LEVEL=1 cargo install sccache --locked"));
-        assert!(cmd.get_args().map(|a| a.to_str().unwrap()).eq(["install", "sccache", "--locked"]));
     }
 
     #[test]

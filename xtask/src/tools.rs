@@ -174,6 +174,16 @@ impl Tool {
         }
     }
 
+    /// The tool at `path`, if it runs and meets the minimum version: the check of a copy just
+    /// installed, before it is declared installed.
+    pub(crate) fn check(&self, sh: &Shell, path: &Utf8Path) -> anyhow::Result<Found> {
+        let version = self.version_of(sh, path)?;
+        if let Some(minimum) = self.minimum.filter(|minimum| version < *minimum) {
+            bail!("{path} is version {version}, older than the minimum {minimum}");
+        }
+        Ok(Found { path: path.to_owned(), version })
+    }
+
     fn version_of(&self, sh: &Shell, path: &Utf8Path) -> anyhow::Result<Version> {
         let output = child::command(sh, path)
             .args(self.version_args)
@@ -256,7 +266,8 @@ fn toolchain_bin_dir_of(sh: &Shell, rustc: &OsStr) -> anyhow::Result<Utf8PathBuf
     Ok(parent.join("bin"))
 }
 
-fn exe(program: &str) -> String {
+/// `program` with the OS's executable suffix (`.exe` on Windows).
+pub(crate) fn exe(program: &str) -> String {
     format!("{program}{}", std::env::consts::EXE_SUFFIX)
 }
 

