@@ -11,8 +11,6 @@ use std::ffi::{OsStr, OsString};
 
 use xshell::{Cmd, Shell};
 
-use crate::coverage::export_tap;
-
 /// Variables that `cargo run` / `cargo test` set for the program they start.
 const CARGO_RUN_VARS: &[&str] = &[
     "CARGO_MANIFEST_DIR",
@@ -26,9 +24,9 @@ const CARGO_RUN_VARS: &[&str] = &[
 ];
 const CARGO_RUN_PREFIXES: &[&str] = &["CARGO_PKG_", "CARGO_BIN_EXE_"];
 
-/// What `coverage` gives its test run for `coverage::export_tap`: meant for that run's llvm-cov
-/// only, not for an xtask started by the tests it measures.
-const COVERAGE_TAP_VARS: &[&str] = &[export_tap::REAL_LLVM_COV, export_tap::SUMMARY_FILE];
+/// The prefix of what a task gives the xtask it starts in another role (coverage's test run gets
+/// it as its llvm-cov): meant for that one process, never passed further down.
+pub(crate) const PRIVATE_PREFIX: &str = "XTASK_COVERAGE_";
 
 /// Variables that an outer `cargo llvm-cov` run sets (its own settings and its wrapper's).
 const LLVM_COV_VARS: &[&str] = &["LLVM_PROFILE_FILE"];
@@ -69,7 +67,7 @@ fn injected(key: &OsStr) -> bool {
     let key = normalize(key);
     CARGO_RUN_VARS.iter().any(|name| key == *name)
         || CARGO_RUN_PREFIXES.iter().any(|prefix| key.starts_with(prefix))
-        || COVERAGE_TAP_VARS.contains(&&*key)
+        || key.starts_with(PRIVATE_PREFIX)
         || set_by_llvm_cov(&key)
 }
 

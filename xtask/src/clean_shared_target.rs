@@ -29,11 +29,10 @@ use self::{
     tree::{Bytes, Deleted, Filters, Removal, Selection, Tree},
 };
 use crate::{
-    child,
     finding::Finding,
     flags,
     output::human_bytes,
-    safe_fs::MountPoints,
+    safe_fs::{MountPoints, free_space},
     toml_file::TomlFile,
     tools,
     workspace::{self, Workspace},
@@ -629,27 +628,6 @@ fn ask(question: &str) -> anyhow::Result<bool> {
     Ok(matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
 }
 
-/// Free bytes on the filesystem of `dir`, from POSIX `df -P -k`. Stable std cannot ask the OS,
-/// and Windows has no `df`: unknown there.
-pub(crate) fn free_space(sh: &Shell, dir: &Utf8Path) -> Option<u64> {
-    if cfg!(windows) {
-        return None;
-    }
-    let output = child::command(sh, "df").args(["-P", "-k"]).arg(dir).quiet().ignore_stderr().read().ok()?;
-    parse_df(&output)
-}
-
-/// The "Available" column (KiB) of `df -P -k`'s data line, found from the capacity column so that
-/// a filesystem or mount point name with spaces does not shift it.
-fn parse_df(output: &str) -> Option<u64> {
-    let line = output.lines().nth(1)?;
-    let fields: Vec<&str> = line.split_whitespace().collect();
-    let capacity =
-        fields.iter().position(|field| field.ends_with('%') && field[..field.len() - 1].parse::<u64>().is_ok())?;
-    let kib: u64 = fields.get(capacity.checked_sub(1)?)?.parse().ok()?;
-    kib.checked_mul(1024)
-}
-
 /// When a directory came from a global `CARGO_TARGET_DIR`: what that costs and how to do without
 /// it, after a dry run as after a clean.
 fn advise_on_the_variable(reports: &[Report], root: &Utf8Path) {
@@ -791,18 +769,6 @@ mod tests {
         assert_eq!(profile_dir_name("bench"), "release");
         assert_eq!(profile_dir_name("release"), "release");
         assert_eq!(profile_dir_name("ci-fast"), "ci-fast");
-    }
-
-    #[test]
-    fn reads_available_space_from_posix_df() {
-        let linux = "Filesystem     1024-blocks     Used Available Capacity Mounted on\n\
-                     /dev/vda         263174212 13092232  82657512      14% /\n";
-        assert_eq!(parse_df(linux), Some(82_657_512 * 1024));
-        let spaces = "Filesystem 1024-blocks Used Available Capacity Mounted on\n\
-                      map auto_home 0 0 0 100% /System/Volumes/Data/home\n\
-                      ";
-        assert_eq!(parse_df(spaces), Some(0));
-        assert_eq!(parse_df("df: /nope: No such file or directory\n"), None);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! File operations for the tasks that delete: directories held open by handle, files opened
-//! without following a link or blocking on a FIFO, and the system's mount points; and private
-//! temporary directories for what holds a credential.
+//! without following a link or blocking on a FIFO, the system's mount points and free space; and
+//! private temporary directories for what holds a credential.
 //!
 //! Deleting by full path follows whatever the path names *now*: a directory swapped for a link
 //! after the scan would have the link's target emptied. So deletion goes through directory
@@ -17,6 +17,9 @@
 use std::{fs::File, io};
 
 use camino::{Utf8Path, Utf8PathBuf};
+use xshell::Shell;
+
+use crate::child;
 
 /// A file's identity: its device and inode. Equal ids are the same file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -296,6 +299,27 @@ impl Drop for PrivateDir {
     }
 }
 
+/// Free bytes on the filesystem of `dir`, from POSIX `df -P -k`. Stable std cannot ask the OS,
+/// and Windows has no `df`: unknown there.
+pub(crate) fn free_space(sh: &Shell, dir: &Utf8Path) -> Option<u64> {
+    if cfg!(windows) {
+        return None;
+    }
+    let output = child::command(sh, "df").args(["-P", "-k"]).arg(dir).quiet().ignore_stderr().read().ok()?;
+    parse_df(&output)
+}
+
+/// The "Available" column (KiB) of `df -P -k`'s data line, found from the capacity column so that
+/// a filesystem or mount point name with spaces does not shift it.
+fn parse_df(output: &str) -> Option<u64> {
+    let line = output.lines().nth(1)?;
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let capacity =
+        fields.iter().position(|field| field.ends_with('%') && field[..field.len() - 1].parse::<u64>().is_ok())?;
+    let kib: u64 = fields.get(capacity.checked_sub(1)?)?.parse().ok()?;
+    kib.checked_mul(1024)
+}
+
 /// Where file systems are mounted, from the system's mount table.
 pub(crate) struct MountPoints {
     points: Vec<Utf8PathBuf>,
@@ -375,6 +399,18 @@ fn parse_mountinfo(text: &str) -> Vec<Utf8PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_available_space_from_posix_df() {
+        let linux = "Filesystem     1024-blocks     Used Available Capacity Mounted on\n\
+                     /dev/vda         263174212 13092232  82657512      14% /\n";
+        assert_eq!(parse_df(linux), Some(82_657_512 * 1024));
+        let spaces = "Filesystem 1024-blocks Used Available Capacity Mounted on\n\
+                      map auto_home 0 0 0 100% /System/Volumes/Data/home\n\
+                      ";
+        assert_eq!(parse_df(spaces), Some(0));
+        assert_eq!(parse_df("df: /nope: No such file or directory\n"), None);
+    }
 
     #[test]
     fn reads_mount_points_with_escapes() {

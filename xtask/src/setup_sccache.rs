@@ -25,10 +25,10 @@ use self::{
     settings::{BackendKeys, BackendKind, BackendUrl, CacheSize, EnvShell, Scope},
 };
 use crate::{
-    clean_shared_target::free_space,
     finding::{Finding, Level},
     flags,
     output::{self, Stream, Style, UsageError, human_bytes, paint},
+    safe_fs::free_space,
     secrets::{self, errln, outln},
     toml_file::TomlFile,
     tools::{self, Found},

@@ -15,7 +15,8 @@ use std::{
     process::{Command, ExitCode},
 };
 
-/// The real `llvm-cov`, for the xtask started as cargo-llvm-cov's `LLVM_COV`.
+/// The real `llvm-cov`, for the xtask started as cargo-llvm-cov's `LLVM_COV`. Both names start
+/// with `child::PRIVATE_PREFIX`, so no child of the xtask inherits them.
 pub(crate) const REAL_LLVM_COV: &str = "XTASK_COVERAGE_REAL_LLVM_COV";
 /// Where that `export` also writes the summary.
 pub(crate) const SUMMARY_FILE: &str = "XTASK_COVERAGE_SUMMARY_FILE";
@@ -76,6 +77,13 @@ mod tests {
 
     fn strings(values: &[&str]) -> Vec<OsString> {
         values.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn the_variables_are_private_to_the_process_they_are_for() {
+        for name in [REAL_LLVM_COV, SUMMARY_FILE] {
+            assert!(name.starts_with(crate::child::PRIVATE_PREFIX), "{name} would reach the xtask's children");
+        }
     }
 
     #[test]
