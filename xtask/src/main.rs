@@ -17,6 +17,7 @@ mod coverage;
 mod doctor;
 mod finding;
 mod flags;
+mod help;
 mod info;
 mod output;
 mod safe_fs;
@@ -36,23 +37,37 @@ fn main() -> ExitCode {
         return code;
     }
     let mut args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
-    // xflags' default subcommand answers to no name, but `cargo xtask help` is what people type.
-    if args.first().is_some_and(|arg| arg == "help") {
-        args[0] = "--help".into();
-    }
+    // `coverage-fast` is `coverage` with a narrower default selection: one definition of the flags.
+    let scope = match args.first().is_some_and(|arg| arg == "coverage-fast") {
+        true => {
+            args[0] = "coverage".into();
+            coverage::Scope::Fast
+        }
+        false => coverage::Scope::Full,
+    };
     // Before anything can print: the credentials in the variables sccache reads.
     secrets::keep_from_env(
         std::env::vars_os().filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?))),
     );
-    let flags = match flags::Xtask::from_vec(args) {
+    if let Some(answer) = help::answer(&args, scope == coverage::Scope::Fast) {
+        return match answer {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(err) => usage_error(&err),
+        };
+    }
+    let flags = match flags::Xtask::from_vec(args.clone()) {
         Ok(flags) => flags,
+        // `--help` after the task's arguments, once they all parsed.
         Err(err) if err.is_help() => {
-            print!("{err}");
+            print!("{}", help::for_args(&args, scope == coverage::Scope::Fast));
             return ExitCode::SUCCESS;
         }
         Err(err) => return usage_error(&err),
     };
-    match run(flags) {
+    match run(flags, scope) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if err.is::<UsageError>() => usage_error(&err),
         Err(err) => {
@@ -76,11 +91,11 @@ fn usage_error(err: &dyn std::fmt::Display) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn run(flags: flags::Xtask) -> anyhow::Result<()> {
+fn run(flags: flags::Xtask, scope: coverage::Scope) -> anyhow::Result<()> {
     let sh = &Shell::new()?;
     match flags.subcommand {
         flags::XtaskCmd::Help(_) => {
-            print!("{}", flags::Xtask::HELP);
+            print!("{}", help::overview());
             Ok(())
         }
         flags::XtaskCmd::Bench(cmd) => cmd.run(at_workspace_root(sh)?),
@@ -89,8 +104,7 @@ fn run(flags: flags::Xtask) -> anyhow::Result<()> {
         flags::XtaskCmd::Ci(cmd) => cmd.run(at_workspace_root(sh)?),
         flags::XtaskCmd::SetupSccache(cmd) => cmd.run(at_workspace_root(sh)?),
         flags::XtaskCmd::Info(cmd) => cmd.run(at_workspace_root(sh)?),
-        flags::XtaskCmd::Coverage(cmd) => cmd.run(at_workspace_root(sh)?),
-        flags::XtaskCmd::CoverageFast(cmd) => cmd.run(at_workspace_root(sh)?),
+        flags::XtaskCmd::Coverage(cmd) => cmd.run(at_workspace_root(sh)?, scope),
         flags::XtaskCmd::CleanSharedTarget(cmd) => cmd.run(at_workspace_root(sh)?),
         flags::XtaskCmd::Doctor(cmd) => cmd.run(at_workspace_root(sh)?),
     }

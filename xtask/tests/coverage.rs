@@ -368,34 +368,37 @@ fn clean_removes_only_what_a_coverage_run_wrote_and_names_the_rest() {
     }
 }
 
-/// sccache in the chain changes nothing in the report, and it caches the coverage build: after
-/// `--clean` (an empty coverage build directory) the libraries come from the cache.
+/// sccache in the chain changes nothing in the report. The fixture's crates are all local, which
+/// cargo compiles incrementally, so sccache passes them through (it caches dependencies from a
+/// registry); with the user's own `CARGO_INCREMENTAL=0` it caches them too, after a note that the
+/// figures then are not a default build's: after `--clean` (an empty coverage build directory)
+/// the libraries come from the cache.
 #[test]
-fn the_report_is_the_same_with_and_without_sccache_which_caches_the_coverage_build() {
+fn the_report_is_the_same_with_and_without_sccache_which_caches_what_it_can() {
     let sandbox = Sandbox::new("cov-sccache");
     sandbox.coverage_workspace("");
     let sccache = Sccache::new(&sandbox);
-    let coverage = |extra: &[&str]| {
+    let coverage = |extra: &[&str], vars: &[(&str, &str)]| {
         let mut cmd = xtask(&sandbox);
-        let output = sccache
-            .configure(&mut cmd)
-            .args(["coverage", "--mode", "lcov", "-p", "calc,app"])
-            .args(extra)
-            .output()
-            .unwrap();
-        assert_success(&output, &format!("xtask coverage {extra:?} with sccache as the wrapper"));
-        fs::read_to_string(sandbox.path("ws/lcov.info")).unwrap()
+        sccache.configure(&mut cmd).args(["coverage", "--mode", "lcov", "-p", "calc,app"]).args(extra);
+        let output = cmd.envs(vars.iter().copied()).output().unwrap();
+        assert_success(&output, &format!("xtask coverage {extra:?} {vars:?} with sccache as the wrapper"));
+        (fs::read_to_string(sandbox.path("ws/lcov.info")).unwrap(), text(&output.stderr))
     };
     let counts = |stats: &serde_json::Value, field: &str| stats["stats"][field]["counts"]["Rust"].as_u64().unwrap_or(0);
 
-    let with_sccache = coverage(&[]);
+    let (with_sccache, _) = coverage(&[], &[]);
     let stats = sccache.stats();
-    assert!(counts(&stats, "cache_misses") > 0, "sccache compiled nothing of the coverage build: {stats}");
-    let without_sccache = coverage(&["--no-sccache"]);
+    assert!(stats["stats"]["compile_requests"].as_u64().unwrap() > 0, "sccache saw no compilation: {stats}");
+    assert!(stats["stats"]["not_cached"]["incremental"].as_u64().unwrap_or(0) > 0, "{stats}");
+    let (without_sccache, _) = coverage(&["--no-sccache"], &[]);
     assert_eq!(with_sccache, without_sccache, "the lcov report differs with sccache");
 
+    let (_, stderr) = coverage(&["--clean"], &[("CARGO_INCREMENTAL", "0")]);
+    assert!(stderr.contains("note: CARGO_INCREMENTAL=0 turns incremental compilation off"), "{stderr}");
+    assert!(counts(&sccache.stats(), "cache_misses") > 0, "sccache compiled nothing: {}", sccache.stats());
     let hits_before = counts(&sccache.stats(), "cache_hits");
-    assert_eq!(coverage(&["--clean"]), with_sccache);
+    coverage(&["--clean"], &[("CARGO_INCREMENTAL", "0")]);
     let stats = sccache.stats();
     assert!(counts(&stats, "cache_hits") > hits_before, "a fresh coverage build must hit the cache: {stats}");
 }

@@ -8,13 +8,26 @@ use std::{fs, path::Path};
 use support::*;
 
 #[test]
-fn bare_and_help_print_the_help_and_exit_0() {
-    let golden = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data/help.txt")).unwrap();
+fn bare_and_help_print_the_task_list_and_a_task_its_own_help_and_exit_0() {
+    let golden = |name: &str| {
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("test_data/help/{name}.txt"))).unwrap()
+    };
     let sandbox = Sandbox::new("help");
-    for args in [&[][..], &["--help"], &["-h"], &["help"], &["help", "coverage"]] {
+    let cases: [(&[&str], &str); 9] = [
+        (&[], "overview"),
+        (&["--help"], "overview"),
+        (&["-h"], "overview"),
+        (&["help"], "overview"),
+        (&["help", "coverage"], "coverage"),
+        (&["coverage", "--help"], "coverage"),
+        (&["coverage-fast", "--mode", "lcov", "--help"], "coverage-fast"),
+        (&["help", "coverage-fast"], "coverage-fast"),
+        (&["setup-sccache", "status", "--help"], "setup-sccache"),
+    ];
+    for (args, name) in cases {
         let output = sandbox.command(XTASK, "home").args(args).output().unwrap();
         assert_success(&output, &format!("xtask {args:?}"));
-        assert_eq!(text(&output.stdout), golden, "xtask {args:?}");
+        assert_eq!(text(&output.stdout), golden(name), "xtask {args:?}");
         assert_eq!(text(&output.stderr), "", "xtask {args:?}");
     }
 }
