@@ -25,7 +25,6 @@ use std::{
     ffi::OsString,
     io::Write,
     process::{Command, Stdio},
-    str::FromStr,
 };
 
 use anyhow::{Context, bail};
@@ -36,7 +35,7 @@ use xshell::{Cmd, Shell};
 use crate::{
     child,
     finding::{Finding, Level},
-    flags,
+    flags::{self, Mode},
     output::{Stream, Style, UsageError, paint},
     tools,
     workspace::{Member, Workspace},
@@ -50,42 +49,8 @@ const SETTINGS: &str = "[workspace.metadata.xtask.coverage]";
 const NIGHTLY_INSTALL: &str = "rustup toolchain install nightly --component llvm-tools-preview";
 const NIGHTLY_LLVM_TOOLS: &str = "rustup component add llvm-tools-preview --toolchain nightly";
 
-/// A report to produce (`--mode`); `open` is the HTML report, then a browser.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Mode {
-    Open,
-    Html,
-    Lcov,
-    Text,
-    Json,
-    Cobertura,
-    Codecov,
-}
-
-/// Each mode's name, and the cargo-llvm-cov flag that writes its report.
-const MODES: [(&str, Mode, &str); 7] = [
-    ("open", Mode::Open, "--html"),
-    ("html", Mode::Html, "--html"),
-    ("lcov", Mode::Lcov, "--lcov"),
-    ("text", Mode::Text, "--text"),
-    ("json", Mode::Json, "--json"),
-    ("cobertura", Mode::Cobertura, "--cobertura"),
-    ("codecov", Mode::Codecov, "--codecov"),
-];
-
 /// Every report cargo-llvm-cov can write for us, once each (`open` writes `html`'s).
 const FORMATS: [Mode; 6] = [Mode::Html, Mode::Lcov, Mode::Text, Mode::Json, Mode::Cobertura, Mode::Codecov];
-
-impl FromStr for Mode {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Mode, String> {
-        MODES.iter().find(|(name, ..)| *name == text).map(|(_, mode, _)| *mode).ok_or_else(|| {
-            let names: Vec<&str> = MODES.iter().map(|(name, ..)| *name).collect();
-            format!("unknown mode `{text}`; the modes are {}", names.join(", "))
-        })
-    }
-}
 
 impl Mode {
     /// The report this mode needs: `open` needs `html`'s.
@@ -93,8 +58,16 @@ impl Mode {
         if self == Mode::Open { Mode::Html } else { self }
     }
 
+    /// The cargo-llvm-cov flag that writes this mode's report.
     fn flag(self) -> &'static str {
-        MODES.iter().find(|(_, mode, _)| *mode == self).map(|(.., flag)| *flag).expect("every mode is in MODES")
+        match self {
+            Mode::Open | Mode::Html => "--html",
+            Mode::Lcov => "--lcov",
+            Mode::Text => "--text",
+            Mode::Json => "--json",
+            Mode::Cobertura => "--cobertura",
+            Mode::Codecov => "--codecov",
+        }
     }
 }
 

