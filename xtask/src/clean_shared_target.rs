@@ -29,7 +29,7 @@ use self::{
     tree::{Bytes, Deleted, Filters, Removal, Selection, Tree},
 };
 use crate::{
-    finding::Finding,
+    finding::{Finding, Group},
     flags,
     output::human_bytes,
     safe_fs::{MountPoints, free_space},
@@ -252,7 +252,7 @@ fn configured(ws: &Workspace, [target_source, build_source]: [Source; 2]) -> Vec
 }
 
 /// Where findings about disk use are listed.
-const DISK: &str = "disk";
+const DISK: Group = Group::Disk;
 /// With less free space than this beside the target directory, `doctor` points at the cleaning.
 const LOW_FREE_SPACE: u64 = 5 << 30;
 

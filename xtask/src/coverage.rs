@@ -34,7 +34,7 @@ use xshell::{Cmd, Shell};
 
 use crate::{
     child,
-    finding::{Finding, Level},
+    finding::{Finding, Group, Level},
     flags::{self, Mode},
     output::{Stream, Style, UsageError, paint},
     tools,
@@ -71,7 +71,7 @@ impl Mode {
     }
 }
 
-/// Where the reports go: `lcov.info` at the workspace root (where Codecov and the old script
+/// Where the reports go: `lcov.info` at the workspace root (where Codecov and most CI steps
 /// look), the others in `<target>/llvm-cov`; or all of them in `--output-dir`.
 #[derive(Debug)]
 struct Outputs {
@@ -82,7 +82,7 @@ struct Outputs {
 /// How cargo-llvm-cov is told where to write a format, and what it writes.
 struct Destination {
     /// `--output-dir` or `--output-path`, and its value.
-    option: &'static str,
+    option: OutputOption,
     value: Utf8PathBuf,
     /// The file to show the user.
     shown: Utf8PathBuf,
@@ -90,16 +90,32 @@ struct Destination {
     owned: Utf8PathBuf,
 }
 
+/// cargo-llvm-cov writes a directory's formats into a directory it makes, the others to a path.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum OutputOption {
+    Dir,
+    Path,
+}
+
+impl OutputOption {
+    fn flag(self) -> &'static str {
+        match self {
+            OutputOption::Dir => "--output-dir",
+            OutputOption::Path => "--output-path",
+        }
+    }
+}
+
 impl Outputs {
     fn destination(&self, format: Mode) -> Destination {
         let in_dir = |sub: &str, file: &str| Destination {
-            option: "--output-dir",
+            option: OutputOption::Dir,
             value: self.dir.clone(),
             shown: self.dir.join(sub).join(file),
             owned: self.dir.join(sub),
         };
         let file = |path: Utf8PathBuf| Destination {
-            option: "--output-path",
+            option: OutputOption::Path,
             value: path.clone(),
             shown: path.clone(),
             owned: path,
@@ -350,7 +366,7 @@ struct Selection {
     skipped: Vec<(String, String)>,
 }
 
-/// `-p` and `--exclude` take repeats and comma lists (`-p a,b`, as the old script's `-Packages`).
+/// `-p` and `--exclude` take repeats and comma lists (`-p a,b`).
 fn select(
     members: &[Member],
     packages: &[String],
@@ -403,7 +419,7 @@ fn select(
     Ok(selection)
 }
 
-/// `--all-features` unless features were chosen, as the old script did.
+/// `--all-features` unless features were chosen: every feature's code is measured.
 fn feature_args(features: &[String], no_default_features: bool) -> Vec<String> {
     if features.is_empty() && !no_default_features {
         return vec!["--all-features".into()];
@@ -630,7 +646,7 @@ impl Plan {
     /// `cmd` writing `format` where it belongs.
     fn written_by<'a>(&self, cmd: Cmd<'a>, format: Mode) -> Cmd<'a> {
         let destination = self.dirs.outputs.destination(format);
-        cmd.args([format.flag(), destination.option, destination.value.as_str()])
+        cmd.args([format.flag(), destination.option.flag(), destination.value.as_str()])
     }
 
     /// The formats left for `report` once the test run is over: all of them if a test failed,
@@ -643,10 +659,9 @@ impl Plan {
     /// cargo-llvm-cov creates --output-dir but not the parent of --output-path.
     fn prepare_destination(&self, sh: &Shell, format: Mode) -> anyhow::Result<()> {
         let destination = self.dirs.outputs.destination(format);
-        let dir = if destination.option == "--output-dir" {
-            destination.value.as_path()
-        } else {
-            destination.value.parent().unwrap_or(&self.dirs.root)
+        let dir = match destination.option {
+            OutputOption::Dir => destination.value.as_path(),
+            OutputOption::Path => destination.value.parent().unwrap_or(&self.dirs.root),
         };
         sh.create_dir(dir)?;
         Ok(())
@@ -842,7 +857,7 @@ fn remove_artifacts(dirs: &Dirs, dry_run: bool) -> anyhow::Result<()> {
 }
 
 /// Where findings about coverage are listed.
-const GROUP: &str = "coverage";
+const GROUP: Group = Group::Coverage;
 
 /// Coverage's checks, for `doctor`: its tools, Python for the pyo3 crates, and variables that a
 /// `cargo llvm-cov show-env` left in the environment.

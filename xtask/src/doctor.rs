@@ -12,15 +12,12 @@ use xshell::Shell;
 
 use crate::{
     child, clean_shared_target, coverage,
-    finding::{self, Finding},
+    finding::{self, Finding, Group},
     flags,
     secrets::outln,
     setup_sccache,
     workspace::Workspace,
 };
-
-/// The groups in the order they are shown: what everything needs first.
-const GROUPS: [&str; 5] = ["toolchain", "workspace", "sccache", "coverage", "disk"];
 
 impl flags::Doctor {
     pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
@@ -28,7 +25,7 @@ impl flags::Doctor {
         match setup_sccache::findings(sh) {
             Ok(sccache) => findings.extend(sccache),
             Err(err) => findings.push(Finding::error(
-                "sccache",
+                Group::Sccache,
                 format!("{err:#}"),
                 "fix what it names, then run `cargo xtask setup-sccache status`",
             )),
@@ -42,12 +39,12 @@ impl flags::Doctor {
                 }
             }
             Err(err) => findings.push(Finding::error(
-                "workspace",
+                Group::Workspace,
                 format!("{err:#}"),
                 "fix what cargo names, then run `cargo metadata` until it succeeds",
             )),
         }
-        findings.sort_by_key(|finding| GROUPS.iter().position(|group| *group == finding.group));
+        findings.sort_by_key(|finding| finding.group);
 
         let (errors, warnings) = finding::tally(&findings);
         if self.json {
@@ -76,9 +73,9 @@ fn toolchain(sh: &Shell) -> Vec<Finding> {
     [("cargo", child::cargo(sh)), ("rustc", child::command(sh, rustc))]
         .into_iter()
         .map(|(name, cmd)| match cmd.arg("-V").quiet().ignore_stderr().read() {
-            Ok(version) => Finding::ok("toolchain", version.trim()),
+            Ok(version) => Finding::ok(Group::Toolchain, version.trim()),
             Err(err) => Finding::error(
-                "toolchain",
+                Group::Toolchain,
                 format!("`{name} -V` failed: {err}"),
                 "install Rust with rustup (https://rustup.rs), or fix the RUSTC / CARGO variable",
             ),

@@ -24,10 +24,32 @@ impl Level {
     }
 }
 
+/// The heading a finding is listed under, in the order `doctor` lists them: what everything
+/// needs first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Group {
+    Toolchain,
+    Workspace,
+    Sccache,
+    Coverage,
+    Disk,
+}
+
+impl Group {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Group::Toolchain => "toolchain",
+            Group::Workspace => "workspace",
+            Group::Sccache => "sccache",
+            Group::Coverage => "coverage",
+            Group::Disk => "disk",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Finding {
-    /// The heading it is listed under: `toolchain`, `sccache`, `coverage`, `disk`, ...
-    pub(crate) group: &'static str,
+    pub(crate) group: Group,
     pub(crate) level: Level,
     pub(crate) what: String,
     /// The exact fix; none for a finding that is fine.
@@ -35,15 +57,15 @@ pub(crate) struct Finding {
 }
 
 impl Finding {
-    pub(crate) fn ok(group: &'static str, what: impl Into<String>) -> Finding {
+    pub(crate) fn ok(group: Group, what: impl Into<String>) -> Finding {
         Finding { group, level: Level::Ok, what: what.into(), fix: None }
     }
 
-    pub(crate) fn warn(group: &'static str, what: impl Into<String>, fix: impl Into<String>) -> Finding {
+    pub(crate) fn warn(group: Group, what: impl Into<String>, fix: impl Into<String>) -> Finding {
         Finding { group, level: Level::Warn, what: what.into(), fix: Some(fix.into()) }
     }
 
-    pub(crate) fn error(group: &'static str, what: impl Into<String>, fix: impl Into<String>) -> Finding {
+    pub(crate) fn error(group: Group, what: impl Into<String>, fix: impl Into<String>) -> Finding {
         Finding { group, level: Level::Error, what: what.into(), fix: Some(fix.into()) }
     }
 
@@ -52,14 +74,14 @@ impl Finding {
     }
 
     pub(crate) fn to_json(&self) -> Value {
-        json!({"group": self.group, "level": self.level.name(), "what": self.what, "fix": self.fix})
+        json!({"group": self.group.name(), "level": self.level.name(), "what": self.what, "fix": self.fix})
     }
 }
 
 /// One line per finding (continuation lines and the fix indented under it), under a heading per
 /// group in the order the groups first appear; coloured on a terminal.
 pub(crate) fn render(findings: &[Finding]) -> String {
-    let mut groups: Vec<&str> = Vec::new();
+    let mut groups: Vec<Group> = Vec::new();
     for finding in findings {
         if !groups.contains(&finding.group) {
             groups.push(finding.group);
@@ -68,7 +90,7 @@ pub(crate) fn render(findings: &[Finding]) -> String {
     let indent = "\n         ";
     let mut out = String::new();
     for group in groups {
-        out += &format!("{}\n", paint(Stream::Stdout, Style::Heading, group));
+        out += &format!("{}\n", paint(Stream::Stdout, Style::Heading, group.name()));
         for finding in findings.iter().filter(|finding| finding.group == group) {
             let style = if finding.is_problem() { Style::Bad } else { Style::Good };
             let marker = paint(Stream::Stdout, style, &format!("{:<5}", finding.level.name()));
@@ -94,23 +116,23 @@ mod tests {
     #[test]
     fn findings_are_grouped_one_line_each_with_the_fix_below() {
         let findings = [
-            Finding::ok("tools", "cargo 1.95.0"),
-            Finding::warn("env", "CARGO_TARGET_DIR is set\nfor every project", "unset it"),
-            Finding::error("tools", "sccache was not found", "cargo xtask setup-sccache"),
+            Finding::ok(Group::Toolchain, "cargo 1.95.0"),
+            Finding::warn(Group::Disk, "CARGO_TARGET_DIR is set\nfor every project", "unset it"),
+            Finding::error(Group::Toolchain, "sccache was not found", "cargo xtask setup-sccache"),
         ];
         // Without a terminal there is no colour.
         assert_eq!(
             render(&findings),
-            "tools\n  ok     cargo 1.95.0\n  error  sccache was not found\n         fix: cargo xtask setup-sccache\n\
-             env\n  warn   CARGO_TARGET_DIR is set\n         for every project\n         fix: unset it\n"
+            "toolchain\n  ok     cargo 1.95.0\n  error  sccache was not found\n         fix: cargo xtask setup-sccache\n\
+             disk\n  warn   CARGO_TARGET_DIR is set\n         for every project\n         fix: unset it\n"
         );
         assert_eq!(tally(&findings), (1, 1));
     }
 
     #[test]
     fn json_names_the_level() {
-        let json = Finding::warn("disk", "low", "clean").to_json();
+        let json = Finding::warn(Group::Disk, "low", "clean").to_json();
         assert_eq!(json, json!({"group": "disk", "level": "warn", "what": "low", "fix": "clean"}));
-        assert_eq!(Finding::ok("disk", "fine").to_json()["fix"], Value::Null);
+        assert_eq!(Finding::ok(Group::Disk, "fine").to_json()["fix"], Value::Null);
     }
 }

@@ -24,7 +24,7 @@ use self::{
     settings::{BackendKeys, BackendKind, BackendUrl, CacheSize, EnvShell, Scope},
 };
 use crate::{
-    finding::{Finding, Level},
+    finding::{Finding, Group, Level},
     flags::{self, InstallFrom},
     output::{self, Stream, Style, UsageError, human_bytes, paint},
     safe_fs::free_space,
@@ -571,9 +571,9 @@ impl Configured {
 }
 
 /// Where findings about sccache are listed.
-const GROUP: &str = "sccache";
+const GROUP: Group = Group::Sccache;
 /// The cache's share of the disk is listed with the other sizes.
-const DISK: &str = "disk";
+const DISK: Group = Group::Disk;
 
 /// Everything `status` shows and `doctor` checks, gathered once: each probe runs a program or
 /// walks the cache directory.

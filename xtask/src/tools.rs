@@ -1,7 +1,7 @@
 //! Finding the external tools the tasks run, and checking their versions.
 //!
 //! A tool is looked up on `PATH`, then in `$CARGO_HOME/bin` (where `cargo install` puts it, even
-//! when that is not on `PATH`) and in `~/.local/bin` (where the old setup script put sccache).
+//! when that is not on `PATH`) and in `~/.local/bin` (where installers that need no root put programs).
 //! The LLVM tools live in the Rust toolchain instead. A missing or too old tool is an error that
 //! names the command that installs it.
 
@@ -13,7 +13,7 @@ use xshell::Shell;
 
 use crate::{
     child,
-    finding::{Finding, Level},
+    finding::{Finding, Group, Level},
 };
 
 /// An external program a task needs.
@@ -162,7 +162,7 @@ impl Tool {
 
     /// Whether the tool is usable, as a finding: its version and path, or `missing` (the level for
     /// a tool that is absent or too old) with the command that installs it. `role` says what needs it.
-    pub(crate) fn finding(&self, sh: &Shell, group: &'static str, missing: Level, role: &str) -> Finding {
+    pub(crate) fn finding(&self, sh: &Shell, group: Group, missing: Level, role: &str) -> Finding {
         match self.find(sh) {
             Ok(found) => Finding::ok(group, format!("{} {} at {} ({role})", self.name, found.version, found.path)),
             Err(err) => {
