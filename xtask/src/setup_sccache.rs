@@ -536,17 +536,17 @@ impl Configured {
         }
     }
 
-    /// The remote backend's settings from the config file: name, value, secret or not.
-    fn remote_settings(&self) -> Vec<(&'static str, String, bool)> {
+    /// The remote backend's settings from the config file.
+    fn remote_settings(&self) -> Vec<RemoteSetting> {
         self.backend
             .keys()
             .iter()
             .filter(|_| self.backend != BackendKind::Local)
             .filter_map(|key| {
                 let (value, _) = self.config.get(&["cache", self.backend.table(), key])?;
-                let shown = value.as_str().map_or_else(|| value.clone().decorated("", "").to_string(), str::to_owned);
-                let secret = !secrets::credentials_in(key, &shown).is_empty();
-                Some((*key, shown, secret))
+                let value = value.as_str().map_or_else(|| value.clone().decorated("", "").to_string(), str::to_owned);
+                let secret = !secrets::credentials_in(key, &value).is_empty();
+                Some(RemoteSetting { key, value, secret })
             })
             .collect()
     }
@@ -558,8 +558,9 @@ impl Configured {
                 let settings: Vec<String> = self
                     .remote_settings()
                     .into_iter()
-                    .map(|(key, value, secret)| {
-                        format!("{key}={}", if secret { secrets::MASK.into() } else { secrets::redact(&value) })
+                    .map(|setting| {
+                        let shown = if setting.secret { secrets::MASK.into() } else { secrets::redact(&setting.value) };
+                        format!("{}={shown}", setting.key)
                     })
                     .collect();
                 let front =
@@ -568,6 +569,14 @@ impl Configured {
             }
         }
     }
+}
+
+/// A key of the remote backend's table, as the config file has it.
+struct RemoteSetting {
+    key: &'static str,
+    value: String,
+    /// A credential, or a value that holds one: never printed.
+    secret: bool,
 }
 
 /// Where findings about sccache are listed.
@@ -1074,7 +1083,7 @@ fn print_env(sh: &Shell, shell: Option<EnvShell>, no_incremental: bool) -> anyho
     for line in lines {
         outln!("{line}");
     }
-    if configured.remote_settings().iter().any(|(_, _, secret)| *secret) {
+    if configured.remote_settings().iter().any(|setting| setting.secret) {
         errln!(
             "note: the {} backend has credentials, so its variables are not printed; the server reads them from {}",
             configured.backend,
@@ -1100,24 +1109,10 @@ fn env_assignments(
     let remote = configured.remote_settings();
     // sccache takes a backend's variables as a whole in place of its config table: print none
     // rather than leave out the password.
-    if !remote.iter().any(|(_, _, secret)| *secret) {
-        for (key, value, _) in remote {
-            let name = match (configured.backend, key) {
-                (BackendKind::Redis, "endpoint") => "SCCACHE_REDIS_ENDPOINT",
-                (BackendKind::Redis, "username") => "SCCACHE_REDIS_USERNAME",
-                (BackendKind::Redis, "db") => "SCCACHE_REDIS_DB",
-                (BackendKind::Memcached, "endpoint") => "SCCACHE_MEMCACHED_ENDPOINT",
-                (BackendKind::Memcached, "username") => "SCCACHE_MEMCACHED_USERNAME",
-                (BackendKind::S3, "bucket") => "SCCACHE_BUCKET",
-                (BackendKind::S3, "endpoint") => "SCCACHE_ENDPOINT",
-                (BackendKind::S3, "region") => "SCCACHE_REGION",
-                (BackendKind::Webdav, "endpoint") => "SCCACHE_WEBDAV_ENDPOINT",
-                (BackendKind::Webdav, "username") => "SCCACHE_WEBDAV_USERNAME",
-                (BackendKind::Gha, "enabled") => "SCCACHE_GHA_ENABLED",
-                _ => continue,
-            };
-            vars.push((name, value));
-        }
+    if !remote.iter().any(|setting| setting.secret) {
+        vars.extend(
+            remote.into_iter().filter_map(|setting| Some((configured.backend.variable(setting.key)?, setting.value))),
+        );
     }
     vars.extend(configured.chain.clone().map(|chain| ("SCCACHE_MULTILEVEL_CHAIN", chain)));
     if no_incremental {

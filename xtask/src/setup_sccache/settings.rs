@@ -33,14 +33,32 @@ impl BackendKind {
         }
     }
 
+    /// The variable sccache reads in place of `key` in this backend's table, if it has one.
+    pub(crate) fn variable(self, key: &str) -> Option<&'static str> {
+        Some(match (self, key) {
+            (BackendKind::Local, "dir") => "SCCACHE_DIR",
+            (BackendKind::Local, "size") => "SCCACHE_CACHE_SIZE",
+            (BackendKind::Redis, "endpoint") => "SCCACHE_REDIS_ENDPOINT",
+            (BackendKind::Redis, "username") => "SCCACHE_REDIS_USERNAME",
+            (BackendKind::Redis, "password") => "SCCACHE_REDIS_PASSWORD",
+            (BackendKind::Redis, "db") => "SCCACHE_REDIS_DB",
+            (BackendKind::Memcached, "endpoint") => "SCCACHE_MEMCACHED_ENDPOINT",
+            (BackendKind::Memcached, "username") => "SCCACHE_MEMCACHED_USERNAME",
+            (BackendKind::Memcached, "password") => "SCCACHE_MEMCACHED_PASSWORD",
+            (BackendKind::S3, "bucket") => "SCCACHE_BUCKET",
+            (BackendKind::S3, "endpoint") => "SCCACHE_ENDPOINT",
+            (BackendKind::S3, "region") => "SCCACHE_REGION",
+            (BackendKind::Webdav, "endpoint") => "SCCACHE_WEBDAV_ENDPOINT",
+            (BackendKind::Webdav, "username") => "SCCACHE_WEBDAV_USERNAME",
+            (BackendKind::Webdav, "password") => "SCCACHE_WEBDAV_PASSWORD",
+            (BackendKind::Gha, "enabled") => "SCCACHE_GHA_ENABLED",
+            _ => return None,
+        })
+    }
+
     /// The variable sccache reads the backend's password from, for those that take one.
     pub(crate) fn password_var(self) -> Option<&'static str> {
-        match self {
-            BackendKind::Redis => Some("SCCACHE_REDIS_PASSWORD"),
-            BackendKind::Memcached => Some("SCCACHE_MEMCACHED_PASSWORD"),
-            BackendKind::Webdav => Some("SCCACHE_WEBDAV_PASSWORD"),
-            BackendKind::Local | BackendKind::S3 | BackendKind::Gha => None,
-        }
+        self.variable("password")
     }
 }
 
