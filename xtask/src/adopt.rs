@@ -24,8 +24,7 @@ const NOT_COPIED: &[&str] = &["tests/repository.rs"];
 
 impl flags::Adopt {
     pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        let cwd = Utf8PathBuf::try_from(std::env::current_dir()?).context("the current directory is not UTF-8")?;
-        let given = workspace::users_path(&cwd, &self.dir);
+        let given = workspace::users_path(&workspace::users_dir()?, &self.dir);
         let host = given.canonicalize_utf8().with_context(|| format!("{given} is not a directory that exists"))?;
         let name = self.name.as_deref().unwrap_or(XTASK_PACKAGE);
         let alias = self.alias.as_deref().unwrap_or("xtask");

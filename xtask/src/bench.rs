@@ -751,8 +751,7 @@ fn machine(sh: &Shell) -> Vec<(&'static str, String)> {
     let version = |tool: &tools::Tool| {
         tool.find(sh).map_or_else(|_| "not installed".to_owned(), |f: Found| f.version.to_string())
     };
-    let rustc =
-        child::command(sh, sh.var_os("RUSTC").unwrap_or_else(|| "rustc".into())).arg("--version").quiet().read();
+    let rustc = child::command(sh, tools::rustc(sh)).arg("--version").quiet().read();
     vec![
         ("date", today()),
         ("cores", std::thread::available_parallelism().map_or("unknown".into(), |n| n.to_string())),

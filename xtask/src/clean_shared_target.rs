@@ -189,10 +189,9 @@ impl flags::CleanSharedTarget {
                 bail!("--target-dir is empty, which names no directory. Nothing was deleted.");
             }
             // Relative to where the user is, not to the workspace root the shell moved to.
-            let cwd = Utf8PathBuf::try_from(std::env::current_dir()?).context("the current directory is not UTF-8")?;
             let dirs = vec![Directory {
                 role: "target dir",
-                path: cwd.join(dir),
+                path: workspace::users_path(&workspace::users_dir()?, &dir),
                 setting: source::TARGET_DIR,
                 source: Source::Flag,
             }];
@@ -225,7 +224,7 @@ impl flags::CleanSharedTarget {
 /// What set the target directory and the build directory: the environment, or cargo's config files
 /// as cargo reads them from its current directory, which is the workspace root here.
 fn sources(sh: &Shell) -> anyhow::Result<[Source; 2]> {
-    let root = Utf8PathBuf::try_from(sh.current_dir()).context("the workspace root is not UTF-8")?;
+    let root = workspace::root_of(sh)?;
     let cargo_home = tools::cargo_home(sh).ok();
     let configs = workspace::cargo_config_files(&root, cargo_home.as_deref())
         .iter()

@@ -38,12 +38,12 @@ use crate::{
     flags::{self, Mode},
     output::{Stream, Style, UsageError, paint},
     tools,
-    workspace::{Member, Workspace},
+    workspace::{self, Member, Workspace},
 };
 use summary::{Metric, Minimums, Summary};
 
 /// The member that is the workspace's automation (this one): measured only when asked for by name.
-const XTASK: &str = crate::workspace::XTASK_PACKAGE;
+const XTASK: &str = workspace::XTASK_PACKAGE;
 /// Where the settings live, for messages.
 const SETTINGS: &str = "[workspace.metadata.xtask.coverage]";
 const NIGHTLY_INSTALL: &str = "rustup toolchain install nightly --component llvm-tools-preview";
@@ -149,7 +149,7 @@ impl Dirs {
         let own_target = if ws.target_dir_is_shared() { ws.root.join("target") } else { ws.target_dir.clone() };
         let outputs = match output_dir {
             Some(dir) => {
-                let dir = crate::workspace::users_path(cwd, dir);
+                let dir = workspace::users_path(cwd, dir);
                 Outputs { lcov: dir.join("lcov.info"), dir }
             }
             None => Outputs { dir: own_target.join("llvm-cov"), lcov: ws.root.join("lcov.info") },
@@ -198,8 +198,7 @@ fn run(sh: &Shell, flags: flags::Coverage, scope: Scope) -> anyhow::Result<()> {
     for (name, why) in &selection.skipped {
         eprintln!("{task} leaves out `{name}`: {why}");
     }
-    let cwd = Utf8PathBuf::try_from(std::env::current_dir()?).context("the current directory is not UTF-8")?;
-    let dirs = Dirs::new(&ws, flags.output_dir.as_deref(), &cwd);
+    let dirs = Dirs::new(&ws, flags.output_dir.as_deref(), &workspace::users_dir()?);
 
     if flags.clean || flags.clean_only {
         remove_artifacts(&dirs, flags.dry_run)?;
@@ -445,8 +444,8 @@ impl Toolchain {
         if !doctests {
             return Ok(Toolchain { cargo, nightly: None });
         }
-        let rustc = sh.var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-        let version = child::command(sh, rustc).arg("-V").quiet().read().context("could not run `rustc -V`")?;
+        let version =
+            child::command(sh, tools::rustc(sh)).arg("-V").quiet().read().context("could not run `rustc -V`")?;
         if version.contains("-nightly") {
             return Ok(Toolchain { cargo, nightly: None });
         }
@@ -468,7 +467,7 @@ impl Toolchain {
         if let Some((_, rustc)) = &self.nightly {
             return rustc.as_str().into();
         }
-        sh.var_os("RUSTC").filter(|rustc| !rustc.is_empty()).unwrap_or_else(|| {
+        tools::rustc_from_env(sh).unwrap_or_else(|| {
             let beside =
                 std::path::Path::new(&self.cargo).with_file_name(format!("rustc{}", std::env::consts::EXE_SUFFIX));
             if beside.is_file() { beside.into() } else { "rustc".into() }
@@ -868,7 +867,7 @@ pub(crate) fn findings(sh: &Shell, ws: &Workspace) -> Vec<Finding> {
         tools::LLVM_PROFDATA.finding(sh, GROUP, Level::Error, "llvm-tools: merges the profiles"),
         tools::CARGO_NEXTEST.finding(sh, GROUP, Level::Warn, "optional: only `coverage --nextest` needs it"),
     ];
-    let active = child::command(sh, sh.var_os("RUSTC").unwrap_or_else(|| "rustc".into())).arg("-V").quiet().read();
+    let active = child::command(sh, tools::rustc(sh)).arg("-V").quiet().read();
     findings.push(match (active, installed_nightly(sh)) {
         (Ok(version), _) if version.contains("-nightly") => Finding::ok(
             GROUP,

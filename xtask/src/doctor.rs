@@ -15,7 +15,7 @@ use crate::{
     finding::{self, Finding, Group},
     flags,
     secrets::outln,
-    setup_sccache,
+    setup_sccache, tools,
     workspace::Workspace,
 };
 
@@ -69,7 +69,7 @@ fn plural(count: usize, word: &str) -> String {
 /// The versions of cargo (`$CARGO`, the one running the xtask) and rustc (`$RUSTC`, else the one
 /// on `PATH`).
 fn toolchain(sh: &Shell) -> Vec<Finding> {
-    let rustc = sh.var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let rustc = tools::rustc(sh);
     [("cargo", child::cargo(sh)), ("rustc", child::command(sh, rustc))]
         .into_iter()
         .map(|(name, cmd)| match cmd.arg("-V").quiet().ignore_stderr().read() {

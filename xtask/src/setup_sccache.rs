@@ -190,7 +190,7 @@ impl flags::SetupSccache {
         };
         let (password, source) = match &self.password_file {
             Some(file) => {
-                let path = workspace::users_path(&users_cwd()?, file);
+                let path = workspace::users_path(&workspace::users_dir()?, file);
                 let text = crate::safe_fs::read_regular(&path, true)
                     .with_context(|| format!("could not read the password from {path}"))?
                     .with_context(|| format!("--password-file {path} does not exist"))?;
@@ -316,14 +316,9 @@ fn cache_dir_flag(path: &Utf8Path) -> anyhow::Result<Utf8PathBuf> {
     if path.is_absolute() {
         return Ok(path.to_owned());
     }
-    let absolute = workspace::users_path(&users_cwd()?, path);
+    let absolute = workspace::users_path(&workspace::users_dir()?, path);
     errln!("--cache-dir {path} is {absolute}");
     Ok(absolute)
-}
-
-/// The directory the user ran the command in (the shell has moved to the workspace root).
-fn users_cwd() -> anyhow::Result<Utf8PathBuf> {
-    Utf8PathBuf::try_from(std::env::current_dir()?).context("the current directory is not UTF-8")
 }
 
 fn is_sccache(wrapper: &str) -> bool {
@@ -356,11 +351,7 @@ fn redact_change(change: &str) -> String {
 fn cargo_config_path(sh: &Shell, scope: Scope) -> anyhow::Result<Utf8PathBuf> {
     Ok(match scope {
         Scope::User => workspace::cargo_config_in(&tools::cargo_home(sh)?),
-        Scope::Project => {
-            let root = Utf8PathBuf::from_path_buf(sh.current_dir())
-                .map_err(|dir| anyhow::anyhow!("the workspace path {} is not UTF-8", dir.display()))?;
-            workspace::cargo_config_in(&root.join(".cargo"))
-        }
+        Scope::Project => workspace::cargo_config_in(&workspace::root_of(sh)?.join(".cargo")),
     })
 }
 
@@ -917,8 +908,7 @@ fn show_status(sh: &Shell, as_json: bool) -> anyhow::Result<()> {
 
 /// The wrapper cargo would use here, where that comes from, and config files that set one wrongly.
 fn effective_wrapper(sh: &Shell) -> anyhow::Result<Wrapper> {
-    let root = Utf8PathBuf::from_path_buf(sh.current_dir())
-        .map_err(|dir| anyhow::anyhow!("{} is not UTF-8", dir.display()))?;
+    let root = workspace::root_of(sh)?;
     let mut env_table_files = Vec::new();
     let mut committable_files = Vec::new();
     let mut from_config = None;

@@ -250,9 +250,19 @@ pub(crate) fn llvm_tools(sh: &Shell, rustc: &OsStr, install: &str) -> anyhow::Re
     Ok((cov, profdata))
 }
 
+/// The compiler named by `RUSTC`, if it names one (an empty value names none).
+pub(crate) fn rustc_from_env(sh: &Shell) -> Option<std::ffi::OsString> {
+    sh.var_os("RUSTC").filter(|rustc| !rustc.is_empty())
+}
+
+/// The compiler the tasks ask about: `RUSTC`, else the `rustc` on `PATH`.
+pub(crate) fn rustc(sh: &Shell) -> std::ffi::OsString {
+    rustc_from_env(sh).unwrap_or_else(|| "rustc".into())
+}
+
 /// Where rustup's `llvm-tools` component installs `llvm-cov` and `llvm-profdata`.
 fn toolchain_bin_dir(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
-    toolchain_bin_dir_of(sh, &sh.var_os("RUSTC").unwrap_or_else(|| "rustc".into()))
+    toolchain_bin_dir_of(sh, &rustc(sh))
 }
 
 fn toolchain_bin_dir_of(sh: &Shell, rustc: &OsStr) -> anyhow::Result<Utf8PathBuf> {

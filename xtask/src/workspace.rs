@@ -72,6 +72,18 @@ pub(crate) fn users_path(cwd: &Utf8Path, path: &Utf8Path) -> Utf8PathBuf {
     cwd.join(path).components().filter(|part| *part != Utf8Component::CurDir).collect()
 }
 
+/// The directory the user ran the command in: the process's own, which the xtask never changes
+/// (`main` moves the shell to the workspace root instead). Paths the user typed are relative to it.
+pub(crate) fn users_dir() -> anyhow::Result<Utf8PathBuf> {
+    Utf8PathBuf::try_from(std::env::current_dir()?).context("the current directory is not UTF-8")
+}
+
+/// The workspace root, where `main` put the shell.
+pub(crate) fn root_of(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
+    Utf8PathBuf::from_path_buf(sh.current_dir())
+        .map_err(|dir| anyhow::anyhow!("the workspace path {} is not UTF-8", dir.display()))
+}
+
 /// The root of the workspace that contains the current directory of `sh`.
 pub(crate) fn locate_root(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
     // A manifest with a `[workspace]` table is always the root of its workspace: the usual case,
