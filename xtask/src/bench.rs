@@ -282,17 +282,7 @@ impl Bench<'_> {
         let found = tools::SCCACHE.find(self.sh)?;
         let conf = dir.join("sccache.conf");
         std::fs::write(&conf, "")?;
-        let port = std::net::TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port();
-        Ok(Sccache::new(self.sh, found).with_env(
-            port,
-            vec![
-                ("SCCACHE_CONF", Some(conf.to_string())),
-                ("SCCACHE_DIR", Some(dir.join("sccache-cache").to_string())),
-                ("SCCACHE_CACHE_SIZE", Some("10G".into())),
-                ("SCCACHE_SERVER_PORT", Some(port.to_string())),
-                ("SCCACHE_SERVER_UDS", None),
-            ],
-        ))
+        Sccache::new(self.sh, found).private(&conf, &dir.join("sccache-cache"))
     }
 
     /// The xtask's own build cost: cold build against its dependencies alone, and the warm help.

@@ -17,9 +17,15 @@
 
 mod artifacts;
 mod browser;
+mod checks;
 pub(crate) mod export_tap;
 mod python;
+mod selection;
 mod summary;
+
+use checks::incremental_turned_off;
+pub(crate) use checks::{findings, smoke_test};
+use selection::{Settings, select};
 
 use std::{
     ffi::OsString,
@@ -29,12 +35,11 @@ use std::{
 
 use anyhow::{Context, bail};
 use camino::{Utf8Path, Utf8PathBuf};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use xshell::{Cmd, Shell};
 
 use crate::{
     child,
-    finding::{Finding, Group, Level},
     flags::{self, Mode},
     output::{Stream, Style, UsageError, paint},
     tools,
@@ -218,18 +223,6 @@ fn run(sh: &Shell, flags: flags::Coverage, scope: Scope) -> anyhow::Result<()> {
     execute(sh, &plan, &gates, flags.mode.contains(&Mode::Open) || flags.mode.is_empty())
 }
 
-/// Why the coverage build would not be incremental, when the environment turns it off: the
-/// figures of inlined and generic code then differ from a default build's.
-fn incremental_turned_off(sh: &Shell) -> Option<String> {
-    let (var, value) = ["CARGO_INCREMENTAL", "CARGO_BUILD_INCREMENTAL"]
-        .into_iter()
-        .find_map(|var| Some((var, sh.var(var).ok().filter(|value| value == "0" || value == "false")?)))?;
-    Some(format!(
-        "{var}={value} turns incremental compilation off, so rustc splits each crate into 16 codegen units \
-         instead of 256, and the coverage of inlined and generic code differs from a default build's"
-    ))
-}
-
 /// Usage errors the parser cannot see; returns the `--fail-under-*` minimums.
 fn check_flags(flags: &flags::Coverage) -> Result<Minimums, UsageError> {
     if flags.doctests && flags.nextest {
@@ -253,169 +246,6 @@ fn check_flags(flags: &flags::Coverage) -> Result<Minimums, UsageError> {
         minimums.set(metric, value);
     }
     Ok(minimums)
-}
-
-/// `[workspace.metadata.xtask.coverage]`.
-#[derive(Debug, Default, PartialEq)]
-struct Settings {
-    /// Members no run measures unless they are named with `-p`.
-    exclude: Vec<String>,
-    fast_exclude: Vec<String>,
-    total: Minimums,
-    crates: Vec<(String, Minimums)>,
-}
-
-impl Settings {
-    fn from_workspace(settings: &Map<String, Value>, members: &[Member]) -> anyhow::Result<Settings> {
-        let mut parsed = Settings::default();
-        let Some(table) = settings.get("coverage") else { return Ok(parsed) };
-        let table = table.as_object().with_context(|| format!("{SETTINGS} must be a table, not {table}"))?;
-        let member = |name: &str, key: &str| {
-            if members.iter().any(|member| member.name == name) {
-                Ok(name.to_owned())
-            } else {
-                bail!(
-                    "`{key}` in {SETTINGS} names `{name}`, which is not a workspace member; {}",
-                    members_list(members)
-                )
-            }
-        };
-        for (key, value) in table {
-            match key.as_str() {
-                "exclude" | "fast-exclude" => {
-                    let names = value
-                        .as_array()
-                        .with_context(|| format!("`{key}` in {SETTINGS} must be a list of crate names, not {value}"))?;
-                    let list = if key == "exclude" { &mut parsed.exclude } else { &mut parsed.fast_exclude };
-                    for name in names {
-                        let name = name
-                            .as_str()
-                            .with_context(|| format!("`{key}` in {SETTINGS} must list crate names, not {name}"))?;
-                        list.push(member(name, key)?);
-                    }
-                }
-                "crates" => {
-                    let crates = value.as_object().with_context(|| {
-                        format!("`crates` in {SETTINGS} must be a table of crate names, not {value}")
-                    })?;
-                    for (name, minimums) in crates {
-                        let name = member(name, key)?;
-                        let minimums = Minimums::from_table(minimums, &format!("{SETTINGS} crates.{name}"))?;
-                        parsed.crates.push((name, minimums));
-                    }
-                }
-                _ => match Metric::ALL.iter().find(|metric| *key == format!("fail-under-{}", metric.name())) {
-                    Some(metric) => parsed.total.set(*metric, percentage(value, &format!("`{key}` in {SETTINGS}"))?),
-                    None => bail!(
-                        "unknown key `{key}` in {SETTINGS}; the keys are exclude, fast-exclude, fail-under-lines, \
-                         fail-under-functions, fail-under-regions and crates"
-                    ),
-                },
-            }
-        }
-        Ok(parsed)
-    }
-}
-
-impl Minimums {
-    /// `{ fail-under-lines = 80, ... }` for one crate.
-    fn from_table(value: &Value, what: &str) -> anyhow::Result<Minimums> {
-        let table = value
-            .as_object()
-            .with_context(|| format!("{what} must be a table such as {{ fail-under-lines = 80 }}, not {value}"))?;
-        let mut minimums = Minimums::default();
-        for (key, value) in table {
-            let metric = Metric::ALL
-                .iter()
-                .find(|metric| *key == format!("fail-under-{}", metric.name()))
-                .with_context(|| format!("unknown key `{key}` in {what}; the keys are fail-under-lines, fail-under-functions and fail-under-regions"))?;
-            minimums.set(*metric, percentage(value, &format!("`{key}` in {what}"))?);
-        }
-        Ok(minimums)
-    }
-
-    /// These minimums, with each one given in `flags` taking precedence.
-    fn overridden_by(&self, flags: &Minimums) -> Minimums {
-        let mut merged = *self;
-        for metric in Metric::ALL {
-            if let Some(minimum) = flags.get(metric) {
-                merged.set(metric, minimum);
-            }
-        }
-        merged
-    }
-}
-
-fn percentage(value: &Value, what: &str) -> anyhow::Result<f64> {
-    match value.as_f64() {
-        Some(percent) if (0.0..=100.0).contains(&percent) => Ok(percent),
-        _ => bail!("{what} must be a percentage from 0 to 100, not {value}"),
-    }
-}
-
-fn members_list(members: &[Member]) -> String {
-    let names: Vec<&str> = members.iter().map(|member| member.name.as_str()).collect();
-    format!("the members are: {}", names.join(", "))
-}
-
-/// Which members are measured, and which `coverage-fast` left out and why.
-#[derive(Debug, PartialEq, Eq)]
-struct Selection {
-    measured: Vec<String>,
-    skipped: Vec<(String, String)>,
-}
-
-/// `-p` and `--exclude` take repeats and comma lists (`-p a,b`).
-fn select(
-    members: &[Member],
-    packages: &[String],
-    excluded: &[String],
-    scope: Scope,
-    settings: &Settings,
-) -> Result<Selection, UsageError> {
-    let names = |values: &[String], flag: &str| -> Result<Vec<String>, UsageError> {
-        let mut names = Vec::new();
-        for name in values.iter().flat_map(|value| value.split(',')).map(str::trim).filter(|name| !name.is_empty()) {
-            if !members.iter().any(|member| member.name == name) {
-                return Err(UsageError(format!("unknown package `{name}` in {flag}; {}", members_list(members))));
-            }
-            names.push(name.to_owned());
-        }
-        Ok(names)
-    };
-    let packages = names(packages, "--package")?;
-    let excluded = names(excluded, "--exclude")?;
-    let mut selection = Selection { measured: Vec::new(), skipped: Vec::new() };
-    for member in members {
-        let wanted = if packages.is_empty() { member.name != XTASK } else { packages.contains(&member.name) };
-        if !wanted || excluded.contains(&member.name) {
-            continue;
-        }
-        let skip_because = match scope {
-            _ if packages.is_empty() && settings.exclude.contains(&member.name) => {
-                Some("it is listed in `exclude` in [workspace.metadata.xtask.coverage] (name it with -p to measure it)")
-            }
-            Scope::Fast if member.uses_python => {
-                Some("it depends on pyo3 (directly or through other crates), so its tests need Python")
-            }
-            Scope::Fast if settings.fast_exclude.contains(&member.name) => {
-                Some("it is listed in `fast-exclude` in [workspace.metadata.xtask.coverage]")
-            }
-            _ => None,
-        };
-        match skip_because {
-            Some(why) => selection.skipped.push((member.name.clone(), why.to_owned())),
-            None => selection.measured.push(member.name.clone()),
-        }
-    }
-    if selection.measured.is_empty() {
-        return Err(UsageError(format!(
-            "nothing left to measure after --package, --exclude{}; {}",
-            if scope == Scope::Fast { " and coverage-fast's exclusions" } else { "" },
-            members_list(members)
-        )));
-    }
-    Ok(selection)
 }
 
 /// `--all-features` unless features were chosen: every feature's code is measured.
@@ -855,145 +685,9 @@ fn remove_artifacts(dirs: &Dirs, dry_run: bool) -> anyhow::Result<()> {
     artifacts::remove(&dirs.cov_target, &dirs.reports(), dry_run)
 }
 
-/// Where findings about coverage are listed.
-const GROUP: Group = Group::Coverage;
-
-/// Coverage's checks, for `doctor`: its tools, Python for the pyo3 crates, and variables that a
-/// `cargo llvm-cov show-env` left in the environment.
-pub(crate) fn findings(sh: &Shell, ws: &Workspace) -> Vec<Finding> {
-    let mut findings = vec![
-        tools::CARGO_LLVM_COV.finding(sh, GROUP, Level::Error, "runs coverage"),
-        tools::LLVM_COV.finding(sh, GROUP, Level::Error, "llvm-tools: renders the reports"),
-        tools::LLVM_PROFDATA.finding(sh, GROUP, Level::Error, "llvm-tools: merges the profiles"),
-        tools::CARGO_NEXTEST.finding(sh, GROUP, Level::Warn, "optional: only `coverage --nextest` needs it"),
-    ];
-    let active = child::command(sh, tools::rustc(sh)).arg("-V").quiet().read();
-    findings.push(match (active, installed_nightly(sh)) {
-        (Ok(version), _) if version.contains("-nightly") => Finding::ok(
-            GROUP,
-            format!("the active toolchain is nightly ({}): `coverage --doctests` works", version.trim()),
-        ),
-        (_, Some((_, rustc))) => match tools::llvm_tools(sh, rustc.as_os_str(), NIGHTLY_LLVM_TOOLS) {
-            Ok(_) => Finding::ok(GROUP, format!("nightly toolchain at {rustc}, for `coverage --doctests`")),
-            Err(err) => Finding::warn(
-                GROUP,
-                format!("the nightly toolchain for `coverage --doctests` cannot render coverage: {err:#}"),
-                NIGHTLY_LLVM_TOOLS,
-            ),
-        },
-        (_, None) => Finding::warn(
-            GROUP,
-            "no nightly toolchain (optional: only `coverage --doctests` needs it, to measure doc tests)",
-            NIGHTLY_INSTALL,
-        ),
-    });
-    if let Some(why) = incremental_turned_off(sh) {
-        findings.push(Finding::warn(
-            GROUP,
-            why,
-            "unset it for coverage runs (sccache then caches the dependencies, and the figures are a default build's)",
-        ));
-    }
-    let python_crates: Vec<&str> =
-        ws.members.iter().filter(|member| member.uses_python).map(|member| member.name.as_str()).collect();
-    if !python_crates.is_empty() {
-        let role = format!("the pyo3 crates {} build against it and load its library", python_crates.join(", "));
-        findings.push(match python::Python::find(sh) {
-            Ok(python) if has_shared_python(&python.library_dir) => Finding::ok(
-                GROUP,
-                format!("Python {}, shared library in {} ({role})", python.interpreter, python.library_dir),
-            ),
-            Ok(python) => Finding::warn(
-                GROUP,
-                format!(
-                    "Python {} has no shared library in {}: the pyo3 crates' tests may not link or load ({role})",
-                    python.interpreter, python.library_dir
-                ),
-                format!("use a Python built with --enable-shared, or install one: {}", tools::PYTHON.install),
-            ),
-            Err(err) => Finding::error(
-                GROUP,
-                format!("{err:#}").lines().next().unwrap_or_default().to_owned(),
-                tools::PYTHON.install,
-            ),
-        });
-    }
-    let leftovers = child::llvm_cov_variables(std::env::vars_os());
-    if !leftovers.is_empty() {
-        findings.push(Finding::warn(
-            GROUP,
-            format!(
-                "{} {} set in this environment, as `source <(cargo llvm-cov show-env --export-prefix)` leaves \
-                 them: plain cargo builds from this shell are instrumented and build where they say (the \
-                 xtask's own commands never see them)",
-                leftovers.join(", "),
-                if leftovers.len() == 1 { "is" } else { "are" }
-            ),
-            format!("unset {}", leftovers.join(" ")),
-        ));
-    }
-    findings
-}
-
-/// Whether `dir` holds Python's shared library: `libpython3.x.so*`, `libpython3.x.dylib` or
-/// `python3x.dll`.
-fn has_shared_python(dir: &Utf8Path) -> bool {
-    let Ok(entries) = dir.read_dir_utf8() else { return false };
-    entries.filter_map(Result::ok).any(|entry| {
-        let name = entry.file_name();
-        (name.starts_with("libpython3") || name.starts_with("python3"))
-            && (name.contains(".so") || name.ends_with(".dylib") || name.ends_with(".dll"))
-    })
-}
-
 /// Where coverage builds for this workspace: findings about the disk report its size.
 pub(crate) fn build_dir(ws: &Workspace) -> Utf8PathBuf {
     Dirs::new(ws, None, &ws.root).cov_target
-}
-
-/// `doctor --coverage`: one crate measured through the coverage task's own run, as `coverage -p
-/// <crate>` would, without writing reports. The crate is the first that `coverage-fast` measures
-/// (no Python needed), else the first member.
-pub(crate) fn smoke_test(sh: &Shell, ws: &Workspace) -> Finding {
-    let mut name = String::new();
-    let outcome = (|| -> anyhow::Result<Measured> {
-        let settings = Settings::from_workspace(&ws.settings, &ws.members)?;
-        let selection = select(&ws.members, &[], &[], Scope::Fast, &settings)
-            .or_else(|_| select(&ws.members, &[], &[], Scope::Full, &Settings::default()))?;
-        name.clone_from(&selection.measured[0]);
-        let flags = flags::Coverage::from_args(&["-p", &name])?;
-        let tools = Tools::find(sh, &flags)?;
-        let mut plan = Plan::new(sh, ws, &flags, tools, flags.package.clone(), Dirs::new(ws, None, &ws.root))?;
-        // The figures only: no report is written.
-        plan.formats.clear();
-        plan.measure(sh)
-    })();
-    let command = format!("cargo xtask coverage -p {name} --mode text");
-    match outcome {
-        Ok(Measured { summary, tests_failed: false }) => {
-            let figures: Vec<String> = Metric::ALL
-                .iter()
-                .map(|metric| match summary.total.get(*metric).percent() {
-                    Some(percent) => format!("{} {percent:.1}%", metric.name()),
-                    None => format!("{} -", metric.name()),
-                })
-                .collect();
-            Finding::ok(GROUP, format!("coverage smoke test of `{name}`: {}", figures.join(", ")))
-        }
-        Ok(Measured { tests_failed: true, .. }) => Finding::error(
-            GROUP,
-            format!("coverage smoke test of `{name}`: its tests failed"),
-            format!("see the test output above, or run `{command}`"),
-        ),
-        Err(err) => Finding::error(
-            GROUP,
-            format!(
-                "coverage smoke test{}: {err:#}",
-                if name.is_empty() { String::new() } else { format!(" of `{name}`") }
-            ),
-            format!("fix what it names, then run `{command}` to see the whole run"),
-        ),
-    }
 }
 
 #[cfg(test)]
@@ -1031,7 +725,7 @@ mod tests {
             target_dir: target_dir.into(),
             build_dir: target_dir.into(),
             members: members(),
-            settings: Map::new(),
+            settings: serde_json::Map::new(),
         }
     }
 

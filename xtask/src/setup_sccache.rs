@@ -424,16 +424,7 @@ fn check_backend_compiled_in(sccache: &Sccache<'_>, backend: BackendKind, multil
 fn trial_server_starts(sccache: &Sccache<'_>, config: &str) -> anyhow::Result<()> {
     let trial_dir = crate::safe_fs::PrivateDir::create("cargo-xtask-sccache-trial-")?;
     let config_path = trial_dir.write("config", config)?;
-    let port = std::net::TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port();
-    let trial = sccache.with_env(
-        port,
-        vec![
-            ("SCCACHE_CONF", Some(config_path.to_string())),
-            ("SCCACHE_DIR", Some(trial_dir.path.join("disk").to_string())),
-            ("SCCACHE_SERVER_PORT", Some(port.to_string())),
-            ("SCCACHE_SERVER_UDS", None),
-        ],
-    );
+    let trial = sccache.private(&config_path, &trial_dir.path.join("disk"))?;
     let started = trial.start();
     // A started server has read its configuration; stopping needs none.
     let _ = std::fs::remove_file(&config_path);
@@ -888,7 +879,7 @@ fn show_status(sh: &Shell, as_json: bool) -> anyhow::Result<()> {
         ("cache", configured.describe()),
     ];
     if let Some(bytes) = cache_bytes {
-        lines.push(("on disk", format!("{} in {}", human_bytes(*bytes), configured.dir)));
+        lines.push(("cache size", format!("{} in {} (the files' own sizes)", human_bytes(*bytes), configured.dir)));
     }
     lines.push(("incremental", incremental.into()));
     for (label, value) in lines {

@@ -91,15 +91,24 @@ impl<'a> Sccache<'a> {
         }
     }
 
-    /// The same binary talking to a server on `port`, with these variables.
-    pub(crate) fn with_env(&self, port: u16, overrides: Vec<(&'static str, Option<String>)>) -> Sccache<'a> {
-        Sccache {
+    /// The same binary with a server of its own: the config file `conf`, the cache directory
+    /// `cache_dir`, sccache's default size and a free port on 127.0.0.1, so that the user's
+    /// server, cache and settings are never touched (setup's trial server, the bench).
+    pub(crate) fn private(&self, conf: &Utf8Path, cache_dir: &Utf8Path) -> anyhow::Result<Sccache<'a>> {
+        let port = std::net::TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port();
+        Ok(Sccache {
             sh: self.sh,
             path: self.path.clone(),
             version: self.version,
             endpoint: Endpoint::Port(port),
-            overrides,
-        }
+            overrides: vec![
+                ("SCCACHE_CONF", Some(conf.to_string())),
+                ("SCCACHE_DIR", Some(cache_dir.to_string())),
+                ("SCCACHE_CACHE_SIZE", None),
+                ("SCCACHE_SERVER_PORT", Some(port.to_string())),
+                ("SCCACHE_SERVER_UDS", None),
+            ],
+        })
     }
 
     fn cmd(&self) -> Cmd<'a> {
