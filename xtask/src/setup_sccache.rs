@@ -218,12 +218,12 @@ impl flags::SetupSccache {
 
     /// The whole set-up: install, configure, check the backend, start, report. Idempotent.
     fn setup(&self, sh: &Shell) -> anyhow::Result<()> {
+        // Every flag checked before anything is installed.
         let remote = self.remote_keys(sh)?;
         let cache_dir = match &self.cache_dir {
             Some(dir) => cache_dir_flag(dir)?,
             None => settings::default_cache_dir(sh)?,
         };
-        let cache_size = self.cache_size.unwrap_or(CacheSize::DEFAULT);
         let Some(found) = find_or_install_from(sh, self.no_install, self.dry_run, self.install_from)? else {
             return Ok(());
         };
@@ -231,57 +231,13 @@ impl flags::SetupSccache {
         if let Some((backend, _)) = &remote {
             check_backend_compiled_in(&sccache, *backend, self.multilevel)?;
         }
-
-        let mut sccache_config = TomlFile::read(&settings::sccache_config_path(sh)?)?;
-        sccache_config.set(&["cache", "disk", "dir"], cache_dir.as_str())?;
-        sccache_config.set(&["cache", "disk", "size"], i64::try_from(cache_size.bytes()).unwrap_or(i64::MAX))?;
-        for kind in BackendKind::REMOTE {
-            let wanted = remote.as_ref().filter(|(backend, _)| *backend == kind);
-            for key in kind.keys() {
-                match wanted.and_then(|(_, keys)| keys.iter().find(|(name, _)| name == key)) {
-                    Some((_, value)) => sccache_config.set(&["cache", kind.table(), key], value.clone())?,
-                    None => sccache_config.remove_marked(&["cache", kind.table(), key]),
-                }
-            }
-        }
-        match &remote {
-            Some((backend, _)) if self.multilevel => {
-                let chain = toml_edit::Array::from_iter(["disk", backend.table()]);
-                sccache_config.set(&MULTILEVEL, chain)?;
-            }
-            _ => sccache_config.remove_marked(&MULTILEVEL),
-        }
-
+        let sccache_config = self.edit_sccache_config(sh, &cache_dir, remote.as_ref())?;
         let scope = self.scope.unwrap_or_default();
-        let mut cargo_config = TomlFile::read(&cargo_config_path(sh, scope)?)?;
-        if let Some((wrapper, false)) = cargo_config.get(&WRAPPER)
-            && let Some(wrapper) = wrapper.as_str()
-            && !is_sccache(wrapper)
-        {
-            bail!(
-                "{} already sets build.rustc-wrapper = \"{wrapper}\", which is not sccache; setup leaves it alone. \
-                 Remove it (or chain it through RUSTC_WORKSPACE_WRAPPER) and run setup again.",
-                cargo_config.path
-            );
-        }
-        cargo_config.set(&WRAPPER, sccache.path.as_str())?;
-        if self.no_incremental {
-            cargo_config.set(&INCREMENTAL, false)?;
-        } else {
-            cargo_config.remove_marked(&INCREMENTAL);
-        }
-
+        let cargo_config = self.edit_cargo_config(sh, scope, &sccache)?;
         for file in [&sccache_config, &cargo_config] {
             report_changes(file, self.dry_run);
         }
-        if let Some(var) = incremental_forced_on(sh) {
-            errln!(
-                "{}: {var}=1 is set here, and sccache refuses every compilation while it is: with the wrapper \
-                 written, every cargo build from this environment fails until you {}",
-                paint(Stream::Stderr, Style::Bad, "warning"),
-                unset_incremental(var)
-            );
-        }
+        warn_if_incremental_is_forced_on(sh);
         if self.dry_run {
             errln!("--dry-run: nothing was written, started or stopped");
             return Ok(());
@@ -304,9 +260,73 @@ impl flags::SetupSccache {
         errln!("{}", ensure_running(&sccache, &Configured::read(sh)?)?);
         show_status(sh, false)
     }
+
+    /// sccache's config with the local cache, the remote backend asked for (and no other that
+    /// setup wrote) and the multilevel chain; not written yet.
+    fn edit_sccache_config(
+        &self,
+        sh: &Shell,
+        cache_dir: &Utf8Path,
+        remote: Option<&(BackendKind, BackendKeys)>,
+    ) -> anyhow::Result<TomlFile> {
+        let cache_size = self.cache_size.unwrap_or(CacheSize::DEFAULT);
+        let mut config = TomlFile::read(&settings::sccache_config_path(sh)?)?;
+        config.set(&["cache", "disk", "dir"], cache_dir.as_str())?;
+        config.set(&["cache", "disk", "size"], i64::try_from(cache_size.bytes()).unwrap_or(i64::MAX))?;
+        for kind in BackendKind::REMOTE {
+            let wanted = remote.filter(|(backend, _)| *backend == kind);
+            for key in kind.keys() {
+                match wanted.and_then(|(_, keys)| keys.iter().find(|(name, _)| name == key)) {
+                    Some((_, value)) => config.set(&["cache", kind.table(), key], value.clone())?,
+                    None => config.remove_marked(&["cache", kind.table(), key]),
+                }
+            }
+        }
+        match remote {
+            Some((backend, _)) if self.multilevel => {
+                config.set(&MULTILEVEL, toml_edit::Array::from_iter(["disk", backend.table()]))?;
+            }
+            _ => config.remove_marked(&MULTILEVEL),
+        }
+        Ok(config)
+    }
+
+    /// The cargo config of `scope` with sccache as the wrapper (and incremental off if asked);
+    /// not written yet. A wrapper of the user's that is not sccache is an error, not replaced.
+    fn edit_cargo_config(&self, sh: &Shell, scope: Scope, sccache: &Sccache<'_>) -> anyhow::Result<TomlFile> {
+        let mut config = TomlFile::read(&cargo_config_path(sh, scope)?)?;
+        if let Some((wrapper, false)) = config.get(&WRAPPER)
+            && let Some(wrapper) = wrapper.as_str()
+            && !is_sccache(wrapper)
+        {
+            bail!(
+                "{} already sets build.rustc-wrapper = \"{wrapper}\", which is not sccache; setup leaves it alone. \
+                 Remove it (or chain it through RUSTC_WORKSPACE_WRAPPER) and run setup again.",
+                config.path
+            );
+        }
+        config.set(&WRAPPER, sccache.path.as_str())?;
+        if self.no_incremental {
+            config.set(&INCREMENTAL, false)?;
+        } else {
+            config.remove_marked(&INCREMENTAL);
+        }
+        Ok(config)
+    }
 }
 
-/// A path from the command line, made absolute against the shell's directory.
+/// Says, before the wrapper is written, when the environment would make every build through it fail.
+fn warn_if_incremental_is_forced_on(sh: &Shell) {
+    if let Some(var) = incremental_forced_on(sh) {
+        errln!(
+            "{}: {var}=1 is set here, and sccache refuses every compilation while it is: with the wrapper \
+             written, every cargo build from this environment fails until you {}",
+            paint(Stream::Stderr, Style::Bad, "warning"),
+            unset_incremental(var)
+        );
+    }
+}
+
 /// `--cache-dir` as the user meant it: relative to the directory they ran the command in, made
 /// absolute and shown so.
 fn cache_dir_flag(path: &Utf8Path) -> anyhow::Result<Utf8PathBuf> {
