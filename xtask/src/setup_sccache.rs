@@ -839,70 +839,11 @@ pub(crate) fn findings(sh: &Shell) -> anyhow::Result<Vec<Finding>> {
 fn show_status(sh: &Shell, as_json: bool) -> anyhow::Result<()> {
     let status = Status::gather(sh)?;
     let problems: Vec<Finding> = status.findings(sh).into_iter().filter(Finding::is_problem).collect();
-    let Status { found, backends, configured, endpoint, running, wrapper, cache_bytes, .. } = &status;
-    let incremental = "sccache cannot cache incremental compilations: with incremental on (cargo's default for \
-                       workspace crates) only dependencies are cached; `--no-incremental` caches everything but \
-                       loses rustc's incremental reuse, which suits CI";
-
     if as_json {
-        let binary = match found {
-            Ok(found) => {
-                json!({"path": found.path.as_str(), "version": found.version.to_string(), "backends": backends})
-            }
-            Err(_) => Value::Null,
-        };
-        let status = json!({
-            "binary": binary,
-            "server": {"endpoint": endpoint.to_string(), "running": running},
-            "wrapper": {"value": wrapper.value, "source": wrapper.source},
-            "config_file": configured.config.path.as_str(),
-            "cache": {
-                "backend": configured.backend.to_string(),
-                "description": configured.describe(),
-                "dir": configured.dir.as_str(),
-                "max_size_bytes": configured.size,
-                "size_bytes": cache_bytes,
-            },
-            "incremental": incremental,
-            "warnings": problems
-                .iter()
-                .map(|p| json!({"level": p.level.name(), "problem": p.what, "fix": p.fix}))
-                .collect::<Vec<_>>(),
-        });
-        outln!("{status:#}");
+        outln!("{:#}", status.to_json(&problems));
         return Ok(());
     }
-    let mut lines = vec![
-        (
-            "sccache",
-            match found {
-                Ok(found) => format!("{} {} (backends: {})", found.path, found.version, backends.join(", ")),
-                Err(_) => "not installed".into(),
-            },
-        ),
-        (
-            "server",
-            if *running {
-                format!("running on {endpoint}")
-            } else {
-                format!("not running on {endpoint} (the first build starts it)")
-            },
-        ),
-        (
-            "wrapper",
-            match &wrapper.value {
-                Some(value) => format!("{value} (from {})", wrapper.source),
-                None => format!("none: builds do not use sccache ({})", wrapper.source),
-            },
-        ),
-        ("config", configured.config.path.to_string()),
-        ("cache", configured.describe()),
-    ];
-    if let Some(bytes) = cache_bytes {
-        lines.push(("cache size", format!("{} in {} (the files' own sizes)", human_bytes(*bytes), configured.dir)));
-    }
-    lines.push(("incremental", incremental.into()));
-    for (label, value) in lines {
+    for (label, value) in status.lines() {
         outln!("{label:<12} {value}");
     }
     for problem in problems {
@@ -915,6 +856,78 @@ fn show_status(sh: &Shell, as_json: bool) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// What incremental compilation means for the cache, in `status`.
+const INCREMENTAL_NOTE: &str = "sccache cannot cache incremental compilations: with incremental on (cargo's default \
+                                for workspace crates) only dependencies are cached; `--no-incremental` caches \
+                                everything but loses rustc's incremental reuse, which suits CI";
+
+impl Status {
+    /// `status`'s lines: a label and its value.
+    fn lines(&self) -> Vec<(&'static str, String)> {
+        let Status { found, backends, configured, endpoint, running, wrapper, cache_bytes, .. } = self;
+        let mut lines = vec![
+            (
+                "sccache",
+                match found {
+                    Ok(found) => format!("{} {} (backends: {})", found.path, found.version, backends.join(", ")),
+                    Err(_) => "not installed".into(),
+                },
+            ),
+            (
+                "server",
+                match running {
+                    true => format!("running on {endpoint}"),
+                    false => format!("not running on {endpoint} (the first build starts it)"),
+                },
+            ),
+            (
+                "wrapper",
+                match &wrapper.value {
+                    Some(value) => format!("{value} (from {})", wrapper.source),
+                    None => format!("none: builds do not use sccache ({})", wrapper.source),
+                },
+            ),
+            ("config", configured.config.path.to_string()),
+            ("cache", configured.describe()),
+        ];
+        if let Some(bytes) = cache_bytes {
+            let size = format!("{} in {} (the files' own sizes)", human_bytes(*bytes), configured.dir);
+            lines.push(("cache size", size));
+        }
+        lines.push(("incremental", INCREMENTAL_NOTE.into()));
+        lines
+    }
+
+    /// `status --json`.
+    fn to_json(&self, problems: &[Finding]) -> Value {
+        let Status { found, backends, configured, endpoint, running, wrapper, cache_bytes, .. } = self;
+        let binary = match found {
+            Ok(found) => {
+                json!({"path": found.path.as_str(), "version": found.version.to_string(), "backends": backends})
+            }
+            Err(_) => Value::Null,
+        };
+        json!({
+            "binary": binary,
+            "server": {"endpoint": endpoint.to_string(), "running": running},
+            "wrapper": {"value": wrapper.value, "source": wrapper.source},
+            "config_file": configured.config.path.as_str(),
+            "cache": {
+                "backend": configured.backend.to_string(),
+                "description": configured.describe(),
+                "dir": configured.dir.as_str(),
+                "max_size_bytes": configured.size,
+                "size_bytes": cache_bytes,
+            },
+            "incremental": INCREMENTAL_NOTE,
+            "warnings": problems
+                .iter()
+                .map(|p| json!({"level": p.level.name(), "problem": p.what, "fix": p.fix}))
+                .collect::<Vec<_>>(),
+        })
+    }
 }
 
 /// The wrapper cargo would use here, where that comes from, and config files that set one wrongly.
