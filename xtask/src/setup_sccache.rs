@@ -654,17 +654,16 @@ impl Status {
         });
         findings.extend(self.server_findings());
         findings.push(self.wrapper_finding(sh));
-        let wrapper_is_sccache = self.wrapper.value.as_deref().is_some_and(is_sccache);
-        if let Some(var) = incremental_forced_on(sh) {
-            let what = format!(
-                "{var}=1: sccache refuses incremental compilations, so every build through it fails{}",
-                if wrapper_is_sccache { "" } else { " (once sccache is the wrapper)" }
-            );
-            findings.push(match wrapper_is_sccache {
-                true => Finding::error(GROUP, what, unset_incremental(var)),
-                false => Finding::warn(GROUP, what, unset_incremental(var)),
-            });
-        }
+        findings.extend(self.incremental_finding(sh));
+        findings.extend(self.config_findings());
+        findings.extend(self.environment_findings(sh));
+        findings.extend(self.disk_finding(sh));
+        findings
+    }
+
+    /// Config files that set a wrapper where it does harm or nothing.
+    fn config_findings(&self) -> Vec<Finding> {
+        let mut findings = Vec::new();
         for file in &self.wrapper.env_table_files {
             findings.push(Finding::warn(
                 GROUP,
@@ -687,6 +686,26 @@ impl Status {
                 ),
             ));
         }
+        findings
+    }
+
+    /// `CARGO_INCREMENTAL=1`, with which sccache refuses every compilation.
+    fn incremental_finding(&self, sh: &Shell) -> Option<Finding> {
+        let var = incremental_forced_on(sh)?;
+        let wrapper_is_sccache = self.wrapper.value.as_deref().is_some_and(is_sccache);
+        let what = format!(
+            "{var}=1: sccache refuses incremental compilations, so every build through it fails{}",
+            if wrapper_is_sccache { "" } else { " (once sccache is the wrapper)" }
+        );
+        Some(match wrapper_is_sccache {
+            true => Finding::error(GROUP, what, unset_incremental(var)),
+            false => Finding::warn(GROUP, what, unset_incremental(var)),
+        })
+    }
+
+    /// Variables that make builds through sccache miss its cache, or override its config.
+    fn environment_findings(&self, sh: &Shell) -> Vec<Finding> {
+        let mut findings = Vec::new();
         if let Ok(target_dir) = sh.var("CARGO_TARGET_DIR") {
             findings.push(Finding::warn(
                 GROUP,
@@ -706,7 +725,6 @@ impl Status {
                 ));
             }
         }
-        findings.extend(self.disk_finding(sh));
         findings
     }
 
