@@ -50,14 +50,18 @@ fn host(sandbox: &Sandbox) -> PathBuf {
     sandbox.path("host")
 }
 
+/// The copy's directory and package: this package's name, `xtask` unless the workspace that
+/// holds this copy renamed it.
+const NAME: &str = env!("CARGO_PKG_NAME");
+
 #[test]
 fn adopt_copies_the_crate_adds_member_and_alias_and_the_xtask_runs_there() {
     let sandbox = Sandbox::new("adopt");
     let host = host(&sandbox);
     let dry = adopt(&sandbox, &[host.to_str().unwrap(), "--dry-run"]);
     assert_success(&dry, "adopt --dry-run");
-    assert!(!host.join("xtask").exists(), "--dry-run copied something");
-    assert!(text(&dry.stdout).contains("add \"xtask\" to workspace.members"), "{}", text(&dry.stdout));
+    assert!(!host.join(NAME).exists(), "--dry-run copied something");
+    assert!(text(&dry.stdout).contains(&format!("add \"{NAME}\" to workspace.members")), "{}", text(&dry.stdout));
 
     let output = adopt(&sandbox, &[host.to_str().unwrap()]);
     assert_success(&output, "adopt");
@@ -65,21 +69,22 @@ fn adopt_copies_the_crate_adds_member_and_alias_and_the_xtask_runs_there() {
         fs::read_to_string(host.join("Cargo.toml")).unwrap(),
         "[package]\nname = \"host\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
          [workspace]\nmembers = [\n    \"crates/*\", # every crate\n    \"xtask\",\n]\n"
+            .replace("\"xtask\"", &format!("\"{NAME}\""))
     );
     let config = fs::read_to_string(host.join(".cargo/config.toml")).unwrap();
     assert!(
-        config.starts_with("# ours\n[alias]\nb = \"build\"\nxtask = [\"run\", \"--package\", \"xtask\""),
+        config.starts_with(&format!("# ours\n[alias]\nb = \"build\"\nxtask = [\"run\", \"--package\", \"{NAME}\"")),
         "{config}"
     );
-    assert!(host.join("xtask/src/main.rs").is_file() && host.join("xtask/rustfmt.toml").is_file());
-    assert!(!host.join("xtask/tests/repository.rs").exists(), "this repository's own checks stay here");
+    assert!(host.join(NAME).join("src/main.rs").is_file() && host.join(NAME).join("rustfmt.toml").is_file());
+    assert!(!host.join(NAME).join("tests/repository.rs").exists(), "this repository's own checks stay here");
     assert_eq!(fs::read_to_string(host.join(".gitignore")).unwrap(), "/target\n/lcov.info\n");
     assert!(text(&output.stdout).contains("cargo xtask doctor"), "{}", text(&output.stdout));
 
-    // The alias this repository uses is the one adopt writes.
+    // The alias this repository uses (whatever its name) is the one adopt writes.
     let ours = fs::read_to_string(repo_root().join(".cargo/config.toml")).unwrap();
-    let line = config.lines().find(|line| line.starts_with("xtask = ")).unwrap();
-    assert!(ours.lines().any(|ours| ours == line), "{line}");
+    let value = config.lines().find_map(|line| line.strip_prefix("xtask = ")).unwrap();
+    assert!(ours.lines().any(|ours| ours.split_once(" = ").is_some_and(|(_, ours)| ours == value)), "{value}");
 
     // Built offline from this machine's registry, the copy runs there, sees the host's members,
     // and leaves itself out of coverage; the host's rustfmt.toml does not reformat it.
@@ -90,10 +95,10 @@ fn adopt_copies_the_crate_adds_member_and_alias_and_the_xtask_runs_there() {
     assert_success(&info, "cargo xtask info in the host");
     let json: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
     let members: Vec<&str> = json["members"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();
-    assert_eq!(members, ["host", "one", "xtask"], "{json:#}");
+    assert_eq!(members, ["host", "one", NAME], "{json:#}");
     let fmt = sandbox
         .command(cargo(), "host")
-        .args(["fmt", "-p", "xtask", "--check"])
+        .args(["fmt", "-p", NAME, "--check"])
         .env("CARGO_HOME", &cargo_home)
         .output()
         .unwrap();
@@ -106,7 +111,11 @@ fn adopt_copies_the_crate_adds_member_and_alias_and_the_xtask_runs_there() {
         .output()
         .unwrap();
     let plan = text(&dry_coverage.stdout);
-    assert!(plan.contains("-p host -p one") && !plan.contains("-p xtask"), "{plan}\n{}", text(&dry_coverage.stderr));
+    assert!(
+        plan.contains("-p host -p one") && !plan.contains(&format!("-p {NAME}")),
+        "{plan}\n{}",
+        text(&dry_coverage.stderr)
+    );
 
     // A second adoption finds the directory taken, and changes nothing.
     let before = snapshot(&host);

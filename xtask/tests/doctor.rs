@@ -282,10 +282,18 @@ fn cargo_xtask_doctor_runs_and_names_the_problem_when_the_wrapper_breaks_every_b
     let closed_port = free_loopback_port();
     sandbox.write("sccache/config", &format!("[cache.redis]\nendpoint = \"redis://127.0.0.1:{closed_port}\"\n"));
     let cargo_home = std::env::var_os("CARGO_HOME").map_or_else(|| home_dir().join(".cargo"), Into::into);
+    // The workspace's alias for this xtask: `xtask` here, another name where `adopt --alias` gave one.
+    let config = fs::read_to_string(repo_root().join(".cargo/config.toml")).unwrap();
+    let runs_this = format!("\"--package\", \"{}\"", env!("CARGO_PKG_NAME"));
+    let alias = config
+        .lines()
+        .find_map(|line| line.split_once(" = [").filter(|(_, rest)| rest.contains(&runs_this)).map(|(name, _)| name))
+        .expect("the workspace's .cargo/config.toml has an alias that runs this xtask")
+        .to_owned();
     let doctor = |vars: &[(&str, &std::ffi::OsStr)]| {
         let mut cmd = sandbox.command(cargo(), "home");
         cmd.current_dir(repo_root())
-            .args(["xtask", "doctor"])
+            .args([alias.as_str(), "doctor"])
             .env("CARGO_HOME", &cargo_home)
             .env("CARGO_NET_OFFLINE", "true")
             .env("CARGO_TARGET_DIR", sandbox.path("target"))
