@@ -155,8 +155,8 @@ mod tests {
                 "action-validator .github/workflows/ci.yml",
                 "cargo clippy --workspace --all-targets --all-features -- -D warnings",
                 "cargo test --workspace --all-features",
-                "cargo check -p xtask --target x86_64-pc-windows-msvc",
-                "cargo check -p xtask --target x86_64-apple-darwin",
+                &format!("cargo check -p {XTASK_PACKAGE} --target x86_64-pc-windows-msvc"),
+                &format!("cargo check -p {XTASK_PACKAGE} --target x86_64-apple-darwin"),
             ]
         );
     }
