@@ -309,11 +309,9 @@ fn matches_member(pattern: &str, name: &str) -> bool {
     }
 }
 
-/// The alias: `cargo run` of the copy, built without the rustc wrapper of cargo's config files, so
-/// that `cargo xtask doctor` runs when that wrapper breaks every build. The same as this
-/// repository's own in `.cargo/config.toml`.
+/// The alias for the copy, as TOML.
 fn alias_value(package: &str) -> Array {
-    Array::from_iter(["run", "--package", package, "--config", "build.rustc-wrapper=''", "--"])
+    Array::from_iter(workspace::alias_words(package))
 }
 
 /// Whether an existing alias runs the package `name` (this alias, or the usual string form).

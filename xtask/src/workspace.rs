@@ -15,6 +15,13 @@ use crate::child;
 /// This xtask's own package: `xtask` here, whatever it is named in a workspace it was copied into.
 pub(crate) const XTASK_PACKAGE: &str = env!("CARGO_PKG_NAME");
 
+/// What the `cargo xtask` alias runs for `package`: `cargo run` of it, built without the rustc
+/// wrapper of cargo's config files, so that `cargo xtask doctor` runs when that wrapper breaks
+/// every build. This repository's `.cargo/config.toml` has the same (a test checks it).
+pub(crate) fn alias_words(package: &str) -> [&str; 6] {
+    ["run", "--package", package, "--config", "build.rustc-wrapper=''", "--"]
+}
+
 /// Packages whose presence in a crate's dependency graph means its tests link libpython.
 const PYTHON_BINDINGS: &[&str] = &["pyo3", "pyo3-ffi"];
 
