@@ -170,7 +170,7 @@ fn children_get_a_clean_environment_under_cargo_run_and_cargo_llvm_cov() {
     let output = isolated(&cargo())
         .args(["run", "--quiet", "--manifest-path"])
         .arg(&manifest)
-        .args(["--package", "xtask", "--", "info"])
+        .args(["--package", env!("CARGO_PKG_NAME"), "--", "info"])
         .output()
         .unwrap();
     assert_success(&output, "cargo run -p xtask -- info");
@@ -188,7 +188,7 @@ fn children_get_a_clean_environment_under_cargo_run_and_cargo_llvm_cov() {
     let output = cmd
         .args(["llvm-cov", "run", "--no-report", "--manifest-path"])
         .arg(&manifest)
-        .args(["--package", "xtask", "--", "info"])
+        .args(["--package", env!("CARGO_PKG_NAME"), "--", "info"])
         .output()
         .unwrap();
     assert_success(&output, "cargo llvm-cov run -p xtask -- info");
