@@ -11,12 +11,11 @@ use crate::{coverage, flags::Xtask, output::UsageError};
 const FAST: &str = "coverage-fast";
 
 /// The help asked for without a task's arguments: `cargo xtask`, `cargo xtask help [TASK]`.
-pub(crate) fn answer(args: &[OsString], fast: bool) -> Option<Result<String, UsageError>> {
+pub(crate) fn answer(args: &[OsString]) -> Option<Result<String, UsageError>> {
     let words: Vec<&str> = args.iter().map(|arg| arg.to_str().unwrap_or("")).collect();
     match words.as_slice() {
         [] | ["help"] | ["--help" | "-h"] => Some(Ok(overview())),
         ["help", task] => Some(for_task(task).ok_or_else(|| unknown(task))),
-        [_, "--help" | "-h"] if fast => Some(Ok(for_task(FAST).expect("coverage has a section"))),
         _ => None,
     }
 }
@@ -161,12 +160,10 @@ mod tests {
     #[test]
     fn help_is_answered_for_each_way_of_asking() {
         let args = |words: &[&str]| words.iter().map(OsString::from).collect::<Vec<_>>();
-        assert_eq!(answer(&args(&[]), false).unwrap().unwrap(), overview());
-        assert_eq!(answer(&args(&["help", "doctor"]), false).unwrap().unwrap(), for_task("doctor").unwrap());
-        assert!(
-            answer(&args(&["help", "nope"]), false).unwrap().unwrap_err().0.contains("the tasks are: setup-sccache")
-        );
-        assert!(answer(&args(&["doctor", "--json"]), false).is_none());
+        assert_eq!(answer(&args(&[])).unwrap().unwrap(), overview());
+        assert_eq!(answer(&args(&["help", "doctor"])).unwrap().unwrap(), for_task("doctor").unwrap());
+        assert!(answer(&args(&["help", "nope"])).unwrap().unwrap_err().0.contains("the tasks are: setup-sccache"));
+        assert!(answer(&args(&["doctor", "--json"])).is_none());
         assert_eq!(for_args(&args(&["doctor", "--json", "--help"]), false), for_task("doctor").unwrap());
         assert_eq!(for_args(&args(&["coverage", "--help"]), true), for_task("coverage-fast").unwrap());
     }

@@ -49,7 +49,7 @@ fn main() -> ExitCode {
     secrets::keep_from_env(
         std::env::vars_os().filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?))),
     );
-    if let Some(answer) = help::answer(&args, scope == coverage::Scope::Fast) {
+    if let Some(answer) = help::answer(&args) {
         return match answer {
             Ok(text) => {
                 print!("{text}");
