@@ -24,7 +24,7 @@ const NOT_COPIED: &[&str] = &["tests/repository.rs"];
 
 impl flags::Adopt {
     pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        let given = workspace::users_path(&workspace::users_dir()?, &self.dir);
+        let given = workspace::users_absolute(&self.dir)?;
         let host = given.canonicalize_utf8().with_context(|| format!("{given} is not a directory that exists"))?;
         let name = self.name.as_deref().unwrap_or(XTASK_PACKAGE);
         let alias = self.alias.as_deref().unwrap_or("xtask");

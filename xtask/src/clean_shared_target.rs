@@ -191,7 +191,7 @@ impl flags::CleanSharedTarget {
             // Relative to where the user is, not to the workspace root the shell moved to.
             let dirs = vec![Directory {
                 role: "target dir",
-                path: workspace::users_path(&workspace::users_dir()?, &dir),
+                path: workspace::users_absolute(&dir)?,
                 setting: source::TARGET_DIR,
                 source: Source::Flag,
             }];

@@ -190,7 +190,7 @@ impl flags::SetupSccache {
         };
         let (password, source) = match &self.password_file {
             Some(file) => {
-                let path = workspace::users_path(&workspace::users_dir()?, file);
+                let path = workspace::users_absolute(file)?;
                 let text = crate::safe_fs::read_regular(&path, true)
                     .with_context(|| format!("could not read the password from {path}"))?
                     .with_context(|| format!("--password-file {path} does not exist"))?;
@@ -336,7 +336,7 @@ fn cache_dir_flag(path: &Utf8Path) -> anyhow::Result<Utf8PathBuf> {
     if path.is_absolute() {
         return Ok(path.to_owned());
     }
-    let absolute = workspace::users_path(&workspace::users_dir()?, path);
+    let absolute = workspace::users_absolute(path)?;
     errln!("--cache-dir {path} is {absolute}");
     Ok(absolute)
 }

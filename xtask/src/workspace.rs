@@ -85,6 +85,11 @@ pub(crate) fn users_dir() -> anyhow::Result<Utf8PathBuf> {
     Utf8PathBuf::try_from(std::env::current_dir()?).context("the current directory is not UTF-8")
 }
 
+/// `path` as the user typed it, made absolute against the directory they ran the command in.
+pub(crate) fn users_absolute(path: &Utf8Path) -> anyhow::Result<Utf8PathBuf> {
+    Ok(users_path(&users_dir()?, path))
+}
+
 /// The workspace root, where `main` put the shell.
 pub(crate) fn root_of(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
     Utf8PathBuf::from_path_buf(sh.current_dir())
