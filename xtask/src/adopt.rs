@@ -13,7 +13,7 @@ use toml_edit::{Array, DocumentMut, Item, Table};
 use xshell::Shell;
 
 use crate::{
-    child, flags,
+    flags,
     output::UsageError,
     toml_file::TomlFile,
     workspace::{self, XTASK_PACKAGE},
@@ -216,11 +216,9 @@ fn copy_to_new_file(from: &Utf8Path, to: &Utf8Path) -> std::io::Result<()> {
 
 /// The names of the packages in the workspace at `host`, which must be that workspace's root.
 fn host_packages(sh: &Shell, host: &Utf8Path) -> anyhow::Result<Vec<String>> {
-    let json = child::cargo(sh)
-        .args(["metadata", "--format-version", "1", "--no-deps", "--manifest-path"])
+    let json = workspace::metadata_command(sh)
+        .args(["--no-deps", "--manifest-path"])
         .arg(host.join("Cargo.toml"))
-        .env("CARGO_CACHE_RUSTC_INFO", "0")
-        .env("RUSTC_WRAPPER", "")
         .quiet()
         .read()
         .with_context(|| format!("`cargo metadata` failed in {host}; its message above says why"))?;

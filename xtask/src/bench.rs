@@ -16,7 +16,8 @@ use serde_json::{Value, json};
 use xshell::{Cmd, Shell};
 
 use crate::{
-    child, flags,
+    child::{self, Env},
+    flags,
     output::UsageError,
     setup_sccache::{install, server::Sccache},
     tools::{self, Found},
@@ -237,8 +238,14 @@ impl CoverageWorkspace {
         let modes = modes.iter().flat_map(|mode| ["--mode", mode]);
         let packages = self.packages.join(",");
         let cmd = xtask(here)?.arg("coverage").args(modes).args(["-p", &packages, "--no-sccache"]);
-        Ok(cmd.env("RUSTC_WRAPPER", ""))
+        Ok(Env::default().set("RUSTC_WRAPPER", "").apply(cmd))
     }
+}
+
+/// What a build compared with and without sccache gets: the private server's variables, and the
+/// wrapper set or blanked (which also overrides one in cargo's config).
+fn wrapped(sccache: &Sccache<'_>, with_sccache: bool) -> Env {
+    sccache.env.clone().set("RUSTC_WRAPPER", if with_sccache { sccache.path.as_str() } else { "" })
 }
 
 /// Runs `cmd` to completion and returns its wall time; a failure shows the end of its output.
@@ -441,12 +448,10 @@ impl Bench<'_> {
             let plain = || {
                 let cmd = child::cargo(&here).arg("llvm-cov");
                 let cmd = ws.packages.iter().fold(cmd, |cmd, package| cmd.args(["-p", package]));
-                time(
-                    cmd.args(["--all-features", "--lcov", "--output-path"])
-                        .arg(&lcov)
-                        .env("RUSTC_WRAPPER", "")
-                        .env("CARGO_LLVM_COV_TARGET_DIR", ws.root.join("target/llvm-cov-target")),
-                )
+                let env = Env::default()
+                    .set("RUSTC_WRAPPER", "")
+                    .set("CARGO_LLVM_COV_TARGET_DIR", ws.root.join("target/llvm-cov-target"));
+                time(env.apply(cmd.args(["--all-features", "--lcov", "--output-path"]).arg(&lcov)))
             };
             // Both sides warm: the first build is not what is compared.
             xtask()?;
@@ -489,13 +494,9 @@ impl Bench<'_> {
         let cov_target = ws.join("target/llvm-cov-target");
         let coverage = |with_sccache: bool| {
             let _ = std::fs::remove_dir_all(&cov_target);
-            let mut cmd = xtask(&here)?.args(["coverage", "--mode", "lcov"]);
-            cmd = sccache.apply_env(cmd);
-            cmd = match with_sccache {
-                true => cmd.env("RUSTC_WRAPPER", &sccache.path),
-                false => cmd.arg("--no-sccache").env("RUSTC_WRAPPER", ""),
-            };
-            time(cmd)
+            let cmd = xtask(&here)?.args(["coverage", "--mode", "lcov"]);
+            let cmd = if with_sccache { cmd } else { cmd.arg("--no-sccache") };
+            time(wrapped(&sccache, with_sccache).apply(cmd))
         };
         coverage(true)?; // fills the cache
         let result = pairs(self.runs, || coverage(true), || coverage(false));
@@ -526,12 +527,9 @@ impl Bench<'_> {
         let build = |target: &str, with_sccache: bool, incremental: bool| {
             let cmd = child::cargo(&here).args(["build", "--quiet", "--target-dir"]).arg(ws.join(target));
             // Incremental on is cargo's default; sccache refuses an explicit CARGO_INCREMENTAL=1.
-            let cmd = sccache.apply_env(cmd);
-            let cmd = if incremental { cmd.env_remove("CARGO_INCREMENTAL") } else { cmd.env("CARGO_INCREMENTAL", "0") };
-            match with_sccache {
-                true => cmd.env("RUSTC_WRAPPER", &sccache.path),
-                false => cmd.env("RUSTC_WRAPPER", ""),
-            }
+            let env = wrapped(sccache, with_sccache);
+            let env = if incremental { env.remove("CARGO_INCREMENTAL") } else { env.set("CARGO_INCREMENTAL", "0") };
+            env.apply(cmd)
         };
         let mut rows = Vec::new();
         for incremental in [true, false] {

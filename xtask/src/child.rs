@@ -37,29 +37,105 @@ const LLVM_COV_PREFIXES: &[&str] = &["CARGO_LLVM_COV", "__CARGO_LLVM_COV"];
 const LLVM_COV_WRAPPER_MARK: &str = "__CARGO_LLVM_COV_RUSTC_WRAPPER";
 const LLVM_COV_PRE_EXISTING_WRAPPER: &str = "__CARGO_LLVM_COV_RUSTC_WRAPPER_PRE_EXISTING";
 
-/// One change to the inherited environment of a child.
-#[derive(Debug, PartialEq, Eq)]
+/// One change to the environment a child inherits.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum EnvChange {
     Remove(OsString),
     Set(OsString, OsString),
 }
 
-/// What to change in `inherited` (the xtask's own environment) for a child process.
-pub(crate) fn env_changes(inherited: impl IntoIterator<Item = (OsString, OsString)>) -> Vec<EnvChange> {
+impl EnvChange {
+    fn name(&self) -> &OsStr {
+        match self {
+            EnvChange::Remove(name) | EnvChange::Set(name, _) => name,
+        }
+    }
+}
+
+/// What a child gets on top of the environment it inherits: the one shape in which every task
+/// gives a command its variables, that `--dry-run` prints and tests read, so what is shown is
+/// what runs. A name appears once; setting or removing it again replaces the earlier change.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Env(Vec<EnvChange>);
+
+impl Env {
+    pub(crate) fn set(self, name: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Env {
+        self.with(EnvChange::Set(name.as_ref().to_owned(), value.as_ref().to_owned()))
+    }
+
+    pub(crate) fn remove(self, name: impl AsRef<OsStr>) -> Env {
+        self.with(EnvChange::Remove(name.as_ref().to_owned()))
+    }
+
+    /// `self` with every change of `other`, which wins where both name a variable.
+    pub(crate) fn and(self, other: &Env) -> Env {
+        other.0.iter().cloned().fold(self, Env::with)
+    }
+
+    fn with(mut self, change: EnvChange) -> Env {
+        match self.0.iter_mut().find(|old| same_name(old.name(), &change.name().to_string_lossy())) {
+            Some(old) => *old = change,
+            None => self.0.push(change),
+        }
+        self
+    }
+
+    /// What the child sees of `name`: `Some(None)` when it is removed, `None` when it is inherited.
+    #[cfg(test)]
+    pub(crate) fn get(&self, name: &str) -> Option<Option<&OsStr>> {
+        self.0.iter().find(|change| same_name(change.name(), name)).map(|change| match change {
+            EnvChange::Remove(_) => None,
+            EnvChange::Set(_, value) => Some(value.as_os_str()),
+        })
+    }
+
+    pub(crate) fn changes(&self) -> &[EnvChange] {
+        &self.0
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `cmd` with these changes made to what it inherits.
+    pub(crate) fn apply<'a>(&self, cmd: Cmd<'a>) -> Cmd<'a> {
+        self.0.iter().fold(cmd, |cmd, change| match change {
+            EnvChange::Remove(name) => cmd.env_remove(name),
+            EnvChange::Set(name, value) => cmd.env(name, value),
+        })
+    }
+
+    /// Each change as `env(1)` takes it: `NAME=value`, or `-u NAME` for a removal.
+    pub(crate) fn words(&self) -> impl Iterator<Item = String> + '_ {
+        self.0.iter().map(|change| match change {
+            EnvChange::Remove(name) => format!("-u {}", name.to_string_lossy()),
+            EnvChange::Set(name, value) => format!("{}={}", name.to_string_lossy(), value.to_string_lossy()),
+        })
+    }
+}
+
+/// The changes on one line, in `env(1)`'s syntax: the prefix of a command shown to the user.
+impl std::fmt::Display for Env {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.words().collect::<Vec<_>>().join(" "))
+    }
+}
+
+/// What to change in `inherited` (the xtask's own environment) for any child process.
+pub(crate) fn inherited_changes(inherited: impl IntoIterator<Item = (OsString, OsString)>) -> Env {
     let inherited: Vec<(OsString, OsString)> = inherited.into_iter().collect();
     let value_of = |name: &str| inherited.iter().find(|(key, _)| same_name(key, name)).map(|(_, value)| value);
 
-    let mut changes: Vec<EnvChange> =
-        inherited.iter().filter(|(key, _)| injected(key)).map(|(key, _)| EnvChange::Remove(key.clone())).collect();
-
+    let stripped =
+        inherited.iter().filter(|(key, _)| injected(key)).fold(Env::default(), |env, (key, _)| env.remove(key));
     // cargo-llvm-cov's wrapper only works under its own run; give the child the wrapper the user had.
-    if value_of(LLVM_COV_WRAPPER_MARK).is_some() {
-        changes.push(match value_of(LLVM_COV_PRE_EXISTING_WRAPPER).filter(|wrapper| !wrapper.is_empty()) {
-            Some(wrapper) => EnvChange::Set("RUSTC_WRAPPER".into(), wrapper.clone()),
-            None => EnvChange::Remove("RUSTC_WRAPPER".into()),
-        });
+    if value_of(LLVM_COV_WRAPPER_MARK).is_none() {
+        return stripped;
     }
-    changes
+    match value_of(LLVM_COV_PRE_EXISTING_WRAPPER).filter(|wrapper| !wrapper.is_empty()) {
+        Some(wrapper) => stripped.set("RUSTC_WRAPPER", wrapper),
+        None => stripped.remove("RUSTC_WRAPPER"),
+    }
 }
 
 fn injected(key: &OsStr) -> bool {
@@ -96,12 +172,10 @@ fn normalize(key: &str) -> std::borrow::Cow<'_, str> {
     if cfg!(windows) { key.to_ascii_uppercase().into() } else { key.into() }
 }
 
-/// A command for `program` with the child environment applied.
+/// A command for `program` with the child environment applied; a task adds its own variables
+/// with [`Env::apply`].
 pub(crate) fn command<'a>(sh: &'a Shell, program: impl AsRef<std::path::Path>) -> Cmd<'a> {
-    env_changes(std::env::vars_os()).into_iter().fold(sh.cmd(program), |cmd, change| match change {
-        EnvChange::Remove(key) => cmd.env_remove(key),
-        EnvChange::Set(key, value) => cmd.env(key, value),
-    })
+    inherited_changes(std::env::vars_os()).apply(sh.cmd(program))
 }
 
 /// A command for cargo: the one that started the xtask (`$CARGO`), else `cargo` from `PATH`.
@@ -117,8 +191,8 @@ mod tests {
         pairs.iter().map(|(k, v)| (k.into(), v.into())).collect()
     }
 
-    fn removed(changes: &[EnvChange]) -> Vec<&str> {
-        changes
+    fn removed(env: &Env) -> Vec<&str> {
+        env.changes()
             .iter()
             .filter_map(|change| match change {
                 EnvChange::Remove(key) => key.to_str(),
@@ -129,7 +203,7 @@ mod tests {
 
     #[test]
     fn strips_what_cargo_run_injects_and_keeps_user_settings() {
-        let changes = env_changes(vars(&[
+        let changes = inherited_changes(vars(&[
             ("CARGO_PKG_NAME", "xtask"),
             ("CARGO_PKG_VERSION", "0.0.0"),
             ("CARGO_MANIFEST_DIR", "/ws/xtask"),
@@ -156,12 +230,12 @@ mod tests {
                 "CARGO_PRIMARY_PACKAGE"
             ]
         );
-        assert_eq!(changes.len(), 7, "nothing is set: {changes:?}");
+        assert_eq!(changes.changes().len(), 7, "nothing is set: {changes:?}");
     }
 
     #[test]
     fn strips_an_outer_llvm_cov_run_and_restores_the_wrapper_it_replaced() {
-        let changes = env_changes(vars(&[
+        let changes = inherited_changes(vars(&[
             ("CARGO_LLVM_COV", "1"),
             ("CARGO_LLVM_COV_TARGET_DIR", "/ws/target/llvm-cov-target"),
             ("LLVM_PROFILE_FILE", "/ws/target/llvm-cov-target/ws-%p-%m.profraw"),
@@ -182,7 +256,7 @@ mod tests {
                 "__CARGO_LLVM_COV_RUSTC_WRAPPER_PRE_EXISTING",
             ]
         );
-        assert_eq!(changes.last(), Some(&EnvChange::Set("RUSTC_WRAPPER".into(), "/usr/bin/sccache".into())));
+        assert_eq!(changes.get("RUSTC_WRAPPER"), Some(Some(OsStr::new("/usr/bin/sccache"))));
     }
 
     #[test]
@@ -198,17 +272,34 @@ mod tests {
 
     #[test]
     fn drops_the_llvm_cov_wrapper_when_there_was_none_before() {
-        let changes = env_changes(vars(&[
+        let changes = inherited_changes(vars(&[
             ("RUSTC_WRAPPER", "/bin/cargo-llvm-cov"),
             ("__CARGO_LLVM_COV_RUSTC_WRAPPER", "1"),
             ("__CARGO_LLVM_COV_RUSTC_WRAPPER_PRE_EXISTING", ""),
         ]));
-        assert_eq!(changes.last(), Some(&EnvChange::Remove("RUSTC_WRAPPER".into())));
+        assert_eq!(changes.get("RUSTC_WRAPPER"), Some(None));
     }
 
     #[test]
     fn a_user_wrapper_without_llvm_cov_is_left_alone() {
-        assert!(env_changes(vars(&[("RUSTC_WRAPPER", "sccache"), ("SCCACHE_DIR", "/c")])).is_empty());
+        assert!(inherited_changes(vars(&[("RUSTC_WRAPPER", "sccache"), ("SCCACHE_DIR", "/c")])).is_empty());
+    }
+
+    #[test]
+    fn a_name_is_changed_once_and_the_last_change_wins() {
+        let env =
+            Env::default().set("A", "1").remove("B").set("C", "3").set("A", "one").and(&Env::default().set("B", "2"));
+        assert_eq!(env.to_string(), "A=one B=2 C=3");
+        assert_eq!(Env::default().set("A", "1").remove("A").to_string(), "-u A");
+        assert_eq!(env.get("B"), Some(Some(OsStr::new("2"))));
+        assert_eq!(env.get("D"), None);
+        let sh = Shell::new().unwrap();
+        let cmd = std::process::Command::from(Env::default().set("A", "1").remove("B").apply(sh.cmd("true")));
+        let envs: Vec<_> = cmd.get_envs().collect();
+        assert!(
+            envs.contains(&(OsStr::new("A"), Some(OsStr::new("1")))) && envs.contains(&(OsStr::new("B"), None)),
+            "{envs:?}"
+        );
     }
 
     #[test]

@@ -4,7 +4,11 @@ use anyhow::{Context, bail};
 use camino::Utf8Path;
 use xshell::{Cmd, Shell};
 
-use crate::{child, flags, setup_sccache, tools, workspace::XTASK_PACKAGE};
+use crate::{
+    child::{self, Env},
+    flags, setup_sccache, tools,
+    workspace::XTASK_PACKAGE,
+};
 
 /// Targets the xtask must keep compiling for: the reason this project exists is that the same
 /// code runs on Windows and macOS, and `cargo check` proves that without their linkers.
@@ -81,7 +85,7 @@ fn install_debian_packages(sh: &Shell) -> anyhow::Result<()> {
             missing.join(" ")
         );
     }
-    let apt_get = || child::command(sh, "apt-get").env("DEBIAN_FRONTEND", "noninteractive");
+    let apt_get = || Env::default().set("DEBIAN_FRONTEND", "noninteractive").apply(child::command(sh, "apt-get"));
     apt_get().args(["update", "-qq"]).run()?;
     apt_get().args(["install", "-y", "-qq", "--no-install-recommends"]).args(&missing).run()?;
     Ok(())

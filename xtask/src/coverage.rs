@@ -39,7 +39,7 @@ use serde_json::Value;
 use xshell::{Cmd, Shell};
 
 use crate::{
-    child,
+    child::{self, Env},
     flags::{self, Mode},
     output::{Stream, Style, UsageError, paint},
     tools,
@@ -210,8 +210,9 @@ fn run(sh: &Shell, flags: flags::Coverage, scope: Scope) -> anyhow::Result<()> {
     }
     // None only with --clean-only, which is done now.
     let Some(tools) = tools else { return Ok(()) };
-    let tools = tools?;
-    let plan = Plan::new(sh, &ws, &flags, tools, selection.measured, dirs)?;
+    // No mode is `open`, as in cargo-llvm-cov.
+    let modes = if flags.mode.is_empty() { vec![Mode::Open] } else { flags.mode.clone() };
+    let plan = plan(sh, &ws, &flags, &modes, tools?, &selection.measured, dirs)?;
     if flags.dry_run {
         print!("{}", plan.describe(sh));
         return Ok(());
@@ -220,7 +221,32 @@ fn run(sh: &Shell, flags: flags::Coverage, scope: Scope) -> anyhow::Result<()> {
         eprintln!("note: {why}; it is passed on as it is");
     }
     let gates = Gates { total: settings.total.overridden_by(&total_minimums), crates: settings.crates };
-    execute(sh, &plan, &gates, flags.mode.contains(&Mode::Open) || flags.mode.is_empty())
+    execute(sh, &plan, &gates)
+}
+
+/// The plan for measuring the members named `measured`, once what their tests need is found.
+fn plan(
+    sh: &Shell,
+    ws: &Workspace,
+    flags: &flags::Coverage,
+    modes: &[Mode],
+    tools: Tools,
+    measured: &[String],
+    dirs: Dirs,
+) -> anyhow::Result<Plan> {
+    let measured: Vec<&Member> = ws.members.iter().filter(|member| measured.contains(&member.name)).collect();
+    let run_env = if measured.iter().any(|member| member.uses_python) { python_env(sh)? } else { Env::default() };
+    Ok(Plan::new(flags, modes, tools, &measured, &run_env, dirs))
+}
+
+/// What pyo3 crates' tests need to start: the directory of Python's shared library in the
+/// loader's path. Not passed on as PYO3_PYTHON: pyo3 finds the same interpreter, and a changed
+/// PYO3_PYTHON would rebuild pyo3 and everything above it whenever plain `cargo llvm-cov` ran between.
+fn python_env(sh: &Shell) -> anyhow::Result<Env> {
+    let python = python::Python::find(sh)?;
+    eprintln!("pyo3 crates: tests load Python's library from {} ({})", python.library_dir, python.interpreter);
+    let (name, value) = python::library_path(std::env::consts::OS, &python.library_dir, |name| sh.var_os(name))?;
+    Ok(Env::default().set(name, value))
 }
 
 /// Usage errors the parser cannot see; returns the `--fail-under-*` minimums.
@@ -315,27 +341,23 @@ fn installed_nightly(sh: &Shell) -> Option<(Utf8PathBuf, Utf8PathBuf)> {
 }
 
 /// What every cargo-llvm-cov child gets on top of the inherited environment.
-fn child_env(dirs: &Dirs, toolchain: &Toolchain, no_sccache: bool) -> Vec<(&'static str, OsString)> {
-    let path = |path: &Utf8Path| OsString::from(path.as_str());
-    let mut env = vec![
-        ("CARGO", toolchain.nightly.as_ref().map_or_else(|| toolchain.cargo.clone(), |(cargo, _)| path(cargo))),
+fn child_env(dirs: &Dirs, toolchain: &Toolchain, no_sccache: bool) -> Env {
+    let cargo = toolchain.nightly.as_ref().map_or_else(|| toolchain.cargo.clone(), |(cargo, _)| cargo.as_str().into());
+    let env = Env::default()
+        .set("CARGO", cargo)
         // Its own build and its default report directory inside the workspace (its `clean`
         // removes `<target>/llvm-cov/html` and `text`, which would be everyone's in a shared one).
-        ("CARGO_TARGET_DIR", path(&dirs.own_target)),
-        ("CARGO_LLVM_COV_TARGET_DIR", path(&dirs.cov_target)),
-        ("CARGO_LLVM_COV_BUILD_DIR", path(&dirs.cov_target)),
+        .set("CARGO_TARGET_DIR", &dirs.own_target)
+        .set("CARGO_LLVM_COV_TARGET_DIR", &dirs.cov_target)
+        .set("CARGO_LLVM_COV_BUILD_DIR", &dirs.cov_target)
         // Never a prompt to install llvm-tools: an error naming the rustup command instead.
-        ("CARGO_LLVM_COV_SETUP", "no".into()),
-    ];
-    if let Some((_, rustc)) = &toolchain.nightly {
-        env.push(("RUSTC", path(rustc)));
-        env.push(("RUSTUP_TOOLCHAIN", "nightly".into()));
-    }
-    if no_sccache {
-        // Empty also overrides a `build.rustc-wrapper` from cargo's config.
-        env.push(("RUSTC_WRAPPER", "".into()));
-    }
-    env
+        .set("CARGO_LLVM_COV_SETUP", "no");
+    let env = match &toolchain.nightly {
+        Some((_, rustc)) => env.set("RUSTC", rustc).set("RUSTUP_TOOLCHAIN", "nightly"),
+        None => env,
+    };
+    // Empty also overrides a `build.rustc-wrapper` from cargo's config.
+    if no_sccache { env.set("RUSTC_WRAPPER", "") } else { env }
 }
 
 /// The programs a coverage run needs, checked to exist and be recent enough.
@@ -344,6 +366,8 @@ struct Tools {
     toolchain: Toolchain,
     llvm_cov: Utf8PathBuf,
     llvm_profdata: Utf8PathBuf,
+    /// This program, which stands in for llvm-cov in the test run.
+    xtask: OsString,
 }
 
 impl Tools {
@@ -356,7 +380,8 @@ impl Tools {
         // Found once here and passed on, which saves each cargo-llvm-cov child the same rustc call.
         let install = if toolchain.nightly.is_some() { NIGHTLY_INSTALL } else { tools::LLVM_COV.install };
         let (llvm_cov, llvm_profdata) = tools::llvm_tools(sh, &toolchain.rustc(sh), install)?;
-        Ok(Tools { cargo_llvm_cov, toolchain, llvm_cov, llvm_profdata })
+        let xtask = std::env::current_exe().context("cannot find the running xtask")?.into();
+        Ok(Tools { cargo_llvm_cov, toolchain, llvm_cov, llvm_profdata, xtask })
     }
 }
 
@@ -364,7 +389,7 @@ impl Tools {
 #[derive(Debug)]
 struct Plan {
     cargo_llvm_cov: Utf8PathBuf,
-    env: Vec<(&'static str, OsString)>,
+    env: Env,
     /// The toolchain's `llvm-cov`, and the xtask standing in for it in the test run.
     llvm_cov: Utf8PathBuf,
     xtask: OsString,
@@ -375,57 +400,66 @@ struct Plan {
     nextest: bool,
     doctests: bool,
     formats: Vec<Mode>,
+    /// Whether the HTML report is opened in a browser at the end.
+    open: bool,
     dirs: Dirs,
 }
 
 impl Plan {
-    /// Checks the tools the run needs and decides its commands and their environment.
+    /// Decides the run's commands and their environment from what was found: no I/O, so tests
+    /// build their plans the way the run does. `modes` are those asked for (no mode: the figures
+    /// only); `run_env` is what the measured crates' tests need to start (see `python_env`).
     fn new(
-        sh: &Shell,
-        ws: &Workspace,
         flags: &flags::Coverage,
+        modes: &[Mode],
         tools: Tools,
-        packages: Vec<String>,
+        measured: &[&Member],
+        run_env: &Env,
         dirs: Dirs,
-    ) -> anyhow::Result<Plan> {
-        let Tools { cargo_llvm_cov, toolchain, llvm_cov, llvm_profdata } = tools;
-        let mut env = child_env(&dirs, &toolchain, flags.no_sccache);
-        env.push(("LLVM_PROFDATA", llvm_profdata.as_str().into()));
-        let measured: Vec<&Member> = ws.members.iter().filter(|member| packages.contains(&member.name)).collect();
-        if measured.iter().any(|member| member.uses_python) {
-            let python = python::Python::find(sh)?;
-            eprintln!("pyo3 crates: tests load Python's library from {} ({})", python.library_dir, python.interpreter);
-            let (name, value) =
-                python::library_path(std::env::consts::OS, &python.library_dir, |name| sh.var_os(name))?;
-            // Not passed on as PYO3_PYTHON: pyo3 finds the same interpreter, and a changed PYO3_PYTHON
-            // would rebuild pyo3 and everything above it whenever plain `cargo llvm-cov` ran between.
-            env.push((name, value));
-        }
+    ) -> Plan {
+        let Tools { cargo_llvm_cov, toolchain, llvm_cov, llvm_profdata, xtask } = tools;
+        let env = child_env(&dirs, &toolchain, flags.no_sccache)
+            .set("LLVM_PROFDATA", &llvm_profdata)
+            .set("LLVM_COV", &llvm_cov)
+            .and(run_env);
         let mut formats: Vec<Mode> = Vec::new();
-        for mode in if flags.mode.is_empty() { vec![Mode::Open] } else { flags.mode.clone() } {
+        for mode in modes {
             if !formats.contains(&mode.format()) {
                 formats.push(mode.format());
             }
         }
-        Ok(Plan {
+        Plan {
             cargo_llvm_cov,
             env,
             llvm_cov,
-            xtask: std::env::current_exe().context("cannot find the running xtask")?.into(),
+            xtask,
             crate_dirs: measured.iter().map(|member| (member.name.clone(), member.manifest_dir.clone())).collect(),
-            packages,
+            packages: measured.iter().map(|member| member.name.clone()).collect(),
             feature_args: feature_args(&flags.features, flags.no_default_features),
             nextest: flags.nextest,
             doctests: flags.doctests,
             formats,
+            open: modes.contains(&Mode::Open),
             dirs,
-        })
+        }
     }
 
-    fn llvm_cov<'a>(&self, sh: &'a Shell) -> Cmd<'a> {
-        // Run directly rather than as `cargo llvm-cov`, so it is the copy that `tools` checked.
-        let cmd = child::command(sh, &self.cargo_llvm_cov).arg("llvm-cov");
-        self.env.iter().fold(cmd, |cmd, (key, value)| cmd.env(key, value)).env("LLVM_COV", &self.llvm_cov)
+    /// What the test run gets on top of `env`: with a format to export, the xtask stands in for
+    /// llvm-cov (see `export_tap`) and is told where the real one and the summary are.
+    fn stand_in(&self) -> Env {
+        match self.tested_format() {
+            Some(_) => Env::default()
+                .set("LLVM_COV", &self.xtask)
+                .set(export_tap::REAL_LLVM_COV, &self.llvm_cov)
+                .set(export_tap::SUMMARY_FILE, self.summary_file()),
+            None => Env::default(),
+        }
+    }
+
+    /// cargo-llvm-cov with `env`, run directly rather than as `cargo llvm-cov`, so that it is the
+    /// copy that `Tools` checked.
+    fn llvm_cov<'a>(&self, sh: &'a Shell, env: &Env) -> Cmd<'a> {
+        env.apply(child::command(sh, &self.cargo_llvm_cov).arg("llvm-cov"))
     }
 
     /// `report` must see the same packages and doc-test setting as the test run.
@@ -454,22 +488,18 @@ impl Plan {
     /// summary (or only the summary if no format is exported); the other formats are then
     /// rendered from its profiles.
     fn test<'a>(&self, sh: &'a Shell) -> Cmd<'a> {
-        let cmd = self.llvm_cov(sh);
+        let cmd = self.llvm_cov(sh, &self.env.clone().and(&self.stand_in()));
         let cmd = if self.nextest { cmd.arg("nextest") } else { cmd };
         // --no-fail-fast: a failing test still leaves every other test's profile for the reports.
         let cmd = self.scoped(cmd.arg("--no-fail-fast")).args(&self.feature_args);
         match self.tested_format() {
-            Some(format) => self
-                .written_by(cmd, format)
-                .env("LLVM_COV", &self.xtask)
-                .env(export_tap::REAL_LLVM_COV, &self.llvm_cov)
-                .env(export_tap::SUMMARY_FILE, self.summary_file()),
+            Some(format) => self.written_by(cmd, format),
             None => cmd.args(["--json", "--summary-only", "--output-path", self.summary_file().as_str()]),
         }
     }
 
     fn report<'a>(&self, sh: &'a Shell, format: Mode) -> Cmd<'a> {
-        self.written_by(self.scoped(self.llvm_cov(sh).arg("report")), format)
+        self.written_by(self.scoped(self.llvm_cov(sh, &self.env).arg("report")), format)
     }
 
     /// `cmd` writing `format` where it belongs.
@@ -498,23 +528,22 @@ impl Plan {
 
     /// The summary, when a failing test kept the test run from writing it.
     fn summary<'a>(&self, sh: &'a Shell) -> Cmd<'a> {
-        self.scoped(self.llvm_cov(sh).arg("report")).args(["--json", "--summary-only"])
+        self.scoped(self.llvm_cov(sh, &self.env).arg("report")).args(["--json", "--summary-only"])
     }
 
     /// For `--dry-run`.
     fn describe(&self, sh: &Shell) -> String {
         let mut out = String::from("environment of the cargo-llvm-cov commands (added to yours):\n");
-        for (key, value) in &self.env {
-            out += &format!("  {key}={}\n", value.to_string_lossy());
+        for word in self.env.words() {
+            out += &format!("  {word}\n");
         }
-        let test = self.test(sh);
-        out += &match self.tested_format() {
-            Some(_) => format!(
+        let (test, stand_in) = (self.test(sh), self.stand_in());
+        out += &match stand_in.is_empty() {
+            false => format!(
                 "the test run (the xtask stands in for llvm-cov to write the summary as well):\n  {test}\n  with \
-                 LLVM_COV={}\n",
-                self.xtask.to_string_lossy()
+                 {stand_in}\n"
             ),
-            None => format!("the test run:\n  {test}\n"),
+            true => format!("the test run:\n  {test}\n"),
         };
         out += &format!("if a test fails, then the summary:\n  {}\n", self.summary(sh));
         let after = self.formats_after(false);
@@ -622,7 +651,7 @@ impl Plan {
     }
 }
 
-fn execute(sh: &Shell, plan: &Plan, gates: &Gates, open: bool) -> anyhow::Result<()> {
+fn execute(sh: &Shell, plan: &Plan, gates: &Gates) -> anyhow::Result<()> {
     let Measured { summary, tests_failed } = plan.measure(sh)?;
     plan.write_reports(sh, &plan.formats_after(tests_failed))?;
     let mut owned: Vec<Utf8PathBuf> =
@@ -656,7 +685,7 @@ fn execute(sh: &Shell, plan: &Plan, gates: &Gates, open: bool) -> anyhow::Result
     for path in &written {
         println!("wrote {path}");
     }
-    if open {
+    if plan.open {
         browser::open(sh, &plan.dirs.outputs.destination(Mode::Html).shown);
     }
     match problems.as_slice() {
@@ -882,22 +911,24 @@ mod tests {
         );
     }
 
-    fn plan(toolchain: Toolchain, no_sccache: bool) -> Plan {
-        let dirs = Dirs::new(&workspace("/shared/target"), None, "/ws".into());
-        Plan {
+    /// The plan of `cargo xtask coverage ARGS` measuring `core` and `app`, made as the run makes it.
+    fn plan(args: &[&str], toolchain: Toolchain) -> Plan {
+        let flags = flags::Coverage::from_args(args).unwrap();
+        let modes = if flags.mode.is_empty() { vec![Mode::Open] } else { flags.mode.clone() };
+        let tools = Tools {
             cargo_llvm_cov: "/bin/cargo-llvm-cov".into(),
-            env: child_env(&dirs, &toolchain, no_sccache),
+            toolchain,
             llvm_cov: "/toolchain/lib/bin/llvm-cov".into(),
+            llvm_profdata: "/toolchain/lib/bin/llvm-profdata".into(),
             xtask: "/bin/xtask".into(),
-            packages: strings(&["core", "app"]),
-            crate_dirs: Vec::new(),
-            feature_args: feature_args(&[], false),
-            nextest: false,
-            doctests: false,
-            formats: vec![Mode::Lcov, Mode::Html, Mode::Text],
-            dirs,
-        }
+        };
+        let (core, app) = (member("core", false), member("app", true));
+        let dirs = Dirs::new(&workspace("/shared/target"), None, "/ws".into());
+        Plan::new(&flags, &modes, tools, &[&core, &app], &Env::default(), dirs)
     }
+
+    /// Three formats, lcov first.
+    const THREE: &[&str] = &["--mode", "lcov", "--mode", "html", "--mode", "text"];
 
     fn stable() -> Toolchain {
         Toolchain { cargo: "/toolchain/bin/cargo".into(), nightly: None }
@@ -919,7 +950,7 @@ mod tests {
     #[test]
     fn one_test_run_writing_the_first_exported_format_then_one_report_per_other_format() {
         let sh = Shell::new().unwrap();
-        let mut plan = plan(stable(), false);
+        let plan = plan(THREE, stable());
         assert_eq!(
             plan.test(&sh).to_string(),
             "/bin/cargo-llvm-cov llvm-cov --no-fail-fast -p core -p app --all-features \
@@ -936,7 +967,7 @@ mod tests {
         assert_eq!(reports(&plan, true), [lcov, html, text]);
 
         // Nothing exported: the test run writes only the summary.
-        plan.formats = vec![Mode::Html];
+        let plan = self::plan(&["--mode", "html"], stable());
         assert_eq!(plan.tested_format(), None);
         assert!(
             plan.test(&sh)
@@ -944,7 +975,7 @@ mod tests {
                 .ends_with("--json --summary-only --output-path /ws/target/llvm-cov-target/xtask-summary.json")
         );
         assert_eq!(reports(&plan, false), [html]);
-        plan.formats = vec![Mode::Html, Mode::Cobertura, Mode::Json];
+        let plan = self::plan(&["--mode", "html", "--mode", "cobertura", "--mode", "json"], stable());
         assert_eq!(plan.tested_format(), Some(Mode::Cobertura));
         assert_eq!(
             plan.summary(&sh).to_string(),
@@ -955,11 +986,11 @@ mod tests {
     #[test]
     fn nextest_and_doctests_reach_the_right_commands() {
         let sh = Shell::new().unwrap();
-        let mut plan = plan(stable(), false);
-        plan.nextest = true;
-        assert!(plan.test(&sh).to_string().starts_with("/bin/cargo-llvm-cov llvm-cov nextest --no-fail-fast -p core"));
-        plan.nextest = false;
-        plan.doctests = true;
+        let nextest = plan(&["--nextest"], stable());
+        assert!(
+            nextest.test(&sh).to_string().starts_with("/bin/cargo-llvm-cov llvm-cov nextest --no-fail-fast -p core")
+        );
+        let plan = plan(&["--doctests"], stable());
         assert!(plan.test(&sh).to_string().contains("-p app --doctests --all-features"), "{}", plan.test(&sh));
         assert!(plan.report(&sh, Mode::Lcov).to_string().contains("-p app --doctests --lcov"));
     }
@@ -967,7 +998,7 @@ mod tests {
     #[test]
     fn children_build_in_the_workspace_keep_the_wrapper_and_never_prompt() {
         let sh = Shell::new().unwrap();
-        let plan = plan(stable(), false);
+        let plan = plan(THREE, stable());
         for cmd in [plan.test(&sh), plan.report(&sh, Mode::Html), plan.summary(&sh)] {
             let env = envs(cmd);
             let value = |key: &str| env.iter().find(|(name, _)| name == key).map(|(_, value)| value.clone());
@@ -988,7 +1019,7 @@ mod tests {
     #[test]
     fn the_test_run_has_the_xtask_stand_in_for_llvm_cov_and_reports_get_the_real_one() {
         let sh = Shell::new().unwrap();
-        let mut plan = plan(stable(), false);
+        let plan = plan(THREE, stable());
         let test = envs(plan.test(&sh));
         let value = |env: &[(String, Option<String>)], key: &str| {
             env.iter().find(|(name, _)| name == key).and_then(|(_, value)| value.clone())
@@ -1005,14 +1036,14 @@ mod tests {
             assert_eq!(value(&env, export_tap::SUMMARY_FILE), None);
         }
         // When the test run writes the summary itself, nothing stands in.
-        plan.formats = vec![Mode::Text];
+        let plan = self::plan(&["--mode", "text"], stable());
         assert_eq!(value(&envs(plan.test(&sh)), "LLVM_COV").as_deref(), Some("/toolchain/lib/bin/llvm-cov"));
     }
 
     #[test]
     fn no_sccache_blanks_the_wrapper_for_that_run_only() {
         let sh = Shell::new().unwrap();
-        let plan = plan(stable(), true);
+        let plan = plan(&["--no-sccache"], stable());
         assert_eq!(env_value(plan.test(&sh), "RUSTC_WRAPPER"), Some(Some(String::new())));
     }
 
@@ -1023,7 +1054,7 @@ mod tests {
             cargo: "/stable/cargo".into(),
             nightly: Some(("/nightly/cargo".into(), "/nightly/rustc".into())),
         };
-        let plan = plan(nightly, false);
+        let plan = plan(&[], nightly);
         assert_eq!(env_value(plan.test(&sh), "CARGO"), Some(Some("/nightly/cargo".into())));
         assert_eq!(env_value(plan.test(&sh), "RUSTC"), Some(Some("/nightly/rustc".into())));
         assert_eq!(env_value(plan.test(&sh), "RUSTUP_TOOLCHAIN"), Some(Some("nightly".into())));
@@ -1032,12 +1063,11 @@ mod tests {
     #[test]
     fn dry_run_shows_the_environment_and_every_command() {
         let sh = Shell::new().unwrap();
-        let described = plan(stable(), false).describe(&sh);
+        let described = plan(THREE, stable()).describe(&sh);
         assert!(described.contains("  CARGO_LLVM_COV_TARGET_DIR=/ws/target/llvm-cov-target\n"), "{described}");
         assert_eq!(described.matches("/bin/cargo-llvm-cov llvm-cov").count(), 5, "{described}");
         // One format: no empty "all at once" list.
-        let mut one = plan(stable(), false);
-        one.formats = vec![Mode::Lcov];
+        let one = plan(&["--mode", "lcov"], stable());
         let described = one.describe(&sh);
         assert!(!described.contains("all at once"), "{described}");
         assert!(described.contains("if a test failed, its report after the summary:\n  "), "{described}");

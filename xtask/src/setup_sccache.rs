@@ -24,6 +24,7 @@ use self::{
     settings::{BackendKeys, BackendKind, BackendUrl, CacheSize, EnvShell, Scope},
 };
 use crate::{
+    child::{Env, EnvChange},
     finding::{Finding, Group, Level},
     flags::{self, InstallFrom},
     output::{self, Stream, Style, UsageError, human_bytes, paint},
@@ -1100,16 +1101,20 @@ fn print_env(sh: &Shell, shell: Option<EnvShell>, no_incremental: bool) -> anyho
     let shell = shell.unwrap_or_else(|| EnvShell::guess(sh.var("SHELL").ok().as_deref()));
     // Every line is checked before any is printed: a shell that is sourcing the output gets all
     // of it or none.
-    let lines = env_assignments(&sccache.path, &configured, sh.var("SCCACHE_CONF").ok(), no_incremental)
-        .into_iter()
-        .map(|(name, value)| {
+    let env = env_assignments(&sccache.path, &configured, sh.var("SCCACHE_CONF").ok(), no_incremental);
+    let lines = env
+        .changes()
+        .iter()
+        .map(|change| {
+            let EnvChange::Set(name, value) = change else { bail!("`env` only sets variables: {change:?}") };
+            let (name, value) = (name.to_string_lossy(), value.to_string_lossy());
             // Masked, it would be a wrong value; shown, a leak.
             if secrets::redact(&value) != value {
                 bail!(
                     "{name} would hold a credential, so `env` prints nothing; the server reads it from the config file"
                 );
             }
-            shell.assignment(name, &value).map_err(|why| anyhow::anyhow!("{name}: {why}"))
+            shell.assignment(&name, &value).map_err(|why| anyhow::anyhow!("{name}: {why}"))
         })
         .collect::<anyhow::Result<Vec<String>>>()?;
     for line in lines {
@@ -1131,26 +1136,28 @@ fn env_assignments(
     configured: &Configured,
     sccache_conf: Option<String>,
     no_incremental: bool,
-) -> Vec<(&'static str, String)> {
-    let mut vars = vec![("RUSTC_WRAPPER", sccache.to_string())];
-    vars.extend(sccache_conf.map(|conf| ("SCCACHE_CONF", conf)));
+) -> Env {
+    let mut env = Env::default().set("RUSTC_WRAPPER", sccache);
+    if let Some(conf) = sccache_conf {
+        env = env.set("SCCACHE_CONF", conf);
+    }
     if configured.backend == BackendKind::Local || configured.chain.is_some() {
-        vars.push(("SCCACHE_DIR", configured.dir.to_string()));
-        vars.push(("SCCACHE_CACHE_SIZE", size_for_env(configured.size)));
+        env = env.set("SCCACHE_DIR", &configured.dir).set("SCCACHE_CACHE_SIZE", size_for_env(configured.size));
     }
     let remote = configured.remote_settings();
     // sccache takes a backend's variables as a whole in place of its config table: print none
     // rather than leave out the password.
     if !remote.iter().any(|setting| setting.secret) {
-        vars.extend(
-            remote.into_iter().filter_map(|setting| Some((configured.backend.variable(setting.key)?, setting.value))),
-        );
+        for setting in remote {
+            if let Some(variable) = configured.backend.variable(setting.key) {
+                env = env.set(variable, setting.value);
+            }
+        }
     }
-    vars.extend(configured.chain.clone().map(|chain| ("SCCACHE_MULTILEVEL_CHAIN", chain)));
-    if no_incremental {
-        vars.push(("CARGO_INCREMENTAL", "0".into()));
+    if let Some(chain) = &configured.chain {
+        env = env.set("SCCACHE_MULTILEVEL_CHAIN", chain);
     }
-    vars
+    if no_incremental { env.set("CARGO_INCREMENTAL", "0") } else { env }
 }
 
 /// A size in the form every sccache version reads from `SCCACHE_CACHE_SIZE`: digits and a unit.
@@ -1222,6 +1229,41 @@ fn disable(sh: &Shell, dry_run: bool) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn configured(toml: &str, backend: BackendKind, chain: Option<&str>) -> Configured {
+        Configured {
+            config: TomlFile::parse("/home/me/.config/sccache/config".into(), toml.into()).unwrap(),
+            backend,
+            dir: "/cache".into(),
+            size: 10 << 30,
+            chain: chain.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn env_gives_the_backends_variables_and_never_a_password() {
+        let value =
+            |env: &Env, name: &str| env.get(name).map(|value| value.map(|value| value.to_str().unwrap().to_owned()));
+        let local = env_assignments("/bin/sccache".into(), &configured("", BackendKind::Local, None), None, true);
+        assert_eq!(
+            local.to_string(),
+            "RUSTC_WRAPPER=/bin/sccache SCCACHE_DIR=/cache SCCACHE_CACHE_SIZE=10G CARGO_INCREMENTAL=0"
+        );
+        let redis =
+            configured("[cache.redis]\nendpoint = \"redis://10.0.0.5:6379\"\n", BackendKind::Redis, Some("disk,redis"));
+        let env = env_assignments("/bin/sccache".into(), &redis, Some("/conf".into()), false);
+        assert_eq!(value(&env, "SCCACHE_REDIS_ENDPOINT"), Some(Some("redis://10.0.0.5:6379".into())));
+        assert_eq!(value(&env, "SCCACHE_MULTILEVEL_CHAIN"), Some(Some("disk,redis".into())));
+        assert_eq!(value(&env, "SCCACHE_CONF"), Some(Some("/conf".into())));
+        assert_eq!(value(&env, "CARGO_INCREMENTAL"), None);
+        let secret = configured(
+            "[cache.redis]\nendpoint = \"redis://10.0.0.5:6379\"\npassword = \"hunter2\"\n",
+            BackendKind::Redis,
+            None,
+        );
+        let env = env_assignments("/bin/sccache".into(), &secret, None, false);
+        assert_eq!(env.to_string(), "RUSTC_WRAPPER=/bin/sccache", "a backend with a password is left to the file");
+    }
 
     #[test]
     fn env_sizes_keep_the_unit_form() {

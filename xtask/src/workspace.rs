@@ -10,7 +10,7 @@ use camino::{Utf8Component, Utf8Path, Utf8PathBuf};
 use serde_json::{Map, Value};
 use xshell::Shell;
 
-use crate::child;
+use crate::child::{self, Env};
 
 /// This xtask's own package: `xtask` here, whatever it is named in a workspace it was copied into.
 pub(crate) const XTASK_PACKAGE: &str = env!("CARGO_PKG_NAME");
@@ -126,17 +126,23 @@ fn declares_workspace(manifest: &Utf8Path) -> bool {
         .is_ok_and(|doc| doc.get("workspace").is_some_and(toml_edit::Item::is_table_like))
 }
 
+/// `cargo metadata` in its stable format, changing nothing on disk.
+pub(crate) fn metadata_command(sh: &Shell) -> xshell::Cmd<'_> {
+    let env = Env::default()
+        // Else cargo writes `.rustc_info.json` into the target and build directories, even into
+        // an ordinary folder they name: a read must leave them as they were.
+        .set("CARGO_CACHE_RUSTC_INFO", "0")
+        // Reading needs no compiler wrapper, and a broken one (sccache refusing
+        // CARGO_INCREMENTAL=1, a program that is gone) is what `doctor` must still report.
+        .set("RUSTC_WRAPPER", "");
+    env.apply(child::cargo(sh).args(["metadata", "--format-version", "1"]))
+}
+
 impl Workspace {
     /// Asks cargo about the workspace that contains the current directory of `sh`.
     pub(crate) fn load(sh: &Shell) -> anyhow::Result<Workspace> {
-        let json = child::cargo(sh)
-            .args(["metadata", "--format-version", "1", "--all-features"])
-            // Else cargo writes `.rustc_info.json` into the target and build directories, even
-            // into an ordinary folder they name: a read must leave them as they were.
-            .env("CARGO_CACHE_RUSTC_INFO", "0")
-            // Reading needs no compiler wrapper, and a broken one (sccache refusing
-            // CARGO_INCREMENTAL=1, a program that is gone) is what `doctor` must still report.
-            .env("RUSTC_WRAPPER", "")
+        let json = metadata_command(sh)
+            .arg("--all-features")
             .quiet()
             .read()
             .context("`cargo metadata` failed; its message above says why")?;

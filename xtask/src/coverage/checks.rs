@@ -5,7 +5,7 @@ use camino::Utf8Path;
 use xshell::Shell;
 
 use super::{
-    Dirs, Measured, NIGHTLY_INSTALL, NIGHTLY_LLVM_TOOLS, Plan, Scope, Tools, installed_nightly, python,
+    Dirs, Measured, NIGHTLY_INSTALL, NIGHTLY_LLVM_TOOLS, Scope, Tools, installed_nightly, plan, python,
     selection::{Settings, select},
     summary::Metric,
 };
@@ -131,10 +131,8 @@ pub(crate) fn smoke_test(sh: &Shell, ws: &Workspace) -> Finding {
         name.clone_from(&selection.measured[0]);
         let flags = flags::Coverage::from_args(&["-p", &name])?;
         let tools = Tools::find(sh, &flags)?;
-        let mut plan = Plan::new(sh, ws, &flags, tools, flags.package.clone(), Dirs::new(ws, None, &ws.root))?;
-        // The figures only: no report is written.
-        plan.formats.clear();
-        plan.measure(sh)
+        // No mode: the figures only, no report is written.
+        plan(sh, ws, &flags, &[], tools, &selection.measured[..1], Dirs::new(ws, None, &ws.root))?.measure(sh)
     })();
     let command = format!("cargo xtask coverage -p {name} --mode text");
     match outcome {

@@ -15,7 +15,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use xshell::{Cmd, Shell};
 
 use crate::{
-    child,
+    child::{self, Env},
     flags::InstallFrom,
     safe_fs::PrivateDir,
     secrets::errln,
@@ -246,7 +246,7 @@ fn pip_download<'a>(sh: &'a Shell, python: &Utf8Path, dest: &Utf8Path) -> Cmd<'a
         .args(["--disable-pip-version-check", "--no-input", "--quiet", "--retries", "1", "--dest"])
         .arg(dest)
         .arg(requirement());
-    PIP_VARS_DROPPED.iter().fold(cmd, |cmd, var| cmd.env_remove(var))
+    PIP_VARS_DROPPED.iter().fold(Env::default(), |env, var| env.remove(var)).apply(cmd)
 }
 
 /// `python -m zipfile -e`: Python's own unzip, which keeps every member inside `into`.
@@ -275,20 +275,21 @@ fn binstall_command<'a>(sh: &'a Shell, binstall: &Utf8Path, root: &Utf8Path) -> 
 /// hashing (blake3's SIMD code) and waiting for rustc and disks, not in code that opt-level 3
 /// speeds up (warm rebuilds measured the same).
 pub(crate) fn install_command(sh: &Shell) -> Cmd<'_> {
-    INSTALL_PROFILE
-        .iter()
-        .fold(child::cargo(sh).args(["install", "sccache", "--locked"]), |cmd, (name, value)| cmd.env(name, value))
+    install_profile().apply(child::cargo(sh).args(INSTALL_ARGS))
 }
 
-const INSTALL_PROFILE: [(&str, &str); 3] = [
-    ("CARGO_PROFILE_RELEASE_LTO", "off"),
-    ("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16"),
-    ("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1"),
-];
+const INSTALL_ARGS: [&str; 3] = ["install", "sccache", "--locked"];
 
+fn install_profile() -> Env {
+    Env::default()
+        .set("CARGO_PROFILE_RELEASE_LTO", "off")
+        .set("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
+        .set("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1")
+}
+
+/// `install_command` as the user would type it.
 pub(crate) fn install_shown() -> String {
-    let vars: Vec<String> = INSTALL_PROFILE.iter().map(|(name, value)| format!("{name}={value}")).collect();
-    format!("{} cargo install sccache --locked", vars.join(" "))
+    format!("{} cargo {}", install_profile(), INSTALL_ARGS.join(" "))
 }
 
 /// Runs `cmd` with its output captured; a failure is told as `what` failed, with its last line

@@ -13,7 +13,7 @@ use xshell::{Cmd, Shell};
 
 use super::settings::BackendKind;
 use crate::{
-    child,
+    child::{self, Env},
     output::human_bytes,
     tools::{Found, Version},
 };
@@ -75,20 +75,14 @@ pub(crate) struct Sccache<'a> {
     pub(crate) path: Utf8PathBuf,
     pub(crate) version: Version,
     pub(crate) endpoint: Endpoint,
-    /// Variables set (or, with `None`, removed) for every sccache command, on top of the child
-    /// environment: how a trial server gets its own configuration and port.
-    overrides: Vec<(&'static str, Option<String>)>,
+    /// What every sccache command, and every build that is to reach this server, gets on top of
+    /// the child environment: how a private server gets its own configuration and port.
+    pub(crate) env: Env,
 }
 
 impl<'a> Sccache<'a> {
     pub(crate) fn new(sh: &'a Shell, found: Found) -> Sccache<'a> {
-        Sccache {
-            sh,
-            path: found.path,
-            version: found.version,
-            endpoint: Endpoint::from_env(sh),
-            overrides: Vec::new(),
-        }
+        Sccache { sh, path: found.path, version: found.version, endpoint: Endpoint::from_env(sh), env: Env::default() }
     }
 
     /// The same binary with a server of its own: the config file `conf`, the cache directory
@@ -101,26 +95,17 @@ impl<'a> Sccache<'a> {
             path: self.path.clone(),
             version: self.version,
             endpoint: Endpoint::Port(port),
-            overrides: vec![
-                ("SCCACHE_CONF", Some(conf.to_string())),
-                ("SCCACHE_DIR", Some(cache_dir.to_string())),
-                ("SCCACHE_CACHE_SIZE", None),
-                ("SCCACHE_SERVER_PORT", Some(port.to_string())),
-                ("SCCACHE_SERVER_UDS", None),
-            ],
+            env: Env::default()
+                .set("SCCACHE_CONF", conf)
+                .set("SCCACHE_DIR", cache_dir)
+                .remove("SCCACHE_CACHE_SIZE")
+                .set("SCCACHE_SERVER_PORT", port.to_string())
+                .remove("SCCACHE_SERVER_UDS"),
         })
     }
 
     fn cmd(&self) -> Cmd<'a> {
-        self.apply_env(child::command(self.sh, &self.path))
-    }
-
-    /// `cmd` with this sccache's variables: how builds reach a private server.
-    pub(crate) fn apply_env<'c>(&self, cmd: Cmd<'c>) -> Cmd<'c> {
-        self.overrides.iter().fold(cmd, |cmd, (name, value)| match value {
-            Some(value) => cmd.env(name, value),
-            None => cmd.env_remove(name),
-        })
+        self.env.apply(child::command(self.sh, &self.path))
     }
 
     /// The backends compiled in, from the "Enabled features:" block of `--help`.
