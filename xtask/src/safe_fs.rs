@@ -44,6 +44,66 @@ impl FileId {
     }
 }
 
+/// A file's apparent bytes (its length) and the bytes it takes on disk (its blocks).
+#[cfg(unix)]
+pub(crate) fn sizes(metadata: &std::fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (metadata.len(), metadata.blocks() * 512)
+}
+
+/// Stable std on Windows tells no allocation size: on-disk bytes are the apparent bytes there.
+#[cfg(not(unix))]
+pub(crate) fn sizes(metadata: &std::fs::Metadata) -> (u64, u64) {
+    (metadata.len(), metadata.len())
+}
+
+/// For a file with more than one hard link: how many links it has.
+#[cfg(unix)]
+pub(crate) fn links(metadata: &std::fs::Metadata) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    (metadata.nlink() > 1).then(|| metadata.nlink())
+}
+
+/// Stable std on Windows has no file index: each hard link counts as a file of its own there.
+#[cfg(not(unix))]
+pub(crate) fn links(_: &std::fs::Metadata) -> Option<u64> {
+    None
+}
+
+/// What a directory holds: its files (anything not a directory), and the bytes of its entries.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Usage {
+    pub(crate) files: u64,
+    pub(crate) apparent: u64,
+    pub(crate) disk: u64,
+}
+
+/// What `dir` holds, counted as `du -s` (and the clean scan) count: every directory's own bytes,
+/// `dir`'s included, a hard-linked file once, a link as itself (never followed).
+pub(crate) fn usage(dir: &Utf8Path) -> io::Result<Usage> {
+    fn walk(dir: &std::path::Path, usage: &mut Usage, seen: &mut std::collections::HashSet<FileId>) -> io::Result<()> {
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            let metadata = entry.metadata()?;
+            if links(&metadata).is_some() && !seen.insert(FileId::of(&metadata)) {
+                continue;
+            }
+            let (apparent, disk) = sizes(&metadata);
+            (usage.apparent, usage.disk) = (usage.apparent + apparent, usage.disk + disk);
+            if metadata.is_dir() {
+                walk(&entry.path(), usage, seen)?;
+            } else {
+                usage.files += 1;
+            }
+        }
+        Ok(())
+    }
+    let (apparent, disk) = sizes(&dir.symlink_metadata()?);
+    let mut usage = Usage { files: 0, apparent, disk };
+    walk(dir.as_std_path(), &mut usage, &mut std::collections::HashSet::new())?;
+    Ok(usage)
+}
+
 fn changed(what: &str) -> io::Error {
     io::Error::other(format!("{what}; left alone"))
 }
@@ -399,6 +459,27 @@ fn parse_mountinfo(text: &str) -> Vec<Utf8PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn usage_counts_a_hard_linked_file_once_and_never_follows_a_link() {
+        let temp = PrivateDir::create("xtask-test-usage-").unwrap();
+        let dir = temp.path.join("cache");
+        std::fs::create_dir_all(dir.join("a")).unwrap();
+        std::fs::write(dir.join("a/object"), vec![1; 10_000]).unwrap();
+        std::fs::hard_link(dir.join("a/object"), dir.join("object-again")).unwrap();
+        std::fs::write(temp.path.join("outside"), vec![2; 1_000_000]).unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(temp.path.join("outside"), dir.join("link")).unwrap();
+        let usage = usage(&dir).unwrap();
+        assert_eq!(usage.files, 1 + u64::from(cfg!(unix)), "{usage:?}");
+        let size = |path: &Utf8Path| sizes(&std::fs::symlink_metadata(path).unwrap());
+        let mut expected = [dir.clone(), dir.join("a"), dir.join("a/object")].map(|path| size(&path));
+        if cfg!(unix) {
+            expected[0] = (expected[0].0 + size(&dir.join("link")).0, expected[0].1 + size(&dir.join("link")).1);
+        }
+        let expected = expected.iter().fold((0, 0), |total, (apparent, disk)| (total.0 + apparent, total.1 + disk));
+        assert_eq!((usage.apparent, usage.disk), expected, "{usage:?}");
+    }
 
     #[test]
     fn reads_available_space_from_posix_df() {

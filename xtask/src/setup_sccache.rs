@@ -28,7 +28,7 @@ use crate::{
     finding::{Finding, Group, Level},
     flags::{self, InstallFrom},
     output::{self, Stream, Style, UsageError, human_bytes, paint},
-    safe_fs::free_space,
+    safe_fs::{self, free_space},
     secrets::{self, errln, outln},
     toml_file::TomlFile,
     tools::{self, Found},
@@ -192,7 +192,7 @@ impl flags::SetupSccache {
         let (password, source) = match &self.password_file {
             Some(file) => {
                 let path = workspace::users_absolute(file)?;
-                let text = crate::safe_fs::read_regular(&path, true)
+                let text = safe_fs::read_regular(&path, true)
                     .with_context(|| format!("could not read the password from {path}"))?
                     .with_context(|| format!("--password-file {path} does not exist"))?;
                 // One line; the line break an editor or `echo` adds is not part of it.
@@ -443,7 +443,7 @@ fn check_backend_compiled_in(sccache: &Sccache<'_>, backend: BackendKind, multil
 /// configuration may hold a password: it is written owner-only into an owner-only directory, and
 /// removed as soon as the server has read it.
 fn trial_server_starts(sccache: &Sccache<'_>, config: &str) -> anyhow::Result<()> {
-    let trial_dir = crate::safe_fs::PrivateDir::create("cargo-xtask-sccache-trial-")?;
+    let trial_dir = safe_fs::PrivateDir::create("cargo-xtask-sccache-trial-")?;
     let config_path = trial_dir.write("config", config)?;
     let trial = sccache.private(&config_path, &trial_dir.path.join("disk"))?;
     let started = trial.start();
@@ -631,7 +631,7 @@ impl Status {
             }
             Err(_) => (Vec::new(), None),
         };
-        let cache_bytes = directory_size(&configured.dir).ok().map(|(_, bytes)| bytes);
+        let cache_bytes = safe_fs::usage(&configured.dir).ok().map(|usage| usage.disk);
         let wrapper = effective_wrapper(sh)?;
         let starts = match &found {
             Ok(found) if !running && wrapper.value.as_deref().is_some_and(is_sccache) => {
@@ -912,7 +912,7 @@ impl Status {
             ("cache", configured.describe()),
         ];
         if let Some(bytes) = cache_bytes {
-            let size = format!("{} in {} (the files' own sizes)", human_bytes(*bytes), configured.dir);
+            let size = format!("{} on disk in {}", human_bytes(*bytes), configured.dir);
             lines.push(("cache size", size));
         }
         lines.push(("incremental", INCREMENTAL_NOTE.into()));
@@ -1017,24 +1017,6 @@ fn show_stats(sh: &Shell, as_json: bool, zero: bool) -> anyhow::Result<()> {
     summary
 }
 
-/// Files, bytes in `dir`, without following links.
-fn directory_size(dir: &Utf8Path) -> anyhow::Result<(u64, u64)> {
-    let mut totals = (0, 0);
-    for entry in std::fs::read_dir(dir).with_context(|| format!("could not read {dir}"))? {
-        let entry = entry?;
-        let meta = entry.path().symlink_metadata()?;
-        if meta.is_dir() {
-            let path = Utf8PathBuf::from_path_buf(entry.path())
-                .map_err(|p| anyhow::anyhow!("{} is not UTF-8", p.display()))?;
-            let (files, bytes) = directory_size(&path)?;
-            totals = (totals.0 + files, totals.1 + bytes);
-        } else {
-            totals = (totals.0 + 1, totals.1 + meta.len());
-        }
-    }
-    Ok(totals)
-}
-
 /// Why `dir` must not be emptied as a cache directory, if it must not.
 fn unsafe_to_clear(dir: &Utf8Path, home: &Utf8Path) -> Option<String> {
     if dir.parent().is_none() || dir.as_str().is_empty() {
@@ -1077,9 +1059,10 @@ fn clear(sh: &Shell, dry_run: bool) -> anyhow::Result<()> {
             configured.config.path
         );
     }
-    let (files, bytes) = directory_size(dir)?;
+    let usage = safe_fs::usage(dir).with_context(|| format!("could not read {dir}"))?;
+    let what = format!("{} files, {} ({} on disk)", usage.files, human_bytes(usage.apparent), human_bytes(usage.disk));
     if dry_run {
-        outln!("would remove {files} files, {} from {dir}", human_bytes(bytes));
+        outln!("would remove {what} from {dir}");
         return Ok(());
     }
     if let Ok(found) = tools::SCCACHE.find(sh)
@@ -1091,7 +1074,7 @@ fn clear(sh: &Shell, dry_run: bool) -> anyhow::Result<()> {
         let path = entry?.path();
         std::fs::remove_dir_all(&path).with_context(|| format!("could not remove {}", path.display()))?;
     }
-    outln!("Removed {files} files, {} from {dir}", human_bytes(bytes));
+    outln!("Removed {what} from {dir}");
     Ok(())
 }
 

@@ -67,7 +67,7 @@ use super::{
 };
 use crate::{
     flags::Only,
-    safe_fs::{DirHandle, FileId, MountPoints},
+    safe_fs::{DirHandle, FileId, MountPoints, links, sizes},
 };
 
 /// Directories of a profile whose entries are named `<name>-<16 hex digits>[.ext]` by cargo.
@@ -635,30 +635,6 @@ fn read_listing(
         progress.scanned(apparent);
     }
     Ok(listing)
-}
-
-#[cfg(unix)]
-fn sizes(metadata: &fs::Metadata) -> (u64, u64) {
-    use std::os::unix::fs::MetadataExt;
-    (metadata.len(), metadata.blocks() * 512)
-}
-
-/// Stable std on Windows tells no allocation size: on-disk bytes are the apparent bytes there.
-#[cfg(not(unix))]
-fn sizes(metadata: &fs::Metadata) -> (u64, u64) {
-    (metadata.len(), metadata.len())
-}
-
-#[cfg(unix)]
-fn links(metadata: &fs::Metadata) -> Option<u64> {
-    use std::os::unix::fs::MetadataExt;
-    (metadata.nlink() > 1).then(|| metadata.nlink())
-}
-
-/// Stable std on Windows has no file index: each hard link counts as a file of its own there.
-#[cfg(not(unix))]
-fn links(_: &fs::Metadata) -> Option<u64> {
-    None
 }
 
 /// What the flags ask to remove.
