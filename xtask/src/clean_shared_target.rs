@@ -66,104 +66,16 @@ struct Checked {
 impl flags::CleanSharedTarget {
     pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
         let (directories, ws) = self.directories(sh)?;
-        let home = tools::home_dir(sh).ok();
-        let var_dir = |name: &str, default: &str| match sh.var_os(name).filter(|v| !v.is_empty()) {
-            Some(dir) => Utf8PathBuf::try_from(std::path::PathBuf::from(dir)).ok(),
-            None => home.as_ref().map(|home| home.join(default)),
-        };
-        let protected = Protected::new(
-            home.clone(),
-            var_dir("CARGO_HOME", ".cargo"),
-            var_dir("RUSTUP_HOME", ".rustup"),
-            &ws.root,
-            ws.members.iter().map(|member| member.manifest_dir.clone()),
-            MountPoints::read()?,
-        );
-        let workspace_root = ws.root.canonicalize_utf8().unwrap_or_else(|_| ws.root.clone());
-
-        let mut checked: Vec<Checked> = Vec::new();
-        for dir in directories {
-            let Some(dir) = check(dir, &protected, &workspace_root, self.force)? else { continue };
-            // A build directory inside the target directory (or the other way round) is cleaned once.
-            if checked.iter().any(|other| dir.real.starts_with(&other.real)) {
-                continue;
-            }
-            checked.retain(|other| !other.real.starts_with(&dir.real));
-            checked.push(dir);
-        }
-
-        let filters = self.filters()?;
+        let protected = protected(sh, &ws)?;
+        let checked = self.check_all(directories, &protected, &ws)?;
         let progress = Progress::new(std::io::stderr().is_terminal());
-        let mut plans = Vec::new();
-        for dir in checked {
-            let tree = Tree::scan(&dir.real, dir.profiles.clone(), &protected.mounts, &progress)?;
-            let selection = tree.select(&filters, !dir.tagged);
-            plans.push(Plan { free_before: free_space(sh, &dir.real), dir, tree, selection });
-        }
-        progress.finish();
-        let mut removed_links = tree::FastMap::default();
-        for plan in &plans {
-            plan.tree.count_removed_links(&plan.selection, &mut removed_links);
-        }
-        let mut reports: Vec<Report> = plans.iter().map(|plan| plan.report(&removed_links)).collect();
-        let anything = reports.iter().any(|report| report.remove != Bytes::default());
-
-        let consent = if anything {
-            consent(self.dry_run, self.yes, std::io::stdin().is_terminal() && std::io::stderr().is_terminal())
-        } else {
-            Consent::DryRun
-        };
-        let go = match consent {
-            Consent::DryRun | Consent::NeedYes => false,
-            Consent::Go => true,
-            Consent::Ask => {
-                eprint!("{}", preview(&reports, None));
-                ask("Delete these files? [y/N] ")?
-            }
-        };
-        if !go {
-            let note = match consent {
-                _ if !anything => "Nothing to remove.",
-                Consent::DryRun => "Dry run: nothing was deleted.",
-                Consent::NeedYes => "Nothing was deleted: there is no terminal to ask on; pass --yes to delete.",
-                Consent::Ask | Consent::Go => "Nothing was deleted.",
-            };
-            if self.json {
-                println!("{:#}", to_json(&reports, false, consent == Consent::NeedYes));
-            } else if consent == Consent::Ask {
-                println!("{note}");
-            } else {
-                print!("{}", preview(&reports, Some(note)));
-            }
-            advise_on_the_variable(&reports, &ws.root);
-            return Ok(());
-        }
-
-        if consent == Consent::Go && !self.json {
-            eprint!("{}", preview(&reports, None));
-        }
-        let mut deletions: Vec<Deleted> = Vec::new();
-        for plan in &mut plans {
-            deletions.push(plan.tree.delete(&plan.selection, &mut plan.dir.locks, &progress));
-            progress.finish();
-        }
-        // What is gone, each hard-linked file freed only when all its links went, in any tree.
-        let mut removed_links = tree::FastMap::default();
-        for (plan, deleted) in plans.iter().zip(&deletions) {
-            plan.tree.count_removed_links(&deleted.removed, &mut removed_links);
-        }
-        for ((plan, report), deleted) in plans.iter().zip(&mut reports).zip(deletions) {
-            report.removed = Some(plan.tree.removal(&deleted.removed, &removed_links, 0).total);
-            report.free_after = free_space(sh, &plan.dir.real);
-            report.failed = Some((deleted.errors, deleted.failures));
-        }
-        drop(plans);
-        if self.json {
-            println!("{:#}", to_json(&reports, true, false));
-        } else {
-            for report in &reports {
-                print!("{}", result_lines(report));
-            }
+        let mut plans = self.measure(sh, checked, &protected, &progress)?;
+        let mut reports = reports(&plans);
+        if self.consent_to(&reports)? {
+            delete(sh, &mut plans, &mut reports, &progress);
+            // The build locks go before the result is printed.
+            drop(plans);
+            self.print_result(&reports);
         }
         advise_on_the_variable(&reports, &ws.root);
         let errors: u64 = reports.iter().filter_map(|report| Some(report.failed.as_ref()?.0)).sum();
@@ -174,6 +86,95 @@ impl flags::CleanSharedTarget {
             );
         }
         Ok(())
+    }
+
+    /// Every directory through every safety check, its build locks taken; a directory inside
+    /// another (a build directory in the target directory, or the other way round) is cleaned once.
+    fn check_all(
+        &self,
+        directories: Vec<Directory>,
+        protected: &Protected,
+        ws: &Workspace,
+    ) -> anyhow::Result<Vec<Checked>> {
+        let workspace_root = ws.root.canonicalize_utf8().unwrap_or_else(|_| ws.root.clone());
+        let mut checked: Vec<Checked> = Vec::new();
+        for dir in directories {
+            let Some(dir) = check(dir, protected, &workspace_root, self.force)? else { continue };
+            if checked.iter().any(|other| dir.real.starts_with(&other.real)) {
+                continue;
+            }
+            checked.retain(|other| !other.real.starts_with(&dir.real));
+            checked.push(dir);
+        }
+        Ok(checked)
+    }
+
+    /// Each checked directory scanned, and what the flags select in it.
+    fn measure(
+        &self,
+        sh: &Shell,
+        checked: Vec<Checked>,
+        protected: &Protected,
+        progress: &Progress,
+    ) -> anyhow::Result<Vec<Plan>> {
+        let filters = self.filters()?;
+        let mut plans = Vec::new();
+        for dir in checked {
+            let tree = Tree::scan(&dir.real, dir.profiles.clone(), &protected.mounts, progress)?;
+            let selection = tree.select(&filters, !dir.tagged);
+            plans.push(Plan { free_before: free_space(sh, &dir.real), dir, tree, selection });
+        }
+        progress.finish();
+        Ok(plans)
+    }
+
+    /// Shows the plan and says whether to delete: `--yes`, or a yes on the terminal. When not,
+    /// the plan is the output, with why nothing was deleted.
+    fn consent_to(&self, reports: &[Report]) -> anyhow::Result<bool> {
+        let anything = reports.iter().any(|report| report.remove != Bytes::default());
+        let consent = if anything {
+            consent(self.dry_run, self.yes, std::io::stdin().is_terminal() && std::io::stderr().is_terminal())
+        } else {
+            Consent::DryRun
+        };
+        let go = match consent {
+            Consent::DryRun | Consent::NeedYes => false,
+            Consent::Go => true,
+            Consent::Ask => {
+                eprint!("{}", preview(reports, None));
+                ask("Delete these files? [y/N] ")?
+            }
+        };
+        if go {
+            if consent == Consent::Go && !self.json {
+                eprint!("{}", preview(reports, None));
+            }
+            return Ok(true);
+        }
+        let note = match consent {
+            _ if !anything => "Nothing to remove.",
+            Consent::DryRun => "Dry run: nothing was deleted.",
+            Consent::NeedYes => "Nothing was deleted: there is no terminal to ask on; pass --yes to delete.",
+            Consent::Ask | Consent::Go => "Nothing was deleted.",
+        };
+        if self.json {
+            println!("{:#}", to_json(reports, false, consent == Consent::NeedYes));
+        } else if consent == Consent::Ask {
+            println!("{note}");
+        } else {
+            print!("{}", preview(reports, Some(note)));
+        }
+        Ok(false)
+    }
+
+    fn print_result(&self, reports: &[Report]) {
+        if self.json {
+            println!("{:#}", to_json(reports, true, false));
+        } else {
+            for report in reports {
+                print!("{}", result_lines(report));
+            }
+        }
     }
 
     /// The directories to clean and where their settings came from, and the workspace.
@@ -428,6 +429,52 @@ fn check(
     }
     let (shared, tagged) = (!real.starts_with(workspace_root), not_cargos.is_none());
     Ok(Some(Checked { shared, tagged, dir, real, is_link, locks, profiles }))
+}
+
+/// What to protect: the home, cargo's and rustup's homes, the workspace and its members, and
+/// the mount points.
+fn protected(sh: &Shell, ws: &Workspace) -> anyhow::Result<Protected> {
+    let home = tools::home_dir(sh).ok();
+    let var_dir = |name: &str, default: &str| match sh.var_os(name).filter(|v| !v.is_empty()) {
+        Some(dir) => Utf8PathBuf::try_from(std::path::PathBuf::from(dir)).ok(),
+        None => home.as_ref().map(|home| home.join(default)),
+    };
+    Ok(Protected::new(
+        home.clone(),
+        var_dir("CARGO_HOME", ".cargo"),
+        var_dir("RUSTUP_HOME", ".rustup"),
+        &ws.root,
+        ws.members.iter().map(|member| member.manifest_dir.clone()),
+        MountPoints::read()?,
+    ))
+}
+
+/// Deletes each plan's selection and records in its report what went: a hard-linked file is
+/// freed only when all its links went, in any tree.
+fn delete(sh: &Shell, plans: &mut [Plan], reports: &mut [Report], progress: &Progress) {
+    let mut deletions: Vec<Deleted> = Vec::new();
+    for plan in plans.iter_mut() {
+        deletions.push(plan.tree.delete(&plan.selection, &mut plan.dir.locks, progress));
+        progress.finish();
+    }
+    let mut removed_links = tree::FastMap::default();
+    for (plan, deleted) in plans.iter().zip(&deletions) {
+        plan.tree.count_removed_links(&deleted.removed, &mut removed_links);
+    }
+    for ((plan, report), deleted) in plans.iter().zip(reports.iter_mut()).zip(deletions) {
+        report.removed = Some(plan.tree.removal(&deleted.removed, &removed_links, 0).total);
+        report.free_after = free_space(sh, &plan.dir.real);
+        report.failed = Some((deleted.errors, deleted.failures));
+    }
+}
+
+/// Each plan's report, a hard-linked file counted as freed only if every link to it goes.
+fn reports(plans: &[Plan]) -> Vec<Report> {
+    let mut removed_links = tree::FastMap::default();
+    for plan in plans {
+        plan.tree.count_removed_links(&plan.selection, &mut removed_links);
+    }
+    plans.iter().map(|plan| plan.report(&removed_links)).collect()
 }
 
 struct Plan {

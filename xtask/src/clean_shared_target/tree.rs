@@ -719,7 +719,21 @@ impl Tree {
     /// What `filters` take. With `cargos_layout_only` (a directory that has no cargo tag, cleaned
     /// with `--force`) what lies at the top outside cargo's layout stays (`Tree::foreign`).
     pub(crate) fn select(&self, filters: &Filters, cargos_layout_only: bool) -> Selection {
-        let mut chosen = vec![false; self.items.len()];
+        let chosen = self.chosen_items(filters, cargos_layout_only);
+        let mut selection = Selection { selected: self.selected_entries(&chosen, filters), over_limit: None };
+        if let Some(limit) = filters.max_size {
+            let mut links = FastMap::default();
+            self.count_removed_links(&selection, &mut links);
+            let left = self.total.disk.saturating_sub(self.removal(&selection, &links, 0).total.disk);
+            selection.over_limit = (left > limit).then_some(left);
+        }
+        selection
+    }
+
+    /// Per item, whether the unit filters (`--older-than`, `--max-size`) take it: every item
+    /// when none is given; `--max-size` takes the oldest units until the rest fits.
+    fn chosen_items(&self, filters: &Filters, cargos_layout_only: bool) -> Vec<bool> {
+        let mut chosen = vec![!filters.by_unit(); self.items.len()];
         if filters.by_unit() {
             let mut candidates: Vec<usize> = (0..self.items.len())
                 .filter(|&i| self.items[i].key.is_unit())
@@ -742,18 +756,21 @@ impl Tree {
             for i in candidates {
                 chosen[i] = true;
             }
-        } else {
-            chosen.fill(true);
         }
         if cargos_layout_only {
             for item in self.foreign_items() {
                 chosen[item] = false;
             }
         }
+        chosen
+    }
 
+    /// Per entry, whether it goes: its item is `chosen` and the path filters take it, it is not
+    /// the tag or the running program, and for a directory, everything in it goes.
+    fn selected_entries(&self, chosen: &[bool], filters: &Filters) -> Vec<bool> {
         let taken_by_path = filters.by_path().then(|| self.taken_by_path(filters));
-        // Directories go when everything in them goes. Every entry comes after its directory,
-        // so walking the list backwards meets each directory after all of its contents.
+        // Every entry comes after its directory, so walking the list backwards meets each
+        // directory after all of its contents.
         let mut selected = vec![false; self.entries.len()];
         // Per directory: whether all of its entries are selected, and whether it has any.
         let mut all_selected = vec![true; self.entries.len()];
@@ -780,14 +797,7 @@ impl Tree {
             all_selected[entry.parent] &= this;
             has_children[entry.parent] = true;
         }
-        let mut selection = Selection { selected, over_limit: None };
-        if let Some(limit) = filters.max_size {
-            let mut links = FastMap::default();
-            self.count_removed_links(&selection, &mut links);
-            let left = self.total.disk.saturating_sub(self.removal(&selection, &links, 0).total.disk);
-            selection.over_limit = (left > limit).then_some(left);
-        }
-        selection
+        selected
     }
 
     /// The items at the top that are neither a profile directory, nor above one, nor something
