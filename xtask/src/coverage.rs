@@ -724,7 +724,7 @@ mod tests {
     use super::*;
     use crate::workspace::Target;
 
-    fn member(name: &str, uses_python: bool) -> Member {
+    pub(super) fn member(name: &str, uses_python: bool) -> Member {
         Member {
             name: name.into(),
             manifest_dir: format!("/ws/{name}").into(),
@@ -734,7 +734,7 @@ mod tests {
     }
 
     /// `bindings` uses pyo3 directly, `app` through `bindings`; `xtask` is the automation.
-    fn members() -> Vec<Member> {
+    pub(super) fn members() -> Vec<Member> {
         vec![
             member("app", true),
             member("bindings", true),
@@ -745,7 +745,7 @@ mod tests {
         ]
     }
 
-    fn strings(values: &[&str]) -> Vec<String> {
+    pub(super) fn strings(values: &[&str]) -> Vec<String> {
         values.iter().map(|value| (*value).to_owned()).collect()
     }
 
@@ -766,97 +766,6 @@ mod tests {
             "pdf".parse::<Mode>(),
             Err("unknown mode `pdf`; the modes are open, html, lcov, text, json, cobertura, codecov".into())
         );
-    }
-
-    #[test]
-    fn default_selection_is_every_member_but_xtask() {
-        let selection = select(&members(), &[], &[], Scope::Full, &Settings::default()).unwrap();
-        assert_eq!(selection.measured, strings(&["app", "bindings", "core", "slow"]));
-        assert!(selection.skipped.is_empty());
-    }
-
-    #[test]
-    fn packages_take_repeats_and_comma_lists_and_exclude_wins() {
-        let selection =
-            select(&members(), &strings(&["core, app", XTASK]), &strings(&["app"]), Scope::Full, &Settings::default())
-                .unwrap();
-        assert_eq!(selection.measured, strings(&["core", XTASK]));
-        let selection =
-            select(&members(), &[], &strings(&["slow,bindings"]), Scope::Full, &Settings::default()).unwrap();
-        assert_eq!(selection.measured, strings(&["app", "core"]));
-    }
-
-    #[test]
-    fn unknown_names_are_usage_errors_listing_the_members() {
-        let err = select(&members(), &strings(&["core,nope"]), &[], Scope::Full, &Settings::default()).unwrap_err();
-        assert_eq!(
-            err.0,
-            format!("unknown package `nope` in --package; the members are: app, bindings, core, slow, {XTASK}")
-        );
-        let err = select(&members(), &[], &strings(&["gone"]), Scope::Full, &Settings::default()).unwrap_err();
-        assert!(err.0.starts_with("unknown package `gone` in --exclude"), "{}", err.0);
-    }
-
-    #[test]
-    fn exclude_leaves_members_out_of_every_run_unless_named() {
-        let settings = Settings { exclude: strings(&["slow"]), ..Settings::default() };
-        for scope in [Scope::Full, Scope::Fast] {
-            let selection = select(&members(), &[], &[], scope, &settings).unwrap();
-            assert!(!selection.measured.contains(&"slow".to_owned()), "{selection:?}");
-            assert!(selection.skipped.iter().any(|(name, why)| name == "slow" && why.contains("`exclude`")));
-        }
-        let named = select(&members(), &strings(&["slow"]), &[], Scope::Full, &settings).unwrap();
-        assert_eq!(named.measured, strings(&["slow"]));
-    }
-
-    #[test]
-    fn fast_leaves_out_python_crates_and_the_configured_ones_and_says_why() {
-        let settings = Settings { fast_exclude: strings(&["slow"]), ..Settings::default() };
-        let selection = select(&members(), &[], &[], Scope::Fast, &settings).unwrap();
-        assert_eq!(selection.measured, strings(&["core"]));
-        let skipped: Vec<&str> = selection.skipped.iter().map(|(name, _)| name.as_str()).collect();
-        assert_eq!(skipped, ["app", "bindings", "slow"]);
-        assert!(selection.skipped[0].1.contains("depends on pyo3 (directly or through other crates)"));
-        assert!(selection.skipped[2].1.contains("fast-exclude"));
-        let err = select(&members(), &strings(&["app"]), &[], Scope::Fast, &Settings::default()).unwrap_err();
-        assert!(err.0.starts_with("nothing left to measure after --package, --exclude and coverage-fast's exclusions"));
-    }
-
-    #[test]
-    fn settings_give_fast_excludes_and_minimums() {
-        let settings = serde_json::json!({"coverage": {
-            "fast-exclude": ["slow"],
-            "fail-under-lines": 70,
-            "crates": {"core": {"fail-under-regions": 90.5, "fail-under-functions": 80}},
-        }});
-        let settings = Settings::from_workspace(settings.as_object().unwrap(), &members()).unwrap();
-        assert_eq!(settings.fast_exclude, ["slow"]);
-        assert_eq!(settings.total, Minimums([Some(70.0), None, None]));
-        assert_eq!(settings.crates, [("core".to_owned(), Minimums([None, Some(80.0), Some(90.5)]))]);
-        assert_eq!(
-            settings.total.overridden_by(&Minimums([None, Some(50.0), None])),
-            Minimums([Some(70.0), Some(50.0), None])
-        );
-    }
-
-    #[test]
-    fn bad_settings_say_what_is_wrong_and_where() {
-        let error = |coverage: Value| {
-            let settings = serde_json::json!({ "coverage": coverage });
-            Settings::from_workspace(settings.as_object().unwrap(), &members()).unwrap_err().to_string()
-        };
-        assert!(error(serde_json::json!({"fast-exclude": ["nope"]})).starts_with(
-            "`fast-exclude` in [workspace.metadata.xtask.coverage] names `nope`, which is not a workspace member; the members are: app,"
-        ));
-        assert_eq!(
-            error(serde_json::json!({"fail-under-lines": 120})),
-            "`fail-under-lines` in [workspace.metadata.xtask.coverage] must be a percentage from 0 to 100, not 120"
-        );
-        assert!(error(serde_json::json!({"fail_under_lines": 1})).starts_with("unknown key `fail_under_lines`"));
-        assert!(error(serde_json::json!({"crates": {"core": {"lines": 1}}})).starts_with(
-            "unknown key `lines` in [workspace.metadata.xtask.coverage] crates.core; the keys are fail-under-lines"
-        ));
-        assert_eq!(error(serde_json::json!(3)), "[workspace.metadata.xtask.coverage] must be a table, not 3");
     }
 
     #[test]
