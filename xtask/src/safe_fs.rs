@@ -509,9 +509,8 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn special_files_and_links_are_not_opened_as_regular_files() {
-        let dir =
-            Utf8PathBuf::try_from(std::env::temp_dir().join(format!("xtask-safe-fs-{}", std::process::id()))).unwrap();
-        let _ = std::fs::remove_dir_all(&dir);
+        let temp = PrivateDir::create("xtask-safe-fs-").unwrap();
+        let dir = temp.path.clone();
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("file"), "text").unwrap();
         std::os::unix::fs::symlink(dir.join("file"), dir.join("link")).unwrap();
@@ -523,15 +522,13 @@ mod tests {
         assert!(read_regular(&dir.join("fifo"), true).unwrap_err().to_string().contains("not a regular file"));
         assert!(read_regular(&dir, true).is_err());
         assert_eq!(read_regular(&dir.join("missing"), true).unwrap(), None);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[cfg(unix)]
     #[test]
     fn a_directory_swapped_for_a_link_is_not_opened() {
-        let dir =
-            Utf8PathBuf::try_from(std::env::temp_dir().join(format!("xtask-handle-{}", std::process::id()))).unwrap();
-        let _ = std::fs::remove_dir_all(&dir);
+        let temp = PrivateDir::create("xtask-handle-").unwrap();
+        let dir = temp.path.clone();
         std::fs::create_dir_all(dir.join("root/sub")).unwrap();
         std::fs::create_dir_all(dir.join("victim")).unwrap();
         std::fs::write(dir.join("victim/precious"), "keep").unwrap();
@@ -546,6 +543,5 @@ mod tests {
         assert!(err.contains("no longer a directory"), "{err}");
         root.remove_file("sub").unwrap();
         assert!(dir.join("victim/precious").exists());
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
