@@ -1,0 +1,430 @@
+//! `setup-sccache status` and sccache's findings for `doctor`: what is installed, configured and
+//! running, which wrapper cargo would use and why, gathered once and shown or checked.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+use camino::{Utf8Path, Utf8PathBuf};
+use serde_json::{Value, json};
+use xshell::Shell;
+
+use super::{
+    Configured, WRAPPER, is_sccache,
+    server::{Endpoint, Sccache, Stats},
+    settings::BackendKind,
+    trial_server_starts,
+};
+use crate::{
+    finding::{Finding, Group, Level},
+    output::{Stream, Style, human_bytes, paint},
+    safe_fs::{self, free_space},
+    secrets::{errln, outln},
+    toml_file::TomlFile,
+    tools::{self, Found},
+    workspace,
+};
+
+/// Where findings about sccache are listed.
+const GROUP: Group = Group::Sccache;
+/// The cache's share of the disk is listed with the other sizes.
+const DISK: Group = Group::Disk;
+
+/// Everything `status` shows and `doctor` checks, gathered once: each probe runs a program or
+/// walks the cache directory.
+struct Status {
+    found: Result<Found, String>,
+    /// Compiled-in backends, when the binary was found.
+    backends: Vec<String>,
+    configured: Configured,
+    endpoint: Endpoint,
+    running: bool,
+    /// The running server's answer; an error when something else answers on its endpoint.
+    stats: Option<Result<Stats, String>>,
+    /// When no server runs and sccache is the wrapper: whether one can start (the first build
+    /// starts it, and fails if it cannot).
+    starts: Option<Result<(), String>>,
+    wrapper: Wrapper,
+    /// Bytes in the local cache directory, when it exists.
+    cache_bytes: Option<u64>,
+}
+
+/// The wrapper cargo would use here, where that comes from, and config files that set one wrongly.
+struct Wrapper {
+    value: Option<String>,
+    source: String,
+    /// Files that set `RUSTC_WRAPPER` under `[env]`.
+    env_table_files: Vec<Utf8PathBuf>,
+    /// Files inside the workspace that set `build.rustc-wrapper`.
+    committable_files: Vec<Utf8PathBuf>,
+}
+
+impl Status {
+    fn gather(sh: &Shell) -> anyhow::Result<Status> {
+        let found = tools::SCCACHE.find(sh).map_err(|err| format!("{err:#}"));
+        let configured = Configured::read(sh)?;
+        let endpoint = Endpoint::from_env(sh);
+        let running = endpoint.answers();
+        let (backends, stats) = match &found {
+            Ok(found) => {
+                let sccache = Sccache::new(sh, found.clone());
+                let backends = sccache.backends()?.into_iter().filter(|(_, on)| *on).map(|(name, _)| name).collect();
+                let stats = running.then(|| sccache.stats().map_err(|err| format!("{err:#}")));
+                (backends, stats)
+            }
+            Err(_) => (Vec::new(), None),
+        };
+        let cache_bytes = safe_fs::usage(&configured.dir).ok().map(|usage| usage.disk);
+        let wrapper = effective_wrapper(sh)?;
+        let starts = match &found {
+            Ok(found) if !running && wrapper.value.as_deref().is_some_and(is_sccache) => {
+                let sccache = Sccache::new(sh, found.clone());
+                Some(trial_server_starts(&sccache, &configured.config.text()).map_err(|err| format!("{err:#}")))
+            }
+            _ => None,
+        };
+        Ok(Status { found, backends, configured, endpoint, running, stats, starts, wrapper, cache_bytes })
+    }
+
+    /// Each check with what it found and, for a problem, the fix.
+    fn findings(&self, sh: &Shell) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        findings.push(match &self.found {
+            Ok(found) => Finding::ok(
+                GROUP,
+                format!("sccache {} at {} (backends: {})", found.version, found.path, self.backends.join(", ")),
+            ),
+            Err(err) => Finding::error(GROUP, err.clone(), "cargo xtask setup-sccache"),
+        });
+        findings.extend(self.server_findings());
+        findings.push(self.wrapper_finding(sh));
+        findings.extend(self.incremental_finding(sh));
+        findings.extend(self.config_findings());
+        findings.extend(self.environment_findings(sh));
+        findings.extend(self.disk_finding(sh));
+        findings
+    }
+
+    /// Config files that set a wrapper where it does harm or nothing.
+    fn config_findings(&self) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        for file in &self.wrapper.env_table_files {
+            findings.push(Finding::warn(
+                GROUP,
+                format!(
+                    "{file} sets RUSTC_WRAPPER under [env]: that reaches build scripts, not cargo's choice of wrapper"
+                ),
+                format!("remove it from [env] in {file}; setup writes build.rustc-wrapper instead"),
+            ));
+        }
+        for file in &self.wrapper.committable_files {
+            findings.push(Finding::warn(
+                GROUP,
+                format!(
+                    "{file}, inside the workspace, sets build.rustc-wrapper: committed, it makes every cargo command \
+                     fail for anyone without sccache at that path"
+                ),
+                format!(
+                    "remove build.rustc-wrapper from {file} and run `cargo xtask setup-sccache`, which sets it in your \
+                     user configuration"
+                ),
+            ));
+        }
+        findings
+    }
+
+    /// `CARGO_INCREMENTAL=1`, with which sccache refuses every compilation.
+    fn incremental_finding(&self, sh: &Shell) -> Option<Finding> {
+        let var = incremental_forced_on(sh)?;
+        let wrapper_is_sccache = self.wrapper.value.as_deref().is_some_and(is_sccache);
+        let what = format!(
+            "{var}=1: sccache refuses incremental compilations, so every build through it fails{}",
+            if wrapper_is_sccache { "" } else { " (once sccache is the wrapper)" }
+        );
+        Some(match wrapper_is_sccache {
+            true => Finding::error(GROUP, what, unset_incremental(var)),
+            false => Finding::warn(GROUP, what, unset_incremental(var)),
+        })
+    }
+
+    /// Variables that make builds through sccache miss its cache, or override its config.
+    fn environment_findings(&self, sh: &Shell) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        if let Ok(target_dir) = sh.var("CARGO_TARGET_DIR") {
+            findings.push(Finding::warn(
+                GROUP,
+                format!(
+                    "CARGO_TARGET_DIR={target_dir} is set in the environment: sccache hashes every CARGO_* variable, \
+                     so builds with another value (or none, as in CI or an IDE) miss the cache"
+                ),
+                "set build.target-dir in a cargo config file instead (same directory, no effect on cache keys)",
+            ));
+        }
+        for var in ["SCCACHE_DIR", "SCCACHE_CACHE_SIZE"] {
+            if let Ok(value) = sh.var(var) {
+                findings.push(Finding::warn(
+                    GROUP,
+                    format!("{var}={value} is set in the environment and overrides {}", self.configured.config.path),
+                    format!("unset {var}, or expect servers started from this shell to use it"),
+                ));
+            }
+        }
+        findings
+    }
+
+    /// Whether a server answers, with which cache, and its hit rate so far.
+    fn server_findings(&self) -> Vec<Finding> {
+        let endpoint = &self.endpoint;
+        let stats = match &self.stats {
+            None if self.running => return Vec::new(),
+            None => {
+                return vec![match &self.starts {
+                    Some(Err(err)) => Finding::error(
+                        GROUP,
+                        format!(
+                            "no server runs on {endpoint}, and none can start with {}, so every build through \
+                             sccache fails: {err}",
+                            self.configured.config.path
+                        ),
+                        format!(
+                            "bring the {} backend back; or use the local disk: cargo xtask setup-sccache; or turn \
+                             sccache off: cargo xtask setup-sccache disable",
+                            self.configured.backend
+                        ),
+                    ),
+                    _ => Finding::ok(GROUP, format!("no server runs on {endpoint}: the first build starts one")),
+                }];
+            }
+            Some(Err(err)) => {
+                return vec![Finding::warn(
+                    GROUP,
+                    format!("{endpoint} answers, but not as an sccache server ({err})"),
+                    "set SCCACHE_SERVER_PORT to a free port, or stop the program that holds it",
+                )];
+            }
+            Some(Ok(stats)) => stats,
+        };
+        let location = stats.cache_location.as_deref().unwrap_or("an unknown cache");
+        let mut findings = vec![match self.configured.differs(stats) {
+            None => Finding::ok(GROUP, format!("the server on {endpoint} runs with {location}")),
+            Some(difference) => Finding::warn(
+                GROUP,
+                format!("the running server differs from the configuration: {difference}"),
+                "cargo xtask setup-sccache start (restarts it)",
+            ),
+        }];
+        findings.push(Finding::ok(
+            GROUP,
+            match stats.hit_rate() {
+                Some(rate) => format!(
+                    "hit rate {rate:.1}% since the server started ({} hits, {} misses, {} not cacheable)",
+                    stats.hits, stats.misses, stats.not_cacheable
+                ),
+                None => "no cache lookups yet since the server started".to_owned(),
+            },
+        ));
+        findings
+    }
+
+    /// The wrapper cargo uses, and whether the program it names exists.
+    fn wrapper_finding(&self, sh: &Shell) -> Finding {
+        let Wrapper { value, source, .. } = &self.wrapper;
+        let Some(wrapper) = value else {
+            return Finding::warn(
+                GROUP,
+                format!("no rustc wrapper: builds do not use sccache ({source})"),
+                "cargo xtask setup-sccache",
+            );
+        };
+        let exists = match Utf8Path::new(wrapper).components().count() {
+            1 => tools::locate(sh, wrapper).is_some(),
+            _ => Utf8Path::new(wrapper).is_file(),
+        };
+        match (exists, is_sccache(wrapper)) {
+            (false, _) => Finding::error(
+                GROUP,
+                format!("the rustc wrapper {wrapper} (from {source}) does not exist, so every cargo build fails"),
+                "cargo xtask setup-sccache (installs sccache and names its path), or remove the wrapper setting",
+            ),
+            (true, true) => Finding::ok(GROUP, format!("rustc wrapper {wrapper} (from {source})")),
+            (true, false) => Finding::warn(
+                GROUP,
+                format!("the rustc wrapper is {wrapper} (from {source}), not sccache"),
+                "cargo xtask setup-sccache, once that wrapper is no longer wanted",
+            ),
+        }
+    }
+
+    /// The local cache against its limit and the free space beside it.
+    fn disk_finding(&self, sh: &Shell) -> Option<Finding> {
+        let configured = &self.configured;
+        if configured.backend != BackendKind::Local && configured.chain.is_none() {
+            return None;
+        }
+        let dir = &configured.dir;
+        let used = self.cache_bytes.unwrap_or(0);
+        let what = format!("sccache cache {dir}: {} of its {} limit", human_bytes(used), human_bytes(configured.size));
+        let growth = configured.size.saturating_sub(used);
+        // The cache only grows; its directory may not exist yet.
+        let free = dir.ancestors().find(|dir| dir.exists()).and_then(|dir| free_space(sh, dir));
+        Some(match free {
+            Some(free) if free < growth => Finding::warn(
+                DISK,
+                format!(
+                    "{what}; it may grow by {}, more than the {} free there",
+                    human_bytes(growth),
+                    human_bytes(free)
+                ),
+                "lower the limit with `cargo xtask setup-sccache --cache-size 5G`, empty the cache with \
+                 `cargo xtask setup-sccache clear`, or free space with `cargo xtask clean-shared-target`",
+            ),
+            _ => Finding::ok(DISK, what),
+        })
+    }
+}
+
+/// The variable that turns incremental compilation on explicitly, which sccache refuses to work
+/// with (it exits on every compilation).
+pub(super) fn incremental_forced_on(sh: &Shell) -> Option<&'static str> {
+    ["CARGO_INCREMENTAL", "CARGO_BUILD_INCREMENTAL"].into_iter().find(|var| sh.var(var).is_ok_and(|value| value == "1"))
+}
+
+pub(super) fn unset_incremental(var: &str) -> String {
+    format!("unset {var} (cargo then compiles only workspace crates incrementally, as it does by default)")
+}
+
+/// Sccache's findings, for `doctor`.
+pub(crate) fn findings(sh: &Shell) -> anyhow::Result<Vec<Finding>> {
+    Ok(Status::gather(sh)?.findings(sh))
+}
+
+pub(super) fn show_status(sh: &Shell, as_json: bool) -> anyhow::Result<()> {
+    let status = Status::gather(sh)?;
+    let problems: Vec<Finding> = status.findings(sh).into_iter().filter(Finding::is_problem).collect();
+    if as_json {
+        outln!("{:#}", status.to_json(&problems));
+        return Ok(());
+    }
+    for (label, value) in status.lines() {
+        outln!("{label:<12} {value}");
+    }
+    for problem in problems {
+        let label = if problem.level == Level::Error { "error" } else { "warning" };
+        outln!(
+            "{}: {}\n  fix: {}",
+            paint(Stream::Stdout, Style::Bad, label),
+            problem.what,
+            problem.fix.unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+/// What incremental compilation means for the cache, in `status`.
+const INCREMENTAL_NOTE: &str = "sccache cannot cache incremental compilations: with incremental on (cargo's default \
+                                for workspace crates) only dependencies are cached; `--no-incremental` caches \
+                                everything but loses rustc's incremental reuse, which suits CI";
+
+impl Status {
+    /// `status`'s lines: a label and its value.
+    fn lines(&self) -> Vec<(&'static str, String)> {
+        let Status { found, backends, configured, endpoint, running, wrapper, cache_bytes, .. } = self;
+        let mut lines = vec![
+            (
+                "sccache",
+                match found {
+                    Ok(found) => format!("{} {} (backends: {})", found.path, found.version, backends.join(", ")),
+                    Err(_) => "not installed".into(),
+                },
+            ),
+            (
+                "server",
+                match running {
+                    true => format!("running on {endpoint}"),
+                    false => format!("not running on {endpoint} (the first build starts it)"),
+                },
+            ),
+            (
+                "wrapper",
+                match &wrapper.value {
+                    Some(value) => format!("{value} (from {})", wrapper.source),
+                    None => format!("none: builds do not use sccache ({})", wrapper.source),
+                },
+            ),
+            ("config", configured.config.path.to_string()),
+            ("cache", configured.describe()),
+        ];
+        if let Some(bytes) = cache_bytes {
+            let size = format!("{} on disk in {}", human_bytes(*bytes), configured.dir);
+            lines.push(("cache size", size));
+        }
+        lines.push(("incremental", INCREMENTAL_NOTE.into()));
+        lines
+    }
+
+    /// `status --json`.
+    fn to_json(&self, problems: &[Finding]) -> Value {
+        let Status { found, backends, configured, endpoint, running, wrapper, cache_bytes, .. } = self;
+        let binary = match found {
+            Ok(found) => {
+                json!({"path": found.path.as_str(), "version": found.version.to_string(), "backends": backends})
+            }
+            Err(_) => Value::Null,
+        };
+        json!({
+            "binary": binary,
+            "server": {"endpoint": endpoint.to_string(), "running": running},
+            "wrapper": {"value": wrapper.value, "source": wrapper.source},
+            "config_file": configured.config.path.as_str(),
+            "cache": {
+                "backend": configured.backend.to_string(),
+                "description": configured.describe(),
+                "dir": configured.dir.as_str(),
+                "max_size_bytes": configured.size,
+                "size_bytes": cache_bytes,
+            },
+            "incremental": INCREMENTAL_NOTE,
+            "warnings": problems
+                .iter()
+                .map(|p| json!({"level": p.level.name(), "problem": p.what, "fix": p.fix}))
+                .collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// The wrapper cargo would use here, where that comes from, and config files that set one wrongly.
+fn effective_wrapper(sh: &Shell) -> anyhow::Result<Wrapper> {
+    let root = workspace::root_of(sh)?;
+    let mut env_table_files = Vec::new();
+    let mut committable_files = Vec::new();
+    let mut from_config = None;
+    for file in workspace::cargo_config_files(&root, tools::cargo_home(sh).ok().as_deref()) {
+        let config = match TomlFile::read(&file) {
+            Ok(config) => config,
+            Err(err) => {
+                errln!("{}: {err:#}", paint(Stream::Stderr, Style::Bad, "warning"));
+                continue;
+            }
+        };
+        if config.get(&["env", "RUSTC_WRAPPER"]).is_some() || config.get(&["env", "RUSTC_WRAPPER", "value"]).is_some() {
+            env_table_files.push(file.clone());
+        }
+        if let Some((value, _)) = config.get(&WRAPPER) {
+            if file.starts_with(&root) {
+                committable_files.push(file.clone());
+            }
+            if from_config.is_none() {
+                from_config = Some((value.as_str().unwrap_or_default().to_owned(), file));
+            }
+        }
+    }
+    let (value, source) = match ["RUSTC_WRAPPER", "CARGO_BUILD_RUSTC_WRAPPER"]
+        .iter()
+        .find_map(|var| Some((var, sh.var(var).ok()?)))
+    {
+        Some((var, value)) if value.is_empty() => (None, format!("{var} is set to empty, which turns the wrapper off")),
+        Some((var, value)) => (Some(value), format!("the {var} variable")),
+        None => match from_config {
+            Some((value, file)) if !value.is_empty() => (Some(value), file.to_string()),
+            _ => (None, "no RUSTC_WRAPPER and no build.rustc-wrapper in any cargo config".into()),
+        },
+    };
+    Ok(Wrapper { value, source, env_table_files, committable_files })
+}
