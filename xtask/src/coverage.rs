@@ -176,10 +176,6 @@ pub(crate) enum Scope {
     Fast,
 }
 
-/// What `coverage-fast` is, for its help (its flags are coverage's).
-pub(crate) const FAST_ABOUT: &str = "Coverage without the slow crates: those that depend on pyo3 and those listed in\n  \
-                                     `fast-exclude` under [workspace.metadata.xtask.coverage]. The same flags as coverage.";
-
 impl flags::Coverage {
     pub(crate) fn run(self, sh: &Shell, scope: Scope) -> anyhow::Result<()> {
         run(sh, self, scope)

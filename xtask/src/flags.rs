@@ -681,6 +681,10 @@ impl fmt::Display for InstallFrom {
     }
 }
 
+/// What `coverage-fast` is, for its help (its flags are coverage's).
+pub(crate) const FAST_ABOUT: &str = "Coverage without the slow crates: those that depend on pyo3 and those listed in\n  \
+                                     `fast-exclude` under [workspace.metadata.xtask.coverage]. The same flags as coverage.";
+
 impl Coverage {
     /// `cargo xtask coverage ARGS` as parsed: one definition of the flags for every caller.
     pub(crate) fn from_args(args: &[&str]) -> xflags::Result<Coverage> {

@@ -4,7 +4,10 @@
 
 use std::ffi::OsString;
 
-use crate::{coverage, flags::Xtask, output::UsageError};
+use crate::{
+    flags::{FAST_ABOUT, Xtask},
+    output::UsageError,
+};
 
 /// `coverage-fast` is `coverage` read with a narrower default (see `main`); it has no section of
 /// its own in xflags' text.
@@ -53,7 +56,7 @@ fn tasks() -> Vec<(String, String)> {
         if let (Some(name), None) = (words.next(), words.next()) {
             tasks.push((name.to_owned(), about(body)));
             if name == "coverage" {
-                tasks.push((FAST.to_owned(), about(coverage::FAST_ABOUT)));
+                tasks.push((FAST.to_owned(), about(FAST_ABOUT)));
             }
         }
     }
@@ -70,7 +73,7 @@ pub(crate) fn for_task(task: &str) -> Option<String> {
             // The flags are coverage's; the name and what it is, its own.
             true => {
                 let flags = body.find("\n\n").map_or("", |start| &body[start..]);
-                out += &format!("xtask {FAST}\n  {}{flags}", coverage::FAST_ABOUT);
+                out += &format!("xtask {FAST}\n  {}{flags}", FAST_ABOUT);
             }
             false => out += &format!("{header}\n{body}"),
         }
