@@ -17,8 +17,10 @@
 
 mod artifacts;
 mod browser;
+mod changes;
 mod checks;
 pub(crate) mod export_tap;
+mod patch;
 mod python;
 mod selection;
 mod summary;
@@ -45,6 +47,7 @@ use crate::{
     tools,
     workspace::{self, Member, Workspace},
 };
+use patch::Patch;
 use summary::{Metric, Minimums, Summary};
 
 /// The member that is the workspace's automation (this one): measured only when asked for by name.
@@ -199,6 +202,16 @@ fn run(sh: &Shell, flags: flags::Coverage, scope: Scope) -> anyhow::Result<()> {
     for (name, why) in &selection.skipped {
         eprintln!("{task} leaves out `{name}`: {why}");
     }
+    let measured = match &flags.changed_since {
+        Some(reference) => changed_members(sh, &ws, reference, &selection.measured, task)?,
+        None => selection.measured,
+    };
+    if measured.is_empty() {
+        println!("{task}: nothing to measure, as the change affects no measured member");
+        return Ok(());
+    }
+    let patch =
+        flags.patch_base.as_deref().map(|base| PatchGate::read(sh, &ws, base, flags.fail_under_patch)).transpose()?;
     let dirs = Dirs::new(&ws, flags.output_dir.as_deref(), &workspace::users_dir()?);
 
     if flags.clean || flags.clean_only {
@@ -208,7 +221,7 @@ fn run(sh: &Shell, flags: flags::Coverage, scope: Scope) -> anyhow::Result<()> {
     let Some(tools) = tools else { return Ok(()) };
     // No mode is `open`, as in cargo-llvm-cov.
     let modes = if flags.mode.is_empty() { vec![Mode::Open] } else { flags.mode.clone() };
-    let plan = plan(sh, &ws, &flags, &modes, tools?, &selection.measured, dirs)?;
+    let plan = plan(sh, &ws, &flags, &modes, tools?, &measured, dirs)?;
     if flags.dry_run {
         print!("{}", plan.describe(sh));
         return Ok(());
@@ -216,8 +229,88 @@ fn run(sh: &Shell, flags: flags::Coverage, scope: Scope) -> anyhow::Result<()> {
     if let Some(why) = incremental_turned_off(sh) {
         eprintln!("note: {why}; it is passed on as it is");
     }
-    let gates = Gates { total: settings.total.overridden_by(&total_minimums), crates: settings.crates };
-    execute(sh, &plan, &gates)
+    let gates = Gates { total: settings.total.overridden_by(&total_minimums), crates: settings.crates, patch };
+    execute(sh, &plan, &gates, flags.json)
+}
+
+/// `--changed-since`: of the `selected` members, those the change from `reference` to the
+/// working tree can affect, each said with why.
+fn changed_members(
+    sh: &Shell,
+    ws: &Workspace,
+    reference: &str,
+    selected: &[String],
+    task: &str,
+) -> anyhow::Result<Vec<String>> {
+    let git = changes::Git::open(sh, &ws.root, "--changed-since")?;
+    let commit = git.commit(reference, "--changed-since")?;
+    let files = in_workspace(ws, git.changed_files(&commit)?);
+    let lock = ws.root.join("Cargo.lock");
+    let lock_changed = match files.contains(&lock) {
+        true => changes::lock_changes(
+            git.file_at(&commit, &lock)?.as_deref(),
+            std::fs::read_to_string(&lock).ok().as_deref(),
+        )?,
+        false => Vec::new(),
+    };
+    let affected = changes::affected(&ws.root, &ws.members, &files, &lock_changed);
+    eprintln!(
+        "{task} --changed-since {reference}: {} changed file{}, {} outside every member",
+        files.len(),
+        if files.len() == 1 { "" } else { "s" },
+        affected.outside.len()
+    );
+    let mut measured = Vec::new();
+    for name in selected {
+        match affected.members.iter().find(|(member, _)| member == name) {
+            Some((_, why)) => {
+                eprintln!("{task} measures `{name}`: {why}");
+                measured.push(name.clone());
+            }
+            None => eprintln!("{task} leaves out `{name}`: the change does not reach it"),
+        }
+    }
+    Ok(measured)
+}
+
+/// Paths from git (links resolved) as the workspace's paths, which are cargo's: the same file
+/// under the root cargo reports, so that they compare with the members' directories.
+fn in_workspace(ws: &Workspace, files: Vec<Utf8PathBuf>) -> Vec<Utf8PathBuf> {
+    let Ok(real_root) = ws.root.canonicalize_utf8() else { return files };
+    files
+        .into_iter()
+        .map(|file| match file.strip_prefix(&real_root) {
+            Ok(relative) => ws.root.join(relative),
+            Err(_) => file,
+        })
+        .collect()
+}
+
+/// `--patch-base`: the changed lines, read before the run (a wrong ref fails before the tests),
+/// and the minimum share.
+struct PatchGate {
+    base: String,
+    /// Per file (canonical path), the changed lines.
+    changed: Vec<(Utf8PathBuf, Vec<u32>)>,
+    /// The workspace root, canonical, which the files are shown relative to.
+    root: Utf8PathBuf,
+    minimum: Option<f64>,
+}
+
+impl PatchGate {
+    fn read(sh: &Shell, ws: &Workspace, base: &str, minimum: Option<f64>) -> anyhow::Result<PatchGate> {
+        let git = changes::Git::open(sh, &ws.root, "--patch-base")?;
+        let commit = git.commit(base, "--patch-base")?;
+        let changed = git.changed_lines(&commit)?;
+        let root = ws.root.canonicalize_utf8().unwrap_or_else(|_| ws.root.clone());
+        Ok(PatchGate { base: base.to_owned(), changed, root, minimum })
+    }
+
+    /// The patch's figures from the run's LCOV report.
+    fn measure(&self, lcov: &str) -> Patch {
+        let counts = patch::line_counts(lcov, |file| file.canonicalize_utf8().unwrap_or_else(|_| file.to_owned()));
+        Patch::new(&self.base, &self.changed, &counts, &self.root)
+    }
 }
 
 /// The plan for measuring the members named `measured`, once what their tests need is found.
@@ -251,6 +344,14 @@ fn check_flags(flags: &flags::Coverage) -> Result<Minimums, UsageError> {
         return Err(UsageError(
             "--doctests does not work with --nextest: cargo-nextest cannot run doc tests; drop one of them".into(),
         ));
+    }
+    if let Some(minimum) = flags.fail_under_patch {
+        if flags.patch_base.is_none() {
+            return Err(UsageError("--fail-under-patch needs --patch-base REF: the change to measure".into()));
+        }
+        if !(0.0..=100.0).contains(&minimum) {
+            return Err(UsageError(format!("--fail-under-patch must be a percentage from 0 to 100, not {minimum}")));
+        }
     }
     let mut minimums = Minimums::default();
     for (metric, value) in [
@@ -398,6 +499,9 @@ struct Plan {
     formats: Vec<Mode>,
     /// Whether the HTML report is opened in a browser at the end.
     open: bool,
+    /// The LCOV report patch coverage reads (`--patch-base`): lcov's destination when it is
+    /// asked for, else a file of its own in the coverage build directory.
+    patch_lcov: Option<Utf8PathBuf>,
     dirs: Dirs,
 }
 
@@ -434,10 +538,20 @@ impl Plan {
             feature_args: feature_args(&flags.features, flags.no_default_features),
             nextest: flags.nextest,
             doctests: flags.doctests,
+            patch_lcov: flags.patch_base.as_ref().map(|_| match formats.contains(&Mode::Lcov) {
+                true => dirs.outputs.destination(Mode::Lcov).shown,
+                false => dirs.cov_target.join("xtask-patch.lcov"),
+            }),
             formats,
             open: modes.contains(&Mode::Open),
             dirs,
         }
+    }
+
+    /// The report that writes the LCOV file for patch coverage, when no `--mode lcov` does.
+    fn patch_report<'a>(&self, sh: &'a Shell) -> Option<Cmd<'a>> {
+        let lcov = self.patch_lcov.as_ref().filter(|_| !self.formats.contains(&Mode::Lcov))?;
+        Some(self.scoped(self.llvm_cov(sh, &self.env).arg("report")).args(["--lcov", "--output-path", lcov.as_str()]))
     }
 
     /// What the test run gets on top of `env`: with a format to export, the xtask stands in for
@@ -542,11 +656,13 @@ impl Plan {
             true => format!("the test run:\n  {test}\n"),
         };
         out += &format!("if a test fails, then the summary:\n  {}\n", self.summary(sh));
-        let after = self.formats_after(false);
+        let mut after: Vec<Cmd<'_>> =
+            self.formats_after(false).into_iter().map(|format| self.report(sh, format)).collect();
+        after.extend(self.patch_report(sh));
         if !after.is_empty() {
             out += &format!("then, with {}/*.profraw merged and removed, all at once:\n", self.dirs.cov_target);
-            for format in after {
-                out += &format!("  {}\n", self.report(sh, format));
+            for report in after {
+                out += &format!("  {report}\n");
             }
         }
         if let Some(tested) = self.tested_format() {
@@ -560,6 +676,7 @@ impl Plan {
 struct Gates {
     total: Minimums,
     crates: Vec<(String, Minimums)>,
+    patch: Option<PatchGate>,
 }
 
 /// A test run's outcome.
@@ -617,10 +734,14 @@ impl Plan {
     /// Every format at once: after `measure` each `report` only reads the merged profiles, and
     /// writes a file or directory of its own.
     fn write_reports(&self, sh: &Shell, formats: &[Mode]) -> anyhow::Result<()> {
-        let mut running = Vec::new();
+        let mut reports = Vec::new();
         for format in formats {
             self.prepare_destination(sh, *format)?;
-            let report = self.report(sh, *format);
+            reports.push(self.report(sh, *format));
+        }
+        reports.extend(self.patch_report(sh));
+        let mut running = Vec::new();
+        for report in reports {
             eprintln!("$ {report}");
             let shown = report.to_string();
             let child = Command::from(report)
@@ -647,9 +768,13 @@ impl Plan {
     }
 }
 
-fn execute(sh: &Shell, plan: &Plan, gates: &Gates) -> anyhow::Result<()> {
+fn execute(sh: &Shell, plan: &Plan, gates: &Gates, json: bool) -> anyhow::Result<()> {
     let Measured { summary, tests_failed } = plan.measure(sh)?;
     plan.write_reports(sh, &plan.formats_after(tests_failed))?;
+    let patch = match (&gates.patch, &plan.patch_lcov) {
+        (Some(gate), Some(lcov)) => Some(gate.measure(&sh.read_file(lcov)?)),
+        _ => None,
+    };
     let mut owned: Vec<Utf8PathBuf> =
         plan.formats.iter().map(|format| plan.dirs.outputs.destination(*format).owned).collect();
     owned.dedup();
@@ -658,13 +783,23 @@ fn execute(sh: &Shell, plan: &Plan, gates: &Gates) -> anyhow::Result<()> {
         plan.formats.iter().map(|format| plan.dirs.outputs.destination(*format).shown).collect();
     let shortfalls = summary::shortfalls(&summary, &gates.total, &gates.crates);
 
-    if plan.formats.contains(&Mode::Text) {
+    if json {
+        let mut figures = summary.to_json();
+        figures["patch"] = patch.as_ref().map_or(Value::Null, Patch::to_json);
+        figures["tests_failed"] = tests_failed.into();
+        println!("{figures:#}");
+    } else if plan.formats.contains(&Mode::Text) {
         // llvm-cov's per-file table, the part of the text report people read in a terminal (and
         // that GitLab's coverage regex reads).
         let index = sh.read_file(plan.dirs.outputs.destination(Mode::Text).shown)?;
         println!("{}\n", index.split("\n\n").next().unwrap_or_default().trim_end());
     }
-    print!("{}", summary.table());
+    if !json {
+        print!("{}", summary.table());
+        if let Some(patch) = &patch {
+            print!("\n{}", patch.text());
+        }
+    }
 
     let mut problems = Vec::new();
     if tests_failed {
@@ -674,12 +809,18 @@ fn execute(sh: &Shell, plan: &Plan, gates: &Gates) -> anyhow::Result<()> {
         );
     }
     problems.extend(shortfalls);
-    let notes: Vec<String> = problems.iter().map(|problem| format!("**Failed:** {problem}")).collect();
+    let minimum = gates.patch.as_ref().and_then(|gate| gate.minimum);
+    problems.extend(patch.as_ref().zip(minimum).and_then(|(patch, minimum)| patch.shortfall(minimum)));
+    let mut notes: Vec<String> = patch.iter().map(Patch::markdown).collect();
+    notes.extend(problems.iter().map(|problem| format!("**Failed:** {problem}")));
     crate::output::append_step_summary(sh, &summary.markdown(&notes))?;
 
-    println!();
     for path in &written {
-        println!("wrote {path}");
+        // On stderr under --json, which keeps stdout one JSON document.
+        match json {
+            false => println!("{}wrote {path}", if path == &written[0] { "\n" } else { "" }),
+            true => eprintln!("wrote {path}"),
+        }
     }
     if plan.open {
         browser::open(sh, &plan.dirs.outputs.destination(Mode::Html).shown);
@@ -726,6 +867,7 @@ mod tests {
             manifest_dir: format!("/ws/{name}").into(),
             targets: vec![Target { name: name.into(), kinds: vec!["lib".into()] }],
             uses_python,
+            dependencies: Vec::new(),
         }
     }
 

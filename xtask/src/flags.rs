@@ -127,6 +127,19 @@ xflags::xflags! {
             optional --fail-under-functions percent: f64
             /// Fail unless the total region coverage is at least this many percent.
             optional --fail-under-regions percent: f64
+            /// Measure only the members that the change from this git ref to the working tree
+            /// can affect (untracked and staged files count): those owning a changed file, and
+            /// every member that depends on one.
+            optional --changed-since ref: String
+            /// After the table, the coverage of the lines changed since this git ref (patch
+            /// coverage), with the uncovered ones listed.
+            optional --patch-base ref: String
+            /// Fail unless at least this many percent of the changed executable lines are
+            /// covered (with --patch-base).
+            optional --fail-under-patch percent: f64
+            /// Print the figures (total, crates, patch coverage) as JSON on stdout instead of
+            /// the tables.
+            optional --json
             /// Print what would be removed and run, and do nothing.
             optional --dry-run
         }
@@ -323,6 +336,10 @@ pub struct Coverage {
     pub fail_under_lines: Option<f64>,
     pub fail_under_functions: Option<f64>,
     pub fail_under_regions: Option<f64>,
+    pub changed_since: Option<String>,
+    pub patch_base: Option<String>,
+    pub fail_under_patch: Option<f64>,
+    pub json: bool,
     pub dry_run: bool,
 }
 

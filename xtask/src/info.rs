@@ -133,6 +133,7 @@ mod tests {
             manifest_dir: dir.into(),
             targets: vec![Target { name: name.into(), kinds: kinds.iter().map(|k| k.to_string()).collect() }],
             uses_python,
+            dependencies: Vec::new(),
         };
         Workspace {
             root: "/ws".into(),

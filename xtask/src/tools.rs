@@ -114,6 +114,22 @@ pub(crate) const PYTHON: Tool = Tool {
     home: ToolHome::SearchPath,
 };
 
+/// git, for `coverage --changed-since` and `--patch-base`.
+pub(crate) const GIT: Tool = Tool {
+    name: "git",
+    programs: &["git"],
+    version_args: &["--version"],
+    minimum: None,
+    install: if cfg!(windows) {
+        "winget install Git.Git"
+    } else if cfg!(target_os = "macos") {
+        "xcode-select --install"
+    } else {
+        "sudo apt-get install git"
+    },
+    home: ToolHome::SearchPath,
+};
+
 /// Every tool the tasks know of, for reports.
 pub(crate) const ALL: &[&Tool] = &[&SCCACHE, &CARGO_LLVM_COV, &CARGO_NEXTEST, &LLVM_COV, &LLVM_PROFDATA, &PYTHON];
 

@@ -44,6 +44,9 @@ pub(crate) struct Member {
     pub(crate) targets: Vec<Target>,
     /// Depends on pyo3, directly or through other crates, with all features on.
     pub(crate) uses_python: bool,
+    /// The names of every package it depends on, directly or through others (members too), all
+    /// dependency kinds and features: what a change to one of them can affect.
+    pub(crate) dependencies: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -185,6 +188,7 @@ impl Workspace {
                 manifest_dir: manifest_path.parent().context("a manifest path has a parent")?.to_owned(),
                 targets,
                 uses_python: graph.reaches_any(id, PYTHON_BINDINGS),
+                dependencies: graph.reachable_names(id),
             });
         }
         members.sort_by(|a, b| a.name.cmp(&b.name));
@@ -222,18 +226,31 @@ impl<'a> DependencyGraph<'a> {
 
     /// Whether a package named in `wanted` is reachable from `start` (itself excluded).
     fn reaches_any(&self, start: &str, wanted: &[&str]) -> bool {
+        self.reachable(start).any(|id| self.names.get(id).is_some_and(|name| wanted.contains(name)))
+    }
+
+    /// The names of the packages reachable from `start` (itself excluded), sorted, each once.
+    fn reachable_names(&self, start: &str) -> Vec<String> {
+        let mut names: Vec<String> =
+            self.reachable(start).filter_map(|id| Some((*self.names.get(id)?).to_owned())).collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// The ids reachable from `start` (itself excluded, unless a cycle leads back), each once.
+    fn reachable<'g>(&'g self, start: &str) -> impl Iterator<Item = &'a str> + 'g {
         let mut seen = std::collections::HashSet::new();
-        let mut stack: Vec<&str> = self.deps.get(start).cloned().unwrap_or_default();
-        while let Some(id) = stack.pop() {
-            if !seen.insert(id) {
-                continue;
+        let mut stack: Vec<&'a str> = self.deps.get(start).cloned().unwrap_or_default();
+        std::iter::from_fn(move || {
+            while let Some(id) = stack.pop() {
+                if seen.insert(id) {
+                    stack.extend(self.deps.get(id).into_iter().flatten());
+                    return Some(id);
+                }
             }
-            if self.names.get(id).is_some_and(|name| wanted.contains(name)) {
-                return true;
-            }
-            stack.extend(self.deps.get(id).into_iter().flatten());
-        }
-        false
+            None
+        })
     }
 }
 

@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use anyhow::Context;
 use camino::Utf8Path;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// The three figures llvm-cov counts for every file, in table order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -156,6 +156,30 @@ impl Summary {
             out += "\n";
         }
         out
+    }
+
+    /// `--json`: each crate's figures, the other files' and the total.
+    pub(crate) fn to_json(&self) -> Value {
+        let figures = |figures: &Figures| {
+            let mut object = serde_json::Map::new();
+            for metric in Metric::ALL {
+                let count = figures.get(metric);
+                object.insert(
+                    metric.name().to_owned(),
+                    json!({"covered": count.covered, "count": count.total, "percent": count.percent()}),
+                );
+            }
+            Value::Object(object)
+        };
+        json!({
+            "crates": self.crates.iter().map(|(name, crate_figures)| {
+                let mut row = figures(crate_figures);
+                row["name"] = name.as_str().into();
+                row
+            }).collect::<Vec<_>>(),
+            "other_files": self.elsewhere.as_ref().map(figures),
+            "total": figures(&self.total),
+        })
     }
 
     /// The same table in GitHub markdown, for `$GITHUB_STEP_SUMMARY`, followed by `notes`.

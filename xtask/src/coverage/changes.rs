@@ -1,0 +1,360 @@
+//! What a change touches: the files changed from a git ref to the working tree, the members
+//! they can affect (`--changed-since`), and the changed lines (`--patch-base`).
+//!
+//! A changed file affects the member whose directory holds it (the deepest, for nested
+//! members) and every member that depends on that one. The root `Cargo.toml`, cargo's config and
+//! the toolchain file affect every member; `Cargo.lock` affects the members whose resolved
+//! dependencies changed (the two lock files compared); any other file outside every member
+//! affects none. Build scripts that read files elsewhere and environment changes are not seen:
+//! a full run now and then stays worthwhile.
+
+use anyhow::{Context, bail};
+use camino::{Utf8Path, Utf8PathBuf};
+use xshell::Shell;
+
+use crate::{child, tools, workspace::Member};
+
+/// Files at the workspace root that change every member's build.
+const AFFECT_EVERY_MEMBER: &[&str] =
+    &["Cargo.toml", ".cargo/config.toml", ".cargo/config", "rust-toolchain", "rust-toolchain.toml"];
+
+/// The git checkout that holds the workspace.
+pub(super) struct Git<'a> {
+    sh: &'a Shell,
+    program: Utf8PathBuf,
+    /// The checkout's top directory, as git gives it (links resolved).
+    top: Utf8PathBuf,
+}
+
+impl<'a> Git<'a> {
+    /// The checkout holding `dir`; `flag` names the option that needs it.
+    pub(super) fn open(sh: &'a Shell, dir: &Utf8Path, flag: &str) -> anyhow::Result<Git<'a>> {
+        let git = tools::GIT.find(sh).with_context(|| format!("{flag} reads the change from git"))?;
+        let output = child::command(sh, &git.path)
+            .arg("-C")
+            .arg(dir)
+            .args(["rev-parse", "--show-toplevel"])
+            .quiet()
+            .ignore_status()
+            .output()?;
+        if !output.status.success() {
+            bail!(
+                "{flag} needs a git checkout, and {dir} is not in one (git says: {})",
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+        let top = String::from_utf8(output.stdout).context("git's top directory is not UTF-8")?;
+        Ok(Git { sh, program: git.path, top: top.trim_end_matches(['\n', '\r']).into() })
+    }
+
+    fn git(&self) -> xshell::Cmd<'a> {
+        // Paths as they are (no octal quoting), and no pager, colour or external diff.
+        child::command(self.sh, &self.program)
+            .arg("-C")
+            .arg(&self.top)
+            .args(["-c", "core.quotePath=false", "--no-pager"])
+            .quiet()
+    }
+
+    /// The commit `reference` names; an error that says so when it names none.
+    pub(super) fn commit(&self, reference: &str, flag: &str) -> anyhow::Result<String> {
+        let output = self
+            .git()
+            .args(["rev-parse", "--verify", "--quiet", "--end-of-options"])
+            .arg(format!("{reference}^{{commit}}"))
+            .ignore_status()
+            .output()?;
+        if !output.status.success() || reference.is_empty() {
+            bail!(
+                "unknown git ref `{reference}` in {flag}: no commit in {} has that name (a remote branch may need \
+                 `git fetch` first)",
+                self.top
+            );
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+    }
+
+    /// Every file changed from `commit` to the working tree, staged or not, and every untracked
+    /// file git does not ignore; a rename gives both names. Absolute paths.
+    pub(super) fn changed_files(&self, commit: &str) -> anyhow::Result<Vec<Utf8PathBuf>> {
+        let diff = self.git().args(["diff", "--name-status", "-z", "-M", commit, "--"]).read()?;
+        let untracked = self.git().args(["ls-files", "--others", "--exclude-standard", "-z"]).read()?;
+        let mut files: Vec<Utf8PathBuf> = names_in_status(&diff)
+            .chain(untracked.split('\0'))
+            .filter(|name| !name.is_empty())
+            .map(|name| self.top.join(name))
+            .collect();
+        files.sort();
+        files.dedup();
+        Ok(files)
+    }
+
+    /// The text of `path` (absolute, inside the checkout) at `commit`; `None` when it was not there.
+    pub(super) fn file_at(&self, commit: &str, path: &Utf8Path) -> anyhow::Result<Option<String>> {
+        let Ok(relative) = path.strip_prefix(&self.top) else { return Ok(None) };
+        let spec = format!("{commit}:{}", relative.as_str().replace('\\', "/"));
+        let output = self.git().args(["show", &spec]).ignore_status().output()?;
+        Ok(output.status.success().then(|| String::from_utf8_lossy(&output.stdout).into_owned()))
+    }
+
+    /// Per file (absolute), the lines of the working tree that are new or changed since `commit`,
+    /// renames followed; an untracked file's lines are all new.
+    pub(super) fn changed_lines(&self, commit: &str) -> anyhow::Result<Vec<(Utf8PathBuf, Vec<u32>)>> {
+        let diff =
+            self.git().args(["diff", "--unified=0", "-M", "--no-color", "--no-ext-diff", commit, "--"]).read()?;
+        let mut changed: Vec<(Utf8PathBuf, Vec<u32>)> =
+            new_lines_in_diff(&diff).into_iter().map(|(name, lines)| (self.top.join(name), lines)).collect();
+        let untracked = self.git().args(["ls-files", "--others", "--exclude-standard", "-z"]).read()?;
+        for name in untracked.split('\0').filter(|name| !name.is_empty()) {
+            let path = self.top.join(name);
+            // A file that is not text has no lines to cover.
+            let Ok(text) = std::fs::read_to_string(&path) else { continue };
+            changed.push((path, (1..=text.lines().count() as u32).collect()));
+        }
+        Ok(changed)
+    }
+}
+
+/// The file names in `git diff --name-status -z`: a status, then one name, or two for a rename
+/// or copy (`R100`, `C75`).
+fn names_in_status(output: &str) -> impl Iterator<Item = &str> {
+    let mut fields = output.split('\0').filter(|field| !field.is_empty());
+    std::iter::from_fn(move || {
+        let status = fields.next()?;
+        let names = if status.starts_with(['R', 'C']) { 2 } else { 1 };
+        Some(fields.by_ref().take(names).collect::<Vec<_>>())
+    })
+    .flatten()
+}
+
+/// Per file, the new side's line numbers of each hunk in `git diff --unified=0`; deleted files
+/// have none and are left out.
+fn new_lines_in_diff(diff: &str) -> Vec<(String, Vec<u32>)> {
+    let mut files: Vec<(String, Vec<u32>)> = Vec::new();
+    let mut current: Option<usize> = None;
+    for line in diff.lines() {
+        if let Some(name) = line.strip_prefix("+++ ") {
+            current = name.strip_prefix("b/").map(|name| {
+                files.push((unquote(name), Vec::new()));
+                files.len() - 1
+            });
+        } else if let (Some(hunk), Some(index)) = (line.strip_prefix("@@ "), current) {
+            // `@@ -a[,b] +c[,d] @@`: d lines from c on the new side (d is 1 when left out).
+            let Some(new) = hunk.split(' ').find_map(|field| field.strip_prefix('+')) else { continue };
+            let (start, count) = match new.split_once(',') {
+                Some((start, count)) => (start.parse::<u32>(), count.parse::<u32>()),
+                None => (new.parse::<u32>(), Ok(1)),
+            };
+            if let (Ok(start), Ok(count)) = (start, count) {
+                files[index].1.extend(start..start + count);
+            }
+        }
+    }
+    files.retain(|(_, lines)| !lines.is_empty());
+    files
+}
+
+/// A name git quoted (`"a\"b"`, for quotes and control characters even with core.quotePath off).
+fn unquote(name: &str) -> String {
+    match name.strip_prefix('"').and_then(|name| name.strip_suffix('"')) {
+        Some(quoted) => quoted.replace("\\\"", "\"").replace("\\\\", "\\").replace("\\t", "\t"),
+        None => name.to_owned(),
+    }
+}
+
+/// Which members a change can affect, and why; and how many changed files lie outside them all.
+#[derive(Debug, PartialEq)]
+pub(super) struct Affected {
+    /// Member names with the reason, in the members' order.
+    pub(super) members: Vec<(String, String)>,
+    pub(super) outside: Vec<Utf8PathBuf>,
+}
+
+/// The members that the `changed` files (absolute) can affect; `lock_changed` are the packages
+/// whose entry in `Cargo.lock` changed.
+pub(super) fn affected(
+    root: &Utf8Path,
+    members: &[Member],
+    changed: &[Utf8PathBuf],
+    lock_changed: &[String],
+) -> Affected {
+    let mut reasons: Vec<Option<String>> = vec![None; members.len()];
+    let mut outside = Vec::new();
+    let mut owned: Vec<Vec<&Utf8Path>> = vec![Vec::new(); members.len()];
+    for file in changed {
+        let relative = file.strip_prefix(root).ok();
+        if let Some(relative) = relative.filter(|relative| AFFECT_EVERY_MEMBER.iter().any(|name| relative == *name)) {
+            let why = format!("`{relative}` changed, which affects every member");
+            return Affected {
+                members: members.iter().map(|member| (member.name.clone(), why.clone())).collect(),
+                outside,
+            };
+        }
+        let owner = members
+            .iter()
+            .enumerate()
+            .filter(|(_, member)| file.starts_with(&member.manifest_dir))
+            .max_by_key(|(_, member)| member.manifest_dir.components().count());
+        match owner {
+            Some((index, member)) => owned[index].push(file.strip_prefix(&member.manifest_dir).unwrap_or(file)),
+            None if relative == Some(Utf8Path::new("Cargo.lock")) => {}
+            None => outside.push(file.clone()),
+        }
+    }
+    for (index, files) in owned.iter().enumerate() {
+        reasons[index] = match files.as_slice() {
+            [] => None,
+            [file] => Some(format!("{file} changed")),
+            [file, rest @ ..] => Some(format!("{file} and {} more changed", rest.len())),
+        };
+    }
+    let changed_members: Vec<&str> =
+        members.iter().zip(&reasons).filter(|(_, why)| why.is_some()).map(|(member, _)| member.name.as_str()).collect();
+    for (member, why) in members.iter().zip(reasons.iter_mut()).filter(|(_, why)| why.is_none()) {
+        *why = match changed_members.iter().find(|name| member.dependencies.iter().any(|dep| dep == *name)) {
+            Some(name) => Some(format!("depends on {name}")),
+            None => lock_changed
+                .iter()
+                .find(|package| **package == member.name || member.dependencies.contains(package))
+                .map(|package| format!("Cargo.lock: `{package}` changed")),
+        };
+    }
+    let members = members.iter().zip(reasons).filter_map(|(member, why)| Some((member.name.clone(), why?))).collect();
+    Affected { members, outside }
+}
+
+/// The packages whose entries differ between two `Cargo.lock` texts (version, source, checksum or
+/// dependencies; added or removed), by name. A missing file has no entries.
+pub(super) fn lock_changes(old: Option<&str>, new: Option<&str>) -> anyhow::Result<Vec<String>> {
+    let entries = |text: Option<&str>, which: &str| -> anyhow::Result<Vec<(String, String)>> {
+        let Some(text) = text else { return Ok(Vec::new()) };
+        let doc: toml_edit::DocumentMut =
+            text.parse().with_context(|| format!("the {which} Cargo.lock is not valid TOML"))?;
+        let mut entries: Vec<(String, String)> = doc
+            .get("package")
+            .and_then(toml_edit::Item::as_array_of_tables)
+            .into_iter()
+            .flatten()
+            .map(|package| {
+                let name = package.get("name").and_then(toml_edit::Item::as_str).unwrap_or_default().to_owned();
+                let mut fields: Vec<String> = package.iter().map(|(key, value)| format!("{key}={value}")).collect();
+                fields.sort();
+                (name, fields.join("\n"))
+            })
+            .collect();
+        entries.sort();
+        Ok(entries)
+    };
+    let (old, new) = (entries(old, "old")?, entries(new, "current")?);
+    let mut names: Vec<String> = old
+        .iter()
+        .filter(|entry| !new.contains(entry))
+        .chain(new.iter().filter(|entry| !old.contains(entry)))
+        .map(|(name, _)| name.clone())
+        .collect();
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workspace::Target;
+
+    fn member(name: &str, dependencies: &[&str]) -> Member {
+        Member {
+            name: name.into(),
+            manifest_dir: format!("/ws/crates/{name}").into(),
+            targets: vec![Target { name: name.into(), kinds: vec!["lib".into()] }],
+            uses_python: false,
+            dependencies: dependencies.iter().map(|dep| (*dep).to_owned()).collect(),
+        }
+    }
+
+    /// `base` ← `mid` ← `leaf`; `leaf` also uses `regex`.
+    fn chain() -> Vec<Member> {
+        vec![member("base", &[]), member("leaf", &["base", "mid", "regex"]), member("mid", &["base"])]
+    }
+
+    fn paths(names: &[&str]) -> Vec<Utf8PathBuf> {
+        names.iter().map(|name| Utf8Path::new("/ws").join(name)).collect()
+    }
+
+    fn names(affected: &Affected) -> Vec<(&str, &str)> {
+        affected.members.iter().map(|(name, why)| (name.as_str(), why.as_str())).collect()
+    }
+
+    #[test]
+    fn a_leaf_change_affects_the_leaf_alone() {
+        let affected = affected("/ws".into(), &chain(), &paths(&["crates/leaf/src/lib.rs"]), &[]);
+        assert_eq!(names(&affected), [("leaf", "src/lib.rs changed")]);
+    }
+
+    #[test]
+    fn a_change_at_the_bottom_reaches_every_dependent() {
+        let affected =
+            affected("/ws".into(), &chain(), &paths(&["crates/base/src/lib.rs", "crates/base/Cargo.toml"]), &[]);
+        assert_eq!(
+            names(&affected),
+            [("base", "src/lib.rs and 1 more changed"), ("leaf", "depends on base"), ("mid", "depends on base")]
+        );
+    }
+
+    #[test]
+    fn root_files_affect_every_member_and_others_none() {
+        for root_file in ["Cargo.toml", ".cargo/config.toml", "rust-toolchain.toml"] {
+            let found = affected("/ws".into(), &chain(), &paths(&["README.md", root_file]), &[]);
+            assert_eq!(found.members.len(), 3, "{root_file}");
+            assert!(found.members[0].1.starts_with(&format!("`{root_file}` changed")), "{found:?}");
+        }
+        let found = affected("/ws".into(), &chain(), &paths(&["README.md", ".github/workflows/ci.yml"]), &[]);
+        assert!(found.members.is_empty());
+        assert_eq!(found.outside, paths(&["README.md", ".github/workflows/ci.yml"]));
+        // A member's own Cargo.toml is that member's.
+        let found = affected("/ws".into(), &chain(), &paths(&["crates/mid/Cargo.toml"]), &[]);
+        assert_eq!(names(&found), [("leaf", "depends on mid"), ("mid", "Cargo.toml changed")]);
+    }
+
+    #[test]
+    fn a_lock_change_affects_the_members_that_resolve_the_package() {
+        let affected = affected("/ws".into(), &chain(), &paths(&["Cargo.lock"]), &["regex".into()]);
+        assert_eq!(names(&affected), [("leaf", "Cargo.lock: `regex` changed")]);
+        assert!(affected.outside.is_empty(), "Cargo.lock is read as a resolve, not as a file outside");
+    }
+
+    #[test]
+    fn lock_files_are_compared_entry_by_entry() {
+        let lock = |regex: &str| {
+            format!(
+                "version = 4\n\n[[package]]\nname = \"base\"\nversion = \"0.1.0\"\n\n[[package]]\nname = \
+                 \"regex\"\nversion = \"{regex}\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n"
+            )
+        };
+        assert_eq!(lock_changes(Some(&lock("1.10.0")), Some(&lock("1.11.0"))).unwrap(), ["regex"]);
+        assert!(lock_changes(Some(&lock("1.10.0")), Some(&lock("1.10.0"))).unwrap().is_empty());
+        assert_eq!(lock_changes(None, Some(&lock("1.10.0"))).unwrap(), ["base", "regex"]);
+        assert!(lock_changes(Some("[[package"), None).unwrap_err().to_string().contains("old Cargo.lock"));
+    }
+
+    #[test]
+    fn status_names_include_both_sides_of_a_rename() {
+        let output = "M\0crates/a/src/lib.rs\0R087\0old name.rs\0new name.rs\0D\0gone.rs\0";
+        assert_eq!(
+            names_in_status(output).collect::<Vec<_>>(),
+            ["crates/a/src/lib.rs", "old name.rs", "new name.rs", "gone.rs"]
+        );
+    }
+
+    #[test]
+    fn diff_hunks_give_the_new_sides_lines() {
+        let diff = "diff --git a/src/lib.rs b/src/lib.rs\n--- a/src/lib.rs\n+++ b/src/lib.rs\n@@ -3,0 +4,2 @@ fn a()\n+x\n+y\n\
+                    @@ -10 +12 @@\n-a\n+b\n@@ -20,3 +21,0 @@\n-gone\n\
+                    diff --git a/old.rs b/old.rs\ndeleted file mode 100644\n--- a/old.rs\n+++ /dev/null\n@@ -1,2 +0,0 @@\n-a\n-b\n\
+                    diff --git a/new file.rs b/new file.rs\n--- /dev/null\n+++ b/new file.rs\n@@ -0,0 +1,3 @@\n+a\n+b\n+c\n";
+        assert_eq!(
+            new_lines_in_diff(diff),
+            [("src/lib.rs".to_owned(), vec![4, 5, 12]), ("new file.rs".to_owned(), vec![1, 2, 3])]
+        );
+    }
+}
