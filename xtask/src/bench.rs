@@ -33,19 +33,21 @@ enum Scenario {
     CoverageOverhead,
     CoverageFormats,
     CoverageSccache,
+    CoverageChanged,
     SccacheRebuild,
     SccacheInstall,
 }
 
 impl Scenario {
     /// Every scenario, in the order they run.
-    const ALL: [Scenario; 8] = [
+    const ALL: [Scenario; 9] = [
         Scenario::XtaskBuild,
         Scenario::CleanScan,
         Scenario::CleanDelete,
         Scenario::CoverageOverhead,
         Scenario::CoverageFormats,
         Scenario::CoverageSccache,
+        Scenario::CoverageChanged,
         Scenario::SccacheRebuild,
         Scenario::SccacheInstall,
     ];
@@ -58,6 +60,7 @@ impl Scenario {
             Scenario::CoverageOverhead => "coverage-overhead",
             Scenario::CoverageFormats => "coverage-formats",
             Scenario::CoverageSccache => "coverage-sccache",
+            Scenario::CoverageChanged => "coverage-changed",
             Scenario::SccacheRebuild => "sccache-rebuild",
             Scenario::SccacheInstall => "sccache-install",
         }
@@ -98,6 +101,7 @@ impl flags::Bench {
                 Scenario::CoverageOverhead => ctx.coverage_overhead(&dir),
                 Scenario::CoverageFormats => ctx.coverage_formats(&dir),
                 Scenario::CoverageSccache => ctx.coverage_sccache(&dir),
+                Scenario::CoverageChanged => ctx.coverage_changed(&dir),
                 Scenario::SccacheRebuild => ctx.sccache_rebuild(&dir),
                 Scenario::SccacheInstall => ctx.sccache_install(&dir),
             }
@@ -415,15 +419,25 @@ impl Bench<'_> {
 
     /// A copy of this repository's own code: the xtask (9,000 lines, its unit tests, six crates.io
     /// dependencies) and the example library, whose coverage run takes seconds, as real ones do.
-    /// The xtask's end-to-end tests and the Python crate stay out.
+    /// The xtask's end-to-end tests (all but their shared module) and the Python crate stay out.
     fn project_workspace(&self, dir: &Utf8Path) -> anyhow::Result<CoverageWorkspace> {
         self.fresh(dir)?;
         let ws = dir.join("ws");
-        for file in ["Cargo.toml", "Cargo.lock", "README.md", "Makefile", "rustfmt.toml", "xtask/Cargo.toml"] {
+        let files = [
+            "Cargo.toml",
+            "Cargo.lock",
+            "README.md",
+            "Makefile",
+            "rustfmt.toml",
+            "xtask/Cargo.toml",
+            "xtask/rustfmt.toml",
+        ];
+        for file in files {
             std::fs::create_dir_all(ws.join(file).parent().expect("a file in a directory"))?;
             std::fs::copy(self.repo.join(file), ws.join(file)).with_context(|| format!("could not copy {file}"))?;
         }
-        for tree in [".cargo", ".github", "xtask/src", "xtask/test_data", "crates/textstats"] {
+        // `tests/support` without the tests: no test target, but the crate's files as `adopt` copies them.
+        for tree in [".cargo", ".github", "xtask/src", "xtask/test_data", "xtask/tests/support", "crates/textstats"] {
             copy_tree(&self.repo.join(tree), &ws.join(tree))?;
         }
         Ok(CoverageWorkspace { root: ws, packages: &["xtask", "textstats"], what: "this repository's code" })
@@ -482,6 +496,58 @@ impl Bench<'_> {
                 goal,
             ));
         }
+        Ok(rows)
+    }
+
+    /// A change that touches one leaf member (the example library) of this repository's code:
+    /// `--changed-since` against the full run, and what finding the change costs (git and the
+    /// resolve comparison), from the dry runs with and without it.
+    fn coverage_changed(&self, dir: &Utf8Path) -> anyhow::Result<Vec<Row>> {
+        let ws = self.project_workspace(dir)?;
+        let here = self.shell_in(&ws.root);
+        let git = |args: &[&str]| {
+            child::command(&here, "git")
+                .args(["-c", "user.name=bench", "-c", "user.email=bench@example.invalid", "-c", "commit.gpgsign=false"])
+                .args(args)
+                .quiet()
+                .ignore_stdout()
+                .run()
+        };
+        std::fs::write(ws.root.join(".gitignore"), "/target\n/lcov.info\n")?;
+        git(&["init", "-q", "-b", "main"])?;
+        git(&["add", "-A"])?;
+        git(&["commit", "-q", "-m", "bench"])?;
+        let lib = ws.root.join("crates/textstats/src/lib.rs");
+        let text = std::fs::read_to_string(&lib)?;
+        // A comment: the file changed, its figures (and their minimums) did not.
+        std::fs::write(&lib, format!("{text}\n// Changed for the bench.\n"))?;
+        let run = |extra: &[&str]| time(ws.xtask_coverage(&here, &["lcov"])?.args(extra));
+        run(&[])?;
+        let (changed, full) = pairs(self.runs, || run(&["--changed-since", "main"]), || run(&[]))?;
+        let mut rows = vec![Row::compared(
+            "coverage-changed",
+            Sample {
+                label: "`--changed-since main`, one leaf member changed (measures 1 of 2)".into(),
+                seconds: changed,
+            },
+            Sample { label: "the full run".into(), seconds: full },
+            None,
+        )];
+        let (with, without) =
+            pairs(self.runs, || run(&["--changed-since", "main", "--dry-run"]), || run(&["--dry-run"]))?;
+        let detection = median(&with) - median(&without);
+        let mut row = Row::compared(
+            "coverage-changed",
+            Sample { label: "`--dry-run --changed-since main`".into(), seconds: with },
+            Sample { label: "`--dry-run`".into(), seconds: without },
+            None,
+        );
+        row.checks.push(Check {
+            goal: "finding the change < 0.3 s".into(),
+            actual: seconds(detection),
+            pass: detection < 0.3,
+        });
+        rows.push(row);
         Ok(rows)
     }
 
