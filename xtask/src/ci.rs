@@ -21,9 +21,10 @@ const WORKFLOWS: &[&str] = &[".github/workflows/ci.yml"];
 const DEBIAN_PACKAGES: &[(&str, &str)] =
     &[("redis-server", "redis-server"), ("redis-cli", "redis-tools"), ("fish", "fish")];
 
-/// Programs the end-to-end tests run that come from PyPI, and the packages that bring them: a
-/// WebDAV server with basic auth, for the webdav backend.
-const PYTHON_PACKAGES: &[(&str, &[&str])] = &[("wsgidav", &["wsgidav==4.4.0", "cheroot==11.1.2"])];
+/// Programs from PyPI, and the packages that bring them: a WebDAV server with basic auth, for the
+/// webdav backend's tests, and zizmor, the security audit of the workflows (a prebuilt wheel).
+const PYTHON_PACKAGES: &[(&str, &[&str])] =
+    &[("wsgidav", &["wsgidav==4.4.0", "cheroot==11.1.2"]), ("zizmor", &["zizmor==1.32.0"])];
 
 impl flags::Ci {
     pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
@@ -41,7 +42,7 @@ impl flags::Ci {
                 println!("  python3 -m pip install {} (when {program} is missing)", packages.join(" "));
             }
             println!("checks, in this order:");
-            for check in checks(sh, "action-validator".into()) {
+            for check in checks(sh, "action-validator".into(), "zizmor".into()) {
                 println!("  {}", shown(&check));
             }
             return Ok(());
@@ -61,7 +62,9 @@ impl flags::Ci {
             install_python_packages(sh)?;
         }
         let action_validator = tools::ACTION_VALIDATOR.find(sh)?.path;
-        for check in checks(sh, &action_validator) {
+        let zizmor = tools::locate(sh, "zizmor")
+            .context("zizmor is missing: install it with `python3 -m pip install zizmor==1.32.0`")?;
+        for check in checks(sh, &action_validator, &zizmor) {
             check.run()?;
         }
         eprintln!("all checks passed");
@@ -126,10 +129,12 @@ fn installs(sh: &Shell) -> Vec<Cmd<'_>> {
 }
 
 /// The checks, in the order that fails fastest.
-fn checks<'a>(sh: &'a Shell, action_validator: &Utf8Path) -> Vec<Cmd<'a>> {
+fn checks<'a>(sh: &'a Shell, action_validator: &Utf8Path, zizmor: &Utf8Path) -> Vec<Cmd<'a>> {
     let mut checks = vec![
         child::cargo(sh).args(["fmt", "--all", "--check"]),
         child::command(sh, action_validator).args(WORKFLOWS),
+        // Offline: the audits that need GitHub's API are left out, and nothing leaves the machine.
+        child::command(sh, zizmor).arg("--offline").args(WORKFLOWS),
         child::cargo(sh).args(["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"]),
         child::cargo(sh).args(["test", "--workspace", "--all-features"]),
     ];
@@ -153,10 +158,11 @@ mod tests {
     fn checks_are_the_documented_ones() {
         let sh = Shell::new().unwrap();
         assert_eq!(
-            shown_all(checks(&sh, "action-validator".into())),
+            shown_all(checks(&sh, "action-validator".into(), "zizmor".into())),
             [
                 "cargo fmt --all --check",
                 "action-validator .github/workflows/ci.yml",
+                "zizmor --offline .github/workflows/ci.yml",
                 "cargo clippy --workspace --all-targets --all-features -- -D warnings",
                 "cargo test --workspace --all-features",
                 &format!("cargo check -p {XTASK_PACKAGE} --target x86_64-pc-windows-msvc"),
