@@ -330,7 +330,8 @@ fn crate_files(source: &Utf8Path) -> anyhow::Result<Vec<(Utf8PathBuf, Utf8PathBu
             let entry = entry?;
             let name = entry.file_name();
             let path = relative.join(name);
-            if name.starts_with('.') || name == "target" || NOT_COPIED.contains(&path.as_str()) {
+            // Compared as paths: on Windows the joined path has `\`, and either separator matches.
+            if name.starts_with('.') || name == "target" || NOT_COPIED.iter().any(|not| path == Utf8Path::new(not)) {
                 continue;
             }
             let kind = entry.file_type()?;
@@ -412,9 +413,9 @@ mod tests {
     #[test]
     fn the_copy_leaves_out_this_repositorys_checks_and_build_output() {
         let files = crate_files(Utf8Path::new(env!("CARGO_MANIFEST_DIR"))).unwrap();
-        let relative: Vec<&str> = files.iter().map(|(_, to)| to.as_str()).collect();
+        let relative: Vec<&Utf8Path> = files.iter().map(|(_, to)| to.as_path()).collect();
         for wanted in ["Cargo.toml", "rustfmt.toml", "src/main.rs", "src/adopt.rs", "tests/support/mod.rs"] {
-            assert!(relative.contains(&wanted), "{wanted} in {relative:?}");
+            assert!(relative.contains(&Utf8Path::new(wanted)), "{wanted} in {relative:?}");
         }
         assert!(!relative.iter().any(|path| path.starts_with("target") || *path == "tests/repository.rs"));
     }

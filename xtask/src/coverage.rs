@@ -990,6 +990,13 @@ mod tests {
             .collect()
     }
 
+    /// `/ws/a/b` as the plans write it: the fixture root `/ws` joined with the OS's separator.
+    fn native(path: &str) -> String {
+        let mut parts = path.split('/').filter(|part| !part.is_empty());
+        let root = Utf8PathBuf::from(format!("/{}", parts.next().unwrap_or_default()));
+        parts.fold(root, |path, part| path.join(part)).into_string()
+    }
+
     fn env_value(cmd: Cmd<'_>, key: &str) -> Option<Option<String>> {
         envs(cmd).into_iter().find(|(name, _)| name == key).map(|(_, value)| value)
     }
@@ -1000,27 +1007,29 @@ mod tests {
         let plan = plan(THREE, stable());
         assert_eq!(
             plan.test(&sh).to_string(),
-            "/bin/cargo-llvm-cov llvm-cov --no-fail-fast -p core -p app --all-features \
-             --lcov --output-path /ws/lcov.info"
+            format!(
+                "/bin/cargo-llvm-cov llvm-cov --no-fail-fast -p core -p app --all-features --lcov --output-path {}",
+                native("/ws/lcov.info")
+            )
         );
         let reports = |plan: &Plan, tests_failed| -> Vec<String> {
             plan.formats_after(tests_failed).iter().map(|format| plan.report(&sh, *format).to_string()).collect()
         };
-        let lcov = "/bin/cargo-llvm-cov llvm-cov report -p core -p app --lcov --output-path /ws/lcov.info";
-        let html = "/bin/cargo-llvm-cov llvm-cov report -p core -p app --html --output-dir /ws/target/llvm-cov";
-        let text = "/bin/cargo-llvm-cov llvm-cov report -p core -p app --text --output-dir /ws/target/llvm-cov";
-        assert_eq!(reports(&plan, false), [html, text]);
+        let report = "/bin/cargo-llvm-cov llvm-cov report -p core -p app";
+        let lcov = format!("{report} --lcov --output-path {}", native("/ws/lcov.info"));
+        let html = format!("{report} --html --output-dir {}", native("/ws/target/llvm-cov"));
+        let text = format!("{report} --text --output-dir {}", native("/ws/target/llvm-cov"));
+        assert_eq!(reports(&plan, false), [html.clone(), text.clone()]);
         // A failing test keeps cargo-llvm-cov from writing any report.
-        assert_eq!(reports(&plan, true), [lcov, html, text]);
+        assert_eq!(reports(&plan, true), [lcov, html.clone(), text]);
 
         // Nothing exported: the test run writes only the summary.
         let plan = self::plan(&["--mode", "html"], stable());
         assert_eq!(plan.tested_format(), None);
-        assert!(
-            plan.test(&sh)
-                .to_string()
-                .ends_with("--json --summary-only --output-path /ws/target/llvm-cov-target/xtask-summary.json")
-        );
+        assert!(plan.test(&sh).to_string().ends_with(&format!(
+            "--json --summary-only --output-path {}",
+            native("/ws/target/llvm-cov-target/xtask-summary.json")
+        )));
         assert_eq!(reports(&plan, false), [html]);
         let plan = self::plan(&["--mode", "html", "--mode", "cobertura", "--mode", "json"], stable());
         assert_eq!(plan.tested_format(), Some(Mode::Cobertura));
@@ -1049,9 +1058,9 @@ mod tests {
         for cmd in [plan.test(&sh), plan.report(&sh, Mode::Html), plan.summary(&sh)] {
             let env = envs(cmd);
             let value = |key: &str| env.iter().find(|(name, _)| name == key).map(|(_, value)| value.clone());
-            assert_eq!(value("CARGO_LLVM_COV_TARGET_DIR"), Some(Some("/ws/target/llvm-cov-target".into())));
-            assert_eq!(value("CARGO_LLVM_COV_BUILD_DIR"), Some(Some("/ws/target/llvm-cov-target".into())));
-            assert_eq!(value("CARGO_TARGET_DIR"), Some(Some("/ws/target".into())));
+            assert_eq!(value("CARGO_LLVM_COV_TARGET_DIR"), Some(Some(native("/ws/target/llvm-cov-target"))));
+            assert_eq!(value("CARGO_LLVM_COV_BUILD_DIR"), Some(Some(native("/ws/target/llvm-cov-target"))));
+            assert_eq!(value("CARGO_TARGET_DIR"), Some(Some(native("/ws/target"))));
             assert_eq!(value("CARGO_LLVM_COV_SETUP"), Some(Some("no".into())));
             assert_eq!(value("CARGO_INCREMENTAL"), None, "incremental stays as cargo has it: the figures depend on it");
             assert_eq!(value("CARGO"), Some(Some("/toolchain/bin/cargo".into())));
@@ -1074,8 +1083,8 @@ mod tests {
         assert_eq!(value(&test, "LLVM_COV").as_deref(), Some("/bin/xtask"));
         assert_eq!(value(&test, export_tap::REAL_LLVM_COV).as_deref(), Some("/toolchain/lib/bin/llvm-cov"));
         assert_eq!(
-            value(&test, export_tap::SUMMARY_FILE).as_deref(),
-            Some("/ws/target/llvm-cov-target/xtask-summary.json")
+            value(&test, export_tap::SUMMARY_FILE),
+            Some(native("/ws/target/llvm-cov-target/xtask-summary.json"))
         );
         for cmd in [plan.report(&sh, Mode::Html), plan.summary(&sh)] {
             let env = envs(cmd);
@@ -1111,7 +1120,8 @@ mod tests {
     fn dry_run_shows_the_environment_and_every_command() {
         let sh = Shell::new().unwrap();
         let described = plan(THREE, stable()).describe(&sh);
-        assert!(described.contains("  CARGO_LLVM_COV_TARGET_DIR=/ws/target/llvm-cov-target\n"), "{described}");
+        let target = native("/ws/target/llvm-cov-target");
+        assert!(described.contains(&format!("  CARGO_LLVM_COV_TARGET_DIR={target}\n")), "{described}");
         assert_eq!(described.matches("/bin/cargo-llvm-cov llvm-cov").count(), 5, "{described}");
         // One format: no empty "all at once" list.
         let one = plan(&["--mode", "lcov"], stable());

@@ -165,7 +165,9 @@ impl Workspace {
         let settings = match metadata.pointer("/metadata/xtask") {
             None => Map::new(),
             Some(Value::Object(settings)) => settings.clone(),
-            Some(other) => bail!("[workspace.metadata.xtask] in {root}/Cargo.toml must be a table, not {other}"),
+            Some(other) => {
+                bail!("[workspace.metadata.xtask] in {} must be a table, not {other}", root.join("Cargo.toml"))
+            }
         };
 
         let packages = array_field(metadata, "packages")?;
@@ -357,7 +359,9 @@ mod tests {
         let mut metadata = metadata();
         metadata["metadata"]["xtask"] = json!("fast");
         let err = Workspace::from_metadata(&metadata).unwrap_err().to_string();
-        assert_eq!(err, "[workspace.metadata.xtask] in /ws/Cargo.toml must be a table, not \"fast\"");
+        // The root as the workspace reads it (on Windows `/ws` is read as `\ws`).
+        let manifest = Workspace::from_metadata(&self::metadata()).unwrap().root.join("Cargo.toml");
+        assert_eq!(err, format!("[workspace.metadata.xtask] in {manifest} must be a table, not \"fast\""));
     }
 
     #[test]
@@ -375,8 +379,8 @@ mod tests {
             std::fs::write(root.join(file), text).unwrap();
         }
         let files = cargo_config_files(&root.join("ws/sub"), Some(&root.join("home")));
-        let relative: Vec<&str> = files.iter().map(|f| f.strip_prefix(root).unwrap().as_str()).collect();
-        assert_eq!(relative, ["ws/sub/.cargo/config.toml", "ws/.cargo/config", "home/config.toml"]);
+        let relative: Vec<&Utf8Path> = files.iter().map(|f| f.strip_prefix(root).unwrap()).collect();
+        assert_eq!(relative, ["ws/sub/.cargo/config.toml", "ws/.cargo/config", "home/config.toml"].map(Utf8Path::new));
         assert_eq!(cargo_config_in(&root.join("nowhere")), root.join("nowhere/config.toml"));
     }
 

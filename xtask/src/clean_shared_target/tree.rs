@@ -231,7 +231,8 @@ fn under<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
     }
 }
 
-/// The first component of `path` (relative, as the tree joins it) and the rest. A plain loop:
+/// The first component of `path` (relative, as the tree joins it; `/` is a separator on every
+/// OS, as in std's paths) and the rest. A plain loop:
 /// with `--only` or `--profile` this runs for most entries of trees with hundreds of thousands,
 /// in the debug build `cargo xtask` uses, where iterator and pattern machinery cost many times
 /// more.
@@ -239,7 +240,7 @@ fn split_first(path: &str) -> (&str, Option<&str>) {
     let bytes = path.as_bytes();
     let mut at = 0;
     while at < bytes.len() {
-        if bytes[at] == std::path::MAIN_SEPARATOR as u8 {
+        if bytes[at] == b'/' || bytes[at] == std::path::MAIN_SEPARATOR as u8 {
             return (&path[..at], Some(&path[at + 1..]));
         }
         at += 1;
@@ -992,8 +993,8 @@ mod tests {
 
     /// What the walk makes of `path`, one component after the other: its item's key, the path
     /// at which that was decided, and its category.
-    fn classify_path(layout: &Layout, path: &str) -> (ItemKey, String, Category) {
-        let (mut key, mut decided_at) = (ItemKey::Container, String::new());
+    fn classify_path(layout: &Layout, path: &str) -> (ItemKey, Utf8PathBuf, Category) {
+        let (mut key, mut decided_at) = (ItemKey::Container, Utf8PathBuf::new());
         let (mut category, mut place) = (Category::Other, Place::AboveProfiles);
         let mut relative = Utf8PathBuf::new();
         for (at, name) in path.split('/').filter(|name| !name.is_empty()).enumerate() {
@@ -1001,7 +1002,7 @@ mod tests {
             (category, place) = (entry_category, entry_place);
             relative.push(name);
             if let Owner::Item(owner) = owner {
-                (key, decided_at) = (owner, relative.to_string());
+                (key, decided_at) = (owner, relative.clone());
             }
         }
         (key, decided_at, category)
@@ -1084,7 +1085,8 @@ mod tests {
             ("package/a/b/doc/x", loose, "package", Category::Other),
         ];
         for (path, key, decided_at, category) in cases {
-            assert_eq!(classify_path(&layout, path), (*key, decided_at.to_string(), *category), "{path}");
+            // As paths: the tree joins with the OS's separator.
+            assert_eq!(classify_path(&layout, path), (*key, Utf8PathBuf::from(decided_at), *category), "{path}");
         }
     }
 

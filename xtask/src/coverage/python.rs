@@ -66,24 +66,30 @@ fn interpreter(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
     Ok(found.path)
 }
 
-/// The variable the OS loader searches for shared libraries, and its value with `dir` first.
+/// The variable the loader of `os` searches for shared libraries, and its value with `dir` first
+/// and the current value (`var`) after it, kept as it is. Pure: every OS's form is tested from any.
 pub(crate) fn library_path(
     os: &str,
     dir: &Utf8Path,
     var: impl Fn(&str) -> Option<OsString>,
 ) -> anyhow::Result<(&'static str, OsString)> {
-    let (name, default) = match os {
-        "windows" => ("PATH", None),
+    let (name, separator, default) = match os {
+        "windows" => ("PATH", ';', None),
         // Setting the fallback path replaces dyld's default, so keep that after ours.
-        "macos" | "ios" => ("DYLD_FALLBACK_LIBRARY_PATH", Some("/usr/local/lib:/usr/lib")),
-        _ => ("LD_LIBRARY_PATH", None),
+        "macos" | "ios" => ("DYLD_FALLBACK_LIBRARY_PATH", ':', Some("/usr/local/lib:/usr/lib")),
+        _ => ("LD_LIBRARY_PATH", ':', None),
     };
-    let current = var(name).filter(|value| !value.is_empty()).or_else(|| default.map(OsString::from));
-    let rest: Vec<std::path::PathBuf> =
-        current.map(|value| std::env::split_paths(&value).collect()).unwrap_or_default();
-    let joined = std::env::join_paths(std::iter::once(dir.as_std_path().to_owned()).chain(rest))
-        .with_context(|| format!("Python's library directory {dir} cannot go into {name}"))?;
-    Ok((name, joined))
+    if dir.as_str().contains(separator) {
+        bail!(
+            "Python's library directory {dir} cannot go into {name}: it holds `{separator}`, which separates its entries"
+        );
+    }
+    let mut value = OsString::from(dir.as_str());
+    if let Some(current) = var(name).filter(|value| !value.is_empty()).or_else(|| default.map(OsString::from)) {
+        value.push(separator.to_string());
+        value.push(current);
+    }
+    Ok((name, value))
 }
 
 #[cfg(test)]
@@ -109,9 +115,15 @@ mod tests {
 
     #[test]
     fn windows_loads_dlls_from_path() {
-        let (name, _) =
-            library_path("windows", "/py".into(), |name| (name == "PATH").then(|| "C:\\bin".into())).unwrap();
-        assert_eq!(name, "PATH");
+        let path = |name: &str| (name == "PATH").then(|| "C:\\bin;C:\\tools".into());
+        let (name, value) = library_path("windows", "C:\\Python313".into(), path).unwrap();
+        assert_eq!((name, value.to_str().unwrap()), ("PATH", "C:\\Python313;C:\\bin;C:\\tools"));
+    }
+
+    #[test]
+    fn a_directory_holding_the_separator_is_an_error() {
+        assert!(library_path("linux", "/opt/a:b".into(), |_| None).is_err());
+        assert!(library_path("windows", "C:\\a;b".into(), |_| None).is_err());
     }
 
     #[test]
