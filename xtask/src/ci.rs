@@ -1,13 +1,13 @@
 //! `cargo xtask ci`: install what the checks need, then run every check CI runs.
 
 use anyhow::{Context, bail};
-use camino::Utf8Path;
+use camino::{Utf8Path, Utf8PathBuf};
 use xshell::{Cmd, Shell};
 
 use crate::{
     child::{self, Env},
     flags, setup_sccache, tools,
-    workspace::XTASK_PACKAGE,
+    workspace::{Workspace, XTASK_PACKAGE},
 };
 
 /// Targets the xtask must keep compiling for: the reason this project exists is that the same
@@ -17,9 +17,48 @@ const PORTABILITY_TARGETS: &[&str] = &["x86_64-pc-windows-msvc", "x86_64-apple-d
 /// The GitHub Actions workflows, checked so that a typo fails here rather than on GitHub.
 const WORKFLOWS: &[&str] = &[".github/workflows/ci.yml"];
 
-/// Programs the end-to-end tests run, and the Debian packages that bring them.
-const DEBIAN_PACKAGES: &[(&str, &str)] =
-    &[("redis-server", "redis-server"), ("redis-cli", "redis-tools"), ("fish", "fish")];
+/// A Debian package the checks need, known to be installed by one of its programs.
+struct DebianPackage {
+    name: &'static str,
+    program: &'static str,
+    /// Where Debian puts the program when not on `PATH`.
+    also_at: Option<&'static str>,
+}
+
+impl DebianPackage {
+    const fn new(name: &'static str, program: &'static str) -> DebianPackage {
+        DebianPackage { name, program, also_at: None }
+    }
+
+    fn program(&self, sh: &Shell) -> Option<Utf8PathBuf> {
+        tools::locate(sh, self.program).or_else(|| self.also_at.map(Utf8PathBuf::from).filter(|path| path.is_file()))
+    }
+}
+
+/// Programs the end-to-end tests run (Redis, fish), and on Linux, what runs the Windows unit
+/// tests: Wine and the mingw-w64 linker.
+const DEBIAN_PACKAGES: &[DebianPackage] = &[
+    DebianPackage::new("redis-server", "redis-server"),
+    DebianPackage::new("redis-tools", "redis-cli"),
+    DebianPackage::new("fish", "fish"),
+    WINE,
+    DebianPackage::new("gcc-mingw-w64-x86-64", MINGW_GCC),
+];
+
+/// Debian's Wine 8 puts `wine64` beside its libraries, not on `PATH`.
+const WINE: DebianPackage = DebianPackage { name: "wine64", program: "wine64", also_at: Some("/usr/lib/wine/wine64") };
+const MINGW_GCC: &str = "x86_64-w64-mingw32-gcc";
+
+/// The Windows target whose unit tests run under Wine (mingw-w64 links it, no MSVC needed).
+const WINE_TARGET: &str = "x86_64-pc-windows-gnu";
+
+/// Tests that cannot run under Wine, and why; the Windows runner of the workflow runs them.
+const NOT_UNDER_WINE: &[(&str, &str)] =
+    &[("coverage::python::tests::finds_this_machines_python", "it needs a Windows Python, which Wine has none of")];
+
+/// Wine 8 lacks `bcryptprimitives.dll`, which Rust's std imports; this stand-in is built into the
+/// test prefix (see the file).
+const PRNG_SHIM: &str = include_str!("../test_data/wine/bcryptprimitives.c");
 
 /// Programs from PyPI, and the packages that bring them: a WebDAV server with basic auth, for the
 /// webdav backend's tests, and zizmor, the security audit of the workflows (a prebuilt wheel).
@@ -36,7 +75,7 @@ impl flags::Ci {
             for tool in [&tools::CARGO_LLVM_COV, &tools::CARGO_NEXTEST, &tools::ACTION_VALIDATOR, &tools::SCCACHE] {
                 println!("  {} (when missing or too old)", tool.install);
             }
-            let debian: Vec<&str> = DEBIAN_PACKAGES.iter().map(|(_, package)| *package).collect();
+            let debian: Vec<&str> = DEBIAN_PACKAGES.iter().map(|package| package.name).collect();
             println!("  apt-get install {} (when their programs are missing)", debian.join(" "));
             for (program, packages) in PYTHON_PACKAGES {
                 println!("  python3 -m pip install {} (when {program} is missing)", packages.join(" "));
@@ -44,6 +83,10 @@ impl flags::Ci {
             println!("checks, in this order:");
             for check in checks(sh, "action-validator".into(), "zizmor".into()) {
                 println!("  {}", shown(&check));
+            }
+            if cfg!(target_os = "linux") {
+                let wine = Wine::in_dir(&Workspace::load(sh)?.target_dir.join("wine"), "wine64".into());
+                println!("  {}", shown(&wine.unit_tests(sh)));
             }
             return Ok(());
         }
@@ -67,6 +110,15 @@ impl flags::Ci {
         for check in checks(sh, &action_validator, &zizmor) {
             check.run()?;
         }
+        if cfg!(target_os = "linux") {
+            let wine = WINE.program(sh).context("Wine is missing: install it with `apt-get install wine64`")?;
+            let wine = Wine::in_dir(&Workspace::load(sh)?.target_dir.join("wine"), wine);
+            wine.prepare(sh)?;
+            for (test, why) in NOT_UNDER_WINE {
+                eprintln!("under Wine, {test} is left out: {why}");
+            }
+            wine.unit_tests(sh).run().context("the xtask's unit tests failed on Windows (under Wine)")?;
+        }
         eprintln!("all checks passed");
         Ok(())
     }
@@ -74,11 +126,8 @@ impl flags::Ci {
 
 /// The Debian packages whose programs are missing, with apt-get; elsewhere an error naming them.
 fn install_debian_packages(sh: &Shell) -> anyhow::Result<()> {
-    let missing: Vec<&str> = DEBIAN_PACKAGES
-        .iter()
-        .filter(|(program, _)| tools::locate(sh, program).is_none())
-        .map(|(_, package)| *package)
-        .collect();
+    let missing: Vec<&str> =
+        DEBIAN_PACKAGES.iter().filter(|package| package.program(sh).is_none()).map(|package| package.name).collect();
     if missing.is_empty() {
         return Ok(());
     }
@@ -124,8 +173,60 @@ fn installs(sh: &Shell) -> Vec<Cmd<'_>> {
     let rustup = || child::command(sh, "rustup");
     vec![
         rustup().args(["component", "add", "rustfmt", "clippy", "llvm-tools-preview"]),
-        rustup().args(["target", "add"]).args(PORTABILITY_TARGETS),
+        rustup().args(["target", "add"]).args(PORTABILITY_TARGETS).arg(WINE_TARGET),
     ]
+}
+
+/// Wine with a prefix of the checks' own (never the user's `~/.wine`), in `dir`.
+struct Wine {
+    program: Utf8PathBuf,
+    dir: Utf8PathBuf,
+}
+
+impl Wine {
+    fn in_dir(dir: &Utf8Path, program: Utf8PathBuf) -> Wine {
+        Wine { program, dir: dir.to_owned() }
+    }
+
+    fn env(&self) -> Env {
+        Env::default()
+            .set("WINEPREFIX", self.dir.join("prefix"))
+            .set("WINEDEBUG", "-all")
+            // No dialog asking to install Mono or Gecko when the prefix is made.
+            .set("WINEDLLOVERRIDES", "mscoree,mshtml=")
+            .set("CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER", MINGW_GCC)
+            .set("CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER", &self.program)
+    }
+
+    /// The prefix, made once, with the ProcessPrng stand-in in its `system32`, built when its
+    /// source changed.
+    fn prepare(&self, sh: &Shell) -> anyhow::Result<()> {
+        let source = self.dir.join("bcryptprimitives.c");
+        let dll = self.dir.join("bcryptprimitives.dll");
+        if sh.read_file(&source).ok().as_deref() != Some(PRNG_SHIM) || !dll.is_file() {
+            sh.write_file(&source, PRNG_SHIM)?;
+            child::command(sh, MINGW_GCC)
+                .args(["-shared", "-O2", "-o"])
+                .arg(&dll)
+                .arg(&source)
+                .args(["-ladvapi32", "-Wl,--kill-at"])
+                .run()
+                .context("building the ProcessPrng stand-in for Wine failed")?;
+        }
+        let system32 = self.dir.join("prefix/drive_c/windows/system32");
+        if !system32.is_dir() {
+            self.env().apply(child::command(sh, &self.program).args(["wineboot", "--init"])).run()?;
+        }
+        sh.copy_file(&dll, system32.join("bcryptprimitives.dll"))?;
+        Ok(())
+    }
+
+    /// The xtask's unit tests built for Windows and run by Wine.
+    fn unit_tests<'a>(&self, sh: &'a Shell) -> Cmd<'a> {
+        let cmd = child::cargo(sh).args(["test", "-p", XTASK_PACKAGE, "--bin", XTASK_PACKAGE, "--target", WINE_TARGET]);
+        let skips = NOT_UNDER_WINE.iter().flat_map(|(test, _)| ["--skip", test]);
+        self.env().apply(cmd.arg("--").args(skips))
+    }
 }
 
 /// The checks, in the order that fails fastest.
@@ -178,7 +279,7 @@ mod tests {
             shown_all(installs(&sh)),
             [
                 "rustup component add rustfmt clippy llvm-tools-preview",
-                "rustup target add x86_64-pc-windows-msvc x86_64-apple-darwin",
+                "rustup target add x86_64-pc-windows-msvc x86_64-apple-darwin x86_64-pc-windows-gnu",
             ]
         );
     }

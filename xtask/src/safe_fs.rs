@@ -19,8 +19,6 @@ use std::{fs::File, io};
 use camino::{Utf8Path, Utf8PathBuf};
 use xshell::Shell;
 
-use crate::child;
-
 /// A file's identity: its device and inode. Equal ids are the same file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub(crate) struct FileId {
@@ -44,30 +42,44 @@ impl FileId {
     }
 }
 
-/// A file's apparent bytes (its length) and the bytes it takes on disk (its blocks).
+/// A directory entry as the size scans count it: its identity, its apparent bytes (its length),
+/// the bytes it takes on disk, and for a file with more than one hard link, how many it has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Measured {
+    pub(crate) id: FileId,
+    pub(crate) apparent: u64,
+    pub(crate) disk: u64,
+    pub(crate) links: Option<u64>,
+}
+
+/// The entry at `path`, whose `metadata` was read without following a link. On Unix all of it is
+/// in the metadata (blocks of 512 bytes, the link count).
 #[cfg(unix)]
-pub(crate) fn sizes(metadata: &std::fs::Metadata) -> (u64, u64) {
+pub(crate) fn measure(_path: &std::path::Path, metadata: &std::fs::Metadata) -> Measured {
     use std::os::unix::fs::MetadataExt;
-    (metadata.len(), metadata.blocks() * 512)
+    let links = (metadata.is_file() && metadata.nlink() > 1).then(|| metadata.nlink());
+    Measured { id: FileId::of(metadata), apparent: metadata.len(), disk: metadata.blocks() * 512, links }
 }
 
-/// Stable std on Windows tells no allocation size: on-disk bytes are the apparent bytes there.
+/// Stable std on Windows tells no file index, link count or allocation: a regular file (never a
+/// link: the metadata says it is none) is opened and Windows asked for them. A file that cannot
+/// be opened counts its length, as if it had one link.
 #[cfg(not(unix))]
-pub(crate) fn sizes(metadata: &std::fs::Metadata) -> (u64, u64) {
-    (metadata.len(), metadata.len())
-}
-
-/// For a file with more than one hard link: how many links it has.
-#[cfg(unix)]
-pub(crate) fn links(metadata: &std::fs::Metadata) -> Option<u64> {
-    use std::os::unix::fs::MetadataExt;
-    (metadata.nlink() > 1).then(|| metadata.nlink())
-}
-
-/// Stable std on Windows has no file index: each hard link counts as a file of its own there.
-#[cfg(not(unix))]
-pub(crate) fn links(_: &std::fs::Metadata) -> Option<u64> {
-    None
+pub(crate) fn measure(path: &std::path::Path, metadata: &std::fs::Metadata) -> Measured {
+    use fs4::FileExt;
+    let apparent = metadata.len();
+    let unknown = Measured { id: FileId::default(), apparent, disk: apparent, links: None };
+    if !metadata.is_file() {
+        return unknown;
+    }
+    let Ok(handle) = winapi_util::Handle::from_path_any(path) else { return unknown };
+    let Ok(information) = winapi_util::file::information(&handle) else { return unknown };
+    Measured {
+        id: FileId { device: information.volume_serial_number(), inode: information.file_index() },
+        apparent,
+        disk: handle.as_file().allocated_size().unwrap_or(apparent),
+        links: (information.number_of_links() > 1).then(|| information.number_of_links()),
+    }
 }
 
 /// What a directory holds: its files (anything not a directory), and the bytes of its entries.
@@ -85,11 +97,11 @@ pub(crate) fn usage(dir: &Utf8Path) -> io::Result<Usage> {
         for entry in std::fs::read_dir(dir)? {
             let entry = entry?;
             let metadata = entry.metadata()?;
-            if links(&metadata).is_some() && !seen.insert(FileId::of(&metadata)) {
+            let measured = measure(&entry.path(), &metadata);
+            if measured.links.is_some() && !seen.insert(measured.id) {
                 continue;
             }
-            let (apparent, disk) = sizes(&metadata);
-            (usage.apparent, usage.disk) = (usage.apparent + apparent, usage.disk + disk);
+            (usage.apparent, usage.disk) = (usage.apparent + measured.apparent, usage.disk + measured.disk);
             if metadata.is_dir() {
                 walk(&entry.path(), usage, seen)?;
             } else {
@@ -98,8 +110,8 @@ pub(crate) fn usage(dir: &Utf8Path) -> io::Result<Usage> {
         }
         Ok(())
     }
-    let (apparent, disk) = sizes(&dir.symlink_metadata()?);
-    let mut usage = Usage { files: 0, apparent, disk };
+    let root = measure(dir.as_std_path(), &dir.symlink_metadata()?);
+    let mut usage = Usage { files: 0, apparent: root.apparent, disk: root.disk };
     walk(dir.as_std_path(), &mut usage, &mut std::collections::HashSet::new())?;
     Ok(usage)
 }
@@ -359,18 +371,29 @@ impl Drop for PrivateDir {
     }
 }
 
-/// Free bytes on the filesystem of `dir`, from POSIX `df -P -k`. Stable std cannot ask the OS,
-/// and Windows has no `df`: unknown there.
+/// Free bytes for this user on the filesystem of `dir`: from POSIX `df -P -k` (stable std cannot
+/// ask the OS), and on Windows, which has no `df`, from the volume (GetDiskFreeSpaceExW).
 pub(crate) fn free_space(sh: &Shell, dir: &Utf8Path) -> Option<u64> {
-    if cfg!(windows) {
-        return None;
+    #[cfg(windows)]
+    {
+        let _ = sh;
+        fs4::available_space(dir).ok()
     }
-    let output = child::command(sh, "df").args(["-P", "-k"]).arg(dir).quiet().ignore_stderr().read().ok()?;
+    #[cfg(not(windows))]
+    {
+        free_space_from_df(sh, dir)
+    }
+}
+
+#[cfg(not(windows))]
+fn free_space_from_df(sh: &Shell, dir: &Utf8Path) -> Option<u64> {
+    let output = crate::child::command(sh, "df").args(["-P", "-k"]).arg(dir).quiet().ignore_stderr().read().ok()?;
     parse_df(&output)
 }
 
 /// The "Available" column (KiB) of `df -P -k`'s data line, found from the capacity column so that
 /// a filesystem or mount point name with spaces does not shift it.
+#[cfg(any(not(windows), test))]
 fn parse_df(output: &str) -> Option<u64> {
     let line = output.lines().nth(1)?;
     let fields: Vec<&str> = line.split_whitespace().collect();
@@ -472,13 +495,27 @@ mod tests {
         std::os::unix::fs::symlink(temp.path.join("outside"), dir.join("link")).unwrap();
         let usage = usage(&dir).unwrap();
         assert_eq!(usage.files, 1 + u64::from(cfg!(unix)), "{usage:?}");
-        let size = |path: &Utf8Path| sizes(&std::fs::symlink_metadata(path).unwrap());
+        let size = |path: &Utf8Path| {
+            let measured = measure(path.as_std_path(), &std::fs::symlink_metadata(path).unwrap());
+            (measured.apparent, measured.disk)
+        };
         let mut expected = [dir.clone(), dir.join("a"), dir.join("a/object")].map(|path| size(&path));
+        // Allocated, not apparent, on every OS: whole blocks (or clusters) of at least the length.
+        let (apparent, disk) = expected[2];
+        assert!(apparent == 10_000 && disk >= 10_000 && disk % 512 == 0, "{:?}", expected[2]);
         if cfg!(unix) {
             expected[0] = (expected[0].0 + size(&dir.join("link")).0, expected[0].1 + size(&dir.join("link")).1);
         }
         let expected = expected.iter().fold((0, 0), |total, (apparent, disk)| (total.0 + apparent, total.1 + disk));
         assert_eq!((usage.apparent, usage.disk), expected, "{usage:?}");
+    }
+
+    #[test]
+    fn free_space_is_known_on_every_os() {
+        let sh = Shell::new().unwrap();
+        let temp = PrivateDir::create("xtask-test-free-").unwrap();
+        let free = free_space(&sh, &temp.path);
+        assert!(free.is_some_and(|bytes| bytes > 0), "{free:?}");
     }
 
     #[test]

@@ -64,7 +64,7 @@ mod deletion;
 pub(crate) use self::deletion::Deleted;
 use crate::{
     flags::Only,
-    safe_fs::{FileId, MountPoints, links, sizes},
+    safe_fs::{FileId, Measured, MountPoints, measure},
 };
 
 /// Directories of a profile whose entries are named `<name>-<16 hex digits>[.ext]` by cargo.
@@ -457,9 +457,8 @@ impl Tree {
         };
         let mut seen_links = FastSet::default();
         let modified = root_metadata.modified().with_context(|| format!("could not read the time of {root}"))?;
-        let (apparent, disk) = sizes(&root_metadata);
+        let Measured { id, apparent, disk, .. } = measure(root.as_std_path(), &root_metadata);
         let (kind, item, category) = (Kind::Dir, CONTAINERS, Category::Other);
-        let id = FileId::of(&root_metadata);
         let entry = Entry { parent: ROOT, name: 0..0, kind, id, apparent, disk, links: None, modified, item, category };
         tree.push(entry, &mut seen_links);
         progress.scanned(apparent);
@@ -606,7 +605,7 @@ fn read_listing(
                 path.display()
             )
         })?;
-        let shown = || format!("{root}/{}", dir.relative.join(&name));
+        let shown = || root.join(&dir.relative).join(&name);
         let metadata = entry.metadata().with_context(|| format!("could not read {}", shown()))?;
         let kind = match metadata.file_type() {
             t if t.is_symlink() => Kind::Link,
@@ -619,15 +618,14 @@ fn read_listing(
             _ => Kind::File,
         };
         let modified = metadata.modified().with_context(|| format!("could not read the time of {}", shown()))?;
-        let (apparent, disk) = sizes(&metadata);
-        let links = links(&metadata).filter(|_| kind == Kind::File);
+        let Measured { id, apparent, disk, links } = measure(&entry.path(), &metadata);
+        let links = links.filter(|_| kind == Kind::File);
         let (owner, category, place) = layout.classify(dir.place, dir.category, &dir.relative, &name, dir.depth + 1);
         let subdir = (kind == Kind::Dir).then(|| (place, dir.relative.join(&name)));
         let start = listing.names.len();
         listing.names.push_str(&name);
         let name = start..listing.names.len();
         let (parent, item) = (dir.index, CONTAINERS);
-        let id = FileId::of(&metadata);
         let entry = Entry { parent, name, kind, id, apparent, disk, links, modified, item, category };
         listing.entries.push(Listed { entry, owner, dir: subdir });
         progress.scanned(apparent);
