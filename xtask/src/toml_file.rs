@@ -609,6 +609,16 @@ retry = 3
     }
 
     #[test]
+    fn a_windows_wrapper_path_is_valid_toml_that_reads_back_with_its_backslashes() {
+        let wrapper = r"C:\Users\Ann O'Neil\.cargo\bin\sccache.exe";
+        let text = edit(USER_CONFIG, |f| f.set(&["build", "rustc-wrapper"], wrapper).unwrap());
+        let doc: DocumentMut = text.parse().unwrap();
+        assert_eq!(doc["build"]["rustc-wrapper"].as_str(), Some(wrapper), "{text}");
+        let reread = TomlFile::parse(Utf8Path::new("/c"), text).unwrap();
+        assert_eq!(reread.get(&["build", "rustc-wrapper"]).and_then(|(value, _)| value.as_str()), Some(wrapper));
+    }
+
+    #[test]
     fn a_second_run_changes_nothing() {
         let once = edit(USER_CONFIG, |f| f.set(&["build", "rustc-wrapper"], "/bin/sccache").unwrap());
         let mut file = TomlFile::parse(Utf8Path::new("/c"), once.clone()).unwrap();

@@ -150,33 +150,46 @@ pub(crate) fn sccache_config_path(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
     if let Ok(path) = sh.var("SCCACHE_CONF") {
         return Ok(path.into());
     }
-    let home = tools::home_dir(sh)?;
-    Ok(if cfg!(windows) {
-        let appdata = sh.var("APPDATA").map(Utf8PathBuf::from).unwrap_or_else(|_| home.join("AppData/Roaming"));
-        appdata.join("Mozilla/sccache/config/config")
-    } else if cfg!(target_os = "macos") {
-        home.join("Library/Application Support/Mozilla.sccache/config")
-    } else {
-        xdg(sh, "XDG_CONFIG_HOME", &home, ".config").join("sccache/config")
-    })
+    Ok(per_os_config_path(std::env::consts::OS, &tools::home_dir(sh)?, |name| sh.var(name).ok()))
 }
 
 /// sccache's own default cache directory on this OS.
 pub(crate) fn default_cache_dir(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
-    let home = tools::home_dir(sh)?;
-    Ok(if cfg!(windows) {
-        let local = sh.var("LOCALAPPDATA").map(Utf8PathBuf::from).unwrap_or_else(|_| home.join("AppData/Local"));
-        local.join("Mozilla/sccache/cache")
-    } else if cfg!(target_os = "macos") {
-        home.join("Library/Caches/Mozilla.sccache")
-    } else {
-        xdg(sh, "XDG_CACHE_HOME", &home, ".cache").join("sccache")
-    })
+    Ok(per_os_cache_dir(std::env::consts::OS, &tools::home_dir(sh)?, |name| sh.var(name).ok()))
+}
+
+/// Where sccache reads its config on `os` (its `directories` crate's config dir, `Mozilla.sccache`).
+fn per_os_config_path(os: &str, home: &Utf8Path, var: impl Fn(&str) -> Option<String>) -> Utf8PathBuf {
+    match os {
+        "windows" => {
+            let appdata = var("APPDATA").map_or_else(|| joined(home, &["AppData", "Roaming"]), Utf8PathBuf::from);
+            joined(&appdata, &["Mozilla", "sccache", "config", "config"])
+        }
+        "macos" => joined(home, &["Library", "Application Support", "Mozilla.sccache", "config"]),
+        _ => joined(&xdg(&var, "XDG_CONFIG_HOME", home, ".config"), &["sccache", "config"]),
+    }
+}
+
+/// sccache's default cache directory on `os`.
+fn per_os_cache_dir(os: &str, home: &Utf8Path, var: impl Fn(&str) -> Option<String>) -> Utf8PathBuf {
+    match os {
+        "windows" => {
+            let local = var("LOCALAPPDATA").map_or_else(|| joined(home, &["AppData", "Local"]), Utf8PathBuf::from);
+            joined(&local, &["Mozilla", "sccache", "cache"])
+        }
+        "macos" => joined(home, &["Library", "Caches", "Mozilla.sccache"]),
+        _ => joined(&xdg(&var, "XDG_CACHE_HOME", home, ".cache"), &["sccache"]),
+    }
+}
+
+/// `base` with each of `names` joined, by the OS's separator.
+fn joined(base: &Utf8Path, names: &[&str]) -> Utf8PathBuf {
+    names.iter().fold(base.to_owned(), |path, name| path.join(name))
 }
 
 /// An XDG base directory: the variable when it holds an absolute path, else `~/<fallback>`.
-fn xdg(sh: &Shell, var: &str, home: &Utf8Path, fallback: &str) -> Utf8PathBuf {
-    sh.var(var).ok().map(Utf8PathBuf::from).filter(|dir| dir.is_absolute()).unwrap_or_else(|| home.join(fallback))
+fn xdg(var: impl Fn(&str) -> Option<String>, name: &str, home: &Utf8Path, fallback: &str) -> Utf8PathBuf {
+    var(name).map(Utf8PathBuf::from).filter(|dir| dir.has_root()).unwrap_or_else(|| home.join(fallback))
 }
 
 #[cfg(test)]
@@ -244,6 +257,40 @@ mod tests {
         assert!("tcsh".parse::<EnvShell>().is_err());
     }
 
+    /// Every OS's paths, from any host: compared with `/` for the separator.
+    #[test]
+    fn each_os_has_sccaches_own_default_paths() {
+        let unix = |os: &str, vars: &[(&str, &str)]| {
+            let var = |name: &str| vars.iter().find(|(key, _)| *key == name).map(|(_, value)| (*value).to_owned());
+            let shown = |path: Utf8PathBuf| path.as_str().replace('\\', "/");
+            (shown(per_os_config_path(os, "/h".into(), var)), shown(per_os_cache_dir(os, "/h".into(), var)))
+        };
+        assert_eq!(unix("linux", &[]), ("/h/.config/sccache/config".into(), "/h/.cache/sccache".into()));
+        assert_eq!(
+            unix("linux", &[("XDG_CONFIG_HOME", "/xdg"), ("XDG_CACHE_HOME", "relative/ignored")]),
+            ("/xdg/sccache/config".into(), "/h/.cache/sccache".into())
+        );
+        assert_eq!(
+            unix("macos", &[]),
+            (
+                "/h/Library/Application Support/Mozilla.sccache/config".into(),
+                "/h/Library/Caches/Mozilla.sccache".into()
+            )
+        );
+        let windows = unix(
+            "windows",
+            &[("APPDATA", r"C:\Users\me\AppData\Roaming"), ("LOCALAPPDATA", r"C:\Users\me\AppData\Local")],
+        );
+        assert_eq!(
+            windows,
+            (
+                "C:/Users/me/AppData/Roaming/Mozilla/sccache/config/config".into(),
+                "C:/Users/me/AppData/Local/Mozilla/sccache/cache".into()
+            )
+        );
+        assert_eq!(unix("windows", &[]).1, "/h/AppData/Local/Mozilla/sccache/cache");
+    }
+
     #[test]
     fn per_os_paths_follow_sccache() {
         let sh = Shell::new().unwrap();
@@ -251,11 +298,6 @@ mod tests {
         sh.set_var("USERPROFILE", "/h");
         sh.set_var("XDG_CACHE_HOME", "relative/ignored");
         sh.set_var("XDG_CONFIG_HOME", "/xdg");
-        let cache = default_cache_dir(&sh).unwrap();
-        if cfg!(target_os = "linux") && std::env::var_os("SCCACHE_CONF").is_none() {
-            assert_eq!(cache, "/h/.cache/sccache");
-            assert_eq!(sccache_config_path(&sh).unwrap(), "/xdg/sccache/config");
-        }
         sh.set_var("SCCACHE_CONF", "/etc/sccache.toml");
         assert_eq!(sccache_config_path(&sh).unwrap(), "/etc/sccache.toml");
     }
