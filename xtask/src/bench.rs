@@ -779,13 +779,20 @@ fn xtask_dependencies(sh: &Shell) -> anyhow::Result<Vec<String>> {
         .as_array()
         .and_then(|packages| packages.iter().find(|p| p["name"] == XTASK_PACKAGE))
         .context("no xtask package in this workspace")?;
-    Ok(xtask["dependencies"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|dep| dep["kind"].is_null())
-        .filter_map(|dep| dep["name"].as_str().map(str::to_owned))
-        .collect())
+    let mut names = Vec::new();
+    for dep in xtask["dependencies"].as_array().into_iter().flatten().filter(|dep| dep["kind"].is_null()) {
+        // Only what this OS builds: cargo cannot build a package it did not resolve for it.
+        let built_here = match dep["target"].as_str() {
+            None => true,
+            Some("cfg(unix)") => cfg!(unix),
+            Some("cfg(windows)") => cfg!(windows),
+            Some(other) => bail!("the bench knows no platform `{other}` of the xtask's dependencies"),
+        };
+        if built_here {
+            names.extend(dep["name"].as_str().map(str::to_owned));
+        }
+    }
+    Ok(names)
 }
 
 fn copy_tree(from: &Utf8Path, to: &Utf8Path) -> anyhow::Result<()> {
