@@ -35,11 +35,12 @@ impl DebianPackage {
     }
 }
 
-/// Programs the end-to-end tests run (Redis, fish), and on Linux, what runs the Windows unit
-/// tests: Wine and the mingw-w64 linker.
+/// Programs the end-to-end tests run (Redis, memcached, fish), and on Linux, what runs the
+/// Windows unit tests: Wine and the mingw-w64 linker.
 const DEBIAN_PACKAGES: &[DebianPackage] = &[
     DebianPackage::new("redis-server", "redis-server"),
     DebianPackage::new("redis-tools", "redis-cli"),
+    DebianPackage::new("memcached", "memcached"),
     DebianPackage::new("fish", "fish"),
     WINE,
     DebianPackage::new("gcc-mingw-w64-x86-64", MINGW_GCC),
@@ -60,10 +61,13 @@ const NOT_UNDER_WINE: &[(&str, &str)] =
 /// test prefix (see the file).
 const PRNG_SHIM: &str = include_str!("../test_data/wine/bcryptprimitives.c");
 
-/// Programs from PyPI, and the packages that bring them: a WebDAV server with basic auth, for the
-/// webdav backend's tests, and zizmor, the security audit of the workflows (a prebuilt wheel).
-const PYTHON_PACKAGES: &[(&str, &[&str])] =
-    &[("wsgidav", &["wsgidav==4.4.0", "cheroot==11.1.2"]), ("zizmor", &["zizmor==1.32.0"])];
+/// Programs from PyPI, and the packages that bring them: a WebDAV server with basic auth and an
+/// S3 server (moto), for the backends' tests, and zizmor, the security audit of the workflows.
+const PYTHON_PACKAGES: &[(&str, &[&str])] = &[
+    ("wsgidav", &["wsgidav==4.4.0", "cheroot==11.1.2"]),
+    ("moto_server", &["moto[server]==5.2.1"]),
+    ("zizmor", &["zizmor==1.32.0"]),
+];
 
 impl flags::Ci {
     pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {

@@ -20,6 +20,8 @@ const MARK: &str = "# added by cargo xtask setup-sccache";
 struct SccacheSandbox {
     sandbox: Sandbox,
     port: u16,
+    /// Given to every command (a backend's credentials).
+    env: Vec<(&'static str, String)>,
 }
 
 impl SccacheSandbox {
@@ -27,7 +29,7 @@ impl SccacheSandbox {
         require_tool("sccache", &["--version"], "cargo install sccache --locked");
         let sandbox = Sandbox::new(name);
         sandbox.fixture_workspace();
-        SccacheSandbox { sandbox, port: free_loopback_port() }
+        SccacheSandbox { sandbox, port: free_loopback_port(), env: Vec::new() }
     }
 
     fn conf(&self) -> PathBuf {
@@ -47,6 +49,7 @@ impl SccacheSandbox {
         cmd.env("SCCACHE_CONF", self.conf()).env("SCCACHE_SERVER_PORT", self.port.to_string());
         // The sandbox has removed the SCCACHE_* variables; these would move sccache's default paths.
         cmd.env_remove("XDG_CONFIG_HOME").env_remove("XDG_CACHE_HOME");
+        cmd.envs(self.env.iter().map(|(name, value)| (name, value)));
         cmd
     }
 
@@ -503,23 +506,200 @@ fn redis_serves_hits_after_the_local_state_is_gone(name: &str, multilevel: bool)
     let sb = SccacheSandbox::new(name);
     let redis = Redis::start(&sb.sandbox.path("home"));
     let url = format!("redis://127.0.0.1:{}", redis.port);
-    let mut args = vec!["--no-incremental", "--backend", "redis", "--redis-url", &url];
+    let objects = || redis.cli(&["dbsize"]).parse::<u64>().unwrap();
+    let location = if multilevel { "Multi-level" } else { "redis" };
+    serves_hits_after_the_local_state_is_gone(
+        &sb,
+        &["--backend", "redis", "--redis-url", &url],
+        multilevel,
+        objects,
+        location,
+    );
+    assert!(read(&sb.conf()).contains(&format!("endpoint = \"{url}\" {MARK}")), "{}", read(&sb.conf()));
+}
+
+/// Sets `backend` up (behind the local disk with `multilevel`), builds, wipes every local trace
+/// (the server with its statistics, the local directory), builds again: the hits come from the
+/// backend, which `objects` counts; the statistics name it by `location`.
+fn serves_hits_after_the_local_state_is_gone(
+    sb: &SccacheSandbox,
+    backend: &[&str],
+    multilevel: bool,
+    objects: impl Fn() -> u64,
+    location: &str,
+) {
+    let mut args = vec!["--no-incremental"];
+    args.extend(backend);
     if multilevel {
         args.push("--multilevel");
     }
-    assert_success(&sb.setup(&args), "setup --backend redis");
-    assert!(read(&sb.conf()).contains(&format!("endpoint = \"{url}\" {MARK}")), "{}", read(&sb.conf()));
+    assert_success(&sb.setup(&args), &format!("setup {backend:?}"));
     sb.clean_build();
-    assert!(redis.cli(&["dbsize"]).parse::<u64>().unwrap() > 0, "the build wrote keys to Redis");
+    assert!(objects() > 0, "the build wrote objects to the backend");
     assert_success(&sb.xtask(&["stop"]), "stop");
     let _ = fs::remove_dir_all(sb.cache_dir());
     sb.clean_build();
     let stats = sb.stats();
     assert_eq!(stats["cache_hits"], 3, "{stats:#}");
-    let location = stats["cache_location"].as_str().unwrap();
-    assert!(location.starts_with(if multilevel { "Multi-level" } else { "redis" }), "{stats:#}");
+    assert!(stats["cache_location"].as_str().unwrap().starts_with(location), "{stats:#}");
     let start = sb.xtask(&["start"]);
     assert!(text(&start.stdout).contains("already runs with this cache"), "{}", text(&start.stdout));
+}
+
+/// Waits until something listens on `port` of 127.0.0.1.
+fn wait_for_port(port: u16, what: &str) {
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("{what} did not listen on 127.0.0.1:{port}");
+}
+
+/// One request to 127.0.0.1:`port` over a fresh connection; the whole answer.
+fn request(port: u16, text: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.write_all(text.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    let _ = stream.read_to_string(&mut answer);
+    answer
+}
+
+/// A server the test started, killed on drop.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Debian's `memcached` on a free loopback port.
+fn memcached() -> Server {
+    require_tool("memcached", &["--version"], "apt-get install memcached");
+    let port = free_loopback_port();
+    let child = Command::new("memcached")
+        .args(["-l", "127.0.0.1", "-p", &port.to_string(), "-U", "0", "-m", "64", "-u", "root"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Server { child, port };
+    wait_for_port(port, "memcached");
+    server
+}
+
+/// How many items memcached holds, from its `stats`.
+fn memcached_items(server: &Server) -> u64 {
+    // The `quit` makes memcached close the connection after answering.
+    let answer = request(server.port, "stats\r\nquit\r\n");
+    answer
+        .lines()
+        .find_map(|line| line.strip_prefix("STAT curr_items "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn memcached_serves_hits_after_the_local_state_is_gone() {
+    let sb = SccacheSandbox::new("sccache-memcached");
+    let server = memcached();
+    let url = format!("tcp://127.0.0.1:{}", server.port);
+    serves_hits_after_the_local_state_is_gone(
+        &sb,
+        &["--backend", "memcached", "--memcached-url", &url],
+        false,
+        || memcached_items(&server),
+        "memcached",
+    );
+}
+
+#[test]
+fn memcached_behind_the_local_disk_serves_hits_after_the_local_state_is_gone() {
+    let sb = SccacheSandbox::new("sccache-memcached-multilevel");
+    let server = memcached();
+    let url = format!("tcp://127.0.0.1:{}", server.port);
+    serves_hits_after_the_local_state_is_gone(
+        &sb,
+        &["--backend", "memcached", "--memcached-url", &url],
+        true,
+        || memcached_items(&server),
+        "Multi-level",
+    );
+}
+
+const S3_SECRET: &str = "s3-secret-Kq8v+never/shown";
+
+/// moto's S3 server (`moto[server]` from PyPI) on a free loopback port, with the bucket `cache`.
+fn s3() -> Server {
+    require_tool("moto_server", &["--help"], "python3 -m pip install 'moto[server]==5.2.1'");
+    let port = free_loopback_port();
+    let child = Command::new("moto_server")
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Server { child, port };
+    wait_for_port(port, "moto_server");
+    let created =
+        request(port, "PUT /cache HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    assert!(created.starts_with("HTTP/1.1 200"), "creating the bucket: {created}");
+    server
+}
+
+/// The objects sccache stored in the bucket (its access check left out).
+fn s3_objects(server: &Server) -> u64 {
+    let listing =
+        request(server.port, "GET /cache?list-type=2 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    listing.matches("<Key>").count() as u64 - u64::from(listing.contains("<Key>.sccache_check</Key>"))
+}
+
+/// A custom endpoint, path-style addressing and credentials from the environment: what a MinIO or
+/// Ceph user sets; the secret never shows in anything printed.
+#[test]
+fn s3_with_a_custom_endpoint_serves_hits_after_the_local_state_is_gone_and_never_prints_the_secret() {
+    let mut sb = SccacheSandbox::new("sccache-s3");
+    sb.env = vec![("AWS_ACCESS_KEY_ID", "xtask-test-key".into()), ("AWS_SECRET_ACCESS_KEY", S3_SECRET.into())];
+    let server = s3();
+    let endpoint = format!("http://127.0.0.1:{}", server.port);
+    let backend = ["--backend", "s3", "--s3-bucket", "cache", "--s3-endpoint", &endpoint, "--s3-region", "us-east-1"];
+    serves_hits_after_the_local_state_is_gone(&sb, &backend, false, || s3_objects(&server), "s3");
+    for args in [&["status"][..], &["status", "--json"], &["stats"], &["env", "--shell", "bash"]] {
+        let output = sb.xtask(args);
+        assert_success(&output, &format!("{args:?}"));
+        assert!(!text(&output.stdout).contains(S3_SECRET) && !text(&output.stderr).contains(S3_SECRET), "{args:?}");
+    }
+    assert!(!read(&sb.conf()).contains(S3_SECRET), "the secret stays in the environment, out of the file");
+}
+
+#[test]
+fn unreachable_memcached_and_s3_are_clear_errors_and_change_nothing() {
+    let sb = SccacheSandbox::new("sccache-remote-down");
+    assert_success(&sb.setup(&[]), "setup with the local disk");
+    let before = (read(&sb.cargo_config()), read(&sb.conf()));
+    let closed = free_loopback_port();
+    let memcached_url = format!("tcp://127.0.0.1:{closed}");
+    let endpoint = format!("http://127.0.0.1:{closed}");
+    for (backend, args) in [
+        ("memcached", vec!["--backend", "memcached", "--memcached-url", &memcached_url]),
+        ("s3", vec!["--backend", "s3", "--s3-bucket", "cache", "--s3-endpoint", &endpoint, "--s3-region", "us-east-1"]),
+    ] {
+        let output = sb.setup(&args);
+        assert_eq!(output.status.code(), Some(1), "{backend}: {}", stderr(&output));
+        assert!(
+            stderr(&output).contains(&format!("the {backend} backend did not answer, so nothing was changed")),
+            "{backend}: {}",
+            stderr(&output)
+        );
+        assert_eq!((read(&sb.cargo_config()), read(&sb.conf())), before, "{backend}");
+    }
 }
 
 #[test]
@@ -860,6 +1040,13 @@ mod unix {
         assert_eq!(fs::read_dir(sb.sandbox.path("tmp")).unwrap().count(), 0, "the trial left its directory behind");
         sb.clean_build();
         assert!(dav.files() > 1, "the build stored its results on the WebDAV server");
+        // Every local trace gone: the hits come from the WebDAV server.
+        assert_success(&sb.xtask(&["stop"]), "stop");
+        let _ = fs::remove_dir_all(sb.cache_dir());
+        sb.clean_build();
+        let stats = sb.stats();
+        assert_eq!(stats["cache_hits"], 3, "{stats:#}");
+        assert!(stats["cache_location"].as_str().unwrap().starts_with("webdav"), "{stats:#}");
         assert_every_output_hides_password(&sb);
     }
 }
