@@ -42,6 +42,8 @@ const DEBIAN_PACKAGES: &[DebianPackage] = &[
     DebianPackage::new("redis-tools", "redis-cli"),
     DebianPackage::new("memcached", "memcached"),
     DebianPackage::new("fish", "fish"),
+    // The sandbox of the sccache-dist build server in the distributed-compilation test.
+    DebianPackage::new("bubblewrap", "bwrap"),
     WINE,
     DebianPackage::new("gcc-mingw-w64-x86-64", MINGW_GCC),
 ];

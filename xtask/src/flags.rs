@@ -58,6 +58,11 @@ xflags::xflags! {
             optional --password-file path: Utf8PathBuf
             /// Keep the local disk cache in front of the remote backend (sccache 0.15 and later).
             optional --multilevel
+            /// Compile on an sccache-dist cluster: its scheduler, http[s]://host:port. The client
+            /// token comes from SCCACHE_DIST_TOKEN or --dist-token-file, never the command line.
+            optional --dist-scheduler url: String
+            /// Read the scheduler's client token from this file (its first line).
+            optional --dist-token-file path: Utf8PathBuf
 
             default cmd setup {}
             /// Show the binary and its backends, the server, the effective wrapper and where it
@@ -275,6 +280,8 @@ pub struct SetupSccache {
     pub webdav_url: Option<String>,
     pub password_file: Option<Utf8PathBuf>,
     pub multilevel: bool,
+    pub dist_scheduler: Option<String>,
+    pub dist_token_file: Option<Utf8PathBuf>,
     pub subcommand: SetupSccacheCmd,
 }
 

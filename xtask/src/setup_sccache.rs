@@ -21,7 +21,7 @@ use xshell::Shell;
 
 pub(crate) use self::status::findings;
 use self::{
-    server::{Sccache, Stats},
+    server::{DistStatus, Sccache, Stats},
     settings::{BackendKeys, BackendKind, BackendUrl, CacheSize, EnvShell, Scope},
     status::{incremental_forced_on, show_status, unset_incremental},
 };
@@ -40,6 +40,13 @@ use crate::{
 const WRAPPER: [&str; 2] = ["build", "rustc-wrapper"];
 const INCREMENTAL: [&str; 2] = ["build", "incremental"];
 const MULTILEVEL: [&str; 3] = ["cache", "multilevel", "chain"];
+/// The sccache-dist client's settings: the scheduler and the token it checks.
+const DIST_SCHEDULER: [&str; 2] = ["dist", "scheduler_url"];
+const DIST_AUTH_TYPE: [&str; 3] = ["dist", "auth", "type"];
+const DIST_AUTH_TOKEN: [&str; 3] = ["dist", "auth", "token"];
+/// Where the dist client token is read from when no file is given (the xtask's name: sccache
+/// reads the token only from its config file).
+const DIST_TOKEN_VAR: &str = "SCCACHE_DIST_TOKEN";
 
 impl flags::SetupSccache {
     pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
@@ -190,38 +197,40 @@ impl flags::SetupSccache {
             }
             return Ok(None);
         };
-        let (password, source) = match &self.password_file {
-            Some(file) => {
-                let path = workspace::users_absolute(file)?;
-                let text = safe_fs::read_regular(&path, true)
-                    .with_context(|| format!("could not read the password from {path}"))?
-                    .with_context(|| format!("--password-file {path} does not exist"))?;
-                // One line; the line break an editor or `echo` adds is not part of it.
-                let password = text.strip_suffix('\n').map(|text| text.strip_suffix('\r').unwrap_or(text));
-                (password.unwrap_or(&text).to_owned(), path.to_string())
+        read_secret(sh, self.password_file.as_deref(), var, "password")
+    }
+
+    /// `--dist-scheduler` with its client token (from `--dist-token-file` or
+    /// `SCCACHE_DIST_TOKEN`); `None` without the flag.
+    fn dist_settings(&self, sh: &Shell) -> anyhow::Result<Option<(String, String)>> {
+        let Some(url) = &self.dist_scheduler else {
+            if self.dist_token_file.is_some() {
+                return Err(UsageError("--dist-token-file is for --dist-scheduler".into()).into());
             }
-            None => match sh.var_os(var) {
-                Some(password) => {
-                    let password = password.into_string().map_err(|_| anyhow::anyhow!("{var} is not UTF-8 text"))?;
-                    (password, var.to_owned())
-                }
-                None => return Ok(None),
-            },
+            return Ok(None);
         };
-        if password.is_empty() {
-            bail!("{source} holds no password; put the password in it, or leave it out");
+        secrets::keep_url_password(url);
+        let parsed = BackendUrl::parse("--dist-scheduler", url, &["http", "https"], "http[s]://host:port")
+            .map_err(UsageError)?;
+        if parsed.password.is_some() || parsed.username.is_some() {
+            return Err(UsageError(
+                "--dist-scheduler takes no credentials in the URL: give the token in SCCACHE_DIST_TOKEN or \
+                 --dist-token-file"
+                    .into(),
+            )
+            .into());
         }
-        if password.contains(['\n', '\r']) {
-            bail!("{source} holds more than one line; a password is one line");
-        }
-        secrets::keep(&password);
-        Ok(Some((password, source)))
+        let (token, _) = read_secret(sh, self.dist_token_file.as_deref(), DIST_TOKEN_VAR, "token")?.ok_or_else(|| {
+            UsageError(format!("--dist-scheduler needs the scheduler's client token: set {DIST_TOKEN_VAR} or give --dist-token-file"))
+        })?;
+        Ok(Some((url.trim_end_matches('/').to_owned(), token)))
     }
 
     /// The whole set-up: install, configure, check the backend, start, report. Idempotent.
     fn setup(&self, sh: &Shell) -> anyhow::Result<()> {
         // Every flag checked before anything is installed.
         let remote = self.remote_keys(sh)?;
+        let dist = self.dist_settings(sh)?;
         let cache_dir = match &self.cache_dir {
             Some(dir) => cache_dir_flag(dir)?,
             None => settings::default_cache_dir(sh)?,
@@ -233,7 +242,7 @@ impl flags::SetupSccache {
         if let Some((backend, _)) = &remote {
             check_backend_compiled_in(&sccache, *backend, self.multilevel)?;
         }
-        let sccache_config = self.edit_sccache_config(sh, &cache_dir, remote.as_ref())?;
+        let sccache_config = self.edit_sccache_config(sh, &cache_dir, remote.as_ref(), dist.as_ref())?;
         let scope = self.scope.unwrap_or_default();
         let cargo_config = self.edit_cargo_config(sh, scope, &sccache)?;
         for file in [&sccache_config, &cargo_config] {
@@ -248,6 +257,12 @@ impl flags::SetupSccache {
             errln!("checking that the {backend} backend answers (a trial sccache server on a free port)");
             trial_server_starts(&sccache, &sccache_config.text())
                 .with_context(|| format!("the {backend} backend did not answer, so nothing was changed"))?;
+        }
+        if let Some((scheduler, _)) = &dist {
+            // Its status needs no token: the scheduler checks that at the first compilation.
+            errln!("checking that the scheduler {scheduler} answers (a trial sccache server on a free port)");
+            trial_server(&sccache, &sccache_config.text(), |trial| trial.dist_status()?.reachable().map(drop))
+                .with_context(|| format!("the scheduler {scheduler} did not answer, so nothing was changed"))?;
         }
         sccache_config.save()?;
         cargo_config.save()?;
@@ -270,6 +285,7 @@ impl flags::SetupSccache {
         sh: &Shell,
         cache_dir: &Utf8Path,
         remote: Option<&(BackendKind, BackendKeys)>,
+        dist: Option<&(String, String)>,
     ) -> anyhow::Result<TomlFile> {
         let cache_size = self.cache_size.unwrap_or(CacheSize::DEFAULT);
         let mut config = TomlFile::read(&settings::sccache_config_path(sh)?)?;
@@ -289,6 +305,18 @@ impl flags::SetupSccache {
                 config.set(&MULTILEVEL, toml_edit::Array::from_iter(["disk", backend.table()]))?;
             }
             _ => config.remove_marked(&MULTILEVEL),
+        }
+        match dist {
+            Some((scheduler, token)) => {
+                config.set(&DIST_SCHEDULER, scheduler.as_str())?;
+                config.set(&DIST_AUTH_TYPE, "token")?;
+                config.set(&DIST_AUTH_TOKEN, token.as_str())?;
+            }
+            None => {
+                for key in [&DIST_SCHEDULER[..], &DIST_AUTH_TYPE, &DIST_AUTH_TOKEN] {
+                    config.remove_marked(key);
+                }
+            }
         }
         Ok(config)
     }
@@ -315,6 +343,37 @@ impl flags::SetupSccache {
         }
         Ok(config)
     }
+}
+
+/// A secret (`what`: a password, a token) from `file` (its first line), else from the variable
+/// `var`, with where it came from: the ways that keep it out of `ps` and shell history.
+fn read_secret(sh: &Shell, file: Option<&Utf8Path>, var: &str, what: &str) -> anyhow::Result<Option<(String, String)>> {
+    let (secret, source) = match file {
+        Some(file) => {
+            let path = workspace::users_absolute(file)?;
+            let text = safe_fs::read_regular(&path, true)
+                .with_context(|| format!("could not read the {what} from {path}"))?
+                .with_context(|| format!("{path} does not exist; it was to hold the {what}"))?;
+            // One line; the line break an editor or `echo` adds is not part of it.
+            let secret = text.strip_suffix('\n').map(|text| text.strip_suffix('\r').unwrap_or(text));
+            (secret.unwrap_or(&text).to_owned(), path.to_string())
+        }
+        None => match sh.var_os(var) {
+            Some(secret) => {
+                let secret = secret.into_string().map_err(|_| anyhow::anyhow!("{var} is not UTF-8 text"))?;
+                (secret, var.to_owned())
+            }
+            None => return Ok(None),
+        },
+    };
+    if secret.is_empty() {
+        bail!("{source} holds no {what}; put the {what} in it, or leave it out");
+    }
+    if secret.contains(['\n', '\r']) {
+        bail!("{source} holds more than one line; a {what} is one line");
+    }
+    secrets::keep(&secret);
+    Ok(Some((secret, source)))
 }
 
 /// Says, before the wrapper is written, when the environment would make every build through it fail.
@@ -444,14 +503,43 @@ fn check_backend_compiled_in(sccache: &Sccache<'_>, backend: BackendKind, multil
 /// configuration may hold a password: it is written owner-only into an owner-only directory, and
 /// removed as soon as the server has read it.
 fn trial_server_starts(sccache: &Sccache<'_>, config: &str) -> anyhow::Result<()> {
+    trial_server(sccache, config, |_| Ok(()))
+}
+
+/// `trial_server_starts`, then `check` of the running trial server.
+fn trial_server(
+    sccache: &Sccache<'_>,
+    config: &str,
+    check: impl FnOnce(&Sccache<'_>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let trial_dir = safe_fs::PrivateDir::create("cargo-xtask-sccache-trial-")?;
     let config_path = trial_dir.write("config", config)?;
     let trial = sccache.private(&config_path, &trial_dir.path.join("disk"))?;
     let started = trial.start();
     // A started server has read its configuration; stopping needs none.
     let _ = std::fs::remove_file(&config_path);
+    let checked = started.and_then(|()| check(&trial));
     trial.stop()?;
-    started
+    checked
+}
+
+/// How the running server's distributed compilation differs from the configured one, if it does
+/// (a server reads `[dist]` when it starts).
+fn dist_difference(sccache: &Sccache<'_>, configured: &Configured) -> Option<String> {
+    let wanted = configured.config.get(&DIST_SCHEDULER).and_then(|(value, _)| value.as_str().map(str::to_owned));
+    let running = sccache.dist_status().ok()?;
+    match (wanted, running) {
+        (Some(wanted), DistStatus::Disabled) => {
+            Some(format!("it runs without distributed compilation, not with {wanted}"))
+        }
+        (Some(wanted), DistStatus::Scheduler { url, .. })
+            if url.trim_end_matches('/') != wanted.trim_end_matches('/') =>
+        {
+            Some(format!("it asks the scheduler {url}, not {wanted}"))
+        }
+        (None, DistStatus::Scheduler { url, .. }) => Some(format!("it still asks the scheduler {url}")),
+        _ => None,
+    }
 }
 
 /// Starts the server unless it already runs with the configured cache; restarts it if it runs
@@ -465,7 +553,7 @@ fn ensure_running(sccache: &Sccache<'_>, configured: &Configured) -> anyhow::Res
                 sccache.endpoint
             )
         })?;
-        match configured.differs(&stats) {
+        match configured.differs(&stats).or_else(|| dist_difference(sccache, configured)) {
             None => return Ok(format!("the sccache server on {} already runs with this cache", sccache.endpoint)),
             Some(difference) => {
                 errln!("restarting the sccache server on {}: {difference}", sccache.endpoint);
@@ -770,6 +858,9 @@ fn disable(sh: &Shell, dry_run: bool) -> anyhow::Result<()> {
                 }
             }
             sccache_config.remove_marked(&MULTILEVEL);
+            for key in [&DIST_SCHEDULER[..], &DIST_AUTH_TYPE, &DIST_AUTH_TOKEN] {
+                sccache_config.remove_marked(key);
+            }
             files.push(sccache_config);
         }
         Err(err) => errln!(

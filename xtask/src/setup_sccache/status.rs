@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 use xshell::Shell;
 
 use super::{
-    Configured, WRAPPER, is_sccache,
-    server::{Endpoint, Sccache, Stats},
+    Configured, DIST_SCHEDULER, WRAPPER, is_sccache,
+    server::{DistStatus, Endpoint, Sccache, Stats},
     settings::BackendKind,
     trial_server_starts,
 };
@@ -44,6 +44,9 @@ struct Status {
     wrapper: Wrapper,
     /// Bytes in the local cache directory, when it exists.
     cache_bytes: Option<u64>,
+    /// The sccache-dist scheduler the config names, and when the server runs, what its client
+    /// says of it.
+    dist: Option<(String, Option<DistStatus>)>,
 }
 
 /// The wrapper cargo would use here, where that comes from, and config files that set one wrongly.
@@ -80,7 +83,18 @@ impl Status {
             }
             _ => None,
         };
-        Ok(Status { found, backends, configured, endpoint, running, stats, starts, wrapper, cache_bytes })
+        let scheduler = configured.config.get(&DIST_SCHEDULER).and_then(|(value, _)| value.as_str().map(str::to_owned));
+        let dist = scheduler.map(|scheduler| {
+            let answer = match &found {
+                // Asked of the running server only: asking would start one.
+                Ok(found) if running => Sccache::new(sh, found.clone())
+                    .dist_status()
+                    .unwrap_or_else(|err| DistStatus::Other(format!("{err:#}"))),
+                _ => return (scheduler, None),
+            };
+            (scheduler, Some(answer))
+        });
+        Ok(Status { found, backends, configured, endpoint, running, stats, starts, wrapper, cache_bytes, dist })
     }
 
     /// Each check with what it found and, for a problem, the fix.
@@ -99,7 +113,26 @@ impl Status {
         findings.extend(self.config_findings());
         findings.extend(self.environment_findings(sh));
         findings.extend(self.disk_finding(sh));
+        findings.extend(self.dist_finding());
         findings
+    }
+
+    /// The sccache-dist scheduler, when one is configured and the server could ask it.
+    fn dist_finding(&self) -> Option<Finding> {
+        let (scheduler, answer) = self.dist.as_ref()?;
+        let fix = format!(
+            "start the scheduler at {scheduler} or fix its address and token: cargo xtask setup-sccache \
+             --dist-scheduler URL with SCCACHE_DIST_TOKEN set (builds compile locally meanwhile)"
+        );
+        Some(match answer.as_ref()? {
+            DistStatus::Scheduler { servers: 0, .. } => {
+                Finding::warn(GROUP, format!("the scheduler {scheduler} has no build server"), fix)
+            }
+            answered @ DistStatus::Scheduler { .. } => {
+                Finding::ok(GROUP, format!("distributed compilation: {answered}"))
+            }
+            other => Finding::warn(GROUP, format!("distributed compilation: {other}"), fix),
+        })
     }
 
     /// Config files that set a wrapper where it does harm or nothing.
@@ -355,13 +388,29 @@ impl Status {
             let size = format!("{} on disk in {}", human_bytes(*bytes), configured.dir);
             lines.push(("cache size", size));
         }
+        if let Some((scheduler, answer)) = &self.dist {
+            lines.push((
+                "dist",
+                match answer {
+                    Some(answer) => answer.to_string(),
+                    None => format!("scheduler {scheduler} (asked when the server starts)"),
+                },
+            ));
+        }
         lines.push(("incremental", INCREMENTAL_NOTE.into()));
         lines
     }
 
     /// `status --json`.
     fn to_json(&self, problems: &[Finding]) -> Value {
-        let Status { found, backends, configured, endpoint, running, wrapper, cache_bytes, .. } = self;
+        let Status { found, backends, configured, endpoint, running, wrapper, cache_bytes, dist, .. } = self;
+        let dist = dist.as_ref().map(|(scheduler, answer)| match answer {
+            Some(DistStatus::Scheduler { servers, cpus, in_progress, .. }) => {
+                json!({"scheduler": scheduler, "answered": true, "servers": servers, "cpus": cpus, "in_progress": in_progress})
+            }
+            Some(other) => json!({"scheduler": scheduler, "answered": false, "said": other.to_string()}),
+            None => json!({"scheduler": scheduler, "answered": null}),
+        });
         let binary = match found {
             Ok(found) => {
                 json!({"path": found.path.as_str(), "version": found.version.to_string(), "backends": backends})
@@ -380,6 +429,7 @@ impl Status {
                 "max_size_bytes": configured.size,
                 "size_bytes": cache_bytes,
             },
+            "dist": dist,
             "incremental": INCREMENTAL_NOTE,
             "warnings": problems
                 .iter()
