@@ -59,6 +59,10 @@ const WINE_TARGET: &str = "x86_64-pc-windows-gnu";
 const NOT_UNDER_WINE: &[(&str, &str)] =
     &[("coverage::python::tests::finds_this_machines_python", "it needs a Windows Python, which Wine has none of")];
 
+/// Azurite, Microsoft's Azure Storage emulator, for the azure backend's test: from npm, into
+/// `<target>/npm`, where the test looks for it.
+const AZURITE: &str = "azurite@3.35.0";
+
 /// Wine 8 lacks `bcryptprimitives.dll`, which Rust's std imports; this stand-in is built into the
 /// test prefix (see the file).
 const PRNG_SHIM: &str = include_str!("../test_data/wine/bcryptprimitives.c");
@@ -86,6 +90,7 @@ impl flags::Ci {
             for (program, packages) in PYTHON_PACKAGES {
                 println!("  python3 -m pip install {} (when {program} is missing)", packages.join(" "));
             }
+            println!("  npm install --prefix target/npm {AZURITE} (when missing)");
             println!("checks, in this order:");
             for check in checks(sh, "action-validator".into(), "zizmor".into()) {
                 println!("  {}", shown(&check));
@@ -109,6 +114,7 @@ impl flags::Ci {
             setup_sccache::find_or_install(sh, false, false)?;
             install_debian_packages(sh)?;
             install_python_packages(sh)?;
+            install_azurite(sh)?;
         }
         let action_validator = tools::ACTION_VALIDATOR.find(sh)?.path;
         let zizmor = tools::locate(sh, "zizmor")
@@ -162,6 +168,22 @@ fn install_python_packages(sh: &Shell) -> anyhow::Result<()> {
                 })?;
         }
     }
+    Ok(())
+}
+
+/// Azurite with the machine's npm, unless it is there already.
+fn install_azurite(sh: &Shell) -> anyhow::Result<()> {
+    let prefix = Workspace::load(sh)?.target_dir.join("npm");
+    if prefix.join("node_modules/.bin").join(tools::exe("azurite-blob")).is_file() {
+        return Ok(());
+    }
+    let npm = tools::locate(sh, "npm").context("npm is missing (Azurite comes from npm): install Node.js and npm")?;
+    child::command(sh, npm)
+        .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
+        .arg(&prefix)
+        .arg(AZURITE)
+        .run()
+        .with_context(|| format!("installing {AZURITE} with npm failed; the azure backend's test needs it"))?;
     Ok(())
 }
 

@@ -38,7 +38,7 @@ xflags::xflags! {
             /// Also write build.incremental = false, so workspace crates are cached too (for CI);
             /// with `env`, print CARGO_INCREMENTAL=0.
             optional --no-incremental
-            /// Cache backend: local (the default), redis, memcached, s3, webdav or gha.
+            /// Cache backend: local (the default), redis, memcached, s3, webdav, azure or gha.
             optional --backend backend: BackendKind
             /// Redis server for --backend redis: redis://[user:password@]host:port[/db].
             optional --redis-url url: String
@@ -52,9 +52,13 @@ xflags::xflags! {
             optional --s3-region region: String
             /// WebDAV server for --backend webdav: http[s]://[user:password@]host[:port]/path.
             optional --webdav-url url: String
-            /// Read the redis, memcached or webdav password from this file (its first line), not
-            /// the URL: out of `ps` and shell history. SCCACHE_REDIS_PASSWORD,
-            /// SCCACHE_MEMCACHED_PASSWORD or SCCACHE_WEBDAV_PASSWORD is read the same way.
+            /// Blob container for --backend azure; the connection string comes from
+            /// SCCACHE_AZURE_CONNECTION_STRING or --password-file.
+            optional --azure-container name: String
+            /// Read the redis, memcached or webdav password (or azure's connection string) from this
+            /// file (its first line), not the URL: out of `ps` and shell history.
+            /// SCCACHE_REDIS_PASSWORD, SCCACHE_MEMCACHED_PASSWORD, SCCACHE_WEBDAV_PASSWORD or
+            /// SCCACHE_AZURE_CONNECTION_STRING is read the same way.
             optional --password-file path: Utf8PathBuf
             /// Keep the local disk cache in front of the remote backend (sccache 0.15 and later).
             optional --multilevel
@@ -278,6 +282,7 @@ pub struct SetupSccache {
     pub s3_endpoint: Option<String>,
     pub s3_region: Option<String>,
     pub webdav_url: Option<String>,
+    pub azure_container: Option<String>,
     pub password_file: Option<Utf8PathBuf>,
     pub multilevel: bool,
     pub dist_scheduler: Option<String>,
@@ -614,23 +619,28 @@ pub(crate) enum BackendKind {
     Memcached,
     S3,
     Webdav,
+    Azure,
     Gha,
 }
 
 impl BackendKind {
-    pub(crate) const REMOTE: [BackendKind; 5] =
-        [BackendKind::Redis, BackendKind::Memcached, BackendKind::S3, BackendKind::Webdav, BackendKind::Gha];
+    pub(crate) const REMOTE: [BackendKind; 6] = [
+        BackendKind::Redis,
+        BackendKind::Memcached,
+        BackendKind::S3,
+        BackendKind::Webdav,
+        BackendKind::Azure,
+        BackendKind::Gha,
+    ];
 }
 
 impl FromStr for BackendKind {
     type Err = String;
 
     fn from_str(text: &str) -> Result<BackendKind, String> {
-        [BackendKind::Local]
-            .into_iter()
-            .chain(BackendKind::REMOTE)
-            .find(|kind| kind.to_string() == text)
-            .ok_or_else(|| format!("invalid backend `{text}`: use one of local, redis, memcached, s3, webdav, gha"))
+        [BackendKind::Local].into_iter().chain(BackendKind::REMOTE).find(|kind| kind.to_string() == text).ok_or_else(
+            || format!("invalid backend `{text}`: use one of local, redis, memcached, s3, webdav, azure, gha"),
+        )
     }
 }
 
@@ -642,6 +652,7 @@ impl fmt::Display for BackendKind {
             BackendKind::Memcached => "memcached",
             BackendKind::S3 => "s3",
             BackendKind::Webdav => "webdav",
+            BackendKind::Azure => "azure",
             BackendKind::Gha => "gha",
         })
     }

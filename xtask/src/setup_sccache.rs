@@ -163,18 +163,34 @@ impl flags::SetupSccache {
             BackendKind::Webdav => {
                 url("--webdav-url", &self.webdav_url, &["http", "https"], "http[s]://[user:password@]host[:port]/path")?
             }
+            BackendKind::Azure => {
+                vec![
+                    ("container", given("--azure-container", &self.azure_container)?.into()),
+                    ("key_prefix", "".into()),
+                ]
+            }
             BackendKind::Gha => vec![("enabled", true.into()), ("version", "".into())],
         };
-        if let Some((password, source)) = self.password_off_the_command_line(sh, backend)? {
-            if keys.iter().any(|(key, _)| *key == "password") {
+        if let (Some(key), Some((secret, source))) =
+            (backend.secret_key(), self.password_off_the_command_line(sh, backend)?)
+        {
+            if keys.iter().any(|(given, _)| *given == key) {
                 return Err(UsageError(format!(
                     "the {backend} password is given twice, in the URL and in {source}: give it once (in {source} \
                      keeps it out of the process list and shell history)"
                 ))
                 .into());
             }
-            errln!("the {backend} password comes from {source}");
-            keys.push(("password", password.into()));
+            errln!("the {backend} {} comes from {source}", key.replace('_', " "));
+            keys.push((key, secret.into()));
+        }
+        if backend == BackendKind::Azure && !keys.iter().any(|(key, _)| *key == "connection_string") {
+            return Err(UsageError(
+                "--backend azure needs the storage account's connection string, off the command line: set \
+                 SCCACHE_AZURE_CONNECTION_STRING or give --password-file"
+                    .into(),
+            )
+            .into());
         }
         Ok(Some((backend, keys)))
     }
@@ -190,7 +206,7 @@ impl flags::SetupSccache {
         let Some(var) = backend.password_var() else {
             if self.password_file.is_some() {
                 return Err(UsageError(format!(
-                    "--password-file is for the redis, memcached and webdav backends; the {backend} backend reads \
+                    "--password-file is for the redis, memcached, webdav and azure backends; the {backend} backend reads \
                      its credentials from its own variables or files"
                 ))
                 .into());
@@ -588,11 +604,17 @@ impl Configured {
         let config = TomlFile::read(&settings::sccache_config_path(sh)?)?;
         let text = |keys: &[&str]| config.get(keys).and_then(|(value, _)| value.as_str().map(str::to_owned));
         // sccache's own order when several backends are configured.
-        let backend =
-            [BackendKind::S3, BackendKind::Redis, BackendKind::Memcached, BackendKind::Gha, BackendKind::Webdav]
-                .into_iter()
-                .find(|kind| kind.keys().iter().any(|key| config.get(&["cache", kind.table(), key]).is_some()))
-                .unwrap_or(BackendKind::Local);
+        let backend = [
+            BackendKind::S3,
+            BackendKind::Redis,
+            BackendKind::Memcached,
+            BackendKind::Gha,
+            BackendKind::Azure,
+            BackendKind::Webdav,
+        ]
+        .into_iter()
+        .find(|kind| kind.keys().iter().any(|key| config.get(&["cache", kind.table(), key]).is_some()))
+        .unwrap_or(BackendKind::Local);
         let dir = match sh.var("SCCACHE_DIR") {
             Ok(dir) => dir.into(),
             Err(_) => match text(&["cache", "disk", "dir"]) {

@@ -671,6 +671,91 @@ fn s3_with_a_custom_endpoint_serves_hits_after_the_local_state_is_gone_and_never
     assert!(!read(&sb.conf()).contains(S3_SECRET), "the secret stays in the environment, out of the file");
 }
 
+/// Azurite's well-known development account (public: it is in Microsoft's documentation).
+const AZURITE_KEY: &str = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+/// Creates a blob container (`create`), or prints how many blobs it holds (`count`), with Shared
+/// Key requests as the Azure CLI makes them: Python's standard library has the HMAC, and Azurite
+/// (path-style) names the account twice in the signed resource.
+const AZURE_REQUEST: &str = r#"
+import base64, hmac, hashlib, http.client, re, sys
+from email.utils import formatdate
+port, key, container, what, account = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], "devstoreaccount1"
+method, query = ("PUT", {"restype": "container"}) if what == "create" else ("GET", {"comp": "list", "restype": "container"})
+headers = {"x-ms-date": formatdate(usegmt=True), "x-ms-version": "2021-08-06"}
+if method == "PUT":
+    headers["Content-Length"] = "0"
+signed = method + "\n" * 12 + "".join(f"{k}:{headers[k]}\n" for k in sorted(h for h in headers if h.startswith("x-ms-")))
+signed += f"/{account}/{account}/{container}" + "".join(f"\n{k}:{query[k]}" for k in sorted(query))
+signature = base64.b64encode(hmac.new(base64.b64decode(key), signed.encode(), hashlib.sha256).digest()).decode()
+headers["Authorization"] = f"SharedKey {account}:{signature}"
+connection = http.client.HTTPConnection("127.0.0.1", port)
+connection.request(method, f"/{account}/{container}?" + "&".join(f"{k}={v}" for k, v in query.items()), headers=headers)
+answer = connection.getresponse()
+body = answer.read().decode()
+if what == "count":
+    print(len([name for name in re.findall("<Name>([^<]*)</Name>", body) if name != ".sccache_check"]))
+sys.exit(0 if answer.status in (200, 201) else 1)
+"#;
+
+/// Azurite, Microsoft's Azure Storage emulator (npm's `azurite`), its blob service on a free
+/// loopback port, with the container `cache`.
+fn azurite(sandbox: &Sandbox) -> Server {
+    let local = Path::new(XTASK).parent().and_then(Path::parent).unwrap().join("npm/node_modules/.bin/azurite-blob");
+    let program = if local.is_file() { local } else { PathBuf::from("azurite-blob") };
+    let install = "npm install --prefix target/npm azurite@3.35.0";
+    assert!(Command::new(&program).arg("--version").output().is_ok_and(|o| o.status.success()), "install: {install}");
+    let port = free_loopback_port();
+    let child = Command::new(&program)
+        .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string(), "--silent", "--skipApiVersionCheck"])
+        .arg("--location")
+        .arg(sandbox.path("azurite"))
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Server { child, port };
+    wait_for_port(port, "azurite-blob");
+    let created =
+        Command::new("python3").args(["-c", AZURE_REQUEST, &port.to_string(), AZURITE_KEY, "cache", "create"]).status();
+    assert!(created.is_ok_and(|status| status.success()), "creating the container `cache` in Azurite");
+    server
+}
+
+/// The blobs in Azurite's container (sccache's access check left out).
+fn azure_blobs(server: &Server) -> u64 {
+    let output = Command::new("python3")
+        .args(["-c", AZURE_REQUEST, &server.port.to_string(), AZURITE_KEY, "cache", "count"])
+        .output()
+        .unwrap();
+    assert_success(&output, "listing Azurite's container");
+    text(&output.stdout).trim().parse().unwrap()
+}
+
+/// The connection string (it holds the account key) from the environment, never the command line.
+#[test]
+fn azure_blob_storage_serves_hits_after_the_local_state_is_gone_and_never_prints_the_key() {
+    let mut sb = SccacheSandbox::new("sccache-azure");
+    let server = azurite(&sb.sandbox);
+    let connection = format!(
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AZURITE_KEY};\
+         BlobEndpoint=http://127.0.0.1:{}/devstoreaccount1;",
+        server.port
+    );
+    sb.env = vec![("SCCACHE_AZURE_CONNECTION_STRING", connection)];
+    let backend = ["--backend", "azure", "--azure-container", "cache"];
+    serves_hits_after_the_local_state_is_gone(&sb, &backend, false, || azure_blobs(&server), "azblob");
+    for args in [&["status"][..], &["status", "--json"], &["stats"], &["env", "--shell", "bash"]] {
+        let output = sb.xtask(args);
+        assert_success(&output, &format!("{args:?}"));
+        assert!(!text(&output.stdout).contains(AZURITE_KEY) && !stderr(&output).contains(AZURITE_KEY), "{args:?}");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(fs::metadata(sb.conf()).unwrap().permissions().mode() & 0o777, 0o600, "the key is in the file");
+    }
+}
+
 #[test]
 fn unreachable_remote_backends_are_clear_errors_and_change_nothing() {
     let sb = SccacheSandbox::new("sccache-remote-down");

@@ -365,7 +365,7 @@ impl Stats {
                     _ => None,
                 },
             },
-            remote => (!location.to_lowercase().contains(remote.table()))
+            remote => (!location.to_lowercase().contains(remote.location_name()))
                 .then(|| format!("it uses {location}, not the {remote} backend")),
         }
     }

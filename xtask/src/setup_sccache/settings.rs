@@ -17,7 +17,16 @@ impl BackendKind {
             BackendKind::Memcached => "memcached",
             BackendKind::S3 => "s3",
             BackendKind::Webdav => "webdav",
+            BackendKind::Azure => "azure",
             BackendKind::Gha => "gha",
+        }
+    }
+
+    /// How sccache names this backend in the cache location of its statistics.
+    pub(crate) fn location_name(self) -> &'static str {
+        match self {
+            BackendKind::Azure => "azblob",
+            other => other.table(),
         }
     }
 
@@ -29,6 +38,8 @@ impl BackendKind {
             BackendKind::Memcached => &["endpoint", "username", "password"],
             BackendKind::S3 => &["bucket", "endpoint", "region", "no_credentials"],
             BackendKind::Webdav => &["endpoint", "username", "password"],
+            // sccache refuses an azure table without `key_prefix`, even an empty one.
+            BackendKind::Azure => &["connection_string", "container", "key_prefix"],
             BackendKind::Gha => &["enabled", "version"],
         }
     }
@@ -51,14 +62,27 @@ impl BackendKind {
             (BackendKind::Webdav, "endpoint") => "SCCACHE_WEBDAV_ENDPOINT",
             (BackendKind::Webdav, "username") => "SCCACHE_WEBDAV_USERNAME",
             (BackendKind::Webdav, "password") => "SCCACHE_WEBDAV_PASSWORD",
+            (BackendKind::Azure, "connection_string") => "SCCACHE_AZURE_CONNECTION_STRING",
+            (BackendKind::Azure, "container") => "SCCACHE_AZURE_BLOB_CONTAINER",
+            (BackendKind::Azure, "key_prefix") => "SCCACHE_AZURE_KEY_PREFIX",
             (BackendKind::Gha, "enabled") => "SCCACHE_GHA_ENABLED",
             _ => return None,
         })
     }
 
-    /// The variable sccache reads the backend's password from, for those that take one.
+    /// The key of this backend's table that holds its secret, given off the command line (a
+    /// password, or Azure's connection string, which holds the account key).
+    pub(crate) fn secret_key(self) -> Option<&'static str> {
+        match self {
+            BackendKind::Redis | BackendKind::Memcached | BackendKind::Webdav => Some("password"),
+            BackendKind::Azure => Some("connection_string"),
+            BackendKind::Local | BackendKind::S3 | BackendKind::Gha => None,
+        }
+    }
+
+    /// The variable sccache reads the backend's secret from, for those that take one.
     pub(crate) fn password_var(self) -> Option<&'static str> {
-        self.variable("password")
+        self.variable(self.secret_key()?)
     }
 }
 
@@ -248,7 +272,7 @@ mod tests {
 
     #[test]
     fn names_parse_and_print_back() {
-        for name in ["local", "redis", "memcached", "s3", "webdav", "gha"] {
+        for name in ["local", "redis", "memcached", "s3", "webdav", "azure", "gha"] {
             assert_eq!(name.parse::<BackendKind>().unwrap().to_string(), name);
         }
         assert!("ftp".parse::<BackendKind>().unwrap_err().contains("use one of local, redis"));
