@@ -758,17 +758,25 @@ fn azure_blob_storage_serves_hits_after_the_local_state_is_gone_and_never_prints
 
 #[test]
 fn unreachable_remote_backends_are_clear_errors_and_change_nothing() {
-    let sb = SccacheSandbox::new("sccache-remote-down");
+    let mut sb = SccacheSandbox::new("sccache-remote-down");
     assert_success(&sb.setup(&[]), "setup with the local disk");
     let before = (read(&sb.cargo_config()), read(&sb.conf()));
     let closed = free_loopback_port();
     let redis_url = format!("redis://127.0.0.1:{closed}");
+    sb.env = vec![(
+        "SCCACHE_AZURE_CONNECTION_STRING",
+        format!(
+            "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AZURITE_KEY};\
+             BlobEndpoint=http://127.0.0.1:{closed}/devstoreaccount1;"
+        ),
+    )];
     let memcached_url = format!("tcp://127.0.0.1:{closed}");
     let endpoint = format!("http://127.0.0.1:{closed}");
     for (backend, args) in [
         ("redis", vec!["--backend", "redis", "--redis-url", &redis_url]),
         ("memcached", vec!["--backend", "memcached", "--memcached-url", &memcached_url]),
         ("s3", vec!["--backend", "s3", "--s3-bucket", "cache", "--s3-endpoint", &endpoint, "--s3-region", "us-east-1"]),
+        ("azure", vec!["--backend", "azure", "--azure-container", "cache"]),
     ] {
         let output = sb.setup(&args);
         assert_eq!(output.status.code(), Some(1), "{backend}: {}", stderr(&output));
@@ -1334,14 +1342,24 @@ fn distributed_compilations_run_on_a_build_server_on_loopback() {
             .unwrap();
         Server { child, port: 0 }
     };
+    let scheduler = format!("http://127.0.0.1:{scheduler_port}");
+    let setup_args = ["--no-install", "--no-incremental", "--cache-size", "1G", "--dist-scheduler", &scheduler];
+    // No scheduler yet: refused, and nothing written.
+    let refused = xtask(&setup_args);
+    assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains(&format!("the scheduler {scheduler} did not answer, so nothing was changed")));
+    assert!(!read(&sandbox.path("sccache.conf")).contains("[dist"), "nothing was written");
+
     let _scheduler = spawn("scheduler");
     wait_for_port(scheduler_port, "sccache-dist scheduler");
+    // A scheduler without build servers: set up, with a warning in status.
+    let setup = xtask(&setup_args);
+    assert_success(&setup, "setup-sccache --dist-scheduler");
+    let status = xtask(&["status"]);
+    let shown = format!("{}{}", text(&status.stdout), stderr(&status));
+    assert!(shown.contains("has no build server"), "{shown}");
     let _build_server = spawn("server");
     wait_for_port(server_port, "sccache-dist server");
-
-    let scheduler = format!("http://127.0.0.1:{scheduler_port}");
-    let setup = xtask(&["--no-install", "--no-incremental", "--cache-size", "1G", "--dist-scheduler", &scheduler]);
-    assert_success(&setup, "setup-sccache --dist-scheduler");
     let conf = read(&sandbox.path("sccache.conf"));
     assert!(conf.contains(&format!("scheduler_url = \"{scheduler}\" {MARK}")), "{conf}");
     #[cfg(unix)]
