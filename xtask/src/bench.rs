@@ -19,7 +19,7 @@ use crate::{
     child::{self, Env},
     flags,
     output::UsageError,
-    setup_sccache::{install, server::Sccache},
+    setup_sccache::{install, server::Sccache, settings::BackendKind},
     tools::{self, Found},
     workspace::{self, Workspace, XTASK_PACKAGE},
 };
@@ -35,12 +35,13 @@ enum Scenario {
     CoverageSccache,
     CoverageChanged,
     SccacheRebuild,
+    SccacheRemote,
     SccacheInstall,
 }
 
 impl Scenario {
     /// Every scenario, in the order they run.
-    const ALL: [Scenario; 9] = [
+    const ALL: [Scenario; 10] = [
         Scenario::XtaskBuild,
         Scenario::CleanScan,
         Scenario::CleanDelete,
@@ -49,6 +50,7 @@ impl Scenario {
         Scenario::CoverageSccache,
         Scenario::CoverageChanged,
         Scenario::SccacheRebuild,
+        Scenario::SccacheRemote,
         Scenario::SccacheInstall,
     ];
 
@@ -62,6 +64,7 @@ impl Scenario {
             Scenario::CoverageSccache => "coverage-sccache",
             Scenario::CoverageChanged => "coverage-changed",
             Scenario::SccacheRebuild => "sccache-rebuild",
+            Scenario::SccacheRemote => "sccache-remote",
             Scenario::SccacheInstall => "sccache-install",
         }
     }
@@ -103,6 +106,7 @@ impl flags::Bench {
                 Scenario::CoverageSccache => ctx.coverage_sccache(&dir),
                 Scenario::CoverageChanged => ctx.coverage_changed(&dir),
                 Scenario::SccacheRebuild => ctx.sccache_rebuild(&dir),
+                Scenario::SccacheRemote => ctx.sccache_remote(&dir),
                 Scenario::SccacheInstall => ctx.sccache_install(&dir),
             }
             .with_context(|| format!("scenario {name} failed"))?;
@@ -243,6 +247,83 @@ impl CoverageWorkspace {
         let packages = self.packages.join(",");
         let cmd = xtask(here)?.arg("coverage").args(modes).args(["-p", &packages, "--no-sccache"]);
         Ok(Env::default().set("RUSTC_WRAPPER", "").apply(cmd))
+    }
+}
+
+/// A cache server the bench started on a free loopback port (the same programs the tests use),
+/// killed on drop.
+struct RemoteServer(std::process::Child);
+
+impl RemoteServer {
+    /// The server for `backend`, its data in `dir`, and the variables that point sccache at it.
+    fn start(sh: &Shell, backend: BackendKind, dir: &Utf8Path) -> anyhow::Result<(RemoteServer, Env)> {
+        let port = std::net::TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port().to_string();
+        let at = format!("127.0.0.1:{port}");
+        let (program, args, env): (&str, Vec<&str>, Env) = match backend {
+            BackendKind::Redis => (
+                "redis-server",
+                vec!["--port", &port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                Env::default().set("SCCACHE_REDIS_ENDPOINT", format!("redis://{at}")),
+            ),
+            // As root, memcached wants to be told to stay root; its 1 MB default item limit would
+            // refuse the larger rlibs (they would miss every time), so items up to 128 MB.
+            BackendKind::Memcached => (
+                "memcached",
+                vec!["-l", "127.0.0.1", "-p", &port, "-U", "0", "-m", "2048", "-I", "128m", "-u", "root"],
+                Env::default().set("SCCACHE_MEMCACHED_ENDPOINT", format!("tcp://{at}")),
+            ),
+            BackendKind::S3 => (
+                "moto_server",
+                vec!["-H", "127.0.0.1", "-p", &port],
+                Env::default()
+                    .set("SCCACHE_BUCKET", "cache")
+                    .set("SCCACHE_ENDPOINT", format!("http://{at}"))
+                    .set("SCCACHE_REGION", "us-east-1")
+                    .set("AWS_ACCESS_KEY_ID", "bench")
+                    .set("AWS_SECRET_ACCESS_KEY", "bench"),
+            ),
+            BackendKind::Webdav => (
+                "wsgidav",
+                vec!["--host", "127.0.0.1", "--port", &port, "--root", dir.as_str(), "--auth", "anonymous"],
+                // A path below the root: sccache joins `/.sccache_check` to it, and a `//` right
+                // after the host is refused by wsgidav's server as an absolute URI.
+                Env::default().set("SCCACHE_WEBDAV_ENDPOINT", format!("http://{at}/cache")),
+            ),
+            other => bail!("the bench starts no {other} server"),
+        };
+        let program = tools::locate(sh, program)
+            .with_context(|| format!("`{program}` is missing; `cargo xtask ci` installs it"))?;
+        let cmd = child::command(sh, program).args(args).quiet();
+        let child = std::process::Command::from(cmd)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .with_context(|| format!("could not start the {backend} server"))?;
+        let server = RemoteServer(child);
+        let started = Instant::now();
+        while std::net::TcpStream::connect(&at).is_err() {
+            anyhow::ensure!(started.elapsed().as_secs() < 20, "the {backend} server did not listen on {at}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        if backend == BackendKind::S3 {
+            // moto takes an unsigned request to make the bucket.
+            use std::io::{Read, Write};
+            let mut stream = std::net::TcpStream::connect(&at)?;
+            stream.write_all(
+                b"PUT /cache HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            )?;
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer)?;
+            anyhow::ensure!(answer.starts_with("HTTP/1.1 200"), "moto did not make the bucket: {answer}");
+        }
+        Ok((server, env))
+    }
+}
+
+impl Drop for RemoteServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
@@ -574,6 +655,44 @@ impl Bench<'_> {
             Sample { label: "coverage, sccache off".into(), seconds: off },
             Some(0.4),
         )])
+    }
+
+    /// What a team cache costs per rebuild over loopback: `cargo clean` + build served by each
+    /// remote backend (a server started here on a free port, sccache given it by its own
+    /// variables) against the same served by the local disk cache. Azure is left out: creating
+    /// Azurite's container takes a signed request (the azure test makes one).
+    fn sccache_remote(&self, dir: &Utf8Path) -> anyhow::Result<Vec<Row>> {
+        self.fresh(dir)?;
+        let ws = dependency_workspace(dir)?;
+        let here = self.shell_in(&ws);
+        let rebuild = |sccache: &Sccache<'_>, target: &str| {
+            time(child::cargo(&here).args(["clean", "--target-dir"]).arg(ws.join(target)))?;
+            let cmd = child::cargo(&here).args(["build", "--quiet", "--target-dir"]).arg(ws.join(target));
+            time(wrapped(sccache, true).set("CARGO_INCREMENTAL", "0").apply(cmd))
+        };
+        self.fresh(&dir.join("local"))?;
+        let local = self.private_sccache(&dir.join("local"))?;
+        rebuild(&local, "local")?; // fills the disk cache
+        let mut rows = Vec::new();
+        for backend in [BackendKind::Redis, BackendKind::Memcached, BackendKind::S3, BackendKind::Webdav] {
+            let server_dir = dir.join(backend.table());
+            self.fresh(&server_dir)?;
+            let (_server, backend_env) = RemoteServer::start(self.sh, backend, &server_dir)?;
+            let remote = self.private_sccache(&server_dir)?.with_env(&backend_env);
+            let measured = rebuild(&remote, backend.table())
+                .and_then(|_| pairs(self.runs, || rebuild(&remote, backend.table()), || rebuild(&local, "local")));
+            let location = remote.stats().map(|stats| stats.cache_location.unwrap_or_default());
+            remote.stop()?;
+            let (served, disk) = measured?;
+            rows.push(Row::compared(
+                "sccache-remote",
+                Sample { label: format!("clean + rebuild from {} ({})", backend, location?), seconds: served },
+                Sample { label: "the same from the local disk cache".into(), seconds: disk },
+                None,
+            ));
+        }
+        local.stop()?;
+        Ok(rows)
     }
 
     /// Clean rebuilds of a workspace with real crates.io dependencies, warm sccache

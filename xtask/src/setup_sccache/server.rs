@@ -158,6 +158,13 @@ impl<'a> Sccache<'a> {
         })
     }
 
+    /// The same server with `extra` on top of its variables: a remote backend given by sccache's
+    /// own variables (the bench).
+    pub(crate) fn with_env(mut self, extra: &Env) -> Sccache<'a> {
+        self.env = self.env.and(extra);
+        self
+    }
+
     fn cmd(&self) -> Cmd<'a> {
         self.env.apply(child::command(self.sh, &self.path))
     }
