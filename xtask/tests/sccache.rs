@@ -516,6 +516,14 @@ fn redis_serves_hits_after_the_local_state_is_gone(name: &str, multilevel: bool)
         location,
     );
     assert!(read(&sb.conf()).contains(&format!("endpoint = \"{url}\" {MARK}")), "{}", read(&sb.conf()));
+    if multilevel {
+        // The hits from Redis filled the disk in front of it: with Redis gone, the disk serves.
+        drop(redis);
+        assert_success(&sb.xtask(&["stats", "--zero"]), "stats --zero");
+        sb.clean_build();
+        let stats = sb.stats();
+        assert_eq!(stats["cache_hits"], 3, "served from the disk first: {stats:#}");
+    }
 }
 
 /// Sets `backend` up (behind the local disk with `multilevel`), builds, wipes every local trace
