@@ -877,7 +877,8 @@ mod unix {
     /// directory and config file whenever they exist.
     struct Watcher {
         stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-        thread: Option<std::thread::JoinHandle<Watched>>,
+        ps: Option<std::thread::JoinHandle<(Vec<String>, usize)>>,
+        files: Option<std::thread::JoinHandle<Vec<(u32, u32)>>>,
     }
 
     /// What a [`Watcher`] saw: command lines that showed the password, the (directory, config file)
@@ -889,36 +890,48 @@ mod unix {
     }
 
     impl Watcher {
+        /// `ps` on one thread and the trial directory on another: a slow `ps` on a busy machine
+        /// must not hide the config file, which lives for a fraction of a second.
         fn start(temp: PathBuf) -> Watcher {
             use std::os::unix::fs::PermissionsExt;
             let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-            let flag = stop.clone();
-            let thread = std::thread::spawn(move || {
-                let (mut leaks, mut modes, mut samples) = (Vec::new(), Vec::new(), 0);
-                while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+            let running = || {
+                let flag = stop.clone();
+                move || !flag.load(std::sync::atomic::Ordering::Relaxed)
+            };
+            let ps_running = running();
+            let ps = std::thread::spawn(move || {
+                let (mut leaks, mut samples) = (Vec::new(), 0);
+                while ps_running() {
                     let ps = Command::new("ps").args(["-eo", "args"]).output().unwrap();
                     samples += 1;
                     let lines = text(&ps.stdout);
                     leaks.extend(lines.lines().filter(|line| line.contains("Zq9-p")).map(str::to_owned));
-                    // The trial's config lives for a fraction of a second: looked for far more often.
-                    for _ in 0..20 {
-                        for entry in fs::read_dir(&temp).unwrap().flatten() {
-                            let config = entry.path().join("config");
-                            if let (Ok(dir), Ok(file)) = (entry.metadata(), config.metadata()) {
-                                modes.push((dir.permissions().mode() & 0o777, file.permissions().mode() & 0o777));
-                            }
-                        }
-                        std::thread::sleep(std::time::Duration::from_millis(1));
-                    }
                 }
-                Watched { leaks, modes, samples }
+                (leaks, samples)
             });
-            Watcher { stop, thread: Some(thread) }
+            let files_running = running();
+            let files = std::thread::spawn(move || {
+                let mut modes = Vec::new();
+                while files_running() {
+                    for entry in fs::read_dir(&temp).unwrap().flatten() {
+                        let config = entry.path().join("config");
+                        if let (Ok(dir), Ok(file)) = (entry.metadata(), config.metadata()) {
+                            modes.push((dir.permissions().mode() & 0o777, file.permissions().mode() & 0o777));
+                        }
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                modes
+            });
+            Watcher { stop, ps: Some(ps), files: Some(files) }
         }
 
         fn finish(mut self) -> Watched {
             self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-            self.thread.take().unwrap().join().unwrap()
+            let (leaks, samples) = self.ps.take().unwrap().join().unwrap();
+            let modes = self.files.take().unwrap().join().unwrap();
+            Watched { leaks, modes, samples }
         }
     }
 
