@@ -270,6 +270,9 @@ fn changed_members(
             None => eprintln!("{task} leaves out `{name}`: the change does not reach it"),
         }
     }
+    for (name, why) in affected.members.iter().filter(|(member, _)| !selected.contains(member)) {
+        eprintln!("`{name}` is affected ({why}) but not selected: name it with -p to measure it");
+    }
     Ok(measured)
 }
 

@@ -88,6 +88,14 @@ fn a_leaf_change_measures_the_leaf_alone_and_a_core_change_every_dependent() {
     let stderr = text(&output.stderr);
     assert!(stderr.contains("coverage measures `leaf`: src/lib.rs changed"), "{stderr}");
     assert!(stderr.contains("coverage leaves out `core`: the change does not reach it"), "{stderr}");
+    // Narrowed by -p, the affected member that is not named is said.
+    let output = xtask(&sandbox, &["--changed-since", "main", "-p", "core", "--dry-run"]);
+    assert!(text(&output.stdout).contains("nothing to measure"), "{}", describe(&output));
+    assert!(
+        text(&output.stderr).contains("`leaf` is affected (src/lib.rs changed) but not selected"),
+        "{}",
+        describe(&output)
+    );
 
     // Staged and untracked files count, and a change at the bottom reaches both dependents.
     git(&sandbox, &["add", "leaf/src/lib.rs"]);
