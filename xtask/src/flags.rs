@@ -644,9 +644,10 @@ impl FromStr for BackendKind {
     }
 }
 
-impl fmt::Display for BackendKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl BackendKind {
+    /// The name `--backend` takes.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
             BackendKind::Local => "local",
             BackendKind::Redis => "redis",
             BackendKind::Memcached => "memcached",
@@ -654,7 +655,13 @@ impl fmt::Display for BackendKind {
             BackendKind::Webdav => "webdav",
             BackendKind::Azure => "azure",
             BackendKind::Gha => "gha",
-        })
+        }
+    }
+}
+
+impl fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 

@@ -9,16 +9,12 @@ use crate::{secrets, tools};
 
 /// What setup writes for each backend.
 impl BackendKind {
-    /// The table under `[cache]` in sccache's configuration, and its name in `--help`'s feature list.
+    /// The table under `[cache]` in sccache's configuration, and its name in `--help`'s feature
+    /// list: the backend's own name, but `disk` for the local one.
     pub(crate) fn table(self) -> &'static str {
         match self {
             BackendKind::Local => "disk",
-            BackendKind::Redis => "redis",
-            BackendKind::Memcached => "memcached",
-            BackendKind::S3 => "s3",
-            BackendKind::Webdav => "webdav",
-            BackendKind::Azure => "azure",
-            BackendKind::Gha => "gha",
+            remote => remote.name(),
         }
     }
 
