@@ -582,6 +582,16 @@ struct Server {
     port: u16,
 }
 
+impl Server {
+    /// `cmd`, its output dropped, once it listens on `port`.
+    fn start(mut cmd: Command, port: u16, what: &str) -> Server {
+        let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let server = Server { child, port };
+        wait_for_port(port, what);
+        server
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -593,14 +603,9 @@ impl Drop for Server {
 fn memcached() -> Server {
     require_tool("memcached", &["--version"], "apt-get install memcached");
     let port = free_loopback_port();
-    let child = Command::new("memcached")
-        .args(["-l", "127.0.0.1", "-p", &port.to_string(), "-U", "0", "-m", "64", "-u", "root"])
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Server { child, port };
-    wait_for_port(port, "memcached");
-    server
+    let mut cmd = Command::new("memcached");
+    cmd.args(["-l", "127.0.0.1", "-p", &port.to_string(), "-U", "0", "-m", "64", "-u", "root"]);
+    Server::start(cmd, port, "memcached")
 }
 
 /// How many items memcached holds, from its `stats`.
@@ -640,14 +645,9 @@ const S3_SECRET: &str = "s3-secret-Kq8v+never/shown";
 fn s3() -> Server {
     require_tool("moto_server", &["--help"], "python3 -m pip install 'moto[server]==5.2.1'");
     let port = free_loopback_port();
-    let child = Command::new("moto_server")
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Server { child, port };
-    wait_for_port(port, "moto_server");
+    let mut cmd = Command::new("moto_server");
+    cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+    let server = Server::start(cmd, port, "moto_server");
     let created =
         request(port, "PUT /cache HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
     assert!(created.starts_with("HTTP/1.1 200"), "creating the bucket: {created}");
@@ -714,15 +714,11 @@ fn azurite(sandbox: &Sandbox) -> Server {
     let install = "npm install --prefix target/npm azurite@3.35.0";
     assert!(Command::new(&program).arg("--version").output().is_ok_and(|o| o.status.success()), "install: {install}");
     let port = free_loopback_port();
-    let child = Command::new(&program)
-        .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string(), "--silent", "--skipApiVersionCheck"])
+    let mut cmd = Command::new(&program);
+    cmd.args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string(), "--silent", "--skipApiVersionCheck"])
         .arg("--location")
-        .arg(sandbox.path("azurite"))
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Server { child, port };
-    wait_for_port(port, "azurite-blob");
+        .arg(sandbox.path("azurite"));
+    let server = Server::start(cmd, port, "azurite-blob");
     let created =
         Command::new("python3").args(["-c", AZURE_REQUEST, &port.to_string(), AZURITE_KEY, "cache", "create"]).status();
     assert!(created.is_ok_and(|status| status.success()), "creating the container `cache` in Azurite");
