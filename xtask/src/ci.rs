@@ -101,6 +101,8 @@ impl flags::Ci {
             }
             return Ok(());
         }
+        // Where Azurite and the Wine prefix go: read once.
+        let target_dir = Workspace::load(sh)?.target_dir;
         if !self.no_install {
             for install in installs(sh) {
                 install.run().context("installing what the checks need failed")?;
@@ -114,7 +116,7 @@ impl flags::Ci {
             setup_sccache::find_or_install(sh, false, false)?;
             install_debian_packages(sh)?;
             install_python_packages(sh)?;
-            install_azurite(sh)?;
+            install_azurite(sh, &target_dir)?;
         }
         let action_validator = tools::ACTION_VALIDATOR.find(sh)?.path;
         let zizmor = tools::locate(sh, "zizmor")
@@ -124,7 +126,7 @@ impl flags::Ci {
         }
         if cfg!(target_os = "linux") {
             let wine = WINE.program(sh).context("Wine is missing: install it with `apt-get install wine64`")?;
-            let wine = Wine::in_dir(&Workspace::load(sh)?.target_dir.join("wine"), wine);
+            let wine = Wine::in_dir(&target_dir.join("wine"), wine);
             wine.prepare(sh)?;
             for (test, why) in NOT_UNDER_WINE {
                 eprintln!("under Wine, {test} is left out: {why}");
@@ -172,8 +174,8 @@ fn install_python_packages(sh: &Shell) -> anyhow::Result<()> {
 }
 
 /// Azurite with the machine's npm, unless it is there already.
-fn install_azurite(sh: &Shell) -> anyhow::Result<()> {
-    let prefix = Workspace::load(sh)?.target_dir.join("npm");
+fn install_azurite(sh: &Shell, target_dir: &Utf8Path) -> anyhow::Result<()> {
+    let prefix = target_dir.join("npm");
     if prefix.join("node_modules/.bin").join(tools::exe("azurite-blob")).is_file() {
         return Ok(());
     }
