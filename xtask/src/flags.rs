@@ -99,6 +99,22 @@ xflags::xflags! {
             /// Remove what setup added to cargo's and sccache's configuration (and nothing else),
             /// and stop the server.
             cmd disable {}
+            /// Run one cargo build through sccache and say why each compilation missed the cache
+            /// (first compilation, sources, a dependency, arguments, a variable, the working
+            /// directory, the compiler, or not cacheable), compared with the previous build of
+            /// each unit recorded here. The build's output and exit code pass through.
+            cmd explain {
+                /// cargo's subcommand and its arguments, after `--`. Default: build.
+                repeated cargo_args: String
+                /// Also write this build's records to this file, to compare with elsewhere
+                /// (another checkout, machine or CI run) by --against.
+                optional --save file: Utf8PathBuf
+                /// Compare with the records in this file (written by --save) instead of those
+                /// kept in the target directory.
+                optional --against file: Utf8PathBuf
+                /// Print every compilation and the summary as JSON on stdout.
+                optional --json
+            }
         }
 
         /// Measure test coverage with cargo-llvm-cov: one test run, then every report asked for,
@@ -300,6 +316,7 @@ pub enum SetupSccacheCmd {
     Clear(Clear),
     Env(Env),
     Disable(Disable),
+    Explain(Explain),
 }
 
 #[derive(Debug)]
@@ -332,6 +349,15 @@ pub struct Env {
 
 #[derive(Debug)]
 pub struct Disable;
+
+#[derive(Debug)]
+pub struct Explain {
+    pub cargo_args: Vec<String>,
+
+    pub save: Option<Utf8PathBuf>,
+    pub against: Option<Utf8PathBuf>,
+    pub json: bool,
+}
 
 #[derive(Debug)]
 pub struct Coverage {

@@ -36,6 +36,9 @@ fn main() -> ExitCode {
     if let Some(code) = coverage::export_tap::run_if_called() {
         return code;
     }
+    if let Some(code) = setup_sccache::explain::wrapper::run_if_called() {
+        return code;
+    }
     let mut args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     // `coverage-fast` is `coverage` with a narrower default selection: one definition of the flags.
     let scope = match args.first().is_some_and(|arg| arg == "coverage-fast") {
@@ -70,10 +73,13 @@ fn main() -> ExitCode {
     match run(flags, scope) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if err.is::<UsageError>() => usage_error(&err),
-        Err(err) => {
-            secrets::errln!("{}: {err:#}", paint(Stream::Stderr, Style::Bad, "error"));
-            ExitCode::FAILURE
-        }
+        Err(err) => match err.downcast::<output::PassedOn>() {
+            Ok(output::PassedOn(code)) => ExitCode::from(code),
+            Err(err) => {
+                secrets::errln!("{}: {err:#}", paint(Stream::Stderr, Style::Bad, "error"));
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 

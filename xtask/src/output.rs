@@ -19,6 +19,19 @@ impl std::fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
+/// A task that ran a command whose exit code is its own (`setup-sccache explain` passes on its
+/// build's): the xtask exits with it, having printed everything already.
+#[derive(Debug)]
+pub(crate) struct PassedOn(pub(crate) u8);
+
+impl std::fmt::Display for PassedOn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the command exited with {}", self.0)
+    }
+}
+
+impl std::error::Error for PassedOn {}
+
 #[derive(Clone, Copy)]
 pub(crate) enum Stream {
     Stdout,

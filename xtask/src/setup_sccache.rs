@@ -9,6 +9,7 @@
 //! This is where credentials pass through, so every line it prints is redacted.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub(crate) mod explain;
 pub(crate) mod install;
 pub(crate) mod server;
 pub(crate) mod settings;
@@ -71,6 +72,7 @@ impl flags::SetupSccache {
             flags::SetupSccacheCmd::Clear(_) => clear(sh, self.dry_run),
             flags::SetupSccacheCmd::Env(env) => print_env(sh, env.shell, self.no_incremental),
             flags::SetupSccacheCmd::Disable(_) => disable(sh, self.dry_run),
+            flags::SetupSccacheCmd::Explain(explain) => explain.run(sh, &installed(sh)?),
         }
     }
 
@@ -101,6 +103,7 @@ impl flags::SetupSccache {
             flags::SetupSccacheCmd::Start(_) => ("start", &[][..]),
             flags::SetupSccacheCmd::Stop(_) => ("stop", &[][..]),
             flags::SetupSccacheCmd::Stats(_) => ("stats", &[][..]),
+            flags::SetupSccacheCmd::Explain(_) => ("explain", &[][..]),
         };
         let shared = [("--dry-run", self.dry_run), ("--no-incremental", self.no_incremental)];
         let given = setup_only.iter().chain(&shared).find(|(flag, given)| *given && !allowed.contains(flag));

@@ -124,6 +124,7 @@ impl fmt::Display for DistStatus {
 }
 
 /// A found sccache binary, and the server its commands talk to.
+#[derive(Clone)]
 pub(crate) struct Sccache<'a> {
     sh: &'a Shell,
     pub(crate) path: Utf8PathBuf,

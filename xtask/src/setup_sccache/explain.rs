@@ -1,0 +1,885 @@
+//! `cargo xtask setup-sccache explain`: one cargo build through sccache, and why each
+//! compilation missed the cache, which sccache itself cannot say.
+//!
+//! The build runs against a server started for it with sccache's debug log on, so hit, miss or
+//! not cacheable comes from sccache (`sccache_log`); the xtask, chained in front of sccache as
+//! the rustc wrapper (`wrapper`), writes down what each compilation was given. A miss is then
+//! explained by comparing those inputs, the ones sccache hashes into its key (src/compiler/rust.rs
+//! `generate_hash_key`), with the previous recorded compilation of the same unit.
+
+mod sccache_log;
+pub(crate) mod wrapper;
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    ffi::OsString,
+    process::Stdio,
+};
+
+use anyhow::Context;
+use camino::{Utf8Path, Utf8PathBuf};
+use serde_json::{Value, json};
+use xshell::Shell;
+
+use self::sccache_log::Outcome;
+use super::server::{Sccache, Stats};
+use crate::{
+    child::{self, Env},
+    flags,
+    output::{PassedOn, UsageError},
+    secrets::{errln, outln},
+    tools::Version,
+    workspace,
+};
+
+/// Where the records live, under the workspace's target directory.
+const RECORDS_DIR: &str = "xtask-explain";
+const RECORDS_FILE: &str = "records.json";
+/// Arguments sccache leaves out of its key: paths whose files are hashed by content instead.
+const UNHASHED_ARGS: [&str; 5] = ["--extern", "-L", "--check-cfg", "--out-dir", "--diagnostic-width"];
+/// rustc flags whose value is the next argument.
+const FLAGS_WITH_VALUE: [&str; 22] = [
+    "-C",
+    "--codegen",
+    "--cfg",
+    "--check-cfg",
+    "--crate-type",
+    "--crate-name",
+    "--cap-lints",
+    "-L",
+    "--extern",
+    "--out-dir",
+    "--target",
+    "-A",
+    "-W",
+    "-D",
+    "-F",
+    "--force-warn",
+    "--emit",
+    "--error-format",
+    "--json",
+    "--remap-path-prefix",
+    "-Z",
+    "--edition",
+];
+/// cargo's hash of a unit, in its arguments: it changes with whatever else changed.
+const UNIT_HASH_ARGS: [&str; 2] = ["-C metadata", "-C extra-filename"];
+
+impl flags::Explain {
+    pub(crate) fn run(&self, sh: &Shell, sccache: &Sccache<'_>) -> anyhow::Result<()> {
+        let against = self.against.as_deref().map(read_records).transpose()?;
+        let dir = records_dir(sh)?;
+        let scratch = dir.join("build");
+        if scratch.exists() {
+            std::fs::remove_dir_all(&scratch).with_context(|| format!("cannot empty {scratch}"))?;
+        }
+        std::fs::create_dir_all(&scratch).with_context(|| format!("cannot create {scratch}"))?;
+        let log = scratch.join("sccache.log");
+
+        let xtask = std::env::current_exe().context("cannot find the running xtask")?;
+        let env = wrapper_env(xtask.as_os_str(), &sccache.path, &scratch, std::env::var_os("RUSTC_WRAPPER"));
+        let args = cargo_args(&self.cargo_args);
+        let (status, counted) = with_logging_server(sccache, &log, || {
+            let cmd = env.apply(child::cargo(sh).args(&args));
+            errln!("$ {cmd}");
+            let mut command = std::process::Command::from(cmd);
+            // JSON is what stdout holds then; the build's own output goes beside the rest of it.
+            if self.json {
+                command.stdout(Stdio::from(std::io::stderr()));
+            }
+            command.status().context("cannot run cargo")
+        })?;
+
+        let log_text = std::fs::read_to_string(&log).with_context(|| format!("cannot read sccache's log {log}"))?;
+        let units = Unit::read_build(sh, &scratch, &log_text)?;
+        let store = dir.join(RECORDS_FILE);
+        let (previous, compared_with) = match against {
+            Some(units) => (units, self.against.clone().unwrap_or_default()),
+            None => (read_records(&store).unwrap_or_default(), store.clone()),
+        };
+        let report = Report::new(units, previous, sccache.version);
+        match self.json {
+            true => outln!("{:#}", report.to_json(&compared_with, &counted, status.code())),
+            false => outln!("{}", report.to_text(&compared_with, &counted).trim_end()),
+        }
+
+        let kept = read_records(&store).unwrap_or_default();
+        let latest = latest_records(kept, &report.units);
+        write_records(&store, &latest)?;
+        if let Some(file) = &self.save {
+            write_records(file, &latest)?;
+            errln!("saved the records of {} compilations to {file}", latest.len());
+        }
+        match status.code() {
+            Some(0) => Ok(()),
+            code => Err(PassedOn(code.map_or(1, |code| code.clamp(1, 255) as u8)).into()),
+        }
+    }
+}
+
+/// The build, `cargo build` unless other arguments are given.
+fn cargo_args(given: &[String]) -> Vec<String> {
+    match given.is_empty() {
+        true => vec!["build".to_owned()],
+        false => given.to_vec(),
+    }
+}
+
+/// What the build's cargo gets: the xtask as its rustc wrapper, told which sccache to call and
+/// where the records go, and the user's own wrapper to put back for sccache.
+fn wrapper_env(xtask: &std::ffi::OsStr, sccache: &Utf8Path, records: &Utf8Path, user_wrapper: Option<OsString>) -> Env {
+    let env = Env::default()
+        .set("RUSTC_WRAPPER", xtask)
+        .set(wrapper::SCCACHE_VAR, sccache)
+        .set(wrapper::RECORDS_VAR, records);
+    match user_wrapper.filter(|wrapper| !wrapper.is_empty()) {
+        Some(wrapper) => env.set(wrapper::USER_WRAPPER_VAR, wrapper),
+        None => env,
+    }
+}
+
+/// Runs `build` against a server of the same configuration with its log written to `log`, then
+/// puts the server back as it was (running or not). Returns what `build` returned and the
+/// server's statistics, which count this build alone.
+fn with_logging_server<T>(
+    sccache: &Sccache<'_>,
+    log: &Utf8Path,
+    build: impl FnOnce() -> anyhow::Result<T>,
+) -> anyhow::Result<(T, Stats)> {
+    let was_running = sccache.stop()?;
+    let logging =
+        sccache.clone().with_env(&Env::default().set("SCCACHE_LOG", "sccache=debug").set("SCCACHE_ERROR_LOG", log));
+    logging.start().context("the sccache server with its log on did not start")?;
+    let built = build();
+    let stats = logging.stats();
+    logging.stop()?;
+    if was_running {
+        sccache.start()?;
+    }
+    Ok((built?, stats?))
+}
+
+/// The workspace's own target directory (`build.target-dir` or `target/`): what a
+/// `CARGO_TARGET_DIR` says is left out, so a build with another one is compared with the usual.
+fn records_dir(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
+    let json = workspace::metadata_command(sh)
+        .arg("--no-deps")
+        .env_remove("CARGO_TARGET_DIR")
+        .quiet()
+        .read()
+        .context("`cargo metadata` failed; its message above says why")?;
+    let metadata: Value = serde_json::from_str(&json).context("`cargo metadata` printed something that is not JSON")?;
+    let target = metadata["target_directory"].as_str().context("`cargo metadata` names no target directory")?;
+    Ok(Utf8Path::new(target).join(RECORDS_DIR))
+}
+
+fn read_records(file: &Utf8Path) -> anyhow::Result<Vec<Unit>> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read the records {file}"))?;
+    let value: Value = serde_json::from_str(&text)
+        .map_err(|err| UsageError(format!("{file} is not a records file of `explain --save` ({err})")))?;
+    let units = value["units"]
+        .as_array()
+        .ok_or_else(|| UsageError(format!("{file} is not a records file of `explain --save`: it has no `units`")))?;
+    Ok(units.iter().filter_map(Unit::from_json).collect())
+}
+
+fn write_records(file: &Utf8Path, units: &[Unit]) -> anyhow::Result<()> {
+    let json = json!({"units": units.iter().map(Unit::to_json).collect::<Vec<_>>()});
+    if let Some(dir) = file.parent().filter(|dir| !dir.as_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {dir}"))?;
+    }
+    std::fs::write(file, format!("{json:#}\n")).with_context(|| format!("cannot write {file}"))
+}
+
+/// The kept records with this build's in place of the same units' older ones.
+fn latest_records(kept: Vec<Unit>, built: &[Unit]) -> Vec<Unit> {
+    let mut latest: Vec<Unit> =
+        kept.into_iter().filter(|unit| !built.iter().any(|new| new.id() == unit.id())).collect();
+    latest.extend(built.iter().cloned());
+    latest
+}
+
+/// A stable 64-bit FNV-1a of `bytes`, as 16 hex digits: the same on every machine and
+/// version, so records compare across them. Eight bytes a round keeps it quick unoptimised.
+pub(crate) fn fingerprint(bytes: &[u8]) -> String {
+    const PRIME: u64 = 0x100_0000_01b3;
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        hash = (hash ^ u64::from_le_bytes(chunk.try_into().unwrap_or_default())).wrapping_mul(PRIME);
+    }
+    for byte in chunks.remainder() {
+        hash = (hash ^ u64::from(*byte)).wrapping_mul(PRIME);
+    }
+    format!("{hash:016x}")
+}
+
+/// One compilation: what sccache was given, and what it did.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Unit {
+    package: String,
+    version: String,
+    crate_name: String,
+    /// lib, bin, test, build-script, proc-macro, ...
+    kind: String,
+    /// `--target`, or host.
+    target: String,
+    compiler: String,
+    /// `rustc -vV`, the version sccache hashes.
+    compiler_version: String,
+    cwd: String,
+    args: Vec<String>,
+    /// The `CARGO_*` variables, and those the crate reads (`env!`, from rustc's dep-info; `None`
+    /// when unset), credentials as fingerprints.
+    env: BTreeMap<String, Option<String>>,
+    /// Each source file rustc read, as dep-info names it, with its fingerprint.
+    sources: BTreeMap<String, String>,
+    key: Option<String>,
+    outcome: Outcome,
+}
+
+impl Unit {
+    /// This build's compilations: the wrapper's records in `dir`, each with the outcome sccache
+    /// logged for its arguments, and its sources and compiler read now.
+    fn read_build(sh: &Shell, dir: &Utf8Path, log: &str) -> anyhow::Result<Vec<Unit>> {
+        let lookups: HashMap<String, sccache_log::Lookup> =
+            sccache_log::lookups(log).into_iter().map(|lookup| (lookup.args.clone(), lookup)).collect();
+        let mut versions: HashMap<String, String> = HashMap::new();
+        let mut units = Vec::new();
+        for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {dir}"))? {
+            let path = entry?.path();
+            if path.extension().is_none_or(|extension| extension != "json") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path)?;
+            let Ok(record) = serde_json::from_str::<Value>(&text) else { continue };
+            let mut unit = Unit::from_wrapper(&record);
+            if let Some(lookup) = lookups.get(&sccache_log::logged_args(&unit.args)) {
+                unit.outcome = lookup.outcome.clone();
+                unit.key = lookup.key.clone();
+            }
+            unit.compiler_version = versions
+                .entry(unit.compiler.clone())
+                .or_insert_with(|| {
+                    child::command(sh, &unit.compiler).arg("-vV").quiet().read().unwrap_or_default().trim().to_owned()
+                })
+                .clone();
+            if matches!(unit.outcome, Outcome::Hit | Outcome::Miss | Outcome::CacheError) {
+                unit.read_dep_info();
+            }
+            units.push(unit);
+        }
+        units.sort_by_key(Unit::id);
+        Ok(units)
+    }
+
+    /// A record the wrapper wrote.
+    fn from_wrapper(record: &Value) -> Unit {
+        let text = |value: &Value| value.as_str().unwrap_or_default().to_owned();
+        let args: Vec<String> = record["args"].as_array().into_iter().flatten().map(text).collect();
+        let env: BTreeMap<String, Option<String>> = record["env"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(name, value)| (name.clone(), Some(text(value))))
+            .collect();
+        let var = |name: &str| env.get(name).cloned().flatten().unwrap_or_default();
+        let options = options(&args);
+        let value = |flag: &str| values(&options, flag).next().map(str::to_owned);
+        let crate_name = value("--crate-name").unwrap_or_default();
+        let crate_types: Vec<&str> = values(&options, "--crate-type").collect();
+        let kind = if options.iter().any(|option| option == "--test") {
+            "test".to_owned()
+        } else if crate_name.starts_with("build_script_") {
+            "build-script".to_owned()
+        } else if crate_types.is_empty() {
+            "bin".to_owned()
+        } else {
+            crate_types.join("+")
+        };
+        Unit {
+            package: var("CARGO_PKG_NAME"),
+            version: var("CARGO_PKG_VERSION"),
+            crate_name,
+            kind,
+            target: value("--target").unwrap_or_else(|| "host".to_owned()),
+            compiler: text(&record["compiler"]),
+            cwd: text(&record["cwd"]),
+            args,
+            env,
+            ..Unit::default()
+        }
+    }
+
+    /// Reads the sources and the variables rustc's dep-info file lists.
+    fn read_dep_info(&mut self) {
+        let Some(file) = self.dep_info_file() else { return };
+        let Ok(text) = std::fs::read_to_string(&file) else { return };
+        let DepInfo { sources, env } = DepInfo::parse(&text);
+        let cwd = Utf8Path::new(&self.cwd);
+        self.sources = sources
+            .into_iter()
+            .map(|source| {
+                let content = std::fs::read(cwd.join(&source)).unwrap_or_default();
+                (source, fingerprint(&content))
+            })
+            .collect();
+        for (name, value) in env {
+            let value = value.map(|value| wrapper::kept_value(&name, &value));
+            self.env.entry(name).or_insert(value);
+        }
+    }
+
+    /// `--emit dep-info=<file>`, or `<out-dir>/<crate><extra-filename>.d`.
+    fn dep_info_file(&self) -> Option<Utf8PathBuf> {
+        let options = options(&self.args);
+        let emit =
+            values(&options, "--emit").flat_map(|emit| emit.split(',')).find(|emit| emit.starts_with("dep-info"))?;
+        let file = match emit.split_once('=') {
+            Some((_, file)) => Utf8PathBuf::from(file),
+            None => Utf8Path::new(values(&options, "--out-dir").next()?).join(format!(
+                "{}{}.d",
+                self.crate_name,
+                self.extra_filename()
+            )),
+        };
+        Some(Utf8Path::new(&self.cwd).join(file))
+    }
+
+    fn extra_filename(&self) -> String {
+        values(&options(&self.args), "-C")
+            .find_map(|codegen| codegen.strip_prefix("extra-filename="))
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// What makes two compilations the same unit from one build to the next.
+    fn id(&self) -> String {
+        format!("{} {} {} {} {}", self.package, self.version, self.crate_name, self.kind, self.target)
+    }
+
+    /// The unit as people name it: `lib 0.1.0 (lib)`.
+    fn label(&self) -> String {
+        let target = match self.target.as_str() {
+            "host" => String::new(),
+            target => format!(" for {target}"),
+        };
+        let crate_name = match self.crate_name == self.package.replace('-', "_") || self.kind == "build-script" {
+            true => String::new(),
+            false => format!(" {}", self.crate_name),
+        };
+        format!("{} {} ({}{crate_name}){target}", self.package, self.version, self.kind)
+    }
+
+    /// The file names of the crates it links (`--extern name=path`), without `lib` and extension.
+    fn extern_stems(&self) -> Vec<String> {
+        values(&options(&self.args), "--extern")
+            .filter_map(|spec| spec.split_once('=').map(|(_, path)| path))
+            .filter_map(|path| Utf8Path::new(path).file_stem().map(str::to_owned))
+            .map(|stem| stem.strip_prefix("lib").map_or(stem.clone(), str::to_owned))
+            .collect()
+    }
+
+    fn output_stem(&self) -> String {
+        format!("{}{}", self.crate_name, self.extra_filename())
+    }
+
+    /// The variables sccache (of `version`) hashes into the key.
+    fn hashed_env(&self, version: Version) -> BTreeMap<&str, Option<&str>> {
+        let unhashed = |name: &str| {
+            name == "CARGO_MAKEFLAGS"
+                || name.starts_with("CARGO_REGISTRIES_")
+                || (name == "CARGO_BUILD_JOBS" && version >= Version(0, 12, 0))
+                || (name == "CARGO_ENCODED_RUSTFLAGS" && version >= Version(0, 15, 0))
+        };
+        self.env
+            .iter()
+            .filter(|(name, _)| !unhashed(name))
+            .map(|(name, value)| (name.as_str(), value.as_deref()))
+            .collect()
+    }
+
+    fn hashed_options(&self) -> Vec<String> {
+        options(&self.args).into_iter().filter(|option| !UNHASHED_ARGS.contains(&option_key(option).as_str())).collect()
+    }
+
+    fn to_json(&self) -> Value {
+        json!({
+            "unit": self.label(),
+            "package": self.package,
+            "version": self.version,
+            "crate_name": self.crate_name,
+            "kind": self.kind,
+            "target": self.target,
+            "outcome": self.outcome.name(),
+            "not_cacheable_because": match &self.outcome { Outcome::NotCacheable(why) => Some(why), _ => None },
+            "sccache_key": self.key,
+            "compiler": self.compiler,
+            "compiler_version": self.compiler_version,
+            "cwd": self.cwd,
+            "args": self.args,
+            "env": self.env,
+            "sources": self.sources,
+        })
+    }
+
+    fn from_json(value: &Value) -> Option<Unit> {
+        let text = |key: &str| value[key].as_str().map(str::to_owned);
+        let map = |key: &str| value[key].as_object().cloned().unwrap_or_default();
+        Some(Unit {
+            package: text("package")?,
+            version: text("version")?,
+            crate_name: text("crate_name")?,
+            kind: text("kind")?,
+            target: text("target")?,
+            compiler: text("compiler").unwrap_or_default(),
+            compiler_version: text("compiler_version").unwrap_or_default(),
+            cwd: text("cwd").unwrap_or_default(),
+            args: value["args"].as_array()?.iter().filter_map(|arg| arg.as_str().map(str::to_owned)).collect(),
+            env: map("env").into_iter().map(|(name, value)| (name, value.as_str().map(str::to_owned))).collect(),
+            sources: map("sources")
+                .into_iter()
+                .filter_map(|(name, value)| Some((name, value.as_str()?.to_owned())))
+                .collect(),
+            key: text("sccache_key"),
+            outcome: Outcome::from_name(&text("outcome")?, value["not_cacheable_because"].as_str()),
+        })
+    }
+}
+
+/// What a rustc dep-info file lists: the source files, and the variables read with `env!`.
+#[derive(Debug, PartialEq)]
+struct DepInfo {
+    sources: Vec<String>,
+    env: Vec<(String, Option<String>)>,
+}
+
+impl DepInfo {
+    /// Each source gets a rule of its own, `path:`; variables are `# env-dep:NAME[=value]`.
+    fn parse(text: &str) -> DepInfo {
+        let mut sources = Vec::new();
+        let mut env = Vec::new();
+        for line in text.lines() {
+            if let Some(var) = line.strip_prefix("# env-dep:") {
+                env.push(match var.split_once('=') {
+                    Some((name, value)) => (name.to_owned(), Some(value.to_owned())),
+                    None => (var.to_owned(), None),
+                });
+            } else if let Some(path) = line.strip_suffix(':').filter(|path| !path.is_empty() && !line.starts_with('#'))
+            {
+                sources.push(path.replace("\\ ", " "));
+            }
+        }
+        DepInfo { sources, env }
+    }
+}
+
+/// rustc's arguments as options: a flag with its value (`-C opt-level=0`, `--crate-type lib`),
+/// or one argument (`--edition=2021`, the source file).
+fn options(args: &[String]) -> Vec<String> {
+    let mut options = Vec::new();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match FLAGS_WITH_VALUE.contains(&arg.as_str()) {
+            true => options.push(format!("{arg} {}", args.next().map_or("", String::as_str))),
+            false => options.push(arg.clone()),
+        }
+    }
+    options
+}
+
+/// The values of `flag` among `options`, in both forms (`--flag value` and `--flag=value`).
+fn values<'a>(options: &'a [String], flag: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    options.iter().filter_map(move |option| {
+        option.strip_prefix(flag).and_then(|rest| rest.strip_prefix(' ').or_else(|| rest.strip_prefix('=')))
+    })
+}
+
+/// What two values of one setting share: `-C opt-level`, `--edition`; a `--cfg` is its own.
+fn option_key(option: &str) -> String {
+    let (flag, value) = option.split_once([' ', '=']).unwrap_or((option, ""));
+    match flag {
+        "-C" | "--codegen" | "-Z" => format!("{flag} {}", value.split('=').next().unwrap_or(value)),
+        "--cfg" | "-A" | "-W" | "-D" | "-F" | "--force-warn" => option.to_owned(),
+        _ => flag.to_owned(),
+    }
+}
+
+/// How the hashed arguments differ: `-C opt-level=0 → -C opt-level=3`, `added -C
+/// instrument-coverage`, `removed --cfg coverage`. cargo's unit hash only shows when nothing
+/// else differs, since it follows from the rest.
+fn argument_changes(before: &[String], after: &[String]) -> Vec<String> {
+    let missing_from = |from: &[String], other: &[String]| {
+        let mut other = other.to_vec();
+        from.iter()
+            .filter(|option| match other.iter().position(|candidate| candidate == *option) {
+                Some(index) => {
+                    other.remove(index);
+                    false
+                }
+                None => true,
+            })
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let removed = missing_from(before, after);
+    let mut added = missing_from(after, before);
+    let mut changes = Vec::new();
+    for old in removed {
+        match added.iter().position(|new| option_key(new) == option_key(&old)) {
+            Some(index) => changes.push(format!("{old} → {}", added.remove(index))),
+            None => changes.push(format!("removed {old}")),
+        }
+    }
+    changes.extend(added.into_iter().map(|new| format!("added {new}")));
+    let is_unit_hash = |change: &String| UNIT_HASH_ARGS.iter().any(|arg| change.contains(arg));
+    if changes.iter().any(|change| !is_unit_hash(change)) {
+        changes.retain(|change| !is_unit_hash(change));
+    }
+    changes
+}
+
+/// Why a compilation missed the cache, or could not use it.
+#[derive(Debug, Clone, PartialEq)]
+enum Cause {
+    /// Nothing recorded of this unit before.
+    First,
+    Compiler {
+        before: String,
+        after: String,
+    },
+    WorkingDirectory {
+        before: String,
+        after: String,
+    },
+    /// Each variable with its value before and after (`None`: unset).
+    Environment(Vec<(String, Option<String>, Option<String>)>),
+    Arguments(Vec<String>),
+    /// The files, each `changed`, `added` or `removed`.
+    Sources(Vec<String>),
+    /// The units of this build it links that were rebuilt, and the units whose own change
+    /// started that (the cascade's start).
+    Dependency {
+        changed: Vec<String>,
+        roots: Vec<String>,
+    },
+    /// Same inputs as recorded, yet no entry.
+    NoEntry,
+    NotCacheable(String),
+}
+
+impl Cause {
+    fn kind(&self) -> &'static str {
+        match self {
+            Cause::First => "first compilation",
+            Cause::Compiler { .. } => "compiler changed",
+            Cause::WorkingDirectory { .. } => "working directory changed",
+            Cause::Environment(_) => "environment variable changed",
+            Cause::Arguments(_) => "arguments changed",
+            Cause::Sources(_) => "source files changed",
+            Cause::Dependency { .. } => "a dependency changed",
+            Cause::NoEntry => "no cache entry for the same inputs",
+            Cause::NotCacheable(_) => "not cacheable",
+        }
+    }
+
+    fn describe(&self) -> String {
+        let show = |value: &Option<String>| value.clone().unwrap_or_else(|| "(unset)".to_owned());
+        match self {
+            Cause::First => "first compilation of this unit (nothing recorded before)".to_owned(),
+            Cause::Compiler { before, after } => format!("the compiler changed: {before} → {after}"),
+            Cause::WorkingDirectory { before, after } => format!("the working directory changed: {before} → {after}"),
+            Cause::Environment(changes) => format!(
+                "an environment variable changed: {}",
+                changes
+                    .iter()
+                    .map(|(name, before, after)| format!("{name} {} → {}", show(before), show(after)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Cause::Arguments(changes) => format!("arguments changed: {}", changes.join(", ")),
+            Cause::Sources(files) => format!("source files changed: {}", files.join(", ")),
+            Cause::Dependency { changed, roots } => {
+                let started = match roots.as_slice() == changed.as_slice() {
+                    true => String::new(),
+                    false => format!(", rebuilt because {} changed", roots.join(", ")),
+                };
+                format!("a dependency changed: {}{started}", changed.join(", "))
+            }
+            Cause::NoEntry => "no cache entry, though the inputs match the recorded compilation".to_owned(),
+            Cause::NotCacheable(why) => format!("not cacheable: {why}"),
+        }
+    }
+
+    /// What to do about it.
+    fn advice(&self) -> String {
+        match self {
+            Cause::First => "nothing to do: the next explain compares with this build".to_owned(),
+            Cause::Compiler { .. } => "expected once per toolchain; pin one with rust-toolchain.toml so builds share entries".to_owned(),
+            Cause::WorkingDirectory { .. } => "sccache hashes the working directory (SCCACHE_BASEDIRS does not apply to Rust), so workspace crates hit only from the same path: build other checkouts at one path, or accept these misses".to_owned(),
+            Cause::Environment(changes) => {
+                let names: Vec<&str> = changes.iter().map(|(name, _, _)| name.as_str()).collect();
+                if names.contains(&"CARGO_TARGET_DIR") {
+                    "set `build.target-dir` in .cargo/config.toml (or pass --target-dir) instead of CARGO_TARGET_DIR: sccache hashes every CARGO_* variable, not cargo's arguments".to_owned()
+                } else if names.contains(&"CARGO_HOME") {
+                    "keep one CARGO_HOME for every build: sccache hashes it, and registry crates compile from under it".to_owned()
+                } else if names.iter().any(|name| name.starts_with("CARGO_")) {
+                    "set these the same way for every build, or not at all: sccache hashes every CARGO_* variable (but CARGO_MAKEFLAGS, CARGO_REGISTRIES_*, CARGO_BUILD_JOBS and CARGO_ENCODED_RUSTFLAGS)".to_owned()
+                } else {
+                    "the crate reads these with env!: give them the same value in every build".to_owned()
+                }
+            }
+            Cause::Arguments(_) => "features, profile settings or RUSTFLAGS differ from the recorded build: use the same ones (RUSTFLAGS in one place, `[build] rustflags`), or accept an entry per set".to_owned(),
+            Cause::Sources(_) => "expected after an edit".to_owned(),
+            Cause::Dependency { .. } => "follows from the dependency's own cause".to_owned(),
+            Cause::NoEntry => "the cache was cleared or evicted (raise its size: cargo xtask setup-sccache --cache-size 20G), or the recorded build used another cache".to_owned(),
+            Cause::NotCacheable(why) if why == "incremental" => "cargo compiles workspace members incrementally, which sccache cannot cache: `cargo xtask setup-sccache --no-incremental` (or CARGO_INCREMENTAL=0) makes them cacheable".to_owned(),
+            Cause::NotCacheable(why) if why == "crate-type" => "sccache never caches what links (bin, dylib, cdylib, proc-macro, build scripts, test harnesses): nothing to do".to_owned(),
+            Cause::NotCacheable(_) => "sccache cannot cache compilations given these arguments".to_owned(),
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        let mut json = json!({"kind": self.kind(), "text": self.describe()});
+        match self {
+            Cause::Environment(changes) => {
+                json["variables"] = changes
+                    .iter()
+                    .map(|(name, before, after)| json!({"name": name, "before": before, "after": after}))
+                    .collect();
+            }
+            Cause::Arguments(changes) | Cause::Sources(changes) => json["changes"] = json!(changes),
+            Cause::Dependency { changed, roots } => {
+                json["dependencies"] = json!(changed);
+                json["started_by"] = json!(roots);
+            }
+            Cause::Compiler { before, after } | Cause::WorkingDirectory { before, after } => {
+                json["before"] = json!(before);
+                json["after"] = json!(after);
+            }
+            Cause::First | Cause::NoEntry | Cause::NotCacheable(_) => {}
+        }
+        json
+    }
+}
+
+/// This build's compilations, each missed one with its cause.
+struct Report {
+    units: Vec<Unit>,
+    causes: Vec<Option<Cause>>,
+}
+
+impl Report {
+    fn new(units: Vec<Unit>, previous: Vec<Unit>, sccache: Version) -> Report {
+        let matched = match_previous(&units, previous);
+        let own: Vec<Option<Cause>> =
+            units.iter().zip(&matched).map(|(unit, before)| own_cause(unit, before.as_ref(), sccache)).collect();
+        let by_stem: HashMap<String, usize> =
+            units.iter().enumerate().map(|(index, unit)| (unit.output_stem(), index)).collect();
+        // The units of this build that each one links.
+        let deps: Vec<Vec<usize>> = units
+            .iter()
+            .map(|unit| unit.extern_stems().iter().filter_map(|stem| by_stem.get(stem).copied()).collect())
+            .collect();
+        let rebuilt = |index: usize| {
+            units[index].outcome == Outcome::Miss
+                || matches!((&units[index].key, matched[index].as_ref().and_then(|before| before.key.as_ref())), (Some(now), Some(before)) if now != before)
+        };
+        let causes = (0..units.len())
+            .map(|index| {
+                if !matches!(units[index].outcome, Outcome::Miss | Outcome::NotCacheable(_) | Outcome::CacheError) {
+                    return None;
+                }
+                if let Outcome::NotCacheable(why) = &units[index].outcome {
+                    return Some(Cause::NotCacheable(why.clone()));
+                }
+                if let Some(cause) = &own[index] {
+                    return Some(cause.clone());
+                }
+                let changed: Vec<usize> = deps[index].iter().copied().filter(|dep| rebuilt(*dep)).collect();
+                if changed.is_empty() {
+                    return Some(Cause::NoEntry);
+                }
+                let mut roots = Vec::new();
+                cascade_roots(&changed, &own, &deps, &rebuilt, &mut roots, &mut Vec::new());
+                let labels = |indices: &[usize]| indices.iter().map(|index| units[*index].label()).collect();
+                Some(Cause::Dependency { changed: labels(&changed), roots: labels(&roots) })
+            })
+            .collect();
+        Report { units, causes }
+    }
+
+    fn counts(&self) -> (usize, usize, usize) {
+        let count = |wanted: fn(&Outcome) -> bool| self.units.iter().filter(|unit| wanted(&unit.outcome)).count();
+        (
+            count(|outcome| *outcome == Outcome::Hit),
+            count(|outcome| matches!(outcome, Outcome::Miss | Outcome::CacheError)),
+            count(|outcome| matches!(outcome, Outcome::NotCacheable(_))),
+        )
+    }
+
+    /// Misses, then the not cacheable, grouped by cause (a cascade by what started it), with
+    /// the units of each.
+    fn groups(&self) -> Vec<(String, Cause, Vec<String>)> {
+        let mut groups: Vec<(String, Cause, Vec<String>)> = Vec::new();
+        for (unit, cause) in self.units.iter().zip(&self.causes) {
+            let Some(cause) = cause else { continue };
+            let title = match cause {
+                Cause::Environment(changes) => format!(
+                    "{} ({})",
+                    cause.kind(),
+                    changes.iter().map(|(name, _, _)| name.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+                Cause::Dependency { roots, .. } => format!("{} ({})", cause.kind(), roots.join(", ")),
+                Cause::NotCacheable(why) => format!("{} ({why})", cause.kind()),
+                _ => cause.kind().to_owned(),
+            };
+            match groups.iter_mut().find(|(existing, _, _)| *existing == title) {
+                Some((_, _, units)) => units.push(unit.label()),
+                None => groups.push((title, cause.clone(), vec![unit.label()])),
+            }
+        }
+        groups.sort_by_key(|(_, cause, _)| matches!(cause, Cause::NotCacheable(_)));
+        groups
+    }
+
+    fn to_text(&self, compared_with: &Utf8Path, counted: &Stats) -> String {
+        let mut out = String::new();
+        for (unit, cause) in self.units.iter().zip(&self.causes) {
+            if let Some(cause) = cause {
+                let outcome = match cause {
+                    Cause::NotCacheable(_) => "not cacheable",
+                    _ => "miss",
+                };
+                out += &format!("{outcome:13}  {}: {}\n", unit.label(), cause.describe());
+            }
+        }
+        let (hits, misses, not_cacheable) = self.counts();
+        out += &format!(
+            "\n{} compilations: {hits} hits, {misses} misses, {not_cacheable} not cacheable \
+             (sccache counted {} hits and {} misses), compared with {compared_with}\n",
+            self.units.len(),
+            counted.hits,
+            counted.misses + counted.errors,
+        );
+        let groups = self.groups();
+        if !groups.is_empty() {
+            out += "By cause:\n";
+        }
+        for (title, cause, units) in groups {
+            out += &format!("  {:3}  {title}: {}\n", units.len(), cause.advice());
+        }
+        out
+    }
+
+    fn to_json(&self, compared_with: &Utf8Path, counted: &Stats, exit_code: Option<i32>) -> Value {
+        let (hits, misses, not_cacheable) = self.counts();
+        json!({
+            "compared_with": compared_with.as_str(),
+            "build_exit_code": exit_code,
+            "compilations": self.units.iter().zip(&self.causes).map(|(unit, cause)| {
+                let mut json = unit.to_json();
+                json["cause"] = cause.as_ref().map_or(Value::Null, Cause::to_json);
+                json
+            }).collect::<Vec<_>>(),
+            "summary": {
+                "hits": hits,
+                "misses": misses,
+                "not_cacheable": not_cacheable,
+                "by_cause": self.groups().into_iter().map(|(title, cause, units)| json!({
+                    "cause": cause.kind(), "title": title, "count": units.len(), "units": units, "advice": cause.advice(),
+                })).collect::<Vec<_>>(),
+            },
+            "sccache": {"hits": counted.hits, "misses": counted.misses, "errors": counted.errors},
+        })
+    }
+}
+
+/// Each unit's previous recorded compilation: the one of the same unit whose arguments differ least.
+fn match_previous(units: &[Unit], mut previous: Vec<Unit>) -> Vec<Option<Unit>> {
+    units
+        .iter()
+        .map(|unit| {
+            let best = previous
+                .iter()
+                .enumerate()
+                .filter(|(_, before)| before.id() == unit.id())
+                .min_by_key(|(_, before)| argument_changes(&before.hashed_options(), &unit.hashed_options()).len())
+                .map(|(index, _)| index)?;
+            Some(previous.remove(best))
+        })
+        .collect()
+}
+
+/// What differs in the unit's own inputs, in the order sccache's key makes one hide the next:
+/// the compiler, the directory (every path then differs), the variables, the arguments, the sources.
+fn own_cause(unit: &Unit, before: Option<&Unit>, sccache: Version) -> Option<Cause> {
+    let Some(before) = before else { return Some(Cause::First) };
+    if before.compiler_version != unit.compiler_version {
+        let first_line = |version: &str| version.lines().next().unwrap_or_default().to_owned();
+        return Some(Cause::Compiler {
+            before: first_line(&before.compiler_version),
+            after: first_line(&unit.compiler_version),
+        });
+    }
+    if before.cwd != unit.cwd {
+        return Some(Cause::WorkingDirectory { before: before.cwd.clone(), after: unit.cwd.clone() });
+    }
+    let (old_env, new_env) = (before.hashed_env(sccache), unit.hashed_env(sccache));
+    let mut names: Vec<&str> = old_env.keys().chain(new_env.keys()).copied().collect();
+    names.sort();
+    names.dedup();
+    let changed: Vec<(String, Option<String>, Option<String>)> = names
+        .into_iter()
+        .map(|name| {
+            let value = |env: &BTreeMap<&str, Option<&str>>| env.get(name).copied().flatten().map(str::to_owned);
+            (name.to_owned(), value(&old_env), value(&new_env))
+        })
+        .filter(|(_, old, new)| old != new)
+        .collect();
+    if !changed.is_empty() {
+        return Some(Cause::Environment(changed));
+    }
+    let arguments = argument_changes(&before.hashed_options(), &unit.hashed_options());
+    if !arguments.is_empty() {
+        return Some(Cause::Arguments(arguments));
+    }
+    let mut files: Vec<String> = unit
+        .sources
+        .iter()
+        .filter_map(|(file, hash)| match before.sources.get(file) {
+            None => Some(format!("{file} (added)")),
+            Some(old) if old != hash => Some(file.clone()),
+            Some(_) => None,
+        })
+        .collect();
+    files.extend(
+        before.sources.keys().filter(|file| !unit.sources.contains_key(*file)).map(|file| format!("{file} (removed)")),
+    );
+    (!files.is_empty()).then_some(Cause::Sources(files))
+}
+
+/// The units that started the rebuild of `changed`: following rebuilt dependencies down to those
+/// with a cause of their own.
+fn cascade_roots(
+    changed: &[usize],
+    own: &[Option<Cause>],
+    deps: &[Vec<usize>],
+    rebuilt: &dyn Fn(usize) -> bool,
+    roots: &mut Vec<usize>,
+    seen: &mut Vec<usize>,
+) {
+    for &index in changed {
+        if seen.contains(&index) {
+            continue;
+        }
+        seen.push(index);
+        match own[index] {
+            Some(_) => roots.push(index),
+            None => {
+                let next: Vec<usize> = deps[index].iter().copied().filter(|dep| rebuilt(*dep)).collect();
+                cascade_roots(&next, own, deps, rebuilt, roots, seen);
+            }
+        }
+    }
+}
