@@ -663,17 +663,18 @@ impl Cause {
     }
 }
 
-/// This build's compilations, each missed one with its cause.
+/// This build's compilations, each missed one with its causes: the first is the one that
+/// counts, the others are there too.
 struct Report {
     units: Vec<Unit>,
-    causes: Vec<Option<Cause>>,
+    causes: Vec<Vec<Cause>>,
 }
 
 impl Report {
     fn new(units: Vec<Unit>, previous: Vec<Unit>, sccache: Version) -> Report {
         let matched = match_previous(&units, previous);
-        let own: Vec<Option<Cause>> =
-            units.iter().zip(&matched).map(|(unit, before)| own_cause(unit, before.as_ref(), sccache)).collect();
+        let own: Vec<Vec<Cause>> =
+            units.iter().zip(&matched).map(|(unit, before)| own_causes(unit, before.as_ref(), sccache)).collect();
         let by_stem: HashMap<String, usize> =
             units.iter().enumerate().map(|(index, unit)| (unit.output_stem(), index)).collect();
         // The units of this build that each one links.
@@ -681,29 +682,27 @@ impl Report {
             .iter()
             .map(|unit| unit.extern_stems().iter().filter_map(|stem| by_stem.get(stem).copied()).collect())
             .collect();
+        // Rebuilt: compiled anew, or served another entry than last time.
         let rebuilt = |index: usize| {
+            let before = matched[index].as_ref().and_then(|before| before.key.as_ref());
             units[index].outcome == Outcome::Miss
-                || matches!((&units[index].key, matched[index].as_ref().and_then(|before| before.key.as_ref())), (Some(now), Some(before)) if now != before)
+                || matches!((&units[index].key, before), (Some(now), Some(before)) if now != before)
         };
         let causes = (0..units.len())
-            .map(|index| {
-                if !matches!(units[index].outcome, Outcome::Miss | Outcome::NotCacheable(_) | Outcome::CacheError) {
-                    return None;
+            .map(|index| match &units[index].outcome {
+                Outcome::NotCacheable(why) => vec![Cause::NotCacheable(why.clone())],
+                Outcome::Miss | Outcome::CacheError if !own[index].is_empty() => own[index].clone(),
+                Outcome::Miss | Outcome::CacheError => {
+                    let changed: Vec<usize> = deps[index].iter().copied().filter(|dep| rebuilt(*dep)).collect();
+                    if changed.is_empty() {
+                        return vec![Cause::NoEntry];
+                    }
+                    let mut roots = Vec::new();
+                    cascade_roots(&changed, &own, &deps, &rebuilt, &mut roots, &mut Vec::new());
+                    let labels = |indices: &[usize]| indices.iter().map(|index| units[*index].label()).collect();
+                    vec![Cause::Dependency { changed: labels(&changed), roots: labels(&roots) }]
                 }
-                if let Outcome::NotCacheable(why) = &units[index].outcome {
-                    return Some(Cause::NotCacheable(why.clone()));
-                }
-                if let Some(cause) = &own[index] {
-                    return Some(cause.clone());
-                }
-                let changed: Vec<usize> = deps[index].iter().copied().filter(|dep| rebuilt(*dep)).collect();
-                if changed.is_empty() {
-                    return Some(Cause::NoEntry);
-                }
-                let mut roots = Vec::new();
-                cascade_roots(&changed, &own, &deps, &rebuilt, &mut roots, &mut Vec::new());
-                let labels = |indices: &[usize]| indices.iter().map(|index| units[*index].label()).collect();
-                Some(Cause::Dependency { changed: labels(&changed), roots: labels(&roots) })
+                Outcome::Hit | Outcome::Failed | Outcome::Unknown => Vec::new(),
             })
             .collect();
         Report { units, causes }
@@ -718,46 +717,65 @@ impl Report {
         )
     }
 
-    /// Misses, then the not cacheable, grouped by cause (a cascade by what started it), with
-    /// the units of each.
-    fn groups(&self) -> Vec<(String, Cause, Vec<String>)> {
-        let mut groups: Vec<(String, Cause, Vec<String>)> = Vec::new();
-        for (unit, cause) in self.units.iter().zip(&self.causes) {
-            let Some(cause) = cause else { continue };
+    /// The misses, then the not cacheable, grouped by their first cause, with the units of
+    /// each. A cascade reads as one cause: the dependents rebuilt through a unit are counted in
+    /// that unit's group.
+    fn groups(&self) -> Vec<Group> {
+        let mut groups: Vec<Group> = Vec::new();
+        let firsts = self.units.iter().zip(&self.causes).filter_map(|(unit, causes)| Some((unit, causes.first()?)));
+        for (unit, cause) in firsts.clone().filter(|(_, cause)| !matches!(cause, Cause::Dependency { .. })) {
             let title = match cause {
-                Cause::Environment(changes) => format!(
-                    "{} ({})",
-                    cause.kind(),
-                    changes.iter().map(|(name, _, _)| name.as_str()).collect::<Vec<_>>().join(", ")
-                ),
-                Cause::Dependency { roots, .. } => format!("{} ({})", cause.kind(), roots.join(", ")),
+                Cause::Environment(changes) => format!("{} ({})", cause.kind(), names(changes).join(", ")),
                 Cause::NotCacheable(why) => format!("{} ({why})", cause.kind()),
                 _ => cause.kind().to_owned(),
             };
-            match groups.iter_mut().find(|(existing, _, _)| *existing == title) {
-                Some((_, _, units)) => units.push(unit.label()),
-                None => groups.push((title, cause.clone(), vec![unit.label()])),
+            match groups.iter_mut().find(|group| group.title == title) {
+                Some(group) => group.units.push(unit.label()),
+                None => groups.push(Group {
+                    title,
+                    cause: cause.clone(),
+                    units: vec![unit.label()],
+                    dependents: Vec::new(),
+                }),
             }
         }
-        groups.sort_by_key(|(_, cause, _)| matches!(cause, Cause::NotCacheable(_)));
+        for (unit, cause) in firsts {
+            let Cause::Dependency { roots, .. } = cause else { continue };
+            let root = roots.first().cloned().unwrap_or_default();
+            match groups.iter_mut().find(|group| group.units.contains(&root)) {
+                Some(group) => group.dependents.push(unit.label()),
+                None => groups.push(Group {
+                    title: cause.kind().to_owned(),
+                    cause: cause.clone(),
+                    units: vec![unit.label()],
+                    dependents: Vec::new(),
+                }),
+            }
+        }
+        groups.sort_by_key(|group| matches!(group.cause, Cause::NotCacheable(_)));
         groups
     }
 
     fn to_text(&self, compared_with: &Utf8Path, counted: &Stats) -> String {
         let mut out = String::new();
-        for (unit, cause) in self.units.iter().zip(&self.causes) {
-            if let Some(cause) = cause {
-                let outcome = match cause {
-                    Cause::NotCacheable(_) => "not cacheable",
-                    _ => "miss",
-                };
-                out += &format!("{outcome:13}  {}: {}\n", unit.label(), cause.describe());
-            }
+        for (unit, causes) in self.units.iter().zip(&self.causes) {
+            let Some(first) = causes.first() else { continue };
+            let outcome = match first {
+                Cause::NotCacheable(_) => "not cacheable",
+                _ => "miss",
+            };
+            let also: String = causes[1..].iter().map(|cause| format!("; also {}", cause.describe())).collect();
+            out += &format!("{outcome:13}  {}: {}{also}\n", unit.label(), first.describe());
         }
         let (hits, misses, not_cacheable) = self.counts();
+        if self.units.is_empty() {
+            out += "cargo compiled nothing: every unit was fresh (run `cargo clean` first to explain a whole build)\n";
+        } else if misses == 0 {
+            out += "no misses\n";
+        }
         out += &format!(
             "\n{} compilations: {hits} hits, {misses} misses, {not_cacheable} not cacheable \
-             (sccache counted {} hits and {} misses), compared with {compared_with}\n",
+             (sccache counted {} hits and {} misses); compared with {compared_with}\n",
             self.units.len(),
             counted.hits,
             counted.misses + counted.errors,
@@ -766,8 +784,13 @@ impl Report {
         if !groups.is_empty() {
             out += "By cause:\n";
         }
-        for (title, cause, units) in groups {
-            out += &format!("  {:3}  {title}: {}\n", units.len(), cause.advice());
+        for group in groups {
+            out += &format!(
+                "  {:3}  {}: {}\n",
+                group.units.len() + group.dependents.len(),
+                group.describe(),
+                group.cause.advice()
+            );
         }
         out
     }
@@ -777,22 +800,57 @@ impl Report {
         json!({
             "compared_with": compared_with.as_str(),
             "build_exit_code": exit_code,
-            "compilations": self.units.iter().zip(&self.causes).map(|(unit, cause)| {
+            "compilations": self.units.iter().zip(&self.causes).map(|(unit, causes)| {
                 let mut json = unit.to_json();
-                json["cause"] = cause.as_ref().map_or(Value::Null, Cause::to_json);
+                json["cause"] = causes.first().map_or(Value::Null, Cause::to_json);
+                json["also"] = causes.iter().skip(1).map(Cause::to_json).collect();
                 json
             }).collect::<Vec<_>>(),
             "summary": {
                 "hits": hits,
                 "misses": misses,
                 "not_cacheable": not_cacheable,
-                "by_cause": self.groups().into_iter().map(|(title, cause, units)| json!({
-                    "cause": cause.kind(), "title": title, "count": units.len(), "units": units, "advice": cause.advice(),
+                "by_cause": self.groups().into_iter().map(|group| json!({
+                    "cause": group.cause.kind(),
+                    "title": group.title,
+                    "count": group.units.len() + group.dependents.len(),
+                    "units": group.units,
+                    "dependents": group.dependents,
+                    "advice": group.cause.advice(),
                 })).collect::<Vec<_>>(),
             },
             "sccache": {"hits": counted.hits, "misses": counted.misses, "errors": counted.errors},
         })
     }
+}
+
+/// Units that missed for one cause, and those rebuilt through them.
+struct Group {
+    title: String,
+    cause: Cause,
+    units: Vec<String>,
+    dependents: Vec<String>,
+}
+
+impl Group {
+    fn describe(&self) -> String {
+        let units = match matches!(self.cause, Cause::Sources(_)) {
+            true => format!(" in {}", self.units.join(", ")),
+            false => String::new(),
+        };
+        match self.dependents.len() {
+            0 => format!("{}{units}", self.title),
+            count => format!(
+                "{}{units}, and {count} dependent(s) rebuilt through it ({})",
+                self.title,
+                self.dependents.join(", ")
+            ),
+        }
+    }
+}
+
+fn names(changes: &[(String, Option<String>, Option<String>)]) -> Vec<&str> {
+    changes.iter().map(|(name, _, _)| name.as_str()).collect()
 }
 
 /// Each unit's previous recorded compilation: the one of the same unit whose arguments differ least.
@@ -811,59 +869,79 @@ fn match_previous(units: &[Unit], mut previous: Vec<Unit>) -> Vec<Option<Unit>> 
         .collect()
 }
 
-/// What differs in the unit's own inputs, in the order sccache's key makes one hide the next:
-/// the compiler, the directory (every path then differs), the variables, the arguments, the sources.
-fn own_cause(unit: &Unit, before: Option<&Unit>, sccache: Version) -> Option<Cause> {
-    let Some(before) = before else { return Some(Cause::First) };
+/// What differs in the unit's own inputs, in the order of what hides what: the compiler, the
+/// directory, the variables, the arguments, the sources. After a move, paths under the old
+/// directory are read as under the new one, so only what else changed is listed too.
+fn own_causes(unit: &Unit, before: Option<&Unit>, sccache: Version) -> Vec<Cause> {
+    let Some(before) = before else { return vec![Cause::First] };
+    let moved = |text: &str| match before.cwd.is_empty() {
+        true => text.to_owned(),
+        false => text.replace(&before.cwd, &unit.cwd),
+    };
+    let mut causes = Vec::new();
     if before.compiler_version != unit.compiler_version {
         let first_line = |version: &str| version.lines().next().unwrap_or_default().to_owned();
-        return Some(Cause::Compiler {
+        causes.push(Cause::Compiler {
             before: first_line(&before.compiler_version),
             after: first_line(&unit.compiler_version),
         });
     }
     if before.cwd != unit.cwd {
-        return Some(Cause::WorkingDirectory { before: before.cwd.clone(), after: unit.cwd.clone() });
+        causes.push(Cause::WorkingDirectory { before: before.cwd.clone(), after: unit.cwd.clone() });
     }
-    let (old_env, new_env) = (before.hashed_env(sccache), unit.hashed_env(sccache));
-    let mut names: Vec<&str> = old_env.keys().chain(new_env.keys()).copied().collect();
-    names.sort();
-    names.dedup();
-    let changed: Vec<(String, Option<String>, Option<String>)> = names
+    let old_env: BTreeMap<&str, Option<String>> =
+        before.hashed_env(sccache).into_iter().map(|(name, value)| (name, value.map(moved))).collect();
+    let new_env = unit.hashed_env(sccache);
+    let mut vars: Vec<&str> = old_env.keys().chain(new_env.keys()).copied().collect();
+    vars.sort();
+    vars.dedup();
+    let changed: Vec<(String, Option<String>, Option<String>)> = vars
         .into_iter()
         .map(|name| {
-            let value = |env: &BTreeMap<&str, Option<&str>>| env.get(name).copied().flatten().map(str::to_owned);
-            (name.to_owned(), value(&old_env), value(&new_env))
+            let old = old_env.get(name).cloned().flatten();
+            let new = new_env.get(name).copied().flatten().map(str::to_owned);
+            (name.to_owned(), old, new)
         })
         .filter(|(_, old, new)| old != new)
+        .map(|(name, _, new)| {
+            // Shown as they were: the unmoved value.
+            let old = before.env.get(&name).cloned().flatten();
+            (name, old, new)
+        })
         .collect();
     if !changed.is_empty() {
-        return Some(Cause::Environment(changed));
+        causes.push(Cause::Environment(changed));
     }
-    let arguments = argument_changes(&before.hashed_options(), &unit.hashed_options());
+    let old_options: Vec<String> = before.hashed_options().iter().map(|option| moved(option)).collect();
+    let arguments = argument_changes(&old_options, &unit.hashed_options());
     if !arguments.is_empty() {
-        return Some(Cause::Arguments(arguments));
+        causes.push(Cause::Arguments(arguments));
     }
+    let old_sources: BTreeMap<String, &String> =
+        before.sources.iter().map(|(file, hash)| (moved(file), hash)).collect();
     let mut files: Vec<String> = unit
         .sources
         .iter()
-        .filter_map(|(file, hash)| match before.sources.get(file) {
+        .filter_map(|(file, hash)| match old_sources.get(file) {
             None => Some(format!("{file} (added)")),
-            Some(old) if old != hash => Some(file.clone()),
+            Some(old) if *old != hash => Some(file.clone()),
             Some(_) => None,
         })
         .collect();
     files.extend(
-        before.sources.keys().filter(|file| !unit.sources.contains_key(*file)).map(|file| format!("{file} (removed)")),
+        old_sources.keys().filter(|file| !unit.sources.contains_key(*file)).map(|file| format!("{file} (removed)")),
     );
-    (!files.is_empty()).then_some(Cause::Sources(files))
+    if !files.is_empty() {
+        causes.push(Cause::Sources(files));
+    }
+    causes
 }
 
 /// The units that started the rebuild of `changed`: following rebuilt dependencies down to those
 /// with a cause of their own.
 fn cascade_roots(
     changed: &[usize],
-    own: &[Option<Cause>],
+    own: &[Vec<Cause>],
     deps: &[Vec<usize>],
     rebuilt: &dyn Fn(usize) -> bool,
     roots: &mut Vec<usize>,
@@ -874,12 +952,233 @@ fn cascade_roots(
             continue;
         }
         seen.push(index);
-        match own[index] {
-            Some(_) => roots.push(index),
-            None => {
+        match own[index].is_empty() {
+            false => roots.push(index),
+            true => {
                 let next: Vec<usize> = deps[index].iter().copied().filter(|dep| rebuilt(*dep)).collect();
                 cascade_roots(&next, own, deps, rebuilt, roots, seen);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SCCACHE: Version = Version(0, 19, 0);
+
+    fn strings(args: &[&str]) -> Vec<String> {
+        args.iter().map(|arg| (*arg).to_owned()).collect()
+    }
+
+    /// A library unit of package `name` as cargo compiles a workspace member at `/ws`.
+    fn unit(name: &str, outcome: Outcome, externs: &[&str]) -> Unit {
+        let mut args = strings(&[
+            "--crate-name",
+            name,
+            "--edition=2024",
+            &format!("{name}/src/lib.rs"),
+            "--crate-type",
+            "lib",
+            "--emit=dep-info,metadata,link",
+            "-C",
+            "opt-level=0",
+            "-C",
+            &format!("metadata={name}1"),
+            "-C",
+            &format!("extra-filename=-{name}1"),
+            "--out-dir",
+            "/ws/target/debug/deps",
+            "-L",
+            "dependency=/ws/target/debug/deps",
+        ]);
+        for dep in externs {
+            args.extend(strings(&["--extern", &format!("{dep}=/ws/target/debug/deps/lib{dep}-{dep}1.rlib")]));
+        }
+        Unit {
+            package: name.to_owned(),
+            version: "0.1.0".to_owned(),
+            crate_name: name.to_owned(),
+            kind: "lib".to_owned(),
+            target: "host".to_owned(),
+            compiler: "rustc".to_owned(),
+            compiler_version: "rustc 1.95.0".to_owned(),
+            cwd: "/ws".to_owned(),
+            args,
+            env: [("CARGO_MANIFEST_DIR", format!("/ws/{name}")), ("CARGO_PKG_NAME", name.to_owned())]
+                .into_iter()
+                .map(|(key, value)| (key.to_owned(), Some(value)))
+                .collect(),
+            sources: [(format!("{name}/src/lib.rs"), "1111".to_owned())].into_iter().collect(),
+            key: Some(format!("key-{name}")),
+            outcome,
+        }
+    }
+
+    #[test]
+    fn options_pair_flags_with_their_values() {
+        let options =
+            options(&strings(&["--crate-name", "a", "--edition=2021", "src/lib.rs", "-C", "opt-level=3", "--test"]));
+        assert_eq!(options, ["--crate-name a", "--edition=2021", "src/lib.rs", "-C opt-level=3", "--test"]);
+        assert_eq!(values(&options, "--edition").collect::<Vec<_>>(), ["2021"]);
+        assert_eq!(values(&options, "-C").collect::<Vec<_>>(), ["opt-level=3"]);
+    }
+
+    #[test]
+    fn argument_changes_pair_one_setting_and_hide_the_unit_hash_behind_them() {
+        let before = strings(&["-C opt-level=0", "--cfg feature=\"std\"", "-C metadata=1", "-C debuginfo=2"]);
+        let after = strings(&["-C opt-level=3", "-C metadata=2", "-C debuginfo=2", "-C instrument-coverage"]);
+        assert_eq!(
+            argument_changes(&before, &after),
+            ["-C opt-level=0 → -C opt-level=3", "removed --cfg feature=\"std\"", "added -C instrument-coverage"]
+        );
+        assert_eq!(
+            argument_changes(&strings(&["-C metadata=1"]), &strings(&["-C metadata=2"])),
+            ["-C metadata=1 → -C metadata=2"]
+        );
+        assert!(argument_changes(&before, &before).is_empty());
+    }
+
+    #[test]
+    fn dep_info_lists_sources_and_the_variables_read() {
+        let text = "/ws/target/debug/deps/a-1.d: a/src/lib.rs a/src/my\\ mod.rs\n\n\
+                    a/src/lib.rs:\na/src/my\\ mod.rs:\n\n# env-dep:CARGO_PKG_NAME=a\n# env-dep:MY_SETTING\n";
+        let parsed = DepInfo::parse(text);
+        assert_eq!(parsed.sources, ["a/src/lib.rs", "a/src/my mod.rs"]);
+        assert_eq!(parsed.env, [("CARGO_PKG_NAME".to_owned(), Some("a".to_owned())), ("MY_SETTING".to_owned(), None)]);
+        assert_eq!(unit("a", Outcome::Miss, &[]).dep_info_file().unwrap(), "/ws/target/debug/deps/a-a1.d");
+    }
+
+    #[test]
+    fn each_cause_in_its_order() {
+        let before = unit("a", Outcome::Miss, &[]);
+        let cause = |change: fn(&mut Unit)| {
+            let mut after = before.clone();
+            change(&mut after);
+            own_causes(&after, Some(&before), SCCACHE)
+        };
+        assert_eq!(own_causes(&before, None, SCCACHE), [Cause::First]);
+        assert!(cause(|_| ()).is_empty());
+        assert_eq!(cause(|unit| unit.compiler_version = "rustc 1.96.0".into())[0].kind(), "compiler changed");
+        assert_eq!(
+            cause(|unit| {
+                unit.env.insert("CARGO_TARGET_DIR".into(), Some("/t".into()));
+                unit.env.insert("CARGO_BUILD_JOBS".into(), Some("2".into()));
+            }),
+            [Cause::Environment(vec![("CARGO_TARGET_DIR".into(), None, Some("/t".into()))])]
+        );
+        assert_eq!(
+            cause(|unit| unit.args.extend(strings(&["-C", "instrument-coverage"]))),
+            [Cause::Arguments(vec!["added -C instrument-coverage".into()])]
+        );
+        assert_eq!(
+            cause(|unit| {
+                unit.sources.insert("a/src/lib.rs".into(), "2222".into());
+                unit.sources.insert("a/src/new.rs".into(), "3333".into());
+            }),
+            [Cause::Sources(vec!["a/src/lib.rs".into(), "a/src/new.rs (added)".into()])]
+        );
+    }
+
+    #[test]
+    fn a_moved_workspace_is_its_directory_and_only_what_else_changed() {
+        let before = unit("a", Outcome::Miss, &[]);
+        let mut after = before.clone();
+        after.cwd = "/elsewhere/ws".into();
+        after.env.insert("CARGO_MANIFEST_DIR".into(), Some("/elsewhere/ws/a".into()));
+        assert_eq!(
+            own_causes(&after, Some(&before), SCCACHE),
+            [Cause::WorkingDirectory { before: "/ws".into(), after: "/elsewhere/ws".into() }]
+        );
+        after.env.insert("CARGO_PROFILE_DEV_DEBUG".into(), Some("0".into()));
+        assert_eq!(own_causes(&after, Some(&before), SCCACHE)[1].kind(), "environment variable changed");
+    }
+
+    #[test]
+    fn an_edit_reads_as_one_cause_with_its_dependents() {
+        let previous =
+            vec![unit("a", Outcome::Miss, &[]), unit("b", Outcome::Miss, &["a"]), unit("c", Outcome::Miss, &["b"])];
+        let mut edited = unit("a", Outcome::Miss, &[]);
+        edited.sources.insert("a/src/lib.rs".into(), "2222".into());
+        edited.key = Some("key-a2".into());
+        let built = vec![
+            edited,
+            unit("b", Outcome::Miss, &["a"]),
+            unit("c", Outcome::Miss, &["b"]),
+            unit("d", Outcome::Hit, &[]),
+        ];
+        let report = Report::new(built, previous, SCCACHE);
+        assert_eq!(report.causes[0], [Cause::Sources(vec!["a/src/lib.rs".into()])]);
+        assert_eq!(
+            report.causes[2],
+            [Cause::Dependency { changed: vec!["b 0.1.0 (lib)".into()], roots: vec!["a 0.1.0 (lib)".into()] }]
+        );
+        assert!(report.causes[3].is_empty(), "a hit has no cause");
+        let groups = report.groups();
+        assert_eq!(groups.len(), 1);
+        assert_eq!(
+            groups[0].describe(),
+            "source files changed in a 0.1.0 (lib), and 2 dependent(s) rebuilt through it (b 0.1.0 (lib), c 0.1.0 (lib))"
+        );
+        let text = report.to_text(Utf8Path::new("records.json"), &Stats { hits: 1, misses: 3, ..Stats::default() });
+        assert!(text.contains("miss           c 0.1.0 (lib): a dependency changed: b 0.1.0 (lib), rebuilt because a 0.1.0 (lib) changed\n"), "{text}");
+        assert!(
+            text.contains("4 compilations: 1 hits, 3 misses, 0 not cacheable (sccache counted 1 hits and 3 misses)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn same_inputs_without_an_entry_and_the_not_cacheable_are_told() {
+        let mut app = unit("app", Outcome::NotCacheable("crate-type".into()), &[]);
+        app.kind = "bin".into();
+        let report = Report::new(vec![app, unit("a", Outcome::Miss, &[])], vec![unit("a", Outcome::Hit, &[])], SCCACHE);
+        assert_eq!(report.causes, [vec![Cause::NotCacheable("crate-type".into())], vec![Cause::NoEntry]]);
+        let json = report.to_json(Utf8Path::new("r.json"), &Stats::default(), Some(0));
+        assert_eq!(json["summary"]["misses"], 1);
+        assert_eq!(json["summary"]["by_cause"][1]["title"], "not cacheable (crate-type)");
+        assert_eq!(json["compilations"][1]["cause"]["kind"], "no cache entry for the same inputs");
+    }
+
+    #[test]
+    fn records_read_back_as_written() {
+        let unit = unit("a", Outcome::NotCacheable("incremental".into()), &["b"]);
+        assert_eq!(Unit::from_json(&unit.to_json()), Some(unit.clone()));
+        assert_eq!(unit.extern_stems(), ["b-b1"]);
+        assert_eq!(unit.output_stem(), "a-a1");
+        let latest = latest_records(vec![unit.clone(), super::tests::unit("z", Outcome::Hit, &[])], &[unit.clone()]);
+        assert_eq!(latest.iter().map(Unit::id).collect::<Vec<_>>(), ["z 0.1.0 z lib host", "a 0.1.0 a lib host"]);
+    }
+
+    #[test]
+    fn labels_name_what_differs_from_the_package() {
+        let mut script = unit("my-pkg", Outcome::Hit, &[]);
+        script.crate_name = "build_script_build".into();
+        script.kind = "build-script".into();
+        assert_eq!(script.label(), "my-pkg 0.1.0 (build-script)");
+        let mut cross = unit("a", Outcome::Hit, &[]);
+        cross.target = "wasm32-unknown-unknown".into();
+        assert_eq!(cross.label(), "a 0.1.0 (lib) for wasm32-unknown-unknown");
+    }
+
+    #[test]
+    fn fingerprints_are_stable() {
+        assert_eq!(fingerprint(b""), "cbf29ce484222325");
+        assert_ne!(fingerprint(b"12345678a"), fingerprint(b"12345678b"));
+    }
+
+    #[test]
+    fn the_build_is_cargo_build_through_the_xtask_in_front_of_sccache() {
+        assert_eq!(cargo_args(&[]), ["build"]);
+        assert_eq!(cargo_args(&strings(&["test", "--no-run"])), ["test", "--no-run"]);
+        let env = wrapper_env("/bin/xtask".as_ref(), Utf8Path::new("/bin/sccache"), Utf8Path::new("/t/x"), None);
+        assert_eq!(
+            env.to_string(),
+            "RUSTC_WRAPPER=/bin/xtask __XTASK_EXPLAIN_SCCACHE=/bin/sccache __XTASK_EXPLAIN_RECORDS=/t/x"
+        );
+        let env =
+            wrapper_env("/bin/xtask".as_ref(), Utf8Path::new("/bin/sccache"), Utf8Path::new("/t/x"), Some("w".into()));
+        assert_eq!(env.get(wrapper::USER_WRAPPER_VAR), Some(Some("w".as_ref())));
     }
 }
