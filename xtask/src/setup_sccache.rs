@@ -710,6 +710,9 @@ fn show_stats(sh: &Shell, as_json: bool, zero: bool) -> anyhow::Result<()> {
     if !running {
         errln!("no sccache server runs on {}: these are empty figures", sccache.endpoint);
     }
+    if stats.low_hit_rate() {
+        errln!("the hit rate is low; to see why: {}", status::EXPLAIN_MISSES);
+    }
     // A failed summary still lets --zero reset the counters, then fails the task.
     let summary = output::append_step_summary(sh, &stats.to_markdown());
     if zero {

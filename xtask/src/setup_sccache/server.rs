@@ -339,6 +339,11 @@ impl Stats {
         (looked_up > 0).then(|| 100.0 * self.hits as f64 / looked_up as f64)
     }
 
+    /// Fewer hits than misses: worth asking `explain` why.
+    pub(crate) fn low_hit_rate(&self) -> bool {
+        self.hit_rate().is_some_and(|rate| rate < 50.0)
+    }
+
     /// Seconds an average compilation took, and an average hit took to read, when there were some.
     pub(crate) fn averages(&self) -> (Option<f64>, Option<f64>) {
         let average = |total: f64, count: u64| (count > 0).then(|| total / count as f64);
@@ -513,6 +518,9 @@ mod tests {
         assert_eq!((stats.compile_requests, stats.hits, stats.misses, stats.not_cacheable), (14, 6, 3, 5));
         assert_eq!(stats.not_cached, [("crate-type".to_owned(), 4), ("-".to_owned(), 1)]);
         assert_eq!(stats.hit_rate(), Some(66.66666666666667));
+        assert!(!stats.low_hit_rate());
+        assert!(Stats { hits: 1, misses: 3, ..Stats::default() }.low_hit_rate());
+        assert!(!Stats::default().low_hit_rate(), "no lookups is no low rate");
         assert_eq!(stats.local_dir().unwrap(), "/home/u/.cache/sccache");
         assert_eq!(stats.averages(), (Some(0.5), Some(0.01)));
         assert!((stats.estimated_seconds_saved().unwrap() - 2.94).abs() < 1e-9, "6 hits × (0.5 s − 0.01 s)");

@@ -22,6 +22,9 @@ use crate::{
     workspace,
 };
 
+/// The fix of a low hit rate: what says why the misses missed.
+pub(super) const EXPLAIN_MISSES: &str =
+    "cargo xtask setup-sccache explain (rebuilds once through sccache and says why each compilation missed)";
 /// Where findings about sccache are listed.
 const GROUP: Group = Group::Sccache;
 /// The cache's share of the disk is listed with the other sizes.
@@ -243,16 +246,19 @@ impl Status {
                 "cargo xtask setup-sccache start (restarts it)",
             ),
         }];
-        findings.push(Finding::ok(
-            GROUP,
-            match stats.hit_rate() {
-                Some(rate) => format!(
+        findings.push(match stats.hit_rate() {
+            Some(rate) => {
+                let what = format!(
                     "hit rate {rate:.1}% since the server started ({} hits, {} misses, {} not cacheable)",
                     stats.hits, stats.misses, stats.not_cacheable
-                ),
-                None => "no cache lookups yet since the server started".to_owned(),
-            },
-        ));
+                );
+                match stats.low_hit_rate() {
+                    true => Finding::warn(GROUP, what, EXPLAIN_MISSES),
+                    false => Finding::ok(GROUP, what),
+                }
+            }
+            None => Finding::ok(GROUP, "no cache lookups yet since the server started"),
+        });
         findings
     }
 
