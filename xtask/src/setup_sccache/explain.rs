@@ -288,7 +288,10 @@ impl Unit {
         let value = |flag: &str| values(&options, flag).next().map(str::to_owned);
         let crate_name = value("--crate-name").unwrap_or_default();
         let crate_types: Vec<&str> = values(&options, "--crate-type").collect();
-        let kind = if options.iter().any(|option| option == "--test") {
+        // cargo gives a running build script the target's `CARGO_CFG_*`; what it compiles is a probe.
+        let kind = if env.keys().any(|name| name.starts_with("CARGO_CFG_")) {
+            "build-script probe".to_owned()
+        } else if options.iter().any(|option| option == "--test") {
             "test".to_owned()
         } else if crate_name.starts_with("build_script_") {
             "build-script".to_owned()

@@ -7,11 +7,11 @@
 //! parse_arguments: CannotCache(crate-type): ["--crate-name", "app", ...]
 //! [lib]: get_cached_or_compile: ["--crate-name", "lib", ...]
 //! [lib]: Hash key: fae141b8...
-//! [lib]: compile result: cache hit
+//! [lib]: Cache hit in 0.000 s
 //! ```
 //!
-//! Lines of one compilation carry its crate name; the result of a crate name with two
-//! compilations in flight is given to the one that started first.
+//! Lines of one compilation carry only its crate name: when two compilations of one crate name
+//! wait for the cache at once, its answers go to them in the order they started.
 
 /// What sccache did with one compilation.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -65,7 +65,7 @@ pub(crate) struct Lookup {
 /// Every compilation in `log`, in the order sccache received them.
 pub(crate) fn lookups(log: &str) -> Vec<Lookup> {
     let mut found: Vec<Lookup> = Vec::new();
-    // Per crate name, the lookups still waiting for their result, oldest first.
+    // Per crate name, the lookups still waiting for the cache's answer, oldest first.
     let mut open: Vec<(String, usize)> = Vec::new();
     for message in log.lines().filter_map(message) {
         if let Some(rest) = message.strip_prefix("parse_arguments: CannotCache(") {
@@ -77,31 +77,39 @@ pub(crate) fn lookups(log: &str) -> Vec<Lookup> {
             continue;
         }
         let Some((name, event)) = message.strip_prefix('[').and_then(|rest| rest.split_once("]: ")) else { continue };
-        let oldest = |open: &[(String, usize)]| open.iter().position(|(open_name, _)| open_name == name);
         if let Some(args) = event.strip_prefix("get_cached_or_compile: ") {
             open.push((name.to_owned(), found.len()));
             found.push(Lookup { args: args.to_owned(), key: None, outcome: Outcome::Unknown });
         } else if let Some(key) = event.strip_prefix("Hash key: ") {
-            if let Some(index) = open.iter().find(|(open_name, index)| open_name == name && found[*index].key.is_none())
+            if let Some((_, index)) =
+                open.iter().find(|(open_name, index)| open_name == name && found[*index].key.is_none())
             {
-                found[index.1].key = Some(key.trim().to_owned());
+                found[*index].key = Some(key.trim().to_owned());
             }
-        } else if let Some(result) = event.strip_prefix("compile result: ")
-            && let Some(position) = oldest(&open)
+        } else if let Some(outcome) = answer(event)
+            && let Some(position) = open.iter().position(|(open_name, _)| open_name == name)
         {
+            // The cache's answer, logged before the compilation runs: a compilation that then
+            // fails (a build script's probe) logs no result of its own.
             let (_, index) = open.remove(position);
-            found[index].outcome = match result.trim() {
-                "cache hit" => Outcome::Hit,
-                // "not cached": compiled, and not stored (SCCACHE_NO_CACHE).
-                "cache miss" | "not cached" => Outcome::Miss,
-                "not cacheable" => Outcome::NotCacheable("found not cacheable while compiling".into()),
-                "compile failed" => Outcome::Failed,
-                "cache error" => Outcome::CacheError,
-                _ => Outcome::Unknown,
-            };
+            found[index].outcome = outcome;
         }
     }
     found
+}
+
+/// The outcome a lookup's event tells (src/compiler/compiler.rs `get_cached_or_compile`).
+fn answer(event: &str) -> Option<Outcome> {
+    let outcome = match event.split(" in ").next()?.split(':').next()? {
+        "Cache hit" => Outcome::Hit,
+        // No entry; SCCACHE_NO_CACHE; SCCACHE_RECACHE; the cache took too long.
+        "Cache miss" | "Cache none" | "Cache recache" | "Cache timed out" => Outcome::Miss,
+        "Cache read error" => Outcome::CacheError,
+        // The hash needs rustc's dep-info, and rustc failed to give it.
+        "process error" => Outcome::Failed,
+        _ => return None,
+    };
+    Some(outcome)
 }
 
 /// The message of a log line: what follows `[<time> DEBUG <module>] `.
@@ -118,21 +126,28 @@ pub(crate) fn logged_args(args: &[String]) -> String {
 mod tests {
     use super::*;
 
-    /// Trimmed from sccache 0.19's log of a two-crate build, with a second compilation of `a`
-    /// (another target) in flight at once.
+    /// Trimmed from sccache 0.19's logs: a build script's probe that fails after its miss, a
+    /// second compilation of `a` (another target) in flight at once, a failure and a read error.
     const LOG: &str = r#"[2026-12-01T14:36:19Z DEBUG sccache::server] parse_arguments: CannotCache(missing input): ["-vV"]
 [2026-12-01T14:36:19Z DEBUG sccache::server] parse_arguments: CannotCache(crate-type): ["--crate-name", "app", "app/src/main.rs"]
 [2026-12-01T14:36:19Z DEBUG sccache::server] parse_arguments: CannotCache(incremental, -C incremental=x): ["--crate-name", "c"]
+[2026-12-01T14:45:34Z DEBUG sccache::compiler::compiler] [anyhow]: get_cached_or_compile: ["--cfg=anyhow_build_probe", "--crate-name=anyhow"]
+[2026-12-01T14:45:34Z DEBUG sccache::compiler::compiler] [anyhow]: Hash key: fe53
+[2026-12-01T14:45:34Z DEBUG sccache::compiler::compiler] [anyhow]: Cache miss in 0.000 s
+[2026-12-01T14:45:34Z DEBUG sccache::compiler::compiler] [anyhow]: Compiling locally
+[2026-12-01T14:45:34Z DEBUG sccache::server] Compilation failed: Output { status: ExitStatus(unix_wait_status(256)) }
 [2026-12-01T14:36:19Z DEBUG sccache::compiler::compiler] [a]: get_cached_or_compile: ["--crate-name", "a", "a/src/lib.rs"]
 [2026-12-01T14:36:19Z DEBUG sccache::compiler::compiler] [a]: get_cached_or_compile: ["--crate-name", "a", "--target", "x"]
 [2026-12-01T14:36:19Z DEBUG sccache::compiler::compiler] [a]: Hash key: fae1
-[2026-12-01T14:36:19Z DEBUG sccache::compiler::compiler] [a]: Hash key: 07c2
 [2026-12-01T14:36:19Z DEBUG sccache::compiler::compiler] [a]: Cache miss in 0.000 s
+[2026-12-01T14:36:19Z DEBUG sccache::compiler::compiler] [a]: Hash key: 07c2
 [2026-12-01T14:36:19Z DEBUG sccache::server] [a]: compile result: cache miss
 [2026-12-01T14:36:19Z DEBUG sccache::server] stats after compile result: ServerStats { compile_requests: 5 }
 [2026-12-01T14:36:19Z DEBUG sccache::compiler::compiler] [b]: get_cached_or_compile: ["--crate-name", "b"]
-[2026-12-01T14:36:19Z DEBUG sccache::server] [a]: compile result: cache hit
-[2026-12-01T14:36:19Z DEBUG sccache::server] [b]: compile result: compile failed
+[2026-12-01T14:36:19Z DEBUG sccache::compiler::compiler] [a]: Cache hit in 0.000 s
+[2026-12-01T14:36:19Z DEBUG sccache::compiler::compiler] [anyhow]: get_cached_or_compile: ["--crate-name", "anyhow"]
+[2026-12-01T14:36:19Z ERROR sccache::compiler::compiler] [anyhow]: Cache read error: Io(..) in 0.001 s
+[2026-12-01T14:36:19Z DEBUG sccache::compiler::compiler] [b]: process error: Output { status: ExitStatus(unix_wait_status(256)) }
 "#;
 
     #[test]
@@ -146,9 +161,11 @@ mod tests {
                 (r#"["-vV"]"#, None, &Outcome::NotCacheable("missing input".into())),
                 (r#"["--crate-name", "app", "app/src/main.rs"]"#, None, &Outcome::NotCacheable("crate-type".into())),
                 (r#"["--crate-name", "c"]"#, None, &Outcome::NotCacheable("incremental".into())),
+                (r#"["--cfg=anyhow_build_probe", "--crate-name=anyhow"]"#, Some("fe53"), &Outcome::Miss),
                 (r#"["--crate-name", "a", "a/src/lib.rs"]"#, Some("fae1"), &Outcome::Miss),
                 (r#"["--crate-name", "a", "--target", "x"]"#, Some("07c2"), &Outcome::Hit),
                 (r#"["--crate-name", "b"]"#, None, &Outcome::Failed),
+                (r#"["--crate-name", "anyhow"]"#, None, &Outcome::CacheError),
             ]
         );
     }

@@ -70,7 +70,7 @@ fn exec(mut cmd: Command) -> ExitCode {
 
 /// A rustc call that compiles a crate; cargo's probes (`-vV`, `--print`, reading stdin) are not.
 fn is_compilation(args: &[OsString]) -> bool {
-    args.iter().any(|arg| arg == "--crate-name")
+    args.iter().any(|arg| arg == "--crate-name" || arg.to_string_lossy().starts_with("--crate-name="))
         && !args.iter().any(|arg| arg == "-" || arg.to_string_lossy().starts_with("--print"))
 }
 
@@ -116,6 +116,8 @@ mod tests {
     fn only_compilations_are_recorded() {
         assert!(is_compilation(&os(&["rustc", "--crate-name", "a", "src/lib.rs"])));
         assert!(!is_compilation(&os(&["rustc", "-vV"])));
+        // What anyhow's build script compiles to probe the compiler.
+        assert!(is_compilation(&os(&["rustc", "--cfg=anyhow_build_probe", "--crate-name=anyhow", "src/nightly.rs"])));
         assert!(!is_compilation(&os(&["rustc", "-", "--crate-name", "___", "--print=file-names"])));
     }
 
