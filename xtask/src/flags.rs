@@ -112,6 +112,9 @@ xflags::xflags! {
                 /// Compare with the records in this file (written by --save) instead of those
                 /// kept in the target directory.
                 optional --against file: Utf8PathBuf
+                /// Run `cargo clean` first (the records stay), so that every unit compiles and
+                /// is explained.
+                optional --clean
                 /// Print every compilation and the summary as JSON on stdout.
                 optional --json
             }
@@ -356,6 +359,7 @@ pub struct Explain {
 
     pub save: Option<Utf8PathBuf>,
     pub against: Option<Utf8PathBuf>,
+    pub clean: bool,
     pub json: bool,
 }
 

@@ -1410,3 +1410,249 @@ fn distributed_compilations_run_on_a_build_server_on_loopback() {
     assert_success(&xtask(&["disable"]), "disable");
     assert!(!read(&sandbox.path("sccache.conf")).contains("[dist"), "disable removes the dist settings");
 }
+
+/// `setup-sccache explain`: a fixture workspace of its own, `explain/ws`, with no crates.io
+/// dependencies: `app` (a binary) uses `top`, which uses `middle`, which uses `base`. The three
+/// libraries are what sccache caches (incremental off); the binary is not cacheable.
+struct ExplainSandbox {
+    sb: SccacheSandbox,
+}
+
+impl ExplainSandbox {
+    fn new(name: &str) -> ExplainSandbox {
+        let sb = SccacheSandbox::new(name);
+        assert_success(&sb.setup(&["--no-incremental"]), "setup --no-incremental");
+        let write = |path: &str, text: &str| sb.sandbox.write(&format!("explain/ws/{path}"), text);
+        write("Cargo.toml", "[workspace]\nresolver = \"3\"\nmembers = [\"base\", \"middle\", \"top\", \"app\"]\n");
+        let package = |name: &str, dep: &str| {
+            let deps = match dep {
+                "" => String::new(),
+                dep => format!("{dep} = {{ path = \"../{dep}\" }}\n"),
+            };
+            format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\n{deps}")
+        };
+        write("base/Cargo.toml", &package("base", ""));
+        write("base/src/lib.rs", "pub fn value() -> u32 {\n    1\n}\n");
+        write("middle/Cargo.toml", &package("middle", "base"));
+        write("middle/src/lib.rs", "pub fn value() -> u32 {\n    base::value() + 1\n}\n");
+        write("top/Cargo.toml", &package("top", "middle"));
+        write("top/src/lib.rs", "pub fn value() -> u32 {\n    middle::value() + 1\n}\n");
+        write("app/Cargo.toml", &package("app", "top"));
+        write("app/src/main.rs", "fn main() {\n    println!(\"{}\", top::value());\n}\n");
+        ExplainSandbox { sb }
+    }
+
+    /// cargo as a user's shell starts it: without what `cargo test` gives this test (the
+    /// xtask's `CARGO_PKG_*` and friends), which sccache would hash.
+    fn cargo_command(&self, dir: &str) -> Command {
+        let mut cmd = self.sb.command(cargo(), dir);
+        for (name, _) in std::env::vars() {
+            let from_cargo_test =
+                ["CARGO_PKG_", "CARGO_BIN_", "CARGO_MANIFEST_", "CARGO_CRATE_NAME", "CARGO_PRIMARY_PACKAGE"];
+            if from_cargo_test.iter().any(|prefix| name.starts_with(prefix)) || name == "CARGO_TARGET_TMPDIR" {
+                cmd.env_remove(name);
+            }
+        }
+        cmd
+    }
+
+    fn cargo(&self, dir: &str, args: &[&str]) {
+        let output = self.cargo_command(dir).args(args).output().unwrap();
+        assert_success(&output, &format!("cargo {args:?} in {dir}"));
+    }
+
+    /// `explain --json` in `dir` with `args`, and the variables `env`; the report, and the output.
+    fn explain(&self, dir: &str, args: &[&str], env: &[(&str, &str)]) -> (Value, Output) {
+        let mut cmd = self.sb.command(XTASK, dir);
+        cmd.args(["setup-sccache", "explain", "--json"]).args(args);
+        cmd.envs(env.iter().copied());
+        let output = cmd.output().unwrap();
+        let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|err| {
+            panic!("explain printed no JSON ({err}): {}\n{}", text(&output.stdout), stderr(&output))
+        });
+        (report, output)
+    }
+}
+
+const LIBRARIES: [&str; 3] = ["base 0.1.0 (lib)", "middle 0.1.0 (lib)", "top 0.1.0 (lib)"];
+
+/// Each missed compilation's unit and the kind of its cause, sorted.
+fn misses(report: &Value) -> Vec<(String, String)> {
+    let mut misses: Vec<(String, String)> = report["compilations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|unit| unit["outcome"] == "miss")
+        .map(|unit| (unit["unit"].as_str().unwrap().to_owned(), unit["cause"]["kind"].as_str().unwrap().to_owned()))
+        .collect();
+    misses.sort();
+    misses
+}
+
+fn cause_of<'a>(report: &'a Value, unit: &str) -> &'a Value {
+    let units = report["compilations"].as_array().unwrap();
+    &units.iter().find(|compilation| compilation["unit"] == unit).unwrap_or_else(|| panic!("no {unit}: {report:#}"))["cause"]
+}
+
+#[test]
+fn explain_after_a_clean_build_has_no_misses_and_names_a_changed_target_dir_for_every_unit() {
+    let ex = ExplainSandbox::new("sccache-explain-target-dir");
+    ex.cargo("explain/ws", &["build"]);
+    ex.cargo("explain/ws", &["clean"]);
+    let (report, output) = ex.explain("explain/ws", &[], &[]);
+    assert_success(&output, "explain after cargo clean");
+    assert!(
+        stderr(&output).contains("Compiling base v0.1.0"),
+        "the build's output passes through: {}",
+        stderr(&output)
+    );
+    assert_eq!(misses(&report), [], "{report:#}");
+    assert_eq!(
+        (report["summary"]["hits"].as_u64(), report["sccache"]["hits"].as_u64()),
+        (Some(3), Some(3)),
+        "{report:#}"
+    );
+    assert_eq!(cause_of(&report, "app 0.1.0 (bin)")["text"], "not cacheable: crate-type", "{report:#}");
+
+    let elsewhere = ex.sb.sandbox.path("explain/elsewhere");
+    let (report, output) = ex.explain("explain/ws", &[], &[("CARGO_TARGET_DIR", elsewhere.to_str().unwrap())]);
+    assert_success(&output, "explain with CARGO_TARGET_DIR");
+    let expected: Vec<(String, String)> =
+        LIBRARIES.iter().map(|unit| (unit.to_string(), "environment variable changed".to_owned())).collect();
+    assert_eq!(misses(&report), expected, "{report:#}");
+    for unit in LIBRARIES {
+        let variables = &cause_of(&report, unit)["variables"];
+        assert_eq!(variables.as_array().unwrap().len(), 1, "{unit}: {variables:#}");
+        assert_eq!(variables[0]["name"], "CARGO_TARGET_DIR");
+        assert_eq!((&variables[0]["before"], variables[0]["after"].as_str()), (&Value::Null, elsewhere.to_str()));
+    }
+    assert_eq!(report["sccache"]["misses"], 3, "sccache counted the same misses: {report:#}");
+    let advice = report["summary"]["by_cause"][0]["advice"].as_str().unwrap();
+    assert!(advice.contains("build.target-dir"), "{advice}");
+
+    // A build that misses everything again: `stats` points at explain.
+    let third = ex.sb.sandbox.path("explain/third");
+    let output = ex.cargo_command("explain/ws").arg("build").env("CARGO_TARGET_DIR", &third).output().unwrap();
+    assert_success(&output, "cargo build with a third CARGO_TARGET_DIR");
+    let stats = ex.sb.xtask(&["stats"]);
+    assert!(stderr(&stats).contains("cargo xtask setup-sccache explain"), "{}", stderr(&stats));
+}
+
+#[test]
+fn explain_reads_an_edit_as_one_cascade_rustflags_as_arguments_and_passes_the_exit_code_on() {
+    let ex = ExplainSandbox::new("sccache-explain-cascade");
+    let (report, output) = ex.explain("explain/ws", &[], &[]);
+    assert_success(&output, "the first explain");
+    assert_eq!(cause_of(&report, "base 0.1.0 (lib)")["kind"], "first compilation", "{report:#}");
+
+    ex.sb.sandbox.write("explain/ws/base/src/lib.rs", "pub fn value() -> u32 {\n    2\n}\n");
+    let (report, output) = ex.explain("explain/ws", &[], &[]);
+    assert_success(&output, "explain after an edit");
+    let base = cause_of(&report, "base 0.1.0 (lib)");
+    assert_eq!(
+        (&base["kind"], &base["changes"]),
+        (&json_str("source files changed"), &serde_json::json!(["base/src/lib.rs"]))
+    );
+    for unit in ["middle 0.1.0 (lib)", "top 0.1.0 (lib)"] {
+        let cause = cause_of(&report, unit);
+        assert_eq!(cause["kind"], "a dependency changed", "{unit}: {report:#}");
+        assert_eq!(cause["started_by"], serde_json::json!(["base 0.1.0 (lib)"]), "{unit}: {report:#}");
+    }
+    let groups = report["summary"]["by_cause"].as_array().unwrap();
+    assert_eq!(groups[0]["cause"], "source files changed", "{report:#}");
+    assert_eq!(groups[0]["count"], 3, "one cause, with its two dependents: {report:#}");
+    assert_eq!(groups[0]["dependents"], serde_json::json!(["middle 0.1.0 (lib)", "top 0.1.0 (lib)"]));
+
+    let (report, output) = ex.explain("explain/ws", &[], &[("RUSTFLAGS", "--cfg xtask_explain_test")]);
+    assert_success(&output, "explain with RUSTFLAGS");
+    for unit in LIBRARIES {
+        let cause = cause_of(&report, unit);
+        assert_eq!(cause["kind"], "arguments changed", "{unit}: {report:#}");
+        assert_eq!(cause["changes"], serde_json::json!(["added --cfg xtask_explain_test"]), "{unit}: {report:#}");
+    }
+
+    // Another subcommand, given after `--`; its failure is the task's, with the same code.
+    ex.sb.sandbox.write("explain/ws/top/src/lib.rs", "pub fn value() -> u32 {\n    middle::value() +\n}\n");
+    let output = ex
+        .sb
+        .command(XTASK, "explain/ws")
+        .args(["setup-sccache", "explain", "--", "check", "-p", "top"])
+        .env("RUSTFLAGS", "--cfg xtask_explain_test")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(101), "cargo's own code: {}", stderr(&output));
+    assert!(
+        stderr(&output).contains("cargo check -p top\n") && stderr(&output).contains("error"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+fn json_str(text: &str) -> Value {
+    Value::String(text.to_owned())
+}
+
+#[test]
+fn explain_names_the_working_directory_of_a_moved_workspace_and_compares_checkouts_with_saved_records() {
+    let ex = ExplainSandbox::new("sccache-explain-checkouts");
+    let saved = ex.sb.sandbox.path("explain/saved.json");
+    // sccache hashes every CARGO_* variable, so the records keep this one: as its fingerprint.
+    let token = "Zq9-explain-s3cr3t";
+    let (report, output) =
+        ex.explain("explain/ws", &["--save", saved.to_str().unwrap()], &[("CARGO_XTASK_TEST_TOKEN", token)]);
+    assert_success(&output, "explain --save");
+    let records = read(&saved);
+    assert!(records.contains("\"CARGO_XTASK_TEST_TOKEN\": \"hashed "), "{records}");
+    for shown in [
+        records,
+        report.to_string(),
+        stderr(&output),
+        read(&ex.sb.sandbox.path("explain/ws/target/xtask-explain/records.json")),
+    ] {
+        assert!(!shown.contains(token), "the token is never stored or shown: {shown}");
+    }
+
+    // The same workspace, moved with its target directory and the records in it; cargo finds
+    // its units fresh there, so it is cleaned first, keeping the records.
+    fs::rename(ex.sb.sandbox.path("explain/ws"), ex.sb.sandbox.path("explain/moved")).unwrap();
+    let (report, output) = ex.explain("explain/moved", &["--clean"], &[("CARGO_XTASK_TEST_TOKEN", token)]);
+    assert_success(&output, "explain in the moved workspace");
+    let moved_to = ex.sb.sandbox.path("explain/moved");
+    for unit in LIBRARIES {
+        let cause = cause_of(&report, unit);
+        assert_eq!(cause["kind"], "working directory changed", "{unit}: {report:#}");
+        assert_eq!(cause["after"].as_str(), moved_to.to_str(), "{unit}: {report:#}");
+        assert_eq!(
+            report["compilations"].as_array().unwrap().iter().find(|c| c["unit"] == unit).unwrap()["also"],
+            serde_json::json!([]),
+            "nothing else changed: {report:#}"
+        );
+    }
+
+    // A second checkout, built from scratch, against the records of the first.
+    let checkout = ex.sb.sandbox.path("explain/checkout");
+    fs::create_dir_all(&checkout).unwrap();
+    for member in ["base", "middle", "top", "app"] {
+        for file in ["Cargo.toml", if member == "app" { "src/main.rs" } else { "src/lib.rs" }] {
+            let text = read(&moved_to.join(member).join(file));
+            ex.sb.sandbox.write(&format!("explain/checkout/{member}/{file}"), &text);
+        }
+    }
+    fs::copy(moved_to.join("Cargo.toml"), checkout.join("Cargo.toml")).unwrap();
+    let (report, output) =
+        ex.explain("explain/checkout", &["--against", saved.to_str().unwrap()], &[("CARGO_XTASK_TEST_TOKEN", token)]);
+    assert_success(&output, "explain --against");
+    assert_eq!(report["compared_with"].as_str(), saved.to_str(), "{report:#}");
+    let expected: Vec<(String, String)> =
+        LIBRARIES.iter().map(|unit| (unit.to_string(), "working directory changed".to_owned())).collect();
+    assert_eq!(misses(&report), expected, "{report:#}");
+
+    let missing = ex
+        .sb
+        .command(XTASK, "explain/checkout")
+        .args(["setup-sccache", "explain", "--against", "nowhere.json"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(1), "{}", stderr(&missing));
+    assert!(stderr(&missing).contains("nowhere.json"), "{}", stderr(&missing));
+}

@@ -69,6 +69,12 @@ impl flags::Explain {
     pub(crate) fn run(&self, sh: &Shell, sccache: &Sccache<'_>) -> anyhow::Result<()> {
         let against = self.against.as_deref().map(read_records).transpose()?;
         let dir = records_dir(sh)?;
+        let store = dir.join(RECORDS_FILE);
+        // Read before the build, and before a `--clean` removes them.
+        let kept = read_records(&store).unwrap_or_default();
+        if self.clean {
+            child::cargo(sh).arg("clean").run().context("`cargo clean` failed")?;
+        }
         let scratch = dir.join("build");
         if scratch.exists() {
             std::fs::remove_dir_all(&scratch).with_context(|| format!("cannot empty {scratch}"))?;
@@ -92,18 +98,22 @@ impl flags::Explain {
 
         let log_text = std::fs::read_to_string(&log).with_context(|| format!("cannot read sccache's log {log}"))?;
         let units = Unit::read_build(sh, &scratch, &log_text)?;
-        let store = dir.join(RECORDS_FILE);
         let (previous, compared_with) = match against {
             Some(units) => (units, self.against.clone().unwrap_or_default()),
-            None => (read_records(&store).unwrap_or_default(), store.clone()),
+            None => (kept.clone(), store.clone()),
         };
+        if previous.is_empty() {
+            errln!(
+                "nothing recorded in {compared_with} yet, so every miss is a first compilation (`cargo clean` \
+                 removes the records: `explain --clean` keeps them)"
+            );
+        }
         let report = Report::new(units, previous, sccache.version);
         match self.json {
             true => outln!("{:#}", report.to_json(&compared_with, &counted, status.code())),
             false => outln!("{}", report.to_text(&compared_with, &counted).trim_end()),
         }
 
-        let kept = read_records(&store).unwrap_or_default();
         let latest = latest_records(kept, &report.units);
         write_records(&store, &latest)?;
         if let Some(file) = &self.save {
