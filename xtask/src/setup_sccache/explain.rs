@@ -268,6 +268,9 @@ impl Unit {
                 unit.outcome = lookup.outcome.clone();
                 unit.key = lookup.key.clone();
             }
+            if record["exit_code"].as_i64().is_some_and(|code| code != 0) {
+                unit.outcome = Outcome::Failed;
+            }
             unit.compiler_version = versions
                 .entry(unit.compiler.clone())
                 .or_insert_with(|| {
@@ -786,8 +789,14 @@ impl Report {
         } else if misses == 0 {
             out += "no misses\n";
         }
+        let others: String = [(Outcome::Failed, "failed (nothing cached)"), (Outcome::Unknown, "not in sccache's log")]
+            .iter()
+            .map(|(outcome, what)| (self.units.iter().filter(|unit| unit.outcome == *outcome).count(), what))
+            .filter(|(count, _)| *count > 0)
+            .map(|(count, what)| format!(", {count} {what}"))
+            .collect();
         out += &format!(
-            "\n{} compilations: {hits} hits, {misses} misses, {not_cacheable} not cacheable \
+            "\n{} compilations: {hits} hits, {misses} misses, {not_cacheable} not cacheable{others} \
              (sccache counted {} hits and {} misses); compared with {compared_with}\n",
             self.units.len(),
             counted.hits,

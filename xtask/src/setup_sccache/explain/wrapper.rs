@@ -29,19 +29,26 @@ pub(crate) fn run_if_called() -> Option<ExitCode> {
     let sccache = std::env::var_os(SCCACHE_VAR)?;
     let records = std::env::var_os(RECORDS_VAR)?;
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let status = match sccache_command(sccache, &args, std::env::var_os(USER_WRAPPER_VAR)).status() {
+        Ok(status) => status,
+        Err(err) => {
+            eprintln!("error: cargo xtask setup-sccache explain could not run sccache: {err}");
+            return Some(ExitCode::FAILURE);
+        }
+    };
+    // Written once sccache is done, with its exit code: sccache logs the miss of a compilation
+    // that then fails (a build script's probe of the compiler) but no result for it.
     if is_compilation(&args) {
-        let record = record(&args, std::env::vars_os());
-        let name = format!(
-            "{}-{}.json",
-            std::process::id(),
-            SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |t| t.as_nanos())
-        );
+        let mut record = record(&args, std::env::vars_os());
+        record["exit_code"] = status.code().into();
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |time| time.as_nanos());
+        let file = std::path::Path::new(&records).join(format!("{}-{nanos}.json", std::process::id()));
         // A record that cannot be written costs its explanation, never the build.
-        if let Err(err) = std::fs::write(std::path::Path::new(&records).join(name), record.to_string()) {
+        if let Err(err) = std::fs::write(file, record.to_string()) {
             eprintln!("warning: cargo xtask setup-sccache explain could not record a compilation: {err}");
         }
     }
-    Some(exec(sccache_command(sccache, &args, std::env::var_os(USER_WRAPPER_VAR))))
+    Some(ExitCode::from(status.code().map_or(1, |code| code.clamp(0, 255) as u8)))
 }
 
 /// sccache with cargo's arguments, and the environment as it would be without `explain`.
@@ -53,19 +60,6 @@ fn sccache_command(sccache: OsString, args: &[OsString], user_wrapper: Option<Os
         None => cmd.env_remove("RUSTC_WRAPPER"),
     };
     cmd
-}
-
-/// Becomes sccache where the OS can (no second process waits), else waits for it.
-fn exec(mut cmd: Command) -> ExitCode {
-    #[cfg(unix)]
-    let err = std::os::unix::process::CommandExt::exec(&mut cmd);
-    #[cfg(not(unix))]
-    let err = match cmd.status() {
-        Ok(status) => return ExitCode::from(status.code().map_or(1, |code| code.clamp(0, 255) as u8)),
-        Err(err) => err,
-    };
-    eprintln!("error: cargo xtask setup-sccache explain could not run sccache: {err}");
-    ExitCode::FAILURE
 }
 
 /// A rustc call that compiles a crate; cargo's probes (`-vV`, `--print`, reading stdin) are not.
