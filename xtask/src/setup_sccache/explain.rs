@@ -892,7 +892,7 @@ fn match_previous(units: &[Unit], mut previous: Vec<Unit>) -> Vec<Option<Unit>> 
 }
 
 /// What differs in the unit's own inputs, in the order of what hides what: the compiler, the
-/// directory, the variables, the arguments, the sources. After a move, paths under the old
+/// directory, the `CARGO_*` variables, the arguments, the variables read, the sources. After a move, paths under the old
 /// directory are read as under the new one, so only what else changed is listed too.
 fn own_causes(unit: &Unit, before: Option<&Unit>, sccache: Version) -> Vec<Cause> {
     let Some(before) = before else { return vec![Cause::First] };
@@ -931,13 +931,19 @@ fn own_causes(unit: &Unit, before: Option<&Unit>, sccache: Version) -> Vec<Cause
             (name, old, new)
         })
         .collect();
-    if !changed.is_empty() {
-        causes.push(Cause::Environment(changed));
+    // What is set from outside (`CARGO_*`) comes before the arguments; what the crate reads
+    // with `env!` after them, since cargo derives some (`OUT_DIR` holds its unit hash).
+    let (set, read): (Vec<_>, Vec<_>) = changed.into_iter().partition(|(name, _, _)| name.starts_with("CARGO_"));
+    if !set.is_empty() {
+        causes.push(Cause::Environment(set));
     }
     let old_options: Vec<String> = before.hashed_options().iter().map(|option| moved(option)).collect();
     let arguments = argument_changes(&old_options, &unit.hashed_options());
     if !arguments.is_empty() {
         causes.push(Cause::Arguments(arguments));
+    }
+    if !read.is_empty() {
+        causes.push(Cause::Environment(read));
     }
     let old_sources: BTreeMap<String, &String> =
         before.sources.iter().map(|(file, hash)| (moved(file), hash)).collect();
@@ -1093,6 +1099,15 @@ mod tests {
         assert_eq!(
             cause(|unit| unit.args.extend(strings(&["-C", "instrument-coverage"]))),
             [Cause::Arguments(vec!["added -C instrument-coverage".into()])]
+        );
+        let flags_and_out_dir = cause(|unit| {
+            unit.args.extend(strings(&["-C", "debuginfo=1"]));
+            unit.env.insert("OUT_DIR".into(), Some("/ws/target/debug/build/a-2/out".into()));
+        });
+        assert_eq!(
+            flags_and_out_dir.iter().map(Cause::kind).collect::<Vec<_>>(),
+            ["arguments changed", "environment variable changed"],
+            "a variable cargo derives follows the arguments"
         );
         assert_eq!(
             cause(|unit| {
