@@ -81,7 +81,6 @@ impl Env {
     }
 
     /// What the child sees of `name`: `Some(None)` when it is removed, `None` when it is inherited.
-    #[cfg(test)]
     pub(crate) fn get(&self, name: &str) -> Option<Option<&OsStr>> {
         self.0.iter().find(|change| same_name(change.name(), name)).map(|change| match change {
             EnvChange::Remove(_) => None,

@@ -30,6 +30,7 @@ pub(crate) use checks::{findings, smoke_test};
 use selection::{Settings, select};
 
 use std::{
+    collections::BTreeMap,
     ffi::OsString,
     io::Write,
     process::{Command, Stdio},
@@ -44,7 +45,7 @@ use crate::{
     child::{self, Env},
     flags::{self, Mode},
     output::{Stream, Style, UsageError, paint},
-    tools,
+    rustc_wrapper, setup_sccache, tools,
     workspace::{self, Member, Workspace},
 };
 use patch::Patch;
@@ -460,14 +461,56 @@ fn child_env(dirs: &Dirs, toolchain: &Toolchain, no_sccache: bool) -> Env {
     if no_sccache { env.set("RUSTC_WRAPPER", "") } else { env }
 }
 
+/// The coverage run's own `CARGO_*` variables: those `child_env` sets, and cargo-llvm-cov's
+/// (`CARGO_LLVM_COV`, and `CARGO_BUILD_BUILD_DIR` when a build directory is configured).
+const COVERAGE_VARS: [&str; 6] = [
+    "CARGO_TARGET_DIR",
+    "CARGO_LLVM_COV_TARGET_DIR",
+    "CARGO_LLVM_COV_BUILD_DIR",
+    "CARGO_LLVM_COV_SETUP",
+    "CARGO_LLVM_COV",
+    "CARGO_BUILD_BUILD_DIR",
+];
+
+/// The rustc wrapper cargo-llvm-cov will chain, as far as sccache goes.
+#[derive(Debug, Clone, PartialEq)]
+enum Wrapper {
+    /// Not sccache (or none): chained as it is.
+    Other,
+    /// sccache, at this path, named by `RUSTC_WRAPPER` with this value or else by cargo's config.
+    Sccache { path: Utf8PathBuf, variable: Option<String> },
+    /// The xtask already stands in front of sccache (`setup-sccache explain` runs this coverage).
+    Xtask,
+}
+
+/// What puts the xtask in front of sccache, so that the compilations cargo-llvm-cov does not
+/// instrument (the dependencies, whose figures are not measured) get `user_vars`, the user's
+/// values of the coverage run's own variables: sccache hashes every `CARGO_*` variable, and with
+/// the run's values they could never hit what `cargo build` or `cargo test` cached.
+fn dependency_env(wrapper: &Wrapper, xtask: &OsString, user_vars: &BTreeMap<&str, Option<String>>) -> Env {
+    let dependency_env =
+        Env::default().set(rustc_wrapper::DEPENDENCY_ENV_VAR, rustc_wrapper::dependency_env(user_vars));
+    match wrapper {
+        Wrapper::Other => Env::default(),
+        Wrapper::Sccache { path, variable } => {
+            rustc_wrapper::env(xtask, path.as_ref(), variable.clone().map(OsString::from)).and(&dependency_env)
+        }
+        Wrapper::Xtask => dependency_env,
+    }
+}
+
 /// The programs a coverage run needs, checked to exist and be recent enough.
 struct Tools {
     cargo_llvm_cov: Utf8PathBuf,
     toolchain: Toolchain,
     llvm_cov: Utf8PathBuf,
     llvm_profdata: Utf8PathBuf,
-    /// This program, which stands in for llvm-cov in the test run.
+    /// This program, which stands in for llvm-cov in the test run and for the rustc wrapper in
+    /// front of sccache.
     xtask: OsString,
+    wrapper: Wrapper,
+    /// The user's values of `COVERAGE_VARS`.
+    user_vars: BTreeMap<&'static str, Option<String>>,
 }
 
 impl Tools {
@@ -481,7 +524,13 @@ impl Tools {
         let install = if toolchain.nightly.is_some() { NIGHTLY_INSTALL } else { tools::LLVM_COV.install };
         let (llvm_cov, llvm_profdata) = tools::llvm_tools(sh, &toolchain.rustc(sh), install)?;
         let xtask = std::env::current_exe().context("cannot find the running xtask")?.into();
-        Ok(Tools { cargo_llvm_cov, toolchain, llvm_cov, llvm_profdata, xtask })
+        let wrapper = match (sh.var_os(rustc_wrapper::SCCACHE_VAR), setup_sccache::sccache_wrapper(sh)) {
+            (Some(_), _) => Wrapper::Xtask,
+            (None, Some((path, variable))) => Wrapper::Sccache { path, variable },
+            (None, None) => Wrapper::Other,
+        };
+        let user_vars = COVERAGE_VARS.into_iter().map(|name| (name, sh.var(name).ok())).collect();
+        Ok(Tools { cargo_llvm_cov, toolchain, llvm_cov, llvm_profdata, xtask, wrapper, user_vars })
     }
 }
 
@@ -520,8 +569,10 @@ impl Plan {
         run_env: &Env,
         dirs: Dirs,
     ) -> Plan {
-        let Tools { cargo_llvm_cov, toolchain, llvm_cov, llvm_profdata, xtask } = tools;
+        let Tools { cargo_llvm_cov, toolchain, llvm_cov, llvm_profdata, xtask, wrapper, user_vars } = tools;
+        let wrapper = if flags.no_sccache { Wrapper::Other } else { wrapper };
         let env = child_env(&dirs, &toolchain, flags.no_sccache)
+            .and(&dependency_env(&wrapper, &xtask, &user_vars))
             .set("LLVM_PROFDATA", &llvm_profdata)
             .set("LLVM_COV", &llvm_cov)
             .and(run_env);
@@ -971,6 +1022,8 @@ mod tests {
             llvm_cov: "/toolchain/lib/bin/llvm-cov".into(),
             llvm_profdata: "/toolchain/lib/bin/llvm-profdata".into(),
             xtask: "/bin/xtask".into(),
+            wrapper: Wrapper::Other,
+            user_vars: BTreeMap::new(),
         };
         let (core, app) = (member("core", false), member("app", true));
         let dirs = Dirs::new(&workspace("/shared/target"), None, "/ws".into());
@@ -1097,6 +1150,24 @@ mod tests {
         // When the test run writes the summary itself, nothing stands in.
         let plan = self::plan(&["--mode", "text"], stable());
         assert_eq!(value(&envs(plan.test(&sh)), "LLVM_COV").as_deref(), Some("/toolchain/lib/bin/llvm-cov"));
+    }
+
+    #[test]
+    fn dependencies_reach_sccache_through_the_xtask_with_the_users_variables() {
+        let user_vars: BTreeMap<&str, Option<String>> =
+            [("CARGO_TARGET_DIR", None), ("CARGO_LLVM_COV", None)].into_iter().collect();
+        let sccache = Wrapper::Sccache { path: "/bin/sccache".into(), variable: None };
+        let env = dependency_env(&sccache, &"/bin/xtask".into(), &user_vars);
+        assert_eq!(env.get("RUSTC_WRAPPER"), Some(Some("/bin/xtask".as_ref())));
+        assert_eq!(env.get(rustc_wrapper::SCCACHE_VAR), Some(Some("/bin/sccache".as_ref())));
+        assert_eq!(
+            env.get(rustc_wrapper::DEPENDENCY_ENV_VAR),
+            Some(Some(r#"{"CARGO_LLVM_COV":null,"CARGO_TARGET_DIR":null}"#.as_ref()))
+        );
+        let inside_explain = dependency_env(&Wrapper::Xtask, &"/bin/xtask".into(), &user_vars);
+        assert_eq!(inside_explain.get("RUSTC_WRAPPER"), None, "explain's chain stays");
+        assert!(inside_explain.get(rustc_wrapper::DEPENDENCY_ENV_VAR).is_some());
+        assert!(dependency_env(&Wrapper::Other, &"/bin/xtask".into(), &user_vars).is_empty());
     }
 
     #[test]

@@ -20,6 +20,7 @@ mod flags;
 mod help;
 mod info;
 mod output;
+mod rustc_wrapper;
 mod safe_fs;
 mod secrets;
 mod setup_sccache;
@@ -36,7 +37,7 @@ fn main() -> ExitCode {
     if let Some(code) = coverage::export_tap::run_if_called() {
         return code;
     }
-    if let Some(code) = setup_sccache::explain::wrapper::run_if_called() {
+    if let Some(code) = rustc_wrapper::run_if_called() {
         return code;
     }
     let mut args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();

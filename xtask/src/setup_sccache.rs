@@ -421,6 +421,20 @@ fn cache_dir_flag(path: &Utf8Path) -> anyhow::Result<Utf8PathBuf> {
     Ok(absolute)
 }
 
+/// The sccache cargo uses as its rustc wrapper here, if it does: its path, and the value of
+/// `RUSTC_WRAPPER` when that variable names it (else cargo's config does).
+pub(crate) fn sccache_wrapper(sh: &Shell) -> Option<(Utf8PathBuf, Option<String>)> {
+    let wrapper = status::effective_wrapper(sh).ok()?.value?;
+    if !is_sccache(&wrapper) {
+        return None;
+    }
+    let path = match Utf8Path::new(&wrapper).components().count() {
+        1 => tools::locate(sh, &wrapper)?,
+        _ => wrapper.clone().into(),
+    };
+    Some((path, sh.var("RUSTC_WRAPPER").ok().filter(|value| *value == wrapper)))
+}
+
 fn is_sccache(wrapper: &str) -> bool {
     let name = wrapper.rsplit(['/', '\\']).next().unwrap_or(wrapper);
     name == "sccache" || name == "sccache.exe"

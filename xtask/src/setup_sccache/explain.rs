@@ -3,12 +3,11 @@
 //!
 //! The build runs against a server started for it with sccache's debug log on, so hit, miss or
 //! not cacheable comes from sccache (`sccache_log`); the xtask, chained in front of sccache as
-//! the rustc wrapper (`wrapper`), writes down what each compilation was given. A miss is then
+//! the rustc wrapper (`crate::rustc_wrapper`), writes down what each compilation was given. A miss is then
 //! explained by comparing those inputs, the ones sccache hashes into its key (src/compiler/rust.rs
 //! `generate_hash_key`), with the previous recorded compilation of the same unit.
 
 mod sccache_log;
-pub(crate) mod wrapper;
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -27,6 +26,7 @@ use crate::{
     child::{self, Env},
     flags,
     output::{PassedOn, UsageError},
+    rustc_wrapper,
     secrets::{errln, outln},
     tools::Version,
     workspace,
@@ -135,17 +135,10 @@ fn cargo_args(given: &[String]) -> Vec<String> {
     }
 }
 
-/// What the build's cargo gets: the xtask as its rustc wrapper, told which sccache to call and
-/// where the records go, and the user's own wrapper to put back for sccache.
+/// What the build's cargo gets: the xtask as its rustc wrapper in front of sccache, told where
+/// the records go.
 fn wrapper_env(xtask: &std::ffi::OsStr, sccache: &Utf8Path, records: &Utf8Path, user_wrapper: Option<OsString>) -> Env {
-    let env = Env::default()
-        .set("RUSTC_WRAPPER", xtask)
-        .set(wrapper::SCCACHE_VAR, sccache)
-        .set(wrapper::RECORDS_VAR, records);
-    match user_wrapper.filter(|wrapper| !wrapper.is_empty()) {
-        Some(wrapper) => env.set(wrapper::USER_WRAPPER_VAR, wrapper),
-        None => env,
-    }
+    rustc_wrapper::env(xtask, sccache.as_ref(), user_wrapper).set(rustc_wrapper::RECORDS_VAR, records)
 }
 
 /// Runs `build` against a server of the same configuration with its log written to `log`, then
@@ -341,7 +334,7 @@ impl Unit {
             })
             .collect();
         for (name, value) in env {
-            let value = value.map(|value| wrapper::kept_value(&name, &value));
+            let value = value.map(|value| rustc_wrapper::kept_value(&name, &value));
             self.env.entry(name).or_insert(value);
         }
     }
@@ -1212,10 +1205,10 @@ mod tests {
         let env = wrapper_env("/bin/xtask".as_ref(), Utf8Path::new("/bin/sccache"), Utf8Path::new("/t/x"), None);
         assert_eq!(
             env.to_string(),
-            "RUSTC_WRAPPER=/bin/xtask __XTASK_EXPLAIN_SCCACHE=/bin/sccache __XTASK_EXPLAIN_RECORDS=/t/x"
+            "RUSTC_WRAPPER=/bin/xtask __XTASK_WRAPPER_SCCACHE=/bin/sccache __XTASK_EXPLAIN_RECORDS=/t/x"
         );
         let env =
             wrapper_env("/bin/xtask".as_ref(), Utf8Path::new("/bin/sccache"), Utf8Path::new("/t/x"), Some("w".into()));
-        assert_eq!(env.get(wrapper::USER_WRAPPER_VAR), Some(Some("w".as_ref())));
+        assert_eq!(env.get(rustc_wrapper::USER_WRAPPER_VAR), Some(Some("w".as_ref())));
     }
 }

@@ -53,8 +53,8 @@ struct Status {
 }
 
 /// The wrapper cargo would use here, where that comes from, and config files that set one wrongly.
-struct Wrapper {
-    value: Option<String>,
+pub(super) struct Wrapper {
+    pub(super) value: Option<String>,
     source: String,
     /// Files that set `RUSTC_WRAPPER` under `[env]`.
     env_table_files: Vec<Utf8PathBuf>,
@@ -446,7 +446,7 @@ impl Status {
 }
 
 /// The wrapper cargo would use here, where that comes from, and config files that set one wrongly.
-fn effective_wrapper(sh: &Shell) -> anyhow::Result<Wrapper> {
+pub(super) fn effective_wrapper(sh: &Shell) -> anyhow::Result<Wrapper> {
     let root = workspace::root_of(sh)?;
     let mut env_table_files = Vec::new();
     let mut committable_files = Vec::new();

@@ -1,0 +1,224 @@
+//! The xtask as cargo's rustc wrapper, chained in front of sccache the way cargo-llvm-cov chains
+//! itself in front of an existing wrapper. It has two jobs, each asked for by a variable the task
+//! gives its cargo:
+//!
+//! - for `setup-sccache explain`, it writes down what sccache is given (arguments, working
+//!   directory, the `CARGO_*` variables, the exit code); which compilations hit is not guessed
+//!   here, sccache's own log says it;
+//! - for `coverage`, it gives the compilations cargo-llvm-cov does not instrument (the
+//!   dependencies) the variables a normal build has: the coverage run's own `CARGO_*` variables
+//!   (its target directories, cargo-llvm-cov's `CARGO_LLVM_COV`) would be in sccache's key, so
+//!   those compilations could never reuse what `cargo build` or `cargo test` cached.
+//!
+//! Its own variables are removed before sccache runs, and `RUSTC_WRAPPER` gets back the value the
+//! user had, so that sccache and rustc see exactly what they would see without the xtask.
+
+use std::{
+    collections::BTreeMap,
+    ffi::{OsStr, OsString},
+    process::ExitCode,
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use serde_json::{Map, Value, json};
+
+use crate::{child::Env, secrets, setup_sccache::explain::fingerprint};
+
+/// The sccache to call: the wrapper's own mark, present only in what a task gives its cargo.
+pub(crate) const SCCACHE_VAR: &str = "__XTASK_WRAPPER_SCCACHE";
+/// The user's own `RUSTC_WRAPPER`, when there was one, put back for sccache.
+pub(crate) const USER_WRAPPER_VAR: &str = "__XTASK_WRAPPER_USER_RUSTC_WRAPPER";
+/// `explain`: the directory the records go into.
+pub(crate) const RECORDS_VAR: &str = "__XTASK_EXPLAIN_RECORDS";
+/// `coverage`: a JSON object of the variables uninstrumented compilations get instead (`null`:
+/// unset), the values the user's own builds have.
+pub(crate) const DEPENDENCY_ENV_VAR: &str = "__XTASK_COVERAGE_DEPENDENCY_ENV";
+
+/// The variables that make the xtask a wrapper in front of `sccache`, for a build whose own
+/// `RUSTC_WRAPPER` was `user_wrapper`.
+pub(crate) fn env(xtask: &OsStr, sccache: &OsStr, user_wrapper: Option<OsString>) -> Env {
+    let env = Env::default().set("RUSTC_WRAPPER", xtask).set(SCCACHE_VAR, sccache);
+    match user_wrapper.filter(|wrapper| !wrapper.is_empty()) {
+        Some(wrapper) => env.set(USER_WRAPPER_VAR, wrapper),
+        None => env,
+    }
+}
+
+/// Runs as the wrapper when cargo called the xtask as one; `None` otherwise.
+pub(crate) fn run_if_called() -> Option<ExitCode> {
+    let sccache = std::env::var_os(SCCACHE_VAR)?;
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let var = |name: &str| std::env::var_os(name);
+    let changes = sccache_env(&args, var(USER_WRAPPER_VAR), var(DEPENDENCY_ENV_VAR));
+    let sh = xshell::Shell::new().ok()?;
+    let status = std::process::Command::from(changes.apply(sh.cmd(sccache).args(&args))).status();
+    let status = match status {
+        Ok(status) => status,
+        Err(err) => {
+            eprintln!("error: the xtask's rustc wrapper could not run sccache: {err}");
+            return Some(ExitCode::FAILURE);
+        }
+    };
+    // Written once sccache is done, with its exit code: sccache logs the miss of a compilation
+    // that then fails (a build script's probe of the compiler) but no result for it.
+    if let Some(records) = var(RECORDS_VAR)
+        && is_compilation(&args)
+    {
+        let mut record = record(&args, seen_vars(std::env::vars_os(), &changes));
+        record["exit_code"] = status.code().into();
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |time| time.as_nanos());
+        let file = std::path::Path::new(&records).join(format!("{}-{nanos}.json", std::process::id()));
+        // A record that cannot be written costs its explanation, never the build.
+        if let Err(err) = std::fs::write(file, record.to_string()) {
+            eprintln!("warning: cargo xtask setup-sccache explain could not record a compilation: {err}");
+        }
+    }
+    Some(ExitCode::from(status.code().map_or(1, |code| code.clamp(0, 255) as u8)))
+}
+
+/// What sccache gets on top of cargo's environment: none of the wrapper's own variables, the
+/// user's `RUSTC_WRAPPER`, and for an uninstrumented compilation the dependency environment.
+fn sccache_env(args: &[OsString], user_wrapper: Option<OsString>, dependency_env: Option<OsString>) -> Env {
+    let env =
+        [SCCACHE_VAR, USER_WRAPPER_VAR, RECORDS_VAR, DEPENDENCY_ENV_VAR].into_iter().fold(Env::default(), Env::remove);
+    let env = match user_wrapper {
+        Some(wrapper) => env.set("RUSTC_WRAPPER", wrapper),
+        None => env.remove("RUSTC_WRAPPER"),
+    };
+    let dependency_env = dependency_env
+        .filter(|_| !is_instrumented(args))
+        .and_then(|json| serde_json::from_str::<Value>(&json.to_string_lossy()).ok()?.as_object().cloned());
+    dependency_env.into_iter().flatten().fold(env, |env, (name, value)| match value.as_str() {
+        Some(value) => env.set(name, value),
+        None => env.remove(name),
+    })
+}
+
+/// The JSON object `DEPENDENCY_ENV_VAR` holds: each name with its value, or `null` when unset.
+pub(crate) fn dependency_env(vars: &BTreeMap<&str, Option<String>>) -> String {
+    Value::Object(vars.iter().map(|(name, value)| ((*name).to_owned(), json!(value))).collect()).to_string()
+}
+
+/// Whether cargo-llvm-cov's wrapper added the coverage flags: a crate it measures.
+fn is_instrumented(args: &[OsString]) -> bool {
+    args.windows(2).any(|pair| pair[0] == "-C" && pair[1] == "instrument-coverage")
+        || args.iter().any(|arg| arg == "-Cinstrument-coverage")
+}
+
+/// `vars` as the child sees them after `changes`.
+fn seen_vars(vars: impl Iterator<Item = (OsString, OsString)>, changes: &Env) -> Vec<(OsString, OsString)> {
+    let mut seen: Vec<(OsString, OsString)> =
+        vars.filter(|(name, _)| changes.get(&name.to_string_lossy()).is_none()).collect();
+    seen.extend(changes.changes().iter().filter_map(|change| match change {
+        crate::child::EnvChange::Set(name, value) => Some((name.clone(), value.clone())),
+        crate::child::EnvChange::Remove(_) => None,
+    }));
+    seen
+}
+
+/// A rustc call that compiles a crate; cargo's probes (`-vV`, `--print`, reading stdin) are not.
+fn is_compilation(args: &[OsString]) -> bool {
+    args.iter().any(|arg| arg == "--crate-name" || arg.to_string_lossy().starts_with("--crate-name="))
+        && !args.iter().any(|arg| arg == "-" || arg.to_string_lossy().starts_with("--print"))
+}
+
+/// What sccache is given: the compiler, its arguments, the working directory, and every `CARGO_*`
+/// variable (sccache hashes them; which ones exactly depends on its version, so the comparison
+/// decides). A value that looks like a credential is kept only as its fingerprint.
+fn record(args: &[OsString], vars: Vec<(OsString, OsString)>) -> Value {
+    let text = |arg: &OsString| arg.to_string_lossy().into_owned();
+    let env: Map<String, Value> = vars
+        .into_iter()
+        .filter_map(|(name, value)| Some((name.into_string().ok()?, text(&value))))
+        .filter(|(name, _)| name.starts_with("CARGO_"))
+        .map(|(name, value)| {
+            let value = kept_value(&name, &value);
+            (name, value.into())
+        })
+        .collect();
+    let cwd = std::env::current_dir().map(|dir| dir.to_string_lossy().into_owned()).unwrap_or_default();
+    json!({
+        "compiler": args.first().map(text),
+        "args": args.iter().skip(1).map(text).collect::<Vec<_>>(),
+        "cwd": cwd,
+        "env": env,
+    })
+}
+
+/// `value` as a record may keep it: a credential becomes its fingerprint.
+pub(crate) fn kept_value(name: &str, value: &str) -> String {
+    match secrets::credentials_in(name, value).is_empty() {
+        true => value.to_owned(),
+        false => format!("hashed {}", fingerprint(value.as_bytes())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(args: &[&str]) -> Vec<OsString> {
+        args.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn only_compilations_are_recorded() {
+        assert!(is_compilation(&os(&["rustc", "--crate-name", "a", "src/lib.rs"])));
+        assert!(!is_compilation(&os(&["rustc", "-vV"])));
+        // What anyhow's build script compiles to probe the compiler.
+        assert!(is_compilation(&os(&["rustc", "--cfg=anyhow_build_probe", "--crate-name=anyhow", "src/nightly.rs"])));
+        assert!(!is_compilation(&os(&["rustc", "-", "--crate-name", "___", "--print=file-names"])));
+    }
+
+    #[test]
+    fn sccache_gets_the_users_wrapper_and_none_of_the_wrappers_variables() {
+        let env = sccache_env(&os(&["rustc", "--crate-name", "a"]), None, None);
+        for var in [SCCACHE_VAR, RECORDS_VAR, USER_WRAPPER_VAR, DEPENDENCY_ENV_VAR, "RUSTC_WRAPPER"] {
+            assert_eq!(env.get(var), Some(None), "{var} is removed: {env}");
+        }
+        let env = sccache_env(&[], Some("/bin/sccache".into()), None);
+        assert_eq!(env.get("RUSTC_WRAPPER"), Some(Some(OsStr::new("/bin/sccache"))));
+        let env = super::env("/bin/xtask".as_ref(), "/bin/sccache".as_ref(), Some("sccache".into()));
+        assert_eq!(
+            env.to_string(),
+            "RUSTC_WRAPPER=/bin/xtask __XTASK_WRAPPER_SCCACHE=/bin/sccache __XTASK_WRAPPER_USER_RUSTC_WRAPPER=sccache"
+        );
+    }
+
+    #[test]
+    fn only_uninstrumented_compilations_get_the_dependency_environment() {
+        let vars: BTreeMap<&str, Option<String>> =
+            [("CARGO_LLVM_COV", None), ("CARGO_TARGET_DIR", Some("/mine".to_owned()))].into_iter().collect();
+        let json: OsString = dependency_env(&vars).into();
+        let dependency = sccache_env(&os(&["rustc", "--crate-name", "serde"]), None, Some(json.clone()));
+        assert_eq!(dependency.get("CARGO_LLVM_COV"), Some(None));
+        assert_eq!(dependency.get("CARGO_TARGET_DIR"), Some(Some(OsStr::new("/mine"))));
+        for measured in
+            [&["rustc", "--crate-name", "calc", "-C", "instrument-coverage"][..], &["rustc", "-Cinstrument-coverage"]]
+        {
+            let env = sccache_env(&os(measured), None, Some(json.clone()));
+            assert_eq!((env.get("CARGO_LLVM_COV"), env.get("CARGO_TARGET_DIR")), (None, None), "{measured:?}");
+        }
+    }
+
+    #[test]
+    fn records_keep_what_sccache_sees_and_hash_credentials() {
+        let vars = [
+            ("CARGO_PKG_NAME", "a"),
+            ("CARGO_REGISTRIES_MINE_TOKEN", "s3cr3t-value"),
+            ("CARGO_HTTP_PROXY", "http://me:hunter2@proxy:8080"),
+            ("CARGO_LLVM_COV", "1"),
+            ("PATH", "/usr/bin"),
+        ]
+        .map(|(name, value)| (OsString::from(name), OsString::from(value)));
+        let seen = seen_vars(vars.into_iter(), &Env::default().remove("CARGO_LLVM_COV").set("CARGO_TARGET_DIR", "/t"));
+        let record = record(&os(&["rustc", "--crate-name", "a"]), seen);
+        assert_eq!(record["compiler"], "rustc");
+        assert_eq!(record["args"], json!(["--crate-name", "a"]));
+        assert_eq!((&record["env"]["CARGO_PKG_NAME"], &record["env"]["CARGO_TARGET_DIR"]), (&json!("a"), &json!("/t")));
+        assert!(record["env"].get("PATH").is_none() && record["env"].get("CARGO_LLVM_COV").is_none());
+        let text = record.to_string();
+        assert!(!text.contains("s3cr3t") && !text.contains("hunter2"), "{text}");
+        assert!(record["env"]["CARGO_REGISTRIES_MINE_TOKEN"].as_str().unwrap().starts_with("hashed "));
+    }
+}
