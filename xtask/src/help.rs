@@ -63,6 +63,11 @@ fn tasks() -> Vec<(String, String)> {
     tasks
 }
 
+/// Whether `name` is a task: what the xtask's own command line starts with.
+pub(crate) fn is_task(name: &str) -> bool {
+    tasks().iter().any(|(task, _)| task == name)
+}
+
 /// A task's sections (its own and its subcommands'), or `None` for no such task.
 pub(crate) fn for_task(task: &str) -> Option<String> {
     let (name, fast) = if task == FAST { ("coverage", true) } else { (task, false) };

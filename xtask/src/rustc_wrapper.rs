@@ -22,7 +22,7 @@ use std::{
 
 use serde_json::{Map, Value, json};
 
-use crate::{child::Env, secrets, setup_sccache::explain::fingerprint};
+use crate::{child::Env, help, secrets, setup_sccache::explain::fingerprint};
 
 /// The sccache to call: the wrapper's own mark, present only in what a task gives its cargo.
 pub(crate) const SCCACHE_VAR: &str = "__XTASK_WRAPPER_SCCACHE";
@@ -48,6 +48,9 @@ pub(crate) fn env(xtask: &OsStr, sccache: &OsStr, user_wrapper: Option<OsString>
 pub(crate) fn run_if_called() -> Option<ExitCode> {
     let sccache = std::env::var_os(SCCACHE_VAR)?;
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    if !is_wrapper_call(&args) {
+        return None;
+    }
     let var = |name: &str| std::env::var_os(name);
     let changes = sccache_env(&args, var(USER_WRAPPER_VAR), var(DEPENDENCY_ENV_VAR));
     let sh = xshell::Shell::new().ok()?;
@@ -74,6 +77,15 @@ pub(crate) fn run_if_called() -> Option<ExitCode> {
         }
     }
     Some(ExitCode::from(status.code().map_or(1, |code| code.clamp(0, 255) as u8)))
+}
+
+/// cargo gives everything it starts its variables, so the xtask's own command line too (`cargo
+/// xtask coverage` in an explained build); a wrapper's first argument is the compiler.
+fn is_wrapper_call(args: &[OsString]) -> bool {
+    match args.first().map(|first| first.to_string_lossy()) {
+        Some(first) => !first.starts_with('-') && !help::is_task(&first),
+        None => false,
+    }
 }
 
 /// What sccache gets on top of cargo's environment: none of the wrapper's own variables, the
@@ -159,6 +171,17 @@ mod tests {
 
     fn os(args: &[&str]) -> Vec<OsString> {
         args.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn the_xtasks_own_command_line_is_no_wrapper_call() {
+        assert!(is_wrapper_call(&os(&["/toolchain/bin/rustc", "-vV"])));
+        assert!(is_wrapper_call(&os(&["clippy-driver", "/toolchain/bin/rustc", "--crate-name", "a"])));
+        for own in
+            [&["coverage", "--mode", "lcov"][..], &["coverage-fast"], &["--help"], &["setup-sccache", "explain"], &[]]
+        {
+            assert!(!is_wrapper_call(&os(own)), "{own:?}");
+        }
     }
 
     #[test]
