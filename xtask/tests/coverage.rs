@@ -403,6 +403,50 @@ fn the_report_is_the_same_with_and_without_sccache_which_caches_what_it_can() {
     assert!(counts(&stats, "cache_hits") > hits_before, "a fresh coverage build must hit the cache: {stats}");
 }
 
+/// A coverage run right after a normal `cargo test` reuses the dependencies that build cached:
+/// their compilations get the user's values of the run's own `CARGO_*` variables (its target
+/// directories, cargo-llvm-cov's `CARGO_LLVM_COV`), which sccache would otherwise hash into their
+/// keys. The measured crate is compiled as before, so the report is the same as without sccache.
+#[test]
+fn coverage_after_a_test_build_reuses_its_dependencies_and_reports_the_same() {
+    let sandbox = Sandbox::new("cov-after-test");
+    sandbox.write("ws/Cargo.toml", "[workspace]\nresolver = \"3\"\nmembers = [\"calc\"]\n");
+    let package = |name: &str, deps: &str| {
+        format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\n{deps}")
+    };
+    sandbox.write("ws/calc/Cargo.toml", &package("calc", "helper = { path = \"../../deps/helper\" }\n"));
+    sandbox.write(
+        "ws/calc/src/lib.rs",
+        "pub fn add(a: u32, b: u32) -> u32 {\n    helper::id(a) + b\n}\n\n#[test]\nfn adds() {\n    assert_eq!(add(1, 2), 3);\n}\n",
+    );
+    // A path package outside the workspace: built like a registry one, and not instrumented.
+    sandbox.write("deps/helper/Cargo.toml", &package("helper", ""));
+    sandbox.write("deps/helper/src/lib.rs", "pub fn id(x: u32) -> u32 {\n    x\n}\n");
+    let sccache = Sccache::new(&sandbox);
+    let hits = || sccache.stats()["stats"]["cache_hits"]["counts"]["Rust"].as_u64().unwrap_or(0);
+    // Incremental off: cargo compiles path packages incrementally, which sccache cannot cache.
+    let test = sccache
+        .configure(&mut sandbox.users_command(cargo(), "ws"))
+        .args(["test", "--quiet"])
+        .env("CARGO_INCREMENTAL", "0")
+        .output()
+        .unwrap();
+    assert_success(&test, "cargo test through sccache");
+    let before = hits();
+    let coverage = |extra: &[&str]| {
+        let mut cmd = xtask(&sandbox);
+        sccache.configure(&mut cmd).args(["coverage", "--mode", "lcov"]).args(extra).env("CARGO_INCREMENTAL", "0");
+        let output = cmd.output().unwrap();
+        assert_success(&output, &format!("xtask coverage {extra:?}"));
+        fs::read_to_string(sandbox.path("ws/lcov.info")).unwrap()
+    };
+    let reused = coverage(&[]);
+    assert_eq!(hits() - before, 1, "helper comes from what cargo test cached: {}", sccache.stats());
+    let without_sccache = coverage(&["--clean", "--no-sccache"]);
+    assert_eq!(reused, without_sccache, "the lcov report differs");
+    assert!(reused.contains("SF:") && reused.contains("calc"), "{reused}");
+}
+
 /// The figures are plain cargo-llvm-cov's, file by file, down to the symbols: nothing the xtask
 /// gives its children changes how the code is compiled. An `#[inline(always)]` iterator, called
 /// from unit and integration tests, is where a different compilation (`CARGO_INCREMENTAL=0`: 16

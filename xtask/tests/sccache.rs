@@ -45,7 +45,10 @@ impl SccacheSandbox {
     }
 
     fn command(&self, program: impl AsRef<std::ffi::OsStr>, dir: &str) -> Command {
-        let mut cmd = self.sandbox.command(program, dir);
+        self.reaching_its_server(self.sandbox.command(program, dir))
+    }
+
+    fn reaching_its_server(&self, mut cmd: Command) -> Command {
         cmd.env("SCCACHE_CONF", self.conf()).env("SCCACHE_SERVER_PORT", self.port.to_string());
         // The sandbox has removed the SCCACHE_* variables; these would move sccache's default paths.
         cmd.env_remove("XDG_CONFIG_HOME").env_remove("XDG_CACHE_HOME");
@@ -1442,18 +1445,9 @@ impl ExplainSandbox {
         ExplainSandbox { sb }
     }
 
-    /// cargo as a user's shell starts it: without what `cargo test` gives this test (the
-    /// xtask's `CARGO_PKG_*` and friends), which sccache would hash.
+    /// cargo as a user's shell starts it, reaching the sandbox's server.
     fn cargo_command(&self, dir: &str) -> Command {
-        let mut cmd = self.sb.command(cargo(), dir);
-        for (name, _) in std::env::vars() {
-            let from_cargo_test =
-                ["CARGO_PKG_", "CARGO_BIN_", "CARGO_MANIFEST_", "CARGO_CRATE_NAME", "CARGO_PRIMARY_PACKAGE"];
-            if from_cargo_test.iter().any(|prefix| name.starts_with(prefix)) || name == "CARGO_TARGET_TMPDIR" {
-                cmd.env_remove(name);
-            }
-        }
-        cmd
+        self.sb.reaching_its_server(self.sb.sandbox.users_command(cargo(), dir))
     }
 
     fn cargo(&self, dir: &str, args: &[&str]) {

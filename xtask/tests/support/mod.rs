@@ -73,6 +73,20 @@ impl Sandbox {
         cmd
     }
 
+    /// `command`, started as a user's shell starts it: without what `cargo test` gives the test
+    /// (the xtask's `CARGO_PKG_*`, `CARGO_MANIFEST_*` and friends), which sccache would hash.
+    pub fn users_command(&self, program: impl AsRef<std::ffi::OsStr>, dir: &str) -> Command {
+        let mut cmd = self.command(program, dir);
+        let from_cargo_test =
+            ["CARGO_PKG_", "CARGO_BIN_", "CARGO_MANIFEST_", "CARGO_CRATE_NAME", "CARGO_PRIMARY_PACKAGE"];
+        for (name, _) in std::env::vars() {
+            if from_cargo_test.iter().any(|prefix| name.starts_with(prefix)) || name == "CARGO_TARGET_TMPDIR" {
+                cmd.env_remove(name);
+            }
+        }
+        cmd
+    }
+
     /// A fixture workspace `ws/` with members `app` and `lib`: `app` reaches a package named
     /// `pyo3` through `bindings`. Both live outside the workspace, so they are not members, and
     /// they are path packages, so nothing is downloaded. Builds go to the shared `shared-target/`.
