@@ -33,6 +33,7 @@ enum Scenario {
     CoverageOverhead,
     CoverageFormats,
     CoverageSccache,
+    CoverageAfterTest,
     CoverageChanged,
     SccacheRebuild,
     SccacheExplain,
@@ -42,13 +43,14 @@ enum Scenario {
 
 impl Scenario {
     /// Every scenario, in the order they run.
-    const ALL: [Scenario; 11] = [
+    const ALL: [Scenario; 12] = [
         Scenario::XtaskBuild,
         Scenario::CleanScan,
         Scenario::CleanDelete,
         Scenario::CoverageOverhead,
         Scenario::CoverageFormats,
         Scenario::CoverageSccache,
+        Scenario::CoverageAfterTest,
         Scenario::CoverageChanged,
         Scenario::SccacheRebuild,
         Scenario::SccacheExplain,
@@ -64,6 +66,7 @@ impl Scenario {
             Scenario::CoverageOverhead => "coverage-overhead",
             Scenario::CoverageFormats => "coverage-formats",
             Scenario::CoverageSccache => "coverage-sccache",
+            Scenario::CoverageAfterTest => "coverage-after-test",
             Scenario::CoverageChanged => "coverage-changed",
             Scenario::SccacheRebuild => "sccache-rebuild",
             Scenario::SccacheExplain => "sccache-explain",
@@ -107,6 +110,7 @@ impl flags::Bench {
                 Scenario::CoverageOverhead => ctx.coverage_overhead(&dir),
                 Scenario::CoverageFormats => ctx.coverage_formats(&dir),
                 Scenario::CoverageSccache => ctx.coverage_sccache(&dir),
+                Scenario::CoverageAfterTest => ctx.coverage_after_test(&dir),
                 Scenario::CoverageChanged => ctx.coverage_changed(&dir),
                 Scenario::SccacheRebuild => ctx.sccache_rebuild(&dir),
                 Scenario::SccacheExplain => ctx.sccache_explain(&dir),
@@ -658,6 +662,41 @@ impl Bench<'_> {
             Sample { label: "coverage, warm sccache".into(), seconds: warm },
             Sample { label: "coverage, sccache off".into(), seconds: off },
             Some(0.4),
+        )])
+    }
+
+    /// Coverage from an empty coverage directory right after a normal `cargo test` build, whose
+    /// dependencies sccache cached, against the same with a cold cache: what the coverage run
+    /// reuses of them. Each run has an sccache server and cache of its own.
+    fn coverage_after_test(&self, dir: &Utf8Path) -> anyhow::Result<Vec<Row>> {
+        self.fresh(dir)?;
+        let ws = dependency_workspace(dir)?;
+        let here = self.shell_in(&ws);
+        let runs = std::cell::Cell::new(0);
+        let coverage = |after_test: bool| {
+            runs.set(runs.get() + 1);
+            let side = dir.join(format!("sccache-{}", runs.get()));
+            self.fresh(&side)?;
+            let sccache = self.private_sccache(&side)?;
+            let _ = std::fs::remove_dir_all(ws.join("target"));
+            let measured = (|| {
+                if after_test {
+                    time(wrapped(&sccache, true).apply(child::cargo(&here).args(["test", "--no-run", "--quiet"])))?;
+                }
+                time(wrapped(&sccache, true).apply(xtask(&here)?.args(["coverage", "--mode", "lcov"])))
+            })();
+            sccache.stop()?;
+            measured
+        };
+        let (after_test, cold) = pairs(self.runs, || coverage(true), || coverage(false))?;
+        Ok(vec![Row::compared(
+            "coverage-after-test",
+            Sample {
+                label: "coverage from an empty coverage dir right after `cargo test --no-run`".into(),
+                seconds: after_test,
+            },
+            Sample { label: "the same with a cold cache".into(), seconds: cold },
+            None,
         )])
     }
 

@@ -215,8 +215,8 @@ xflags::xflags! {
         /// (A B A B ...) and reports medians, ranges and the ratio against its goal.
         cmd bench {
             /// Scenarios to run (default: all): xtask-build, clean-scan, clean-delete,
-            /// coverage-overhead, coverage-formats, coverage-sccache, coverage-changed,
-            /// sccache-rebuild, sccache-explain, sccache-remote, sccache-install.
+            /// coverage-overhead, coverage-formats, coverage-sccache, coverage-after-test,
+            /// coverage-changed, sccache-rebuild, sccache-explain, sccache-remote, sccache-install.
             repeated scenario: String
             /// Pairs of runs per comparison. Default: 3.
             optional --runs n: u32
