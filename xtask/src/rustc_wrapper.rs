@@ -136,7 +136,7 @@ fn is_compilation(args: &[OsString]) -> bool {
 
 /// What sccache is given: the compiler, its arguments, the working directory, and every `CARGO_*`
 /// variable (sccache hashes them; which ones exactly depends on its version, so the comparison
-/// decides). A value that looks like a credential is kept only as its fingerprint.
+/// decides). A value or argument that holds a credential is kept only as its fingerprint.
 fn record(args: &[OsString], vars: Vec<(OsString, OsString)>) -> Value {
     let text = |arg: &OsString| arg.to_string_lossy().into_owned();
     let env: Map<String, Value> = vars
@@ -151,7 +151,7 @@ fn record(args: &[OsString], vars: Vec<(OsString, OsString)>) -> Value {
     let cwd = std::env::current_dir().map(|dir| dir.to_string_lossy().into_owned()).unwrap_or_default();
     json!({
         "compiler": args.first().map(text),
-        "args": args.iter().skip(1).map(text).collect::<Vec<_>>(),
+        "args": args.iter().skip(1).map(|arg| kept_value("", &text(arg))).collect::<Vec<_>>(),
         "cwd": cwd,
         "env": env,
     })
@@ -235,9 +235,10 @@ mod tests {
         ]
         .map(|(name, value)| (OsString::from(name), OsString::from(value)));
         let seen = seen_vars(vars.into_iter(), &Env::default().remove("CARGO_LLVM_COV").set("CARGO_TARGET_DIR", "/t"));
-        let record = record(&os(&["rustc", "--crate-name", "a"]), seen);
+        let record = record(&os(&["rustc", "--crate-name", "a", "-Clink-arg=https://u:hunter2@h/x"]), seen);
         assert_eq!(record["compiler"], "rustc");
-        assert_eq!(record["args"], json!(["--crate-name", "a"]));
+        assert_eq!(record["args"].as_array().unwrap()[..2], [json!("--crate-name"), json!("a")]);
+        assert!(record["args"][2].as_str().unwrap().starts_with("hashed "), "{record:#}");
         assert_eq!((&record["env"]["CARGO_PKG_NAME"], &record["env"]["CARGO_TARGET_DIR"]), (&json!("a"), &json!("/t")));
         assert!(record["env"].get("PATH").is_none() && record["env"].get("CARGO_LLVM_COV").is_none());
         let text = record.to_string();

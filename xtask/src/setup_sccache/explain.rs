@@ -98,6 +98,8 @@ impl flags::Explain {
 
         let log_text = std::fs::read_to_string(&log).with_context(|| format!("cannot read sccache's log {log}"))?;
         let units = Unit::read_build(sh, &scratch, &log_text)?;
+        // The log quotes every argument as it was; only the records, credentials hashed, stay.
+        std::fs::remove_dir_all(&scratch).with_context(|| format!("cannot remove {scratch}"))?;
         let (previous, compared_with) = match against {
             Some(units) => (units, self.against.clone().unwrap_or_default()),
             None => (kept.clone(), store.clone()),
@@ -152,13 +154,17 @@ fn with_logging_server<T>(
     let was_running = sccache.stop()?;
     let logging =
         sccache.clone().with_env(&Env::default().set("SCCACHE_LOG", "sccache=debug").set("SCCACHE_ERROR_LOG", log));
-    logging.start().context("the sccache server with its log on did not start")?;
-    let built = build();
-    let stats = logging.stats();
-    logging.stop()?;
+    let outcome = logging.start().context("the sccache server with its log on did not start").map(|()| {
+        let built = build();
+        let stats = logging.stats();
+        (built, stats, logging.stop())
+    });
+    // Whatever happened, the user's server is back as it was.
     if was_running {
         sccache.start()?;
     }
+    let (built, stats, stopped) = outcome?;
+    stopped?;
     Ok((built?, stats?))
 }
 
