@@ -1179,11 +1179,12 @@ mod tests {
 
     #[test]
     fn records_read_back_as_written() {
-        let unit = unit("a", Outcome::NotCacheable("incremental".into()), &["b"]);
-        assert_eq!(Unit::from_json(&unit.to_json()), Some(unit.clone()));
-        assert_eq!(unit.extern_stems(), ["b-b1"]);
-        assert_eq!(unit.output_stem(), "a-a1");
-        let latest = latest_records(vec![unit.clone(), super::tests::unit("z", Outcome::Hit, &[])], &[unit.clone()]);
+        let recorded = unit("a", Outcome::NotCacheable("incremental".into()), &["b"]);
+        assert_eq!(Unit::from_json(&recorded.to_json()), Some(recorded.clone()));
+        assert_eq!(recorded.extern_stems(), ["b-b1"]);
+        assert_eq!(recorded.output_stem(), "a-a1");
+        let latest =
+            latest_records(vec![recorded.clone(), unit("z", Outcome::Hit, &[])], std::slice::from_ref(&recorded));
         assert_eq!(latest.iter().map(Unit::id).collect::<Vec<_>>(), ["z 0.1.0 z lib host", "a 0.1.0 a lib host"]);
     }
 
