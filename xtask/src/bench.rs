@@ -742,10 +742,20 @@ impl Bench<'_> {
     /// against a cold build without wrapper, with incremental on and off; and an edit of one
     /// workspace crate.
     fn sccache_rebuild(&self, dir: &Utf8Path) -> anyhow::Result<Vec<Row>> {
+        self.with_dependency_workspace(dir, |ws, sccache| self.sccache_rebuild_rows(ws, sccache))
+    }
+
+    /// `rows` measured on a fresh dependency workspace in `dir` with a private sccache, which is
+    /// stopped afterwards whatever happened.
+    fn with_dependency_workspace(
+        &self,
+        dir: &Utf8Path,
+        rows: impl FnOnce(&Utf8Path, &Sccache<'_>) -> anyhow::Result<Vec<Row>>,
+    ) -> anyhow::Result<Vec<Row>> {
         self.fresh(dir)?;
         let ws = dependency_workspace(dir)?;
         let sccache = self.private_sccache(dir)?;
-        let result = self.sccache_rebuild_rows(&ws, &sccache);
+        let result = rows(&ws, &sccache);
         sccache.stop()?;
         result
     }
@@ -817,12 +827,7 @@ impl Bench<'_> {
     /// goes through the recording wrapper): its server restarts with the log on, the wrapper per
     /// compilation, and reading the log, the records and the sources afterwards.
     fn sccache_explain(&self, dir: &Utf8Path) -> anyhow::Result<Vec<Row>> {
-        self.fresh(dir)?;
-        let ws = dependency_workspace(dir)?;
-        let sccache = self.private_sccache(dir)?;
-        let result = self.sccache_explain_rows(&ws, &sccache);
-        sccache.stop()?;
-        result
+        self.with_dependency_workspace(dir, |ws, sccache| self.sccache_explain_rows(ws, sccache))
     }
 
     fn sccache_explain_rows(&self, ws: &Utf8Path, sccache: &Sccache<'_>) -> anyhow::Result<Vec<Row>> {

@@ -32,7 +32,7 @@ pub(crate) const USER_WRAPPER_VAR: &str = "__XTASK_WRAPPER_USER_RUSTC_WRAPPER";
 pub(crate) const RECORDS_VAR: &str = "__XTASK_EXPLAIN_RECORDS";
 /// `coverage`: a JSON object of the variables uninstrumented compilations get instead (`null`:
 /// unset), the values the user's own builds have.
-pub(crate) const DEPENDENCY_ENV_VAR: &str = "__XTASK_COVERAGE_DEPENDENCY_ENV";
+pub(crate) const DEPENDENCY_ENV_VAR: &str = "__XTASK_WRAPPER_DEPENDENCY_ENV";
 
 /// The variables that make the xtask a wrapper in front of `sccache`, for a build whose own
 /// `RUSTC_WRAPPER` was `user_wrapper`.

@@ -411,16 +411,13 @@ fn the_report_is_the_same_with_and_without_sccache_which_caches_what_it_can() {
 fn coverage_after_a_test_build_reuses_its_dependencies_and_reports_the_same() {
     let sandbox = Sandbox::new("cov-after-test");
     sandbox.write("ws/Cargo.toml", "[workspace]\nresolver = \"3\"\nmembers = [\"calc\"]\n");
-    let package = |name: &str, deps: &str| {
-        format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\n{deps}")
-    };
-    sandbox.write("ws/calc/Cargo.toml", &package("calc", "helper = { path = \"../../deps/helper\" }\n"));
+    sandbox.write("ws/calc/Cargo.toml", &manifest("calc", "helper = { path = \"../../deps/helper\" }\n"));
     sandbox.write(
         "ws/calc/src/lib.rs",
         "pub fn add(a: u32, b: u32) -> u32 {\n    helper::id(a) + b\n}\n\n#[test]\nfn adds() {\n    assert_eq!(add(1, 2), 3);\n}\n",
     );
     // A path package outside the workspace: built like a registry one, and not instrumented.
-    sandbox.write("deps/helper/Cargo.toml", &package("helper", ""));
+    sandbox.write("deps/helper/Cargo.toml", &manifest("helper", ""));
     sandbox.write("deps/helper/src/lib.rs", "pub fn id(x: u32) -> u32 {\n    x\n}\n");
     let sccache = Sccache::new(&sandbox);
     let hits = || sccache.stats()["stats"]["cache_hits"]["counts"]["Rust"].as_u64().unwrap_or(0);

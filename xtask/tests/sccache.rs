@@ -1427,12 +1427,9 @@ impl ExplainSandbox {
         assert_success(&sb.setup(&["--no-incremental"]), "setup --no-incremental");
         let write = |path: &str, text: &str| sb.sandbox.write(&format!("explain/ws/{path}"), text);
         write("Cargo.toml", "[workspace]\nresolver = \"3\"\nmembers = [\"base\", \"middle\", \"top\", \"app\"]\n");
-        let package = |name: &str, dep: &str| {
-            let deps = match dep {
-                "" => String::new(),
-                dep => format!("{dep} = {{ path = \"../{dep}\" }}\n"),
-            };
-            format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\n{deps}")
+        let package = |name: &str, dep: &str| match dep {
+            "" => manifest(name, ""),
+            dep => manifest(name, &format!("{dep} = {{ path = \"../{dep}\" }}\n")),
         };
         write("base/Cargo.toml", &package("base", ""));
         write("base/src/lib.rs", "pub fn value() -> u32 {\n    1\n}\n");

@@ -10,6 +10,11 @@ use std::{
     process::{Command, Output},
 };
 
+/// The manifest of a package `name` 0.1.0 with the `[dependencies]` lines `deps`.
+pub fn manifest(name: &str, deps: &str) -> String {
+    format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\n{deps}")
+}
+
 /// The binary under test; named after its package, which a workspace that adopted it may rename.
 pub const XTASK: &str = env!(concat!("CARGO_BIN_EXE_", env!("CARGO_PKG_NAME")));
 
@@ -97,16 +102,13 @@ impl Sandbox {
              [workspace.metadata.xtask]\ncoverage-fast-exclude = [\"app\"]\n",
         );
         self.write("ws/.cargo/config.toml", "[build]\ntarget-dir = \"../shared-target\"\n");
-        let package = |name: &str, deps: &str| {
-            format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\n{deps}")
-        };
-        self.write("ws/app/Cargo.toml", &package("app", "bindings = { path = \"../../deps/bindings\" }\n"));
+        self.write("ws/app/Cargo.toml", &manifest("app", "bindings = { path = \"../../deps/bindings\" }\n"));
         self.write("ws/app/src/main.rs", "fn main() {}\n");
-        self.write("ws/lib/Cargo.toml", &package("lib", ""));
+        self.write("ws/lib/Cargo.toml", &manifest("lib", ""));
         self.write("ws/lib/src/lib.rs", "");
-        self.write("deps/bindings/Cargo.toml", &package("bindings", "pyo3 = { path = \"../pyo3\" }\n"));
+        self.write("deps/bindings/Cargo.toml", &manifest("bindings", "pyo3 = { path = \"../pyo3\" }\n"));
         self.write("deps/bindings/src/lib.rs", "");
-        self.write("deps/pyo3/Cargo.toml", &package("pyo3", ""));
+        self.write("deps/pyo3/Cargo.toml", &manifest("pyo3", ""));
         self.write("deps/pyo3/src/lib.rs", "");
     }
 
@@ -296,10 +298,7 @@ impl Sandbox {
                  [workspace.metadata.xtask.coverage]\nfast-exclude = [\"slow\"]\n{extra}"
             ),
         );
-        let package = |name: &str, deps: &str| {
-            format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\n{deps}")
-        };
-        self.write("ws/calc/Cargo.toml", &package("calc", ""));
+        self.write("ws/calc/Cargo.toml", &manifest("calc", ""));
         self.write(
             "ws/calc/src/lib.rs",
             r#"pub fn add(a: i64, b: i64) -> i64 {
@@ -324,7 +323,7 @@ mod tests {
 }
 "#,
         );
-        self.write("ws/app/Cargo.toml", &package("app", "calc = { path = \"../calc\" }\n"));
+        self.write("ws/app/Cargo.toml", &manifest("app", "calc = { path = \"../calc\" }\n"));
         self.write(
             "ws/app/src/lib.rs",
             r#"pub fn double_sum(a: i64, b: i64) -> i64 {
@@ -345,7 +344,7 @@ mod tests {
 }
 "#,
         );
-        self.write("ws/bindings/Cargo.toml", &package("bindings", "pyo3 = { path = \"../../deps/pyo3\" }\n"));
+        self.write("ws/bindings/Cargo.toml", &manifest("bindings", "pyo3 = { path = \"../../deps/pyo3\" }\n"));
         self.write(
             "ws/bindings/src/lib.rs",
             r#"pub fn loader_variable() -> &'static str {
@@ -362,14 +361,14 @@ mod tests {
 }
 "#,
         );
-        self.write("ws/pyuser/Cargo.toml", &package("pyuser", "bindings = { path = \"../bindings\" }\n"));
+        self.write("ws/pyuser/Cargo.toml", &manifest("pyuser", "bindings = { path = \"../bindings\" }\n"));
         self.write("ws/pyuser/src/lib.rs", "pub fn variable() -> &'static str {\n    bindings::loader_variable()\n}\n");
-        self.write("ws/slow/Cargo.toml", &package("slow", ""));
+        self.write("ws/slow/Cargo.toml", &manifest("slow", ""));
         self.write(
             "ws/slow/src/lib.rs",
             "pub fn slow() -> u8 {\n    1\n}\n\n#[test]\nfn runs() {\n    assert_eq!(slow(), 1);\n}\n",
         );
-        self.write("deps/pyo3/Cargo.toml", &package("pyo3", ""));
+        self.write("deps/pyo3/Cargo.toml", &manifest("pyo3", ""));
         self.write("deps/pyo3/src/lib.rs", "");
     }
 }
