@@ -1503,7 +1503,7 @@ fn explain_after_a_clean_build_has_no_misses_and_names_a_changed_target_dir_for_
         (Some(3), Some(3)),
         "{report:#}"
     );
-    assert_eq!(cause_of(&report, "app 0.1.0 (bin)")["text"], "not cacheable: crate-type", "{report:#}");
+    assert_eq!(cause_of(&report, "app 0.1.0 (bin)")["text"], "sccache's reason: crate-type", "{report:#}");
 
     let elsewhere = ex.sb.sandbox.path("explain/elsewhere");
     let (report, output) = ex.explain("explain/ws", &[], &[("CARGO_TARGET_DIR", elsewhere.to_str().unwrap())]);

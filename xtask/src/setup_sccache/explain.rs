@@ -622,7 +622,7 @@ impl Cause {
                 format!("a dependency changed: {}{started}", changed.join(", "))
             }
             Cause::NoEntry => "no cache entry, though the inputs match the recorded compilation".to_owned(),
-            Cause::NotCacheable(why) => format!("not cacheable: {why}"),
+            Cause::NotCacheable(why) => format!("sccache's reason: {why}"),
         }
     }
 
