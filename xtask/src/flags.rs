@@ -130,6 +130,8 @@ xflags::xflags! {
             optional --doctests
             /// Switch the rustc wrapper (sccache) off for this run.
             optional --no-sccache
+            /// Do not run the pyo3 crates' Python tests (pytest): measure their Rust tests only.
+            optional --no-python-tests
             /// Fail unless the total line coverage is at least this many percent.
             optional --fail-under-lines percent: f64
             /// Fail unless the total function coverage is at least this many percent.
@@ -346,6 +348,7 @@ pub struct Coverage {
     pub nextest: bool,
     pub doctests: bool,
     pub no_sccache: bool,
+    pub no_python_tests: bool,
     pub fail_under_lines: Option<f64>,
     pub fail_under_functions: Option<f64>,
     pub fail_under_regions: Option<f64>,

@@ -132,11 +132,12 @@ pub(crate) fn smoke_test(sh: &Shell, ws: &Workspace) -> Finding {
         let flags = flags::Coverage::from_args(&["-p", &name])?;
         let tools = Tools::find(sh, &flags)?;
         // No mode: the figures only, no report is written.
-        plan(sh, ws, &flags, &[], tools, &selection.measured[..1], Dirs::new(ws, None, &ws.root))?.measure(sh)
+        plan(sh, ws, &flags, &[], tools, &selection.measured[..1], &settings.python, Dirs::new(ws, None, &ws.root))?
+            .measure(sh)
     })();
     let command = format!("cargo xtask coverage -p {name} --mode text");
     match outcome {
-        Ok(Measured { summary, tests_failed: false }) => {
+        Ok(Measured { summary, tests_failed: false, .. }) => {
             let figures: Vec<String> = Metric::ALL
                 .iter()
                 .map(|metric| match summary.total.get(*metric).percent() {
