@@ -199,7 +199,7 @@ xflags::xflags! {
         cmd bench {
             /// Scenarios to run (default: all): xtask-build, clean-scan, clean-delete,
             /// coverage-overhead, coverage-formats, coverage-sccache, coverage-changed,
-            /// sccache-rebuild, sccache-remote, sccache-install.
+            /// coverage-python, sccache-rebuild, sccache-remote, sccache-install.
             repeated scenario: String
             /// Pairs of runs per comparison. Default: 3.
             optional --runs n: u32

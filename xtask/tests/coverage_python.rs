@@ -210,7 +210,29 @@ fn python_tests_count_in_the_report_and_touch_nothing_of_the_users() {
     let words = fs::read_to_string(sandbox.path("ws/words/src/lib.rs")).unwrap();
     let mixed = fs::read_to_string(sandbox.path("ws/mixed/src/lib.rs")).unwrap();
 
+    let doctor = || {
+        let mut cmd = xtask(&sandbox, &wheels);
+        let output = sccache
+            .configure(&mut cmd)
+            .env("VIRTUAL_ENV", sandbox.path("user-venv"))
+            .args(["doctor", "--json"])
+            .output()
+            .unwrap();
+        let findings: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let about_pyext =
+            findings["findings"].as_array().into_iter().flatten().filter_map(|finding| finding["what"].as_str());
+        about_pyext.filter(|what| what.starts_with("`pyext`'s Python tests")).map(str::to_owned).collect::<Vec<_>>()
+    };
+    let before = doctor();
+    assert!(
+        before.len() == 1
+            && before[0].contains("the next coverage run makes their environment with maturin>=1.7,<2 pytest"),
+        "{before:?}"
+    );
+
     let (with_python, output) = coverage(&[]);
+    let after = doctor();
+    assert!(after.len() == 1 && after[0].contains("ready (maturin 1.16.0, pytest 9.2.0)"), "{after:?}");
     let stdout = text(&output.stdout);
     assert!(hits(&with_python, "words/src/lib.rs", &words, "whisper's body") > 0, "{}", describe(&output));
     assert!(hits(&with_python, "mixed/src/lib.rs", &mixed, "triple's body") > 0, "{}", describe(&output));

@@ -19,7 +19,10 @@ use toml_edit::{DocumentMut, Item};
 use xshell::{Cmd, Shell};
 
 use super::python::Python;
-use crate::{child, child::Env};
+use crate::{
+    child::{self, Env},
+    finding::{Finding, Group},
+};
 
 /// Where the settings live, for messages.
 const SETTINGS: &str = "[workspace.metadata.xtask.coverage.python]";
@@ -470,6 +473,57 @@ impl Commands<'_> {
         };
         Ok(outcome(problem, counts.unwrap_or_default()))
     }
+}
+
+/// For `doctor`: whether environments can be made, and each crate's, with what to do.
+pub(super) fn findings(sh: &Shell, python: &Python, suites: &[Suite], cov_target: &Utf8Path) -> Vec<Finding> {
+    const GROUP: Group = Group::Coverage;
+    if suites.is_empty() {
+        return Vec::new();
+    }
+    let names: Vec<&str> = suites.iter().map(|suite| suite.package.as_str()).collect();
+    let venv_module = child::command(sh, &python.interpreter).args(["-c", "import venv, ensurepip"]).quiet();
+    let mut findings = vec![match venv_module.ignore_stderr().run() {
+        Ok(()) => Finding::ok(
+            GROUP,
+            format!("Python's venv and ensurepip, for the Python tests' environments ({})", names.join(", ")),
+        ),
+        Err(_) => Finding::error(
+            GROUP,
+            format!("{} cannot make virtual environments (no venv or ensurepip module)", python.interpreter),
+            "install Python's venv module (on Debian and Ubuntu: sudo apt-get install python3-venv)",
+        ),
+    }];
+    for suite in suites {
+        let place = Place::new(cov_target, &suite.package);
+        let current = std::fs::read_to_string(place.venv.join(STAMP))
+            .is_ok_and(|text| text == stamp(python, &suite.requirements));
+        let version = |tool: &str| {
+            let output = child::command(sh, place.program(tool)).arg("--version").quiet().ignore_stderr().read();
+            output.ok().map(|text| text.trim().to_owned())
+        };
+        findings.push(match (current, version("maturin"), version("pytest")) {
+            (true, Some(maturin), Some(pytest)) => Finding::ok(
+                GROUP,
+                format!("`{}`'s Python tests: environment {} ready ({maturin}, {pytest})", suite.package, place.venv),
+            ),
+            (true, ..) => Finding::warn(
+                GROUP,
+                format!("`{}`'s Python tests: environment {} is missing maturin or pytest", suite.package, place.venv),
+                "run `cargo xtask coverage --clean` to make it again",
+            ),
+            (false, ..) => Finding::ok(
+                GROUP,
+                format!(
+                    "`{}`'s Python tests ({}): the next coverage run makes their environment with {}",
+                    suite.package,
+                    suite.collected(),
+                    suite.requirements.join(" ")
+                ),
+            ),
+        });
+    }
+    findings
 }
 
 /// Removes the wheels of an earlier build: only `*.whl` files, in the directory maturin writes.
