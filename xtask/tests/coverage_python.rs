@@ -226,7 +226,8 @@ fn python_tests_count_in_the_report_and_touch_nothing_of_the_users() {
     let before = doctor();
     assert!(
         before.len() == 1
-            && before[0].contains("the next coverage run makes their environment with maturin>=1.7,<2 pytest"),
+            && before[0]
+                .contains("the next coverage run makes their environment with maturin>=1.7,<2 maturin>=1.8 pytest"),
         "{before:?}"
     );
 

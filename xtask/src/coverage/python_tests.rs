@@ -26,8 +26,11 @@ use crate::{
 
 /// Where the settings live, for messages.
 const SETTINGS: &str = "[workspace.metadata.xtask.coverage.python]";
-/// What every environment gets besides the crate's own requirements.
+/// What every environment gets besides the crate's own requirements: pytest, and a maturin that
+/// can skip the manylinux audit (`--auditwheel`, maturin 1.8), which a wheel that never leaves
+/// this directory does not need and which takes a second on a debug build.
 const PYTEST: &str = "pytest";
+const MATURIN: &str = "maturin>=1.8";
 /// The record, in each environment, of what it was made from: a changed one is made again.
 const STAMP: &str = "xtask-environment.txt";
 /// Optional-dependency extras and dependency groups that hold a crate's test requirements.
@@ -168,7 +171,7 @@ impl Suite {
             values.filter_map(|value| value.as_str().map(str::to_owned)).collect()
         };
         let mut requirements = array(doc.get("build-system").and_then(|table| table.get("requires")));
-        requirements.push(PYTEST.to_owned());
+        requirements.extend([MATURIN.to_owned(), PYTEST.to_owned()]);
         let project = doc.get("project");
         requirements.extend(array(project.and_then(|project| project.get("dependencies"))));
         for group in TEST_GROUPS {
@@ -282,6 +285,7 @@ impl<'a> Commands<'a> {
             .arg(place.program("python"))
             .arg("--out")
             .arg(&place.wheels)
+            .args(["--auditwheel", "skip"])
     }
 
     pub(super) fn install_module(&self, place: &Place, wheel: &Utf8Path) -> Cmd<'a> {
@@ -572,7 +576,7 @@ mod tests {
     fn a_maturin_crate_with_test_files_runs_its_tests_directory() {
         let found = suite(Some(MATURIN), with_tests(), None).unwrap().unwrap();
         assert_eq!(found.tests, ["tests"]);
-        assert_eq!(found.requirements, ["maturin>=1.7,<2", "pytest"]);
+        assert_eq!(found.requirements, ["maturin>=1.7,<2", "maturin>=1.8", "pytest"]);
         assert_eq!(found.collected(), "tests");
     }
 
@@ -616,7 +620,16 @@ mod tests {
         let found = suite(Some(&pyproject), Layout::default(), Some(&settings)).unwrap().unwrap();
         assert_eq!(
             found.requirements,
-            ["maturin>=1.7,<2", "pytest", "numpy", "hypothesis", "pytest>=8", "pytest-timeout", "attrs"]
+            [
+                "maturin>=1.7,<2",
+                "maturin>=1.8",
+                "pytest",
+                "numpy",
+                "hypothesis",
+                "pytest>=8",
+                "pytest-timeout",
+                "attrs"
+            ]
         );
         assert_eq!(
             (found.tests.as_slice(), found.pytest_args.as_slice()),
