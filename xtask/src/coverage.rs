@@ -1095,6 +1095,10 @@ mod tests {
 
     /// The plan of `cargo xtask coverage ARGS` measuring `core` and `app`, made as the run makes it.
     fn plan(args: &[&str], toolchain: Toolchain) -> Plan {
+        plan_with(args, toolchain, None)
+    }
+
+    fn plan_with(args: &[&str], toolchain: Toolchain, python_tests: Option<PythonTests>) -> Plan {
         let flags = flags::Coverage::from_args(args).unwrap();
         let modes = if flags.mode.is_empty() { vec![Mode::Open] } else { flags.mode.clone() };
         let tools = Tools {
@@ -1106,7 +1110,45 @@ mod tests {
         };
         let (core, app) = (member("core", false), member("app", true));
         let dirs = Dirs::new(&workspace("/shared/target"), None, "/ws".into());
-        Plan::new(&flags, &modes, tools, &[&core, &app], &Env::default(), None, dirs)
+        Plan::new(&flags, &modes, tools, &[&core, &app], &Env::default(), python_tests, dirs)
+    }
+
+    /// `app`'s Python tests, found as a maturin crate with a `tests/` of pytest files.
+    fn app_python_tests() -> PythonTests {
+        let pyproject = "[build-system]\nrequires = [\"maturin>=1.7\"]\nbuild-backend = \"maturin\"\n";
+        let layout = python_tests::Layout { test_files: true, pytest_config_file: false };
+        let suite = Suite::from_files("app", "/ws/app".into(), Some(pyproject), &layout, None).unwrap().unwrap();
+        let python = python::Python {
+            interpreter: "/usr/bin/python3".into(),
+            executable: "/usr/bin/python3.11".into(),
+            version: "3.11.7".into(),
+            library_dir: "/usr/lib".into(),
+        };
+        PythonTests { python, suites: vec![suite] }
+    }
+
+    #[test]
+    fn with_python_tests_the_test_run_writes_no_report_and_every_format_comes_after_pytest() {
+        let sh = Shell::new().unwrap();
+        let plan = plan_with(&["--mode", "lcov", "--mode", "html"], stable(), Some(app_python_tests()));
+        assert_eq!(plan.tested_format(), None);
+        assert!(plan.stand_in().is_empty(), "no export in the test run, so no stand-in");
+        assert!(plan.test(&sh).to_string().ends_with("-p core -p app --all-features --no-report"));
+        assert_eq!(plan.formats_after(false), [Mode::Lcov, Mode::Html]);
+        let described = plan.describe(&sh);
+        let position = |text: &str| described.find(text).unwrap_or_else(|| panic!("no `{text}` in:\n{described}"));
+        let steps = [
+            "-m venv --clear /ws/target/llvm-cov-target/xtask-python/app/venv",
+            "llvm-cov clean --workspace",
+            "--no-report",
+            "llvm-cov show-env --with-pwsh-env-prefix",
+            "bin/maturin build --manifest-path /ws/app/Cargo.toml",
+            "(in /ws/app) /ws/target/llvm-cov-target/xtask-python/app/venv/bin/pytest -p no:cacheprovider",
+            "report -p core -p app --json --summary-only",
+            "report -p core -p app --lcov",
+        ];
+        let positions: Vec<usize> = steps.iter().map(|step| position(step)).collect();
+        assert!(positions.is_sorted(), "the steps must come in this order: {steps:#?}\n{described}");
     }
 
     /// Three formats, lcov first.

@@ -92,9 +92,9 @@ pub(super) struct Suite {
 #[derive(Debug, Default)]
 pub(super) struct Layout {
     /// `pytest.ini`, `tox.ini` or `setup.cfg` with a pytest section.
-    pytest_config_file: bool,
+    pub(super) pytest_config_file: bool,
     /// `tests/` holds a `test_*.py` or `*_test.py`.
-    test_files: bool,
+    pub(super) test_files: bool,
 }
 
 impl Layout {
@@ -140,7 +140,7 @@ impl Suite {
 
     /// The suite from what the crate's files say: pure, for tests. A crate named in the settings
     /// must be one maturin builds; one that is not named has tests when pytest would find some.
-    fn from_files(
+    pub(super) fn from_files(
         package: &str,
         dir: &Utf8Path,
         pyproject: Option<&str>,
@@ -669,6 +669,50 @@ mod tests {
         assert_eq!(stamp_311, stamp(&python("3.11.7"), &requirements));
         assert_ne!(stamp_311, stamp(&python("3.11.8"), &requirements));
         assert_ne!(stamp_311, stamp(&python("3.11.7"), &requirements[..1]));
+    }
+
+    fn envs(cmd: Cmd<'_>) -> Vec<(String, Option<String>)> {
+        let cmd = std::process::Command::from(cmd);
+        let shown = |value: &std::ffi::OsStr| value.to_string_lossy().into_owned();
+        cmd.get_envs().map(|(key, value)| (shown(key), value.map(shown))).collect()
+    }
+
+    #[test]
+    fn the_module_builds_with_show_envs_variables_into_the_coverage_build() {
+        let sh = Shell::new().unwrap();
+        let python = Python {
+            interpreter: "/usr/bin/python3".into(),
+            executable: "/usr/bin/python3.11".into(),
+            version: "3.11.7".into(),
+            library_dir: "/usr/lib".into(),
+        };
+        let env = Env::default().set("CARGO_LLVM_COV_TARGET_DIR", "/ws/target/cov").set("RUSTC_WRAPPER", "");
+        let commands = Commands { sh: &sh, python: &python, env: &env, cov_target: "/ws/target/cov".into() };
+        let suite = suite(Some(MATURIN), with_tests(), None).unwrap().unwrap();
+        let place = Place::new("/ws/target/cov".into(), "ext");
+        // show-env's own (wrong, cargo-llvm-cov #468) target dir does not win over the coverage build.
+        let show_env = Env::default()
+            .set("RUSTC_WRAPPER", "/bin/cargo-llvm-cov")
+            .set("CARGO_TARGET_DIR", "/ws/target")
+            .set("LLVM_PROFILE_FILE", "/ws/target/cov/ws-%p-%2m.profraw");
+        let build = envs(commands.build_module(&place, &suite, &show_env));
+        for (name, value) in [
+            ("RUSTC_WRAPPER", "/bin/cargo-llvm-cov"),
+            ("CARGO_TARGET_DIR", "/ws/target/cov"),
+            ("CARGO_LLVM_COV_TARGET_DIR", "/ws/target/cov"),
+            ("LLVM_PROFILE_FILE", "/ws/target/cov/ws-%p-%2m.profraw"),
+        ] {
+            assert!(build.contains(&(name.to_owned(), Some(value.to_owned()))), "{name}={value} in {build:?}");
+        }
+        let pytest = commands.pytest(&place, &suite, "/ws/target/cov/ws-%p-%2m.profraw".as_ref());
+        assert!(pytest.to_string().ends_with(
+            "/venv/bin/pytest -p no:cacheprovider --junitxml /ws/target/cov/xtask-python/ext/pytest.xml tests"
+        ));
+        let pytest = envs(pytest);
+        assert!(pytest.contains(&("PYTHONDONTWRITEBYTECODE".to_owned(), Some("1".to_owned()))), "{pytest:?}");
+        assert!(
+            pytest.contains(&("LLVM_PROFILE_FILE".to_owned(), Some("/ws/target/cov/ws-%p-%2m.profraw".to_owned())))
+        );
     }
 
     #[test]
