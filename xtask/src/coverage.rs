@@ -1137,15 +1137,17 @@ mod tests {
         assert_eq!(plan.formats_after(false), [Mode::Lcov, Mode::Html]);
         let described = plan.describe(&sh);
         let position = |text: &str| described.find(text).unwrap_or_else(|| panic!("no `{text}` in:\n{described}"));
+        let place = Place::new(&plan.dirs.cov_target, "app");
+        let app = Utf8Path::new("/ws/app");
         let steps = [
-            "-m venv --clear /ws/target/llvm-cov-target/xtask-python/app/venv",
-            "llvm-cov clean --workspace",
-            "--no-report",
-            "llvm-cov show-env --with-pwsh-env-prefix",
-            "bin/maturin build --manifest-path /ws/app/Cargo.toml",
-            "(in /ws/app) /ws/target/llvm-cov-target/xtask-python/app/venv/bin/pytest -p no:cacheprovider",
-            "report -p core -p app --json --summary-only",
-            "report -p core -p app --lcov",
+            format!("-m venv --clear {}", place.venv),
+            "llvm-cov clean --workspace".to_owned(),
+            "--no-report".to_owned(),
+            "llvm-cov show-env --with-pwsh-env-prefix".to_owned(),
+            format!("{} build --manifest-path {}", place.program("maturin"), app.join("Cargo.toml")),
+            format!("(in {app}) {} -p no:cacheprovider", place.program("pytest")),
+            "report -p core -p app --json --summary-only".to_owned(),
+            "report -p core -p app --lcov".to_owned(),
         ];
         let positions: Vec<usize> = steps.iter().map(|step| position(step)).collect();
         assert!(positions.is_sorted(), "the steps must come in this order: {steps:#?}\n{described}");
