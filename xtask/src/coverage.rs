@@ -733,11 +733,11 @@ impl Plan {
             for suite in &python_tests.suites {
                 let place = Place::new(&self.dirs.cov_target, &suite.package);
                 out += &format!(
-                    "  {}\n  {}\n  (in {}) {}\n",
-                    commands.build_module(&place, suite, &Env::default()),
+                    "  (in {dir}) {}\n  {}\n  (in {dir}) {}\n",
+                    commands.build_module(&place, &Env::default()),
                     commands.install_module(&place, &place.wheels.join("<the wheel maturin built>")),
-                    suite.dir,
                     commands.pytest(&place, suite, "<from show-env>".as_ref()),
+                    dir = suite.dir,
                 );
             }
             out += &format!("then the summary:\n  {}\n", self.summary(sh));
@@ -1144,7 +1144,7 @@ mod tests {
             "llvm-cov clean --workspace".to_owned(),
             "--no-report".to_owned(),
             "llvm-cov show-env --with-pwsh-env-prefix".to_owned(),
-            format!("{} build --manifest-path {}", place.program("maturin"), app.join("Cargo.toml")),
+            format!("(in {app}) {} build --interpreter", place.program("maturin")),
             format!("(in {app}) {} -p no:cacheprovider", place.program("pytest")),
             "report -p core -p app --json --summary-only".to_owned(),
             "report -p core -p app --lcov".to_owned(),

@@ -114,18 +114,17 @@ impl Layout {
 }
 
 impl Suite {
-    /// The Python tests of the pyo3 member `package` in `dir`, if it has any.
+    /// The Python tests of the pyo3 member `package` whose manifest is in `crate_dir`, if it has
+    /// any: in its Python project, the directory of the `pyproject.toml` beside its manifest, or
+    /// above it where maturin finds the crate from there (`rust/Cargo.toml`, or `manifest-path`).
     pub(super) fn find(
         package: &str,
-        dir: &Utf8Path,
+        crate_dir: &Utf8Path,
         settings: Option<&SuiteSettings>,
     ) -> anyhow::Result<Option<Suite>> {
+        let (dir, pyproject) = python_project(crate_dir)?;
         let path = dir.join("pyproject.toml");
-        let pyproject = match std::fs::read_to_string(&path) {
-            Ok(text) => Some(text),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
-            Err(err) => return Err(err).with_context(|| format!("could not read {path}")),
-        };
+        let dir = dir.as_path();
         let suite = Suite::from_files(package, dir, pyproject.as_deref(), &Layout::read(dir), settings)
             .with_context(|| format!("in {path}"))?;
         if let Some(suite) = &suite {
@@ -207,6 +206,42 @@ impl Suite {
     }
 }
 
+/// The Python project that builds the crate in `crate_dir`, and its `pyproject.toml`: beside the
+/// manifest, else the nearest one above whose maturin settings point at the manifest.
+fn python_project(crate_dir: &Utf8Path) -> anyhow::Result<(Utf8PathBuf, Option<String>)> {
+    let read = |dir: &Utf8Path| -> anyhow::Result<Option<String>> {
+        let path = dir.join("pyproject.toml");
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(Some(text)),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(err).with_context(|| format!("could not read {path}")),
+        }
+    };
+    if let Some(text) = read(crate_dir)? {
+        return Ok((crate_dir.to_owned(), Some(text)));
+    }
+    for dir in crate_dir.ancestors().skip(1) {
+        let Some(text) = read(dir)? else { continue };
+        let manifest = crate_dir.join("Cargo.toml");
+        if maturin_manifests(&text).iter().any(|relative| dir.join(relative) == manifest) {
+            return Ok((dir.to_owned(), Some(text)));
+        }
+        break;
+    }
+    Ok((crate_dir.to_owned(), None))
+}
+
+/// The manifests maturin builds from a `pyproject.toml` in its directory: `manifest-path`, else
+/// `Cargo.toml` or `rust/Cargo.toml`. Paths with `/` as written, compared after joining.
+fn maturin_manifests(pyproject: &str) -> Vec<Utf8PathBuf> {
+    let Ok(doc) = pyproject.parse::<DocumentMut>() else { return Vec::new() };
+    let set = doc.get("tool").and_then(|tool| tool.get("maturin")).and_then(|maturin| maturin.get("manifest-path"));
+    match set.and_then(Item::as_str) {
+        Some(path) => vec![path.split('/').collect()],
+        None => vec!["Cargo.toml".into(), Utf8Path::new("rust").join("Cargo.toml")],
+    }
+}
+
 /// A program of a virtual environment on `os`: `bin/<name>` or `Scripts\<name>.exe`.
 fn venv_program(venv: &Utf8Path, os: &str, name: &str) -> Utf8PathBuf {
     match os {
@@ -274,13 +309,12 @@ impl<'a> Commands<'a> {
     }
 
     /// The extension module, instrumented: built by cargo-llvm-cov's build environment
-    /// (`build_env`) into the coverage build directory, where `report` finds it.
-    pub(super) fn build_module(&self, place: &Place, suite: &Suite, build_env: &Env) -> Cmd<'a> {
+    /// (`build_env`) into the coverage build directory, where `report` finds it. Run in the
+    /// project's directory, where maturin finds the crate as it does when users build there.
+    pub(super) fn build_module(&self, place: &Place, build_env: &Env) -> Cmd<'a> {
         let env = self.env.clone().and(build_env).set("CARGO_TARGET_DIR", self.cov_target);
         env.apply(child::command(self.sh, place.program("maturin")))
             .arg("build")
-            .arg("--manifest-path")
-            .arg(suite.dir.join("Cargo.toml"))
             .arg("--interpreter")
             .arg(place.program("python"))
             .arg("--out")
@@ -292,7 +326,7 @@ impl<'a> Commands<'a> {
         self.pip(place).args(["--no-deps", "--force-reinstall"]).arg(wheel)
     }
 
-    /// pytest in the crate's directory, writing its profiles where the Rust tests wrote theirs,
+    /// pytest, run in the project's directory, writing its profiles where the Rust tests wrote theirs,
     /// and leaving no cache or bytecode in the crate.
     pub(super) fn pytest(&self, place: &Place, suite: &Suite, profile_file: &std::ffi::OsStr) -> Cmd<'a> {
         let env = Env::default().set("LLVM_PROFILE_FILE", profile_file).set("PYTHONDONTWRITEBYTECODE", "1");
@@ -448,9 +482,10 @@ impl Commands<'_> {
     pub(super) fn run(&self, place: &Place, suite: &Suite, build_env: &Env) -> anyhow::Result<Outcome> {
         let outcome = |problem: Option<String>, counts| Outcome { package: suite.package.clone(), counts, problem };
         remove_wheels(&place.wheels)?;
-        let crate_sh = self.sh.clone();
-        crate_sh.change_dir(&suite.dir);
-        let build = self.build_module(place, suite, build_env);
+        let project_sh = self.sh.clone();
+        project_sh.change_dir(&suite.dir);
+        let in_project = Commands { sh: &project_sh, ..*self };
+        let build = in_project.build_module(place, build_env);
         eprintln!("$ {build}");
         if let Err(err) = build.run() {
             return Ok(outcome(Some(format!("the extension module did not build: {err}")), Counts::default()));
@@ -465,7 +500,7 @@ impl Commands<'_> {
             _ => None,
         });
         let profile_file = profile_file.context("`cargo llvm-cov show-env` did not say LLVM_PROFILE_FILE")?;
-        let pytest = Commands { sh: &crate_sh, ..*self }.pytest(place, suite, &profile_file);
+        let pytest = in_project.pytest(place, suite, &profile_file);
         eprintln!("$ {pytest}");
         let status =
             std::process::Command::from(pytest).stdout(std::io::stderr()).status().context("could not start pytest")?;
@@ -647,6 +682,31 @@ mod tests {
     }
 
     #[test]
+    fn maturin_finds_the_crate_beside_in_rust_or_where_manifest_path_says() {
+        let rust = Utf8Path::new("rust").join("Cargo.toml");
+        assert_eq!(maturin_manifests(MATURIN), [Utf8PathBuf::from("Cargo.toml"), rust]);
+        let set = format!("{MATURIN}[tool.maturin]\nmanifest-path = \"native/core/Cargo.toml\"\n");
+        assert_eq!(maturin_manifests(&set), [Utf8Path::new("native").join("core").join("Cargo.toml")]);
+    }
+
+    #[test]
+    fn the_python_project_may_be_above_the_crate() {
+        let root =
+            Utf8PathBuf::from_path_buf(std::env::temp_dir().join(format!("xtask-pyproject-{}", std::process::id())))
+                .unwrap();
+        let crate_dir = root.join("project").join("rust");
+        std::fs::create_dir_all(&crate_dir).unwrap();
+        std::fs::write(root.join("project/pyproject.toml"), MATURIN).unwrap();
+        let (dir, pyproject) = python_project(&crate_dir).unwrap();
+        assert_eq!((dir, pyproject.as_deref()), (root.join("project"), Some(MATURIN)));
+        // A pyproject.toml above that builds another crate is not this crate's.
+        let other = root.join("project").join("other");
+        std::fs::create_dir_all(&other).unwrap();
+        assert_eq!(python_project(&other).unwrap(), (other.clone(), None));
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
     fn venv_programs_per_os() {
         assert_eq!(venv_program("/c/venv".into(), "linux", "pytest"), "/c/venv/bin/pytest");
         assert_eq!(venv_program("/c/venv".into(), "macos", "python"), "/c/venv/bin/python");
@@ -695,7 +755,7 @@ mod tests {
             .set("RUSTC_WRAPPER", "/bin/cargo-llvm-cov")
             .set("CARGO_TARGET_DIR", "/ws/target")
             .set("LLVM_PROFILE_FILE", "/ws/target/cov/ws-%p-%2m.profraw");
-        let build = envs(commands.build_module(&place, &suite, &show_env));
+        let build = envs(commands.build_module(&place, &show_env));
         for (name, value) in [
             ("RUSTC_WRAPPER", "/bin/cargo-llvm-cov"),
             ("CARGO_TARGET_DIR", "/ws/target/cov"),
