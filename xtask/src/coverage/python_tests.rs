@@ -253,6 +253,8 @@ fn venv_program(venv: &Utf8Path, os: &str, name: &str) -> Utf8PathBuf {
 /// The files of one suite's run, all under the coverage build directory.
 #[derive(Debug)]
 pub(super) struct Place {
+    /// `xtask-python` and the crate's directory in it, which hold the rest.
+    dirs: [Utf8PathBuf; 2],
     pub(super) venv: Utf8PathBuf,
     pub(super) wheels: Utf8PathBuf,
     junit: Utf8PathBuf,
@@ -260,8 +262,25 @@ pub(super) struct Place {
 
 impl Place {
     pub(super) fn new(cov_target: &Utf8Path, package: &str) -> Place {
-        let dir = cov_target.join("xtask-python").join(package);
-        Place { venv: dir.join("venv"), wheels: dir.join("wheels"), junit: dir.join("pytest.xml") }
+        let root = cov_target.join("xtask-python");
+        let dir = root.join(package);
+        Place { venv: dir.join("venv"), wheels: dir.join("wheels"), junit: dir.join("pytest.xml"), dirs: [root, dir] }
+    }
+
+    /// Before anything in it is emptied or removed (venv's `--clear`, old wheels): none of these
+    /// directories may be a link or anything but a directory, so that what is removed is always
+    /// what the run made here, never what a link points to.
+    fn check(&self) -> anyhow::Result<()> {
+        for dir in self.dirs.iter().chain([&self.venv, &self.wheels]) {
+            match dir.symlink_metadata() {
+                Ok(metadata) if !metadata.is_dir() => bail!(
+                    "{dir} is {}, not a directory the coverage run made; move it away",
+                    if metadata.is_symlink() { "a link" } else { "a file" }
+                ),
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     pub(super) fn program(&self, name: &str) -> Utf8PathBuf {
@@ -441,6 +460,7 @@ impl Commands<'_> {
     /// interpreter and requirements; says which, and how long it took.
     pub(super) fn prepare(&self, place: &Place, suite: &Suite) -> anyhow::Result<()> {
         let stamp = stamp(self.python, &suite.requirements);
+        place.check()?;
         let stamp_path = place.venv.join(STAMP);
         if std::fs::read_to_string(&stamp_path).is_ok_and(|text| text == stamp) {
             eprintln!("{}: reusing the Python environment {}", suite.package, place.venv);
@@ -464,12 +484,13 @@ impl Commands<'_> {
             )
         })?;
         let install = self.install_requirements(place, suite);
-        let shown = install.to_string();
         eprintln!("{}: installing {}", suite.package, suite.requirements.join(" "));
         install.quiet().run().with_context(|| {
             format!(
-                "`{shown}` failed (see pip's messages above): the Python tests need these from PyPI, or from the \
-                 index or wheel directory that pip's own settings (PIP_INDEX_URL, PIP_FIND_LINKS) name"
+                "{} could not install its Python tests' requirements (pip's messages are above): they come from \
+                 PyPI, or from the index or wheel directory pip's own settings name (PIP_INDEX_URL, \
+                 PIP_FIND_LINKS, pip.conf); `--no-python-tests` measures without them",
+                suite.package
             )
         })?;
         std::fs::write(&stamp_path, stamp).with_context(|| format!("could not write {stamp_path}"))?;
@@ -481,6 +502,7 @@ impl Commands<'_> {
     /// not the run, so the other suites and the reports still happen.
     pub(super) fn run(&self, place: &Place, suite: &Suite, build_env: &Env) -> anyhow::Result<Outcome> {
         let outcome = |problem: Option<String>, counts| Outcome { package: suite.package.clone(), counts, problem };
+        place.check()?;
         remove_wheels(&place.wheels)?;
         let project_sh = self.sh.clone();
         project_sh.change_dir(&suite.dir);
@@ -703,6 +725,24 @@ mod tests {
         let other = root.join("project").join("other");
         std::fs::create_dir_all(&other).unwrap();
         assert_eq!(python_project(&other).unwrap(), (other.clone(), None));
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_or_a_file_where_the_run_writes_is_refused() {
+        let root = Utf8PathBuf::from_path_buf(std::env::temp_dir().join(format!("xtask-place-{}", std::process::id())))
+            .unwrap();
+        let place = Place::new(&root, "ext");
+        assert!(place.check().is_ok(), "nothing there yet");
+        std::fs::create_dir_all(root.join("elsewhere")).unwrap();
+        std::fs::create_dir_all(root.join("xtask-python/ext")).unwrap();
+        std::os::unix::fs::symlink(root.join("elsewhere"), &place.venv).unwrap();
+        let err = place.check().unwrap_err().to_string();
+        assert!(err.contains("venv is a link"), "{err}");
+        std::fs::remove_file(&place.venv).unwrap();
+        std::fs::write(&place.wheels, "").unwrap();
+        assert!(place.check().unwrap_err().to_string().contains("wheels is a file"));
         std::fs::remove_dir_all(&root).unwrap();
     }
 
