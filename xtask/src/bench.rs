@@ -35,6 +35,7 @@ enum Scenario {
     CoverageSccache,
     CoverageAfterTest,
     CoverageChanged,
+    CoveragePython,
     SccacheRebuild,
     SccacheExplain,
     SccacheRemote,
@@ -43,7 +44,7 @@ enum Scenario {
 
 impl Scenario {
     /// Every scenario, in the order they run.
-    const ALL: [Scenario; 12] = [
+    const ALL: [Scenario; 13] = [
         Scenario::XtaskBuild,
         Scenario::CleanScan,
         Scenario::CleanDelete,
@@ -52,6 +53,7 @@ impl Scenario {
         Scenario::CoverageSccache,
         Scenario::CoverageAfterTest,
         Scenario::CoverageChanged,
+        Scenario::CoveragePython,
         Scenario::SccacheRebuild,
         Scenario::SccacheExplain,
         Scenario::SccacheRemote,
@@ -68,6 +70,7 @@ impl Scenario {
             Scenario::CoverageSccache => "coverage-sccache",
             Scenario::CoverageAfterTest => "coverage-after-test",
             Scenario::CoverageChanged => "coverage-changed",
+            Scenario::CoveragePython => "coverage-python",
             Scenario::SccacheRebuild => "sccache-rebuild",
             Scenario::SccacheExplain => "sccache-explain",
             Scenario::SccacheRemote => "sccache-remote",
@@ -112,6 +115,7 @@ impl flags::Bench {
                 Scenario::CoverageSccache => ctx.coverage_sccache(&dir),
                 Scenario::CoverageAfterTest => ctx.coverage_after_test(&dir),
                 Scenario::CoverageChanged => ctx.coverage_changed(&dir),
+                Scenario::CoveragePython => ctx.coverage_python(&dir),
                 Scenario::SccacheRebuild => ctx.sccache_rebuild(&dir),
                 Scenario::SccacheExplain => ctx.sccache_explain(&dir),
                 Scenario::SccacheRemote => ctx.sccache_remote(&dir),
@@ -638,6 +642,47 @@ impl Bench<'_> {
         });
         rows.push(row);
         Ok(rows)
+    }
+
+    /// The example library and its Python bindings, whose pytest suite calls what no Rust test
+    /// does: Rust and Python tests against the Rust tests alone, both warm (the extra is the
+    /// module's build, the wheel's install and pytest); and the same run with its Python
+    /// environment made against one that reuses it. pip takes the wheels `cargo xtask ci`
+    /// downloaded when they are there, else the index.
+    fn coverage_python(&self, dir: &Utf8Path) -> anyhow::Result<Vec<Row>> {
+        let mut ws = self.library_workspace(dir)?;
+        copy_tree(&self.repo.join("crates/textstats-py"), &ws.root.join("crates/textstats-py"))?;
+        std::fs::copy(self.repo.join("Cargo.lock"), ws.root.join("Cargo.lock"))?;
+        ws.packages = &["textstats", "textstats-py"];
+        let here = self.shell_in(&ws.root);
+        let wheels = self.repo.join("target/python-wheels");
+        let pip = match wheels.is_dir() {
+            true => Env::default().set("PIP_NO_INDEX", "1").set("PIP_FIND_LINKS", &wheels),
+            false => Env::default(),
+        };
+        let run = |extra: &[&str]| time(pip.apply(ws.xtask_coverage(&here, &["lcov"])?.args(extra)));
+        run(&[])?;
+        let (python, rust) = pairs(self.runs, || run(&[]), || run(&["--no-python-tests"]))?;
+        let venv = ws.root.join("target/llvm-cov-target/xtask-python/textstats-py/venv");
+        let made = || {
+            std::fs::remove_dir_all(&venv).with_context(|| format!("could not remove {venv}"))?;
+            run(&[])
+        };
+        let (made, reused) = pairs(self.runs, made, || run(&[]))?;
+        Ok(vec![
+            Row::compared(
+                "coverage-python",
+                Sample { label: "Rust and Python tests (pytest), warm".into(), seconds: python },
+                Sample { label: "Rust tests alone (`--no-python-tests`)".into(), seconds: rust },
+                None,
+            ),
+            Row::compared(
+                "coverage-python",
+                Sample { label: "the same, its Python environment made".into(), seconds: made },
+                Sample { label: "the environment reused".into(), seconds: reused },
+                None,
+            ),
+        ])
     }
 
     /// Coverage from an empty coverage target dir: warm sccache against sccache off.

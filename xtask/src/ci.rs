@@ -63,6 +63,10 @@ const NOT_UNDER_WINE: &[(&str, &str)] =
 /// `<target>/npm`, where the test looks for it.
 const AZURITE: &str = "azurite@3.35.0";
 
+/// The wheels the Python-test coverage test installs into its environments, with pip's index
+/// off: fetched once into `<target>/python-wheels`, where the test looks for them.
+const PYTHON_TEST_WHEELS: &[&str] = &["maturin==1.16.0", "pytest==9.2.0"];
+
 /// Wine 8 lacks `bcryptprimitives.dll`, which Rust's std imports; this stand-in is built into the
 /// test prefix (see the file).
 const PRNG_SHIM: &str = include_str!("../test_data/wine/bcryptprimitives.c");
@@ -91,6 +95,10 @@ impl flags::Ci {
                 println!("  python3 -m pip install {} (when {program} is missing)", packages.join(" "));
             }
             println!("  npm install --prefix target/npm {AZURITE} (when missing)");
+            println!(
+                "  python3 -m pip download --dest target/python-wheels {} (when missing)",
+                PYTHON_TEST_WHEELS.join(" ")
+            );
             println!("checks, in this order:");
             for check in checks(sh, "action-validator".into(), "zizmor".into()) {
                 println!("  {}", shown(&check));
@@ -117,6 +125,7 @@ impl flags::Ci {
             install_debian_packages(sh)?;
             install_python_packages(sh)?;
             install_azurite(sh, &target_dir)?;
+            download_python_test_wheels(sh, &target_dir)?;
         }
         let action_validator = tools::ACTION_VALIDATOR.find(sh)?.path;
         let zizmor = tools::locate(sh, "zizmor")
@@ -186,6 +195,31 @@ fn install_azurite(sh: &Shell, target_dir: &Utf8Path) -> anyhow::Result<()> {
         .arg(AZURITE)
         .run()
         .with_context(|| format!("installing {AZURITE} with npm failed; the azure backend's test needs it"))?;
+    Ok(())
+}
+
+/// maturin's and pytest's wheels (with their dependencies), unless they are there already.
+fn download_python_test_wheels(sh: &Shell, target_dir: &Utf8Path) -> anyhow::Result<()> {
+    let dir = target_dir.join("python-wheels");
+    let have = |requirement: &str| {
+        let wheel = requirement.replace("==", "-") + "-";
+        dir.read_dir_utf8()
+            .is_ok_and(|entries| entries.filter_map(Result::ok).any(|e| e.file_name().starts_with(&wheel)))
+    };
+    if PYTHON_TEST_WHEELS.iter().all(|requirement| have(requirement)) {
+        return Ok(());
+    }
+    child::command(sh, "python3")
+        .args(["-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--only-binary", ":all:", "--dest"])
+        .arg(&dir)
+        .args(PYTHON_TEST_WHEELS)
+        .run()
+        .with_context(|| {
+            format!(
+                "downloading {} with pip failed; the Python-test coverage test needs them",
+                PYTHON_TEST_WHEELS.join(" ")
+            )
+        })?;
     Ok(())
 }
 

@@ -22,6 +22,7 @@ mod checks;
 pub(crate) mod export_tap;
 mod patch;
 mod python;
+mod python_tests;
 mod selection;
 mod summary;
 
@@ -49,6 +50,7 @@ use crate::{
     workspace::{self, Member, Workspace},
 };
 use patch::Patch;
+use python_tests::{Outcome, Place, Suite, SuiteSettings};
 use summary::{Metric, Minimums, Summary};
 
 /// The member that is the workspace's automation (this one): measured only when asked for by name.
@@ -222,7 +224,7 @@ fn run(sh: &Shell, flags: flags::Coverage, scope: Scope) -> anyhow::Result<()> {
     let Some(tools) = tools else { return Ok(()) };
     // No mode is `open`, as in cargo-llvm-cov.
     let modes = if flags.mode.is_empty() { vec![Mode::Open] } else { flags.mode.clone() };
-    let plan = plan(sh, &ws, &flags, &modes, tools?, &measured, dirs)?;
+    let plan = plan(sh, &ws, &flags, &modes, tools?, &measured, &settings.python, dirs)?;
     if flags.dry_run {
         print!("{}", plan.describe(sh));
         return Ok(());
@@ -318,6 +320,7 @@ impl PatchGate {
 }
 
 /// The plan for measuring the members named `measured`, once what their tests need is found.
+#[allow(clippy::too_many_arguments)]
 fn plan(
     sh: &Shell,
     ws: &Workspace,
@@ -325,21 +328,45 @@ fn plan(
     modes: &[Mode],
     tools: Tools,
     measured: &[String],
+    python_settings: &[(String, SuiteSettings)],
     dirs: Dirs,
 ) -> anyhow::Result<Plan> {
     let measured: Vec<&Member> = ws.members.iter().filter(|member| measured.contains(&member.name)).collect();
-    let run_env = if measured.iter().any(|member| member.uses_python) { python_env(sh)? } else { Env::default() };
-    Ok(Plan::new(flags, modes, tools, &measured, &run_env, dirs))
+    let python_members: Vec<&Member> = measured.iter().copied().filter(|member| member.uses_python).collect();
+    if python_members.is_empty() {
+        return Ok(Plan::new(flags, modes, tools, &measured, &Env::default(), None, dirs));
+    }
+    let python = python::Python::find(sh)?;
+    let run_env = python_env(sh, &python)?;
+    let mut suites = Vec::new();
+    for member in python_members.iter().filter(|_| !flags.no_python_tests) {
+        let settings = python_settings.iter().find(|(name, _)| *name == member.name).map(|(_, settings)| settings);
+        match Suite::find(&member.name, &member.manifest_dir, settings)? {
+            Some(suite) => suites.push(suite),
+            None => eprintln!(
+                "`{}` has no Python tests (no maturin pyproject.toml with tests/test_*.py or a pytest configuration):                  its Rust tests only",
+                member.name
+            ),
+        }
+    }
+    let python_tests = (!suites.is_empty()).then_some(PythonTests { python, suites });
+    Ok(Plan::new(flags, modes, tools, &measured, &run_env, python_tests, dirs))
 }
 
 /// What pyo3 crates' tests need to start: the directory of Python's shared library in the
 /// loader's path. Not passed on as PYO3_PYTHON: pyo3 finds the same interpreter, and a changed
 /// PYO3_PYTHON would rebuild pyo3 and everything above it whenever plain `cargo llvm-cov` ran between.
-fn python_env(sh: &Shell) -> anyhow::Result<Env> {
-    let python = python::Python::find(sh)?;
+fn python_env(sh: &Shell, python: &python::Python) -> anyhow::Result<Env> {
     eprintln!("pyo3 crates: tests load Python's library from {} ({})", python.library_dir, python.interpreter);
     let (name, value) = python::library_path(std::env::consts::OS, &python.library_dir, |name| sh.var_os(name))?;
     Ok(Env::default().set(name, value))
+}
+
+/// The Python tests of the measured pyo3 crates, and the interpreter their environments are made with.
+#[derive(Debug)]
+struct PythonTests {
+    python: python::Python,
+    suites: Vec<Suite>,
 }
 
 /// Usage errors the parser cannot see; returns the `--fail-under-*` minimums.
@@ -554,6 +581,8 @@ struct Plan {
     /// The LCOV report patch coverage reads (`--patch-base`): lcov's destination when it is
     /// asked for, else a file of its own in the coverage build directory.
     patch_lcov: Option<Utf8PathBuf>,
+    /// The pyo3 crates' Python tests, run after the Rust tests against an instrumented build.
+    python_tests: Option<PythonTests>,
     dirs: Dirs,
 }
 
@@ -567,6 +596,7 @@ impl Plan {
         tools: Tools,
         measured: &[&Member],
         run_env: &Env,
+        python_tests: Option<PythonTests>,
         dirs: Dirs,
     ) -> Plan {
         let Tools { cargo_llvm_cov, toolchain, llvm_cov, llvm_profdata, xtask, wrapper, user_vars } = tools;
@@ -598,6 +628,7 @@ impl Plan {
             }),
             formats,
             open: modes.contains(&Mode::Open),
+            python_tests,
             dirs,
         }
     }
@@ -638,8 +669,12 @@ impl Plan {
     }
 
     /// The format the test run writes itself: the first one that llvm-cov `export`s, so that
-    /// `export_tap` gets the summary from the same call.
+    /// `export_tap` gets the summary from the same call. None when Python tests run after it:
+    /// every report then comes after theirs.
     fn tested_format(&self) -> Option<Mode> {
+        if self.python_tests.is_some() {
+            return None;
+        }
         self.formats
             .iter()
             .copied()
@@ -658,8 +693,25 @@ impl Plan {
         let cmd = self.scoped(cmd.arg("--no-fail-fast")).args(&self.feature_args);
         match self.tested_format() {
             Some(format) => self.written_by(cmd, format),
+            None if self.python_tests.is_some() => cmd.arg("--no-report"),
             None => cmd.args(["--json", "--summary-only", "--output-path", self.summary_file().as_str()]),
         }
+    }
+
+    /// Before a test run without a report: what the report run would remove first (earlier
+    /// profiles, the workspace's objects), keeping the dependencies and the Python environments.
+    fn clean<'a>(&self, sh: &'a Shell) -> Cmd<'a> {
+        self.llvm_cov(sh, &self.env).args(["clean", "--workspace"])
+    }
+
+    /// cargo-llvm-cov's build environment, which the extension modules are built with, in a form
+    /// that reads back exactly.
+    fn show_env<'a>(&self, sh: &'a Shell) -> Cmd<'a> {
+        self.llvm_cov(sh, &self.env).args(["show-env", "--with-pwsh-env-prefix"])
+    }
+
+    fn python_commands<'a>(&'a self, sh: &'a Shell, python: &'a python::Python) -> python_tests::Commands<'a> {
+        python_tests::Commands { sh, python, env: &self.env, cov_target: &self.dirs.cov_target }
     }
 
     fn report<'a>(&self, sh: &'a Shell, format: Mode) -> Cmd<'a> {
@@ -701,6 +753,19 @@ impl Plan {
         for word in self.env.words() {
             out += &format!("  {word}\n");
         }
+        if let Some(python_tests) = &self.python_tests {
+            let commands = self.python_commands(sh, &python_tests.python);
+            out += "each Python environment, unless one made from the same interpreter and requirements is there:\n";
+            for suite in &python_tests.suites {
+                let place = Place::new(&self.dirs.cov_target, &suite.package);
+                out += &format!(
+                    "  {}\n  {}\n",
+                    commands.create_venv(&place),
+                    commands.install_requirements(&place, suite)
+                );
+            }
+            out += &format!("then the previous run's profiles and objects go:\n  {}\n", self.clean(sh));
+        }
         let (test, stand_in) = (self.test(sh), self.stand_in());
         out += &match stand_in.is_empty() {
             false => format!(
@@ -709,7 +774,27 @@ impl Plan {
             ),
             true => format!("the test run:\n  {test}\n"),
         };
-        out += &format!("if a test fails, then the summary:\n  {}\n", self.summary(sh));
+        if let Some(python_tests) = &self.python_tests {
+            let commands = self.python_commands(sh, &python_tests.python);
+            out += &format!(
+                "then each crate's Python tests, its module built into {} (CARGO_TARGET_DIR) with the environment of:\n  {}\n",
+                self.dirs.cov_target,
+                self.show_env(sh)
+            );
+            for suite in &python_tests.suites {
+                let place = Place::new(&self.dirs.cov_target, &suite.package);
+                out += &format!(
+                    "  (in {dir}) {}\n  {}\n  (in {dir}) {}\n",
+                    commands.build_module(&place, &Env::default()),
+                    commands.install_module(&place, &place.wheels.join("<the wheel maturin built>")),
+                    commands.pytest(&place, suite, "<from show-env>".as_ref()),
+                    dir = suite.dir,
+                );
+            }
+            out += &format!("then the summary:\n  {}\n", self.summary(sh));
+        } else {
+            out += &format!("if a test fails, then the summary:\n  {}\n", self.summary(sh));
+        }
         let mut after: Vec<Cmd<'_>> =
             self.formats_after(false).into_iter().map(|format| self.report(sh, format)).collect();
         after.extend(self.patch_report(sh));
@@ -736,7 +821,9 @@ struct Gates {
 /// A test run's outcome.
 struct Measured {
     summary: Summary,
+    /// Whether a Rust or a Python test failed.
     tests_failed: bool,
+    python: Vec<Outcome>,
 }
 
 impl Plan {
@@ -750,12 +837,23 @@ impl Plan {
         if let Some(format) = self.tested_format() {
             self.prepare_destination(sh, format)?;
         }
+        if let Some(python_tests) = &self.python_tests {
+            // Before the build: a missing venv module or an unreachable index fails in seconds.
+            let commands = self.python_commands(sh, &python_tests.python);
+            for suite in &python_tests.suites {
+                commands.prepare(&Place::new(&self.dirs.cov_target, &suite.package), suite)?;
+            }
+            let clean = self.clean(sh);
+            eprintln!("$ {clean}");
+            clean.quiet().run().context("could not remove the previous coverage run's profiles")?;
+        }
         // The tests' own output is progress, not the result: it goes to stderr.
         let test = self.test(sh);
         eprintln!("$ {test}");
         let status =
             Command::from(test).stdout(std::io::stderr()).status().context("could not start cargo-llvm-cov")?;
-        let tests_failed = !status.success();
+        let python = self.run_python_tests(sh)?;
+        let tests_failed = !status.success() || python.iter().any(Outcome::failed);
         if raw_profiles(&self.dirs.cov_target).is_empty() {
             bail!(if tests_failed {
                 "the test run failed before any test wrote coverage data (see cargo's messages above), so there is no report"
@@ -780,7 +878,28 @@ impl Plan {
         let json: Value = serde_json::from_str(&json).context("cargo-llvm-cov's JSON summary is not JSON")?;
         let crate_dirs: Vec<(&str, &Utf8Path)> =
             self.crate_dirs.iter().map(|(name, dir)| (name.as_str(), dir.as_path())).collect();
-        Ok(Measured { summary: Summary::from_json(&json, &crate_dirs)?, tests_failed })
+        Ok(Measured { summary: Summary::from_json(&json, &crate_dirs)?, tests_failed, python })
+    }
+
+    /// Each crate's Python tests against its instrumented module, one after another.
+    fn run_python_tests(&self, sh: &Shell) -> anyhow::Result<Vec<Outcome>> {
+        let Some(python_tests) = &self.python_tests else { return Ok(Vec::new()) };
+        let show_env = self.show_env(sh);
+        let shown = show_env.to_string();
+        let output = show_env.quiet().ignore_status().output().with_context(|| format!("could not run `{shown}`"))?;
+        if !output.status.success() {
+            bail!("`{shown}` failed ({}): {}", output.status, String::from_utf8_lossy(&output.stderr).trim());
+        }
+        let build_env = python_tests::parse_show_env(&String::from_utf8_lossy(&output.stdout))?;
+        let commands = self.python_commands(sh, &python_tests.python);
+        let mut outcomes = Vec::new();
+        for suite in &python_tests.suites {
+            eprintln!("{}: Python tests ({}), against the instrumented module", suite.package, suite.collected());
+            let outcome = commands.run(&Place::new(&self.dirs.cov_target, &suite.package), suite, &build_env)?;
+            eprintln!("pytest {}", outcome.line());
+            outcomes.push(outcome);
+        }
+        Ok(outcomes)
     }
 }
 
@@ -823,7 +942,7 @@ impl Plan {
 }
 
 fn execute(sh: &Shell, plan: &Plan, gates: &Gates, json: bool) -> anyhow::Result<()> {
-    let Measured { summary, tests_failed } = plan.measure(sh)?;
+    let Measured { summary, tests_failed, python } = plan.measure(sh)?;
     plan.write_reports(sh, &plan.formats_after(tests_failed))?;
     let patch = match (&gates.patch, &plan.patch_lcov) {
         (Some(gate), Some(lcov)) => Some(gate.measure(&sh.read_file(lcov)?)),
@@ -841,6 +960,7 @@ fn execute(sh: &Shell, plan: &Plan, gates: &Gates, json: bool) -> anyhow::Result
         let mut figures = summary.to_json();
         figures["patch"] = patch.as_ref().map_or(Value::Null, Patch::to_json);
         figures["tests_failed"] = tests_failed.into();
+        figures["python_tests"] = python.iter().map(Outcome::to_json).collect();
         println!("{figures:#}");
     } else if plan.formats.contains(&Mode::Text) {
         // llvm-cov's per-file table, the part of the text report people read in a terminal (and
@@ -852,6 +972,9 @@ fn execute(sh: &Shell, plan: &Plan, gates: &Gates, json: bool) -> anyhow::Result
         print!("{}", summary.table());
         if let Some(patch) = &patch {
             print!("\n{}", patch.text());
+        }
+        if !python.is_empty() {
+            println!("\n{}", python_summary(&python));
         }
     }
 
@@ -866,6 +989,9 @@ fn execute(sh: &Shell, plan: &Plan, gates: &Gates, json: bool) -> anyhow::Result
     let minimum = gates.patch.as_ref().and_then(|gate| gate.minimum);
     problems.extend(patch.as_ref().zip(minimum).and_then(|(patch, minimum)| patch.shortfall(minimum)));
     let mut notes: Vec<String> = patch.iter().map(Patch::markdown).collect();
+    if !python.is_empty() {
+        notes.push(python_summary(&python));
+    }
     notes.extend(problems.iter().map(|problem| format!("**Failed:** {problem}")));
     crate::output::append_step_summary(sh, &summary.markdown(&notes))?;
 
@@ -884,6 +1010,12 @@ fn execute(sh: &Shell, plan: &Plan, gates: &Gates, json: bool) -> anyhow::Result
         [problem] => bail!("{problem}"),
         _ => bail!("coverage failed:\n  {}", problems.join("\n  ")),
     }
+}
+
+/// Which Python tests ran and how they went, said once after the table.
+fn python_summary(outcomes: &[Outcome]) -> String {
+    let lines: Vec<String> = outcomes.iter().map(Outcome::line).collect();
+    format!("Python tests (their coverage is included above): {}", lines.join("; "))
 }
 
 /// The `*.profraw` files the test run left in the coverage build directory.
@@ -1014,6 +1146,10 @@ mod tests {
 
     /// The plan of `cargo xtask coverage ARGS` measuring `core` and `app`, made as the run makes it.
     fn plan(args: &[&str], toolchain: Toolchain) -> Plan {
+        plan_with(args, toolchain, None)
+    }
+
+    fn plan_with(args: &[&str], toolchain: Toolchain, python_tests: Option<PythonTests>) -> Plan {
         let flags = flags::Coverage::from_args(args).unwrap();
         let modes = if flags.mode.is_empty() { vec![Mode::Open] } else { flags.mode.clone() };
         let tools = Tools {
@@ -1027,7 +1163,47 @@ mod tests {
         };
         let (core, app) = (member("core", false), member("app", true));
         let dirs = Dirs::new(&workspace("/shared/target"), None, "/ws".into());
-        Plan::new(&flags, &modes, tools, &[&core, &app], &Env::default(), dirs)
+        Plan::new(&flags, &modes, tools, &[&core, &app], &Env::default(), python_tests, dirs)
+    }
+
+    /// `app`'s Python tests, found as a maturin crate with a `tests/` of pytest files.
+    fn app_python_tests() -> PythonTests {
+        let pyproject = "[build-system]\nrequires = [\"maturin>=1.7\"]\nbuild-backend = \"maturin\"\n";
+        let layout = python_tests::Layout { test_files: true, pytest_config_file: false };
+        let suite = Suite::from_files("app", "/ws/app".into(), Some(pyproject), &layout, None).unwrap().unwrap();
+        let python = python::Python {
+            interpreter: "/usr/bin/python3".into(),
+            executable: "/usr/bin/python3.11".into(),
+            version: "3.11.7".into(),
+            library_dir: "/usr/lib".into(),
+        };
+        PythonTests { python, suites: vec![suite] }
+    }
+
+    #[test]
+    fn with_python_tests_the_test_run_writes_no_report_and_every_format_comes_after_pytest() {
+        let sh = Shell::new().unwrap();
+        let plan = plan_with(&["--mode", "lcov", "--mode", "html"], stable(), Some(app_python_tests()));
+        assert_eq!(plan.tested_format(), None);
+        assert!(plan.stand_in().is_empty(), "no export in the test run, so no stand-in");
+        assert!(plan.test(&sh).to_string().ends_with("-p core -p app --all-features --no-report"));
+        assert_eq!(plan.formats_after(false), [Mode::Lcov, Mode::Html]);
+        let described = plan.describe(&sh);
+        let position = |text: &str| described.find(text).unwrap_or_else(|| panic!("no `{text}` in:\n{described}"));
+        let place = Place::new(&plan.dirs.cov_target, "app");
+        let app = Utf8Path::new("/ws/app");
+        let steps = [
+            format!("-m venv --clear {}", place.venv),
+            "llvm-cov clean --workspace".to_owned(),
+            "--no-report".to_owned(),
+            "llvm-cov show-env --with-pwsh-env-prefix".to_owned(),
+            format!("(in {app}) {} build --interpreter", place.program("maturin")),
+            format!("(in {app}) {} -p no:cacheprovider", place.program("pytest")),
+            "report -p core -p app --json --summary-only".to_owned(),
+            "report -p core -p app --lcov".to_owned(),
+        ];
+        let positions: Vec<usize> = steps.iter().map(|step| position(step)).collect();
+        assert!(positions.is_sorted(), "the steps must come in this order: {steps:#?}\n{described}");
     }
 
     /// Three formats, lcov first.

@@ -149,6 +149,8 @@ xflags::xflags! {
             optional --doctests
             /// Switch the rustc wrapper (sccache) off for this run.
             optional --no-sccache
+            /// Do not run the pyo3 crates' Python tests (pytest): measure their Rust tests only.
+            optional --no-python-tests
             /// Fail unless the total line coverage is at least this many percent.
             optional --fail-under-lines percent: f64
             /// Fail unless the total function coverage is at least this many percent.
@@ -216,7 +218,8 @@ xflags::xflags! {
         cmd bench {
             /// Scenarios to run (default: all): xtask-build, clean-scan, clean-delete,
             /// coverage-overhead, coverage-formats, coverage-sccache, coverage-after-test,
-            /// coverage-changed, sccache-rebuild, sccache-explain, sccache-remote, sccache-install.
+            /// coverage-changed, coverage-python, sccache-rebuild, sccache-explain, sccache-remote,
+            /// sccache-install.
             repeated scenario: String
             /// Pairs of runs per comparison. Default: 3.
             optional --runs n: u32
@@ -376,6 +379,7 @@ pub struct Coverage {
     pub nextest: bool,
     pub doctests: bool,
     pub no_sccache: bool,
+    pub no_python_tests: bool,
     pub fail_under_lines: Option<f64>,
     pub fail_under_functions: Option<f64>,
     pub fail_under_regions: Option<f64>,

@@ -5,7 +5,8 @@ use camino::Utf8Path;
 use xshell::Shell;
 
 use super::{
-    Dirs, Measured, NIGHTLY_INSTALL, NIGHTLY_LLVM_TOOLS, Scope, Tools, installed_nightly, plan, python,
+    Dirs, Measured, NIGHTLY_INSTALL, NIGHTLY_LLVM_TOOLS, Scope, Tools, build_dir, installed_nightly, plan, python,
+    python_tests::{self, Suite},
     selection::{Settings, select},
     summary::Metric,
 };
@@ -71,7 +72,8 @@ pub(crate) fn findings(sh: &Shell, ws: &Workspace) -> Vec<Finding> {
         ws.members.iter().filter(|member| member.uses_python).map(|member| member.name.as_str()).collect();
     if !python_crates.is_empty() {
         let role = format!("the pyo3 crates {} build against it and load its library", python_crates.join(", "));
-        findings.push(match python::Python::find(sh) {
+        let python = python::Python::find(sh);
+        findings.push(match &python {
             Ok(python) if has_shared_python(&python.library_dir) => Finding::ok(
                 GROUP,
                 format!("Python {}, shared library in {} ({role})", python.interpreter, python.library_dir),
@@ -90,6 +92,9 @@ pub(crate) fn findings(sh: &Shell, ws: &Workspace) -> Vec<Finding> {
                 tools::PYTHON.install,
             ),
         });
+        if let Ok(python) = &python {
+            findings.extend(python_test_findings(sh, ws, python));
+        }
     }
     let leftovers = child::llvm_cov_variables(std::env::vars_os());
     if !leftovers.is_empty() {
@@ -105,6 +110,28 @@ pub(crate) fn findings(sh: &Shell, ws: &Workspace) -> Vec<Finding> {
             format!("unset {}", leftovers.join(" ")),
         ));
     }
+    findings
+}
+
+/// What the pyo3 crates' Python tests need: Python's venv module, and each crate's environment.
+fn python_test_findings(sh: &Shell, ws: &Workspace, python: &python::Python) -> Vec<Finding> {
+    let settings = match Settings::from_workspace(&ws.settings, &ws.members) {
+        Ok(settings) => settings.python,
+        Err(err) => return vec![Finding::error(GROUP, format!("{err:#}"), format!("fix {}", super::SETTINGS))],
+    };
+    let (mut suites, mut findings) = (Vec::new(), Vec::new());
+    for member in ws.members.iter().filter(|member| member.uses_python) {
+        let named = settings.iter().find(|(name, _)| *name == member.name).map(|(_, settings)| settings);
+        match Suite::find(&member.name, &member.manifest_dir, named) {
+            Ok(suite) => suites.extend(suite),
+            Err(err) => findings.push(Finding::error(
+                GROUP,
+                format!("the Python tests of `{}`: {err:#}", member.name),
+                "fix what it names; `coverage --no-python-tests` measures its Rust tests only meanwhile",
+            )),
+        }
+    }
+    findings.extend(python_tests::findings(sh, python, &suites, &build_dir(ws)));
     findings
 }
 
@@ -132,11 +159,12 @@ pub(crate) fn smoke_test(sh: &Shell, ws: &Workspace) -> Finding {
         let flags = flags::Coverage::from_args(&["-p", &name])?;
         let tools = Tools::find(sh, &flags)?;
         // No mode: the figures only, no report is written.
-        plan(sh, ws, &flags, &[], tools, &selection.measured[..1], Dirs::new(ws, None, &ws.root))?.measure(sh)
+        plan(sh, ws, &flags, &[], tools, &selection.measured[..1], &settings.python, Dirs::new(ws, None, &ws.root))?
+            .measure(sh)
     })();
     let command = format!("cargo xtask coverage -p {name} --mode text");
     match outcome {
-        Ok(Measured { summary, tests_failed: false }) => {
+        Ok(Measured { summary, tests_failed: false, .. }) => {
             let figures: Vec<String> = Metric::ALL
                 .iter()
                 .map(|metric| match summary.total.get(*metric).percent() {

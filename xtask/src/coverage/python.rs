@@ -15,14 +15,18 @@ use xshell::Shell;
 
 use crate::{child, tools};
 
-/// Prints the directory of the shared libpython (`LIBDIR`) and the installation prefix, where
-/// Windows keeps `python3X.dll`.
-const ASK_LIBRARY_DIRS: &str =
-    "import sys, sysconfig; print(sysconfig.get_config_var('LIBDIR') or ''); print(sys.base_prefix)";
+/// Prints the directory of the shared libpython (`LIBDIR`), the installation prefix (where
+/// Windows keeps `python3X.dll`), the interpreter's own path and its version, a line each.
+const ASK_LIBRARY_DIRS: &str = "import sys, sysconfig; print(sysconfig.get_config_var('LIBDIR') or ''); \
+     print(sys.base_prefix); print(sys.executable); print(sys.version.replace('\\n', ' '))";
 
 #[derive(Debug)]
 pub(crate) struct Python {
+    /// As found (a shim, a link, a name on `PATH`).
     pub(crate) interpreter: Utf8PathBuf,
+    /// As it says it is: its own path and `sys.version`.
+    pub(crate) executable: String,
+    pub(crate) version: String,
     /// Where its shared library is.
     pub(crate) library_dir: Utf8PathBuf,
 }
@@ -37,12 +41,13 @@ impl Python {
             .read()
             .with_context(|| format!("could not ask {interpreter} where its library is"))?;
         let mut lines = output.lines().map(str::trim);
-        let (lib_dir, prefix) = (lines.next().unwrap_or_default(), lines.next().unwrap_or_default());
+        let mut line = || lines.next().unwrap_or_default().to_owned();
+        let (lib_dir, prefix, executable, version) = (line(), line(), line(), line());
         let library_dir = if cfg!(windows) || lib_dir.is_empty() { prefix } else { lib_dir };
-        if library_dir.is_empty() {
+        if library_dir.is_empty() || version.is_empty() {
             bail!("{interpreter} did not say where its library is (it printed {output:?})");
         }
-        Ok(Python { interpreter, library_dir: library_dir.into() })
+        Ok(Python { interpreter, executable, version, library_dir: library_dir.into() })
     }
 }
 

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use super::{
     SETTINGS, Scope, XTASK,
+    python_tests::{self, SuiteSettings},
     summary::{Metric, Minimums},
 };
 use crate::{output::UsageError, workspace::Member};
@@ -18,6 +19,8 @@ pub(super) struct Settings {
     pub(super) fast_exclude: Vec<String>,
     pub(super) total: Minimums,
     pub(super) crates: Vec<(String, Minimums)>,
+    /// Per crate, what its Python tests are (`python`).
+    pub(super) python: Vec<(String, SuiteSettings)>,
 }
 
 impl Settings {
@@ -59,11 +62,19 @@ impl Settings {
                         parsed.crates.push((name, minimums));
                     }
                 }
+                "python" => {
+                    let crates = value.as_object().with_context(|| {
+                        format!("`python` in {SETTINGS} must be a table of crate names, not {value}")
+                    })?;
+                    for (name, settings) in python_tests::settings(crates)? {
+                        parsed.python.push((member(&name, key)?, settings));
+                    }
+                }
                 _ => match Metric::ALL.iter().find(|metric| *key == format!("fail-under-{}", metric.name())) {
                     Some(metric) => parsed.total.set(*metric, percentage(value, &format!("`{key}` in {SETTINGS}"))?),
                     None => bail!(
                         "unknown key `{key}` in {SETTINGS}; the keys are exclude, fast-exclude, fail-under-lines, \
-                         fail-under-functions, fail-under-regions and crates"
+                         fail-under-functions, fail-under-regions, crates and python"
                     ),
                 },
             }

@@ -1,0 +1,850 @@
+//! The pyo3 crates' Python tests, measured in the same report as the Rust tests.
+//!
+//! For each measured pyo3 member that maturin builds and that has pytest tests, a virtual
+//! environment of its own under the coverage build directory holds maturin, pytest and the
+//! crate's declared test dependencies. After the Rust tests, maturin builds the extension module
+//! in the coverage build directory with cargo-llvm-cov's own build environment (`show-env`, every
+//! variable of it: its issue #304), so the module is instrumented and its dependencies come from
+//! sccache; the wheel goes into the environment, and pytest runs with the profile file pointed at
+//! the same directory. `report` then merges the Python tests' profiles with the Rust tests' and
+//! finds the module among the build's objects. Nothing is installed anywhere else, and nothing is
+//! written into the crate: no wheel in place, no `.pytest_cache`, no `__pycache__`.
+
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use camino::{Utf8Path, Utf8PathBuf};
+use serde_json::{Map, Value};
+use toml_edit::{DocumentMut, Item};
+use xshell::{Cmd, Shell};
+
+use super::python::Python;
+use crate::{
+    child::{self, Env},
+    finding::{Finding, Group},
+};
+
+/// Where the settings live, for messages.
+const SETTINGS: &str = "[workspace.metadata.xtask.coverage.python]";
+/// What every environment gets besides the crate's own requirements: pytest, and a maturin that
+/// can skip the manylinux audit (`--auditwheel`, maturin 1.8), which a wheel that never leaves
+/// this directory does not need and which takes a second on a debug build.
+const PYTEST: &str = "pytest";
+const MATURIN: &str = "maturin>=1.8";
+/// The record, in each environment, of what it was made from: a changed one is made again.
+const STAMP: &str = "xtask-environment.txt";
+/// Optional-dependency extras and dependency groups that hold a crate's test requirements.
+const TEST_GROUPS: [&str; 2] = ["test", "tests"];
+
+/// `[workspace.metadata.xtask.coverage.python.<crate>]`.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(super) struct SuiteSettings {
+    /// Paths for pytest, relative to the crate.
+    tests: Option<Vec<String>>,
+    pytest_args: Vec<String>,
+    requirements: Vec<String>,
+}
+
+impl SuiteSettings {
+    pub(super) fn from_table(value: &Value, name: &str) -> anyhow::Result<SuiteSettings> {
+        let what = format!("{SETTINGS} {name}");
+        let table = value.as_object().with_context(|| {
+            format!("{what} must be a table such as {{ tests = [\"tests\"], pytest-args = [\"-x\"] }}, not {value}")
+        })?;
+        let mut settings = SuiteSettings::default();
+        for (key, value) in table {
+            let list = strings(value).with_context(|| format!("`{key}` in {what} must be a list of strings"))?;
+            match key.as_str() {
+                "tests" => settings.tests = Some(list),
+                "pytest-args" => settings.pytest_args = list,
+                "requirements" => settings.requirements = list,
+                _ => bail!("unknown key `{key}` in {what}; the keys are tests, pytest-args and requirements"),
+            }
+        }
+        Ok(settings)
+    }
+}
+
+fn strings(value: &Value) -> Option<Vec<String>> {
+    value.as_array()?.iter().map(|item| item.as_str().map(str::to_owned)).collect()
+}
+
+/// Each crate's settings, from the `python` table.
+pub(super) fn settings(table: &Map<String, Value>) -> anyhow::Result<Vec<(String, SuiteSettings)>> {
+    table.iter().map(|(name, value)| Ok((name.clone(), SuiteSettings::from_table(value, name)?))).collect()
+}
+
+/// One crate's Python tests and what running them needs.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Suite {
+    pub(super) package: String,
+    /// The crate's directory, which holds its `pyproject.toml`; pytest runs there.
+    pub(super) dir: Utf8PathBuf,
+    /// Paths for pytest; none when pytest's own configuration says what to collect.
+    tests: Vec<String>,
+    pytest_args: Vec<String>,
+    /// What its environment holds: maturin (as the build system asks), pytest, the module's own
+    /// dependencies and its test extras.
+    pub(super) requirements: Vec<String>,
+}
+
+/// What is on disk beside a crate's `pyproject.toml`, as far as finding its tests goes.
+#[derive(Debug, Default)]
+pub(super) struct Layout {
+    /// `pytest.ini`, `tox.ini` or `setup.cfg` with a pytest section.
+    pub(super) pytest_config_file: bool,
+    /// `tests/` holds a `test_*.py` or `*_test.py`.
+    pub(super) test_files: bool,
+}
+
+impl Layout {
+    fn read(dir: &Utf8Path) -> Layout {
+        let section =
+            |file: &str, header: &str| std::fs::read_to_string(dir.join(file)).is_ok_and(|t| t.contains(header));
+        let pytest_config_file =
+            dir.join("pytest.ini").is_file() || section("tox.ini", "[pytest]") || section("setup.cfg", "[tool:pytest]");
+        let test_files = dir.join("tests").read_dir_utf8().is_ok_and(|entries| {
+            entries.filter_map(Result::ok).any(|entry| {
+                let name = entry.file_name();
+                name.ends_with(".py") && (name.starts_with("test_") || name.ends_with("_test.py"))
+            })
+        });
+        Layout { pytest_config_file, test_files }
+    }
+}
+
+impl Suite {
+    /// The Python tests of the pyo3 member `package` whose manifest is in `crate_dir`, if it has
+    /// any: in its Python project, the directory of the `pyproject.toml` beside its manifest, or
+    /// above it where maturin finds the crate from there (`rust/Cargo.toml`, or `manifest-path`).
+    pub(super) fn find(
+        package: &str,
+        crate_dir: &Utf8Path,
+        settings: Option<&SuiteSettings>,
+    ) -> anyhow::Result<Option<Suite>> {
+        let (dir, pyproject) = python_project(crate_dir)?;
+        let path = dir.join("pyproject.toml");
+        let dir = dir.as_path();
+        let suite = Suite::from_files(package, dir, pyproject.as_deref(), &Layout::read(dir), settings)
+            .with_context(|| format!("in {path}"))?;
+        if let Some(suite) = &suite {
+            for test in &suite.tests {
+                if !dir.join(test).exists() {
+                    bail!("{SETTINGS} {package}: the test path `{test}` does not exist in {dir}");
+                }
+            }
+        }
+        Ok(suite)
+    }
+
+    /// The suite from what the crate's files say: pure, for tests. A crate named in the settings
+    /// must be one maturin builds; one that is not named has tests when pytest would find some.
+    pub(super) fn from_files(
+        package: &str,
+        dir: &Utf8Path,
+        pyproject: Option<&str>,
+        layout: &Layout,
+        settings: Option<&SuiteSettings>,
+    ) -> anyhow::Result<Option<Suite>> {
+        let named = |why: &str| match settings {
+            Some(_) => bail!("{SETTINGS} names `{package}`, but {why}: only crates maturin builds have Python tests"),
+            None => Ok(None),
+        };
+        let Some(pyproject) = pyproject else { return named("it has no pyproject.toml") };
+        let doc: DocumentMut = pyproject.parse().context("pyproject.toml is not valid TOML")?;
+        if doc.get("build-system").and_then(|table| table.get("build-backend")).and_then(Item::as_str)
+            != Some("maturin")
+        {
+            return named("its pyproject.toml does not build with maturin (build-backend = \"maturin\")");
+        }
+        let pytest_config = layout.pytest_config_file
+            || doc.get("tool").and_then(|tool| tool.get("pytest")).is_some_and(|pytest| !pytest.is_none());
+        let tests = match settings.and_then(|settings| settings.tests.clone()) {
+            Some(tests) => tests,
+            None if pytest_config => Vec::new(),
+            None if layout.test_files => vec!["tests".to_owned()],
+            None => return Ok(None),
+        };
+        let array = |item: Option<&Item>| -> Vec<String> {
+            let values = item.and_then(Item::as_array).into_iter().flatten();
+            values.filter_map(|value| value.as_str().map(str::to_owned)).collect()
+        };
+        let mut requirements = array(doc.get("build-system").and_then(|table| table.get("requires")));
+        requirements.extend([MATURIN.to_owned(), PYTEST.to_owned()]);
+        let project = doc.get("project");
+        requirements.extend(array(project.and_then(|project| project.get("dependencies"))));
+        for group in TEST_GROUPS {
+            let extra =
+                project.and_then(|project| project.get("optional-dependencies")).and_then(|extras| extras.get(group));
+            requirements.extend(array(extra));
+            requirements.extend(array(doc.get("dependency-groups").and_then(|groups| groups.get(group))));
+        }
+        if let Some(settings) = settings {
+            requirements.extend(settings.requirements.iter().cloned());
+        }
+        let mut seen = Vec::new();
+        requirements.retain(|requirement| {
+            let new = !seen.contains(requirement);
+            seen.push(requirement.clone());
+            new
+        });
+        Ok(Some(Suite {
+            package: package.to_owned(),
+            dir: dir.to_owned(),
+            tests,
+            pytest_args: settings.map(|settings| settings.pytest_args.clone()).unwrap_or_default(),
+            requirements,
+        }))
+    }
+
+    /// What pytest is told to collect, relative to the crate, for messages.
+    pub(super) fn collected(&self) -> String {
+        match self.tests.as_slice() {
+            [] => "as its pytest configuration says".to_owned(),
+            tests => tests.join(" "),
+        }
+    }
+}
+
+/// The Python project that builds the crate in `crate_dir`, and its `pyproject.toml`: beside the
+/// manifest, else the nearest one above whose maturin settings point at the manifest.
+fn python_project(crate_dir: &Utf8Path) -> anyhow::Result<(Utf8PathBuf, Option<String>)> {
+    let read = |dir: &Utf8Path| -> anyhow::Result<Option<String>> {
+        let path = dir.join("pyproject.toml");
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(Some(text)),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(err).with_context(|| format!("could not read {path}")),
+        }
+    };
+    if let Some(text) = read(crate_dir)? {
+        return Ok((crate_dir.to_owned(), Some(text)));
+    }
+    for dir in crate_dir.ancestors().skip(1) {
+        let Some(text) = read(dir)? else { continue };
+        let manifest = crate_dir.join("Cargo.toml");
+        if maturin_manifests(&text).iter().any(|relative| dir.join(relative) == manifest) {
+            return Ok((dir.to_owned(), Some(text)));
+        }
+        break;
+    }
+    Ok((crate_dir.to_owned(), None))
+}
+
+/// The manifests maturin builds from a `pyproject.toml` in its directory: `manifest-path`, else
+/// `Cargo.toml` or `rust/Cargo.toml`. Paths with `/` as written, compared after joining.
+fn maturin_manifests(pyproject: &str) -> Vec<Utf8PathBuf> {
+    let Ok(doc) = pyproject.parse::<DocumentMut>() else { return Vec::new() };
+    let set = doc.get("tool").and_then(|tool| tool.get("maturin")).and_then(|maturin| maturin.get("manifest-path"));
+    match set.and_then(Item::as_str) {
+        Some(path) => vec![path.split('/').collect()],
+        None => vec!["Cargo.toml".into(), Utf8Path::new("rust").join("Cargo.toml")],
+    }
+}
+
+/// A program of a virtual environment on `os`: `bin/<name>` or `Scripts\<name>.exe`.
+fn venv_program(venv: &Utf8Path, os: &str, name: &str) -> Utf8PathBuf {
+    match os {
+        "windows" => venv.join("Scripts").join(format!("{name}.exe")),
+        _ => venv.join("bin").join(name),
+    }
+}
+
+/// The files of one suite's run, all under the coverage build directory.
+#[derive(Debug)]
+pub(super) struct Place {
+    /// `xtask-python` and the crate's directory in it, which hold the rest.
+    dirs: [Utf8PathBuf; 2],
+    pub(super) venv: Utf8PathBuf,
+    pub(super) wheels: Utf8PathBuf,
+    junit: Utf8PathBuf,
+}
+
+impl Place {
+    pub(super) fn new(cov_target: &Utf8Path, package: &str) -> Place {
+        let root = cov_target.join("xtask-python");
+        let dir = root.join(package);
+        Place { venv: dir.join("venv"), wheels: dir.join("wheels"), junit: dir.join("pytest.xml"), dirs: [root, dir] }
+    }
+
+    /// Before anything in it is emptied or removed (venv's `--clear`, old wheels): none of these
+    /// directories may be a link or anything but a directory, so that what is removed is always
+    /// what the run made here, never what a link points to.
+    fn check(&self) -> anyhow::Result<()> {
+        for dir in self.dirs.iter().chain([&self.venv, &self.wheels]) {
+            match dir.symlink_metadata() {
+                Ok(metadata) if !metadata.is_dir() => bail!(
+                    "{dir} is {}, not a directory the coverage run made; move it away",
+                    if metadata.is_symlink() { "a link" } else { "a file" }
+                ),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn program(&self, name: &str) -> Utf8PathBuf {
+        venv_program(&self.venv, std::env::consts::OS, name)
+    }
+}
+
+/// What an environment is made from, as its stamp says it: a change in any line remakes it.
+pub(super) fn stamp(python: &Python, requirements: &[String]) -> String {
+    let mut text = format!("interpreter: {}\nversion: {}\n", python.executable, python.version);
+    for requirement in requirements {
+        text += &format!("requirement: {requirement}\n");
+    }
+    text
+}
+
+/// Every command of the Python side of a run, built from the plan: no I/O.
+pub(super) struct Commands<'a> {
+    pub(super) sh: &'a Shell,
+    pub(super) python: &'a Python,
+    /// The cargo-llvm-cov children's environment.
+    pub(super) env: &'a Env,
+    pub(super) cov_target: &'a Utf8Path,
+}
+
+impl<'a> Commands<'a> {
+    /// Makes the environment anew (`--clear` empties one that is out of date).
+    pub(super) fn create_venv(&self, place: &Place) -> Cmd<'a> {
+        child::command(self.sh, &self.python.interpreter).args(["-m", "venv", "--clear"]).arg(&place.venv)
+    }
+
+    pub(super) fn install_requirements(&self, place: &Place, suite: &Suite) -> Cmd<'a> {
+        self.pip(place).args(&suite.requirements)
+    }
+
+    fn pip(&self, place: &Place) -> Cmd<'a> {
+        // pip's index, proxy and certificate settings are the user's.
+        child::command(self.sh, place.program("python")).args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
+    }
+
+    /// The extension module, instrumented: built by cargo-llvm-cov's build environment
+    /// (`build_env`) into the coverage build directory, where `report` finds it. Run in the
+    /// project's directory, where maturin finds the crate as it does when users build there.
+    pub(super) fn build_module(&self, place: &Place, build_env: &Env) -> Cmd<'a> {
+        let env = self.env.clone().and(build_env).set("CARGO_TARGET_DIR", self.cov_target);
+        env.apply(child::command(self.sh, place.program("maturin")))
+            .arg("build")
+            .arg("--interpreter")
+            .arg(place.program("python"))
+            .arg("--out")
+            .arg(&place.wheels)
+            .args(["--auditwheel", "skip"])
+    }
+
+    pub(super) fn install_module(&self, place: &Place, wheel: &Utf8Path) -> Cmd<'a> {
+        self.pip(place).args(["--no-deps", "--force-reinstall"]).arg(wheel)
+    }
+
+    /// pytest, run in the project's directory, writing its profiles where the Rust tests wrote theirs,
+    /// and leaving no cache or bytecode in the crate.
+    pub(super) fn pytest(&self, place: &Place, suite: &Suite, profile_file: &std::ffi::OsStr) -> Cmd<'a> {
+        let env = Env::default().set("LLVM_PROFILE_FILE", profile_file).set("PYTHONDONTWRITEBYTECODE", "1");
+        env.apply(child::command(self.sh, place.program("pytest")))
+            .args(["-p", "no:cacheprovider", "--junitxml"])
+            .arg(&place.junit)
+            .args(&suite.tests)
+            .args(&suite.pytest_args)
+    }
+}
+
+/// How one suite's run went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Outcome {
+    pub(super) package: String,
+    pub(super) counts: Counts,
+    /// Why the run failed other than by failing tests (the module did not build, pytest
+    /// collected nothing or stopped), if it did.
+    pub(super) problem: Option<String>,
+}
+
+impl Outcome {
+    pub(super) fn failed(&self) -> bool {
+        self.problem.is_some() || self.counts.failed + self.counts.errors > 0
+    }
+
+    /// `textstats-py: 3 passed`, `app-py: 2 passed, 1 failed, 1 skipped`.
+    pub(super) fn line(&self) -> String {
+        let Counts { passed, failed, errors, skipped } = self.counts;
+        let mut parts = vec![format!("{passed} passed")];
+        for (count, what) in [(failed, "failed"), (errors, "errors"), (skipped, "skipped")] {
+            if count > 0 {
+                parts.push(format!("{count} {what}"));
+            }
+        }
+        match &self.problem {
+            Some(problem) => format!("{}: {} ({problem})", self.package, parts.join(", ")),
+            None => format!("{}: {}", self.package, parts.join(", ")),
+        }
+    }
+
+    pub(super) fn to_json(&self) -> Value {
+        let Counts { passed, failed, errors, skipped } = self.counts;
+        serde_json::json!({
+            "crate": self.package,
+            "passed": passed,
+            "failed": failed,
+            "errors": errors,
+            "skipped": skipped,
+            "problem": self.problem,
+        })
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Counts {
+    pub(super) passed: u64,
+    pub(super) failed: u64,
+    pub(super) errors: u64,
+    pub(super) skipped: u64,
+}
+
+/// The totals of pytest's JUnit XML report: the attributes of its `<testsuite>` elements.
+fn junit_counts(xml: &str) -> Option<Counts> {
+    let mut counts = Counts::default();
+    let mut tests = 0;
+    let mut found = false;
+    for element in xml.split("<testsuite ").skip(1) {
+        let head = element.split('>').next()?;
+        let attribute = |name: &str| -> Option<u64> {
+            let start =
+                head.find(&format!(" {name}=\"")).or_else(|| head.starts_with(&format!("{name}=\"")).then_some(0))?;
+            let value = &head[start..];
+            let value = &value[value.find('"')? + 1..];
+            value[..value.find('"')?].parse().ok()
+        };
+        tests += attribute("tests")?;
+        counts.failed += attribute("failures")?;
+        counts.errors += attribute("errors")?;
+        counts.skipped += attribute("skipped").unwrap_or(0);
+        found = true;
+    }
+    counts.passed = tests.checked_sub(counts.failed + counts.errors + counts.skipped)?;
+    found.then_some(counts)
+}
+
+/// The variables of `cargo llvm-cov show-env --with-pwsh-env-prefix`: each line is
+/// `$env:NAME="…"` with every character of the value escaped as `` `u{hex} ``, which reads back
+/// without any shell's quoting rules.
+pub(super) fn parse_show_env(text: &str) -> anyhow::Result<Env> {
+    let mut env = Env::default();
+    for line in text.lines().map(str::trim).filter(|line| !line.is_empty()) {
+        let parsed = (|| {
+            let (name, value) = line.strip_prefix("$env:")?.split_once('=')?;
+            let value = value.strip_prefix('"')?.strip_suffix('"')?;
+            let mut decoded = String::new();
+            for escape in value.split("`u{").skip(1) {
+                let hex = escape.strip_suffix('}')?;
+                decoded.push(char::from_u32(u32::from_str_radix(hex, 16).ok()?)?);
+            }
+            (value.is_empty() || value.starts_with("`u{")).then_some((name.to_owned(), decoded))
+        })();
+        let (name, value) =
+            parsed.with_context(|| format!("cannot read this line of `cargo llvm-cov show-env`: {line}"))?;
+        env = env.set(name, value);
+    }
+    Ok(env)
+}
+
+impl Commands<'_> {
+    /// Makes `place`'s environment for `suite` unless the one there was made from the same
+    /// interpreter and requirements; says which, and how long it took.
+    pub(super) fn prepare(&self, place: &Place, suite: &Suite) -> anyhow::Result<()> {
+        let stamp = stamp(self.python, &suite.requirements);
+        place.check()?;
+        let stamp_path = place.venv.join(STAMP);
+        if std::fs::read_to_string(&stamp_path).is_ok_and(|text| text == stamp) {
+            eprintln!("{}: reusing the Python environment {}", suite.package, place.venv);
+            return Ok(());
+        }
+        // `--clear` empties the directory: only ever one that venv made.
+        if place.venv.exists() && !place.venv.join("pyvenv.cfg").is_file() {
+            bail!(
+                "{} is not a Python virtual environment (it has no pyvenv.cfg), so it is not remade; move it away",
+                place.venv
+            );
+        }
+        let started = Instant::now();
+        eprintln!("{}: making the Python environment {} with {}", suite.package, place.venv, self.python.interpreter);
+        let create = self.create_venv(place);
+        let shown = create.to_string();
+        create.quiet().ignore_stdout().run().with_context(|| {
+            format!(
+                "`{shown}` failed: Python's venv module is missing or broken (on Debian and Ubuntu: sudo apt-get \
+                 install python3-venv)"
+            )
+        })?;
+        let install = self.install_requirements(place, suite);
+        eprintln!("{}: installing {}", suite.package, suite.requirements.join(" "));
+        install.quiet().run().with_context(|| {
+            format!(
+                "{} could not install its Python tests' requirements (pip's messages are above): they come from \
+                 PyPI, or from the index or wheel directory pip's own settings name (PIP_INDEX_URL, \
+                 PIP_FIND_LINKS, pip.conf); `--no-python-tests` measures without them",
+                suite.package
+            )
+        })?;
+        std::fs::write(&stamp_path, stamp).with_context(|| format!("could not write {stamp_path}"))?;
+        eprintln!("{}: Python environment ready in {:.1} s", suite.package, started.elapsed().as_secs_f64());
+        Ok(())
+    }
+
+    /// Builds the module, installs it and runs pytest: a failure in any step fails the suite,
+    /// not the run, so the other suites and the reports still happen.
+    pub(super) fn run(&self, place: &Place, suite: &Suite, build_env: &Env) -> anyhow::Result<Outcome> {
+        let outcome = |problem: Option<String>, counts| Outcome { package: suite.package.clone(), counts, problem };
+        place.check()?;
+        remove_wheels(&place.wheels)?;
+        let project_sh = self.sh.clone();
+        project_sh.change_dir(&suite.dir);
+        let in_project = Commands { sh: &project_sh, ..*self };
+        let build = in_project.build_module(place, build_env);
+        eprintln!("$ {build}");
+        if let Err(err) = build.run() {
+            return Ok(outcome(Some(format!("the extension module did not build: {err}")), Counts::default()));
+        }
+        let wheel = built_wheel(&place.wheels)?;
+        self.install_module(place, &wheel).quiet().run().context("could not install the module's wheel")?;
+        if place.junit.exists() {
+            std::fs::remove_file(&place.junit).with_context(|| format!("could not remove {}", place.junit))?;
+        }
+        let profile_file = build_env.changes().iter().find_map(|change| match change {
+            child::EnvChange::Set(name, value) if name == "LLVM_PROFILE_FILE" => Some(value.clone()),
+            _ => None,
+        });
+        let profile_file = profile_file.context("`cargo llvm-cov show-env` did not say LLVM_PROFILE_FILE")?;
+        let pytest = in_project.pytest(place, suite, &profile_file);
+        eprintln!("$ {pytest}");
+        let status =
+            std::process::Command::from(pytest).stdout(std::io::stderr()).status().context("could not start pytest")?;
+        let counts = std::fs::read_to_string(&place.junit).ok().as_deref().and_then(junit_counts);
+        let problem = match (status.code(), counts) {
+            (Some(0 | 1), Some(_)) => None,
+            (Some(5), _) => Some("pytest collected no tests".to_owned()),
+            _ => Some(format!("pytest stopped ({status}); see its messages above")),
+        };
+        Ok(outcome(problem, counts.unwrap_or_default()))
+    }
+}
+
+/// For `doctor`: whether environments can be made, and each crate's, with what to do.
+pub(super) fn findings(sh: &Shell, python: &Python, suites: &[Suite], cov_target: &Utf8Path) -> Vec<Finding> {
+    const GROUP: Group = Group::Coverage;
+    if suites.is_empty() {
+        return Vec::new();
+    }
+    let names: Vec<&str> = suites.iter().map(|suite| suite.package.as_str()).collect();
+    let venv_module = child::command(sh, &python.interpreter).args(["-c", "import venv, ensurepip"]).quiet();
+    let mut findings = vec![match venv_module.ignore_stderr().run() {
+        Ok(()) => Finding::ok(
+            GROUP,
+            format!("Python's venv and ensurepip, for the Python tests' environments ({})", names.join(", ")),
+        ),
+        Err(_) => Finding::error(
+            GROUP,
+            format!("{} cannot make virtual environments (no venv or ensurepip module)", python.interpreter),
+            "install Python's venv module (on Debian and Ubuntu: sudo apt-get install python3-venv)",
+        ),
+    }];
+    for suite in suites {
+        let place = Place::new(cov_target, &suite.package);
+        let current = std::fs::read_to_string(place.venv.join(STAMP))
+            .is_ok_and(|text| text == stamp(python, &suite.requirements));
+        let version = |tool: &str| {
+            let output = child::command(sh, place.program(tool)).arg("--version").quiet().ignore_stderr().read();
+            output.ok().map(|text| text.trim().to_owned())
+        };
+        findings.push(match (current, version("maturin"), version("pytest")) {
+            (true, Some(maturin), Some(pytest)) => Finding::ok(
+                GROUP,
+                format!("`{}`'s Python tests: environment {} ready ({maturin}, {pytest})", suite.package, place.venv),
+            ),
+            (true, ..) => Finding::warn(
+                GROUP,
+                format!("`{}`'s Python tests: environment {} is missing maturin or pytest", suite.package, place.venv),
+                "run `cargo xtask coverage --clean` to make it again",
+            ),
+            (false, ..) => Finding::ok(
+                GROUP,
+                format!(
+                    "`{}`'s Python tests ({}): the next coverage run makes their environment with {}",
+                    suite.package,
+                    suite.collected(),
+                    suite.requirements.join(" ")
+                ),
+            ),
+        });
+    }
+    findings
+}
+
+/// Removes the wheels of an earlier build: only `*.whl` files, in the directory maturin writes.
+fn remove_wheels(dir: &Utf8Path) -> anyhow::Result<()> {
+    let Ok(entries) = dir.read_dir_utf8() else { return Ok(()) };
+    for entry in entries.filter_map(Result::ok) {
+        if entry.path().extension() == Some("whl") && entry.file_type().is_ok_and(|kind| kind.is_file()) {
+            std::fs::remove_file(entry.path()).with_context(|| format!("could not remove {}", entry.path()))?;
+        }
+    }
+    Ok(())
+}
+
+fn built_wheel(dir: &Utf8Path) -> anyhow::Result<Utf8PathBuf> {
+    let entries = dir.read_dir_utf8().with_context(|| format!("maturin wrote no wheel into {dir}"))?;
+    let wheels: Vec<Utf8PathBuf> = entries
+        .filter_map(Result::ok)
+        .filter(|entry| entry.path().extension() == Some("whl"))
+        .map(|entry| entry.into_path())
+        .collect();
+    match wheels.as_slice() {
+        [wheel] => Ok(wheel.clone()),
+        _ => bail!("expected one wheel from maturin in {dir}, found {}", wheels.len()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MATURIN: &str = "[build-system]\nrequires = [\"maturin>=1.7,<2\"]\nbuild-backend = \"maturin\"\n";
+
+    fn suite(
+        pyproject: Option<&str>,
+        layout: Layout,
+        settings: Option<&SuiteSettings>,
+    ) -> anyhow::Result<Option<Suite>> {
+        Suite::from_files("ext", "/ws/ext".into(), pyproject, &layout, settings)
+    }
+
+    fn with_tests() -> Layout {
+        Layout { test_files: true, ..Layout::default() }
+    }
+
+    #[test]
+    fn a_maturin_crate_with_test_files_runs_its_tests_directory() {
+        let found = suite(Some(MATURIN), with_tests(), None).unwrap().unwrap();
+        assert_eq!(found.tests, ["tests"]);
+        assert_eq!(found.requirements, ["maturin>=1.7,<2", "maturin>=1.8", "pytest"]);
+        assert_eq!(found.collected(), "tests");
+    }
+
+    #[test]
+    fn pytest_configuration_decides_what_is_collected() {
+        let pyproject = format!("{MATURIN}[tool.pytest.ini_options]\ntestpaths = [\"py_tests\"]\n");
+        let found = suite(Some(&pyproject), Layout::default(), None).unwrap().unwrap();
+        assert!(found.tests.is_empty());
+        let ini = Layout { pytest_config_file: true, ..Layout::default() };
+        assert!(suite(Some(MATURIN), ini, None).unwrap().unwrap().tests.is_empty());
+    }
+
+    #[test]
+    fn crates_without_tests_or_maturin_have_no_suite() {
+        assert_eq!(suite(Some(MATURIN), Layout::default(), None).unwrap(), None);
+        assert_eq!(suite(None, with_tests(), None).unwrap(), None);
+        let setuptools = "[build-system]\nbuild-backend = \"setuptools.build_meta\"\n";
+        assert_eq!(suite(Some(setuptools), with_tests(), None).unwrap(), None);
+    }
+
+    #[test]
+    fn a_crate_named_in_the_settings_must_build_with_maturin() {
+        let settings = SuiteSettings::default();
+        let err = suite(None, with_tests(), Some(&settings)).unwrap_err().to_string();
+        assert!(err.contains("names `ext`, but it has no pyproject.toml"), "{err}");
+        assert!(suite(Some("[project\n"), with_tests(), None).is_err(), "bad TOML is an error");
+    }
+
+    #[test]
+    fn test_requirements_come_from_the_project_its_extras_groups_and_the_settings() {
+        let pyproject = format!(
+            "{MATURIN}[project]\nname = \"ext\"\ndependencies = [\"numpy\"]\n\
+             [project.optional-dependencies]\ntest = [\"hypothesis\", \"pytest>=8\"]\ndocs = [\"sphinx\"]\n\
+             [dependency-groups]\ntests = [\"pytest-timeout\", \"numpy\"]\n"
+        );
+        let settings = SuiteSettings::from_table(
+            &serde_json::json!({"tests": ["py"], "pytest-args": ["-x", "-q"], "requirements": ["attrs"]}),
+            "ext",
+        )
+        .unwrap();
+        let found = suite(Some(&pyproject), Layout::default(), Some(&settings)).unwrap().unwrap();
+        assert_eq!(
+            found.requirements,
+            [
+                "maturin>=1.7,<2",
+                "maturin>=1.8",
+                "pytest",
+                "numpy",
+                "hypothesis",
+                "pytest>=8",
+                "pytest-timeout",
+                "attrs"
+            ]
+        );
+        assert_eq!(
+            (found.tests.as_slice(), found.pytest_args.as_slice()),
+            (&["py".to_owned()][..], &["-x".to_owned(), "-q".to_owned()][..])
+        );
+    }
+
+    #[test]
+    fn bad_settings_are_errors_naming_the_key() {
+        let err = SuiteSettings::from_table(&serde_json::json!({"test": ["t"]}), "ext").unwrap_err().to_string();
+        assert!(err.contains("unknown key `test`"), "{err}");
+        let err = SuiteSettings::from_table(&serde_json::json!({"tests": "t"}), "ext").unwrap_err().to_string();
+        assert!(err.contains("`tests` in [workspace.metadata.xtask.coverage.python] ext must be a list"), "{err}");
+        assert!(SuiteSettings::from_table(&serde_json::json!(["t"]), "ext").is_err());
+    }
+
+    #[test]
+    fn maturin_finds_the_crate_beside_in_rust_or_where_manifest_path_says() {
+        let rust = Utf8Path::new("rust").join("Cargo.toml");
+        assert_eq!(maturin_manifests(MATURIN), [Utf8PathBuf::from("Cargo.toml"), rust]);
+        let set = format!("{MATURIN}[tool.maturin]\nmanifest-path = \"native/core/Cargo.toml\"\n");
+        assert_eq!(maturin_manifests(&set), [Utf8Path::new("native").join("core").join("Cargo.toml")]);
+    }
+
+    #[test]
+    fn the_python_project_may_be_above_the_crate() {
+        let root =
+            Utf8PathBuf::from_path_buf(std::env::temp_dir().join(format!("xtask-pyproject-{}", std::process::id())))
+                .unwrap();
+        let crate_dir = root.join("project").join("rust");
+        std::fs::create_dir_all(&crate_dir).unwrap();
+        std::fs::write(root.join("project/pyproject.toml"), MATURIN).unwrap();
+        let (dir, pyproject) = python_project(&crate_dir).unwrap();
+        assert_eq!((dir, pyproject.as_deref()), (root.join("project"), Some(MATURIN)));
+        // A pyproject.toml above that builds another crate is not this crate's.
+        let other = root.join("project").join("other");
+        std::fs::create_dir_all(&other).unwrap();
+        assert_eq!(python_project(&other).unwrap(), (other.clone(), None));
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_or_a_file_where_the_run_writes_is_refused() {
+        let root = Utf8PathBuf::from_path_buf(std::env::temp_dir().join(format!("xtask-place-{}", std::process::id())))
+            .unwrap();
+        let place = Place::new(&root, "ext");
+        assert!(place.check().is_ok(), "nothing there yet");
+        std::fs::create_dir_all(root.join("elsewhere")).unwrap();
+        std::fs::create_dir_all(root.join("xtask-python/ext")).unwrap();
+        std::os::unix::fs::symlink(root.join("elsewhere"), &place.venv).unwrap();
+        let err = place.check().unwrap_err().to_string();
+        assert!(err.contains("venv is a link"), "{err}");
+        std::fs::remove_file(&place.venv).unwrap();
+        std::fs::write(&place.wheels, "").unwrap();
+        assert!(place.check().unwrap_err().to_string().contains("wheels is a file"));
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn venv_programs_per_os() {
+        assert_eq!(venv_program("/c/venv".into(), "linux", "pytest"), "/c/venv/bin/pytest");
+        assert_eq!(venv_program("/c/venv".into(), "macos", "python"), "/c/venv/bin/python");
+        assert_eq!(
+            venv_program("C:/c/venv".into(), "windows", "pytest"),
+            Utf8Path::new("C:/c/venv").join("Scripts").join("pytest.exe")
+        );
+    }
+
+    #[test]
+    fn the_stamp_changes_with_the_interpreter_and_the_requirements() {
+        let python = |version: &str| Python {
+            interpreter: "/usr/bin/python3".into(),
+            executable: "/usr/bin/python3.11".into(),
+            version: version.into(),
+            library_dir: "/usr/lib".into(),
+        };
+        let requirements = vec!["maturin".to_owned(), "pytest".to_owned()];
+        let stamp_311 = stamp(&python("3.11.7"), &requirements);
+        assert_eq!(stamp_311, stamp(&python("3.11.7"), &requirements));
+        assert_ne!(stamp_311, stamp(&python("3.11.8"), &requirements));
+        assert_ne!(stamp_311, stamp(&python("3.11.7"), &requirements[..1]));
+    }
+
+    fn envs(cmd: Cmd<'_>) -> Vec<(String, Option<String>)> {
+        let cmd = std::process::Command::from(cmd);
+        let shown = |value: &std::ffi::OsStr| value.to_string_lossy().into_owned();
+        cmd.get_envs().map(|(key, value)| (shown(key), value.map(shown))).collect()
+    }
+
+    #[test]
+    fn the_module_builds_with_show_envs_variables_into_the_coverage_build() {
+        let sh = Shell::new().unwrap();
+        let python = Python {
+            interpreter: "/usr/bin/python3".into(),
+            executable: "/usr/bin/python3.11".into(),
+            version: "3.11.7".into(),
+            library_dir: "/usr/lib".into(),
+        };
+        let env = Env::default().set("CARGO_LLVM_COV_TARGET_DIR", "/ws/target/cov").set("RUSTC_WRAPPER", "");
+        let commands = Commands { sh: &sh, python: &python, env: &env, cov_target: "/ws/target/cov".into() };
+        let suite = suite(Some(MATURIN), with_tests(), None).unwrap().unwrap();
+        let place = Place::new("/ws/target/cov".into(), "ext");
+        // show-env's own (wrong, cargo-llvm-cov #468) target dir does not win over the coverage build.
+        let show_env = Env::default()
+            .set("RUSTC_WRAPPER", "/bin/cargo-llvm-cov")
+            .set("CARGO_TARGET_DIR", "/ws/target")
+            .set("LLVM_PROFILE_FILE", "/ws/target/cov/ws-%p-%2m.profraw");
+        let build = envs(commands.build_module(&place, &show_env));
+        for (name, value) in [
+            ("RUSTC_WRAPPER", "/bin/cargo-llvm-cov"),
+            ("CARGO_TARGET_DIR", "/ws/target/cov"),
+            ("CARGO_LLVM_COV_TARGET_DIR", "/ws/target/cov"),
+            ("LLVM_PROFILE_FILE", "/ws/target/cov/ws-%p-%2m.profraw"),
+        ] {
+            assert!(build.contains(&(name.to_owned(), Some(value.to_owned()))), "{name}={value} in {build:?}");
+        }
+        let pytest = commands.pytest(&place, &suite, "/ws/target/cov/ws-%p-%2m.profraw".as_ref());
+        let expected = format!("{} -p no:cacheprovider --junitxml {} tests", place.program("pytest"), place.junit);
+        assert_eq!(pytest.to_string(), expected);
+        let pytest = envs(pytest);
+        assert!(pytest.contains(&("PYTHONDONTWRITEBYTECODE".to_owned(), Some("1".to_owned()))), "{pytest:?}");
+        assert!(
+            pytest.contains(&("LLVM_PROFILE_FILE".to_owned(), Some("/ws/target/cov/ws-%p-%2m.profraw".to_owned())))
+        );
+    }
+
+    #[test]
+    fn junit_totals_are_read_from_every_testsuite() {
+        let xml = r#"<?xml version="1.0" encoding="utf-8"?><testsuites name="pytest tests"><testsuite name="pytest" errors="1" failures="2" skipped="1" tests="7" time="0.05"><testcase/></testsuite></testsuites>"#;
+        assert_eq!(junit_counts(xml), Some(Counts { passed: 3, failed: 2, errors: 1, skipped: 1 }));
+        assert_eq!(junit_counts("<testsuites></testsuites>"), None);
+        assert_eq!(junit_counts("<testsuite tests=\"x\">"), None);
+    }
+
+    #[test]
+    fn outcome_lines_name_what_is_not_zero() {
+        let outcome = |failed, problem: Option<&str>| Outcome {
+            package: "ext".into(),
+            counts: Counts { passed: 3, failed, errors: 0, skipped: 0 },
+            problem: problem.map(str::to_owned),
+        };
+        assert_eq!(outcome(0, None).line(), "ext: 3 passed");
+        assert!(!outcome(0, None).failed());
+        assert_eq!(outcome(1, None).line(), "ext: 3 passed, 1 failed");
+        assert!(outcome(1, None).failed());
+        assert!(outcome(0, Some("pytest collected no tests")).failed());
+    }
+
+    #[test]
+    fn show_env_values_read_back_exactly() {
+        let escaped = |value: &str| value.chars().map(|c| format!("`u{{{:x}}}", c as u32)).collect::<String>();
+        let value = "C:\\a b\\it's \"here\"\u{1f}--cfg=coverage $HOME";
+        let text = format!("$env:LLVM_PROFILE_FILE=\"{}\"\n$env:EMPTY=\"\"\n", escaped(value));
+        let env = parse_show_env(&text).unwrap();
+        assert_eq!(env.get("LLVM_PROFILE_FILE"), Some(Some(std::ffi::OsStr::new(value))));
+        assert_eq!(env.get("EMPTY"), Some(Some(std::ffi::OsStr::new(""))));
+        assert!(parse_show_env("export A='b'").is_err());
+        assert!(parse_show_env("$env:A=\"plain\"").is_err());
+    }
+}
