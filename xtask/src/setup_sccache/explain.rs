@@ -183,7 +183,9 @@ fn records_dir(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
 }
 
 fn read_records(file: &Utf8Path) -> anyhow::Result<Vec<Unit>> {
-    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read the records {file}"))?;
+    let text = std::fs::read_to_string(file).with_context(|| {
+        format!("cannot read the records {file} (`cargo xtask setup-sccache explain --save FILE` writes them)")
+    })?;
     let value: Value = serde_json::from_str(&text)
         .map_err(|err| UsageError(format!("{file} is not a records file of `explain --save` ({err})")))?;
     let units = value["units"]
