@@ -339,14 +339,16 @@ fn plan(
     let python = python::Python::find(sh)?;
     let run_env = python_env(sh, &python)?;
     let mut suites = Vec::new();
-    for member in python_members.iter().filter(|_| !flags.no_python_tests) {
-        let settings = python_settings.iter().find(|(name, _)| *name == member.name).map(|(_, settings)| settings);
-        match Suite::find(&member.name, &member.manifest_dir, settings)? {
-            Some(suite) => suites.push(suite),
-            None => eprintln!(
-                "`{}` has no Python tests (no maturin pyproject.toml with tests/test_*.py or a pytest configuration):                  its Rust tests only",
-                member.name
-            ),
+    if !flags.no_python_tests {
+        for member in python_members {
+            match Suite::of(member, python_settings)? {
+                Some(suite) => suites.push(suite),
+                None => eprintln!(
+                    "`{}` has no Python tests (no maturin pyproject.toml with tests/test_*.py or a pytest \
+                     configuration): its Rust tests only",
+                    member.name
+                ),
+            }
         }
     }
     let python_tests = (!suites.is_empty()).then_some(PythonTests { python, suites });

@@ -121,8 +121,7 @@ fn python_test_findings(sh: &Shell, ws: &Workspace, python: &python::Python) -> 
     };
     let (mut suites, mut findings) = (Vec::new(), Vec::new());
     for member in ws.members.iter().filter(|member| member.uses_python) {
-        let named = settings.iter().find(|(name, _)| *name == member.name).map(|(_, settings)| settings);
-        match Suite::find(&member.name, &member.manifest_dir, named) {
+        match Suite::of(member, &settings) {
             Ok(suite) => suites.extend(suite),
             Err(err) => findings.push(Finding::error(
                 GROUP,

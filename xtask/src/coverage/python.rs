@@ -17,7 +17,7 @@ use crate::{child, tools};
 
 /// Prints the directory of the shared libpython (`LIBDIR`), the installation prefix (where
 /// Windows keeps `python3X.dll`), the interpreter's own path and its version, a line each.
-const ASK_LIBRARY_DIRS: &str = "import sys, sysconfig; print(sysconfig.get_config_var('LIBDIR') or ''); \
+const ASK_ABOUT_ITSELF: &str = "import sys, sysconfig; print(sysconfig.get_config_var('LIBDIR') or ''); \
      print(sys.base_prefix); print(sys.executable); print(sys.version.replace('\\n', ' '))";
 
 #[derive(Debug)]
@@ -36,7 +36,7 @@ impl Python {
     pub(crate) fn find(sh: &Shell) -> anyhow::Result<Python> {
         let interpreter = interpreter(sh)?;
         let output = child::command(sh, &interpreter)
-            .args(["-c", ASK_LIBRARY_DIRS])
+            .args(["-c", ASK_ABOUT_ITSELF])
             .quiet()
             .read()
             .with_context(|| format!("could not ask {interpreter} where its library is"))?;

@@ -22,6 +22,7 @@ use super::python::Python;
 use crate::{
     child::{self, Env},
     finding::{Finding, Group},
+    workspace::Member,
 };
 
 /// Where the settings live, for messages.
@@ -114,15 +115,13 @@ impl Layout {
 }
 
 impl Suite {
-    /// The Python tests of the pyo3 member `package` whose manifest is in `crate_dir`, if it has
-    /// any: in its Python project, the directory of the `pyproject.toml` beside its manifest, or
-    /// above it where maturin finds the crate from there (`rust/Cargo.toml`, or `manifest-path`).
-    pub(super) fn find(
-        package: &str,
-        crate_dir: &Utf8Path,
-        settings: Option<&SuiteSettings>,
-    ) -> anyhow::Result<Option<Suite>> {
-        let (dir, pyproject) = python_project(crate_dir)?;
+    /// The Python tests of the pyo3 `member`, with its entry of `settings`, if it has any: in
+    /// its Python project, the directory of the `pyproject.toml` beside its manifest, or above it
+    /// where maturin finds the crate from there (`rust/Cargo.toml`, or `manifest-path`).
+    pub(super) fn of(member: &Member, settings: &[(String, SuiteSettings)]) -> anyhow::Result<Option<Suite>> {
+        let package = member.name.as_str();
+        let settings = settings.iter().find(|(name, _)| name == package).map(|(_, settings)| settings);
+        let (dir, pyproject) = python_project(&member.manifest_dir)?;
         let path = dir.join("pyproject.toml");
         let dir = dir.as_path();
         let suite = Suite::from_files(package, dir, pyproject.as_deref(), &Layout::read(dir), settings)
@@ -414,12 +413,11 @@ fn junit_counts(xml: &str) -> Option<Counts> {
     let mut tests = 0;
     let mut found = false;
     for element in xml.split("<testsuite ").skip(1) {
-        let head = element.split('>').next()?;
+        // With the space the split took, so that every attribute follows one.
+        let head = format!(" {}", element.split('>').next()?);
         let attribute = |name: &str| -> Option<u64> {
-            let start =
-                head.find(&format!(" {name}=\"")).or_else(|| head.starts_with(&format!("{name}=\"")).then_some(0))?;
-            let value = &head[start..];
-            let value = &value[value.find('"')? + 1..];
+            let marker = format!(" {name}=\"");
+            let value = &head[head.find(&marker)? + marker.len()..];
             value[..value.find('"')?].parse().ok()
         };
         tests += attribute("tests")?;
@@ -517,12 +515,9 @@ impl Commands<'_> {
         if place.junit.exists() {
             std::fs::remove_file(&place.junit).with_context(|| format!("could not remove {}", place.junit))?;
         }
-        let profile_file = build_env.changes().iter().find_map(|change| match change {
-            child::EnvChange::Set(name, value) if name == "LLVM_PROFILE_FILE" => Some(value.clone()),
-            _ => None,
-        });
+        let profile_file = build_env.get("LLVM_PROFILE_FILE").flatten();
         let profile_file = profile_file.context("`cargo llvm-cov show-env` did not say LLVM_PROFILE_FILE")?;
-        let pytest = in_project.pytest(place, suite, &profile_file);
+        let pytest = in_project.pytest(place, suite, profile_file);
         eprintln!("$ {pytest}");
         let status =
             std::process::Command::from(pytest).stdout(std::io::stderr()).status().context("could not start pytest")?;
