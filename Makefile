@@ -57,7 +57,7 @@ info:
 	$(CARGO) xtask info $(ARGS)
 
 ci-full:
-	$(CARGO) xtask ci $(ARGS)
+	$(CARGO) dev ci $(ARGS)
 
 sccache-setup:
 	$(CARGO) xtask setup-sccache $(ARGS)
@@ -81,7 +81,7 @@ sccache-env:
 	$(CARGO) xtask setup-sccache env $(ARGS)
 
 bench:
-	$(CARGO) xtask bench $(ARGS)
+	$(CARGO) dev bench $(ARGS)
 
 test-coverage-open:
 	$(CARGO) xtask coverage --mode open $(ARGS)

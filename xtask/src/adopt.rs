@@ -19,11 +19,15 @@ use crate::{
     workspace::{self, XTASK_PACKAGE},
 };
 
-/// Files of this crate that are about this repository, not the xtask: not copied.
-const NOT_COPIED: &[&str] = &["tests/repository.rs"];
+// The record of what was copied, for `--update`: being built, not yet written by `adopt`.
+#[allow(dead_code)]
+mod record;
 
 impl flags::Adopt {
     pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
+        if self.update || self.from.is_some() {
+            bail!("--update and --from are not ready yet: adopt into a workspace without a copy, or copy by hand");
+        }
         let given = workspace::users_absolute(&self.dir)?;
         let host = given.canonicalize_utf8().with_context(|| format!("{given} is not a directory that exists"))?;
         let name = self.name.as_deref().unwrap_or(XTASK_PACKAGE);
@@ -331,7 +335,7 @@ fn crate_files(source: &Utf8Path) -> anyhow::Result<Vec<(Utf8PathBuf, Utf8PathBu
             let name = entry.file_name();
             let path = relative.join(name);
             // Compared as paths: on Windows the joined path has `\`, and either separator matches.
-            if name.starts_with('.') || name == "target" || NOT_COPIED.iter().any(|not| path == Utf8Path::new(not)) {
+            if name.starts_with('.') || name == "target" {
                 continue;
             }
             let kind = entry.file_type()?;
@@ -417,6 +421,6 @@ mod tests {
         for wanted in ["Cargo.toml", "rustfmt.toml", "src/main.rs", "src/adopt.rs", "tests/support/mod.rs"] {
             assert!(relative.contains(&Utf8Path::new(wanted)), "{wanted} in {relative:?}");
         }
-        assert!(!relative.iter().any(|path| path.starts_with("target") || *path == "tests/repository.rs"));
+        assert!(!relative.iter().any(|path| path.starts_with("target")));
     }
 }

@@ -26,7 +26,7 @@ const CARGO_RUN_PREFIXES: &[&str] = &["CARGO_PKG_", "CARGO_BIN_EXE_"];
 
 /// The prefix of what a task gives the xtask it starts in another role (coverage's test run gets
 /// it as its llvm-cov): meant for that one process, never passed further down.
-pub(crate) const PRIVATE_PREFIX: &str = "XTASK_COVERAGE_";
+pub const PRIVATE_PREFIX: &str = "XTASK_COVERAGE_";
 
 /// Variables that an outer `cargo llvm-cov` run sets (its own settings and its wrapper's).
 const LLVM_COV_VARS: &[&str] = &["LLVM_PROFILE_FILE"];
@@ -39,7 +39,7 @@ const LLVM_COV_PRE_EXISTING_WRAPPER: &str = "__CARGO_LLVM_COV_RUSTC_WRAPPER_PRE_
 
 /// One change to the environment a child inherits.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum EnvChange {
+pub enum EnvChange {
     Remove(OsString),
     Set(OsString, OsString),
 }
@@ -56,19 +56,19 @@ impl EnvChange {
 /// gives a command its variables, that `--dry-run` prints and tests read, so what is shown is
 /// what runs. A name appears once; setting or removing it again replaces the earlier change.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Env(Vec<EnvChange>);
+pub struct Env(Vec<EnvChange>);
 
 impl Env {
-    pub(crate) fn set(self, name: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Env {
+    pub fn set(self, name: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Env {
         self.with(EnvChange::Set(name.as_ref().to_owned(), value.as_ref().to_owned()))
     }
 
-    pub(crate) fn remove(self, name: impl AsRef<OsStr>) -> Env {
+    pub fn remove(self, name: impl AsRef<OsStr>) -> Env {
         self.with(EnvChange::Remove(name.as_ref().to_owned()))
     }
 
     /// `self` with every change of `other`, which wins where both name a variable.
-    pub(crate) fn and(self, other: &Env) -> Env {
+    pub fn and(self, other: &Env) -> Env {
         other.0.iter().cloned().fold(self, Env::with)
     }
 
@@ -81,23 +81,23 @@ impl Env {
     }
 
     /// What the child sees of `name`: `Some(None)` when it is removed, `None` when it is inherited.
-    pub(crate) fn get(&self, name: &str) -> Option<Option<&OsStr>> {
+    pub fn get(&self, name: &str) -> Option<Option<&OsStr>> {
         self.0.iter().find(|change| same_name(change.name(), name)).map(|change| match change {
             EnvChange::Remove(_) => None,
             EnvChange::Set(_, value) => Some(value.as_os_str()),
         })
     }
 
-    pub(crate) fn changes(&self) -> &[EnvChange] {
+    pub fn changes(&self) -> &[EnvChange] {
         &self.0
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
+    pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
     /// `cmd` with these changes made to what it inherits.
-    pub(crate) fn apply<'a>(&self, cmd: Cmd<'a>) -> Cmd<'a> {
+    pub fn apply<'a>(&self, cmd: Cmd<'a>) -> Cmd<'a> {
         self.0.iter().fold(cmd, |cmd, change| match change {
             EnvChange::Remove(name) => cmd.env_remove(name),
             EnvChange::Set(name, value) => cmd.env(name, value),
@@ -105,7 +105,7 @@ impl Env {
     }
 
     /// Each change as `env(1)` takes it: `NAME=value`, or `-u NAME` for a removal.
-    pub(crate) fn words(&self) -> impl Iterator<Item = String> + '_ {
+    pub fn words(&self) -> impl Iterator<Item = String> + '_ {
         self.0.iter().map(|change| match change {
             EnvChange::Remove(name) => format!("-u {}", name.to_string_lossy()),
             EnvChange::Set(name, value) => format!("{}={}", name.to_string_lossy(), value.to_string_lossy()),
@@ -121,7 +121,7 @@ impl std::fmt::Display for Env {
 }
 
 /// What to change in `inherited` (the xtask's own environment) for any child process.
-pub(crate) fn inherited_changes(inherited: impl IntoIterator<Item = (OsString, OsString)>) -> Env {
+pub fn inherited_changes(inherited: impl IntoIterator<Item = (OsString, OsString)>) -> Env {
     let inherited: Vec<(OsString, OsString)> = inherited.into_iter().collect();
     let value_of = |name: &str| inherited.iter().find(|(key, _)| same_name(key, name)).map(|(_, value)| value);
 
@@ -152,7 +152,7 @@ fn set_by_llvm_cov(key: &str) -> bool {
 
 /// The names in `vars` that a `cargo llvm-cov` run sets, sorted: in a shell they are leftovers of
 /// `source <(cargo llvm-cov show-env --export-prefix)`.
-pub(crate) fn llvm_cov_variables(vars: impl IntoIterator<Item = (OsString, OsString)>) -> Vec<String> {
+pub fn llvm_cov_variables(vars: impl IntoIterator<Item = (OsString, OsString)>) -> Vec<String> {
     let mut names: Vec<String> = vars
         .into_iter()
         .filter_map(|(key, _)| key.into_string().ok())
@@ -173,12 +173,12 @@ fn normalize(key: &str) -> std::borrow::Cow<'_, str> {
 
 /// A command for `program` with the child environment applied; a task adds its own variables
 /// with [`Env::apply`].
-pub(crate) fn command<'a>(sh: &'a Shell, program: impl AsRef<std::path::Path>) -> Cmd<'a> {
+pub fn command<'a>(sh: &'a Shell, program: impl AsRef<std::path::Path>) -> Cmd<'a> {
     inherited_changes(std::env::vars_os()).apply(sh.cmd(program))
 }
 
 /// A command for cargo: the one that started the xtask (`$CARGO`), else `cargo` from `PATH`.
-pub(crate) fn cargo(sh: &Shell) -> Cmd<'_> {
+pub fn cargo(sh: &Shell) -> Cmd<'_> {
     command(sh, sh.var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
 

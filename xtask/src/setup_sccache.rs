@@ -10,9 +10,9 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub(crate) mod explain;
-pub(crate) mod install;
-pub(crate) mod server;
-pub(crate) mod settings;
+pub mod install;
+pub mod server;
+pub mod settings;
 mod shell_env;
 mod status;
 
@@ -477,7 +477,7 @@ fn installed(sh: &Shell) -> anyhow::Result<Sccache<'_>> {
 
 /// Finds sccache, or installs it (`None` for a dry run that would install it): a prebuilt binary
 /// when one can be had, else compiled by cargo (see `install`). `cargo xtask ci` calls this.
-pub(crate) fn find_or_install(sh: &Shell, no_install: bool, dry_run: bool) -> anyhow::Result<Option<Found>> {
+pub fn find_or_install(sh: &Shell, no_install: bool, dry_run: bool) -> anyhow::Result<Option<Found>> {
     find_or_install_from(sh, no_install, dry_run, None)
 }
 

@@ -17,17 +17,17 @@ use crate::{
 };
 
 /// An external program a task needs.
-pub(crate) struct Tool {
+pub struct Tool {
     /// The name people know it by.
-    pub(crate) name: &'static str,
+    pub name: &'static str,
     /// File names to look for, in order of preference, without the OS's executable suffix.
     programs: &'static [&'static str],
     /// Arguments that make it print its version.
     version_args: &'static [&'static str],
     /// Older versions lack what the tasks rely on.
-    pub(crate) minimum: Option<Version>,
+    pub minimum: Option<Version>,
     /// The command that installs (or updates) it.
-    pub(crate) install: &'static str,
+    pub install: &'static str,
     home: ToolHome,
 }
 
@@ -40,7 +40,7 @@ enum ToolHome {
 }
 
 /// sccache: 0.7.7 is the first whose `--show-stats` neither starts a server nor misreports.
-pub(crate) const SCCACHE: Tool = Tool {
+pub const SCCACHE: Tool = Tool {
     name: "sccache",
     programs: &["sccache"],
     version_args: &["--version"],
@@ -50,7 +50,7 @@ pub(crate) const SCCACHE: Tool = Tool {
 };
 
 /// cargo-llvm-cov: 0.9.0 chains an existing rustc wrapper and has `report` per format.
-pub(crate) const CARGO_LLVM_COV: Tool = Tool {
+pub const CARGO_LLVM_COV: Tool = Tool {
     name: "cargo-llvm-cov",
     programs: &["cargo-llvm-cov"],
     // Run directly, a cargo subcommand expects its own name as the first argument.
@@ -61,7 +61,7 @@ pub(crate) const CARGO_LLVM_COV: Tool = Tool {
 };
 
 /// cargo-nextest, for `coverage --nextest`; 0.9 is the current series.
-pub(crate) const CARGO_NEXTEST: Tool = Tool {
+pub const CARGO_NEXTEST: Tool = Tool {
     name: "cargo-nextest",
     programs: &["cargo-nextest"],
     version_args: &["nextest", "--version"],
@@ -71,7 +71,7 @@ pub(crate) const CARGO_NEXTEST: Tool = Tool {
 };
 
 /// action-validator, with which `ci` checks the GitHub Actions workflow; 0.6 has the current schema.
-pub(crate) const ACTION_VALIDATOR: Tool = Tool {
+pub const ACTION_VALIDATOR: Tool = Tool {
     name: "action-validator",
     programs: &["action-validator"],
     version_args: &["--version"],
@@ -80,7 +80,7 @@ pub(crate) const ACTION_VALIDATOR: Tool = Tool {
     home: ToolHome::SearchPath,
 };
 
-pub(crate) const LLVM_COV: Tool = Tool {
+pub const LLVM_COV: Tool = Tool {
     name: "llvm-cov",
     programs: &["llvm-cov"],
     version_args: &["--version"],
@@ -89,7 +89,7 @@ pub(crate) const LLVM_COV: Tool = Tool {
     home: ToolHome::RustToolchain,
 };
 
-pub(crate) const LLVM_PROFDATA: Tool = Tool {
+pub const LLVM_PROFDATA: Tool = Tool {
     name: "llvm-profdata",
     programs: &["llvm-profdata"],
     version_args: &["--version"],
@@ -99,7 +99,7 @@ pub(crate) const LLVM_PROFDATA: Tool = Tool {
 };
 
 /// Python 3, for the pyo3 crates; pyo3 0.30 supports 3.8 and later.
-pub(crate) const PYTHON: Tool = Tool {
+pub const PYTHON: Tool = Tool {
     name: "python3",
     programs: &["python3", "python"],
     version_args: &["--version"],
@@ -115,7 +115,7 @@ pub(crate) const PYTHON: Tool = Tool {
 };
 
 /// git, for `coverage --changed-since` and `--patch-base`.
-pub(crate) const GIT: Tool = Tool {
+pub const GIT: Tool = Tool {
     name: "git",
     programs: &["git"],
     version_args: &["--version"],
@@ -131,18 +131,18 @@ pub(crate) const GIT: Tool = Tool {
 };
 
 /// Every tool the tasks know of, for reports.
-pub(crate) const ALL: &[&Tool] = &[&SCCACHE, &CARGO_LLVM_COV, &CARGO_NEXTEST, &LLVM_COV, &LLVM_PROFDATA, &PYTHON];
+pub const ALL: &[&Tool] = &[&SCCACHE, &CARGO_LLVM_COV, &CARGO_NEXTEST, &LLVM_COV, &LLVM_PROFDATA, &PYTHON];
 
 /// A tool that was found and runs.
 #[derive(Debug, Clone)]
-pub(crate) struct Found {
-    pub(crate) path: Utf8PathBuf,
-    pub(crate) version: Version,
+pub struct Found {
+    pub path: Utf8PathBuf,
+    pub version: Version,
 }
 
 impl Tool {
     /// Finds the first copy of the tool that runs and meets the minimum version.
-    pub(crate) fn find(&self, sh: &Shell) -> anyhow::Result<Found> {
+    pub fn find(&self, sh: &Shell) -> anyhow::Result<Found> {
         let dirs = match self.home {
             ToolHome::SearchPath => search_dirs(sh),
             ToolHome::RustToolchain => vec![toolchain_bin_dir(sh)?],
@@ -192,7 +192,7 @@ impl Tool {
 
     /// The tool at `path`, if it runs and meets the minimum version: the check of a copy just
     /// installed, before it is declared installed.
-    pub(crate) fn check(&self, sh: &Shell, path: &Utf8Path) -> anyhow::Result<Found> {
+    pub fn check(&self, sh: &Shell, path: &Utf8Path) -> anyhow::Result<Found> {
         let version = self.version_of(sh, path)?;
         if let Some(minimum) = self.minimum.filter(|minimum| version < *minimum) {
             bail!("{path} is version {version}, older than the minimum {minimum}");
@@ -216,7 +216,7 @@ impl Tool {
 }
 
 /// Where `program` is, if it is in one of the places tools are looked for.
-pub(crate) fn locate(sh: &Shell, program: &str) -> Option<Utf8PathBuf> {
+pub fn locate(sh: &Shell, program: &str) -> Option<Utf8PathBuf> {
     search_dirs(sh).into_iter().map(|dir| dir.join(exe(program))).find(|path| path.is_file())
 }
 
@@ -238,7 +238,7 @@ fn search_dirs(sh: &Shell) -> Vec<Utf8PathBuf> {
 
 /// The user's home directory, from the environment the shell passes on (`HOME`, or
 /// `USERPROFILE` on Windows).
-pub(crate) fn home_dir(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
+pub fn home_dir(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
     let var = if cfg!(windows) { "USERPROFILE" } else { "HOME" };
     match sh.var(var) {
         Ok(home) if !home.is_empty() => Ok(home.into()),
@@ -247,7 +247,7 @@ pub(crate) fn home_dir(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
 }
 
 /// `$CARGO_HOME`, else `~/.cargo`.
-pub(crate) fn cargo_home(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
+pub fn cargo_home(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
     match sh.var("CARGO_HOME") {
         Ok(dir) if !dir.is_empty() => Ok(dir.into()),
         _ => Ok(home_dir(sh)?.join(".cargo")),
@@ -255,7 +255,7 @@ pub(crate) fn cargo_home(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
 }
 
 /// `llvm-cov` and `llvm-profdata` of the toolchain whose compiler is `rustc`, checked to exist.
-pub(crate) fn llvm_tools(sh: &Shell, rustc: &OsStr, install: &str) -> anyhow::Result<(Utf8PathBuf, Utf8PathBuf)> {
+pub fn llvm_tools(sh: &Shell, rustc: &OsStr, install: &str) -> anyhow::Result<(Utf8PathBuf, Utf8PathBuf)> {
     let dir = toolchain_bin_dir_of(sh, rustc)?;
     let (cov, profdata) = (dir.join(exe("llvm-cov")), dir.join(exe("llvm-profdata")));
     for tool in [&cov, &profdata] {
@@ -267,12 +267,12 @@ pub(crate) fn llvm_tools(sh: &Shell, rustc: &OsStr, install: &str) -> anyhow::Re
 }
 
 /// The compiler named by `RUSTC`, if it names one (an empty value names none).
-pub(crate) fn rustc_from_env(sh: &Shell) -> Option<std::ffi::OsString> {
+pub fn rustc_from_env(sh: &Shell) -> Option<std::ffi::OsString> {
     sh.var_os("RUSTC").filter(|rustc| !rustc.is_empty())
 }
 
 /// The compiler the tasks ask about: `RUSTC`, else the `rustc` on `PATH`.
-pub(crate) fn rustc(sh: &Shell) -> std::ffi::OsString {
+pub fn rustc(sh: &Shell) -> std::ffi::OsString {
     rustc_from_env(sh).unwrap_or_else(|| "rustc".into())
 }
 
@@ -293,7 +293,7 @@ fn toolchain_bin_dir_of(sh: &Shell, rustc: &OsStr) -> anyhow::Result<Utf8PathBuf
 }
 
 /// `program` with the OS's executable suffix (`.exe` on Windows).
-pub(crate) fn exe(program: &str) -> String {
+pub fn exe(program: &str) -> String {
     format!("{program}{}", std::env::consts::EXE_SUFFIX)
 }
 
@@ -307,11 +307,11 @@ fn describe_dirs(dirs: &[Utf8PathBuf]) -> String {
 
 /// A `major.minor.patch` version; pre-release and build suffixes are ignored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct Version(pub(crate) u64, pub(crate) u64, pub(crate) u64);
+pub struct Version(pub u64, pub u64, pub u64);
 
 impl Version {
     /// The first `N.N` or `N.N.N` in `text`, as in `sccache 0.10.0` or `LLVM version 20.1.8-rust`.
-    pub(crate) fn find_in(text: &str) -> Option<Version> {
+    pub fn find_in(text: &str) -> Option<Version> {
         text.split(|c: char| !(c.is_ascii_digit() || c == '.')).find_map(|word| {
             let mut parts = word.trim_matches('.').split('.');
             let major = parts.next()?.parse().ok()?;

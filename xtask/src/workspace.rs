@@ -13,12 +13,12 @@ use xshell::Shell;
 use crate::child::{self, Env};
 
 /// This xtask's own package: `xtask` here, whatever it is named in a workspace it was copied into.
-pub(crate) const XTASK_PACKAGE: &str = env!("CARGO_PKG_NAME");
+pub const XTASK_PACKAGE: &str = env!("CARGO_PKG_NAME");
 
 /// What the `cargo xtask` alias runs for `package`: `cargo run` of it, built without the rustc
 /// wrapper of cargo's config files, so that `cargo xtask doctor` runs when that wrapper breaks
 /// every build. This repository's `.cargo/config.toml` has the same (a test checks it).
-pub(crate) fn alias_words(package: &str) -> [&str; 6] {
+pub fn alias_words(package: &str) -> [&str; 6] {
     ["run", "--package", package, "--config", "build.rustc-wrapper=''", "--"]
 }
 
@@ -26,46 +26,46 @@ pub(crate) fn alias_words(package: &str) -> [&str; 6] {
 const PYTHON_BINDINGS: &[&str] = &["pyo3", "pyo3-ffi"];
 
 #[derive(Debug)]
-pub(crate) struct Workspace {
-    pub(crate) root: Utf8PathBuf,
-    pub(crate) target_dir: Utf8PathBuf,
+pub struct Workspace {
+    pub root: Utf8PathBuf,
+    pub target_dir: Utf8PathBuf,
     /// Where intermediate artifacts go: `build.build-dir`, or the target directory.
-    pub(crate) build_dir: Utf8PathBuf,
+    pub build_dir: Utf8PathBuf,
     /// Sorted by name.
-    pub(crate) members: Vec<Member>,
+    pub members: Vec<Member>,
     /// `[workspace.metadata.xtask]` from the root `Cargo.toml`, empty when absent.
-    pub(crate) settings: Map<String, Value>,
+    pub settings: Map<String, Value>,
 }
 
 #[derive(Debug)]
-pub(crate) struct Member {
-    pub(crate) name: String,
-    pub(crate) manifest_dir: Utf8PathBuf,
-    pub(crate) targets: Vec<Target>,
+pub struct Member {
+    pub name: String,
+    pub manifest_dir: Utf8PathBuf,
+    pub targets: Vec<Target>,
     /// Depends on pyo3, directly or through other crates, with all features on.
-    pub(crate) uses_python: bool,
+    pub uses_python: bool,
     /// The names of every package it depends on, directly or through others (members too), all
     /// dependency kinds and features: what a change to one of them can affect.
-    pub(crate) dependencies: Vec<String>,
+    pub dependencies: Vec<String>,
 }
 
 #[derive(Debug)]
-pub(crate) struct Target {
-    pub(crate) name: String,
+pub struct Target {
+    pub name: String,
     /// `lib`, `cdylib`, `bin`, `test`, `bench`, `example`, `custom-build`, ...
-    pub(crate) kinds: Vec<String>,
+    pub kinds: Vec<String>,
 }
 
 /// The cargo configuration file in `dir` (a `.cargo` directory or `CARGO_HOME`): the legacy
 /// `config` when it exists, as cargo prefers it over `config.toml`, else `config.toml`.
-pub(crate) fn cargo_config_in(dir: &Utf8Path) -> Utf8PathBuf {
+pub fn cargo_config_in(dir: &Utf8Path) -> Utf8PathBuf {
     let legacy = dir.join("config");
     if legacy.is_file() { legacy } else { dir.join("config.toml") }
 }
 
 /// The cargo configuration files that exist, as cargo reads them from `dir`: `.cargo/` in `dir`
 /// and each ancestor, closest first, then `cargo_home`'s.
-pub(crate) fn cargo_config_files(dir: &Utf8Path, cargo_home: Option<&Utf8Path>) -> Vec<Utf8PathBuf> {
+pub fn cargo_config_files(dir: &Utf8Path, cargo_home: Option<&Utf8Path>) -> Vec<Utf8PathBuf> {
     let dirs = dir.ancestors().map(|dir| dir.join(".cargo")).chain(cargo_home.map(Utf8Path::to_owned));
     let mut files: Vec<Utf8PathBuf> = Vec::new();
     for file in dirs.map(|dir| cargo_config_in(&dir)) {
@@ -78,29 +78,29 @@ pub(crate) fn cargo_config_files(dir: &Utf8Path, cargo_home: Option<&Utf8Path>) 
 
 /// `path` as the user typed it in `cwd` (where they ran the command, not the workspace root the
 /// shell moved to): absolute, and without `.` parts, so that `.` shows as the directory itself.
-pub(crate) fn users_path(cwd: &Utf8Path, path: &Utf8Path) -> Utf8PathBuf {
+pub fn users_path(cwd: &Utf8Path, path: &Utf8Path) -> Utf8PathBuf {
     cwd.join(path).components().filter(|part| *part != Utf8Component::CurDir).collect()
 }
 
 /// The directory the user ran the command in: the process's own, which the xtask never changes
 /// (`main` moves the shell to the workspace root instead). Paths the user typed are relative to it.
-pub(crate) fn users_dir() -> anyhow::Result<Utf8PathBuf> {
+pub fn users_dir() -> anyhow::Result<Utf8PathBuf> {
     Utf8PathBuf::try_from(std::env::current_dir()?).context("the current directory is not UTF-8")
 }
 
 /// `path` as the user typed it, made absolute against the directory they ran the command in.
-pub(crate) fn users_absolute(path: &Utf8Path) -> anyhow::Result<Utf8PathBuf> {
+pub fn users_absolute(path: &Utf8Path) -> anyhow::Result<Utf8PathBuf> {
     Ok(users_path(&users_dir()?, path))
 }
 
 /// The workspace root, where `main` put the shell.
-pub(crate) fn root_of(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
+pub fn root_of(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
     Utf8PathBuf::from_path_buf(sh.current_dir())
         .map_err(|dir| anyhow::anyhow!("the workspace path {} is not UTF-8", dir.display()))
 }
 
 /// The root of the workspace that contains the current directory of `sh`.
-pub(crate) fn locate_root(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
+pub fn locate_root(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
     // A manifest with a `[workspace]` table is always the root of its workspace: the usual case,
     // run from the root, needs no cargo process (about 20 ms of every task's start).
     if let Ok(dir) = Utf8PathBuf::try_from(sh.current_dir())
@@ -130,7 +130,7 @@ fn declares_workspace(manifest: &Utf8Path) -> bool {
 }
 
 /// `cargo metadata` in its stable format, changing nothing on disk.
-pub(crate) fn metadata_command(sh: &Shell) -> xshell::Cmd<'_> {
+pub fn metadata_command(sh: &Shell) -> xshell::Cmd<'_> {
     let env = Env::default()
         // Else cargo writes `.rustc_info.json` into the target and build directories, even into
         // an ordinary folder they name: a read must leave them as they were.
@@ -143,7 +143,7 @@ pub(crate) fn metadata_command(sh: &Shell) -> xshell::Cmd<'_> {
 
 impl Workspace {
     /// Asks cargo about the workspace that contains the current directory of `sh`.
-    pub(crate) fn load(sh: &Shell) -> anyhow::Result<Workspace> {
+    pub fn load(sh: &Shell) -> anyhow::Result<Workspace> {
         let json = metadata_command(sh)
             .arg("--all-features")
             .quiet()
@@ -198,7 +198,7 @@ impl Workspace {
     }
 
     /// Whether the target directory lies outside the workspace, shared with other projects.
-    pub(crate) fn target_dir_is_shared(&self) -> bool {
+    pub fn target_dir_is_shared(&self) -> bool {
         !self.target_dir.starts_with(&self.root)
     }
 }

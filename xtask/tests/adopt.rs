@@ -77,7 +77,6 @@ fn adopt_copies_the_crate_adds_member_and_alias_and_the_xtask_runs_there() {
         "{config}"
     );
     assert!(host.join(NAME).join("src/main.rs").is_file() && host.join(NAME).join("rustfmt.toml").is_file());
-    assert!(!host.join(NAME).join("tests/repository.rs").exists(), "this repository's own checks stay here");
     assert_eq!(fs::read_to_string(host.join(".gitignore")).unwrap(), "/target\n/lcov.info\n");
     assert!(text(&output.stdout).contains("cargo xtask doctor"), "{}", text(&output.stdout));
 

@@ -1,5 +1,5 @@
 //! End-to-end tests of `cargo xtask coverage` and `coverage-fast`: the built xtask with the real
-//! cargo-llvm-cov (and cargo-nextest, sccache where said) on the tiny fixture workspace from
+//! cargo-llvm-cov (and sccache where said) on the tiny fixture workspace from
 //! `Sandbox::coverage_workspace`.
 
 mod support;
@@ -12,26 +12,6 @@ use std::{
 
 use support::*;
 
-/// `calc`'s figures in the summary table (lines, functions, regions: covered/total and %). They
-/// are exact: any profile or object from elsewhere would change them.
-const CALC_ROW: [&str; 6] = ["9/12", "75.00%", "2/3", "66.67%", "17/22", "77.27%"];
-
-/// The xtask in the fixture workspace, with nothing from the outer CI leaking in.
-fn xtask(sandbox: &Sandbox) -> Command {
-    require_tool(&cargo(), &["llvm-cov", "--version"], "cargo install cargo-llvm-cov --locked");
-    let mut cmd = sandbox.command(XTASK, "ws");
-    cmd.env_remove("GITHUB_STEP_SUMMARY").env_remove("CI").env_remove("BROWSER");
-    cmd
-}
-
-/// The cells after `name` in the row of the summary table that starts with it.
-fn row<'a>(stdout: &'a str, name: &str) -> Option<Vec<&'a str>> {
-    stdout
-        .lines()
-        .find(|line| line.split_whitespace().next() == Some(name))
-        .map(|line| line.split_whitespace().skip(1).collect())
-}
-
 fn describe(output: &Output) -> String {
     format!("{}\nstdout:\n{}\nstderr:\n{}", output.status, text(&output.stdout), text(&output.stderr))
 }
@@ -42,7 +22,7 @@ fn all_formats_come_from_one_test_run_with_the_wrapper_kept() {
     sandbox.coverage_workspace("");
     let wrapper = sandbox.recorder("bin", "rustc-wrapper");
     let browser = sandbox.recorder("bin", "browser");
-    let output = xtask(&sandbox)
+    let output = coverage_xtask(&sandbox)
         .args(["coverage", "-p", "calc,app", "--mode", "lcov", "--mode", "open", "--mode", "text"])
         .args(["--mode", "json", "--mode", "cobertura", "--mode", "codecov"])
         .env("RUSTC_WRAPPER", &wrapper)
@@ -140,7 +120,7 @@ fn a_shared_target_dir_with_another_projects_leftovers_does_not_change_our_numbe
     assert!(others_profiles > 0, "the other project left no profiles");
     sandbox.write("shared-target/llvm-cov/html/index.html", "the other project's report");
 
-    let output = xtask(&sandbox)
+    let output = coverage_xtask(&sandbox)
         .args(["coverage", "--mode", "lcov", "-p", "calc"])
         .env("CARGO_TARGET_DIR", &shared)
         .output()
@@ -162,16 +142,15 @@ fn a_shared_target_dir_with_another_projects_leftovers_does_not_change_our_numbe
 
 #[test]
 fn coverage_fast_leaves_out_python_crates_and_fast_exclude_and_says_why() {
-    require_tool("cargo-nextest", &["nextest", "--version"], "cargo install cargo-nextest --locked");
     let sandbox = Sandbox::new("cov-fast");
     sandbox.coverage_workspace("");
     let wrapper = sandbox.recorder("bin", "rustc-wrapper");
-    let output = xtask(&sandbox)
-        .args(["coverage-fast", "--mode", "lcov", "--nextest", "--no-sccache"])
+    let output = coverage_xtask(&sandbox)
+        .args(["coverage-fast", "--mode", "lcov", "--no-sccache"])
         .env("RUSTC_WRAPPER", &wrapper)
         .output()
         .unwrap();
-    assert_success(&output, "xtask coverage-fast --nextest --no-sccache");
+    assert_success(&output, "xtask coverage-fast --no-sccache");
     let stderr = text(&output.stderr);
     for (name, why) in [
         ("bindings", "depends on pyo3 (directly or through other crates)"),
@@ -187,7 +166,6 @@ fn coverage_fast_leaves_out_python_crates_and_fast_exclude_and_says_why() {
     for skipped in ["bindings", "pyuser", "slow"] {
         assert!(row(&stdout, skipped).is_none(), "{skipped} must not be measured:\n{stdout}");
     }
-    assert!(stderr.contains("cargo-llvm-cov llvm-cov nextest --no-fail-fast"), "{stderr}");
     // Only the xtask's own `cargo metadata` may call the wrapper: the coverage run has it off.
     let under_coverage = records(&sandbox.path("bin/rustc-wrapper.log"))
         .into_iter()
@@ -200,7 +178,7 @@ fn coverage_fast_leaves_out_python_crates_and_fast_exclude_and_says_why() {
 fn a_failing_test_still_gives_the_report_and_exit_1() {
     let sandbox = Sandbox::new("cov-failing");
     sandbox.coverage_workspace("");
-    let output = xtask(&sandbox)
+    let output = coverage_xtask(&sandbox)
         .args(["coverage", "--mode", "lcov", "-p", "calc,app"])
         .env("FIXTURE_FAIL", "1")
         .output()
@@ -222,7 +200,7 @@ fn thresholds_from_flags_and_workspace_metadata_name_each_shortfall() {
          calc = { fail-under-lines = 100, fail-under-functions = 50 }\napp = { fail-under-lines = 100 }\n",
     );
     let step_summary = sandbox.path("step-summary.md");
-    let output = xtask(&sandbox)
+    let output = coverage_xtask(&sandbox)
         .args(["coverage", "--mode", "lcov", "-p", "calc,app", "--fail-under-regions", "99.5"])
         .env("GITHUB_STEP_SUMMARY", &step_summary)
         .output()
@@ -245,7 +223,7 @@ fn pyo3_crates_get_pythons_library_on_the_loader_path() {
     sandbox.coverage_workspace("");
     // Without these, Python's directory can only reach the test binary through the xtask (on
     // Windows it is PATH, which cannot be emptied).
-    let output = xtask(&sandbox)
+    let output = coverage_xtask(&sandbox)
         .args(["coverage", "--mode", "lcov", "-p", "bindings"])
         .env_remove("LD_LIBRARY_PATH")
         .env_remove("DYLD_FALLBACK_LIBRARY_PATH")
@@ -280,7 +258,7 @@ fn bad_selections_and_flag_mixes_are_usage_errors_before_any_build() {
         (&["coverage", "--doctests", "--nextest"], "--doctests does not work with --nextest"),
         (&["coverage", "--mode", "pdf"], "unknown mode `pdf`; the modes are open, html, lcov"),
     ] {
-        let output = xtask(&sandbox).args(args).output().unwrap();
+        let output = coverage_xtask(&sandbox).args(args).output().unwrap();
         assert_eq!(output.status.code(), Some(2), "xtask {args:?}: {}", describe(&output));
         assert!(text(&output.stderr).contains(message), "xtask {args:?}: {}", describe(&output));
     }
@@ -292,7 +270,7 @@ fn missing_cargo_llvm_cov_names_the_install_command() {
     let sandbox = Sandbox::new("cov-missing");
     sandbox.coverage_workspace("");
     // Only the sandbox on PATH (cargo is $CARGO, rustc named directly): no cargo-llvm-cov anywhere.
-    let output = xtask(&sandbox)
+    let output = coverage_xtask(&sandbox)
         .args(["coverage", "--mode", "lcov"])
         .env("PATH", sandbox.path("home"))
         .env("RUSTC", toolchain_rustc())
@@ -320,7 +298,7 @@ fn clean_removes_only_what_a_coverage_run_wrote_and_names_the_rest() {
         &["coverage-fast", "--clean-only", "--dry-run"],
     ];
     for args in runs {
-        let output = xtask(&sandbox).args(*args).output().unwrap();
+        let output = coverage_xtask(&sandbox).args(*args).output().unwrap();
         assert_success(&output, &format!("xtask {args:?}"));
         let stderr = text(&output.stderr);
         for file in theirs.iter().chain(&["ws/target/debug/keep"]) {
@@ -339,10 +317,11 @@ fn clean_removes_only_what_a_coverage_run_wrote_and_names_the_rest() {
     // A real run, into a fresh coverage build: what it writes is recorded, and goes.
     fs::remove_file(sandbox.path("ws/lcov.info")).unwrap();
     fs::remove_dir_all(sandbox.path("ws/target/llvm-cov-target")).unwrap();
-    let output = xtask(&sandbox).args(["coverage", "-p", "calc", "--mode", "lcov", "--mode", "html"]).output().unwrap();
+    let output =
+        coverage_xtask(&sandbox).args(["coverage", "-p", "calc", "--mode", "lcov", "--mode", "html"]).output().unwrap();
     assert_success(&output, "xtask coverage --mode lcov --mode html");
     let ours = [ws.join("lcov.info"), ws.join("target/llvm-cov/html")];
-    let output = xtask(&sandbox).args(["coverage", "--clean-only", "--dry-run"]).output().unwrap();
+    let output = coverage_xtask(&sandbox).args(["coverage", "--clean-only", "--dry-run"]).output().unwrap();
     assert_success(&output, "xtask coverage --clean-only --dry-run");
     for path in &ours {
         assert!(text(&output.stdout).contains(&format!("would remove {}\n", path.display())), "{}", describe(&output));
@@ -355,7 +334,7 @@ fn clean_removes_only_what_a_coverage_run_wrote_and_names_the_rest() {
         describe(&output)
     );
 
-    let output = xtask(&sandbox).args(["coverage-fast", "--clean-only"]).output().unwrap();
+    let output = coverage_xtask(&sandbox).args(["coverage-fast", "--clean-only"]).output().unwrap();
     assert_success(&output, "xtask coverage-fast --clean-only");
     for path in &ours {
         assert!(text(&output.stderr).contains(&format!("removing {}\n", path.display())), "{}", describe(&output));
@@ -379,7 +358,7 @@ fn the_report_is_the_same_with_and_without_sccache_which_caches_what_it_can() {
     sandbox.coverage_workspace("");
     let sccache = Sccache::new(&sandbox);
     let coverage = |extra: &[&str], vars: &[(&str, &str)]| {
-        let mut cmd = xtask(&sandbox);
+        let mut cmd = coverage_xtask(&sandbox);
         sccache.configure(&mut cmd).args(["coverage", "--mode", "lcov", "-p", "calc,app"]).args(extra);
         let output = cmd.envs(vars.iter().copied()).output().unwrap();
         assert_success(&output, &format!("xtask coverage {extra:?} {vars:?} with sccache as the wrapper"));
@@ -431,7 +410,7 @@ fn coverage_after_a_test_build_reuses_its_dependencies_and_reports_the_same() {
     assert_success(&test, "cargo test through sccache");
     let before = hits();
     let coverage = |extra: &[&str]| {
-        let mut cmd = xtask(&sandbox);
+        let mut cmd = coverage_xtask(&sandbox);
         sccache.configure(&mut cmd).args(["coverage", "--mode", "lcov"]).args(extra).env("CARGO_INCREMENTAL", "0");
         let output = cmd.output().unwrap();
         assert_success(&output, &format!("xtask coverage {extra:?}"));
@@ -505,7 +484,7 @@ mod tests {
         "ws/walker/tests/outside.rs",
         "#[test]\nfn markers_and_limits() {\n    assert_eq!(walker::Walk::new(vec![Some(7), None]).count(), 5);\n}\n",
     );
-    let ours = xtask(&sandbox).args(["coverage", "-p", "walker", "--mode", "lcov"]).output().unwrap();
+    let ours = coverage_xtask(&sandbox).args(["coverage", "-p", "walker", "--mode", "lcov"]).output().unwrap();
     assert_success(&ours, "xtask coverage -p walker --mode lcov");
     let ours = fs::read_to_string(sandbox.path("ws/lcov.info")).unwrap();
     let plain = sandbox

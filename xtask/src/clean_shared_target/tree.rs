@@ -10,9 +10,7 @@
 //! and its name in a shared buffer, and gets a path only when it is shown or deleted.
 
 use std::{
-    collections::{HashMap, HashSet},
     fs,
-    hash::{BuildHasherDefault, Hasher},
     ops::Range,
     sync::atomic::{AtomicBool, AtomicUsize, Ordering},
     time::{Duration, SystemTime},
@@ -21,42 +19,7 @@ use std::{
 use anyhow::{Context, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 
-/// Maps and sets keyed per entry of trees with hundreds of thousands: std's SipHash dominated
-/// the scan in the debug build `cargo xtask` runs. Keys are numbers (units, inodes), so an
-/// FNV-style mix with a final spread is enough.
-pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
-pub(crate) type FastSet<K> = HashSet<K, BuildHasherDefault<Fnv>>;
-
-#[derive(Default)]
-pub(crate) struct Fnv(u64);
-
-impl Fnv {
-    fn mix(&mut self, word: u64) {
-        self.0 = (self.0 ^ word).wrapping_mul(0x0100_0000_01b3);
-    }
-}
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        // Spread the low bits into the high ones hashbrown looks at first.
-        let hash = (self.0 ^ (self.0 >> 33)).wrapping_mul(0xff51_afd7_ed55_8ccd);
-        hash ^ (hash >> 33)
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for byte in bytes {
-            self.mix(u64::from(*byte));
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.mix(n);
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.mix(n as u64);
-    }
-}
+pub(crate) use crate::hash::{FastMap, FastSet};
 
 use super::{Progress, safety::CACHEDIR_TAG};
 mod deletion;

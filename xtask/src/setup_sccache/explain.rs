@@ -25,6 +25,7 @@ use super::server::{Sccache, Stats};
 use crate::{
     child::{self, Env},
     flags,
+    hash::fingerprint,
     output::{PassedOn, UsageError},
     rustc_wrapper,
     secrets::{errln, outln},
@@ -208,21 +209,6 @@ fn latest_records(kept: Vec<Unit>, built: &[Unit]) -> Vec<Unit> {
         kept.into_iter().filter(|unit| !built.iter().any(|new| new.id() == unit.id())).collect();
     latest.extend(built.iter().cloned());
     latest
-}
-
-/// A stable 64-bit FNV-1a of `bytes`, as 16 hex digits: the same on every machine and
-/// version, so records compare across them. Eight bytes a round keeps it quick unoptimised.
-pub(crate) fn fingerprint(bytes: &[u8]) -> String {
-    const PRIME: u64 = 0x100_0000_01b3;
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut chunks = bytes.chunks_exact(8);
-    for chunk in &mut chunks {
-        hash = (hash ^ u64::from_le_bytes(chunk.try_into().unwrap_or_default())).wrapping_mul(PRIME);
-    }
-    for byte in chunks.remainder() {
-        hash = (hash ^ u64::from(*byte)).wrapping_mul(PRIME);
-    }
-    format!("{hash:016x}")
 }
 
 /// One compilation: what sccache was given, and what it did.
@@ -1199,12 +1185,6 @@ mod tests {
         let mut cross = unit("a", Outcome::Hit, &[]);
         cross.target = "wasm32-unknown-unknown".into();
         assert_eq!(cross.label(), "a 0.1.0 (lib) for wasm32-unknown-unknown");
-    }
-
-    #[test]
-    fn fingerprints_are_stable() {
-        assert_eq!(fingerprint(b""), "cbf29ce484222325");
-        assert_ne!(fingerprint(b"12345678a"), fingerprint(b"12345678b"));
     }
 
     #[test]

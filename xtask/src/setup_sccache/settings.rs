@@ -4,14 +4,14 @@ use camino::{Utf8Path, Utf8PathBuf};
 use toml_edit::Value;
 use xshell::Shell;
 
-pub(crate) use crate::flags::{BackendKind, CacheSize, EnvShell, Scope};
+pub use crate::flags::{BackendKind, CacheSize, EnvShell, Scope};
 use crate::{secrets, tools};
 
 /// What setup writes for each backend.
 impl BackendKind {
     /// The table under `[cache]` in sccache's configuration, and its name in `--help`'s feature
     /// list: the backend's own name, but `disk` for the local one.
-    pub(crate) fn table(self) -> &'static str {
+    pub fn table(self) -> &'static str {
         match self {
             BackendKind::Local => "disk",
             remote => remote.name(),
@@ -19,7 +19,7 @@ impl BackendKind {
     }
 
     /// How sccache names this backend in the cache location of its statistics.
-    pub(crate) fn location_name(self) -> &'static str {
+    pub fn location_name(self) -> &'static str {
         match self {
             BackendKind::Azure => "azblob",
             other => other.table(),
@@ -27,7 +27,7 @@ impl BackendKind {
     }
 
     /// The keys setup may write in this backend's table.
-    pub(crate) fn keys(self) -> &'static [&'static str] {
+    pub fn keys(self) -> &'static [&'static str] {
         match self {
             BackendKind::Local => &["dir", "size"],
             BackendKind::Redis => &["endpoint", "username", "password", "db"],
@@ -41,7 +41,7 @@ impl BackendKind {
     }
 
     /// The variable sccache reads in place of `key` in this backend's table, if it has one.
-    pub(crate) fn variable(self, key: &str) -> Option<&'static str> {
+    pub fn variable(self, key: &str) -> Option<&'static str> {
         Some(match (self, key) {
             (BackendKind::Local, "dir") => "SCCACHE_DIR",
             (BackendKind::Local, "size") => "SCCACHE_CACHE_SIZE",
@@ -68,7 +68,7 @@ impl BackendKind {
 
     /// The key of this backend's table that holds its secret, given off the command line (a
     /// password, or Azure's connection string, which holds the account key).
-    pub(crate) fn secret_key(self) -> Option<&'static str> {
+    pub fn secret_key(self) -> Option<&'static str> {
         match self {
             BackendKind::Redis | BackendKind::Memcached | BackendKind::Webdav => Some("password"),
             BackendKind::Azure => Some("connection_string"),
@@ -77,30 +77,30 @@ impl BackendKind {
     }
 
     /// The variable sccache reads the backend's secret from, for those that take one.
-    pub(crate) fn password_var(self) -> Option<&'static str> {
+    pub fn password_var(self) -> Option<&'static str> {
         self.variable(self.secret_key()?)
     }
 }
 
 /// A backend's keys and values in its `[cache.<backend>]` table.
-pub(crate) type BackendKeys = Vec<(&'static str, Value)>;
+pub type BackendKeys = Vec<(&'static str, Value)>;
 
 /// A backend's URL from a flag, split the way sccache's config wants it: the endpoint without its
 /// userinfo, and the user name and password apart, decoded from `%XX` as the backends' clients
 /// decode them (sccache passes the separate keys on as they are).
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) struct BackendUrl {
-    pub(crate) scheme: String,
+pub struct BackendUrl {
+    pub scheme: String,
     /// What follows the userinfo: host, port and path.
-    pub(crate) rest: String,
-    pub(crate) username: Option<String>,
-    pub(crate) password: Option<String>,
+    pub rest: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
 }
 
 impl BackendUrl {
     /// Parses `url`, given as `flag`; `form` is how such a URL looks, for the error. No error
     /// shows the userinfo.
-    pub(crate) fn parse(flag: &str, url: &str, schemes: &[&str], form: &str) -> Result<BackendUrl, String> {
+    pub fn parse(flag: &str, url: &str, schemes: &[&str], form: &str) -> Result<BackendUrl, String> {
         let bad = |why: &str| format!("invalid {flag} `{}`: {why}; use {form}", secrets::redact(url));
         let (scheme, after) = url.split_once("://").ok_or_else(|| bad("no scheme"))?;
         if !schemes.contains(&scheme) {
@@ -133,12 +133,12 @@ impl BackendUrl {
     }
 
     /// The URL without its userinfo.
-    pub(crate) fn endpoint(&self) -> String {
+    pub fn endpoint(&self) -> String {
         format!("{}://{}", self.scheme, self.rest)
     }
 
     /// `endpoint`, then the user name and password when the URL has them.
-    pub(crate) fn keys(&self) -> BackendKeys {
+    pub fn keys(&self) -> BackendKeys {
         let mut keys = vec![("endpoint", Value::from(self.endpoint()))];
         keys.extend(self.username.clone().map(|user| ("username", user.into())));
         keys.extend(self.password.clone().map(|password| ("password", password.into())));
@@ -148,7 +148,7 @@ impl BackendUrl {
 
 /// `redis://[user:password@]host:port[/db]` (or `rediss://`), split the way sccache's config wants
 /// it: credentials and database apart from the endpoint.
-pub(crate) fn redis_keys(url: &str) -> Result<BackendKeys, String> {
+pub fn redis_keys(url: &str) -> Result<BackendKeys, String> {
     const FORM: &str = "redis://[user:password@]host:port[/db]";
     let parsed = BackendUrl::parse("--redis-url", url, &["redis", "rediss"], FORM)?;
     let bad = |why: &str| format!("invalid --redis-url `{}`: {why}; use {FORM}", secrets::redact(url));
@@ -166,7 +166,7 @@ pub(crate) fn redis_keys(url: &str) -> Result<BackendKeys, String> {
 }
 
 /// sccache's configuration file: `SCCACHE_CONF`, else its per-OS default.
-pub(crate) fn sccache_config_path(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
+pub fn sccache_config_path(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
     if let Ok(path) = sh.var("SCCACHE_CONF") {
         return Ok(path.into());
     }
@@ -174,7 +174,7 @@ pub(crate) fn sccache_config_path(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
 }
 
 /// sccache's own default cache directory on this OS.
-pub(crate) fn default_cache_dir(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
+pub fn default_cache_dir(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
     Ok(per_os_cache_dir(std::env::consts::OS, &tools::home_dir(sh)?, |name| sh.var(name).ok()))
 }
 

@@ -418,3 +418,106 @@ impl Drop for Sccache {
         let _ = self.configure(&mut Command::new("sccache")).arg("--stop-server").output();
     }
 }
+
+/// The marker of the lines `setup-sccache` writes into config files.
+pub const MARK: &str = "# added by cargo xtask setup-sccache";
+
+/// A sandbox whose commands reach only its own sccache server and configuration.
+pub struct SccacheSandbox {
+    pub sandbox: Sandbox,
+    pub port: u16,
+    /// Given to every command (a backend's credentials).
+    pub env: Vec<(&'static str, String)>,
+}
+
+impl SccacheSandbox {
+    pub fn new(name: &str) -> SccacheSandbox {
+        require_tool("sccache", &["--version"], "cargo install sccache --locked");
+        let sandbox = Sandbox::new(name);
+        sandbox.fixture_workspace();
+        SccacheSandbox { sandbox, port: free_loopback_port(), env: Vec::new() }
+    }
+
+    pub fn conf(&self) -> PathBuf {
+        self.sandbox.path("sccache.conf")
+    }
+
+    pub fn cache_dir(&self) -> PathBuf {
+        self.sandbox.path("cache dir with 'quote'")
+    }
+
+    pub fn cargo_config(&self) -> PathBuf {
+        self.sandbox.path("cargo-home/config.toml")
+    }
+
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>, dir: &str) -> Command {
+        self.reaching_its_server(self.sandbox.command(program, dir))
+    }
+
+    pub fn reaching_its_server(&self, mut cmd: Command) -> Command {
+        cmd.env("SCCACHE_CONF", self.conf()).env("SCCACHE_SERVER_PORT", self.port.to_string());
+        // The sandbox has removed the SCCACHE_* variables; these would move sccache's default paths.
+        cmd.env_remove("XDG_CONFIG_HOME").env_remove("XDG_CACHE_HOME");
+        cmd.envs(self.env.iter().map(|(name, value)| (name, value)));
+        cmd
+    }
+
+    pub fn xtask(&self, args: &[&str]) -> Output {
+        self.command(XTASK, "ws").arg("setup-sccache").args(args).output().unwrap()
+    }
+
+    pub fn setup(&self, extra: &[&str]) -> Output {
+        let cache_dir = self.cache_dir();
+        let mut args = vec!["--no-install", "--cache-dir", cache_dir.to_str().unwrap(), "--cache-size", "1G"];
+        args.extend(extra);
+        self.xtask(&args)
+    }
+
+    /// `cargo clean` then `cargo build` of the fixture, through whatever wrapper is configured.
+    pub fn clean_build(&self) {
+        for args in [&["clean"][..], &["build", "--quiet"]] {
+            let output = self.command(cargo(), "ws").args(args).output().unwrap();
+            assert_success(&output, &format!("cargo {args:?}"));
+        }
+    }
+
+    pub fn stats(&self) -> serde_json::Value {
+        let output = self.xtask(&["stats", "--json"]);
+        assert_success(&output, "setup-sccache stats --json");
+        serde_json::from_slice(&output.stdout).unwrap()
+    }
+}
+
+impl Drop for SccacheSandbox {
+    fn drop(&mut self) {
+        let _ = self.command("sccache", "home").arg("--stop-server").output();
+    }
+}
+
+pub fn read(path: &Path) -> String {
+    fs::read_to_string(path).unwrap_or_default()
+}
+
+pub fn stderr(output: &Output) -> String {
+    text(&output.stderr)
+}
+
+/// `calc`'s figures in the summary table (lines, functions, regions: covered/total and %). They
+/// are exact: any profile or object from elsewhere would change them.
+pub const CALC_ROW: [&str; 6] = ["9/12", "75.00%", "2/3", "66.67%", "17/22", "77.27%"];
+
+/// The xtask in the fixture workspace, with nothing from the outer CI leaking in.
+pub fn coverage_xtask(sandbox: &Sandbox) -> Command {
+    require_tool(&cargo(), &["llvm-cov", "--version"], "cargo install cargo-llvm-cov --locked");
+    let mut cmd = sandbox.command(XTASK, "ws");
+    cmd.env_remove("GITHUB_STEP_SUMMARY").env_remove("CI").env_remove("BROWSER");
+    cmd
+}
+
+/// The cells after `name` in the row of the summary table that starts with it.
+pub fn row<'a>(stdout: &'a str, name: &str) -> Option<Vec<&'a str>> {
+    stdout
+        .lines()
+        .find(|line| line.split_whitespace().next() == Some(name))
+        .map(|line| line.split_whitespace().skip(1).collect())
+}

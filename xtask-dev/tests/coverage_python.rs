@@ -3,6 +3,7 @@
 //! Python's venv, maturin and pytest (from the wheel directory that `cargo xtask ci` fills, with
 //! pip's index switched off: nothing is fetched), and sccache on a server of the test's own.
 
+#[path = "../../xtask/tests/support/mod.rs"]
 mod support;
 
 use std::{

@@ -1,4 +1,4 @@
-//! `cargo xtask bench`: the speed claims, measured side by side in one run.
+//! `cargo dev bench`: the speed claims, measured side by side in one run.
 //!
 //! Each scenario prepares its own workspace under `target/bench/`, then runs the two sides of a
 //! comparison alternately (A B A B ...), so that drift of a noisy machine hits both, and reports
@@ -15,14 +15,15 @@ use camino::{Utf8Path, Utf8PathBuf};
 use serde_json::{Value, json};
 use xshell::{Cmd, Shell};
 
-use crate::{
+use xtask::{
     child::{self, Env},
-    flags,
     output::UsageError,
     setup_sccache::{install, server::Sccache, settings::BackendKind},
     tools::{self, Found},
     workspace::{self, Workspace, XTASK_PACKAGE},
 };
+
+use crate::flags;
 
 /// A comparison the bench makes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

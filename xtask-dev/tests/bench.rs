@@ -1,5 +1,6 @@
 //! The bench's smoke test: the cheapest scenario, one pair, every JSON field present.
 
+#[path = "../../xtask/tests/support/mod.rs"]
 mod support;
 
 use std::process::Command;

@@ -3,6 +3,7 @@
 //! the Windows build's help, and `env --shell cmd`'s lines evaluated by Wine's `cmd`.
 #![cfg(target_os = "linux")]
 
+#[path = "../../xtask/tests/support/mod.rs"]
 mod support;
 
 use std::{

@@ -1,18 +1,23 @@
-//! `cargo xtask ci`: install what the checks need, then run every check CI runs.
+//! `cargo dev ci`: install what the checks need, then run every check CI runs.
 
 use anyhow::{Context, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 use xshell::{Cmd, Shell};
 
-use crate::{
+use xtask::{
     child::{self, Env},
-    flags, setup_sccache, tools,
+    setup_sccache, tools,
     workspace::{Workspace, XTASK_PACKAGE},
 };
+
+use crate::flags;
 
 /// Targets the xtask must keep compiling for: the reason this project exists is that the same
 /// code runs on Windows and macOS, and `cargo check` proves that without their linkers.
 const PORTABILITY_TARGETS: &[&str] = &["x86_64-pc-windows-msvc", "x86_64-apple-darwin"];
+
+/// This crate's package, checked for the other systems beside the xtask.
+const DEV_PACKAGE: &str = env!("CARGO_PKG_NAME");
 
 /// The GitHub Actions workflows, checked so that a typo fails here rather than on GitHub.
 const WORKFLOWS: &[&str] = &[".github/workflows/ci.yml"];
@@ -73,45 +78,37 @@ const PRNG_SHIM: &str = include_str!("../test_data/wine/bcryptprimitives.c");
 
 /// Programs from PyPI, and the packages that bring them: a WebDAV server with basic auth and an
 /// S3 server (moto), for the backends' tests, and zizmor, the security audit of the workflows.
+/// They go into a virtual environment of their own under the target directory
+/// ([`python_tools_dir`]), never into the interpreter's own site-packages.
 const PYTHON_PACKAGES: &[(&str, &[&str])] = &[
     ("wsgidav", &["wsgidav==4.4.0", "cheroot==11.1.2"]),
     ("moto_server", &["moto[server]==5.2.1"]),
     ("zizmor", &["zizmor==1.32.0"]),
 ];
 
+/// The virtual environment of the Python tools, where the proofs and the bench look for them.
+pub(crate) fn python_tools_dir(target_dir: &Utf8Path) -> Utf8PathBuf {
+    target_dir.join("dev-tools/python")
+}
+
+/// A program of the Python tools' environment.
+pub(crate) fn python_tool(target_dir: &Utf8Path, program: &str) -> Utf8PathBuf {
+    let dir = python_tools_dir(target_dir);
+    match cfg!(windows) {
+        true => dir.join("Scripts").join(tools::exe(program)),
+        false => dir.join("bin").join(program),
+    }
+}
+
 impl flags::Ci {
     pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        if self.dry_run {
-            println!("installs, each skipped when done already:");
-            for install in installs(sh) {
-                println!("  {}", shown(&install));
-            }
-            for tool in [&tools::CARGO_LLVM_COV, &tools::CARGO_NEXTEST, &tools::ACTION_VALIDATOR, &tools::SCCACHE] {
-                println!("  {} (when missing or too old)", tool.install);
-            }
-            let debian: Vec<&str> = DEBIAN_PACKAGES.iter().map(|package| package.name).collect();
-            println!("  apt-get install {} (when their programs are missing)", debian.join(" "));
-            for (program, packages) in PYTHON_PACKAGES {
-                println!("  python3 -m pip install {} (when {program} is missing)", packages.join(" "));
-            }
-            println!("  npm install --prefix target/npm {AZURITE} (when missing)");
-            println!(
-                "  python3 -m pip download --dest target/python-wheels {} (when missing)",
-                PYTHON_TEST_WHEELS.join(" ")
-            );
-            println!("checks, in this order:");
-            for check in checks(sh, "action-validator".into(), "zizmor".into()) {
-                println!("  {}", shown(&check));
-            }
-            if cfg!(target_os = "linux") {
-                let wine = Wine::in_dir(&Workspace::load(sh)?.target_dir.join("wine"), "wine64".into());
-                println!("  {}", shown(&wine.unit_tests(sh)));
-            }
-            return Ok(());
-        }
-        // Where Azurite and the Wine prefix go: read once.
         let target_dir = Workspace::load(sh)?.target_dir;
+        if self.dry_run {
+            return self.print_plan(sh, &target_dir);
+        }
         if !self.no_install {
+            // First, as it may stop the run: the system's packages are the user's to change.
+            install_debian_packages(sh, self.may_install_system_packages())?;
             for install in installs(sh) {
                 install.run().context("installing what the checks need failed")?;
             }
@@ -122,19 +119,20 @@ impl flags::Ci {
                 }
             }
             setup_sccache::find_or_install(sh, false, false)?;
-            install_debian_packages(sh)?;
-            install_python_packages(sh)?;
+            install_python_tools(sh, &target_dir)?;
             install_azurite(sh, &target_dir)?;
             download_python_test_wheels(sh, &target_dir)?;
         }
         let action_validator = tools::ACTION_VALIDATOR.find(sh)?.path;
-        let zizmor = tools::locate(sh, "zizmor")
-            .context("zizmor is missing: install it with `python3 -m pip install zizmor==1.32.0`")?;
-        for check in checks(sh, &action_validator, &zizmor) {
+        let zizmor = python_tool(&target_dir, "zizmor");
+        if !zizmor.is_file() {
+            bail!("{zizmor} is missing: `cargo dev ci` installs it (without --no-install)");
+        }
+        for check in checks(sh, &action_validator, &zizmor, &target_dir) {
             check.run()?;
         }
         if cfg!(target_os = "linux") {
-            let wine = WINE.program(sh).context("Wine is missing: install it with `apt-get install wine64`")?;
+            let wine = WINE.program(sh).context("Wine is missing: install it with `sudo apt-get install wine64`")?;
             let wine = Wine::in_dir(&target_dir.join("wine"), wine);
             wine.prepare(sh)?;
             for (test, why) in NOT_UNDER_WINE {
@@ -145,37 +143,104 @@ impl flags::Ci {
         eprintln!("all checks passed");
         Ok(())
     }
+
+    /// apt-get changes the machine, not the checkout: only on CI or when asked.
+    fn may_install_system_packages(&self) -> bool {
+        self.install_system_packages || std::env::var_os("CI").is_some_and(|ci| !ci.is_empty() && ci != "false")
+    }
+
+    fn print_plan(&self, sh: &Shell, target_dir: &Utf8Path) -> anyhow::Result<()> {
+        println!("installs, each skipped when done already:");
+        let debian: Vec<&str> = DEBIAN_PACKAGES.iter().map(|package| package.name).collect();
+        let when = if self.may_install_system_packages() {
+            ""
+        } else {
+            "; without CI set or --install-system-packages, a missing one stops the run"
+        };
+        println!("  apt-get install {} (when their programs are missing{when})", debian.join(" "));
+        for install in installs(sh) {
+            println!("  {}", shown(&install));
+        }
+        for tool in [&tools::CARGO_LLVM_COV, &tools::CARGO_NEXTEST, &tools::ACTION_VALIDATOR, &tools::SCCACHE] {
+            println!("  {} (when missing or too old)", tool.install);
+        }
+        let venv = python_tools_dir(target_dir);
+        println!("  python3 -m venv {venv} (when missing)");
+        for (program, packages) in PYTHON_PACKAGES {
+            println!(
+                "  {} -m pip install {} (when {program} is missing there)",
+                python_tool(target_dir, "python"),
+                packages.join(" ")
+            );
+        }
+        println!("  npm install --prefix {} {AZURITE} (when missing)", target_dir.join("npm"));
+        println!(
+            "  {} -m pip download --dest {} {} (when missing)",
+            python_tool(target_dir, "python"),
+            target_dir.join("python-wheels"),
+            PYTHON_TEST_WHEELS.join(" ")
+        );
+        println!("checks, in this order:");
+        for check in checks(sh, "action-validator".into(), &python_tool(target_dir, "zizmor"), target_dir) {
+            println!("  {}", shown(&check));
+        }
+        if cfg!(target_os = "linux") {
+            let wine = Wine::in_dir(&target_dir.join("wine"), "wine64".into());
+            println!("  {}", shown(&wine.unit_tests(sh)));
+        }
+        Ok(())
+    }
 }
 
-/// The Debian packages whose programs are missing, with apt-get; elsewhere an error naming them.
-fn install_debian_packages(sh: &Shell) -> anyhow::Result<()> {
-    let missing: Vec<&str> =
-        DEBIAN_PACKAGES.iter().filter(|package| package.program(sh).is_none()).map(|package| package.name).collect();
+/// The Debian packages whose programs are missing: installed with apt-get when `allowed`, else
+/// an error naming them and the command that installs them.
+fn install_debian_packages(sh: &Shell, allowed: bool) -> anyhow::Result<()> {
+    let missing: Vec<&DebianPackage> = DEBIAN_PACKAGES.iter().filter(|package| package.program(sh).is_none()).collect();
     if missing.is_empty() {
         return Ok(());
     }
+    let names: Vec<&str> = missing.iter().map(|package| package.name).collect();
+    let programs: Vec<&str> = missing.iter().map(|package| package.program).collect();
     if tools::locate(sh, "apt-get").is_none() {
         bail!(
-            "the tests need the programs of these packages: {}; install them with your package manager",
-            missing.join(" ")
+            "the tests need these programs: {}; install them with your package manager (Debian's packages: {})",
+            programs.join(", "),
+            names.join(" ")
+        );
+    }
+    if !allowed {
+        bail!(
+            "the tests need these programs, which are missing: {}. Install them with\n  sudo apt-get install -y \
+             --no-install-recommends {}\nor let this run do it: cargo dev ci --install-system-packages \
+             (nothing was run)",
+            programs.join(", "),
+            names.join(" ")
         );
     }
     let apt_get = || Env::default().set("DEBIAN_FRONTEND", "noninteractive").apply(child::command(sh, "apt-get"));
     apt_get().args(["update", "-qq"]).run()?;
-    apt_get().args(["install", "-y", "-qq", "--no-install-recommends"]).args(&missing).run()?;
+    apt_get().args(["install", "-y", "-qq", "--no-install-recommends"]).args(&names).run()?;
     Ok(())
 }
 
-/// The PyPI packages whose programs are missing, with the `python3` on `PATH`.
-fn install_python_packages(sh: &Shell) -> anyhow::Result<()> {
+/// The Python tools' own virtual environment, made with the `python3` on `PATH`, and in it the
+/// packages whose programs it lacks.
+fn install_python_tools(sh: &Shell, target_dir: &Utf8Path) -> anyhow::Result<()> {
+    let venv = python_tools_dir(target_dir);
+    let python = python_tool(target_dir, "python");
+    if !python.is_file() {
+        child::command(sh, "python3").args(["-m", "venv"]).arg(&venv).run().with_context(|| {
+            format!("making the Python tools' environment {venv} failed (on Debian: sudo apt-get install python3-venv)")
+        })?;
+    }
     for (program, packages) in PYTHON_PACKAGES {
-        if tools::locate(sh, program).is_none() {
-            child::command(sh, "python3")
+        if !python_tool(target_dir, program).is_file() {
+            child::command(sh, &python)
                 .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
                 .args(*packages)
                 .run()
                 .with_context(|| {
-                    format!("installing {} with pip failed; the tests need `{program}`", packages.join(" "))
+                    format!("installing {} into {venv} failed; the tests need `{program}`", packages.join(" "))
                 })?;
         }
     }
@@ -209,7 +274,7 @@ fn download_python_test_wheels(sh: &Shell, target_dir: &Utf8Path) -> anyhow::Res
     if PYTHON_TEST_WHEELS.iter().all(|requirement| have(requirement)) {
         return Ok(());
     }
-    child::command(sh, "python3")
+    child::command(sh, python_tool(target_dir, "python"))
         .args(["-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--only-binary", ":all:", "--dest"])
         .arg(&dir)
         .args(PYTHON_TEST_WHEELS)
@@ -221,6 +286,15 @@ fn download_python_test_wheels(sh: &Shell, target_dir: &Utf8Path) -> anyhow::Res
             )
         })?;
     Ok(())
+}
+
+/// `cmd` with the Python tools' environment first on its `PATH`.
+fn with_python_tools_on_path<'a>(cmd: Cmd<'a>, target_dir: &Utf8Path) -> Cmd<'a> {
+    let bin = python_tool(target_dir, "python").parent().expect("a program in a directory").to_owned();
+    let rest = std::env::var_os("PATH").unwrap_or_default();
+    let path = std::env::join_paths(std::iter::once(bin.into_std_path_buf()).chain(std::env::split_paths(&rest)))
+        .expect("the directories on PATH joined again");
+    cmd.env("PATH", path)
 }
 
 /// A command as the README writes it: `cargo` for the cargo that runs the xtask.
@@ -287,26 +361,28 @@ impl Wine {
 
     /// The xtask's unit tests built for Windows and run by Wine.
     fn unit_tests<'a>(&self, sh: &'a Shell) -> Cmd<'a> {
-        let cmd = child::cargo(sh).args(["test", "-p", XTASK_PACKAGE, "--bin", XTASK_PACKAGE, "--target", WINE_TARGET]);
+        let cmd = child::cargo(sh).args(["test", "-p", XTASK_PACKAGE, "--lib", "--target", WINE_TARGET]);
         let skips = NOT_UNDER_WINE.iter().flat_map(|(test, _)| ["--skip", test]);
         self.env().apply(cmd.arg("--").args(skips))
     }
 }
 
-/// The checks, in the order that fails fastest.
-fn checks<'a>(sh: &'a Shell, action_validator: &Utf8Path, zizmor: &Utf8Path) -> Vec<Cmd<'a>> {
+/// The checks, in the order that fails fastest. The tests find the Python tools' servers on
+/// their `PATH`.
+fn checks<'a>(sh: &'a Shell, action_validator: &Utf8Path, zizmor: &Utf8Path, target_dir: &Utf8Path) -> Vec<Cmd<'a>> {
+    let tests = child::cargo(sh).args(["test", "--workspace", "--all-features"]);
     let mut checks = vec![
         child::cargo(sh).args(["fmt", "--all", "--check"]),
         child::command(sh, action_validator).args(WORKFLOWS),
         // Offline: the audits that need GitHub's API are left out, and nothing leaves the machine.
         child::command(sh, zizmor).arg("--offline").args(WORKFLOWS),
         child::cargo(sh).args(["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"]),
-        child::cargo(sh).args(["test", "--workspace", "--all-features"]),
+        with_python_tools_on_path(tests, target_dir),
     ];
     checks.extend(
         PORTABILITY_TARGETS
             .iter()
-            .map(|target| child::cargo(sh).args(["check", "-p", XTASK_PACKAGE, "--target", target])),
+            .map(|target| child::cargo(sh).args(["check", "-p", XTASK_PACKAGE, "-p", DEV_PACKAGE, "--target", target])),
     );
     checks
 }
@@ -323,15 +399,15 @@ mod tests {
     fn checks_are_the_documented_ones() {
         let sh = Shell::new().unwrap();
         assert_eq!(
-            shown_all(checks(&sh, "action-validator".into(), "zizmor".into())),
+            shown_all(checks(&sh, "action-validator".into(), "zizmor".into(), "target".into())),
             [
                 "cargo fmt --all --check",
                 "action-validator .github/workflows/ci.yml",
                 "zizmor --offline .github/workflows/ci.yml",
                 "cargo clippy --workspace --all-targets --all-features -- -D warnings",
                 "cargo test --workspace --all-features",
-                &format!("cargo check -p {XTASK_PACKAGE} --target x86_64-pc-windows-msvc"),
-                &format!("cargo check -p {XTASK_PACKAGE} --target x86_64-apple-darwin"),
+                &format!("cargo check -p {XTASK_PACKAGE} -p {DEV_PACKAGE} --target x86_64-pc-windows-msvc"),
+                &format!("cargo check -p {XTASK_PACKAGE} -p {DEV_PACKAGE} --target x86_64-apple-darwin"),
             ]
         );
     }

@@ -2,6 +2,7 @@
 //! command line. They are about the files around the xtask, not the xtask, so `cargo xtask adopt`
 //! leaves this file out of the copy it makes for another workspace.
 
+#[path = "../../xtask/tests/support/mod.rs"]
 mod support;
 
 use std::process::Command;

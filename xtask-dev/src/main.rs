@@ -1,0 +1,44 @@
+//! `cargo dev`: this repository's development tasks, beside every task of `cargo xtask`.
+//!
+//! The checks CI runs (`ci`) and the benchmarks (`bench`) are about developing this repository,
+//! so they live in this crate, which `cargo xtask adopt` does not copy. Any other command line is
+//! the xtask's own: this binary is then the xtask, which is what the end-to-end proofs in
+//! `tests/` (servers, Wine, Python wheels: what `cargo dev ci` provisions) run.
+
+// The tasks' job is to print.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod bench;
+mod ci;
+mod flags;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let words: Vec<&str> = args.iter().map(|arg| arg.to_str().unwrap_or("")).collect();
+    match words.as_slice() {
+        [] | ["help" | "--help" | "-h"] => {
+            print!("{}\nAny other task is `cargo xtask`'s: `cargo xtask --help` lists them.\n", flags::Dev::HELP);
+            ExitCode::SUCCESS
+        }
+        ["ci" | "bench", ..] => match flags::Dev::from_vec(args) {
+            Ok(flags) => xtask::exit_code(run(flags)),
+            Err(err) if err.is_help() => {
+                print!("{err}");
+                ExitCode::SUCCESS
+            }
+            Err(err) => xtask::usage_error(&err),
+        },
+        _ => xtask::main(),
+    }
+}
+
+fn run(flags: flags::Dev) -> anyhow::Result<()> {
+    let sh = &xshell::Shell::new()?;
+    let sh = xtask::at_workspace_root(sh)?;
+    match flags.subcommand {
+        flags::DevCmd::Ci(cmd) => cmd.run(sh),
+        flags::DevCmd::Bench(cmd) => cmd.run(sh),
+    }
+}
