@@ -148,7 +148,7 @@ mod tests {
     fn the_overview_is_a_line_a_task_and_fits_a_screen() {
         let text = overview();
         assert!(text.lines().count() < 30, "{text}");
-        for task in ["setup-sccache", "coverage", "coverage-fast", "clean-shared-target", "doctor", "adopt", "ci"] {
+        for task in ["setup-sccache", "coverage", "coverage-fast", "clean-shared-target", "doctor", "adopt"] {
             assert!(text.lines().any(|line| line.trim_start().starts_with(&format!("{task} "))), "{task}: {text}");
         }
         assert!(text.contains("  coverage-fast        Coverage without the slow crates\n"), "{text}");
