@@ -6,6 +6,8 @@
 //! a directory of that name, a package of that name or an alias of that name that is not this
 //! one is an error, and nothing changes.
 
+use std::collections::BTreeMap;
+
 use anyhow::{Context, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 use serde_json::Value;
@@ -19,15 +21,13 @@ use crate::{
     workspace::{self, XTASK_PACKAGE},
 };
 
-// The record of what was copied, for `--update`: being built, not yet written by `adopt`.
-#[allow(dead_code)]
 mod record;
+mod update;
+
+use record::{RECORD, Record, SourceGit, file_hash};
 
 impl flags::Adopt {
     pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        if self.update || self.from.is_some() {
-            bail!("--update and --from are not ready yet: adopt into a workspace without a copy, or copy by hand");
-        }
         let given = workspace::users_absolute(&self.dir)?;
         let host = given.canonicalize_utf8().with_context(|| format!("{given} is not a directory that exists"))?;
         let name = self.name.as_deref().unwrap_or(XTASK_PACKAGE);
@@ -35,12 +35,18 @@ impl flags::Adopt {
         for (flag, value) in [("--name", name), ("--alias", alias)] {
             check_name(flag, value)?;
         }
-        let source = Utf8Path::new(env!("CARGO_MANIFEST_DIR"))
-            .canonicalize_utf8()
-            .context("this xtask's own source directory, where it was built, is gone")?;
+        let source = source_crate(self.from.as_deref())?;
         let source = source.as_path();
+        let rename = (name != XTASK_PACKAGE).then_some(name);
+        if self.update {
+            if self.alias.is_some() {
+                return Err(UsageError("--alias is set at adoption; --update leaves the alias as it is".into()).into());
+            }
+            return update(sh, &host, source, name, rename, self.dry_run);
+        }
         let plan = Plan::make(sh, &host, source, name, alias)?;
         plan.print(self.dry_run);
+        warn_if_dirty(sh, source);
         if self.dry_run {
             println!("--dry-run: nothing was written");
             return Ok(());
@@ -49,10 +55,88 @@ impl flags::Adopt {
         println!(
             "\nNext, in {host}: `cargo {alias} doctor` (its first run builds the xtask and adds its dependencies to \
              Cargo.lock), then `cargo {alias} info`. The Makefile targets are in {}/Makefile, to copy the ones you \
-             want.",
+             want. Later, `cargo xtask adopt --update {host}` from a newer xtask brings its changes in.",
             source.parent().unwrap_or(source)
         );
         Ok(())
+    }
+}
+
+/// The xtask crate to copy: `--from`, else the one this binary was built from.
+fn source_crate(from: Option<&Utf8Path>) -> anyhow::Result<Utf8PathBuf> {
+    let Some(from) = from else {
+        return Utf8Path::new(env!("CARGO_MANIFEST_DIR"))
+            .canonicalize_utf8()
+            .context("this xtask's own source directory, where it was built, is gone; give one with --from DIR");
+    };
+    let from = workspace::users_absolute(from)?;
+    let found = from.canonicalize_utf8().with_context(|| format!("--from {from} is not a directory that exists"))?;
+    if !found.join("Cargo.toml").is_file() || !found.join("src/adopt.rs").is_file() {
+        let hint = match found.join("xtask/src/adopt.rs").is_file() {
+            true => format!(": give its crate, --from {}", found.join("xtask")),
+            false => String::new(),
+        };
+        return Err(
+            UsageError(format!("--from {from} is not an xtask crate (no Cargo.toml and src/adopt.rs){hint}")).into()
+        );
+    }
+    Ok(found)
+}
+
+fn update(
+    sh: &Shell,
+    host: &Utf8Path,
+    source: &Utf8Path,
+    name: &str,
+    rename: Option<&str>,
+    dry_run: bool,
+) -> anyhow::Result<()> {
+    let copy = host.join(name);
+    if !copy.is_dir() {
+        bail!(
+            "{copy} does not exist, so there is nothing to update; adopt first (`cargo xtask adopt {host}`), or name \
+             the copy's directory with --name"
+        );
+    }
+    if copy.canonicalize_utf8().ok().as_deref() == Some(source) {
+        return Err(UsageError(format!(
+            "{copy} is the copy itself: run the update from the newer xtask (in its workspace, `cargo xtask adopt \
+             --update {host}`), or name that crate with --from DIR"
+        ))
+        .into());
+    }
+    warn_if_dirty(sh, source);
+    let update = update::Update::plan(sh, &copy, source, rename)?;
+    update.print(dry_run);
+    if dry_run {
+        println!("--dry-run: nothing was written");
+        return Ok(());
+    }
+    update.apply()?;
+    let conflicts = update.conflicts();
+    if !conflicts.is_empty() {
+        bail!(
+            "updated, with conflicts marked (<<<<<<< … >>>>>>>) in {}: resolve them, then `cargo build -p {name}`",
+            conflicts.join(", ")
+        );
+    }
+    println!("updated: {copy} has the new xtask, and the changes made there");
+    Ok(())
+}
+
+/// A source with uncommitted changes cannot give those files back as adopted later: they are
+/// then merged two ways. Said at adoption, when it can still be avoided.
+fn warn_if_dirty(sh: &Shell, source: &Utf8Path) {
+    match SourceGit::find(sh, source) {
+        None => eprintln!(
+            "note: {source} is not a git checkout, so a later `adopt --update` cannot find this version to merge \
+             against; files changed on both sides will be compared two ways"
+        ),
+        Some(git) if !git.dirty.is_empty() => eprintln!(
+            "note: {source} has uncommitted changes ({}): a later `adopt --update` merges those files two ways",
+            git.dirty.join(", ")
+        ),
+        Some(_) => {}
     }
 }
 
@@ -71,11 +155,12 @@ fn check_name(flag: &str, name: &str) -> Result<(), UsageError> {
 /// Everything `adopt` will do, checked against the other workspace before anything is written.
 struct Plan {
     host: Utf8PathBuf,
-    /// Each file of this crate and where its copy goes, inside `target`.
-    files: Vec<(Utf8PathBuf, Utf8PathBuf)>,
+    /// Each file of the copy (a path with `/`), its bytes and permissions.
+    files: CopiedFiles,
     target: Utf8PathBuf,
     /// The package name of the copy, when it is not this one's.
     rename: Option<String>,
+    record: Record,
     manifest: TomlFile,
     config: TomlFile,
     /// `.gitignore`, when it does not ignore the lcov report that coverage writes at the root.
@@ -136,11 +221,20 @@ impl Plan {
                 existing.to_string().trim()
             ),
         }
+        let rename = (name != XTASK_PACKAGE).then(|| name.to_owned());
+        let files = copied_files(source, rename.as_deref())?;
+        let git = SourceGit::find(sh, source);
+        let record = Record {
+            commit: git.as_ref().map(|git| git.commit.clone()),
+            prefix: git.map(|git| git.prefix).unwrap_or_default(),
+            files: files.iter().map(|(file, (bytes, _))| (file.clone(), file_hash(bytes))).collect(),
+        };
         Ok(Plan {
             host: host.to_owned(),
-            files: crate_files(source)?.into_iter().map(|(from, relative)| (from, target.join(relative))).collect(),
+            files,
             target,
-            rename: (name != XTASK_PACKAGE).then(|| name.to_owned()),
+            rename,
+            record,
             manifest,
             config,
             gitignore: lacks_lcov_line(host).then(|| host.join(".gitignore")),
@@ -149,7 +243,11 @@ impl Plan {
 
     fn print(&self, dry_run: bool) {
         let verb = if dry_run { "would copy" } else { "copying" };
-        println!("{verb} {} files of this xtask to {}", self.files.len(), self.target);
+        println!(
+            "{verb} {} files of this xtask to {}, with {RECORD} (its version, for --update)",
+            self.files.len(),
+            self.target
+        );
         if let Some(name) = &self.rename {
             println!("  with its package named `{name}`");
         }
@@ -171,20 +269,27 @@ impl Plan {
         }
     }
 
-    /// Copies, then edits: a copy that fails midway leaves the other workspace's files as they
-    /// were. Each copy is a new file: one that exists is an error, never overwritten.
+    /// Copies into a new directory beside the target, renamed into place once complete, then
+    /// edits: a copy that fails midway leaves the other workspace's files as they were.
     fn apply(&self) -> anyhow::Result<()> {
-        for (from, to) in &self.files {
-            assert!(to.starts_with(&self.target), "{to} is a copy outside {}", self.target);
-            std::fs::create_dir_all(to.parent().expect("a file in a directory"))?;
-            copy_to_new_file(from, to).with_context(|| format!("could not copy {from} to {to}"))?;
+        let staging =
+            self.host.join(format!(".{}.adopting-{}", self.target.file_name().unwrap_or("xtask"), std::process::id()));
+        std::fs::create_dir(&staging).with_context(|| format!("could not create {staging}"))?;
+        let copied = (|| -> anyhow::Result<()> {
+            for (file, (bytes, permissions)) in &self.files {
+                let to = staging.join(file);
+                std::fs::create_dir_all(to.parent().expect("a file in a directory"))?;
+                write_new_file(&to, bytes, Some(permissions)).with_context(|| format!("could not write {to}"))?;
+            }
+            write_new_file(&staging.join(RECORD), self.record.to_json().as_bytes(), None)?;
+            std::fs::rename(&staging, &self.target)
+                .with_context(|| format!("could not move the copy to {}", self.target))
+        })();
+        if copied.is_err() {
+            // Only what this run created.
+            let _ = std::fs::remove_dir_all(&staging);
         }
-        if let Some(name) = &self.rename {
-            let mut copied = TomlFile::read(&self.target.join("Cargo.toml"))?;
-            copied.doc()["package"]["name"] = toml_edit::value(name.as_str());
-            copied.record(format!("set package.name = \"{name}\""));
-            copied.save()?;
-        }
+        copied?;
         self.manifest.save()?;
         self.config.save()?;
         if let Some(gitignore) = &self.gitignore {
@@ -210,12 +315,15 @@ fn lacks_lcov_line(host: &Utf8Path) -> bool {
     !text.lines().map(str::trim).any(|line| ["lcov.info", "/lcov.info", "*.info", "lcov.*"].contains(&line))
 }
 
-/// Copies `from` into a new file `to`, with its permissions.
-fn copy_to_new_file(from: &Utf8Path, to: &Utf8Path) -> std::io::Result<()> {
-    let mut source = std::fs::File::open(from)?;
-    let mut copy = std::fs::OpenOptions::new().write(true).create_new(true).open(to)?;
-    std::io::copy(&mut source, &mut copy)?;
-    copy.set_permissions(source.metadata()?.permissions())
+/// Writes a new file `to` (one that exists is an error, never overwritten), with `permissions`.
+fn write_new_file(to: &Utf8Path, bytes: &[u8], permissions: Option<&std::fs::Permissions>) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(to)?;
+    file.write_all(bytes)?;
+    match permissions {
+        Some(permissions) => file.set_permissions(permissions.clone()),
+        None => Ok(()),
+    }
 }
 
 /// The names of the packages in the workspace at `host`, which must be that workspace's root.
@@ -326,33 +434,50 @@ fn alias_runs(existing: &Item, name: &str) -> bool {
         && words.first().is_some_and(|word| word == "run")
 }
 
-/// This crate's files to copy, each with its path in the copy: everything but build output,
-/// hidden files and this repository's own checks.
-fn crate_files(source: &Utf8Path) -> anyhow::Result<Vec<(Utf8PathBuf, Utf8PathBuf)>> {
-    fn walk(dir: &Utf8Path, relative: &Utf8Path, found: &mut Vec<Utf8PathBuf>) -> anyhow::Result<()> {
+/// Each file of a copy (its path with `/`): its bytes as copied and the source's permissions.
+type CopiedFiles = BTreeMap<String, (Vec<u8>, std::fs::Permissions)>;
+
+/// The files of the crate at `source` as a copy has them: everything but build output, hidden
+/// files and a record of its own adoption, with the package renamed if asked.
+fn copied_files(source: &Utf8Path, rename: Option<&str>) -> anyhow::Result<CopiedFiles> {
+    fn walk(dir: &Utf8Path, relative: &str, found: &mut Vec<(String, Utf8PathBuf)>) -> anyhow::Result<()> {
         for entry in dir.read_dir_utf8().with_context(|| format!("could not read {dir}"))? {
             let entry = entry?;
             let name = entry.file_name();
-            let path = relative.join(name);
-            // Compared as paths: on Windows the joined path has `\`, and either separator matches.
-            if name.starts_with('.') || name == "target" {
+            let path = if relative.is_empty() { name.to_owned() } else { format!("{relative}/{name}") };
+            if name.starts_with('.') || path == "target" || path == RECORD {
                 continue;
             }
             let kind = entry.file_type()?;
             if kind.is_dir() {
                 walk(entry.path(), &path, found)?;
             } else if kind.is_file() {
-                found.push(path);
+                found.push((path, entry.path().to_owned()));
             } else {
                 bail!("{} is neither a file nor a directory; the xtask's crate holds only those", entry.path());
             }
         }
         Ok(())
     }
-    let mut relative = Vec::new();
-    walk(source, Utf8Path::new(""), &mut relative)?;
-    relative.sort();
-    Ok(relative.into_iter().map(|path| (source.join(&path), path)).collect())
+    let mut found = Vec::new();
+    walk(source, "", &mut found)?;
+    let mut files = BTreeMap::new();
+    for (file, path) in found {
+        let read = || -> std::io::Result<_> { Ok((std::fs::read(&path)?, path.metadata()?.permissions())) };
+        let (bytes, permissions) = read().with_context(|| format!("could not read {path}"))?;
+        files.insert(file.clone(), (as_copied(&file, bytes, rename)?, permissions));
+    }
+    Ok(files)
+}
+
+/// A file of the source as the copy has it: the same bytes, but for the package name in
+/// `Cargo.toml` when the copy is renamed. Also applied to the adopted version read back from git.
+fn as_copied(file: &str, bytes: Vec<u8>, rename: Option<&str>) -> anyhow::Result<Vec<u8>> {
+    let (Some(name), "Cargo.toml") = (rename, file) else { return Ok(bytes) };
+    let text = String::from_utf8(bytes).context("the xtask's Cargo.toml is not UTF-8")?;
+    let mut manifest: DocumentMut = text.parse().context("the xtask's Cargo.toml is not TOML")?;
+    manifest["package"]["name"] = toml_edit::value(name);
+    Ok(manifest.to_string().into_bytes())
 }
 
 #[cfg(test)]
@@ -416,11 +541,12 @@ mod tests {
 
     #[test]
     fn the_copy_leaves_out_this_repositorys_checks_and_build_output() {
-        let files = crate_files(Utf8Path::new(env!("CARGO_MANIFEST_DIR"))).unwrap();
-        let relative: Vec<&Utf8Path> = files.iter().map(|(_, to)| to.as_path()).collect();
+        let files = copied_files(Utf8Path::new(env!("CARGO_MANIFEST_DIR")), Some("xtask-ci")).unwrap();
         for wanted in ["Cargo.toml", "rustfmt.toml", "src/main.rs", "src/adopt.rs", "tests/support/mod.rs"] {
-            assert!(relative.contains(&Utf8Path::new(wanted)), "{wanted} in {relative:?}");
+            assert!(files.contains_key(wanted), "{wanted} in {:?}", files.keys());
         }
-        assert!(!relative.iter().any(|path| path.starts_with("target")));
+        assert!(!files.keys().any(|path| path.starts_with("target/") || path.starts_with('.')));
+        let manifest = String::from_utf8(files["Cargo.toml"].0.clone()).unwrap();
+        assert!(manifest.contains("name = \"xtask-ci\""), "{manifest}");
     }
 }

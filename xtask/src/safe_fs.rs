@@ -371,6 +371,63 @@ impl Drop for PrivateDir {
     }
 }
 
+/// Replaces (or creates) `target` with `bytes`: written to a new temporary file beside it (a name
+/// of its own, so two runs at once never share one), then renamed over it, so an interruption
+/// never leaves half a file. On Unix the file has `permissions` from its first byte.
+pub(crate) fn replace_file(
+    target: &Utf8Path,
+    bytes: &[u8],
+    permissions: Option<&std::fs::Permissions>,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use std::io::Write;
+    let dir = target.parent().with_context(|| format!("{target} has no parent directory"))?;
+    std::fs::create_dir_all(dir).with_context(|| format!("could not create {dir}"))?;
+    let name = target.file_name().unwrap_or("file");
+    let (temp, mut file) = new_temp_file(dir, name, permissions)?;
+    let written = (|| -> io::Result<()> {
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        // The mode asked for at creation went through the umask: now exactly.
+        if let Some(permissions) = permissions {
+            std::fs::set_permissions(&temp, permissions.clone())?;
+        }
+        std::fs::rename(&temp, target)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written.with_context(|| format!("could not replace {target}"))
+}
+
+/// A new file `.<name>.<pid>-<n>.xtask.tmp` in `dir`, created exclusively, with `permissions`
+/// (on Unix) from its first byte.
+fn new_temp_file(
+    dir: &Utf8Path,
+    name: &str,
+    permissions: Option<&std::fs::Permissions>,
+) -> anyhow::Result<(Utf8PathBuf, File)> {
+    use anyhow::Context;
+    for attempt in 0..100 {
+        let temp = dir.join(format!(".{name}.{}-{attempt}.xtask.tmp", std::process::id()));
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        if let Some(permissions) = permissions {
+            use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+            options.mode(permissions.mode() & 0o7777);
+        }
+        #[cfg(not(unix))]
+        let _ = permissions;
+        match options.open(&temp) {
+            Ok(file) => return Ok((temp, file)),
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(err) => return Err(err).with_context(|| format!("could not create {temp}")),
+        }
+    }
+    anyhow::bail!("could not create a temporary file in {dir}: every name was taken")
+}
+
 /// Free bytes for this user on the filesystem of `dir`: from POSIX `df -P -k` (stable std cannot
 /// ask the OS), and on Windows, which has no `df`, from the volume (GetDiskFreeSpaceExW).
 pub(crate) fn free_space(sh: &Shell, dir: &Utf8Path) -> Option<u64> {

@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 use toml_edit::{DocumentMut, InlineTable, Item, Table, TableLike, Value};
 
-use crate::secrets;
+use crate::{safe_fs, secrets};
 
 /// The comment behind every value setup writes.
 pub(crate) const MARK: &str = "added by cargo xtask setup-sccache";
@@ -68,9 +68,8 @@ impl Form {
 impl TomlFile {
     pub(crate) fn read(path: &Utf8Path) -> anyhow::Result<TomlFile> {
         // A FIFO in a config file's place is an error, not a read that never returns.
-        let original = crate::safe_fs::read_regular(path, true)
-            .with_context(|| format!("could not read {path}"))?
-            .unwrap_or_default();
+        let original =
+            safe_fs::read_regular(path, true).with_context(|| format!("could not read {path}"))?.unwrap_or_default();
         TomlFile::parse(path, original)
     }
 
@@ -344,29 +343,11 @@ impl TomlFile {
         if text.trim_matches(|c: char| c == '\u{feff}' || c.is_whitespace()).is_empty() && !is_link {
             return std::fs::remove_file(&target).with_context(|| format!("could not remove {target}"));
         }
-        let dir = target.parent().with_context(|| format!("{target} has no parent directory"))?;
-        std::fs::create_dir_all(dir).with_context(|| format!("could not create {dir}"))?;
-        let name = target.file_name().unwrap_or("config");
         let permissions = match private {
             true => private_permissions(),
             false => existing.map(|metadata| metadata.permissions()),
         };
-        let (temp, mut file) = new_temp_file(dir, name, permissions.as_ref())?;
-        let written = (|| -> anyhow::Result<()> {
-            use std::io::Write;
-            file.write_all(text.as_bytes())?;
-            file.sync_all()?;
-            // The mode asked for at creation went through the umask: now exactly.
-            if let Some(permissions) = permissions {
-                std::fs::set_permissions(&temp, permissions)?;
-            }
-            std::fs::rename(&temp, &target)?;
-            Ok(())
-        })();
-        if written.is_err() {
-            let _ = std::fs::remove_file(&temp);
-        }
-        written.with_context(|| format!("could not replace {target}"))
+        safe_fs::replace_file(&target, text.as_bytes(), permissions.as_ref())
     }
 }
 
@@ -406,33 +387,6 @@ fn private_permissions() -> Option<std::fs::Permissions> {
     }
     #[cfg(not(unix))]
     None
-}
-
-/// A new file `.<name>.<pid>-<n>.setup-sccache.tmp` in `dir`, created exclusively, with
-/// `permissions` (on Unix) from its first byte.
-fn new_temp_file(
-    dir: &Utf8Path,
-    name: &str,
-    permissions: Option<&std::fs::Permissions>,
-) -> anyhow::Result<(Utf8PathBuf, std::fs::File)> {
-    for attempt in 0..100 {
-        let temp = dir.join(format!(".{name}.{}-{attempt}.setup-sccache.tmp", std::process::id()));
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        if let Some(permissions) = permissions {
-            use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-            options.mode(permissions.mode() & 0o7777);
-        }
-        #[cfg(not(unix))]
-        let _ = permissions;
-        match options.open(&temp) {
-            Ok(file) => return Ok((temp, file)),
-            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(err) => return Err(err).with_context(|| format!("could not create {temp}")),
-        }
-    }
-    bail!("could not create a temporary file in {dir}: every name was taken")
 }
 
 /// In a mark, what comes before the value setup replaced.

@@ -152,3 +152,143 @@ fn an_alias_of_that_name_that_runs_something_else_is_refused_and_another_name_wo
     let missing = adopt(&sandbox, &[sandbox.path("nowhere").to_str().unwrap()]);
     assert!(text(&missing.stderr).contains("is not a directory that exists"), "{}", text(&missing.stderr));
 }
+
+/// A git repository holding an xtask crate of a few files at `repo/xtask`, as a source for `--from`.
+struct Source<'a> {
+    sandbox: &'a Sandbox,
+}
+
+impl Source<'_> {
+    fn write(&self, file: &str, text: &str) {
+        self.sandbox.write(&format!("repo/xtask/{file}"), text);
+    }
+
+    /// Commits everything; the new commit.
+    fn commit(&self, message: &str) -> String {
+        for args in
+            [&["add", "--all"][..], &["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", message]]
+        {
+            let output = self.sandbox.command("git", "repo").args(args).output().unwrap();
+            assert_success(&output, &format!("git {args:?}"));
+        }
+        let head = self.sandbox.command("git", "repo").args(["rev-parse", "HEAD"]).output().unwrap();
+        text(&head.stdout).trim().to_owned()
+    }
+
+    fn crate_dir(&self) -> PathBuf {
+        self.sandbox.path("repo/xtask")
+    }
+}
+
+fn lines(changed: &[(usize, &str)]) -> String {
+    (1..=12)
+        .map(|n| changed.iter().find(|(at, _)| *at == n).map_or(format!("line {n}\n"), |(_, text)| format!("{text}\n")))
+        .collect()
+}
+
+#[test]
+fn update_replaces_merges_and_marks_conflicts_keeping_the_workspaces_own_changes() {
+    let sandbox = Sandbox::new("adopt-update");
+    let host = host(&sandbox);
+    let source = Source { sandbox: &sandbox };
+    let init = sandbox.command("git", "home").args(["init", "-q"]).arg(sandbox.path("repo")).output().unwrap();
+    assert_success(&init, "git init");
+    source.write("Cargo.toml", "[package]\nname = \"xtask\"\nversion = \"0.1.0\"\nedition = \"2021\"\n");
+    for file in
+        ["src/adopt.rs", "src/merged.rs", "src/conflict.rs", "src/gone.rs", "src/gone_changed.rs", "src/deleted.rs"]
+    {
+        source.write(file, &lines(&[]));
+    }
+    let v1 = source.commit("v1");
+    let from = source.crate_dir();
+    let (host_arg, from_arg) = (host.to_str().unwrap(), from.to_str().unwrap());
+    let adopted = adopt(&sandbox, &[host_arg, "--from", from_arg, "--name", "tools", "--alias", "tools"]);
+    assert_success(&adopted, "adopt --from --name tools");
+    let record: serde_json::Value = serde_json::from_str(&read(&host.join("tools/adopted.json"))).unwrap();
+    assert_eq!(record["commit"], v1.as_str(), "{record:#}");
+    assert_eq!(record["prefix"], "xtask/", "{record:#}");
+
+    // The workspace's own changes.
+    let copy = host.join("tools");
+    fs::write(copy.join("src/merged.rs"), lines(&[(2, "ours 2")])).unwrap();
+    fs::write(copy.join("src/conflict.rs"), lines(&[(6, "ours 6")])).unwrap();
+    fs::write(copy.join("src/gone_changed.rs"), lines(&[(1, "ours 1")])).unwrap();
+    fs::write(copy.join("src/mine.rs"), "ours alone\n").unwrap();
+    fs::remove_file(copy.join("src/deleted.rs")).unwrap();
+
+    // The newer xtask.
+    source.write("Cargo.toml", "[package]\nname = \"xtask\"\nversion = \"0.2.0\"\nedition = \"2021\"\n");
+    source.write("src/adopt.rs", &lines(&[(3, "new 3")]));
+    source.write("src/merged.rs", &lines(&[(11, "new 11")]));
+    source.write("src/conflict.rs", &lines(&[(6, "new 6")]));
+    source.write("src/added.rs", "new file\n");
+    for file in ["src/gone.rs", "src/gone_changed.rs"] {
+        fs::remove_file(source.crate_dir().join(file)).unwrap();
+    }
+    let v2 = source.commit("v2");
+
+    let update = |extra: &[&str]| {
+        adopt(&sandbox, &[&[host_arg, "--update", "--from", from_arg, "--name", "tools"][..], extra].concat())
+    };
+    let before = snapshot(&host);
+    let dry = update(&["--dry-run"]);
+    assert_success(&dry, "adopt --update --dry-run");
+    assert_eq!(snapshot(&host), before, "--dry-run wrote something");
+    let plan = text(&dry.stdout);
+    for line in [
+        "src/adopt.rs: would replace",
+        "src/merged.rs: would merge: clean",
+        "src/conflict.rs: would merge: 1 conflict",
+        "src/added.rs: would add",
+        "src/gone.rs: would remove",
+        "src/gone_changed.rs: keep: removed upstream, but changed here",
+        "Cargo.toml: would replace",
+    ] {
+        assert!(plan.contains(line), "{line} in:\n{plan}");
+    }
+    assert!(!plan.contains("src/mine.rs") && !plan.contains("src/deleted.rs"), "{plan}");
+
+    let updated = update(&[]);
+    assert_eq!(updated.status.code(), Some(1), "{}", text(&updated.stderr));
+    assert!(
+        text(&updated.stderr).contains("conflicts marked (<<<<<<< … >>>>>>>) in src/conflict.rs"),
+        "{}",
+        text(&updated.stderr)
+    );
+    assert_eq!(read(&copy.join("src/adopt.rs")), lines(&[(3, "new 3")]));
+    assert_eq!(read(&copy.join("src/merged.rs")), lines(&[(2, "ours 2"), (11, "new 11")]));
+    let conflict = read(&copy.join("src/conflict.rs"));
+    assert!(
+        conflict.contains(
+            "<<<<<<< src/conflict.rs (this workspace)\nours 6\n=======\nnew 6\n>>>>>>> src/conflict.rs (new xtask)\n"
+        ),
+        "{conflict}"
+    );
+    assert_eq!(read(&copy.join("src/added.rs")), "new file\n");
+    assert!(!copy.join("src/gone.rs").exists() && !copy.join("src/deleted.rs").exists());
+    assert_eq!(read(&copy.join("src/gone_changed.rs")), lines(&[(1, "ours 1")]));
+    assert_eq!(read(&copy.join("src/mine.rs")), "ours alone\n");
+    assert_eq!(
+        read(&copy.join("Cargo.toml")),
+        "[package]\nname = \"tools\"\nversion = \"0.2.0\"\nedition = \"2021\"\n"
+    );
+    let record: serde_json::Value = serde_json::from_str(&read(&copy.join("adopted.json"))).unwrap();
+    assert_eq!(record["commit"], v2.as_str());
+    assert!(record["files"].get("src/gone_changed.rs").is_none(), "now the workspace's: {record:#}");
+
+    // Resolved by hand, the next update (nothing new upstream) keeps every change made here.
+    fs::write(copy.join("src/conflict.rs"), lines(&[(6, "both 6")])).unwrap();
+    let before = snapshot(&host);
+    let again = update(&[]);
+    assert_success(&again, "a second adopt --update");
+    assert!(text(&again.stdout).contains("0 of its files changed"), "{}", text(&again.stdout));
+    assert_eq!(snapshot(&host), before, "the record, too, is as it was");
+
+    // A copy without its record cannot be told apart from the workspace's changes.
+    fs::remove_file(copy.join("adopted.json")).unwrap();
+    let before = snapshot(&host);
+    let unknown = update(&[]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(text(&unknown.stderr).contains("has no adopted.json"), "{}", text(&unknown.stderr));
+    assert_eq!(snapshot(&host), before);
+}
