@@ -1,6 +1,6 @@
 //! End-to-end tests of `cargo xtask coverage` measuring pyo3 crates through their Python tests:
 //! the built xtask with the real cargo-llvm-cov, pyo3 (from this machine's registry, offline),
-//! Python's venv, maturin and pytest (from the wheel directory that `cargo xtask ci` fills, with
+//! Python's venv, maturin and pytest (from the wheel directory that `cargo dev ci` fills, with
 //! pip's index switched off: nothing is fetched), and sccache on a server of the test's own.
 
 #[path = "../../xtask/tests/support/mod.rs"]
@@ -14,7 +14,7 @@ use std::{
 
 use support::*;
 
-/// Where `cargo xtask ci` puts the wheels of maturin and pytest (see `ci.rs`).
+/// Where `cargo dev ci` puts the wheels of maturin and pytest (see `ci.rs`).
 fn wheel_dir() -> PathBuf {
     let dir = Path::new(XTASK).parent().and_then(Path::parent).unwrap().join("python-wheels");
     let found = fs::read_dir(&dir).ok().into_iter().flatten().filter_map(Result::ok).map(|entry| entry.file_name());
@@ -22,7 +22,7 @@ fn wheel_dir() -> PathBuf {
     assert!(
         ["maturin-", "pytest-"].iter().all(|prefix| names.iter().any(|name| name.starts_with(prefix))),
         "the wheels of maturin and pytest are needed in {}; get them with: python3 -m pip download --dest {} \
-         maturin==1.16.0 pytest==9.2.0 (`cargo xtask ci` does)",
+         maturin==1.16.0 pytest==9.2.0 (`cargo dev ci` does)",
         dir.display(),
         dir.display()
     );

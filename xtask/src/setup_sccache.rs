@@ -476,7 +476,7 @@ fn installed(sh: &Shell) -> anyhow::Result<Sccache<'_>> {
 }
 
 /// Finds sccache, or installs it (`None` for a dry run that would install it): a prebuilt binary
-/// when one can be had, else compiled by cargo (see `install`). `cargo xtask ci` calls this.
+/// when one can be had, else compiled by cargo (see `install`). `cargo dev ci` calls this.
 pub fn find_or_install(sh: &Shell, no_install: bool, dry_run: bool) -> anyhow::Result<Option<Found>> {
     find_or_install_from(sh, no_install, dry_run, None)
 }

@@ -1,6 +1,6 @@
 /* Wine 8 lacks bcryptprimitives.dll, which Rust's std (1.78 and later) loads for its random
  * numbers (ProcessPrng). This stand-in, built with mingw-w64 into the Wine prefix by
- * `cargo xtask ci`, answers from RtlGenRandom (advapi32's SystemFunction036) instead.
+ * `cargo dev ci`, answers from RtlGenRandom (advapi32's SystemFunction036) instead.
  * Only for running the tests under Wine; a real Windows has the DLL. */
 #include <windows.h>
 
