@@ -47,7 +47,7 @@ impl Prefix {
             let output = Command::new("x86_64-w64-mingw32-gcc")
                 .args(["-shared", "-O2", "-o"])
                 .arg(&dll)
-                .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data/wine/bcryptprimitives.c"))
+                .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data/wine/bcryptprimitives.c"))
                 .args(["-ladvapi32", "-Wl,--kill-at"])
                 .output()
                 .unwrap();
