@@ -38,15 +38,16 @@ impl flags::Adopt {
         let source = source_crate(self.from.as_deref())?;
         let source = source.as_path();
         let rename = (name != XTASK_PACKAGE).then_some(name);
+        let git = SourceGit::find(sh, source);
         if self.update {
             if self.alias.is_some() {
                 return Err(UsageError("--alias is set at adoption; --update leaves the alias as it is".into()).into());
             }
-            return update(sh, &host, source, name, rename, self.dry_run);
+            return update(sh, &host, (source, git.as_ref()), name, rename, self.dry_run);
         }
-        let plan = Plan::make(sh, &host, source, name, alias)?;
+        let plan = Plan::make(sh, &host, (source, git.as_ref()), name, alias)?;
         plan.print(self.dry_run);
-        warn_if_dirty(sh, source);
+        warn_if_dirty(source, git.as_ref());
         if self.dry_run {
             println!("--dry-run: nothing was written");
             return Ok(());
@@ -86,7 +87,7 @@ fn source_crate(from: Option<&Utf8Path>) -> anyhow::Result<Utf8PathBuf> {
 fn update(
     sh: &Shell,
     host: &Utf8Path,
-    source: &Utf8Path,
+    (source, git): (&Utf8Path, Option<&SourceGit>),
     name: &str,
     rename: Option<&str>,
     dry_run: bool,
@@ -105,8 +106,8 @@ fn update(
         ))
         .into());
     }
-    warn_if_dirty(sh, source);
-    let update = update::Update::plan(sh, &copy, source, rename)?;
+    warn_if_dirty(source, git);
+    let update = update::Update::plan(sh, &copy, (source, git), rename)?;
     update.print(dry_run);
     if dry_run {
         println!("--dry-run: nothing was written");
@@ -126,8 +127,8 @@ fn update(
 
 /// A source with uncommitted changes cannot give those files back as adopted later: they are
 /// then merged two ways. Said at adoption, when it can still be avoided.
-fn warn_if_dirty(sh: &Shell, source: &Utf8Path) {
-    match SourceGit::find(sh, source) {
+fn warn_if_dirty(source: &Utf8Path, git: Option<&SourceGit>) {
+    match git {
         None => eprintln!(
             "note: {source} is not a git checkout, so a later `adopt --update` cannot find this version to merge \
              against; files changed on both sides will be compared two ways"
@@ -168,7 +169,13 @@ struct Plan {
 }
 
 impl Plan {
-    fn make(sh: &Shell, host: &Utf8Path, source: &Utf8Path, name: &str, alias: &str) -> anyhow::Result<Plan> {
+    fn make(
+        sh: &Shell,
+        host: &Utf8Path,
+        (source, git): (&Utf8Path, Option<&SourceGit>),
+        name: &str,
+        alias: &str,
+    ) -> anyhow::Result<Plan> {
         let manifest_path = host.join("Cargo.toml");
         if !manifest_path.is_file() {
             bail!("{manifest_path} does not exist: give the root directory of a cargo workspace or package");
@@ -223,12 +230,7 @@ impl Plan {
         }
         let rename = (name != XTASK_PACKAGE).then(|| name.to_owned());
         let files = copied_files(source, rename.as_deref())?;
-        let git = SourceGit::find(sh, source);
-        let record = Record {
-            commit: git.as_ref().map(|git| git.commit.clone()),
-            prefix: git.map(|git| git.prefix).unwrap_or_default(),
-            files: files.iter().map(|(file, (bytes, _))| (file.clone(), file_hash(bytes))).collect(),
-        };
+        let record = Record::of(git, files.iter().map(|(file, (bytes, _))| (file.clone(), file_hash(bytes))).collect());
         Ok(Plan {
             host: host.to_owned(),
             files,

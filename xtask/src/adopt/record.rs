@@ -30,6 +30,15 @@ pub(crate) struct Record {
 }
 
 impl Record {
+    /// The record of `files` (path → fingerprint) copied from the source at `git`.
+    pub(crate) fn of(git: Option<&SourceGit>, files: BTreeMap<String, String>) -> Record {
+        Record {
+            commit: git.map(|git| git.commit.clone()),
+            prefix: git.map(|git| git.prefix.clone()).unwrap_or_default(),
+            files,
+        }
+    }
+
     pub(crate) fn to_json(&self) -> String {
         let text = serde_json::to_string_pretty(&json!({
             "about": ABOUT,

@@ -50,7 +50,12 @@ pub(super) struct Update {
 }
 
 impl Update {
-    pub(super) fn plan(sh: &Shell, copy: &Utf8Path, source: &Utf8Path, rename: Option<&str>) -> anyhow::Result<Update> {
+    pub(super) fn plan(
+        sh: &Shell,
+        copy: &Utf8Path,
+        (source, git): (&Utf8Path, Option<&SourceGit>),
+        rename: Option<&str>,
+    ) -> anyhow::Result<Update> {
         let record_path = copy.join(RECORD);
         if !record_path.is_file() {
             bail!(
@@ -60,7 +65,6 @@ impl Update {
             );
         }
         let adopted = Record::read(&record_path)?;
-        let git = SourceGit::find(sh, source);
         let new = copied_files(source, rename)?;
         let base = |file: &str, wanted: &str| -> Option<Vec<u8>> {
             let commit = adopted.commit.as_deref()?;
@@ -113,11 +117,7 @@ impl Update {
             steps.push(step);
         }
         let permissions = new.into_iter().map(|(file, (_, permissions))| (file, permissions)).collect();
-        let record = Record {
-            commit: git.as_ref().map(|git| git.commit.clone()),
-            prefix: git.map(|git| git.prefix).unwrap_or_default(),
-            files,
-        };
+        let record = Record::of(git, files);
         Ok(Update { copy: copy.to_owned(), steps, record, permissions })
     }
 
