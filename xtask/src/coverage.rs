@@ -1,7 +1,7 @@
 //! `cargo xtask coverage` and `cargo xtask coverage-fast`: test coverage with cargo-llvm-cov.
 //!
 //! cargo-llvm-cov writes one format per invocation (its issue #60), so the tests run once, writing
-//! the first exported format and (through `export_tap`) the JSON summary the table is made from,
+//! the first exported format and (through the `llvm-cov` stand-in, `roles::llvm_cov`) the JSON summary the table is made from,
 //! and each other format is one `cargo llvm-cov report`. Once the test run has merged the raw
 //! profiles into its `.profdata`, the raw ones are removed: a `report` then only reads the merged
 //! file (it merges only when raw profiles exist), so the formats render side by side instead of
@@ -19,7 +19,6 @@ mod artifacts;
 mod browser;
 mod changes;
 mod checks;
-pub(crate) mod export_tap;
 mod patch;
 mod python;
 mod python_tests;
@@ -46,7 +45,8 @@ use crate::{
     child::{self, Env},
     flags::{self, Mode},
     output::{Stream, Style, UsageError, paint},
-    rustc_wrapper, setup_sccache, tools,
+    roles::{llvm_cov, rustc_wrapper},
+    setup_sccache, tools,
     workspace::{self, Member, Workspace},
 };
 use patch::Patch;
@@ -642,13 +642,13 @@ impl Plan {
     }
 
     /// What the test run gets on top of `env`: with a format to export, the xtask stands in for
-    /// llvm-cov (see `export_tap`) and is told where the real one and the summary are.
+    /// llvm-cov (see `roles::llvm_cov`) and is told where the real one and the summary are.
     fn stand_in(&self) -> Env {
         match self.tested_format() {
             Some(_) => Env::default()
                 .set("LLVM_COV", &self.xtask)
-                .set(export_tap::REAL_LLVM_COV, &self.llvm_cov)
-                .set(export_tap::SUMMARY_FILE, self.summary_file()),
+                .set(llvm_cov::REAL_LLVM_COV, &self.llvm_cov)
+                .set(llvm_cov::SUMMARY_FILE, self.summary_file()),
             None => Env::default(),
         }
     }
@@ -671,7 +671,7 @@ impl Plan {
     }
 
     /// The format the test run writes itself: the first one that llvm-cov `export`s, so that
-    /// `export_tap` gets the summary from the same call. None when Python tests run after it:
+    /// The `llvm-cov` stand-in gets the summary from the same call. None when Python tests run after it:
     /// every report then comes after theirs.
     fn tested_format(&self) -> Option<Mode> {
         if self.python_tests.is_some() {
@@ -1315,15 +1315,12 @@ mod tests {
             env.iter().find(|(name, _)| name == key).and_then(|(_, value)| value.clone())
         };
         assert_eq!(value(&test, "LLVM_COV").as_deref(), Some("/bin/xtask"));
-        assert_eq!(value(&test, export_tap::REAL_LLVM_COV).as_deref(), Some("/toolchain/lib/bin/llvm-cov"));
-        assert_eq!(
-            value(&test, export_tap::SUMMARY_FILE),
-            Some(native("/ws/target/llvm-cov-target/xtask-summary.json"))
-        );
+        assert_eq!(value(&test, llvm_cov::REAL_LLVM_COV).as_deref(), Some("/toolchain/lib/bin/llvm-cov"));
+        assert_eq!(value(&test, llvm_cov::SUMMARY_FILE), Some(native("/ws/target/llvm-cov-target/xtask-summary.json")));
         for cmd in [plan.report(&sh, Mode::Html), plan.summary(&sh)] {
             let env = envs(cmd);
             assert_eq!(value(&env, "LLVM_COV").as_deref(), Some("/toolchain/lib/bin/llvm-cov"));
-            assert_eq!(value(&env, export_tap::SUMMARY_FILE), None);
+            assert_eq!(value(&env, llvm_cov::SUMMARY_FILE), None);
         }
         // When the test run writes the summary itself, nothing stands in.
         let plan = self::plan(&["--mode", "text"], stable());

@@ -15,6 +15,7 @@
 mod adopt;
 pub mod child;
 mod clean_shared_target;
+mod compile_record;
 mod coverage;
 mod doctor;
 mod finding;
@@ -23,7 +24,7 @@ mod hash;
 mod help;
 mod info;
 pub mod output;
-mod rustc_wrapper;
+mod roles;
 mod safe_fs;
 mod secrets;
 pub mod setup_sccache;
@@ -36,15 +37,19 @@ use std::process::ExitCode;
 use output::{Stream, Style, UsageError, paint};
 use xshell::Shell;
 
-/// The xtask's entry point: what the binary does, for its command line and environment.
+/// The xtask's entry point: one of its three roles (see `roles`), for its command line and
+/// environment.
 pub fn main() -> ExitCode {
-    if let Some(code) = coverage::export_tap::run_if_called() {
-        return code;
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    match roles::Role::of(&args, &|name| std::env::var_os(name)) {
+        roles::Role::LlvmCov(call) => call.run(),
+        roles::Role::RustcWrapper(call) => call.run(),
+        roles::Role::TaskRunner => run_task(args),
     }
-    if let Some(code) = rustc_wrapper::run_if_called() {
-        return code;
-    }
-    let mut args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+}
+
+/// The task runner: `cargo xtask TASK [FLAGS]`.
+fn run_task(mut args: Vec<std::ffi::OsString>) -> ExitCode {
     // `coverage-fast` is `coverage` with a narrower default selection: one definition of the flags.
     let scope = match args.first().is_some_and(|arg| arg == "coverage-fast") {
         true => {

@@ -24,10 +24,11 @@ use self::sccache_log::Outcome;
 use super::server::{Sccache, Stats};
 use crate::{
     child::{self, Env},
+    compile_record::{self, CompileRecord},
     flags,
     hash::fingerprint,
     output::{PassedOn, UsageError},
-    rustc_wrapper,
+    roles::rustc_wrapper,
     secrets::{errln, outln},
     tools::Version,
     workspace,
@@ -243,19 +244,13 @@ impl Unit {
             sccache_log::lookups(log).into_iter().map(|lookup| (lookup.args.clone(), lookup)).collect();
         let mut versions: HashMap<String, String> = HashMap::new();
         let mut units = Vec::new();
-        for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {dir}"))? {
-            let path = entry?.path();
-            if path.extension().is_none_or(|extension| extension != "json") {
-                continue;
-            }
-            let text = std::fs::read_to_string(&path)?;
-            let Ok(record) = serde_json::from_str::<Value>(&text) else { continue };
-            let mut unit = Unit::from_wrapper(&record);
+        for record in CompileRecord::read_dir(dir)? {
+            let mut unit = Unit::from_record(&record);
             if let Some(lookup) = lookups.get(&sccache_log::logged_args(&unit.args)) {
                 unit.outcome = lookup.outcome.clone();
                 unit.key = lookup.key.clone();
             }
-            if record["exit_code"].as_i64().is_some_and(|code| code != 0) {
+            if record.exit_code.is_some_and(|code| code != 0) {
                 unit.outcome = Outcome::Failed;
             }
             unit.compiler_version = versions
@@ -274,15 +269,10 @@ impl Unit {
     }
 
     /// A record the wrapper wrote.
-    fn from_wrapper(record: &Value) -> Unit {
-        let text = |value: &Value| value.as_str().unwrap_or_default().to_owned();
-        let args: Vec<String> = record["args"].as_array().into_iter().flatten().map(text).collect();
-        let env: BTreeMap<String, Option<String>> = record["env"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(name, value)| (name.clone(), Some(text(value))))
-            .collect();
+    fn from_record(record: &CompileRecord) -> Unit {
+        let args = record.args.clone();
+        let env: BTreeMap<String, Option<String>> =
+            record.env.iter().map(|(name, value)| (name.clone(), Some(value.clone()))).collect();
         let var = |name: &str| env.get(name).cloned().flatten().unwrap_or_default();
         let options = options(&args);
         let value = |flag: &str| values(&options, flag).next().map(str::to_owned);
@@ -306,8 +296,8 @@ impl Unit {
             crate_name,
             kind,
             target: value("--target").unwrap_or_else(|| "host".to_owned()),
-            compiler: text(&record["compiler"]),
-            cwd: text(&record["cwd"]),
+            compiler: record.compiler.clone(),
+            cwd: record.cwd.clone(),
             args,
             env,
             ..Unit::default()
@@ -328,7 +318,7 @@ impl Unit {
             })
             .collect();
         for (name, value) in env {
-            let value = value.map(|value| rustc_wrapper::kept_value(&name, &value));
+            let value = value.map(|value| compile_record::kept_value(&name, &value));
             self.env.entry(name).or_insert(value);
         }
     }

@@ -21,17 +21,32 @@ pub(crate) const REAL_LLVM_COV: &str = "XTASK_COVERAGE_REAL_LLVM_COV";
 /// Where that `export` also writes the summary.
 pub(crate) const SUMMARY_FILE: &str = "XTASK_COVERAGE_SUMMARY_FILE";
 
-/// Runs as `llvm-cov` when cargo-llvm-cov started the xtask as such; `None` otherwise.
-pub(crate) fn run_if_called() -> Option<ExitCode> {
-    let real = std::env::var_os(REAL_LLVM_COV)?;
-    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
-    // Tests of a measured crate inherit the variable; an xtask they start is asked for a task,
-    // never for one of llvm-cov's commands.
-    if !matches!(args.first().and_then(|arg| arg.to_str()), Some("export" | "show" | "report")) {
-        return None;
+/// A call of the xtask by cargo-llvm-cov, as its `llvm-cov`.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Call {
+    real: OsString,
+    args: Vec<OsString>,
+    summary: Option<OsString>,
+}
+
+impl Call {
+    /// The call, when the variable naming the real `llvm-cov` is set and `args` are llvm-cov's.
+    pub(crate) fn of(args: &[OsString], var: &dyn Fn(&str) -> Option<OsString>) -> Option<Call> {
+        let real = var(REAL_LLVM_COV)?;
+        // Tests of a measured crate inherit the variable; an xtask they start is asked for a task,
+        // never for one of llvm-cov's commands.
+        if !matches!(args.first().and_then(|arg| arg.to_str()), Some("export" | "show" | "report")) {
+            return None;
+        }
+        let summary = var(SUMMARY_FILE).filter(|_| args[0] == "export");
+        Some(Call { real, args: args.to_vec(), summary })
     }
-    let summary = std::env::var_os(SUMMARY_FILE).filter(|_| args[0] == "export");
-    Some(stand_in(&real, &args, summary.as_deref()))
+
+    /// Runs the real `llvm-cov` with the same arguments (and the summary beside an `export`), and
+    /// passes its exit code on.
+    pub(crate) fn run(self) -> ExitCode {
+        stand_in(&self.real, &self.args, self.summary.as_deref())
+    }
 }
 
 fn stand_in(real: &OsStr, args: &[OsString], summary: Option<&OsStr>) -> ExitCode {

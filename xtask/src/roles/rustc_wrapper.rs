@@ -17,12 +17,11 @@ use std::{
     collections::BTreeMap,
     ffi::{OsStr, OsString},
     process::ExitCode,
-    time::{SystemTime, UNIX_EPOCH},
 };
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use crate::{child::Env, hash::fingerprint, help, secrets};
+use crate::{child::Env, compile_record::CompileRecord, help};
 
 /// The sccache to call: the wrapper's own mark, present only in what a task gives its cargo.
 pub(crate) const SCCACHE_VAR: &str = "__XTASK_WRAPPER_SCCACHE";
@@ -44,39 +43,50 @@ pub(crate) fn env(xtask: &OsStr, sccache: &OsStr, user_wrapper: Option<OsString>
     }
 }
 
-/// Runs as the wrapper when cargo called the xtask as one; `None` otherwise.
-pub(crate) fn run_if_called() -> Option<ExitCode> {
-    let sccache = std::env::var_os(SCCACHE_VAR)?;
-    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
-    if !is_wrapper_call(&args) {
-        return None;
+/// A call of the xtask by cargo, as its rustc wrapper.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Call {
+    sccache: OsString,
+    args: Vec<OsString>,
+}
+
+impl Call {
+    /// The call, when `args` and the variable that marks the wrapper say the xtask is one.
+    pub(crate) fn of(args: &[OsString], var: &dyn Fn(&str) -> Option<OsString>) -> Option<Call> {
+        let sccache = var(SCCACHE_VAR)?;
+        is_wrapper_call(args).then(|| Call { sccache, args: args.to_vec() })
     }
-    let var = |name: &str| std::env::var_os(name);
-    let changes = sccache_env(&args, var(USER_WRAPPER_VAR), var(DEPENDENCY_ENV_VAR));
-    let sh = xshell::Shell::new().ok()?;
-    let status = std::process::Command::from(changes.apply(sh.cmd(sccache).args(&args))).status();
-    let status = match status {
-        Ok(status) => status,
-        Err(err) => {
-            eprintln!("error: the xtask's rustc wrapper could not run sccache: {err}");
-            return Some(ExitCode::FAILURE);
+
+    /// Runs sccache with cargo's arguments and the environment it would have without the xtask,
+    /// and passes its exit code on.
+    pub(crate) fn run(self) -> ExitCode {
+        let Call { sccache, args } = self;
+        let var = |name: &str| std::env::var_os(name);
+        let changes = sccache_env(&args, var(USER_WRAPPER_VAR), var(DEPENDENCY_ENV_VAR));
+        let status = xshell::Shell::new()
+            .map_err(std::io::Error::other)
+            .and_then(|sh| std::process::Command::from(changes.apply(sh.cmd(sccache).args(&args))).status());
+        let status = match status {
+            Ok(status) => status,
+            Err(err) => {
+                eprintln!("error: the xtask's rustc wrapper could not run sccache: {err}");
+                return ExitCode::FAILURE;
+            }
+        };
+        // Written once sccache is done, with its exit code: sccache logs the miss of a compilation
+        // that then fails (a build script's probe of the compiler) but no result for it.
+        if let Some(records) = var(RECORDS_VAR)
+            && is_compilation(&args)
+        {
+            let cwd = std::env::current_dir().map(|dir| dir.to_string_lossy().into_owned()).unwrap_or_default();
+            let record = CompileRecord::of(&args, seen_vars(std::env::vars_os(), &changes), cwd, status.code());
+            // A record that cannot be written costs its explanation, never the build.
+            if let Err(err) = record.write_into(records.as_ref()) {
+                eprintln!("warning: cargo xtask setup-sccache explain could not record a compilation: {err}");
+            }
         }
-    };
-    // Written once sccache is done, with its exit code: sccache logs the miss of a compilation
-    // that then fails (a build script's probe of the compiler) but no result for it.
-    if let Some(records) = var(RECORDS_VAR)
-        && is_compilation(&args)
-    {
-        let mut record = record(&args, seen_vars(std::env::vars_os(), &changes));
-        record["exit_code"] = status.code().into();
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |time| time.as_nanos());
-        let file = std::path::Path::new(&records).join(format!("{}-{nanos}.json", std::process::id()));
-        // A record that cannot be written costs its explanation, never the build.
-        if let Err(err) = std::fs::write(file, record.to_string()) {
-            eprintln!("warning: cargo xtask setup-sccache explain could not record a compilation: {err}");
-        }
+        ExitCode::from(status.code().map_or(1, |code| code.clamp(0, 255) as u8))
     }
-    Some(ExitCode::from(status.code().map_or(1, |code| code.clamp(0, 255) as u8)))
 }
 
 /// cargo gives everything it starts its variables, so the xtask's own command line too (`cargo
@@ -132,37 +142,6 @@ fn seen_vars(vars: impl Iterator<Item = (OsString, OsString)>, changes: &Env) ->
 fn is_compilation(args: &[OsString]) -> bool {
     args.iter().any(|arg| arg == "--crate-name" || arg.to_string_lossy().starts_with("--crate-name="))
         && !args.iter().any(|arg| arg == "-" || arg.to_string_lossy().starts_with("--print"))
-}
-
-/// What sccache is given: the compiler, its arguments, the working directory, and every `CARGO_*`
-/// variable (sccache hashes them; which ones exactly depends on its version, so the comparison
-/// decides). A value or argument that holds a credential is kept only as its fingerprint.
-fn record(args: &[OsString], vars: Vec<(OsString, OsString)>) -> Value {
-    let text = |arg: &OsString| arg.to_string_lossy().into_owned();
-    let env: Map<String, Value> = vars
-        .into_iter()
-        .filter_map(|(name, value)| Some((name.into_string().ok()?, text(&value))))
-        .filter(|(name, _)| name.starts_with("CARGO_"))
-        .map(|(name, value)| {
-            let value = kept_value(&name, &value);
-            (name, value.into())
-        })
-        .collect();
-    let cwd = std::env::current_dir().map(|dir| dir.to_string_lossy().into_owned()).unwrap_or_default();
-    json!({
-        "compiler": args.first().map(text),
-        "args": args.iter().skip(1).map(|arg| kept_value("", &text(arg))).collect::<Vec<_>>(),
-        "cwd": cwd,
-        "env": env,
-    })
-}
-
-/// `value` as a record may keep it: a credential becomes its fingerprint.
-pub(crate) fn kept_value(name: &str, value: &str) -> String {
-    match secrets::credentials_in(name, value).is_empty() {
-        true => value.to_owned(),
-        false => format!("hashed {}", fingerprint(value.as_bytes())),
-    }
 }
 
 #[cfg(test)]
@@ -225,24 +204,10 @@ mod tests {
     }
 
     #[test]
-    fn records_keep_what_sccache_sees_and_hash_credentials() {
-        let vars = [
-            ("CARGO_PKG_NAME", "a"),
-            ("CARGO_REGISTRIES_MINE_TOKEN", "s3cr3t-value"),
-            ("CARGO_HTTP_PROXY", "http://me:hunter2@proxy:8080"),
-            ("CARGO_LLVM_COV", "1"),
-            ("PATH", "/usr/bin"),
-        ]
-        .map(|(name, value)| (OsString::from(name), OsString::from(value)));
+    fn records_see_the_environment_sccache_gets() {
+        let vars = [("CARGO_PKG_NAME", "a"), ("CARGO_LLVM_COV", "1")]
+            .map(|(name, value)| (OsString::from(name), OsString::from(value)));
         let seen = seen_vars(vars.into_iter(), &Env::default().remove("CARGO_LLVM_COV").set("CARGO_TARGET_DIR", "/t"));
-        let record = record(&os(&["rustc", "--crate-name", "a", "-Clink-arg=https://u:hunter2@h/x"]), seen);
-        assert_eq!(record["compiler"], "rustc");
-        assert_eq!(record["args"].as_array().unwrap()[..2], [json!("--crate-name"), json!("a")]);
-        assert!(record["args"][2].as_str().unwrap().starts_with("hashed "), "{record:#}");
-        assert_eq!((&record["env"]["CARGO_PKG_NAME"], &record["env"]["CARGO_TARGET_DIR"]), (&json!("a"), &json!("/t")));
-        assert!(record["env"].get("PATH").is_none() && record["env"].get("CARGO_LLVM_COV").is_none());
-        let text = record.to_string();
-        assert!(!text.contains("s3cr3t") && !text.contains("hunter2"), "{text}");
-        assert!(record["env"]["CARGO_REGISTRIES_MINE_TOKEN"].as_str().unwrap().starts_with("hashed "));
+        assert_eq!(seen, [("CARGO_PKG_NAME", "a"), ("CARGO_TARGET_DIR", "/t")].map(|(n, v)| (n.into(), v.into())));
     }
 }
