@@ -5,10 +5,15 @@ use camino::Utf8Path;
 use xshell::Shell;
 
 use super::{
-    Dirs, Measured, NIGHTLY_INSTALL, NIGHTLY_LLVM_TOOLS, Scope, Tools, build_dir, installed_nightly, plan, python,
+    NIGHTLY_INSTALL, NIGHTLY_LLVM_TOOLS, Scope, build_dir,
+    outputs::Dirs,
+    plan::plan,
+    python,
     python_tests::{self, Suite},
+    run::Measured,
     selection::{Settings, select},
     summary::Metric,
+    toolchain::{Tools, installed_nightly},
 };
 use crate::{
     child,

@@ -1,0 +1,338 @@
+//! Every command of one run, decided before any runs (`Plan::new` is pure): the test run, one
+//! `report` per further format, the Python tests, and the dry run's description of them.
+
+use std::ffi::OsString;
+
+use camino::Utf8PathBuf;
+use xshell::{Cmd, Shell};
+
+use super::{
+    outputs::{Dirs, OutputOption},
+    python,
+    python_tests::{self, Place, Suite, SuiteSettings},
+    toolchain::{Tools, Wrapper, child_env, dependency_env},
+};
+use crate::{
+    child::{self, Env},
+    flags::{self, Mode},
+    roles::llvm_cov,
+    workspace::{Member, Workspace},
+};
+
+/// The plan for measuring the members named `measured`, once what their tests need is found.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn plan(
+    sh: &Shell,
+    ws: &Workspace,
+    flags: &flags::Coverage,
+    modes: &[Mode],
+    tools: Tools,
+    measured: &[String],
+    python_settings: &[(String, SuiteSettings)],
+    dirs: Dirs,
+) -> anyhow::Result<Plan> {
+    let measured: Vec<&Member> = ws.members.iter().filter(|member| measured.contains(&member.name)).collect();
+    let python_members: Vec<&Member> = measured.iter().copied().filter(|member| member.uses_python).collect();
+    if python_members.is_empty() {
+        return Ok(Plan::new(flags, modes, tools, &measured, &Env::default(), None, dirs));
+    }
+    let python = python::Python::find(sh)?;
+    let run_env = python_env(sh, &python)?;
+    let mut suites = Vec::new();
+    if !flags.no_python_tests {
+        for member in python_members {
+            match Suite::of(member, python_settings)? {
+                Some(suite) => suites.push(suite),
+                None => eprintln!(
+                    "`{}` has no Python tests (no maturin pyproject.toml with tests/test_*.py or a pytest \
+                     configuration): its Rust tests only",
+                    member.name
+                ),
+            }
+        }
+    }
+    let python_tests = (!suites.is_empty()).then_some(PythonTests { python, suites });
+    Ok(Plan::new(flags, modes, tools, &measured, &run_env, python_tests, dirs))
+}
+
+/// What pyo3 crates' tests need to start: the directory of Python's shared library in the
+/// loader's path. Not passed on as PYO3_PYTHON: pyo3 finds the same interpreter, and a changed
+/// PYO3_PYTHON would rebuild pyo3 and everything above it whenever plain `cargo llvm-cov` ran between.
+pub(super) fn python_env(sh: &Shell, python: &python::Python) -> anyhow::Result<Env> {
+    eprintln!("pyo3 crates: tests load Python's library from {} ({})", python.library_dir, python.interpreter);
+    let (name, value) = python::library_path(std::env::consts::OS, &python.library_dir, |name| sh.var_os(name))?;
+    Ok(Env::default().set(name, value))
+}
+
+/// The Python tests of the measured pyo3 crates, and the interpreter their environments are made with.
+#[derive(Debug)]
+pub(super) struct PythonTests {
+    pub(super) python: python::Python,
+    pub(super) suites: Vec<Suite>,
+}
+
+/// `--all-features` unless features were chosen: every feature's code is measured.
+pub(super) fn feature_args(features: &[String], no_default_features: bool) -> Vec<String> {
+    if features.is_empty() && !no_default_features {
+        return vec!["--all-features".into()];
+    }
+    let mut args: Vec<String> = features.iter().flat_map(|list| ["--features".into(), list.clone()]).collect();
+    if no_default_features {
+        args.push("--no-default-features".into());
+    }
+    args
+}
+
+/// Every command of one coverage run, decided before any runs.
+#[derive(Debug)]
+pub(super) struct Plan {
+    pub(super) cargo_llvm_cov: Utf8PathBuf,
+    pub(super) env: Env,
+    /// The toolchain's `llvm-cov`, and the xtask standing in for it in the test run.
+    pub(super) llvm_cov: Utf8PathBuf,
+    pub(super) xtask: OsString,
+    pub(super) packages: Vec<String>,
+    /// The measured members and their directories, which the summary gives each file to.
+    pub(super) crate_dirs: Vec<(String, Utf8PathBuf)>,
+    pub(super) feature_args: Vec<String>,
+    pub(super) nextest: bool,
+    pub(super) doctests: bool,
+    pub(super) formats: Vec<Mode>,
+    /// Whether the HTML report is opened in a browser at the end.
+    pub(super) open: bool,
+    /// The LCOV report patch coverage reads (`--patch-base`): lcov's destination when it is
+    /// asked for, else a file of its own in the coverage build directory.
+    pub(super) patch_lcov: Option<Utf8PathBuf>,
+    /// The pyo3 crates' Python tests, run after the Rust tests against an instrumented build.
+    pub(super) python_tests: Option<PythonTests>,
+    pub(super) dirs: Dirs,
+}
+
+impl Plan {
+    /// Decides the run's commands and their environment from what was found: no I/O, so tests
+    /// build their plans the way the run does. `modes` are those asked for (no mode: the figures
+    /// only); `run_env` is what the measured crates' tests need to start (see `python_env`).
+    pub(super) fn new(
+        flags: &flags::Coverage,
+        modes: &[Mode],
+        tools: Tools,
+        measured: &[&Member],
+        run_env: &Env,
+        python_tests: Option<PythonTests>,
+        dirs: Dirs,
+    ) -> Plan {
+        let Tools { cargo_llvm_cov, toolchain, llvm_cov, llvm_profdata, xtask, wrapper, user_vars } = tools;
+        let wrapper = if flags.no_sccache { Wrapper::Other } else { wrapper };
+        let env = child_env(&dirs, &toolchain, flags.no_sccache)
+            .and(&dependency_env(&wrapper, &xtask, &user_vars))
+            .set("LLVM_PROFDATA", &llvm_profdata)
+            .set("LLVM_COV", &llvm_cov)
+            .and(run_env);
+        let mut formats: Vec<Mode> = Vec::new();
+        for mode in modes {
+            if !formats.contains(&mode.format()) {
+                formats.push(mode.format());
+            }
+        }
+        Plan {
+            cargo_llvm_cov,
+            env,
+            llvm_cov,
+            xtask,
+            crate_dirs: measured.iter().map(|member| (member.name.clone(), member.manifest_dir.clone())).collect(),
+            packages: measured.iter().map(|member| member.name.clone()).collect(),
+            feature_args: feature_args(&flags.features, flags.no_default_features),
+            nextest: flags.nextest,
+            doctests: flags.doctests,
+            patch_lcov: flags.patch_base.as_ref().map(|_| match formats.contains(&Mode::Lcov) {
+                true => dirs.outputs.destination(Mode::Lcov).shown,
+                false => dirs.cov_target.join("xtask-patch.lcov"),
+            }),
+            formats,
+            open: modes.contains(&Mode::Open),
+            python_tests,
+            dirs,
+        }
+    }
+
+    /// The report that writes the LCOV file for patch coverage, when no `--mode lcov` does.
+    pub(super) fn patch_report<'a>(&self, sh: &'a Shell) -> Option<Cmd<'a>> {
+        let lcov = self.patch_lcov.as_ref().filter(|_| !self.formats.contains(&Mode::Lcov))?;
+        Some(self.scoped(self.llvm_cov(sh, &self.env).arg("report")).args(["--lcov", "--output-path", lcov.as_str()]))
+    }
+
+    /// What the test run gets on top of `env`: with a format to export, the xtask stands in for
+    /// llvm-cov (see `roles::llvm_cov`) and is told where the real one and the summary are.
+    pub(super) fn stand_in(&self) -> Env {
+        match self.tested_format() {
+            Some(_) => Env::default()
+                .set("LLVM_COV", &self.xtask)
+                .set(llvm_cov::REAL_LLVM_COV, &self.llvm_cov)
+                .set(llvm_cov::SUMMARY_FILE, self.summary_file()),
+            None => Env::default(),
+        }
+    }
+
+    /// cargo-llvm-cov with `env`, run directly rather than as `cargo llvm-cov`, so that it is the
+    /// copy that `Tools` checked.
+    pub(super) fn llvm_cov<'a>(&self, sh: &'a Shell, env: &Env) -> Cmd<'a> {
+        env.apply(child::command(sh, &self.cargo_llvm_cov).arg("llvm-cov"))
+    }
+
+    /// `report` must see the same packages and doc-test setting as the test run.
+    pub(super) fn scoped<'a>(&self, cmd: Cmd<'a>) -> Cmd<'a> {
+        let cmd = self.packages.iter().fold(cmd, |cmd, package| cmd.args(["-p", package]));
+        if self.doctests { cmd.arg("--doctests") } else { cmd }
+    }
+
+    /// The JSON summary the test run writes.
+    pub(super) fn summary_file(&self) -> Utf8PathBuf {
+        self.dirs.cov_target.join("xtask-summary.json")
+    }
+
+    /// The format the test run writes itself: the first one that llvm-cov `export`s, so that
+    /// The `llvm-cov` stand-in gets the summary from the same call. None when Python tests run after it:
+    /// every report then comes after theirs.
+    pub(super) fn tested_format(&self) -> Option<Mode> {
+        if self.python_tests.is_some() {
+            return None;
+        }
+        self.formats
+            .iter()
+            .copied()
+            .find(|format| matches!(format, Mode::Lcov | Mode::Json | Mode::Cobertura | Mode::Codecov))
+    }
+
+    /// The one test run. Like every `cargo llvm-cov` run with a report, it first removes the
+    /// previous profiles and the measured crates' objects (stale ones would count old code).
+    /// When every test passes it writes, in the same process, `tested_format` and the JSON
+    /// summary (or only the summary if no format is exported); the other formats are then
+    /// rendered from its profiles.
+    pub(super) fn test<'a>(&self, sh: &'a Shell) -> Cmd<'a> {
+        let cmd = self.llvm_cov(sh, &self.env.clone().and(&self.stand_in()));
+        let cmd = if self.nextest { cmd.arg("nextest") } else { cmd };
+        // --no-fail-fast: a failing test still leaves every other test's profile for the reports.
+        let cmd = self.scoped(cmd.arg("--no-fail-fast")).args(&self.feature_args);
+        match self.tested_format() {
+            Some(format) => self.written_by(cmd, format),
+            None if self.python_tests.is_some() => cmd.arg("--no-report"),
+            None => cmd.args(["--json", "--summary-only", "--output-path", self.summary_file().as_str()]),
+        }
+    }
+
+    /// Before a test run without a report: what the report run would remove first (earlier
+    /// profiles, the workspace's objects), keeping the dependencies and the Python environments.
+    pub(super) fn clean<'a>(&self, sh: &'a Shell) -> Cmd<'a> {
+        self.llvm_cov(sh, &self.env).args(["clean", "--workspace"])
+    }
+
+    /// cargo-llvm-cov's build environment, which the extension modules are built with, in a form
+    /// that reads back exactly.
+    pub(super) fn show_env<'a>(&self, sh: &'a Shell) -> Cmd<'a> {
+        self.llvm_cov(sh, &self.env).args(["show-env", "--with-pwsh-env-prefix"])
+    }
+
+    pub(super) fn python_commands<'a>(
+        &'a self,
+        sh: &'a Shell,
+        python: &'a python::Python,
+    ) -> python_tests::Commands<'a> {
+        python_tests::Commands { sh, python, env: &self.env, cov_target: &self.dirs.cov_target }
+    }
+
+    pub(super) fn report<'a>(&self, sh: &'a Shell, format: Mode) -> Cmd<'a> {
+        self.written_by(self.scoped(self.llvm_cov(sh, &self.env).arg("report")), format)
+    }
+
+    /// `cmd` writing `format` where it belongs.
+    pub(super) fn written_by<'a>(&self, cmd: Cmd<'a>, format: Mode) -> Cmd<'a> {
+        let destination = self.dirs.outputs.destination(format);
+        cmd.args([format.flag(), destination.option.flag(), destination.value.as_str()])
+    }
+
+    /// The formats left for `report` once the test run is over: all of them if a test failed,
+    /// as cargo-llvm-cov then writes no report.
+    pub(super) fn formats_after(&self, tests_failed: bool) -> Vec<Mode> {
+        let tested = if tests_failed { None } else { self.tested_format() };
+        self.formats.iter().copied().filter(|format| Some(*format) != tested).collect()
+    }
+
+    /// cargo-llvm-cov creates --output-dir but not the parent of --output-path.
+    pub(super) fn prepare_destination(&self, sh: &Shell, format: Mode) -> anyhow::Result<()> {
+        let destination = self.dirs.outputs.destination(format);
+        let dir = match destination.option {
+            OutputOption::Dir => destination.value.as_path(),
+            OutputOption::Path => destination.value.parent().unwrap_or(&self.dirs.root),
+        };
+        sh.create_dir(dir)?;
+        Ok(())
+    }
+
+    /// The summary, when a failing test kept the test run from writing it.
+    pub(super) fn summary<'a>(&self, sh: &'a Shell) -> Cmd<'a> {
+        self.scoped(self.llvm_cov(sh, &self.env).arg("report")).args(["--json", "--summary-only"])
+    }
+
+    /// For `--dry-run`.
+    pub(super) fn describe(&self, sh: &Shell) -> String {
+        let mut out = String::from("environment of the cargo-llvm-cov commands (added to yours):\n");
+        for word in self.env.words() {
+            out += &format!("  {word}\n");
+        }
+        if let Some(python_tests) = &self.python_tests {
+            let commands = self.python_commands(sh, &python_tests.python);
+            out += "each Python environment, unless one made from the same interpreter and requirements is there:\n";
+            for suite in &python_tests.suites {
+                let place = Place::new(&self.dirs.cov_target, &suite.package);
+                out += &format!(
+                    "  {}\n  {}\n",
+                    commands.create_venv(&place),
+                    commands.install_requirements(&place, suite)
+                );
+            }
+            out += &format!("then the previous run's profiles and objects go:\n  {}\n", self.clean(sh));
+        }
+        let (test, stand_in) = (self.test(sh), self.stand_in());
+        out += &match stand_in.is_empty() {
+            false => format!(
+                "the test run (the xtask stands in for llvm-cov to write the summary as well):\n  {test}\n  with \
+                 {stand_in}\n"
+            ),
+            true => format!("the test run:\n  {test}\n"),
+        };
+        if let Some(python_tests) = &self.python_tests {
+            let commands = self.python_commands(sh, &python_tests.python);
+            out += &format!(
+                "then each crate's Python tests, its module built into {} (CARGO_TARGET_DIR) with the environment of:\n  {}\n",
+                self.dirs.cov_target,
+                self.show_env(sh)
+            );
+            for suite in &python_tests.suites {
+                let place = Place::new(&self.dirs.cov_target, &suite.package);
+                out += &format!(
+                    "  (in {dir}) {}\n  {}\n  (in {dir}) {}\n",
+                    commands.build_module(&place, &Env::default()),
+                    commands.install_module(&place, &place.wheels.join("<the wheel maturin built>")),
+                    commands.pytest(&place, suite, "<from show-env>".as_ref()),
+                    dir = suite.dir,
+                );
+            }
+            out += &format!("then the summary:\n  {}\n", self.summary(sh));
+        } else {
+            out += &format!("if a test fails, then the summary:\n  {}\n", self.summary(sh));
+        }
+        let mut after: Vec<Cmd<'_>> =
+            self.formats_after(false).into_iter().map(|format| self.report(sh, format)).collect();
+        after.extend(self.patch_report(sh));
+        if !after.is_empty() {
+            out += &format!("then, with {}/*.profraw merged and removed, all at once:\n", self.dirs.cov_target);
+            for report in after {
+                out += &format!("  {report}\n");
+            }
+        }
+        if let Some(tested) = self.tested_format() {
+            out += &format!("if a test failed, its report after the summary:\n  {}\n", self.report(sh, tested));
+        }
+        out
+    }
+}

@@ -1,0 +1,279 @@
+//! Running a plan: the one test run, the Python tests, the reports, the summary table and the
+//! thresholds, the patch gate.
+
+use std::{
+    io::Write,
+    process::{Command, Stdio},
+};
+
+use anyhow::{Context, bail};
+use camino::{Utf8Path, Utf8PathBuf};
+use serde_json::Value;
+use xshell::Shell;
+
+use super::{
+    artifacts, browser, changes,
+    outputs::Dirs,
+    patch::{self, Patch},
+    plan::Plan,
+    python_tests::{self, Outcome, Place},
+    summary::{self, Minimums, Summary},
+};
+use crate::{
+    flags::Mode,
+    output::{Stream, Style, paint},
+    workspace::Workspace,
+};
+
+/// `--patch-base`: the changed lines, read before the run (a wrong ref fails before the tests),
+/// and the minimum share.
+pub(super) struct PatchGate {
+    pub(super) base: String,
+    /// Per file (canonical path), the changed lines.
+    pub(super) changed: Vec<(Utf8PathBuf, Vec<u32>)>,
+    /// The workspace root, canonical, which the files are shown relative to.
+    pub(super) root: Utf8PathBuf,
+    pub(super) minimum: Option<f64>,
+}
+
+impl PatchGate {
+    pub(super) fn read(sh: &Shell, ws: &Workspace, base: &str, minimum: Option<f64>) -> anyhow::Result<PatchGate> {
+        let git = changes::Git::open(sh, &ws.root, "--patch-base")?;
+        let commit = git.commit(base, "--patch-base")?;
+        let changed = git.changed_lines(&commit)?;
+        let root = ws.root.canonicalize_utf8().unwrap_or_else(|_| ws.root.clone());
+        Ok(PatchGate { base: base.to_owned(), changed, root, minimum })
+    }
+
+    /// The patch's figures from the run's LCOV report.
+    pub(super) fn measure(&self, lcov: &str) -> Patch {
+        let counts = patch::line_counts(lcov, |file| file.canonicalize_utf8().unwrap_or_else(|_| file.to_owned()));
+        Patch::new(&self.base, &self.changed, &counts, &self.root)
+    }
+}
+
+/// The minimums to check after the run.
+pub(super) struct Gates {
+    pub(super) total: Minimums,
+    pub(super) crates: Vec<(String, Minimums)>,
+    pub(super) patch: Option<PatchGate>,
+}
+
+/// A test run's outcome.
+pub(super) struct Measured {
+    pub(super) summary: Summary,
+    /// Whether a Rust or a Python test failed.
+    pub(super) tests_failed: bool,
+    pub(super) python: Vec<Outcome>,
+}
+
+impl Plan {
+    /// The one test run and its summary. Fails when no test wrote coverage data, which is what a
+    /// plain `cargo llvm-cov` reports as "no object files found".
+    pub(super) fn measure(&self, sh: &Shell) -> anyhow::Result<Measured> {
+        let summary_file = self.summary_file();
+        if summary_file.exists() {
+            sh.remove_path(&summary_file)?;
+        }
+        if let Some(format) = self.tested_format() {
+            self.prepare_destination(sh, format)?;
+        }
+        if let Some(python_tests) = &self.python_tests {
+            // Before the build: a missing venv module or an unreachable index fails in seconds.
+            let commands = self.python_commands(sh, &python_tests.python);
+            for suite in &python_tests.suites {
+                commands.prepare(&Place::new(&self.dirs.cov_target, &suite.package), suite)?;
+            }
+            let clean = self.clean(sh);
+            eprintln!("$ {clean}");
+            clean.quiet().run().context("could not remove the previous coverage run's profiles")?;
+        }
+        // The tests' own output is progress, not the result: it goes to stderr.
+        let test = self.test(sh);
+        eprintln!("$ {test}");
+        let status =
+            Command::from(test).stdout(std::io::stderr()).status().context("could not start cargo-llvm-cov")?;
+        let python = self.run_python_tests(sh)?;
+        let tests_failed = !status.success() || python.iter().any(Outcome::failed);
+        if raw_profiles(&self.dirs.cov_target).is_empty() {
+            bail!(if tests_failed {
+                "the test run failed before any test wrote coverage data (see cargo's messages above), so there is no report"
+            } else {
+                "no test wrote coverage data: do the measured crates have tests?"
+            });
+        }
+        if tests_failed {
+            eprintln!(
+                "{}: tests failed; the reports are made from the tests that ran, so the figures are partial",
+                paint(Stream::Stderr, Style::Bad, "warning")
+            );
+        }
+        // Either way the profiles are now merged, which lets `write_reports` run the reports together.
+        let json = match summary_file.exists() && !tests_failed {
+            true => sh.read_file(&summary_file)?,
+            false => self.summary(sh).read()?,
+        };
+        for profile in raw_profiles(&self.dirs.cov_target) {
+            sh.remove_path(profile)?;
+        }
+        let json: Value = serde_json::from_str(&json).context("cargo-llvm-cov's JSON summary is not JSON")?;
+        let crate_dirs: Vec<(&str, &Utf8Path)> =
+            self.crate_dirs.iter().map(|(name, dir)| (name.as_str(), dir.as_path())).collect();
+        Ok(Measured { summary: Summary::from_json(&json, &crate_dirs)?, tests_failed, python })
+    }
+
+    /// Each crate's Python tests against its instrumented module, one after another.
+    pub(super) fn run_python_tests(&self, sh: &Shell) -> anyhow::Result<Vec<Outcome>> {
+        let Some(python_tests) = &self.python_tests else { return Ok(Vec::new()) };
+        let show_env = self.show_env(sh);
+        let shown = show_env.to_string();
+        let output = show_env.quiet().ignore_status().output().with_context(|| format!("could not run `{shown}`"))?;
+        if !output.status.success() {
+            bail!("`{shown}` failed ({}): {}", output.status, String::from_utf8_lossy(&output.stderr).trim());
+        }
+        let build_env = python_tests::parse_show_env(&String::from_utf8_lossy(&output.stdout))?;
+        let commands = self.python_commands(sh, &python_tests.python);
+        let mut outcomes = Vec::new();
+        for suite in &python_tests.suites {
+            eprintln!("{}: Python tests ({}), against the instrumented module", suite.package, suite.collected());
+            let outcome = commands.run(&Place::new(&self.dirs.cov_target, &suite.package), suite, &build_env)?;
+            eprintln!("pytest {}", outcome.line());
+            outcomes.push(outcome);
+        }
+        Ok(outcomes)
+    }
+}
+
+impl Plan {
+    /// Every format at once: after `measure` each `report` only reads the merged profiles, and
+    /// writes a file or directory of its own.
+    pub(super) fn write_reports(&self, sh: &Shell, formats: &[Mode]) -> anyhow::Result<()> {
+        let mut reports = Vec::new();
+        for format in formats {
+            self.prepare_destination(sh, *format)?;
+            reports.push(self.report(sh, *format));
+        }
+        reports.extend(self.patch_report(sh));
+        let mut running = Vec::new();
+        for report in reports {
+            eprintln!("$ {report}");
+            let shown = report.to_string();
+            let child = Command::from(report)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .with_context(|| format!("could not start `{shown}`"))?;
+            running.push((shown, child));
+        }
+        let mut failed = Vec::new();
+        for (shown, child) in running {
+            let output = child.wait_with_output().with_context(|| format!("`{shown}` did not finish"))?;
+            // Each report's messages in one piece, in the order of --mode.
+            std::io::stderr().write_all(&output.stderr)?;
+            std::io::stderr().write_all(&output.stdout)?;
+            if !output.status.success() {
+                failed.push(format!("`{shown}` failed ({})", output.status));
+            }
+        }
+        if !failed.is_empty() {
+            bail!("{} (its messages are above)", failed.join("; "));
+        }
+        Ok(())
+    }
+}
+
+pub(super) fn execute(sh: &Shell, plan: &Plan, gates: &Gates, json: bool) -> anyhow::Result<()> {
+    let Measured { summary, tests_failed, python } = plan.measure(sh)?;
+    plan.write_reports(sh, &plan.formats_after(tests_failed))?;
+    let patch = match (&gates.patch, &plan.patch_lcov) {
+        (Some(gate), Some(lcov)) => Some(gate.measure(&sh.read_file(lcov)?)),
+        _ => None,
+    };
+    let mut owned: Vec<Utf8PathBuf> =
+        plan.formats.iter().map(|format| plan.dirs.outputs.destination(*format).owned).collect();
+    owned.dedup();
+    artifacts::record(&plan.dirs.cov_target, &owned)?;
+    let written: Vec<Utf8PathBuf> =
+        plan.formats.iter().map(|format| plan.dirs.outputs.destination(*format).shown).collect();
+    let shortfalls = summary::shortfalls(&summary, &gates.total, &gates.crates);
+
+    if json {
+        let mut figures = summary.to_json();
+        figures["patch"] = patch.as_ref().map_or(Value::Null, Patch::to_json);
+        figures["tests_failed"] = tests_failed.into();
+        figures["python_tests"] = python.iter().map(Outcome::to_json).collect();
+        println!("{figures:#}");
+    } else if plan.formats.contains(&Mode::Text) {
+        // llvm-cov's per-file table, the part of the text report people read in a terminal (and
+        // that GitLab's coverage regex reads).
+        let index = sh.read_file(plan.dirs.outputs.destination(Mode::Text).shown)?;
+        println!("{}\n", index.split("\n\n").next().unwrap_or_default().trim_end());
+    }
+    if !json {
+        print!("{}", summary.table());
+        if let Some(patch) = &patch {
+            print!("\n{}", patch.text());
+        }
+        if !python.is_empty() {
+            println!("\n{}", python_summary(&python));
+        }
+    }
+
+    let mut problems = Vec::new();
+    if tests_failed {
+        problems.push(
+            "tests failed, so the coverage figures are partial (the reports were written from the tests that ran)"
+                .to_owned(),
+        );
+    }
+    problems.extend(shortfalls);
+    let minimum = gates.patch.as_ref().and_then(|gate| gate.minimum);
+    problems.extend(patch.as_ref().zip(minimum).and_then(|(patch, minimum)| patch.shortfall(minimum)));
+    let mut notes: Vec<String> = patch.iter().map(Patch::markdown).collect();
+    if !python.is_empty() {
+        notes.push(python_summary(&python));
+    }
+    notes.extend(problems.iter().map(|problem| format!("**Failed:** {problem}")));
+    crate::output::append_step_summary(sh, &summary.markdown(&notes))?;
+
+    for path in &written {
+        // On stderr under --json, which keeps stdout one JSON document.
+        match json {
+            false => println!("{}wrote {path}", if path == &written[0] { "\n" } else { "" }),
+            true => eprintln!("wrote {path}"),
+        }
+    }
+    if plan.open {
+        browser::open(sh, &plan.dirs.outputs.destination(Mode::Html).shown);
+    }
+    match problems.as_slice() {
+        [] => Ok(()),
+        [problem] => bail!("{problem}"),
+        _ => bail!("coverage failed:\n  {}", problems.join("\n  ")),
+    }
+}
+
+/// Which Python tests ran and how they went, said once after the table.
+pub(super) fn python_summary(outcomes: &[Outcome]) -> String {
+    let lines: Vec<String> = outcomes.iter().map(Outcome::line).collect();
+    format!("Python tests (their coverage is included above): {}", lines.join("; "))
+}
+
+/// The `*.profraw` files the test run left in the coverage build directory.
+pub(super) fn raw_profiles(cov_target: &Utf8Path) -> Vec<Utf8PathBuf> {
+    let Ok(entries) = cov_target.read_dir_utf8() else { return Vec::new() };
+    entries
+        .filter_map(Result::ok)
+        .filter(|entry| entry.path().extension() == Some("profraw"))
+        .map(|entry| entry.into_path())
+        .collect()
+}
+
+/// `--clean`: removes what coverage wrote, after saying what; `--dry-run` only says it.
+pub(super) fn remove_artifacts(dirs: &Dirs, dry_run: bool) -> anyhow::Result<()> {
+    // The coverage build must be the workspace's own: never a shared directory.
+    if !dirs.cov_target.starts_with(&dirs.root) {
+        bail!("refusing to remove {}: it is outside the workspace {}", dirs.cov_target, dirs.root);
+    }
+    artifacts::remove(&dirs.cov_target, &dirs.reports(), dry_run)
+}
