@@ -1,6 +1,18 @@
 //! Environment assignments in each shell's syntax, for `setup-sccache env`.
 
-use super::settings::EnvShell;
+use anyhow::bail;
+use camino::Utf8Path;
+use xshell::Shell;
+
+use super::{
+    installed,
+    running::Configured,
+    settings::{BackendKind, EnvShell},
+};
+use crate::{
+    child::{Env, EnvChange},
+    secrets::{self, errln, outln},
+};
 
 impl EnvShell {
     /// The shell a user most likely types into: `$SHELL`'s name, else PowerShell on Windows, else bash.
@@ -52,6 +64,83 @@ impl EnvShell {
             EnvShell::Github => format!("{name}={value}"),
         })
     }
+}
+
+pub(super) fn print_env(sh: &Shell, shell: Option<EnvShell>, no_incremental: bool) -> anyhow::Result<()> {
+    let sccache = installed(sh)?;
+    let configured = Configured::read(sh)?;
+    let shell = shell.unwrap_or_else(|| EnvShell::guess(sh.var("SHELL").ok().as_deref()));
+    // Every line is checked before any is printed: a shell that is sourcing the output gets all
+    // of it or none.
+    let env = env_assignments(&sccache.path, &configured, sh.var("SCCACHE_CONF").ok(), no_incremental);
+    let lines = env
+        .changes()
+        .iter()
+        .map(|change| {
+            let EnvChange::Set(name, value) = change else { bail!("`env` only sets variables: {change:?}") };
+            let (name, value) = (name.to_string_lossy(), value.to_string_lossy());
+            // Masked, it would be a wrong value; shown, a leak.
+            if secrets::redact(&value) != value {
+                bail!(
+                    "{name} would hold a credential, so `env` prints nothing; the server reads it from the config file"
+                );
+            }
+            shell.assignment(&name, &value).map_err(|why| anyhow::anyhow!("{name}: {why}"))
+        })
+        .collect::<anyhow::Result<Vec<String>>>()?;
+    for line in lines {
+        outln!("{line}");
+    }
+    if configured.remote_settings().iter().any(|setting| setting.secret) {
+        errln!(
+            "note: the {} backend has credentials, so its variables are not printed; the server reads them from {}",
+            configured.backend,
+            configured.config.path
+        );
+    }
+    Ok(())
+}
+
+/// The variables that make a shell's builds use sccache as configured.
+pub(super) fn env_assignments(
+    sccache: &Utf8Path,
+    configured: &Configured,
+    sccache_conf: Option<String>,
+    no_incremental: bool,
+) -> Env {
+    let mut env = Env::default().set("RUSTC_WRAPPER", sccache);
+    if let Some(conf) = sccache_conf {
+        env = env.set("SCCACHE_CONF", conf);
+    }
+    if configured.backend == BackendKind::Local || configured.chain.is_some() {
+        env = env.set("SCCACHE_DIR", &configured.dir).set("SCCACHE_CACHE_SIZE", size_for_env(configured.size));
+    }
+    let remote = configured.remote_settings();
+    // sccache takes a backend's variables as a whole in place of its config table: print none
+    // rather than leave out the password.
+    if !remote.iter().any(|setting| setting.secret) {
+        for setting in remote {
+            if let Some(variable) = configured.backend.variable(setting.key) {
+                env = env.set(variable, setting.value);
+            }
+        }
+    }
+    if let Some(chain) = &configured.chain {
+        env = env.set("SCCACHE_MULTILEVEL_CHAIN", chain);
+    }
+    if no_incremental { env.set("CARGO_INCREMENTAL", "0") } else { env }
+}
+
+/// A size in the form every sccache version reads from `SCCACHE_CACHE_SIZE`: digits and a unit.
+pub(super) fn size_for_env(bytes: u64) -> String {
+    ["T", "G", "M", "K"]
+        .iter()
+        .zip([40, 30, 20, 10])
+        .find(|(_, shift)| bytes >> shift > 0 && bytes.is_multiple_of(1 << shift))
+        .map_or_else(
+            || format!("{}K", bytes.div_ceil(1024).max(1)),
+            |(unit, shift)| format!("{}{unit}", bytes >> shift),
+        )
 }
 
 #[cfg(test)]

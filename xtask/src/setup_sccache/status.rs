@@ -7,10 +7,11 @@ use serde_json::{Value, json};
 use xshell::Shell;
 
 use super::{
-    Configured, DIST_SCHEDULER, WRAPPER, is_sccache,
+    DIST_SCHEDULER, WRAPPER, is_sccache,
+    running::Configured,
     server::{DistStatus, Endpoint, Sccache, Stats},
     settings::BackendKind,
-    trial_server_starts,
+    setup::trial_server_starts,
 };
 use crate::{
     finding::{Finding, Group, Level},
