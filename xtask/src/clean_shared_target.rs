@@ -5,33 +5,31 @@
 //! on every directory (taking cargo's build locks), measure, show the plan, get consent, delete,
 //! report. Nothing is deleted until all of that has passed.
 
+mod findings;
+mod progress;
+mod report;
 mod safety;
 mod source;
 mod tree;
 
 use std::{
     io::{BufRead, IsTerminal, Write},
-    sync::{
-        Mutex,
-        atomic::{AtomicU64, Ordering},
-    },
-    time::{Duration, Instant, SystemTime},
+    time::SystemTime,
 };
 
 use anyhow::{Context, bail};
 use camino::{Utf8Path, Utf8PathBuf};
-use serde_json::{Value, json};
 use xshell::Shell;
 
+pub(crate) use self::{findings::findings, progress::Progress};
 use self::{
+    report::{Plan, Report, advise_on_the_variable, preview, reports, result_lines, to_json},
     safety::{Locks, Protected, Refusal},
     source::{Setting, Source},
-    tree::{Bytes, Deleted, Filters, Removal, Selection, Tree},
+    tree::{Bytes, Deleted, Filters, Tree},
 };
 use crate::{
-    finding::{Finding, Group},
     flags,
-    output::human_bytes,
     safe_fs::{MountPoints, free_space},
     toml_file::TomlFile,
     tools,
@@ -251,79 +249,6 @@ fn configured(ws: &Workspace, [target_source, build_source]: [Source; 2]) -> Vec
     dirs
 }
 
-/// Where findings about disk use are listed.
-const DISK: Group = Group::Disk;
-/// With less free space than this beside the target directory, `doctor` points at the cleaning.
-const LOW_FREE_SPACE: u64 = 5 << 30;
-
-/// Disk findings, for `doctor`: each directory cargo uses for this workspace, what set it and what
-/// it holds, and `coverage_dir` when it lies outside them, each measured by the one walk the
-/// cleaning makes (a directory inside another is not walked again); then the free space.
-pub(crate) fn findings(sh: &Shell, ws: &Workspace, coverage_dir: &Utf8Path) -> Vec<Finding> {
-    let directories = match sources(sh) {
-        Ok(sources) => configured(ws, sources),
-        Err(err) => {
-            return vec![Finding::error(DISK, format!("{err:#}"), "fix the setting it names, then run again")];
-        }
-    };
-    let mut findings = Vec::new();
-    let mut measured: Vec<&Utf8Path> = Vec::new();
-    for dir in &directories {
-        if !measured.iter().any(|done| dir.path.starts_with(done)) {
-            let whose =
-                if dir.path.starts_with(&ws.root) { "the workspace's own" } else { "shared: outside the workspace" };
-            let label = format!("{} {} (set by {}; {whose})", dir.role, dir.path, dir.source.describe(dir.setting));
-            findings.push(measure(&label, &dir.path));
-            measured.push(&dir.path);
-        }
-    }
-    if !measured.iter().any(|done| coverage_dir.starts_with(done)) && coverage_dir.exists() {
-        findings.push(measure(&format!("coverage build dir {coverage_dir}"), coverage_dir));
-    }
-    let beside = ws.target_dir.ancestors().find(|dir| dir.exists()).unwrap_or(&ws.root);
-    if let Some(free) = free_space(sh, beside) {
-        let what = format!("{} free on the target dir's filesystem", human_bytes(free));
-        findings.push(match free < LOW_FREE_SPACE {
-            true => Finding::warn(
-                DISK,
-                what,
-                "`cargo xtask clean-shared-target --dry-run` shows what cleaning the target dir frees; \
-                 `cargo xtask setup-sccache clear` empties sccache's cache",
-            ),
-            false => Finding::ok(DISK, what),
-        });
-    }
-    findings
-}
-
-/// What `dir` holds, in total and by category, from the cleaning's own scan.
-fn measure(label: &str, dir: &Utf8Path) -> Finding {
-    if !dir.exists() {
-        return Finding::ok(DISK, format!("{label}: does not exist yet"));
-    }
-    let scanned = (|| -> anyhow::Result<Removal> {
-        let real = dir.canonicalize_utf8().with_context(|| format!("could not resolve {dir}"))?;
-        let progress = Progress::new(std::io::stderr().is_terminal());
-        let tree = Tree::scan(&real, safety::profile_dirs(&real)?, &MountPoints::read()?, &progress)?;
-        progress.finish();
-        let selection = tree.select(&Filters::everything(), false);
-        let mut links = tree::FastMap::default();
-        tree.count_removed_links(&selection, &mut links);
-        let mut removal = tree.removal(&selection, &links, 0);
-        removal.total = tree.total;
-        Ok(removal)
-    })();
-    match scanned {
-        Ok(Removal { total, categories, .. }) => {
-            let parts: Vec<String> =
-                categories.iter().map(|(name, bytes)| format!("{name} {}", human_bytes(bytes.disk))).collect();
-            let parts = if parts.is_empty() { String::new() } else { format!(": {}", parts.join(", ")) };
-            Finding::ok(DISK, format!("{label} holds {}{parts}", sizes(total)))
-        }
-        Err(err) => Finding::warn(DISK, format!("{label} could not be measured: {err:#}"), "fix what it names"),
-    }
-}
-
 /// Removes everything in `dir` through the cleaning's checked deletion (`Tree::delete`): links
 /// go as links, a mount point inside is an error, and each directory is checked to be the one
 /// scanned. With `made_by_cargo` the directory must pass the cleaning's cargo check (its tag
@@ -468,186 +393,6 @@ fn delete(sh: &Shell, plans: &mut [Plan], reports: &mut [Report], progress: &Pro
     }
 }
 
-/// Each plan's report, a hard-linked file counted as freed only if every link to it goes.
-fn reports(plans: &[Plan]) -> Vec<Report> {
-    let mut removed_links = tree::FastMap::default();
-    for plan in plans {
-        plan.tree.count_removed_links(&plan.selection, &mut removed_links);
-    }
-    plans.iter().map(|plan| plan.report(&removed_links)).collect()
-}
-
-struct Plan {
-    dir: Checked,
-    tree: Tree,
-    selection: Selection,
-    free_before: Option<u64>,
-}
-
-impl Plan {
-    fn report(&self, removed_links: &tree::FastMap<crate::safe_fs::FileId, u64>) -> Report {
-        let removal = self.tree.removal(&self.selection, removed_links, LARGEST);
-        Report {
-            role: self.dir.dir.role,
-            path: self.dir.dir.path.clone(),
-            real: self.dir.real.clone(),
-            is_link: self.dir.is_link,
-            shared: self.dir.shared,
-            source: self.dir.dir.source.clone(),
-            source_text: self.dir.dir.source.describe(self.dir.dir.setting),
-            total: self.tree.total,
-            remove: removal.total,
-            categories: removal.categories,
-            largest: removal.largest,
-            kept_foreign: if self.dir.tagged { Vec::new() } else { self.tree.foreign() },
-            over_limit: self.selection.over_limit,
-            free_before: self.free_before,
-            removed: None,
-            failed: None,
-            free_after: None,
-        }
-    }
-}
-
-/// What the user sees of one directory: the plan and, after deletion, the result.
-struct Report {
-    role: &'static str,
-    path: Utf8PathBuf,
-    real: Utf8PathBuf,
-    is_link: bool,
-    shared: bool,
-    source: Source,
-    source_text: String,
-    total: Bytes,
-    remove: Bytes,
-    categories: Vec<(String, Bytes)>,
-    largest: Vec<(String, Bytes)>,
-    /// What stays because it lies outside cargo's layout in a directory without cargo's tag.
-    kept_foreign: Vec<String>,
-    over_limit: Option<u64>,
-    free_before: Option<u64>,
-    /// After deletion: what went, and how many removals failed with the first few of them.
-    removed: Option<Bytes>,
-    failed: Option<(u64, Vec<(Utf8PathBuf, String)>)>,
-    free_after: Option<u64>,
-}
-
-fn sizes(bytes: Bytes) -> String {
-    format!("{} files, {} ({} on disk)", bytes.files, human_bytes(bytes.apparent), human_bytes(bytes.disk))
-}
-
-fn preview(reports: &[Report], note: Option<&str>) -> String {
-    let mut out = String::new();
-    for report in reports {
-        let whose = if report.shared { "shared: outside the workspace" } else { "the workspace's own" };
-        out += &format!("{:<10}  {} ({whose})\n", report.role, report.path);
-        out += &format!("  set by    {}\n", report.source_text);
-        if report.is_link {
-            out += &format!("  link to   {} (cleaned there; the link stays)\n", report.real);
-        }
-        out += &format!("  holds     {}\n", sizes(report.total));
-        if !report.kept_foreign.is_empty() {
-            out += &format!(
-                "  keeps     {} (outside cargo's layout, in a directory without cargo's tag)\n",
-                report.kept_foreign.join(", ")
-            );
-        }
-        if report.remove == Bytes::default() {
-            out += "  removes   nothing\n";
-            continue;
-        }
-        out += &format!("  removes   {}\n", sizes(report.remove));
-        let width = report.categories.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
-        for (name, bytes) in &report.categories {
-            out += &format!("    {name:<width$}  {}\n", sizes(*bytes));
-        }
-        out += "  largest\n";
-        for (name, bytes) in &report.largest {
-            out += &format!("    {:>10}  {name}\n", human_bytes(bytes.disk));
-        }
-        if let Some(left) = report.over_limit {
-            out += &format!(
-                "  note      removing every build unit leaves {} on disk, more than --max-size: the rest is not \
-                 build units (see the categories with --dry-run and no filter)\n",
-                human_bytes(left)
-            );
-        }
-    }
-    if let Some(note) = note {
-        out += note;
-        out += "\n";
-    }
-    out
-}
-
-fn free(bytes: Option<u64>) -> String {
-    bytes.map_or_else(|| "unknown".to_owned(), human_bytes)
-}
-
-/// `Removed N files, X (Y on disk) from DIR; free space A → B`, then what could not be removed.
-fn result_lines(report: &Report) -> String {
-    let removed = report.removed.unwrap_or_default();
-    let mut out = format!(
-        "Removed {} files, {} ({} on disk) from {}; free space {} → {}\n",
-        removed.files,
-        human_bytes(removed.apparent),
-        human_bytes(removed.disk),
-        report.real,
-        free(report.free_before),
-        free(report.free_after)
-    );
-    if let Some((errors @ 1.., failures)) = &report.failed {
-        let left = report.remove.files.saturating_sub(removed.files);
-        out += &format!(
-            "Not removed: {left} of the {} files planned; {errors} removal{} failed{}:\n",
-            report.remove.files,
-            if *errors == 1 { "" } else { "s" },
-            if *errors as usize > failures.len() { format!(", the first {}", failures.len()) } else { String::new() }
-        );
-        for (path, why) in failures {
-            out += &format!("  {path}: {why}\n");
-        }
-    }
-    out
-}
-
-fn to_json(reports: &[Report], deleted: bool, needs_yes: bool) -> Value {
-    let bytes = |b: Bytes| json!({"files": b.files, "apparent_bytes": b.apparent, "disk_bytes": b.disk});
-    let named = |list: &[(String, Bytes)]| {
-        list.iter()
-            .map(
-                |(name, b)| json!({"name": name, "files": b.files, "apparent_bytes": b.apparent, "disk_bytes": b.disk}),
-            )
-            .collect::<Vec<_>>()
-    };
-    json!({
-        "deleted": deleted,
-        "needs_yes": needs_yes,
-        "directories": reports.iter().map(|r| json!({
-            "role": r.role,
-            "path": r.path.as_str(),
-            "real_path": r.real.as_str(),
-            "is_link": r.is_link,
-            "shared": r.shared,
-            "source": r.source_text,
-            "total": bytes(r.total),
-            "remove": bytes(r.remove),
-            "categories": named(&r.categories),
-            "largest": named(&r.largest),
-            "kept_outside_cargos_layout": r.kept_foreign,
-            "over_limit_disk_bytes": r.over_limit,
-            "free_bytes_before": r.free_before,
-            "removed_files": r.removed.map(|b| b.files),
-            "removed": r.removed.map(bytes),
-            "failed_removals": r.failed.as_ref().map(|(errors, _)| errors),
-            "failures": r.failed.as_ref().map(|(_, failures)| failures.iter()
-                .map(|(path, why)| json!({"path": path.as_str(), "error": why}))
-                .collect::<Vec<_>>()),
-            "free_bytes_after": r.free_after,
-        })).collect::<Vec<_>>(),
-    })
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Consent {
     DryRun,
@@ -674,131 +419,10 @@ fn ask(question: &str) -> anyhow::Result<bool> {
     Ok(matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
 }
 
-/// When a directory came from a global `CARGO_TARGET_DIR`: what that costs and how to do without
-/// it, after a dry run as after a clean.
-fn advise_on_the_variable(reports: &[Report], root: &Utf8Path) {
-    if let Some(report) = reports.iter().find(|r| r.source == Source::Var("CARGO_TARGET_DIR")) {
-        let shell = std::env::var("SHELL").ok();
-        eprint!("{}", target_dir_variable_advice(&report.path, root, std::env::consts::OS, shell.as_deref()));
-    }
-}
-
-/// What a global `CARGO_TARGET_DIR` costs and how to do without it, for the user's OS and shell.
-fn target_dir_variable_advice(dir: &Utf8Path, workspace_root: &Utf8Path, os: &str, shell: Option<&str>) -> String {
-    let shell_name = shell.and_then(|shell| Utf8Path::new(shell).file_name()).unwrap_or("sh");
-    let unset = match (os, shell_name) {
-        ("windows", _) => "PowerShell: [Environment]::SetEnvironmentVariable(\"CARGO_TARGET_DIR\", $null, \"User\"); \
-             Remove-Item Env:CARGO_TARGET_DIR"
-            .to_owned(),
-        (_, "fish") => "fish: set -e CARGO_TARGET_DIR; set -Ue CARGO_TARGET_DIR\n    and delete the \
-             `set -gx CARGO_TARGET_DIR ...` line from ~/.config/fish/config.fish"
-            .to_owned(),
-        (_, name) => {
-            let files = match name {
-                "zsh" => "~/.zshenv, ~/.zprofile or ~/.zshrc",
-                "bash" => "~/.bashrc, ~/.bash_profile or ~/.profile",
-                _ => "your shell's startup file (~/.profile)",
-            };
-            let launchd = if os == "macos" {
-                "\n    and, if you set it for apps too: launchctl unsetenv CARGO_TARGET_DIR"
-            } else {
-                ""
-            };
-            format!(
-                "{name}: unset CARGO_TARGET_DIR\n    and delete the `export CARGO_TARGET_DIR=...` line from {files}{launchd}"
-            )
-        }
-    };
-    format!(
-        "\nThe target directory came from the CARGO_TARGET_DIR environment variable, which every project on \
-         this machine then shares. It costs:\n\
-         - coverage: cargo-llvm-cov builds in {dir}/llvm-cov-target, so the profiles of different projects mix \
-         there and a report can pick up another project's runs;\n\
-         - sccache: the variable is passed to every compile and sccache hashes all CARGO_* variables into its \
-         keys, so builds that differ in it (another shell, CI) miss the cache; build.target-dir in a config file \
-         does not change the keys.\n\
-         To choose the directory per project instead, put this in {workspace_root}/.cargo/config.toml:\n    \
-         [build]\n    target-dir = \"{dir}\"\n\
-         To stop setting the variable ({unset_for}):\n    {unset}\n\
-         (This task edits none of your files.)\n",
-        unset_for = if os == "windows" { "Windows" } else { shell_name },
-    )
-}
-
-/// Files scanned or removed, on stderr: refreshed in place on a terminal, an occasional line
-/// otherwise, and nothing for a directory done in under half a second. Shared by the threads of
-/// the scan and the deletion.
-pub(crate) struct Progress {
-    terminal: bool,
-    scanned: AtomicU64,
-    bytes: AtomicU64,
-    removed: AtomicU64,
-    /// When the phase started and when a line was last shown.
-    shown: Mutex<(Instant, Option<Instant>)>,
-}
-
-impl Progress {
-    fn new(terminal: bool) -> Progress {
-        Progress {
-            terminal,
-            scanned: AtomicU64::new(0),
-            bytes: AtomicU64::new(0),
-            removed: AtomicU64::new(0),
-            shown: Mutex::new((Instant::now(), None)),
-        }
-    }
-
-    /// One more entry scanned, of `bytes` (apparent).
-    pub(crate) fn scanned(&self, bytes: u64) {
-        self.bytes.fetch_add(bytes, Ordering::Relaxed);
-        self.tick(self.scanned.fetch_add(1, Ordering::Relaxed));
-    }
-
-    pub(crate) fn removed(&self) {
-        self.tick(self.removed.fetch_add(1, Ordering::Relaxed));
-    }
-
-    fn tick(&self, count: u64) {
-        if count % 1024 == 1023 {
-            self.show();
-        }
-    }
-
-    fn show(&self) {
-        let Ok(mut shown) = self.shown.try_lock() else { return };
-        let (started, last) = &mut *shown;
-        let now = Instant::now();
-        let every = if self.terminal { Duration::from_millis(100) } else { Duration::from_secs(5) };
-        if now - *started < Duration::from_millis(500) || last.is_some_and(|last| now - last < every) {
-            return;
-        }
-        *last = Some(now);
-        let [scanned, bytes, removed] =
-            [&self.scanned, &self.bytes, &self.removed].map(|count| count.load(Ordering::Relaxed));
-        let text = match removed {
-            0 => format!("scanned {scanned} entries, {}", human_bytes(bytes)),
-            removed => format!("removed {removed} files"),
-        };
-        if self.terminal {
-            eprint!("\r\x1b[K{text}");
-        } else {
-            eprintln!("{text}");
-        }
-    }
-
-    /// Ends a phase: clears the progress line.
-    fn finish(&self) {
-        let mut shown = self.shown.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if self.terminal && shown.1.is_some() {
-            eprint!("\r\x1b[K");
-        }
-        *shown = (Instant::now(), None);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use report::target_dir_variable_advice;
 
     #[test]
     fn asks_only_on_a_terminal_and_never_in_a_dry_run() {
