@@ -10,20 +10,21 @@
 //! finds the module among the build's objects. Nothing is installed anywhere else, and nothing is
 //! written into the crate: no wheel in place, no `.pytest_cache`, no `__pycache__`.
 
-use std::time::Instant;
-
 use anyhow::{Context, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 use serde_json::{Map, Value};
 use toml_edit::{DocumentMut, Item};
-use xshell::{Cmd, Shell};
+use xshell::Shell;
+
+mod environment;
 
 use super::python::Python;
 use crate::{
-    child::{self, Env},
+    child::{self},
     finding::{Finding, Group},
     workspace::Member,
 };
+pub(super) use environment::{Commands, Outcome, Place, parse_show_env, stamp};
 
 /// Where the settings live, for messages.
 const SETTINGS: &str = "[workspace.metadata.xtask.coverage.python]";
@@ -249,288 +250,6 @@ fn venv_program(venv: &Utf8Path, os: &str, name: &str) -> Utf8PathBuf {
     }
 }
 
-/// The files of one suite's run, all under the coverage build directory.
-#[derive(Debug)]
-pub(super) struct Place {
-    /// `xtask-python` and the crate's directory in it, which hold the rest.
-    dirs: [Utf8PathBuf; 2],
-    pub(super) venv: Utf8PathBuf,
-    pub(super) wheels: Utf8PathBuf,
-    junit: Utf8PathBuf,
-}
-
-impl Place {
-    pub(super) fn new(cov_target: &Utf8Path, package: &str) -> Place {
-        let root = cov_target.join("xtask-python");
-        let dir = root.join(package);
-        Place { venv: dir.join("venv"), wheels: dir.join("wheels"), junit: dir.join("pytest.xml"), dirs: [root, dir] }
-    }
-
-    /// Before anything in it is emptied or removed (venv's `--clear`, old wheels): none of these
-    /// directories may be a link or anything but a directory, so that what is removed is always
-    /// what the run made here, never what a link points to.
-    fn check(&self) -> anyhow::Result<()> {
-        for dir in self.dirs.iter().chain([&self.venv, &self.wheels]) {
-            match dir.symlink_metadata() {
-                Ok(metadata) if !metadata.is_dir() => bail!(
-                    "{dir} is {}, not a directory the coverage run made; move it away",
-                    if metadata.is_symlink() { "a link" } else { "a file" }
-                ),
-                _ => {}
-            }
-        }
-        Ok(())
-    }
-
-    pub(super) fn program(&self, name: &str) -> Utf8PathBuf {
-        venv_program(&self.venv, std::env::consts::OS, name)
-    }
-}
-
-/// What an environment is made from, as its stamp says it: a change in any line remakes it.
-pub(super) fn stamp(python: &Python, requirements: &[String]) -> String {
-    let mut text = format!("interpreter: {}\nversion: {}\n", python.executable, python.version);
-    for requirement in requirements {
-        text += &format!("requirement: {requirement}\n");
-    }
-    text
-}
-
-/// Every command of the Python side of a run, built from the plan: no I/O.
-pub(super) struct Commands<'a> {
-    pub(super) sh: &'a Shell,
-    pub(super) python: &'a Python,
-    /// The cargo-llvm-cov children's environment.
-    pub(super) env: &'a Env,
-    pub(super) cov_target: &'a Utf8Path,
-}
-
-impl<'a> Commands<'a> {
-    /// Makes the environment anew (`--clear` empties one that is out of date).
-    pub(super) fn create_venv(&self, place: &Place) -> Cmd<'a> {
-        child::command(self.sh, &self.python.interpreter).args(["-m", "venv", "--clear"]).arg(&place.venv)
-    }
-
-    pub(super) fn install_requirements(&self, place: &Place, suite: &Suite) -> Cmd<'a> {
-        self.pip(place).args(&suite.requirements)
-    }
-
-    fn pip(&self, place: &Place) -> Cmd<'a> {
-        // pip's index, proxy and certificate settings are the user's.
-        child::command(self.sh, place.program("python")).args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-        ])
-    }
-
-    /// The extension module, instrumented: built by cargo-llvm-cov's build environment
-    /// (`build_env`) into the coverage build directory, where `report` finds it. Run in the
-    /// project's directory, where maturin finds the crate as it does when users build there.
-    pub(super) fn build_module(&self, place: &Place, build_env: &Env) -> Cmd<'a> {
-        let env = self.env.clone().and(build_env).set("CARGO_TARGET_DIR", self.cov_target);
-        env.apply(child::command(self.sh, place.program("maturin")))
-            .arg("build")
-            .arg("--interpreter")
-            .arg(place.program("python"))
-            .arg("--out")
-            .arg(&place.wheels)
-            .args(["--auditwheel", "skip"])
-    }
-
-    pub(super) fn install_module(&self, place: &Place, wheel: &Utf8Path) -> Cmd<'a> {
-        self.pip(place).args(["--no-deps", "--force-reinstall"]).arg(wheel)
-    }
-
-    /// pytest, run in the project's directory, writing its profiles where the Rust tests wrote theirs,
-    /// and leaving no cache or bytecode in the crate.
-    pub(super) fn pytest(&self, place: &Place, suite: &Suite, profile_file: &std::ffi::OsStr) -> Cmd<'a> {
-        let env = Env::default().set("LLVM_PROFILE_FILE", profile_file).set("PYTHONDONTWRITEBYTECODE", "1");
-        env.apply(child::command(self.sh, place.program("pytest")))
-            .args(["-p", "no:cacheprovider", "--junitxml"])
-            .arg(&place.junit)
-            .args(&suite.tests)
-            .args(&suite.pytest_args)
-    }
-}
-
-/// How one suite's run went.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Outcome {
-    pub(super) package: String,
-    pub(super) counts: Counts,
-    /// Why the run failed other than by failing tests (the module did not build, pytest
-    /// collected nothing or stopped), if it did.
-    pub(super) problem: Option<String>,
-}
-
-impl Outcome {
-    pub(super) fn failed(&self) -> bool {
-        self.problem.is_some() || self.counts.failed + self.counts.errors > 0
-    }
-
-    /// `textstats-py: 3 passed`, `app-py: 2 passed, 1 failed, 1 skipped`.
-    pub(super) fn line(&self) -> String {
-        let Counts { passed, failed, errors, skipped } = self.counts;
-        let mut parts = vec![format!("{passed} passed")];
-        for (count, what) in [(failed, "failed"), (errors, "errors"), (skipped, "skipped")] {
-            if count > 0 {
-                parts.push(format!("{count} {what}"));
-            }
-        }
-        match &self.problem {
-            Some(problem) => format!("{}: {} ({problem})", self.package, parts.join(", ")),
-            None => format!("{}: {}", self.package, parts.join(", ")),
-        }
-    }
-
-    pub(super) fn to_json(&self) -> Value {
-        let Counts { passed, failed, errors, skipped } = self.counts;
-        serde_json::json!({
-            "crate": self.package,
-            "passed": passed,
-            "failed": failed,
-            "errors": errors,
-            "skipped": skipped,
-            "problem": self.problem,
-        })
-    }
-}
-
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Counts {
-    pub(super) passed: u64,
-    pub(super) failed: u64,
-    pub(super) errors: u64,
-    pub(super) skipped: u64,
-}
-
-/// The totals of pytest's JUnit XML report: the attributes of its `<testsuite>` elements.
-fn junit_counts(xml: &str) -> Option<Counts> {
-    let mut counts = Counts::default();
-    let mut tests = 0;
-    let mut found = false;
-    for element in xml.split("<testsuite ").skip(1) {
-        // With the space the split took, so that every attribute follows one.
-        let head = format!(" {}", element.split('>').next()?);
-        let attribute = |name: &str| -> Option<u64> {
-            let marker = format!(" {name}=\"");
-            let value = &head[head.find(&marker)? + marker.len()..];
-            value[..value.find('"')?].parse().ok()
-        };
-        tests += attribute("tests")?;
-        counts.failed += attribute("failures")?;
-        counts.errors += attribute("errors")?;
-        counts.skipped += attribute("skipped").unwrap_or(0);
-        found = true;
-    }
-    counts.passed = tests.checked_sub(counts.failed + counts.errors + counts.skipped)?;
-    found.then_some(counts)
-}
-
-/// The variables of `cargo llvm-cov show-env --with-pwsh-env-prefix`: each line is
-/// `$env:NAME="…"` with every character of the value escaped as `` `u{hex} ``, which reads back
-/// without any shell's quoting rules.
-pub(super) fn parse_show_env(text: &str) -> anyhow::Result<Env> {
-    let mut env = Env::default();
-    for line in text.lines().map(str::trim).filter(|line| !line.is_empty()) {
-        let parsed = (|| {
-            let (name, value) = line.strip_prefix("$env:")?.split_once('=')?;
-            let value = value.strip_prefix('"')?.strip_suffix('"')?;
-            let mut decoded = String::new();
-            for escape in value.split("`u{").skip(1) {
-                let hex = escape.strip_suffix('}')?;
-                decoded.push(char::from_u32(u32::from_str_radix(hex, 16).ok()?)?);
-            }
-            (value.is_empty() || value.starts_with("`u{")).then_some((name.to_owned(), decoded))
-        })();
-        let (name, value) =
-            parsed.with_context(|| format!("cannot read this line of `cargo llvm-cov show-env`: {line}"))?;
-        env = env.set(name, value);
-    }
-    Ok(env)
-}
-
-impl Commands<'_> {
-    /// Makes `place`'s environment for `suite` unless the one there was made from the same
-    /// interpreter and requirements; says which, and how long it took.
-    pub(super) fn prepare(&self, place: &Place, suite: &Suite) -> anyhow::Result<()> {
-        let stamp = stamp(self.python, &suite.requirements);
-        place.check()?;
-        let stamp_path = place.venv.join(STAMP);
-        if std::fs::read_to_string(&stamp_path).is_ok_and(|text| text == stamp) {
-            eprintln!("{}: reusing the Python environment {}", suite.package, place.venv);
-            return Ok(());
-        }
-        // `--clear` empties the directory: only ever one that venv made.
-        if place.venv.exists() && !place.venv.join("pyvenv.cfg").is_file() {
-            bail!(
-                "{} is not a Python virtual environment (it has no pyvenv.cfg), so it is not remade; move it away",
-                place.venv
-            );
-        }
-        let started = Instant::now();
-        eprintln!("{}: making the Python environment {} with {}", suite.package, place.venv, self.python.interpreter);
-        let create = self.create_venv(place);
-        let shown = create.to_string();
-        create.quiet().ignore_stdout().run().with_context(|| {
-            format!(
-                "`{shown}` failed: Python's venv module is missing or broken (on Debian and Ubuntu: sudo apt-get \
-                 install python3-venv)"
-            )
-        })?;
-        let install = self.install_requirements(place, suite);
-        eprintln!("{}: installing {}", suite.package, suite.requirements.join(" "));
-        install.quiet().run().with_context(|| {
-            format!(
-                "{} could not install its Python tests' requirements (pip's messages are above): they come from \
-                 PyPI, or from the index or wheel directory pip's own settings name (PIP_INDEX_URL, \
-                 PIP_FIND_LINKS, pip.conf); `--no-python-tests` measures without them",
-                suite.package
-            )
-        })?;
-        std::fs::write(&stamp_path, stamp).with_context(|| format!("could not write {stamp_path}"))?;
-        eprintln!("{}: Python environment ready in {:.1} s", suite.package, started.elapsed().as_secs_f64());
-        Ok(())
-    }
-
-    /// Builds the module, installs it and runs pytest: a failure in any step fails the suite,
-    /// not the run, so the other suites and the reports still happen.
-    pub(super) fn run(&self, place: &Place, suite: &Suite, build_env: &Env) -> anyhow::Result<Outcome> {
-        let outcome = |problem: Option<String>, counts| Outcome { package: suite.package.clone(), counts, problem };
-        place.check()?;
-        remove_wheels(&place.wheels)?;
-        let project_sh = self.sh.clone();
-        project_sh.change_dir(&suite.dir);
-        let in_project = Commands { sh: &project_sh, ..*self };
-        let build = in_project.build_module(place, build_env);
-        eprintln!("$ {build}");
-        if let Err(err) = build.run() {
-            return Ok(outcome(Some(format!("the extension module did not build: {err}")), Counts::default()));
-        }
-        let wheel = built_wheel(&place.wheels)?;
-        self.install_module(place, &wheel).quiet().run().context("could not install the module's wheel")?;
-        if place.junit.exists() {
-            std::fs::remove_file(&place.junit).with_context(|| format!("could not remove {}", place.junit))?;
-        }
-        let profile_file = build_env.get("LLVM_PROFILE_FILE").flatten();
-        let profile_file = profile_file.context("`cargo llvm-cov show-env` did not say LLVM_PROFILE_FILE")?;
-        let pytest = in_project.pytest(place, suite, profile_file);
-        eprintln!("$ {pytest}");
-        let status =
-            std::process::Command::from(pytest).stdout(std::io::stderr()).status().context("could not start pytest")?;
-        let counts = std::fs::read_to_string(&place.junit).ok().as_deref().and_then(junit_counts);
-        let problem = match (status.code(), counts) {
-            (Some(0 | 1), Some(_)) => None,
-            (Some(5), _) => Some("pytest collected no tests".to_owned()),
-            _ => Some(format!("pytest stopped ({status}); see its messages above")),
-        };
-        Ok(outcome(problem, counts.unwrap_or_default()))
-    }
-}
-
 /// For `doctor`: whether environments can be made, and each crate's, with what to do.
 pub(super) fn findings(sh: &Shell, python: &Python, suites: &[Suite], cov_target: &Utf8Path) -> Vec<Finding> {
     const GROUP: Group = Group::Coverage;
@@ -582,33 +301,13 @@ pub(super) fn findings(sh: &Shell, python: &Python, suites: &[Suite], cov_target
     findings
 }
 
-/// Removes the wheels of an earlier build: only `*.whl` files, in the directory maturin writes.
-fn remove_wheels(dir: &Utf8Path) -> anyhow::Result<()> {
-    let Ok(entries) = dir.read_dir_utf8() else { return Ok(()) };
-    for entry in entries.filter_map(Result::ok) {
-        if entry.path().extension() == Some("whl") && entry.file_type().is_ok_and(|kind| kind.is_file()) {
-            std::fs::remove_file(entry.path()).with_context(|| format!("could not remove {}", entry.path()))?;
-        }
-    }
-    Ok(())
-}
-
-fn built_wheel(dir: &Utf8Path) -> anyhow::Result<Utf8PathBuf> {
-    let entries = dir.read_dir_utf8().with_context(|| format!("maturin wrote no wheel into {dir}"))?;
-    let wheels: Vec<Utf8PathBuf> = entries
-        .filter_map(Result::ok)
-        .filter(|entry| entry.path().extension() == Some("whl"))
-        .map(|entry| entry.into_path())
-        .collect();
-    match wheels.as_slice() {
-        [wheel] => Ok(wheel.clone()),
-        _ => bail!("expected one wheel from maturin in {dir}, found {}", wheels.len()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use xshell::Cmd;
+
     use super::*;
+    use crate::child::Env;
+    use environment::{Counts, junit_counts};
 
     const MATURIN: &str = "[build-system]\nrequires = [\"maturin>=1.7,<2\"]\nbuild-backend = \"maturin\"\n";
 
