@@ -9,13 +9,17 @@ use super::{
     DIST_SCHEDULER, MULTILEVEL, installed,
     server::{DistStatus, Sccache, Stats},
     settings::{self, BackendKind, CacheSize},
-    status::{self},
 };
 use crate::{
     output::{self, human_bytes},
+    safe_fs,
     secrets::{self, errln, outln},
     toml_file::TomlFile,
 };
+
+/// The fix of a low hit rate: what says why the misses missed.
+pub(super) const EXPLAIN_MISSES: &str =
+    "cargo xtask setup-sccache explain (rebuilds once through sccache and says why each compilation missed)";
 
 /// How the running server's distributed compilation differs from the configured one, if it does
 /// (a server reads `[dist]` when it starts).
@@ -186,7 +190,7 @@ pub(super) fn show_stats(sh: &Shell, as_json: bool, zero: bool) -> anyhow::Resul
         errln!("no sccache server runs on {}: these are empty figures", sccache.endpoint);
     }
     if stats.low_hit_rate() {
-        errln!("the hit rate is low; to see why: {}", status::EXPLAIN_MISSES);
+        errln!("the hit rate is low; to see why: {}", EXPLAIN_MISSES);
     }
     // A failed summary still lets --zero reset the counters, then fails the task.
     let summary = output::append_step_summary(sh, &stats.to_markdown());
@@ -200,4 +204,29 @@ pub(super) fn show_stats(sh: &Shell, as_json: bool, zero: bool) -> anyhow::Resul
         }
     }
     summary
+}
+
+/// Starts a throw-away server with `config` on a free port, then stops it: sccache checks its
+/// backend when it starts, and a wrapper whose server cannot start fails every build. The
+/// configuration may hold a password: it is written owner-only into an owner-only directory, and
+/// removed as soon as the server has read it.
+pub(super) fn trial_server_starts(sccache: &Sccache<'_>, config: &str) -> anyhow::Result<()> {
+    trial_server(sccache, config, |_| Ok(()))
+}
+
+/// `trial_server_starts`, then `check` of the running trial server.
+pub(super) fn trial_server(
+    sccache: &Sccache<'_>,
+    config: &str,
+    check: impl FnOnce(&Sccache<'_>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let trial_dir = safe_fs::PrivateDir::create("cargo-xtask-sccache-trial-")?;
+    let config_path = trial_dir.write("config", config)?;
+    let trial = sccache.private(&config_path, &trial_dir.path.join("disk"))?;
+    let started = trial.start();
+    // A started server has read its configuration; stopping needs none.
+    let _ = std::fs::remove_file(&config_path);
+    let checked = started.and_then(|()| check(&trial));
+    trial.stop()?;
+    checked
 }

@@ -9,7 +9,7 @@ use xshell::Shell;
 use super::{
     DIST_AUTH_TOKEN, DIST_AUTH_TYPE, DIST_SCHEDULER, DIST_TOKEN_VAR, INCREMENTAL, MULTILEVEL, WRAPPER,
     cargo_config_path, install, is_sccache,
-    running::{Configured, ensure_running},
+    running::{Configured, ensure_running, trial_server, trial_server_starts},
     server::Sccache,
     settings::{self, BackendKeys, BackendKind, BackendUrl, CacheSize, Scope},
     status::{incremental_forced_on, show_status, unset_incremental},
@@ -413,29 +413,4 @@ pub(super) fn check_backend_compiled_in(
         bail!("--multilevel needs sccache 0.15.0 or later, and {} is {}", sccache.path, sccache.version);
     }
     Ok(())
-}
-
-/// Starts a throw-away server with `config` on a free port, then stops it: sccache checks its
-/// backend when it starts, and a wrapper whose server cannot start fails every build. The
-/// configuration may hold a password: it is written owner-only into an owner-only directory, and
-/// removed as soon as the server has read it.
-pub(super) fn trial_server_starts(sccache: &Sccache<'_>, config: &str) -> anyhow::Result<()> {
-    trial_server(sccache, config, |_| Ok(()))
-}
-
-/// `trial_server_starts`, then `check` of the running trial server.
-pub(super) fn trial_server(
-    sccache: &Sccache<'_>,
-    config: &str,
-    check: impl FnOnce(&Sccache<'_>) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
-    let trial_dir = safe_fs::PrivateDir::create("cargo-xtask-sccache-trial-")?;
-    let config_path = trial_dir.write("config", config)?;
-    let trial = sccache.private(&config_path, &trial_dir.path.join("disk"))?;
-    let started = trial.start();
-    // A started server has read its configuration; stopping needs none.
-    let _ = std::fs::remove_file(&config_path);
-    let checked = started.and_then(|()| check(&trial));
-    trial.stop()?;
-    checked
 }

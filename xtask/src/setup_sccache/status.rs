@@ -8,10 +8,9 @@ use xshell::Shell;
 
 use super::{
     DIST_SCHEDULER, WRAPPER, is_sccache,
-    running::Configured,
+    running::{Configured, EXPLAIN_MISSES, trial_server_starts},
     server::{DistStatus, Endpoint, Sccache, Stats},
     settings::BackendKind,
-    setup::trial_server_starts,
 };
 use crate::{
     finding::{Finding, Group, Level},
@@ -23,9 +22,6 @@ use crate::{
     workspace,
 };
 
-/// The fix of a low hit rate: what says why the misses missed.
-pub(super) const EXPLAIN_MISSES: &str =
-    "cargo xtask setup-sccache explain (rebuilds once through sccache and says why each compilation missed)";
 /// Where findings about sccache are listed.
 const GROUP: Group = Group::Sccache;
 /// The cache's share of the disk is listed with the other sizes.
