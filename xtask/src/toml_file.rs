@@ -15,11 +15,19 @@ use crate::{safe_fs, secrets};
 /// The comment behind every value setup writes.
 pub(crate) const MARK: &str = "added by cargo xtask setup-sccache";
 
+/// The first line of a file that setup created, so that `disable` knows to remove the file once
+/// nothing else is in it, and to leave a file that existed (even empty) as it was.
+const CREATED: &str = "# created by cargo xtask setup-sccache";
+
 /// A TOML file read for editing.
 pub(crate) struct TomlFile {
     pub(crate) path: Utf8PathBuf,
     /// The text as read; empty when the file does not exist.
     original: String,
+    /// Whether the file existed when it was read.
+    existed: bool,
+    /// Whether it starts with `CREATED`, which is kept out of `doc`.
+    created: bool,
     form: Form,
     doc: DocumentMut,
     /// What the edits did, for people: `set build.rustc-wrapper = "..."`.
@@ -68,13 +76,18 @@ impl Form {
 impl TomlFile {
     pub(crate) fn read(path: &Utf8Path) -> anyhow::Result<TomlFile> {
         // A FIFO in a config file's place is an error, not a read that never returns.
-        let original =
-            safe_fs::read_regular(path, true).with_context(|| format!("could not read {path}"))?.unwrap_or_default();
-        TomlFile::parse(path, original)
+        let original = safe_fs::read_regular(path, true).with_context(|| format!("could not read {path}"))?;
+        let existed = original.is_some();
+        Ok(TomlFile { existed, ..TomlFile::parse(path, original.unwrap_or_default())? })
     }
 
+    /// The file at `path` as if it held `original`.
     pub(crate) fn parse(path: &Utf8Path, original: String) -> anyhow::Result<TomlFile> {
         let (form, body) = Form::of(&original);
+        let (created, body) = match body.strip_prefix(CREATED) {
+            Some(rest) => (true, rest.strip_prefix('\n').unwrap_or(rest).to_owned()),
+            None => (false, body),
+        };
         let doc = body.parse::<DocumentMut>().map_err(|err| {
             // The position and the reason, not toml_edit's quote of the line: that line may hold a
             // password.
@@ -89,7 +102,7 @@ impl TomlFile {
             secrets::credentials_in(key, text).iter().for_each(|c| secrets::keep(c))
         });
         let (changes, set, removed) = (Vec::new(), Vec::new(), Vec::new());
-        Ok(TomlFile { path: path.to_owned(), original, form, doc, changes, set, removed })
+        Ok(TomlFile { path: path.to_owned(), original, existed: true, created, form, doc, changes, set, removed })
     }
 
     /// The item at `keys`, through tables of every form (headers, dotted keys, inline tables).
@@ -276,8 +289,13 @@ impl TomlFile {
         self.text() != self.original
     }
 
+    /// The text to write: a file that setup creates starts with `CREATED`, and keeps it.
     pub(crate) fn text(&self) -> String {
-        self.form.apply(self.doc.to_string())
+        let text = self.doc.to_string();
+        match (self.created || !self.existed && !self.set.is_empty()) && !is_blank(&text) {
+            true => self.form.apply(format!("{CREATED}\n{text}")),
+            false => self.form.apply(text),
+        }
     }
 
     /// Checks `text` before it is written: it must parse, and read back what was set and removed.
@@ -314,9 +332,9 @@ impl TomlFile {
     /// The text goes into a new temporary file beside the file (a name of its own, so that two
     /// set-ups at once never share one), then is renamed over it, so an interruption never leaves
     /// half a file. The file keeps its permissions, but a file holding a credential is made
-    /// owner-only, from the temporary file's first byte. A file that the edits leave empty is
-    /// removed: setup created it, or it held only what setup wrote (a link to it is emptied
-    /// instead).
+    /// owner-only, from the temporary file's first byte. A file that setup created is removed
+    /// once the edits leave nothing else in it (a link to it is emptied instead); a file that
+    /// existed keeps existing, however empty.
     pub(crate) fn save(&self) -> anyhow::Result<()> {
         if !self.changed() {
             return Ok(());
@@ -340,7 +358,7 @@ impl TomlFile {
                 self.changes.join("; ")
             );
         }
-        if text.trim_matches(|c: char| c == '\u{feff}' || c.is_whitespace()).is_empty() && !is_link {
+        if is_blank(&text) && self.created && !is_link {
             return std::fs::remove_file(&target).with_context(|| format!("could not remove {target}"));
         }
         let permissions = match private {
@@ -349,6 +367,10 @@ impl TomlFile {
         };
         safe_fs::replace_file(&target, text.as_bytes(), permissions.as_ref())
     }
+}
+
+fn is_blank(text: &str) -> bool {
+    text.trim_matches(|c: char| c == '\u{feff}' || c.is_whitespace()).is_empty()
 }
 
 /// Calls `found` with each string in `table` and the tables in it, and the key it is under.

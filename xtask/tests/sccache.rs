@@ -52,6 +52,14 @@ fn disable_after_a_setup_from_nothing_leaves_no_files() {
     assert_success(&sb.xtask(&["disable"]), "disable");
     assert!(!sb.cargo_config().exists(), "{}", read(&sb.cargo_config()));
     assert!(!sb.conf().exists(), "{}", read(&sb.conf()));
+
+    // A file setup created and the user then wrote into is theirs: only setup's keys go.
+    assert_success(&sb.setup(&[]), "setup again");
+    let created = read(&sb.cargo_config());
+    fs::write(sb.cargo_config(), format!("{created}\n[alias]\nb = \"build\"\n")).unwrap();
+    assert_success(&sb.xtask(&["disable"]), "disable");
+    let kept = read(&sb.cargo_config());
+    assert!(kept.contains("[alias]\nb = \"build\"\n") && !kept.contains("rustc-wrapper"), "{kept}");
 }
 
 #[test]
@@ -105,6 +113,8 @@ fn every_form_of_config_is_edited_into_valid_toml_and_disable_restores_every_byt
         "\u{feff}[build]\njobs = 2\n",
         "[build]\njobs = 2",
         "[build]\nrustc-wrapper = \"sccache\"\n",
+        // A file that exists, empty: it is given back existing and empty.
+        "",
     ];
     let sccache_configs = ["cache = { disk = { rw_mode = \"READ_WRITE\" } }\n", "cache.disk.size = 10\n", ""];
     for (cargo_config, sccache_config) in cargo_configs.iter().zip(sccache_configs.iter().cycle()) {
@@ -122,7 +132,7 @@ fn every_form_of_config_is_edited_into_valid_toml_and_disable_restores_every_byt
         let disable = sb.xtask(&["disable"]);
         assert_success(&disable, "disable");
         assert_eq!(fs::read(sb.cargo_config()).unwrap(), cargo_config.as_bytes(), "{cargo_config:?}");
-        assert_eq!(read(&sb.conf()), *sccache_config);
+        assert_eq!(fs::read(sb.conf()).unwrap(), sccache_config.as_bytes(), "{sccache_config:?}");
     }
 }
 
