@@ -144,11 +144,15 @@ pub fn metadata_command(sh: &Shell) -> xshell::Cmd<'_> {
 impl Workspace {
     /// Asks cargo about the workspace that contains the current directory of `sh`.
     pub fn load(sh: &Shell) -> anyhow::Result<Workspace> {
-        let json = metadata_command(sh)
-            .arg("--all-features")
-            .quiet()
-            .read()
-            .context("`cargo metadata` failed; its message above says why")?;
+        // cargo writes a missing Cargo.lock when it resolves the dependencies; reading the
+        // workspace must leave it as it was (else `--changed-since` would count the new lock).
+        let missing_lock = locate_root(sh).map(|root| root.join("Cargo.lock")).ok().filter(|lock| !lock.exists());
+        let json = metadata_command(sh).arg("--all-features").quiet().read();
+        if let Some(lock) = missing_lock.filter(|lock| lock.is_file()) {
+            std::fs::remove_file(&lock)
+                .with_context(|| format!("could not remove {lock}, which `cargo metadata` wrote"))?;
+        }
+        let json = json.context("`cargo metadata` failed; its message above says why")?;
         let metadata: Value =
             serde_json::from_str(&json).context("`cargo metadata` printed something that is not JSON")?;
         Workspace::from_metadata(&metadata)

@@ -129,6 +129,22 @@ fn a_docs_change_measures_nothing_and_succeeds() {
 }
 
 #[test]
+fn a_workspace_without_a_lock_file_is_read_without_writing_one() {
+    let sandbox = chain("changes-no-lock");
+    git(&sandbox, &["rm", "-q", "--cached", "Cargo.lock"]);
+    fs::remove_file(sandbox.path("ws/Cargo.lock")).unwrap();
+    git(&sandbox, &["commit", "-q", "-m", "no lock file"]);
+    let output = xtask(&sandbox, &["--changed-since", "main", "--dry-run"]);
+    assert_success(&output, "--changed-since without a lock file");
+    assert!(text(&output.stdout).contains("nothing to measure"), "{}", describe(&output));
+    assert!(text(&output.stderr).contains("0 changed files"), "{}", describe(&output));
+    assert!(!sandbox.path("ws/Cargo.lock").exists(), "reading the workspace wrote Cargo.lock");
+    let info = sandbox.command(XTASK, "ws").arg("info").output().unwrap();
+    assert_success(&info, "info");
+    assert!(!sandbox.path("ws/Cargo.lock").exists(), "info wrote Cargo.lock");
+}
+
+#[test]
 fn a_lock_file_change_measures_the_members_that_resolve_the_package() {
     let sandbox = chain("changes-lock");
     let manifest = fs::read_to_string(sandbox.path("ws/vendor/leftpad/Cargo.toml")).unwrap();
