@@ -105,7 +105,7 @@ impl flags::Bench {
         let mut rows = Vec::new();
         for scenario in selected {
             let name = scenario.name();
-            eprintln!("bench: {name} ({runs} pairs)");
+            errln!("bench: {name} ({runs} pairs)");
             let dir = ctx.root.join(name);
             let found = match scenario {
                 Scenario::XtaskBuild => ctx.xtask_build(&dir),
@@ -130,9 +130,9 @@ impl flags::Bench {
         }
         let machine = machine(sh);
         if self.json {
-            println!("{:#}", to_json(&machine, &rows));
+            outln!("{:#}", to_json(&machine, &rows));
         } else {
-            print!("{}", to_markdown(&machine, &rows));
+            out!("{}", to_markdown(&machine, &rows));
         }
         if self.readme {
             let path = ctx.repo.join("docs/performance.md");
@@ -140,7 +140,7 @@ impl flags::Bench {
             let updated = replace_between(&readme, TABLE_START, TABLE_END, &to_markdown(&machine, &rows))
                 .with_context(|| format!("{path} has no `{TABLE_START}` ... `{TABLE_END}` block"))?;
             std::fs::write(&path, updated)?;
-            eprintln!("bench: wrote the table into {path}");
+            errln!("bench: wrote the table into {path}");
         }
         Ok(())
     }
@@ -230,7 +230,7 @@ fn pairs(
     for run in 1..=runs {
         times_a.push(a()?);
         times_b.push(b()?);
-        eprintln!(
+        errln!(
             "bench:   pair {run}/{runs}: {} / {}",
             seconds(times_a[times_a.len() - 1]),
             seconds(times_b[times_b.len() - 1])
@@ -943,7 +943,7 @@ impl Bench<'_> {
                 let (found, _) = install::from_pypi(&sh, &python.path, &install::bin_dir(&sh)?)?;
                 let elapsed = start.elapsed().as_secs_f64();
                 version = Some(found.version);
-                eprintln!("bench:   run {run}/{}: {}", self.runs, seconds(elapsed));
+                errln!("bench:   run {run}/{}: {}", self.runs, seconds(elapsed));
                 Ok(elapsed)
             })
             .collect::<anyhow::Result<Vec<f64>>>()?;

@@ -114,7 +114,7 @@ impl flags::Ci {
             }
             for tool in [&tools::CARGO_LLVM_COV, &tools::CARGO_NEXTEST, &tools::ACTION_VALIDATOR] {
                 if let Err(err) = tool.find(sh) {
-                    eprintln!("{err:#}\nInstalling it now; this compiles it and takes a minute or two.");
+                    errln!("{err:#}\nInstalling it now; this compiles it and takes a minute or two.");
                     child::cargo(sh).args(["install", tool.name, "--locked"]).run()?;
                 }
             }
@@ -136,11 +136,11 @@ impl flags::Ci {
             let wine = Wine::in_dir(&target_dir.join("wine"), wine);
             wine.prepare(sh)?;
             for (test, why) in NOT_UNDER_WINE {
-                eprintln!("under Wine, {test} is left out: {why}");
+                errln!("under Wine, {test} is left out: {why}");
             }
             wine.unit_tests(sh).run().context("the xtask's unit tests failed on Windows (under Wine)")?;
         }
-        eprintln!("all checks passed");
+        errln!("all checks passed");
         Ok(())
     }
 
@@ -150,43 +150,43 @@ impl flags::Ci {
     }
 
     fn print_plan(&self, sh: &Shell, target_dir: &Utf8Path) -> anyhow::Result<()> {
-        println!("installs, each skipped when done already:");
+        outln!("installs, each skipped when done already:");
         let debian: Vec<&str> = DEBIAN_PACKAGES.iter().map(|package| package.name).collect();
         let when = if self.may_install_system_packages() {
             ""
         } else {
             "; without CI set or --install-system-packages, a missing one stops the run"
         };
-        println!("  apt-get install {} (when their programs are missing{when})", debian.join(" "));
+        outln!("  apt-get install {} (when their programs are missing{when})", debian.join(" "));
         for install in installs(sh) {
-            println!("  {}", shown(&install));
+            outln!("  {}", shown(&install));
         }
         for tool in [&tools::CARGO_LLVM_COV, &tools::CARGO_NEXTEST, &tools::ACTION_VALIDATOR, &tools::SCCACHE] {
-            println!("  {} (when missing or too old)", tool.install);
+            outln!("  {} (when missing or too old)", tool.install);
         }
         let venv = python_tools_dir(target_dir);
-        println!("  python3 -m venv {venv} (when missing)");
+        outln!("  python3 -m venv {venv} (when missing)");
         for (program, packages) in PYTHON_PACKAGES {
-            println!(
+            outln!(
                 "  {} -m pip install {} (when {program} is missing there)",
                 python_tool(target_dir, "python"),
                 packages.join(" ")
             );
         }
-        println!("  npm install --prefix {} {AZURITE} (when missing)", target_dir.join("npm"));
-        println!(
+        outln!("  npm install --prefix {} {AZURITE} (when missing)", target_dir.join("npm"));
+        outln!(
             "  {} -m pip download --dest {} {} (when missing)",
             python_tool(target_dir, "python"),
             target_dir.join("python-wheels"),
             PYTHON_TEST_WHEELS.join(" ")
         );
-        println!("checks, in this order:");
+        outln!("checks, in this order:");
         for check in checks(sh, "action-validator".into(), &python_tool(target_dir, "zizmor"), target_dir) {
-            println!("  {}", shown(&check));
+            outln!("  {}", shown(&check));
         }
         if cfg!(target_os = "linux") {
             let wine = Wine::in_dir(&target_dir.join("wine"), "wine64".into());
-            println!("  {}", shown(&wine.unit_tests(sh)));
+            outln!("  {}", shown(&wine.unit_tests(sh)));
         }
         Ok(())
     }

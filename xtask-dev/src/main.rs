@@ -5,8 +5,19 @@
 //! the xtask's own: this binary is then the xtask, which is what the end-to-end proofs in
 //! `tests/` (servers, Wine, Python wheels: what `cargo dev ci` provisions) run.
 
-// The tasks' job is to print.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
+// Printing goes through these, as in the xtask: redacted, and quiet when the reader has gone
+// (`cargo dev ci --dry-run | head`).
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+macro_rules! outln {
+    ($($arg:tt)*) => { xtask::secrets::write_redacted(xtask::secrets::Out::Stdout, format_args!($($arg)*), true) };
+}
+macro_rules! out {
+    ($($arg:tt)*) => { xtask::secrets::write_redacted(xtask::secrets::Out::Stdout, format_args!($($arg)*), false) };
+}
+macro_rules! errln {
+    ($($arg:tt)*) => { xtask::secrets::write_redacted(xtask::secrets::Out::Stderr, format_args!($($arg)*), true) };
+}
 
 mod bench;
 mod ci;
@@ -19,13 +30,13 @@ fn main() -> ExitCode {
     let words: Vec<&str> = args.iter().map(|arg| arg.to_str().unwrap_or("")).collect();
     match words.as_slice() {
         [] | ["help" | "--help" | "-h"] => {
-            print!("{}\nAny other task is `cargo xtask`'s: `cargo xtask --help` lists them.\n", flags::Dev::HELP);
+            out!("{}\nAny other task is `cargo xtask`'s: `cargo xtask --help` lists them.\n", flags::Dev::HELP);
             ExitCode::SUCCESS
         }
         ["ci" | "bench", ..] => match flags::Dev::from_vec(args) {
             Ok(flags) => xtask::exit_code(run(flags)),
             Err(err) if err.is_help() => {
-                print!("{err}");
+                out!("{err}");
                 ExitCode::SUCCESS
             }
             Err(err) => xtask::usage_error(&err),

@@ -24,6 +24,7 @@ use crate::{
 mod record;
 mod update;
 
+use crate::secrets::{errln, outln};
 use record::{RECORD, Record, SourceGit, file_hash};
 
 impl flags::Adopt {
@@ -49,11 +50,11 @@ impl flags::Adopt {
         plan.print(self.dry_run);
         warn_if_dirty(source, git.as_ref());
         if self.dry_run {
-            println!("--dry-run: nothing was written");
+            outln!("--dry-run: nothing was written");
             return Ok(());
         }
         plan.apply()?;
-        println!(
+        outln!(
             "\nNext, in {host}: `cargo {alias} doctor` (its first run builds the xtask and adds its dependencies to \
              Cargo.lock), then `cargo {alias} info`. The Makefile targets are in {}/Makefile, to copy the ones you \
              want. Later, `cargo xtask adopt --update {host}` from a newer xtask brings its changes in.",
@@ -110,7 +111,7 @@ fn update(
     let update = update::Update::plan(sh, &copy, (source, git), rename)?;
     update.print(dry_run);
     if dry_run {
-        println!("--dry-run: nothing was written");
+        outln!("--dry-run: nothing was written");
         return Ok(());
     }
     update.apply()?;
@@ -121,7 +122,7 @@ fn update(
             conflicts.join(", ")
         );
     }
-    println!("updated: {copy} has the new xtask, and the changes made there");
+    outln!("updated: {copy} has the new xtask, and the changes made there");
     Ok(())
 }
 
@@ -129,11 +130,11 @@ fn update(
 /// then merged two ways. Said at adoption, when it can still be avoided.
 fn warn_if_dirty(source: &Utf8Path, git: Option<&SourceGit>) {
     match git {
-        None => eprintln!(
+        None => errln!(
             "note: {source} is not a git checkout, so a later `adopt --update` cannot find this version to merge \
              against; files changed on both sides will be compared two ways"
         ),
-        Some(git) if !git.dirty.is_empty() => eprintln!(
+        Some(git) if !git.dirty.is_empty() => errln!(
             "note: {source} has uncommitted changes ({}): a later `adopt --update` merges those files two ways",
             git.dirty.join(", ")
         ),
@@ -245,27 +246,24 @@ impl Plan {
 
     fn print(&self, dry_run: bool) {
         let verb = if dry_run { "would copy" } else { "copying" };
-        println!(
+        outln!(
             "{verb} {} files of this xtask to {}, with {RECORD} (its version, for --update)",
             self.files.len(),
             self.target
         );
         if let Some(name) = &self.rename {
-            println!("  with its package named `{name}`");
+            outln!("  with its package named `{name}`");
         }
         if let Some(gitignore) = &self.gitignore {
-            println!(
-                "{gitignore}: {} /lcov.info (coverage's lcov report)",
-                if dry_run { "would add" } else { "adding" }
-            );
+            outln!("{gitignore}: {} /lcov.info (coverage's lcov report)", if dry_run { "would add" } else { "adding" });
         }
         for file in [&self.manifest, &self.config] {
             if file.changes.is_empty() {
-                println!("{}: already as wanted", file.path);
+                outln!("{}: already as wanted", file.path);
             } else {
-                println!("{}: {}", file.path, if dry_run { "would change" } else { "changing" });
+                outln!("{}: {}", file.path, if dry_run { "would change" } else { "changing" });
                 for change in &file.changes {
-                    println!("  {change}");
+                    outln!("  {change}");
                 }
             }
         }
@@ -305,7 +303,7 @@ impl Plan {
                 .and_then(|mut file| file.write_all(line.as_bytes()))
                 .with_context(|| format!("could not add /lcov.info to {gitignore}"))?;
         }
-        println!("adopted: {} now has this xtask", self.host);
+        outln!("adopted: {} now has this xtask", self.host);
         Ok(())
     }
 }

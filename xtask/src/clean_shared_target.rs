@@ -28,6 +28,7 @@ use self::{
     source::{Setting, Source},
     tree::{Bytes, Deleted, Filters, Tree},
 };
+use crate::secrets::{err, errln, out, outln};
 use crate::{
     flags,
     safe_fs::{MountPoints, free_space},
@@ -139,13 +140,13 @@ impl flags::CleanSharedTarget {
             Consent::DryRun | Consent::NeedYes => false,
             Consent::Go => true,
             Consent::Ask => {
-                eprint!("{}", preview(reports, None));
+                err!("{}", preview(reports, None));
                 ask("Delete these files? [y/N] ")?
             }
         };
         if go {
             if consent == Consent::Go && !self.json {
-                eprint!("{}", preview(reports, None));
+                err!("{}", preview(reports, None));
             }
             return Ok(true);
         }
@@ -156,21 +157,21 @@ impl flags::CleanSharedTarget {
             Consent::Ask | Consent::Go => "Nothing was deleted.",
         };
         if self.json {
-            println!("{:#}", to_json(reports, false, consent == Consent::NeedYes));
+            outln!("{:#}", to_json(reports, false, consent == Consent::NeedYes));
         } else if consent == Consent::Ask {
-            println!("{note}");
+            outln!("{note}");
         } else {
-            print!("{}", preview(reports, Some(note)));
+            out!("{}", preview(reports, Some(note)));
         }
         Ok(false)
     }
 
     fn print_result(&self, reports: &[Report]) {
         if self.json {
-            println!("{:#}", to_json(reports, true, false));
+            outln!("{:#}", to_json(reports, true, false));
         } else {
             for report in reports {
-                print!("{}", result_lines(report));
+                out!("{}", result_lines(report));
             }
         }
     }
@@ -309,7 +310,7 @@ fn check(
 ) -> anyhow::Result<Option<Checked>> {
     let metadata = match dir.path.symlink_metadata() {
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            eprintln!("{} {} does not exist: nothing to clean there", dir.role, dir.path);
+            errln!("{} {} does not exist: nothing to clean there", dir.role, dir.path);
             return Ok(None);
         }
         other => other.with_context(|| format!("could not read {}", dir.path))?,
@@ -340,17 +341,17 @@ fn check(
         if !force {
             return Err(refuse(Refusal::NotMadeByCargo(why)));
         }
-        eprintln!(
+        errln!(
             "warning: {real}: {why}; because of --force, cleaning only what lies in cargo's layout there and \
              leaving everything else"
         );
     }
     let (locks, busy) = Locks::take(&real, &profiles, force)?;
     for lock in busy {
-        eprintln!("warning: {lock} is locked by a running build; cleaning anyway because of --force");
+        errln!("warning: {lock} is locked by a running build; cleaning anyway because of --force");
     }
     if is_link {
-        eprintln!("{} {} is a link to {real}: checked and cleaning {real}; the link stays", dir.role, dir.path);
+        errln!("{} {} is a link to {real}: checked and cleaning {real}; the link stays", dir.role, dir.path);
     }
     let (shared, tagged) = (!real.starts_with(workspace_root), not_cargos.is_none());
     Ok(Some(Checked { shared, tagged, dir, real, is_link, locks, profiles }))
@@ -412,7 +413,7 @@ fn consent(dry_run: bool, yes: bool, terminal: bool) -> Consent {
 }
 
 fn ask(question: &str) -> anyhow::Result<bool> {
-    eprint!("{question}");
+    err!("{question}");
     std::io::stderr().flush()?;
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;

@@ -36,6 +36,7 @@ use selection::{Settings, select};
 use camino::Utf8PathBuf;
 use xshell::Shell;
 
+use crate::secrets::{errln, out, outln};
 use crate::{
     flags::{self, Mode},
     output::UsageError,
@@ -83,14 +84,14 @@ fn run(sh: &Shell, flags: flags::Coverage, scope: Scope) -> anyhow::Result<()> {
     let selection = select(&ws.members, &flags.package, &flags.exclude, scope, &settings)?;
     let task = if scope == Scope::Fast { "coverage-fast" } else { "coverage" };
     for (name, why) in &selection.skipped {
-        eprintln!("{task} leaves out `{name}`: {why}");
+        errln!("{task} leaves out `{name}`: {why}");
     }
     let measured = match &flags.changed_since {
         Some(reference) => changed_members(sh, &ws, reference, &selection.measured, task)?,
         None => selection.measured,
     };
     if measured.is_empty() {
-        println!("{task}: nothing to measure, as the change affects no measured member");
+        outln!("{task}: nothing to measure, as the change affects no measured member");
         return Ok(());
     }
     let patch =
@@ -106,11 +107,11 @@ fn run(sh: &Shell, flags: flags::Coverage, scope: Scope) -> anyhow::Result<()> {
     let modes = if flags.mode.is_empty() { vec![Mode::Open] } else { flags.mode.clone() };
     let plan = plan(sh, &ws, &flags, &modes, tools?, &measured, &settings.python, dirs)?;
     if flags.dry_run {
-        print!("{}", plan.describe(sh));
+        out!("{}", plan.describe(sh));
         return Ok(());
     }
     if let Some(why) = incremental_turned_off(sh) {
-        eprintln!("note: {why}; it is passed on as it is");
+        errln!("note: {why}; it is passed on as it is");
     }
     let gates = Gates { total: settings.total.overridden_by(&total_minimums), crates: settings.crates, patch };
     execute(sh, &plan, &gates, flags.json)
@@ -137,7 +138,7 @@ fn changed_members(
         false => Vec::new(),
     };
     let affected = changes::affected(&ws.root, &ws.members, &files, &lock_changed);
-    eprintln!(
+    errln!(
         "{task} --changed-since {reference}: {} changed file{}, {} outside every member",
         files.len(),
         if files.len() == 1 { "" } else { "s" },
@@ -147,14 +148,14 @@ fn changed_members(
     for name in selected {
         match affected.members.iter().find(|(member, _)| member == name) {
             Some((_, why)) => {
-                eprintln!("{task} measures `{name}`: {why}");
+                errln!("{task} measures `{name}`: {why}");
                 measured.push(name.clone());
             }
-            None => eprintln!("{task} leaves out `{name}`: the change does not reach it"),
+            None => errln!("{task} leaves out `{name}`: the change does not reach it"),
         }
     }
     for (name, why) in affected.members.iter().filter(|(member, _)| !selected.contains(member)) {
-        eprintln!("`{name}` is affected ({why}) but not selected: name it with -p to measure it");
+        errln!("`{name}` is affected ({why}) but not selected: name it with -p to measure it");
     }
     Ok(measured)
 }

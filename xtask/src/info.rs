@@ -4,6 +4,7 @@ use camino::Utf8Path;
 use serde_json::{Value, json};
 use xshell::Shell;
 
+use crate::secrets::{out, outln};
 use crate::{
     flags,
     output::{Stream, Style, paint},
@@ -19,9 +20,9 @@ impl flags::Info {
             .map(|tool| ToolReport { tool, found: tool.find(sh).map_err(|err| format!("{err:#}")) })
             .collect();
         if self.json {
-            println!("{:#}", to_json(&ws, &tools));
+            outln!("{:#}", to_json(&ws, &tools));
         } else {
-            print!("{}", to_text(&ws, &tools));
+            out!("{}", to_text(&ws, &tools));
         }
         Ok(())
     }

@@ -9,8 +9,8 @@
 //! development tasks (`cargo dev`, in `xtask-dev/`, which `adopt` does not copy) build on its
 //! modules. The modules they use are `pub`; nothing else is promised to other crates.
 
-// The xtask's job is to print.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
+// Printing goes through `secrets`' macros: redacted, and quiet when the reader has gone.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod adopt;
 pub mod child;
@@ -26,7 +26,7 @@ mod info;
 pub mod output;
 mod roles;
 mod safe_fs;
-mod secrets;
+pub mod secrets;
 pub mod setup_sccache;
 mod toml_file;
 pub mod tools;
@@ -34,6 +34,7 @@ pub mod workspace;
 
 use std::process::ExitCode;
 
+use crate::secrets::out;
 use output::{Stream, Style, UsageError, paint};
 use xshell::Shell;
 
@@ -65,7 +66,7 @@ fn run_task(mut args: Vec<std::ffi::OsString>) -> ExitCode {
     if let Some(answer) = help::answer(&args) {
         return match answer {
             Ok(text) => {
-                print!("{text}");
+                out!("{text}");
                 ExitCode::SUCCESS
             }
             Err(err) => usage_error(&err),
@@ -75,7 +76,7 @@ fn run_task(mut args: Vec<std::ffi::OsString>) -> ExitCode {
         Ok(flags) => flags,
         // `--help` after the task's arguments, once they all parsed.
         Err(err) if err.is_help() => {
-            print!("{}", help::for_args(&args, scope == coverage::Scope::Fast));
+            out!("{}", help::for_args(&args, scope == coverage::Scope::Fast));
             return ExitCode::SUCCESS;
         }
         Err(err) => return usage_error(&err),
@@ -117,7 +118,7 @@ fn run(flags: flags::Xtask, scope: coverage::Scope) -> anyhow::Result<()> {
     let sh = &Shell::new()?;
     match flags.subcommand {
         flags::XtaskCmd::Help(_) => {
-            print!("{}", help::overview());
+            out!("{}", help::overview());
             Ok(())
         }
         // Run from anywhere: it copies this xtask, wherever it was built.

@@ -168,27 +168,45 @@ pub(crate) fn percent_decoded(text: &str) -> Result<String, String> {
     String::from_utf8(out).map_err(|_| "its %-escapes do not spell UTF-8 text".to_owned())
 }
 
+// The only ways the xtask prints (clippy's print_stdout and print_stderr are denied): every
+// credential masked, and a reader that has gone (`cargo xtask ... | head`) ends the output, not
+// the process with a panic.
+
 /// `println!` with every credential masked (see the module's comment).
 macro_rules! outln {
-    ($($arg:tt)*) => { $crate::secrets::write_redacted($crate::secrets::Out::Stdout, format_args!($($arg)*)) };
+    ($($arg:tt)*) => { $crate::secrets::write_redacted($crate::secrets::Out::Stdout, format_args!($($arg)*), true) };
+}
+
+/// `print!` with every credential masked.
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::secrets::write_redacted($crate::secrets::Out::Stdout, format_args!($($arg)*), false) };
 }
 
 /// `eprintln!` with every credential masked.
 macro_rules! errln {
-    ($($arg:tt)*) => { $crate::secrets::write_redacted($crate::secrets::Out::Stderr, format_args!($($arg)*)) };
+    ($($arg:tt)*) => { $crate::secrets::write_redacted($crate::secrets::Out::Stderr, format_args!($($arg)*), true) };
 }
 
-pub(crate) use {errln, outln};
+/// `eprint!` with every credential masked.
+macro_rules! err {
+    ($($arg:tt)*) => { $crate::secrets::write_redacted($crate::secrets::Out::Stderr, format_args!($($arg)*), false) };
+}
+
+pub(crate) use {err, errln, out, outln};
 
 #[derive(Clone, Copy)]
-pub(crate) enum Out {
+pub enum Out {
     Stdout,
     Stderr,
 }
 
-/// One line, redacted. A closed pipe is not worth a panic: the reader has gone.
-pub(crate) fn write_redacted(out: Out, args: fmt::Arguments<'_>) {
-    let line = redact(&args.to_string()) + "\n";
+/// The text, redacted, and a newline when `newline`. A closed pipe is not worth a panic: the
+/// reader has gone.
+pub fn write_redacted(out: Out, args: fmt::Arguments<'_>, newline: bool) {
+    let mut line = redact(&args.to_string());
+    if newline {
+        line.push('\n');
+    }
     let _ = match out {
         Out::Stdout => std::io::stdout().lock().write_all(line.as_bytes()),
         Out::Stderr => std::io::stderr().lock().write_all(line.as_bytes()),

@@ -33,6 +33,27 @@ fn bare_and_help_print_the_task_list_and_a_task_its_own_help_and_exit_0() {
 }
 
 #[test]
+fn a_reader_that_has_gone_ends_the_output_quietly() {
+    let sandbox = Sandbox::new("closed-pipe");
+    sandbox.fixture_workspace();
+    // `cargo xtask ... | head -0`: the reading end is closed before the xtask writes a byte.
+    for args in [&["--help"][..], &["info"], &["info", "--json"], &["clean-shared-target", "--dry-run"]] {
+        let mut child = sandbox
+            .command(XTASK, "ws")
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+        let stderr = text(&output.stderr);
+        assert!(!stderr.contains("panicked"), "xtask {args:?} panicked on a closed stdout:\n{stderr}");
+        assert!(output.status.success(), "xtask {args:?}: {:?}\n{stderr}", output.status);
+    }
+}
+
+#[test]
 fn unknown_tasks_and_flags_are_named_with_exit_2() {
     let sandbox = Sandbox::new("usage");
     for (args, named) in [(&["nonsense"][..], "nonsense"), (&["info", "--bogus"], "--bogus")] {

@@ -16,6 +16,7 @@ use super::{
     copied_files,
     record::{RECORD, Record, SourceGit, file_hash},
 };
+use crate::secrets::outln;
 use crate::{child, safe_fs};
 
 /// What happens to one file of the copy.
@@ -123,7 +124,7 @@ impl Update {
 
     pub(super) fn print(&self, dry_run: bool) {
         let (would, verb) = if dry_run { ("would ", "would be ") } else { ("", "") };
-        println!("{}: {} of its files {verb}changed", self.copy, self.steps.len());
+        outln!("{}: {} of its files {verb}changed", self.copy, self.steps.len());
         for step in &self.steps {
             let what = match &step.action {
                 Action::Add => format!("{would}add"),
@@ -136,7 +137,7 @@ impl Update {
                 ),
                 Action::Keep(reason) => format!("keep: {reason}"),
             };
-            println!("  {}: {what}", step.file);
+            outln!("  {}: {what}", step.file);
         }
     }
 

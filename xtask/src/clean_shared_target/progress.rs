@@ -9,6 +9,7 @@ use std::{
 };
 
 use crate::output::human_bytes;
+use crate::secrets::{err, errln};
 
 /// Files scanned or removed, on stderr: refreshed in place on a terminal, an occasional line
 /// otherwise, and nothing for a directory done in under half a second. Shared by the threads of
@@ -65,9 +66,9 @@ impl Progress {
             removed => format!("removed {removed} files"),
         };
         if self.terminal {
-            eprint!("\r\x1b[K{text}");
+            err!("\r\x1b[K{text}");
         } else {
-            eprintln!("{text}");
+            errln!("{text}");
         }
     }
 
@@ -75,7 +76,7 @@ impl Progress {
     pub(super) fn finish(&self) {
         let mut shown = self.shown.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if self.terminal && shown.1.is_some() {
-            eprint!("\r\x1b[K");
+            err!("\r\x1b[K");
         }
         *shown = (Instant::now(), None);
     }

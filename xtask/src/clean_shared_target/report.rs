@@ -10,6 +10,7 @@ use super::{
     tree::{self, Bytes, Selection, Tree},
 };
 use crate::output::human_bytes;
+use crate::secrets::err;
 
 /// Each plan's report, a hard-linked file counted as freed only if every link to it goes.
 pub(super) fn reports(plans: &[Plan]) -> Vec<Report> {
@@ -196,7 +197,7 @@ pub(super) fn to_json(reports: &[Report], deleted: bool, needs_yes: bool) -> Val
 pub(super) fn advise_on_the_variable(reports: &[Report], root: &Utf8Path) {
     if let Some(report) = reports.iter().find(|r| r.source == Source::Var("CARGO_TARGET_DIR")) {
         let shell = std::env::var("SHELL").ok();
-        eprint!("{}", target_dir_variable_advice(&report.path, root, std::env::consts::OS, shell.as_deref()));
+        err!("{}", target_dir_variable_advice(&report.path, root, std::env::consts::OS, shell.as_deref()));
     }
 }
 

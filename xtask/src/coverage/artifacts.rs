@@ -6,6 +6,7 @@ use anyhow::Context;
 use camino::{Utf8Path, Utf8PathBuf};
 use serde_json::{Value, json};
 
+use crate::secrets::{errln, outln};
 use crate::{
     clean_shared_target,
     safe_fs::{self, FileId},
@@ -75,9 +76,9 @@ pub(super) fn remove(cov_target: &Utf8Path, reports: &[Utf8PathBuf], dry_run: bo
         if !record.wrote(path, id) {
             left.push(format!("{path}: no coverage run of this xtask wrote it"));
         } else if dry_run {
-            println!("would remove {path}");
+            outln!("would remove {path}");
         } else {
-            eprintln!("removing {path}");
+            errln!("removing {path}");
             if metadata.is_dir() {
                 if let Err(why) = clean_shared_target::remove_tree(path, false, id, false)? {
                     left.push(format!("{path}: {why}"));
@@ -92,16 +93,16 @@ pub(super) fn remove(cov_target: &Utf8Path, reports: &[Utf8PathBuf], dry_run: bo
         anything = true;
         let verb = if dry_run { "would remove" } else { "removing" };
         match clean_shared_target::remove_tree(cov_target, true, FileId::of(&metadata), dry_run)? {
-            Ok(files) if dry_run => println!("{verb} {cov_target} ({files} files; its CACHEDIR.TAG stays)"),
-            Ok(files) => eprintln!("removed {files} files from {cov_target} (its CACHEDIR.TAG stays)"),
+            Ok(files) if dry_run => outln!("{verb} {cov_target} ({files} files; its CACHEDIR.TAG stays)"),
+            Ok(files) => errln!("removed {files} files from {cov_target} (its CACHEDIR.TAG stays)"),
             Err(why) => left.push(format!("{cov_target}: {why}")),
         }
     }
     if !anything {
-        eprintln!("no coverage artifacts to remove");
+        errln!("no coverage artifacts to remove");
     }
     for why in left {
-        eprintln!("leaving {why}; move it away yourself if it should go");
+        errln!("leaving {why}; move it away yourself if it should go");
     }
     Ok(())
 }

@@ -10,6 +10,7 @@ use camino::Utf8Path;
 use xshell::Shell;
 
 use crate::child;
+use crate::secrets::errln;
 
 /// What `open` mode does.
 #[derive(Debug, PartialEq, Eq)]
@@ -53,14 +54,14 @@ pub(crate) fn how_to_open(var: impl Fn(&str) -> Option<String>, os: &str, page: 
 /// Opens `page`, or says why not; never fails the task.
 pub(crate) fn open(sh: &Shell, page: &Utf8Path) {
     match how_to_open(|name| sh.var(name).ok(), std::env::consts::OS, page) {
-        Opening::PrintOnly(why) => eprintln!("not opening a browser because {why}; the report is {page}"),
+        Opening::PrintOnly(why) => errln!("not opening a browser because {why}; the report is {page}"),
         Opening::Start(program, args) => {
             let mut command = Command::from(child::command(sh, &program).args(&args));
             command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
-            eprintln!("$ {program} {}", args.join(" "));
+            errln!("$ {program} {}", args.join(" "));
             // Not waited for: some browsers only return when their window closes.
             if let Err(err) = command.spawn() {
-                eprintln!("could not start the browser `{program}` ({err}); open the page yourself");
+                errln!("could not start the browser `{program}` ({err}); open the page yourself");
             }
         }
     }

@@ -12,6 +12,7 @@ use super::{
     python_tests::{self, Place, Suite, SuiteSettings},
     toolchain::{Tools, Wrapper, child_env, dependency_env},
 };
+use crate::secrets::errln;
 use crate::{
     child::{self, Env},
     flags::{self, Mode},
@@ -43,7 +44,7 @@ pub(super) fn plan(
         for member in python_members {
             match Suite::of(member, python_settings)? {
                 Some(suite) => suites.push(suite),
-                None => eprintln!(
+                None => errln!(
                     "`{}` has no Python tests (no maturin pyproject.toml with tests/test_*.py or a pytest \
                      configuration): its Rust tests only",
                     member.name
@@ -59,7 +60,7 @@ pub(super) fn plan(
 /// loader's path. Not passed on as PYO3_PYTHON: pyo3 finds the same interpreter, and a changed
 /// PYO3_PYTHON would rebuild pyo3 and everything above it whenever plain `cargo llvm-cov` ran between.
 pub(super) fn python_env(sh: &Shell, python: &python::Python) -> anyhow::Result<Env> {
-    eprintln!("pyo3 crates: tests load Python's library from {} ({})", python.library_dir, python.interpreter);
+    errln!("pyo3 crates: tests load Python's library from {} ({})", python.library_dir, python.interpreter);
     let (name, value) = python::library_path(std::env::consts::OS, &python.library_dir, |name| sh.var_os(name))?;
     Ok(Env::default().set(name, value))
 }

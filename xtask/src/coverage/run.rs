@@ -19,6 +19,7 @@ use super::{
     python_tests::{self, Outcome, Place},
     summary::{self, Minimums, Summary},
 };
+use crate::secrets::{errln, out, outln};
 use crate::{
     flags::Mode,
     output::{Stream, Style, paint},
@@ -85,12 +86,12 @@ impl Plan {
                 commands.prepare(&Place::new(&self.dirs.cov_target, &suite.package), suite)?;
             }
             let clean = self.clean(sh);
-            eprintln!("$ {clean}");
+            errln!("$ {clean}");
             clean.quiet().run().context("could not remove the previous coverage run's profiles")?;
         }
         // The tests' own output is progress, not the result: it goes to stderr.
         let test = self.test(sh);
-        eprintln!("$ {test}");
+        errln!("$ {test}");
         let status =
             Command::from(test).stdout(std::io::stderr()).status().context("could not start cargo-llvm-cov")?;
         let python = self.run_python_tests(sh)?;
@@ -103,7 +104,7 @@ impl Plan {
             });
         }
         if tests_failed {
-            eprintln!(
+            errln!(
                 "{}: tests failed; the reports are made from the tests that ran, so the figures are partial",
                 paint(Stream::Stderr, Style::Bad, "warning")
             );
@@ -135,9 +136,9 @@ impl Plan {
         let commands = self.python_commands(sh, &python_tests.python);
         let mut outcomes = Vec::new();
         for suite in &python_tests.suites {
-            eprintln!("{}: Python tests ({}), against the instrumented module", suite.package, suite.collected());
+            errln!("{}: Python tests ({}), against the instrumented module", suite.package, suite.collected());
             let outcome = commands.run(&Place::new(&self.dirs.cov_target, &suite.package), suite, &build_env)?;
-            eprintln!("pytest {}", outcome.line());
+            errln!("pytest {}", outcome.line());
             outcomes.push(outcome);
         }
         Ok(outcomes)
@@ -156,7 +157,7 @@ impl Plan {
         reports.extend(self.patch_report(sh));
         let mut running = Vec::new();
         for report in reports {
-            eprintln!("$ {report}");
+            errln!("$ {report}");
             let shown = report.to_string();
             let child = Command::from(report)
                 .stdout(Stdio::piped())
@@ -202,20 +203,20 @@ pub(super) fn execute(sh: &Shell, plan: &Plan, gates: &Gates, json: bool) -> any
         figures["patch"] = patch.as_ref().map_or(Value::Null, Patch::to_json);
         figures["tests_failed"] = tests_failed.into();
         figures["python_tests"] = python.iter().map(Outcome::to_json).collect();
-        println!("{figures:#}");
+        outln!("{figures:#}");
     } else if plan.formats.contains(&Mode::Text) {
         // llvm-cov's per-file table, the part of the text report people read in a terminal (and
         // that GitLab's coverage regex reads).
         let index = sh.read_file(plan.dirs.outputs.destination(Mode::Text).shown)?;
-        println!("{}\n", index.split("\n\n").next().unwrap_or_default().trim_end());
+        outln!("{}\n", index.split("\n\n").next().unwrap_or_default().trim_end());
     }
     if !json {
-        print!("{}", summary.table());
+        out!("{}", summary.table());
         if let Some(patch) = &patch {
-            print!("\n{}", patch.text());
+            out!("\n{}", patch.text());
         }
         if !python.is_empty() {
-            println!("\n{}", python_summary(&python));
+            outln!("\n{}", python_summary(&python));
         }
     }
 
@@ -239,8 +240,8 @@ pub(super) fn execute(sh: &Shell, plan: &Plan, gates: &Gates, json: bool) -> any
     for path in &written {
         // On stderr under --json, which keeps stdout one JSON document.
         match json {
-            false => println!("{}wrote {path}", if path == &written[0] { "\n" } else { "" }),
-            true => eprintln!("wrote {path}"),
+            false => outln!("{}wrote {path}", if path == &written[0] { "\n" } else { "" }),
+            true => errln!("wrote {path}"),
         }
     }
     if plan.open {

@@ -8,6 +8,7 @@ use camino::Utf8PathBuf;
 use xshell::Shell;
 
 use super::{NIGHTLY_INSTALL, outputs::Dirs};
+use crate::secrets::errln;
 use crate::{
     child::{self, Env},
     flags::{self},
@@ -36,7 +37,7 @@ impl Toolchain {
         }
         match installed_nightly(sh) {
             Some(nightly) => {
-                eprintln!("--doctests: the active toolchain is {}; using the nightly one", version.trim());
+                errln!("--doctests: the active toolchain is {}; using the nightly one", version.trim());
                 Ok(Toolchain { cargo, nightly: Some(nightly) })
             }
             None => bail!(

@@ -9,6 +9,7 @@
 //! report's. Without this, the summary costs one more `cargo llvm-cov report`, a second start-up of
 //! cargo-llvm-cov with its five cargo and rustc probes.
 
+use crate::secrets::errln;
 use std::{
     ffi::{OsStr, OsString},
     fs::File,
@@ -66,7 +67,7 @@ fn stand_in(real: &OsStr, args: &[OsString], summary: Option<&OsStr>) -> ExitCod
         Ok(status) if status.success() => ExitCode::SUCCESS,
         Ok(status) => ExitCode::from(status.code().and_then(|code| u8::try_from(code).ok()).unwrap_or(1)),
         Err(err) => {
-            eprintln!("error: could not run {}: {err}", real.to_string_lossy());
+            errln!("error: could not run {}: {err}", real.to_string_lossy());
             ExitCode::FAILURE
         }
     }

@@ -21,6 +21,7 @@ use std::{
 
 use serde_json::{Value, json};
 
+use crate::secrets::errln;
 use crate::{child::Env, compile_record::CompileRecord, help};
 
 /// The sccache to call: the wrapper's own mark, present only in what a task gives its cargo.
@@ -69,7 +70,7 @@ impl Call {
         let status = match status {
             Ok(status) => status,
             Err(err) => {
-                eprintln!("error: the xtask's rustc wrapper could not run sccache: {err}");
+                errln!("error: the xtask's rustc wrapper could not run sccache: {err}");
                 return ExitCode::FAILURE;
             }
         };
@@ -82,7 +83,7 @@ impl Call {
             let record = CompileRecord::of(&args, seen_vars(std::env::vars_os(), &changes), cwd, status.code());
             // A record that cannot be written costs its explanation, never the build.
             if let Err(err) = record.write_into(records.as_ref()) {
-                eprintln!("warning: cargo xtask setup-sccache explain could not record a compilation: {err}");
+                errln!("warning: cargo xtask setup-sccache explain could not record a compilation: {err}");
             }
         }
         ExitCode::from(status.code().map_or(1, |code| code.clamp(0, 255) as u8))

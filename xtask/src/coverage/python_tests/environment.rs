@@ -9,6 +9,7 @@ use serde_json::Value;
 use xshell::{Cmd, Shell};
 
 use super::{STAMP, Suite, venv_program};
+use crate::secrets::errln;
 use crate::{
     child::{self, Env},
     coverage::python::Python,
@@ -226,7 +227,7 @@ impl Commands<'_> {
         place.check()?;
         let stamp_path = place.venv.join(STAMP);
         if std::fs::read_to_string(&stamp_path).is_ok_and(|text| text == stamp) {
-            eprintln!("{}: reusing the Python environment {}", suite.package, place.venv);
+            errln!("{}: reusing the Python environment {}", suite.package, place.venv);
             return Ok(());
         }
         // `--clear` empties the directory: only ever one that venv made.
@@ -237,7 +238,7 @@ impl Commands<'_> {
             );
         }
         let started = Instant::now();
-        eprintln!("{}: making the Python environment {} with {}", suite.package, place.venv, self.python.interpreter);
+        errln!("{}: making the Python environment {} with {}", suite.package, place.venv, self.python.interpreter);
         let create = self.create_venv(place);
         let shown = create.to_string();
         create.quiet().ignore_stdout().run().with_context(|| {
@@ -247,7 +248,7 @@ impl Commands<'_> {
             )
         })?;
         let install = self.install_requirements(place, suite);
-        eprintln!("{}: installing {}", suite.package, suite.requirements.join(" "));
+        errln!("{}: installing {}", suite.package, suite.requirements.join(" "));
         install.quiet().run().with_context(|| {
             format!(
                 "{} could not install its Python tests' requirements (pip's messages are above): they come from \
@@ -257,7 +258,7 @@ impl Commands<'_> {
             )
         })?;
         std::fs::write(&stamp_path, stamp).with_context(|| format!("could not write {stamp_path}"))?;
-        eprintln!("{}: Python environment ready in {:.1} s", suite.package, started.elapsed().as_secs_f64());
+        errln!("{}: Python environment ready in {:.1} s", suite.package, started.elapsed().as_secs_f64());
         Ok(())
     }
 
@@ -271,7 +272,7 @@ impl Commands<'_> {
         project_sh.change_dir(&suite.dir);
         let in_project = Commands { sh: &project_sh, ..*self };
         let build = in_project.build_module(place, build_env);
-        eprintln!("$ {build}");
+        errln!("$ {build}");
         if let Err(err) = build.run() {
             return Ok(outcome(Some(format!("the extension module did not build: {err}")), Counts::default()));
         }
@@ -283,7 +284,7 @@ impl Commands<'_> {
         let profile_file = build_env.get("LLVM_PROFILE_FILE").flatten();
         let profile_file = profile_file.context("`cargo llvm-cov show-env` did not say LLVM_PROFILE_FILE")?;
         let pytest = in_project.pytest(place, suite, profile_file);
-        eprintln!("$ {pytest}");
+        errln!("$ {pytest}");
         let status =
             std::process::Command::from(pytest).stdout(std::io::stderr()).status().context("could not start pytest")?;
         let counts = std::fs::read_to_string(&place.junit).ok().as_deref().and_then(junit_counts);
