@@ -207,13 +207,38 @@ impl Drop for Server {
     }
 }
 
-/// Debian's `memcached` on a free loopback port.
+/// Debian's `memcached` on a free loopback port, with its default item limit (1 MiB).
 fn memcached() -> Server {
+    memcached_with(&[])
+}
+
+fn memcached_with(args: &[&str]) -> Server {
     require_tool("memcached", &["--version"], "apt-get install memcached");
     let port = free_loopback_port();
     let mut cmd = Command::new("memcached");
-    cmd.args(["-l", "127.0.0.1", "-p", &port.to_string(), "-U", "0", "-m", "64", "-u", "root"]);
+    cmd.args(["-l", "127.0.0.1", "-p", &port.to_string(), "-U", "0", "-m", "64", "-u", "root"]).args(args);
     Server::start(cmd, port, "memcached")
+}
+
+#[test]
+fn a_memcached_that_drops_large_items_is_named_by_setup_and_status_with_its_flag() {
+    let sb = SccacheSandbox::new("sccache-memcached-item-limit");
+    let warning = "keeps no item over 1.0 MiB";
+    for (server, warned) in [(memcached(), true), (memcached_with(&["-m", "256", "-I", "128m"]), false)] {
+        let url = format!("tcp://127.0.0.1:{}", server.port);
+        let setup = sb.setup(&["--backend", "memcached", "--memcached-url", &url]);
+        assert_success(&setup, "setup with memcached");
+        let status = sb.xtask(&["status"]);
+        assert_success(&status, "status");
+        for (what, output) in [("setup", stderr(&setup)), ("status", text(&status.stdout))] {
+            let said = output.contains("keeps no item over") && output.contains("-I 128m");
+            assert_eq!(said, warned, "{what} with memcached {:?}:\n{output}", server.port);
+        }
+        if warned {
+            assert!(stderr(&setup).contains(warning), "{}", stderr(&setup));
+        }
+        assert_success(&sb.xtask(&["stop"]), "stop");
+    }
 }
 
 /// How many items memcached holds, from its `stats`.

@@ -17,6 +17,7 @@ mod clear;
 mod disable;
 pub(crate) mod explain;
 pub mod install;
+mod memcached;
 mod running;
 pub mod server;
 pub mod settings;

@@ -8,7 +8,7 @@ use xshell::Shell;
 
 use super::{
     DIST_AUTH_TOKEN, DIST_AUTH_TYPE, DIST_SCHEDULER, DIST_TOKEN_VAR, INCREMENTAL, MULTILEVEL, WRAPPER,
-    cargo_config_path, install, is_sccache,
+    cargo_config_path, install, is_sccache, memcached,
     running::{Configured, ensure_running, trial_server, trial_server_starts},
     server::Sccache,
     settings::{self, BackendKeys, BackendKind, BackendUrl, CacheSize, Scope},
@@ -185,6 +185,9 @@ impl flags::SetupSccache {
             errln!("checking that the {backend} backend answers (a trial sccache server on a free port)");
             trial_server_starts(&sccache, &sccache_config.text())
                 .with_context(|| format!("the {backend} backend did not answer, so nothing was changed"))?;
+        }
+        if let Some(warning) = self.memcached_url.as_deref().and_then(memcached::small_item_limit) {
+            errln!("{}: {warning}\n  fix: {}", paint(Stream::Stderr, Style::Bad, "warning"), memcached::FIX);
         }
         if let Some((scheduler, _)) = &dist {
             // Its status needs no token: the scheduler checks that at the first compilation.

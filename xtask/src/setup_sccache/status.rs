@@ -113,6 +113,7 @@ impl Status {
         findings.extend(self.config_findings());
         findings.extend(self.environment_findings(sh));
         findings.extend(self.disk_finding(sh));
+        findings.extend(self.memcached_finding(sh));
         findings.extend(self.dist_finding());
         findings
     }
@@ -286,6 +287,14 @@ impl Status {
                 "cargo xtask setup-sccache, once that wrapper is no longer wanted",
             ),
         }
+    }
+
+    /// memcached's item limit, when memcached is the cache or in its chain.
+    fn memcached_finding(&self, sh: &Shell) -> Option<Finding> {
+        let configured = |keys: &[&str]| self.configured.config.get(keys)?.0.as_str().map(str::to_owned);
+        let endpoint =
+            sh.var("SCCACHE_MEMCACHED_ENDPOINT").ok().or_else(|| configured(&["cache", "memcached", "endpoint"]))?;
+        super::memcached::small_item_limit(&endpoint).map(|what| Finding::warn(GROUP, what, super::memcached::FIX))
     }
 
     /// The local cache against its limit and the free space beside it.
