@@ -51,9 +51,16 @@ impl CompileRecord {
     }
 
     /// Writes the record into `dir` under a name no other compilation of the build takes.
+    /// Owner-only: it holds the build's arguments and variables.
     pub(crate) fn write_into(&self, dir: &Path) -> std::io::Result<()> {
+        use std::io::Write;
         let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |time| time.as_nanos());
-        std::fs::write(dir.join(format!("{}-{nanos}.json", std::process::id())), self.to_json().to_string())
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(dir.join(format!("{}-{nanos}.json", std::process::id())))?;
+        file.write_all(self.to_json().to_string().as_bytes())
     }
 
     /// Every record in `dir`; files that are not records are passed over.

@@ -294,6 +294,29 @@ pub(crate) fn read_regular(path: &Utf8Path, follow_link: bool) -> io::Result<Opt
     Ok(Some(text))
 }
 
+/// Owner-only (0600) on Unix; Windows keeps a user's files under their own profile.
+pub(crate) fn private_permissions() -> Option<std::fs::Permissions> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        Some(std::fs::Permissions::from_mode(0o600))
+    }
+    #[cfg(not(unix))]
+    None
+}
+
+/// `dir` and the directories above it, `dir` itself made owner-only (0700 on Unix) even when it
+/// existed already.
+pub(crate) fn create_private_dir(dir: &Utf8Path) -> io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
 /// A new directory in the system's temporary directory that only its owner can enter (0700 on
 /// Unix; Windows' temporary directory is under the user's own profile), removed with all it
 /// holds when dropped, so on every way out of the code that made it.

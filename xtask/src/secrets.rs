@@ -69,6 +69,42 @@ pub(crate) fn credentials_in(key: &str, value: &str) -> Vec<String> {
     if is_secret_name(key) && !value.is_empty() {
         found.push(value.to_owned());
     }
+    found.extend(embedded_secrets(value));
+    found
+}
+
+/// Tokens of the well-known formats (GitHub's, GitLab's, Slack's, npm's, PyPI's), whatever
+/// they are found under.
+const TOKEN_PREFIXES: [&str; 11] =
+    ["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "xoxb-", "xoxp-", "npm_", "pypi-"];
+/// Shorter values are not taken for credentials: each kept one is masked wherever it appears.
+const SHORTEST_EMBEDDED: usize = 8;
+
+/// Credentials inside a longer text: the value of each `name=value` whose name is a credential's
+/// (`AccountKey=` in an Azure connection string, `--token=` in RUSTFLAGS), and tokens of the
+/// well-known formats.
+fn embedded_secrets(text: &str) -> Vec<String> {
+    let ends = |c: char| c.is_whitespace() || matches!(c, ';' | '&' | ',' | '"' | '\'' | '`');
+    let word_start = |c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let mut found = Vec::new();
+    for (at, _) in text.match_indices('=') {
+        let name = &text[text[..at].rfind(word_start).map_or(0, |start| start + 1)..at];
+        let lower = name.to_ascii_lowercase();
+        let value = text[at + 1..].trim_start_matches(['"', '\'']).split(ends).next().unwrap_or_default();
+        if (is_secret_name(name) || lower.ends_with("key")) && value.len() >= SHORTEST_EMBEDDED {
+            found.push(value.to_owned());
+        }
+    }
+    for prefix in TOKEN_PREFIXES {
+        for (at, _) in text.match_indices(prefix) {
+            let starts_word = text[..at].chars().next_back().is_none_or(word_start);
+            let token: String =
+                text[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-')).collect();
+            if starts_word && token.len() >= prefix.len() + SHORTEST_EMBEDDED {
+                found.push(token);
+            }
+        }
+    }
     found
 }
 
@@ -222,6 +258,19 @@ mod tests {
         keep("pa\"ss w/rd@1");
         let text = "plain pa\"ss w/rd@1, toml \"pa\\\"ss w/rd@1\", url pa%22ss%20w%2Frd%401";
         assert_eq!(redact(text), "plain ***, toml \"***\", url ***");
+    }
+
+    #[test]
+    fn credentials_inside_longer_texts_are_found_and_short_values_are_not() {
+        let azure =
+            "DefaultEndpointsProtocol=http;AccountName=devstore;AccountKey=Eby8vdM02xNO+c==;BlobEndpoint=http://h/";
+        assert_eq!(credentials_in("", azure), ["Eby8vdM02xNO+c=="]);
+        let rustflags = "-Clink-arg=-fuse-ld=mold\u{1f}--cfg=x\u{1f}-Zauth-token=s3cr3t-t0ken";
+        assert_eq!(credentials_in("CARGO_ENCODED_RUSTFLAGS", rustflags), ["s3cr3t-t0ken"]);
+        let token = format!("ghp_{}", "A1b2C3d4E5f6G7h8");
+        assert_eq!(credentials_in("", &format!("--header=Bearer {token} x")), [token]);
+        assert_eq!(credentials_in("", "--cfg=db_password=\"hunter2-long\""), ["hunter2-long"]);
+        assert!(credentials_in("", "key=1 token=abc path=/a/b sigh_ghp_x").is_empty());
     }
 
     #[test]

@@ -362,7 +362,7 @@ impl TomlFile {
             return std::fs::remove_file(&target).with_context(|| format!("could not remove {target}"));
         }
         let permissions = match private {
-            true => private_permissions(),
+            true => safe_fs::private_permissions(),
             false => existing.map(|metadata| metadata.permissions()),
         };
         safe_fs::replace_file(&target, text.as_bytes(), permissions.as_ref())
@@ -401,16 +401,6 @@ fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
 
 /// Readable and writable by the owner alone, on Unix; Windows keeps files under the user's
 /// profile private to them already.
-fn private_permissions() -> Option<std::fs::Permissions> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        Some(std::fs::Permissions::from_mode(0o600))
-    }
-    #[cfg(not(unix))]
-    None
-}
-
 /// In a mark, what comes before the value setup replaced.
 const REPLACING: &str = ", replacing=";
 

@@ -593,3 +593,49 @@ fn explain_names_the_working_directory_of_a_moved_workspace_and_compares_checkou
     assert_eq!(missing.status.code(), Some(1), "{}", stderr(&missing));
     assert!(stderr(&missing).contains("nowhere.json"), "{}", stderr(&missing));
 }
+
+#[cfg(unix)]
+#[test]
+fn explain_records_are_private_hold_no_credential_and_saving_never_writes_through_a_link() {
+    use std::os::unix::fs::{PermissionsExt, symlink};
+    let ex = ExplainSandbox::new("sccache-explain-hostile");
+    let secrets = ["ghp_R3cordsNeverHoldThis0", "hunter2-in-rustflags", "cargo-registry-s3cret"];
+    let rustflags = format!("--cfg=api_token=\"{}\" --cfg=db_password=\"{}\"", secrets[0], secrets[1]);
+    let saved = ex.sb.sandbox.path("saved.json");
+    let env = [("RUSTFLAGS", rustflags.as_str()), ("CARGO_REGISTRIES_MINE_TOKEN", secrets[2])];
+    let (_, output) = ex.explain("explain/ws", &["--save", saved.to_str().unwrap()], &env);
+    assert_success(&output, "explain with credentials in its build's flags and variables");
+    let dir = ex.sb.sandbox.path("explain/ws/target/xtask-explain");
+    let mode = |path: &std::path::Path| fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700, "the records' directory");
+    for file in [dir.join("records.json"), saved.clone()] {
+        assert_eq!(mode(&file), 0o600, "{}", file.display());
+        let records = read(&file);
+        assert!(records.contains("\"hashed "), "the flags holding credentials are kept as fingerprints: {records}");
+        for secret in secrets {
+            assert!(!records.contains(secret), "{} holds {secret}", file.display());
+        }
+    }
+    for secret in secrets {
+        assert!(!text(&output.stdout).contains(secret) && !stderr(&output).contains(secret), "{secret} was printed");
+    }
+
+    let refused = |args: &[&str], why: &str| {
+        let mut cmd = ex.sb.command(XTASK, "explain/ws");
+        let output = cmd.args(["setup-sccache", "explain"]).args(args).output().unwrap();
+        assert!(matches!(output.status.code(), Some(1 | 2)), "explain {args:?}: {}", stderr(&output));
+        assert!(stderr(&output).contains(why), "explain {args:?}: {}", stderr(&output));
+    };
+    let users_file = ex.sb.sandbox.path("home/.bashrc");
+    fs::write(&users_file, "export EDITOR=vi\n").unwrap();
+    let link = ex.sb.sandbox.path("link.json");
+    symlink(&users_file, &link).unwrap();
+    refused(&["--save", link.to_str().unwrap()], "it is a link");
+    refused(&["--save", users_file.to_str().unwrap()], "is not a records file");
+    refused(&["--against", link.to_str().unwrap()], "link");
+    assert_eq!(read(&users_file), "export EDITOR=vi\n", "the user's file is as it was");
+    let truncated = ex.sb.sandbox.path("truncated.json");
+    let whole = read(&saved);
+    fs::write(&truncated, &whole[..whole.len() / 2]).unwrap();
+    refused(&["--against", truncated.to_str().unwrap()], "is not a records file");
+}

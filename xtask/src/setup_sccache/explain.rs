@@ -28,6 +28,7 @@ use crate::{
     flags,
     output::{PassedOn, UsageError},
     roles::rustc_wrapper,
+    safe_fs,
     secrets::{errln, outln},
     workspace,
 };
@@ -39,6 +40,9 @@ const RECORDS_FILE: &str = "records.json";
 impl flags::Explain {
     pub(crate) fn run(&self, sh: &Shell, sccache: &Sccache<'_>) -> anyhow::Result<()> {
         let against = self.against.as_deref().map(read_records).transpose()?;
+        if let Some(file) = &self.save {
+            check_save_target(file)?;
+        }
         let dir = records_dir(sh)?;
         let store = dir.join(RECORDS_FILE);
         // Read before the build, and before a `--clean` removes them.
@@ -50,7 +54,10 @@ impl flags::Explain {
         if scratch.exists() {
             std::fs::remove_dir_all(&scratch).with_context(|| format!("cannot empty {scratch}"))?;
         }
-        std::fs::create_dir_all(&scratch).with_context(|| format!("cannot create {scratch}"))?;
+        // The records hold the build's arguments and variables: the user's alone.
+        for dir in [&dir, &scratch] {
+            safe_fs::create_private_dir(dir).with_context(|| format!("cannot create {dir}"))?;
+        }
         let log = scratch.join("sccache.log");
 
         let xtask = std::env::current_exe().context("cannot find the running xtask")?;
@@ -153,24 +160,47 @@ fn records_dir(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
     Ok(Utf8Path::new(target).join(RECORDS_DIR))
 }
 
+/// The largest records file read: a real build's are a few megabytes.
+const MAX_RECORDS_BYTES: u64 = 256 << 20;
+
 fn read_records(file: &Utf8Path) -> anyhow::Result<Vec<Unit>> {
-    let text = std::fs::read_to_string(file).with_context(|| {
-        format!("cannot read the records {file} (`cargo xtask setup-sccache explain --save FILE` writes them)")
-    })?;
-    let value: Value = serde_json::from_str(&text)
-        .map_err(|err| UsageError(format!("{file} is not a records file of `explain --save` ({err})")))?;
-    let units = value["units"]
-        .as_array()
-        .ok_or_else(|| UsageError(format!("{file} is not a records file of `explain --save`: it has no `units`")))?;
+    let not_records = |why: String| UsageError(format!("{file} is not a records file of `explain --save`: {why}"));
+    if let Ok(metadata) = file.symlink_metadata()
+        && metadata.len() > MAX_RECORDS_BYTES
+    {
+        return Err(not_records(format!("it holds {} bytes, more than any build's records", metadata.len())).into());
+    }
+    // Never through a link: what it points at may be anyone's file.
+    let text =
+        safe_fs::read_regular(file, false).with_context(|| format!("cannot read the records {file}"))?.with_context(
+            || format!("{file} does not exist (`cargo xtask setup-sccache explain --save FILE` writes records)"),
+        )?;
+    let value: Value = serde_json::from_str(&text).map_err(|err| not_records(format!("{err}")))?;
+    let units = value["units"].as_array().ok_or_else(|| not_records("it has no `units`".into()))?;
     Ok(units.iter().filter_map(Unit::from_json).collect())
 }
 
+/// `--save` writes only a new file or records it wrote before: never through a link, never over
+/// a file of the user's. Checked before the build.
+fn check_save_target(file: &Utf8Path) -> anyhow::Result<()> {
+    let refuse = |why: &str| {
+        Err(UsageError(format!("--save {file}: {why}, so it was left as it is; give the path of a new file")).into())
+    };
+    match file.symlink_metadata() {
+        Err(_) => Ok(()),
+        Ok(metadata) if metadata.is_symlink() => refuse("it is a link"),
+        Ok(metadata) if !metadata.is_file() => refuse("it is not a regular file"),
+        Ok(_) => match read_records(file) {
+            Ok(_) => Ok(()),
+            Err(_) => refuse("it exists and is not a records file of `explain --save`"),
+        },
+    }
+}
+
+/// Owner-only, replaced whole (a link in its place is replaced, not followed).
 fn write_records(file: &Utf8Path, units: &[Unit]) -> anyhow::Result<()> {
     let json = json!({"units": units.iter().map(Unit::to_json).collect::<Vec<_>>()});
-    if let Some(dir) = file.parent().filter(|dir| !dir.as_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {dir}"))?;
-    }
-    std::fs::write(file, format!("{json:#}\n")).with_context(|| format!("cannot write {file}"))
+    safe_fs::replace_file(file, format!("{json:#}\n").as_bytes(), safe_fs::private_permissions().as_ref())
 }
 
 /// The kept records with this build's in place of the same units' older ones.
