@@ -270,8 +270,16 @@ impl Plan {
     }
 
     /// Copies into a new directory beside the target, renamed into place once complete, then
-    /// edits: a copy that fails midway leaves the other workspace's files as they were.
+    /// edits. All or nothing: every file it edits is checked first, and when a step fails the
+    /// copy is removed and each file already edited is put back.
     fn apply(&self) -> anyhow::Result<()> {
+        self.manifest.writable_target()?;
+        self.config.writable_target()?;
+        if let Some(gitignore) = &self.gitignore
+            && gitignore.metadata().is_ok_and(|metadata| metadata.permissions().readonly())
+        {
+            bail!("{gitignore} is read-only, so nothing was changed; make it writable and run again");
+        }
         let staging =
             self.host.join(format!(".{}.adopting-{}", self.target.file_name().unwrap_or("xtask"), std::process::id()));
         std::fs::create_dir(&staging).with_context(|| format!("could not create {staging}"))?;
@@ -290,18 +298,33 @@ impl Plan {
             let _ = std::fs::remove_dir_all(&staging);
         }
         copied?;
-        self.manifest.save()?;
-        self.config.save()?;
-        if let Some(gitignore) = &self.gitignore {
-            use std::io::Write;
-            let text = std::fs::read_to_string(gitignore).unwrap_or_default();
-            let line = if text.is_empty() || text.ends_with('\n') { "/lcov.info\n" } else { "\n/lcov.info\n" };
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(gitignore)
-                .and_then(|mut file| file.write_all(line.as_bytes()))
-                .with_context(|| format!("could not add /lcov.info to {gitignore}"))?;
+        let mut saved = Vec::new();
+        let edited = (|| -> anyhow::Result<()> {
+            for file in [&self.manifest, &self.config] {
+                file.save()?;
+                saved.push(file);
+            }
+            if let Some(gitignore) = &self.gitignore {
+                use std::io::Write;
+                let text = std::fs::read_to_string(gitignore).unwrap_or_default();
+                let line = if text.is_empty() || text.ends_with('\n') { "/lcov.info\n" } else { "\n/lcov.info\n" };
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(gitignore)
+                    .and_then(|mut file| file.write_all(line.as_bytes()))
+                    .with_context(|| format!("could not add /lcov.info to {gitignore}"))?;
+            }
+            Ok(())
+        })();
+        if let Err(err) = edited {
+            for file in saved {
+                if let Err(why) = file.restore() {
+                    errln!("warning: could not put {} back as it was: {why:#}", file.path);
+                }
+            }
+            let _ = std::fs::remove_dir_all(&self.target);
+            return Err(err.context("nothing was adopted: the copy is removed and the edited files are as they were"));
         }
         outln!("adopted: {} now has this xtask", self.host);
         Ok(())

@@ -326,6 +326,39 @@ impl TomlFile {
         Ok(())
     }
 
+    /// The file a save writes (what a link points to), and whether the path is a link; an error,
+    /// before anything is written, when it cannot be written. Callers that edit several files
+    /// ask this of each first, so that one that cannot be written leaves all as they were.
+    pub(crate) fn writable_target(&self) -> anyhow::Result<(Utf8PathBuf, bool)> {
+        let is_link = self.path.symlink_metadata().is_ok_and(|metadata| metadata.is_symlink());
+        let target = match is_link {
+            true => self.path.canonicalize_utf8().with_context(|| {
+                format!("{} is a link to a file that does not exist; fix the link, then run again", self.path)
+            })?,
+            false => self.path.clone(),
+        };
+        if self.changed() && target.metadata().is_ok_and(|metadata| metadata.permissions().readonly()) {
+            bail!(
+                "{target} is read-only, so it was left untouched; make it writable (for example `chmod u+w {target}`) \
+                 and run again, or make these changes yourself: {}",
+                self.changes.join("; ")
+            );
+        }
+        Ok((target, is_link))
+    }
+
+    /// Puts the file back as it was read, after a later step of the same edit failed.
+    pub(crate) fn restore(&self) -> anyhow::Result<()> {
+        let (target, _) = self.writable_target()?;
+        match self.existed {
+            true => {
+                let permissions = target.metadata().ok().map(|metadata| metadata.permissions());
+                safe_fs::replace_file(&target, self.original.as_bytes(), permissions.as_ref())
+            }
+            false => std::fs::remove_file(&target).with_context(|| format!("could not remove {target}")),
+        }
+    }
+
     /// Writes the file if the edits changed it, after checking that the new text parses and
     /// reads back as intended. When the path is a link (dotfile managers make them), the file
     /// it points to is edited and the link stays. A read-only file is an error, not rewritten.
@@ -343,21 +376,8 @@ impl TomlFile {
         each_string(self.doc.as_table(), &mut |key, text| private |= !secrets::credentials_in(key, text).is_empty());
         let text = self.text();
         self.check(&text)?;
-        let is_link = self.path.symlink_metadata().is_ok_and(|metadata| metadata.is_symlink());
-        let target = match is_link {
-            true => self.path.canonicalize_utf8().with_context(|| {
-                format!("{} is a link to a file that does not exist; fix the link, then run again", self.path)
-            })?,
-            false => self.path.clone(),
-        };
+        let (target, is_link) = self.writable_target()?;
         let existing = target.metadata().ok();
-        if existing.as_ref().is_some_and(|metadata| metadata.permissions().readonly()) {
-            bail!(
-                "{target} is read-only, so it was left untouched; make it writable (for example `chmod u+w {target}`) \
-                 and run again, or make these changes yourself: {}",
-                self.changes.join("; ")
-            );
-        }
         if is_blank(&text) && self.created && !is_link {
             return std::fs::remove_file(&target).with_context(|| format!("could not remove {target}"));
         }

@@ -292,3 +292,34 @@ fn update_replaces_merges_and_marks_conflicts_keeping_the_workspaces_own_changes
     assert!(text(&unknown.stderr).contains("has no adopted.json"), "{}", text(&unknown.stderr));
     assert_eq!(snapshot(&host), before);
 }
+
+#[test]
+fn adopting_is_all_or_nothing_when_a_file_cannot_be_written() {
+    let sandbox = Sandbox::new("adopt-all-or-nothing");
+    let host = host(&sandbox);
+    let before = snapshot(&host);
+    let set_readonly = |relative: &str, readonly: bool| {
+        let path = host.join(relative);
+        let mut permissions = fs::metadata(&path).unwrap().permissions();
+        permissions.set_readonly(readonly);
+        fs::set_permissions(&path, permissions).unwrap();
+    };
+    for file in ["Cargo.toml", ".cargo/config.toml", ".gitignore"] {
+        set_readonly(file, true);
+        let output = adopt(&sandbox, &[host.to_str().unwrap()]);
+        set_readonly(file, false);
+        assert!(!output.status.success(), "adopt with {file} read-only succeeded");
+        assert!(stderr(&output).contains("is read-only"), "{file}: {}", stderr(&output));
+        assert_eq!(snapshot(&host), before, "{file} read-only: the workspace changed");
+    }
+    // A step that fails after the copy and the first edits (no .gitignore can be appended to a
+    // directory): the copy goes, the edited files come back.
+    fs::remove_file(host.join(".gitignore")).unwrap();
+    fs::create_dir(host.join(".gitignore")).unwrap();
+    let before = snapshot(&host);
+    let output = adopt(&sandbox, &[host.to_str().unwrap()]);
+    assert!(!output.status.success(), "adopt with a directory for .gitignore succeeded");
+    assert!(stderr(&output).contains("nothing was adopted"), "{}", stderr(&output));
+    assert_eq!(snapshot(&host), before, "a failed adoption left changes");
+    assert!(!host.join(NAME).exists(), "the copy is still there");
+}
