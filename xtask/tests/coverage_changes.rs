@@ -144,6 +144,31 @@ fn a_workspace_without_a_lock_file_is_read_without_writing_one() {
     assert!(!sandbox.path("ws/Cargo.lock").exists(), "info wrote Cargo.lock");
 }
 
+#[cfg(unix)]
+#[test]
+fn file_names_with_spaces_quotes_newlines_and_bytes_that_are_not_utf8_are_followed() {
+    use std::os::unix::ffi::OsStrExt;
+    let sandbox = chain("changes-odd-names");
+    let names: [&[u8]; 4] = [b"leaf/sp ace.txt", b"leaf/quo\"te.txt", b"leaf/new\nline.txt", b"leaf/caf\xe9.txt"];
+    let path = |name: &[u8]| sandbox.path("ws").join(std::ffi::OsStr::from_bytes(name));
+    for name in names {
+        fs::write(path(name), "one\n").unwrap();
+    }
+    git(&sandbox, &["add", "-A"]);
+    git(&sandbox, &["commit", "-q", "-m", "odd names"]);
+    for name in names {
+        fs::write(path(name), "two\n").unwrap();
+    }
+    for flag in ["--changed-since", "--patch-base"] {
+        let output = xtask(&sandbox, &[flag, "main", "--dry-run"]);
+        assert_success(&output, &format!("{flag} over odd file names"));
+        if flag == "--changed-since" {
+            assert_eq!(measured(&output), ["leaf"], "{}", describe(&output));
+            assert!(text(&output.stderr).contains("4 changed files, 0 outside every member"), "{}", describe(&output));
+        }
+    }
+}
+
 #[test]
 fn a_lock_file_change_measures_the_members_that_resolve_the_package() {
     let sandbox = chain("changes-lock");

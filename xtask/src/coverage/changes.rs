@@ -47,6 +47,13 @@ impl<'a> Git<'a> {
         Ok(Git { sh, program: git.path, top: top.trim_end_matches(['\n', '\r']).into() })
     }
 
+    /// What `cmd` prints, a name that is not UTF-8 read with replacement characters (its directory,
+    /// which says which member it is in, stays as it is).
+    fn read(&self, cmd: xshell::Cmd<'_>) -> anyhow::Result<String> {
+        let output = cmd.output()?;
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
     fn git(&self) -> xshell::Cmd<'a> {
         // Paths as they are (no octal quoting), and no pager, colour or external diff.
         child::command(self.sh, &self.program)
@@ -77,8 +84,8 @@ impl<'a> Git<'a> {
     /// Every file changed from `commit` to the working tree, staged or not, and every untracked
     /// file git does not ignore; a rename gives both names. Absolute paths.
     pub(super) fn changed_files(&self, commit: &str) -> anyhow::Result<Vec<Utf8PathBuf>> {
-        let diff = self.git().args(["diff", "--name-status", "-z", "-M", commit, "--"]).read()?;
-        let untracked = self.git().args(["ls-files", "--others", "--exclude-standard", "-z"]).read()?;
+        let diff = self.read(self.git().args(["diff", "--name-status", "-z", "-M", commit, "--"]))?;
+        let untracked = self.read(self.git().args(["ls-files", "--others", "--exclude-standard", "-z"]))?;
         let mut files: Vec<Utf8PathBuf> = names_in_status(&diff)
             .chain(untracked.split('\0'))
             .filter(|name| !name.is_empty())
@@ -101,10 +108,10 @@ impl<'a> Git<'a> {
     /// renames followed; an untracked file's lines are all new.
     pub(super) fn changed_lines(&self, commit: &str) -> anyhow::Result<Vec<(Utf8PathBuf, Vec<u32>)>> {
         let diff =
-            self.git().args(["diff", "--unified=0", "-M", "--no-color", "--no-ext-diff", commit, "--"]).read()?;
+            self.read(self.git().args(["diff", "--unified=0", "-M", "--no-color", "--no-ext-diff", commit, "--"]))?;
         let mut changed: Vec<(Utf8PathBuf, Vec<u32>)> =
             new_lines_in_diff(&diff).into_iter().map(|(name, lines)| (self.top.join(name), lines)).collect();
-        let untracked = self.git().args(["ls-files", "--others", "--exclude-standard", "-z"]).read()?;
+        let untracked = self.read(self.git().args(["ls-files", "--others", "--exclude-standard", "-z"]))?;
         for name in untracked.split('\0').filter(|name| !name.is_empty()) {
             let path = self.top.join(name);
             // A file that is not text has no lines to cover.
@@ -134,8 +141,11 @@ fn new_lines_in_diff(diff: &str) -> Vec<(String, Vec<u32>)> {
     let mut current: Option<usize> = None;
     for line in diff.lines() {
         if let Some(name) = line.strip_prefix("+++ ") {
+            // git ends a name holding a space with a tab, and quotes one with a quote, a tab, a
+            // newline or a byte that is not UTF-8.
+            let name = unquote(name.strip_suffix('\t').unwrap_or(name));
             current = name.strip_prefix("b/").map(|name| {
-                files.push((unquote(name), Vec::new()));
+                files.push((name.to_owned(), Vec::new()));
                 files.len() - 1
             });
         } else if let (Some(hunk), Some(index)) = (line.strip_prefix("@@ "), current) {
@@ -154,12 +164,46 @@ fn new_lines_in_diff(diff: &str) -> Vec<(String, Vec<u32>)> {
     files
 }
 
-/// A name git quoted (`"a\"b"`, for quotes and control characters even with core.quotePath off).
+/// A name as git writes it: quoted in C's way (`"a\"b\tc\303\251"`) when it holds a quote, a
+/// control character or a byte that is not UTF-8, else as it is.
 fn unquote(name: &str) -> String {
-    match name.strip_prefix('"').and_then(|name| name.strip_suffix('"')) {
-        Some(quoted) => quoted.replace("\\\"", "\"").replace("\\\\", "\\").replace("\\t", "\t"),
-        None => name.to_owned(),
+    let Some(quoted) = name.strip_prefix('"').and_then(|name| name.strip_suffix('"')) else {
+        return name.to_owned();
+    };
+    let mut bytes = Vec::new();
+    let mut chars = quoted.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            bytes.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+            continue;
+        }
+        let escaped = match chars.next() {
+            Some('n') => b'\n',
+            Some('t') => b'\t',
+            Some('r') => b'\r',
+            Some('a') => 0x07,
+            Some('b') => 0x08,
+            Some('f') => 0x0c,
+            Some('v') => 0x0b,
+            Some(digit @ '0'..='7') => {
+                let mut value = digit.to_digit(8).unwrap_or(0);
+                for _ in 0..2 {
+                    if let Some(next) = chars.peek().and_then(|c| c.to_digit(8)) {
+                        value = value * 8 + next;
+                        chars.next();
+                    }
+                }
+                value as u8
+            }
+            Some(other) => {
+                bytes.extend_from_slice(other.encode_utf8(&mut [0; 4]).as_bytes());
+                continue;
+            }
+            None => break,
+        };
+        bytes.push(escaped);
     }
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// Which members a change can affect, and why; and how many changed files lie outside them all.
@@ -344,6 +388,18 @@ mod tests {
             names_in_status(output).collect::<Vec<_>>(),
             ["crates/a/src/lib.rs", "old name.rs", "new name.rs", "gone.rs"]
         );
+    }
+
+    #[test]
+    fn names_git_quotes_or_ends_with_a_tab_are_read_back() {
+        // As git 2.39 writes them, with core.quotePath off.
+        let diff = "+++ \"b/new\\nline.rs\"\n@@ -1 +1 @@\n+++ \"b/quo\\\"te.rs\"\n@@ -1 +1 @@\n\
+                    +++ b/sp ace.rs\t\n@@ -1 +1 @@\n+++ \"b/tab\\tt.rs\"\n@@ -1 +1 @@\n\
+                    +++ \"b/caf\\351.rs\"\n@@ -1 +1 @@\n+++ \"b/\\303\\251t\\303\\251.rs\"\n@@ -2,0 +3 @@\n";
+        let names: Vec<(String, Vec<u32>)> = new_lines_in_diff(diff);
+        let expected = ["new\nline.rs", "quo\"te.rs", "sp ace.rs", "tab\tt.rs", "caf\u{fffd}.rs", "\u{e9}t\u{e9}.rs"];
+        assert_eq!(names.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>(), expected);
+        assert_eq!(names[5].1, [3]);
     }
 
     #[test]
