@@ -198,12 +198,18 @@ fn python_tests_count_in_the_report_and_touch_nothing_of_the_users() {
     let venv = Command::new(python).arg("-m").arg("venv").arg(sandbox.path("user-venv")).output().unwrap();
     assert_success(&venv, "python3 -m venv user-venv");
     let users_files = files(&sandbox.path("user-venv"));
+    sandbox.write("shadow/pyext.py", "raise ImportError('the module on PYTHONPATH was tested, not the built one')\n");
     let crates_files: Vec<Vec<String>> =
         ["pyext", "mixed", "words"].iter().map(|name| files(&sandbox.path(&format!("ws/{name}")))).collect();
     let sccache = Sccache::new(&sandbox);
     let coverage = |extra: &[&str]| {
         let mut cmd = xtask(&sandbox, &wheels);
         sccache.configure(&mut cmd).env("VIRTUAL_ENV", sandbox.path("user-venv"));
+        // What a user's shell may hold that would test another module or install elsewhere.
+        cmd.env("PYTHONPATH", sandbox.path("shadow"))
+            .env("PIP_TARGET", sandbox.path("pip-target"))
+            .env("PIP_PREFIX", sandbox.path("pip-prefix"))
+            .env("PIP_USER", "1");
         let output = cmd.args(["coverage", "--mode", "lcov", "--mode", "text"]).args(extra).output().unwrap();
         assert_success(&output, &format!("xtask coverage {extra:?}"));
         (fs::read_to_string(sandbox.path("ws/lcov.info")).unwrap(), output)
@@ -246,6 +252,9 @@ fn python_tests_count_in_the_report_and_touch_nothing_of_the_users() {
     assert!(stderr.contains("pyext: making the Python environment"), "{stderr}");
     assert!(stderr.contains("mixed: Python tests (py_tests)"), "{stderr}");
     assert_eq!(files(&sandbox.path("user-venv")), users_files, "the user's virtualenv must stay as it was");
+    for elsewhere in ["pip-target", "pip-prefix", "home/.local"] {
+        assert!(!sandbox.path(elsewhere).exists(), "pip installed into {elsewhere}");
+    }
     let crates_after: Vec<Vec<String>> =
         ["pyext", "mixed", "words"].iter().map(|name| files(&sandbox.path(&format!("ws/{name}")))).collect();
     assert_eq!(crates_after, crates_files, "nothing may be written into the crates (no .so, cache or bytecode)");
@@ -302,4 +311,32 @@ fn a_failing_python_test_gives_the_reports_and_exit_1() {
         describe(&output)
     );
     assert!(hits(&lcov, "pyext/src/lib.rs", &pyext, "words::whisper(text)") > 0, "the tests that passed count: {lcov}");
+}
+
+#[test]
+fn a_hanging_python_test_is_stopped_at_its_time_limit_and_named() {
+    let wheels = wheel_dir();
+    let sandbox = Sandbox::new("cov-pytest-hang");
+    python_workspace(&sandbox);
+    let manifest = fs::read_to_string(sandbox.path("ws/Cargo.toml")).unwrap();
+    sandbox.write(
+        "ws/Cargo.toml",
+        &format!("{manifest}\n[workspace.metadata.xtask.coverage.python.pyext]\ntimeout-seconds = 20\n"),
+    );
+    sandbox.write(
+        "ws/pyext/tests/test_hangs.py",
+        "import os, time\n\n\ndef test_hangs_when_asked():\n    while \"FIXTURE_PY_HANG\" in os.environ:\n        time.sleep(1)\n",
+    );
+    let started = std::time::Instant::now();
+    let output = xtask(&sandbox, &wheels)
+        .args(["coverage", "--mode", "lcov", "-p", "pyext"])
+        .env("RUSTC_WRAPPER", "")
+        .env("FIXTURE_PY_HANG", "1")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    assert!(text(&output.stderr).contains("pytest did not finish within 20 s"), "{}", describe(&output));
+    assert!(text(&output.stderr).contains("timeout-seconds"), "{}", describe(&output));
+    assert!(started.elapsed() < std::time::Duration::from_secs(600), "the run waited for the hang");
+    assert!(sandbox.path("ws/lcov.info").exists(), "the Rust tests' report is written all the same");
 }

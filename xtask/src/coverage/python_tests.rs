@@ -10,6 +10,8 @@
 //! finds the module among the build's objects. Nothing is installed anywhere else, and nothing is
 //! written into the crate: no wheel in place, no `.pytest_cache`, no `__pycache__`.
 
+use std::time::Duration;
+
 use anyhow::{Context, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 use serde_json::{Map, Value};
@@ -45,7 +47,12 @@ pub(super) struct SuiteSettings {
     tests: Option<Vec<String>>,
     pytest_args: Vec<String>,
     requirements: Vec<String>,
+    timeout: Option<Duration>,
 }
+
+/// How long a suite's pytest may run before it is stopped: a test that hangs must not hold the
+/// run (and CI's runner) forever.
+pub(super) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 impl SuiteSettings {
     pub(super) fn from_table(value: &Value, name: &str) -> anyhow::Result<SuiteSettings> {
@@ -55,12 +62,20 @@ impl SuiteSettings {
         })?;
         let mut settings = SuiteSettings::default();
         for (key, value) in table {
+            if key == "timeout-seconds" {
+                let seconds = value.as_u64().filter(|seconds| *seconds > 0);
+                let seconds = seconds.with_context(|| format!("`{key}` in {what} must be a whole number above 0"))?;
+                settings.timeout = Some(Duration::from_secs(seconds));
+                continue;
+            }
             let list = strings(value).with_context(|| format!("`{key}` in {what} must be a list of strings"))?;
             match key.as_str() {
                 "tests" => settings.tests = Some(list),
                 "pytest-args" => settings.pytest_args = list,
                 "requirements" => settings.requirements = list,
-                _ => bail!("unknown key `{key}` in {what}; the keys are tests, pytest-args and requirements"),
+                _ => bail!(
+                    "unknown key `{key}` in {what}; the keys are tests, pytest-args, requirements and timeout-seconds"
+                ),
             }
         }
         Ok(settings)
@@ -85,6 +100,8 @@ pub(super) struct Suite {
     /// Paths for pytest; none when pytest's own configuration says what to collect.
     tests: Vec<String>,
     pytest_args: Vec<String>,
+    /// How long pytest may run.
+    pub(super) timeout: Duration,
     /// What its environment holds: maturin (as the build system asks), pytest, the module's own
     /// dependencies and its test extras.
     pub(super) requirements: Vec<String>,
@@ -193,6 +210,7 @@ impl Suite {
             dir: dir.to_owned(),
             tests,
             pytest_args: settings.map(|settings| settings.pytest_args.clone()).unwrap_or_default(),
+            timeout: settings.and_then(|settings| settings.timeout).unwrap_or(DEFAULT_TIMEOUT),
             requirements,
         }))
     }
@@ -395,6 +413,12 @@ mod tests {
         let err = SuiteSettings::from_table(&serde_json::json!({"tests": "t"}), "ext").unwrap_err().to_string();
         assert!(err.contains("`tests` in [workspace.metadata.xtask.coverage.python] ext must be a list"), "{err}");
         assert!(SuiteSettings::from_table(&serde_json::json!(["t"]), "ext").is_err());
+        for bad in [serde_json::json!(0), serde_json::json!("60"), serde_json::json!(-1)] {
+            let err = SuiteSettings::from_table(&serde_json::json!({"timeout-seconds": bad}), "ext").unwrap_err();
+            assert!(err.to_string().contains("`timeout-seconds` in"), "{err}");
+        }
+        let settings = SuiteSettings::from_table(&serde_json::json!({"timeout-seconds": 90}), "ext").unwrap();
+        assert_eq!(settings.timeout, Some(Duration::from_secs(90)));
     }
 
     #[test]

@@ -1,14 +1,14 @@
 //! A suite's own environment and its commands: the virtual environment under the coverage build
 //! directory, maturin building the instrumented module, pytest, and what the run tells.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 use serde_json::Value;
 use xshell::{Cmd, Shell};
 
-use super::{STAMP, Suite, venv_program};
+use super::{SETTINGS, STAMP, Suite, venv_program};
 use crate::secrets::errln;
 use crate::{
     child::{self, Env},
@@ -71,10 +71,34 @@ pub(in crate::coverage) struct Commands<'a> {
     pub(in crate::coverage) cov_target: &'a Utf8Path,
 }
 
+/// What the user's environment must not bring into a suite's Python processes: another
+/// environment (`VIRTUAL_ENV`, `PYTHONHOME`), modules found before the installed one
+/// (`PYTHONPATH`, `PYTHONSTARTUP`, the user site), and pip settings that install somewhere else
+/// than the suite's own environment. pip's index, proxy and certificate settings stay.
+const FOREIGN_PYTHON_VARS: [&str; 11] = [
+    "VIRTUAL_ENV",
+    "PYTHONHOME",
+    "PYTHONPATH",
+    "PYTHONSTARTUP",
+    "PYTHONUSERBASE",
+    "PIP_TARGET",
+    "PIP_PREFIX",
+    "PIP_ROOT",
+    "PIP_USER",
+    "PIP_SRC",
+    "PIP_EDITABLE",
+];
+
 impl<'a> Commands<'a> {
+    /// `program` with none of `FOREIGN_PYTHON_VARS`, and no user site on `sys.path`.
+    fn python_command(&self, sh: &'a Shell, program: impl AsRef<std::path::Path>) -> Cmd<'a> {
+        let env = FOREIGN_PYTHON_VARS.into_iter().fold(Env::default(), Env::remove).set("PYTHONNOUSERSITE", "1");
+        env.apply(child::command(sh, program))
+    }
+
     /// Makes the environment anew (`--clear` empties one that is out of date).
     pub(in crate::coverage) fn create_venv(&self, place: &Place) -> Cmd<'a> {
-        child::command(self.sh, &self.python.interpreter).args(["-m", "venv", "--clear"]).arg(&place.venv)
+        self.python_command(self.sh, &self.python.interpreter).args(["-m", "venv", "--clear"]).arg(&place.venv)
     }
 
     pub(in crate::coverage) fn install_requirements(&self, place: &Place, suite: &Suite) -> Cmd<'a> {
@@ -83,7 +107,7 @@ impl<'a> Commands<'a> {
 
     pub(super) fn pip(&self, place: &Place) -> Cmd<'a> {
         // pip's index, proxy and certificate settings are the user's.
-        child::command(self.sh, place.program("python")).args([
+        self.python_command(self.sh, place.program("python")).args([
             "-m",
             "pip",
             "install",
@@ -97,7 +121,7 @@ impl<'a> Commands<'a> {
     /// project's directory, where maturin finds the crate as it does when users build there.
     pub(in crate::coverage) fn build_module(&self, place: &Place, build_env: &Env) -> Cmd<'a> {
         let env = self.env.clone().and(build_env).set("CARGO_TARGET_DIR", self.cov_target);
-        env.apply(child::command(self.sh, place.program("maturin")))
+        env.apply(self.python_command(self.sh, place.program("maturin")))
             .arg("build")
             .arg("--interpreter")
             .arg(place.program("python"))
@@ -114,7 +138,7 @@ impl<'a> Commands<'a> {
     /// and leaving no cache or bytecode in the crate.
     pub(in crate::coverage) fn pytest(&self, place: &Place, suite: &Suite, profile_file: &std::ffi::OsStr) -> Cmd<'a> {
         let env = Env::default().set("LLVM_PROFILE_FILE", profile_file).set("PYTHONDONTWRITEBYTECODE", "1");
-        env.apply(child::command(self.sh, place.program("pytest")))
+        env.apply(self.python_command(self.sh, place.program("pytest")))
             .args(["-p", "no:cacheprovider", "--junitxml"])
             .arg(&place.junit)
             .args(&suite.tests)
@@ -285,8 +309,17 @@ impl Commands<'_> {
         let profile_file = profile_file.context("`cargo llvm-cov show-env` did not say LLVM_PROFILE_FILE")?;
         let pytest = in_project.pytest(place, suite, profile_file);
         errln!("$ {pytest}");
-        let status =
-            std::process::Command::from(pytest).stdout(std::io::stderr()).status().context("could not start pytest")?;
+        let mut child =
+            std::process::Command::from(pytest).stdout(std::io::stderr()).spawn().context("could not start pytest")?;
+        let Some(status) = wait_at_most(&mut child, suite.timeout)? else {
+            let problem = format!(
+                "pytest did not finish within {} s and was stopped (`timeout-seconds` under {SETTINGS}.{} sets the \
+                 limit)",
+                suite.timeout.as_secs(),
+                suite.package
+            );
+            return Ok(outcome(Some(problem), Counts::default()));
+        };
         let counts = std::fs::read_to_string(&place.junit).ok().as_deref().and_then(junit_counts);
         let problem = match (status.code(), counts) {
             (Some(0 | 1), Some(_)) => None,
@@ -294,6 +327,22 @@ impl Commands<'_> {
             _ => Some(format!("pytest stopped ({status}); see its messages above")),
         };
         Ok(outcome(problem, counts.unwrap_or_default()))
+    }
+}
+
+/// The child's exit status, or `None` when it ran longer than `limit` and was killed.
+fn wait_at_most(child: &mut std::process::Child, limit: Duration) -> anyhow::Result<Option<std::process::ExitStatus>> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        if Instant::now() >= deadline {
+            child.kill()?;
+            child.wait()?;
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
