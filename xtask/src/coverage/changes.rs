@@ -47,10 +47,10 @@ impl<'a> Git<'a> {
         Ok(Git { sh, program: git.path, top: top.trim_end_matches(['\n', '\r']).into() })
     }
 
-    /// What `cmd` prints, a name that is not UTF-8 read with replacement characters (its directory,
-    /// which says which member it is in, stays as it is).
-    fn read(&self, cmd: xshell::Cmd<'_>) -> anyhow::Result<String> {
-        let output = cmd.output()?;
+    /// What git prints for `args`, a name that is not UTF-8 read with replacement characters (its
+    /// directory, which says which member it is in, stays as it is).
+    fn read(&self, args: &[&str]) -> anyhow::Result<String> {
+        let output = self.git().args(args).output()?;
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     }
 
@@ -84,8 +84,8 @@ impl<'a> Git<'a> {
     /// Every file changed from `commit` to the working tree, staged or not, and every untracked
     /// file git does not ignore; a rename gives both names. Absolute paths.
     pub(super) fn changed_files(&self, commit: &str) -> anyhow::Result<Vec<Utf8PathBuf>> {
-        let diff = self.read(self.git().args(["diff", "--name-status", "-z", "-M", commit, "--"]))?;
-        let untracked = self.read(self.git().args(["ls-files", "--others", "--exclude-standard", "-z"]))?;
+        let diff = self.read(&["diff", "--name-status", "-z", "-M", commit, "--"])?;
+        let untracked = self.read(&["ls-files", "--others", "--exclude-standard", "-z"])?;
         let mut files: Vec<Utf8PathBuf> = names_in_status(&diff)
             .chain(untracked.split('\0'))
             .filter(|name| !name.is_empty())
@@ -107,11 +107,10 @@ impl<'a> Git<'a> {
     /// Per file (absolute), the lines of the working tree that are new or changed since `commit`,
     /// renames followed; an untracked file's lines are all new.
     pub(super) fn changed_lines(&self, commit: &str) -> anyhow::Result<Vec<(Utf8PathBuf, Vec<u32>)>> {
-        let diff =
-            self.read(self.git().args(["diff", "--unified=0", "-M", "--no-color", "--no-ext-diff", commit, "--"]))?;
+        let diff = self.read(&["diff", "--unified=0", "-M", "--no-color", "--no-ext-diff", commit, "--"])?;
         let mut changed: Vec<(Utf8PathBuf, Vec<u32>)> =
             new_lines_in_diff(&diff).into_iter().map(|(name, lines)| (self.top.join(name), lines)).collect();
-        let untracked = self.read(self.git().args(["ls-files", "--others", "--exclude-standard", "-z"]))?;
+        let untracked = self.read(&["ls-files", "--others", "--exclude-standard", "-z"])?;
         for name in untracked.split('\0').filter(|name| !name.is_empty()) {
             let path = self.top.join(name);
             // A file that is not text has no lines to cover.

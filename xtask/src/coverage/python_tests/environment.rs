@@ -91,14 +91,14 @@ const FOREIGN_PYTHON_VARS: [&str; 11] = [
 
 impl<'a> Commands<'a> {
     /// `program` with none of `FOREIGN_PYTHON_VARS`, and no user site on `sys.path`.
-    fn python_command(&self, sh: &'a Shell, program: impl AsRef<std::path::Path>) -> Cmd<'a> {
+    fn python_command(&self, program: impl AsRef<std::path::Path>) -> Cmd<'a> {
         let env = FOREIGN_PYTHON_VARS.into_iter().fold(Env::default(), Env::remove).set("PYTHONNOUSERSITE", "1");
-        env.apply(child::command(sh, program))
+        env.apply(child::command(self.sh, program))
     }
 
     /// Makes the environment anew (`--clear` empties one that is out of date).
     pub(in crate::coverage) fn create_venv(&self, place: &Place) -> Cmd<'a> {
-        self.python_command(self.sh, &self.python.interpreter).args(["-m", "venv", "--clear"]).arg(&place.venv)
+        self.python_command(&self.python.interpreter).args(["-m", "venv", "--clear"]).arg(&place.venv)
     }
 
     pub(in crate::coverage) fn install_requirements(&self, place: &Place, suite: &Suite) -> Cmd<'a> {
@@ -107,7 +107,7 @@ impl<'a> Commands<'a> {
 
     pub(super) fn pip(&self, place: &Place) -> Cmd<'a> {
         // pip's index, proxy and certificate settings are the user's.
-        self.python_command(self.sh, place.program("python")).args([
+        self.python_command(place.program("python")).args([
             "-m",
             "pip",
             "install",
@@ -121,7 +121,7 @@ impl<'a> Commands<'a> {
     /// project's directory, where maturin finds the crate as it does when users build there.
     pub(in crate::coverage) fn build_module(&self, place: &Place, build_env: &Env) -> Cmd<'a> {
         let env = self.env.clone().and(build_env).set("CARGO_TARGET_DIR", self.cov_target);
-        env.apply(self.python_command(self.sh, place.program("maturin")))
+        env.apply(self.python_command(place.program("maturin")))
             .arg("build")
             .arg("--interpreter")
             .arg(place.program("python"))
@@ -138,7 +138,7 @@ impl<'a> Commands<'a> {
     /// and leaving no cache or bytecode in the crate.
     pub(in crate::coverage) fn pytest(&self, place: &Place, suite: &Suite, profile_file: &std::ffi::OsStr) -> Cmd<'a> {
         let env = Env::default().set("LLVM_PROFILE_FILE", profile_file).set("PYTHONDONTWRITEBYTECODE", "1");
-        env.apply(self.python_command(self.sh, place.program("pytest")))
+        env.apply(self.python_command(place.program("pytest")))
             .args(["-p", "no:cacheprovider", "--junitxml"])
             .arg(&place.junit)
             .args(&suite.tests)
