@@ -6,7 +6,7 @@ use super::*;
 impl Bench<'_> {
     /// A copy of the example library crate as a workspace of its own: a coverage run well under a second, so
     /// what the xtask adds shows in seconds.
-    pub(super) fn library_workspace(&self, dir: &Utf8Path) -> anyhow::Result<CoverageWorkspace> {
+    fn library_workspace(&self, dir: &Utf8Path) -> anyhow::Result<CoverageWorkspace> {
         self.fresh(dir)?;
         let ws = dir.join("ws");
         copy_tree(&self.repo.join("crates/textstats"), &ws.join("crates/textstats"))?;
@@ -21,7 +21,7 @@ impl Bench<'_> {
     /// A copy of this repository's own code: the xtask (9,000 lines, its unit tests, six crates.io
     /// dependencies) and the example library, whose coverage run takes seconds, as real ones do.
     /// The xtask's end-to-end tests (all but their shared module) and the Python crate stay out.
-    pub(super) fn project_workspace(&self, dir: &Utf8Path) -> anyhow::Result<CoverageWorkspace> {
+    fn project_workspace(&self, dir: &Utf8Path) -> anyhow::Result<CoverageWorkspace> {
         self.fresh(dir)?;
         let ws = dir.join("ws");
         let files = [
@@ -57,11 +57,7 @@ impl Bench<'_> {
 
     /// The workspaces of the coverage scenarios: the goal is checked on this repository's code; the
     /// library shows the fixed cost.
-    pub(super) fn coverage_workspaces(
-        &self,
-        dir: &Utf8Path,
-        goal: f64,
-    ) -> anyhow::Result<[(CoverageWorkspace, Option<f64>); 2]> {
+    fn coverage_workspaces(&self, dir: &Utf8Path, goal: f64) -> anyhow::Result<[(CoverageWorkspace, Option<f64>); 2]> {
         Ok([
             (self.project_workspace(&dir.join("project"))?, Some(goal)),
             (self.library_workspace(&dir.join("library"))?, None),

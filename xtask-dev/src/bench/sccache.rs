@@ -50,7 +50,7 @@ impl Bench<'_> {
 
     /// `rows` measured on a fresh dependency workspace in `dir` with a private sccache, which is
     /// stopped afterwards whatever happened.
-    pub(super) fn with_dependency_workspace(
+    fn with_dependency_workspace(
         &self,
         dir: &Utf8Path,
         rows: impl FnOnce(&Utf8Path, &Sccache<'_>) -> anyhow::Result<Vec<Row>>,
@@ -63,7 +63,7 @@ impl Bench<'_> {
         result
     }
 
-    pub(super) fn sccache_rebuild_rows(&self, ws: &Utf8Path, sccache: &Sccache<'_>) -> anyhow::Result<Vec<Row>> {
+    fn sccache_rebuild_rows(&self, ws: &Utf8Path, sccache: &Sccache<'_>) -> anyhow::Result<Vec<Row>> {
         let here = self.shell_in(ws);
         let build = |target: &str, with_sccache: bool, incremental: bool| {
             let cmd = child::cargo(&here).args(["build", "--quiet", "--target-dir"]).arg(ws.join(target));
@@ -133,7 +133,7 @@ impl Bench<'_> {
         self.with_dependency_workspace(dir, |ws, sccache| self.sccache_explain_rows(ws, sccache))
     }
 
-    pub(super) fn sccache_explain_rows(&self, ws: &Utf8Path, sccache: &Sccache<'_>) -> anyhow::Result<Vec<Row>> {
+    fn sccache_explain_rows(&self, ws: &Utf8Path, sccache: &Sccache<'_>) -> anyhow::Result<Vec<Row>> {
         let here = self.shell_in(ws);
         let env = wrapped(sccache, true).set("CARGO_INCREMENTAL", "0");
         let build_args =

@@ -19,7 +19,7 @@ pub(super) fn machine(sh: &Shell) -> Vec<(&'static str, String)> {
 }
 
 /// Today's date (UTC) as YYYY-MM-DD, from the system clock.
-pub(super) fn today() -> String {
+fn today() -> String {
     let days = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or(Duration::ZERO).as_secs() / 86_400;
     civil_date(days as i64)
 }

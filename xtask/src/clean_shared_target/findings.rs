@@ -25,7 +25,7 @@ use crate::{
 /// Where findings about disk use are listed.
 pub(super) const DISK: Group = Group::Disk;
 /// With less free space than this beside the target directory, `doctor` points at the cleaning.
-pub(super) const LOW_FREE_SPACE: u64 = 5 << 30;
+const LOW_FREE_SPACE: u64 = 5 << 30;
 
 /// Disk findings, for `doctor`: each directory cargo uses for this workspace, what set it and what
 /// it holds, and `coverage_dir` when it lies outside them, each measured by the one walk the

@@ -44,7 +44,7 @@ impl Progress {
         self.tick(self.removed.fetch_add(1, Ordering::Relaxed));
     }
 
-    pub(super) fn tick(&self, count: u64) {
+    fn tick(&self, count: u64) {
         if count % 1024 == 1023 {
             self.show();
         }

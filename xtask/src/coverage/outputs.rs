@@ -9,7 +9,7 @@ use crate::{
 };
 
 /// Every report cargo-llvm-cov can write for us, once each (`open` writes `html`'s).
-pub(super) const FORMATS: [Mode; 6] = [Mode::Html, Mode::Lcov, Mode::Text, Mode::Json, Mode::Cobertura, Mode::Codecov];
+const FORMATS: [Mode; 6] = [Mode::Html, Mode::Lcov, Mode::Text, Mode::Json, Mode::Cobertura, Mode::Codecov];
 
 impl Mode {
     /// The report this mode needs: `open` needs `html`'s.

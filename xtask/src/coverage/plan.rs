@@ -59,7 +59,7 @@ pub(super) fn plan(
 /// What pyo3 crates' tests need to start: the directory of Python's shared library in the
 /// loader's path. Not passed on as PYO3_PYTHON: pyo3 finds the same interpreter, and a changed
 /// PYO3_PYTHON would rebuild pyo3 and everything above it whenever plain `cargo llvm-cov` ran between.
-pub(super) fn python_env(sh: &Shell, python: &python::Python) -> anyhow::Result<Env> {
+fn python_env(sh: &Shell, python: &python::Python) -> anyhow::Result<Env> {
     errln!("pyo3 crates: tests load Python's library from {} ({})", python.library_dir, python.interpreter);
     let (name, value) = python::library_path(std::env::consts::OS, &python.library_dir, |name| sh.var_os(name))?;
     Ok(Env::default().set(name, value))
@@ -181,7 +181,7 @@ impl Plan {
     }
 
     /// `report` must see the same packages and doc-test setting as the test run.
-    pub(super) fn scoped<'a>(&self, cmd: Cmd<'a>) -> Cmd<'a> {
+    fn scoped<'a>(&self, cmd: Cmd<'a>) -> Cmd<'a> {
         let cmd = self.packages.iter().fold(cmd, |cmd, package| cmd.args(["-p", package]));
         if self.doctests { cmd.arg("--doctests") } else { cmd }
     }
@@ -246,7 +246,7 @@ impl Plan {
     }
 
     /// `cmd` writing `format` where it belongs.
-    pub(super) fn written_by<'a>(&self, cmd: Cmd<'a>, format: Mode) -> Cmd<'a> {
+    fn written_by<'a>(&self, cmd: Cmd<'a>, format: Mode) -> Cmd<'a> {
         let destination = self.dirs.outputs.destination(format);
         cmd.args([format.flag(), destination.option.flag(), destination.value.as_str()])
     }

@@ -124,7 +124,7 @@ impl Plan {
     }
 
     /// Each crate's Python tests against its instrumented module, one after another.
-    pub(super) fn run_python_tests(&self, sh: &Shell) -> anyhow::Result<Vec<Outcome>> {
+    fn run_python_tests(&self, sh: &Shell) -> anyhow::Result<Vec<Outcome>> {
         let Some(python_tests) = &self.python_tests else { return Ok(Vec::new()) };
         let show_env = self.show_env(sh);
         let shown = show_env.to_string();
@@ -148,7 +148,7 @@ impl Plan {
 impl Plan {
     /// Every format at once: after `measure` each `report` only reads the merged profiles, and
     /// writes a file or directory of its own.
-    pub(super) fn write_reports(&self, sh: &Shell, formats: &[Mode]) -> anyhow::Result<()> {
+    fn write_reports(&self, sh: &Shell, formats: &[Mode]) -> anyhow::Result<()> {
         let mut reports = Vec::new();
         for format in formats {
             self.prepare_destination(sh, *format)?;
@@ -255,13 +255,13 @@ pub(super) fn execute(sh: &Shell, plan: &Plan, gates: &Gates, json: bool) -> any
 }
 
 /// Which Python tests ran and how they went, said once after the table.
-pub(super) fn python_summary(outcomes: &[Outcome]) -> String {
+fn python_summary(outcomes: &[Outcome]) -> String {
     let lines: Vec<String> = outcomes.iter().map(Outcome::line).collect();
     format!("Python tests (their coverage is included above): {}", lines.join("; "))
 }
 
 /// The `*.profraw` files the test run left in the coverage build directory.
-pub(super) fn raw_profiles(cov_target: &Utf8Path) -> Vec<Utf8PathBuf> {
+fn raw_profiles(cov_target: &Utf8Path) -> Vec<Utf8PathBuf> {
     let Ok(entries) = cov_target.read_dir_utf8() else { return Vec::new() };
     entries
         .filter_map(Result::ok)

@@ -25,7 +25,7 @@ pub(super) struct Toolchain {
 }
 
 impl Toolchain {
-    pub(super) fn for_run(sh: &Shell, doctests: bool) -> anyhow::Result<Toolchain> {
+    fn for_run(sh: &Shell, doctests: bool) -> anyhow::Result<Toolchain> {
         let cargo = sh.var_os("CARGO").unwrap_or_else(|| "cargo".into());
         if !doctests {
             return Ok(Toolchain { cargo, nightly: None });
@@ -92,7 +92,7 @@ pub(super) fn child_env(dirs: &Dirs, toolchain: &Toolchain, no_sccache: bool) ->
 
 /// The coverage run's own `CARGO_*` variables: those `child_env` sets, and cargo-llvm-cov's
 /// (`CARGO_LLVM_COV`, and `CARGO_BUILD_BUILD_DIR` when a build directory is configured).
-pub(super) const COVERAGE_VARS: [&str; 6] = [
+const COVERAGE_VARS: [&str; 6] = [
     "CARGO_TARGET_DIR",
     "CARGO_LLVM_COV_TARGET_DIR",
     "CARGO_LLVM_COV_BUILD_DIR",

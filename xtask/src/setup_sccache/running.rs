@@ -23,7 +23,7 @@ pub(super) const EXPLAIN_MISSES: &str =
 
 /// How the running server's distributed compilation differs from the configured one, if it does
 /// (a server reads `[dist]` when it starts).
-pub(super) fn dist_difference(sccache: &Sccache<'_>, configured: &Configured) -> Option<String> {
+fn dist_difference(sccache: &Sccache<'_>, configured: &Configured) -> Option<String> {
     let wanted = configured.config.get(&DIST_SCHEDULER).and_then(|(value, _)| value.as_str().map(str::to_owned));
     let running = sccache.dist_status().ok()?;
     match (wanted, running) {

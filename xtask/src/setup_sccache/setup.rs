@@ -26,7 +26,7 @@ use crate::{
 
 impl flags::SetupSccache {
     /// The remote backend's keys in sccache's configuration, checked against the flags given.
-    pub(super) fn remote_keys(&self, sh: &Shell) -> anyhow::Result<Option<(BackendKind, BackendKeys)>> {
+    fn remote_keys(&self, sh: &Shell) -> anyhow::Result<Option<(BackendKind, BackendKeys)>> {
         let backend = self.backend.unwrap_or_default();
         // Whatever goes wrong below, no output shows a credential given in a flag.
         for url in [&self.redis_url, &self.memcached_url, &self.webdav_url, &self.s3_endpoint].into_iter().flatten() {
@@ -110,7 +110,7 @@ impl flags::SetupSccache {
     /// The password from `--password-file`, else from sccache's own variable for the backend
     /// (`SCCACHE_REDIS_PASSWORD`, ...), with where it came from: the ways that keep it out of
     /// `ps` and shell history.
-    pub(super) fn password_off_the_command_line(
+    fn password_off_the_command_line(
         &self,
         sh: &Shell,
         backend: BackendKind,
@@ -130,7 +130,7 @@ impl flags::SetupSccache {
 
     /// `--dist-scheduler` with its client token (from `--dist-token-file` or
     /// `SCCACHE_DIST_TOKEN`); `None` without the flag.
-    pub(super) fn dist_settings(&self, sh: &Shell) -> anyhow::Result<Option<(String, String)>> {
+    fn dist_settings(&self, sh: &Shell) -> anyhow::Result<Option<(String, String)>> {
         let Some(url) = &self.dist_scheduler else {
             if self.dist_token_file.is_some() {
                 return Err(UsageError("--dist-token-file is for --dist-scheduler".into()).into());
@@ -211,7 +211,7 @@ impl flags::SetupSccache {
 
     /// sccache's config with the local cache, the remote backend asked for (and no other that
     /// setup wrote) and the multilevel chain; not written yet.
-    pub(super) fn edit_sccache_config(
+    fn edit_sccache_config(
         &self,
         sh: &Shell,
         cache_dir: &Utf8Path,
@@ -254,12 +254,7 @@ impl flags::SetupSccache {
 
     /// The cargo config of `scope` with sccache as the wrapper (and incremental off if asked);
     /// not written yet. A wrapper of the user's that is not sccache is an error, not replaced.
-    pub(super) fn edit_cargo_config(
-        &self,
-        sh: &Shell,
-        scope: Scope,
-        sccache: &Sccache<'_>,
-    ) -> anyhow::Result<TomlFile> {
+    fn edit_cargo_config(&self, sh: &Shell, scope: Scope, sccache: &Sccache<'_>) -> anyhow::Result<TomlFile> {
         let mut config = TomlFile::read(&cargo_config_path(sh, scope)?)?;
         if let Some((wrapper, false)) = config.get(&WRAPPER)
             && let Some(wrapper) = wrapper.as_str()
@@ -283,12 +278,7 @@ impl flags::SetupSccache {
 
 /// A secret (`what`: a password, a token) from `file` (its first line), else from the variable
 /// `var`, with where it came from: the ways that keep it out of `ps` and shell history.
-pub(super) fn read_secret(
-    sh: &Shell,
-    file: Option<&Utf8Path>,
-    var: &str,
-    what: &str,
-) -> anyhow::Result<Option<(String, String)>> {
+fn read_secret(sh: &Shell, file: Option<&Utf8Path>, var: &str, what: &str) -> anyhow::Result<Option<(String, String)>> {
     let (secret, source) = match file {
         Some(file) => {
             let path = workspace::users_absolute(file)?;
@@ -318,7 +308,7 @@ pub(super) fn read_secret(
 }
 
 /// Says, before the wrapper is written, when the environment would make every build through it fail.
-pub(super) fn warn_if_incremental_is_forced_on(sh: &Shell) {
+fn warn_if_incremental_is_forced_on(sh: &Shell) {
     if let Some(var) = incremental_forced_on(sh) {
         errln!(
             "{}: {var}=1 is set here, and sccache refuses every compilation while it is: with the wrapper \
@@ -331,7 +321,7 @@ pub(super) fn warn_if_incremental_is_forced_on(sh: &Shell) {
 
 /// `--cache-dir` as the user meant it: relative to the directory they ran the command in, made
 /// absolute and shown so.
-pub(super) fn cache_dir_flag(path: &Utf8Path) -> anyhow::Result<Utf8PathBuf> {
+fn cache_dir_flag(path: &Utf8Path) -> anyhow::Result<Utf8PathBuf> {
     if path.as_str().is_empty() {
         bail!("--cache-dir is empty, which names no directory; give the cache's directory, or leave the flag out");
     }
@@ -397,11 +387,7 @@ pub(super) fn find_or_install_from(
     install::install(sh, &plan, &dir).map(Some)
 }
 
-pub(super) fn check_backend_compiled_in(
-    sccache: &Sccache<'_>,
-    backend: BackendKind,
-    multilevel: bool,
-) -> anyhow::Result<()> {
+fn check_backend_compiled_in(sccache: &Sccache<'_>, backend: BackendKind, multilevel: bool) -> anyhow::Result<()> {
     let features = sccache.backends()?;
     let enabled = features.iter().any(|(name, on)| *on && name.eq_ignore_ascii_case(backend.table()));
     if !enabled {

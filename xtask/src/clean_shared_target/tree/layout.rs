@@ -8,7 +8,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use crate::{clean_shared_target::safety::CACHEDIR_TAG, safe_fs::FileId};
 
 /// Directories of a profile whose entries are named `<name>-<16 hex digits>[.ext]` by cargo.
-pub(super) const UNIT_DIRS: &[&str] = &["deps", "build", ".fingerprint", "examples"];
+const UNIT_DIRS: &[&str] = &["deps", "build", ".fingerprint", "examples"];
 pub(super) const INCREMENTAL: &str = "incremental";
 pub(super) const COVERAGE_DIRS: &[&str] = &["llvm-cov-target", "llvm-cov"];
 /// What cargo, cargo-llvm-cov and cargo-nextest put at the top of a target directory besides
@@ -222,7 +222,7 @@ pub(super) fn parse_hash(digits: &[u8]) -> Option<u64> {
 }
 
 /// The unit cargo named `name` for, or an item of its own.
-pub(super) fn unit_or_loose(profile: usize, name: &str) -> ItemKey {
+fn unit_or_loose(profile: usize, name: &str) -> ItemKey {
     match unit_hash(name) {
         Some(hash) => ItemKey::Unit { profile, hash },
         None => ItemKey::Loose,
@@ -231,7 +231,7 @@ pub(super) fn unit_or_loose(profile: usize, name: &str) -> ItemKey {
 
 /// The category of an entry named `name` at `depth` in a directory of `category`, outside the
 /// profiles' own rules: documentation is what has a `doc` among its first components.
-pub(super) fn nested_category(category: Category, name: &str, depth: usize) -> Category {
+fn nested_category(category: Category, name: &str, depth: usize) -> Category {
     if category == Category::Other && depth <= DOC_DEPTH && name == "doc" { Category::Doc } else { category }
 }
 

@@ -44,11 +44,11 @@ impl Filters {
         }
     }
 
-    pub(super) fn by_unit(&self) -> bool {
+    fn by_unit(&self) -> bool {
         self.older_than.is_some() || self.max_size.is_some()
     }
 
-    pub(super) fn by_path(&self) -> bool {
+    fn by_path(&self) -> bool {
         !self.only.is_empty() || self.profile.is_some()
     }
 
@@ -77,7 +77,7 @@ impl Filters {
 impl Layout {
     /// How many leading components of a path `Filters::takes_path` reads: the profile's and
     /// the one after it, or the first `DOC_DEPTH`.
-    pub(super) fn path_depth_read(&self) -> usize {
+    fn path_depth_read(&self) -> usize {
         self.profiles.iter().map(|profile| profile.components().count() + 1).max().unwrap_or(0).max(DOC_DEPTH)
     }
 }
@@ -114,7 +114,7 @@ impl Tree {
 
     /// Per item, whether the unit filters (`--older-than`, `--max-size`) take it: every item
     /// when none is given; `--max-size` takes the oldest units until the rest fits.
-    pub(super) fn chosen_items(&self, filters: &Filters, cargos_layout_only: bool) -> Vec<bool> {
+    fn chosen_items(&self, filters: &Filters, cargos_layout_only: bool) -> Vec<bool> {
         let mut chosen = vec![!filters.by_unit(); self.items.len()];
         if filters.by_unit() {
             let mut candidates: Vec<usize> = (0..self.items.len())
@@ -149,7 +149,7 @@ impl Tree {
 
     /// Per entry, whether it goes: its item is `chosen` and the path filters take it, it is not
     /// the tag or the running program, and for a directory, everything in it goes.
-    pub(super) fn selected_entries(&self, chosen: &[bool], filters: &Filters) -> Vec<bool> {
+    fn selected_entries(&self, chosen: &[bool], filters: &Filters) -> Vec<bool> {
         let taken_by_path = filters.by_path().then(|| self.taken_by_path(filters));
         // Every entry comes after its directory, so walking the list backwards meets each
         // directory after all of its contents.
@@ -184,7 +184,7 @@ impl Tree {
 
     /// The items at the top that are neither a profile directory, nor above one, nor something
     /// cargo or the tools it runs put there.
-    pub(super) fn foreign_items(&self) -> impl Iterator<Item = usize> + '_ {
+    fn foreign_items(&self) -> impl Iterator<Item = usize> + '_ {
         (0..self.items.len()).filter(|&item| {
             let Item { key, first, .. } = self.items[item];
             key == ItemKey::Loose && self.entries[first].parent == ROOT && !CARGO_TOP_NAMES.contains(&self.name(first))
@@ -198,7 +198,7 @@ impl Tree {
 
     /// Per entry, whether `--only` and `--profile` take its path. Entries deeper than what
     /// `takes_path` reads share their directory's answer, and get no path of their own.
-    pub(super) fn taken_by_path(&self, filters: &Filters) -> Vec<bool> {
+    fn taken_by_path(&self, filters: &Filters) -> Vec<bool> {
         let read = self.layout.path_depth_read();
         let mut depth = vec![0; self.entries.len()];
         let mut taken = vec![false; self.entries.len()];
@@ -214,7 +214,7 @@ impl Tree {
     }
 
     /// Each unit's on-disk bytes, hard links inside it counted once.
-    pub(super) fn unit_disk(&self) -> Vec<u64> {
+    fn unit_disk(&self) -> Vec<u64> {
         let mut disk = vec![0; self.items.len()];
         let mut seen = FastSet::default();
         for entry in &self.entries {

@@ -16,9 +16,9 @@ use crate::{
 };
 
 /// Arguments sccache leaves out of its key: paths whose files are hashed by content instead.
-pub(super) const UNHASHED_ARGS: [&str; 5] = ["--extern", "-L", "--check-cfg", "--out-dir", "--diagnostic-width"];
+const UNHASHED_ARGS: [&str; 5] = ["--extern", "-L", "--check-cfg", "--out-dir", "--diagnostic-width"];
 /// rustc flags whose value is the next argument.
-pub(super) const FLAGS_WITH_VALUE: [&str; 22] = [
+const FLAGS_WITH_VALUE: [&str; 22] = [
     "-C",
     "--codegen",
     "--cfg",
@@ -102,7 +102,7 @@ impl Unit {
     }
 
     /// A record the wrapper wrote.
-    pub(super) fn from_record(record: &CompileRecord) -> Unit {
+    fn from_record(record: &CompileRecord) -> Unit {
         let args = record.args.clone();
         let env: BTreeMap<String, Option<String>> =
             record.env.iter().map(|(name, value)| (name.clone(), Some(value.clone()))).collect();
@@ -138,7 +138,7 @@ impl Unit {
     }
 
     /// Reads the sources and the variables rustc's dep-info file lists.
-    pub(super) fn read_dep_info(&mut self) {
+    fn read_dep_info(&mut self) {
         let Some(file) = self.dep_info_file() else { return };
         let Ok(text) = std::fs::read_to_string(&file) else { return };
         let DepInfo { sources, env } = DepInfo::parse(&text);
@@ -172,7 +172,7 @@ impl Unit {
         Some(Utf8Path::new(&self.cwd).join(file))
     }
 
-    pub(super) fn extra_filename(&self) -> String {
+    fn extra_filename(&self) -> String {
         values(&options(&self.args), "-C")
             .find_map(|codegen| codegen.strip_prefix("extra-filename="))
             .unwrap_or_default()
