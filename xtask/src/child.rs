@@ -158,7 +158,7 @@ pub fn llvm_cov_variables(vars: impl IntoIterator<Item = (OsString, OsString)>) 
         .filter_map(|(key, _)| key.into_string().ok())
         .filter(|key| set_by_llvm_cov(&normalize(key)))
         .collect();
-    names.sort();
+    names.sort_unstable();
     names
 }
 

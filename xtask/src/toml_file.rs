@@ -160,7 +160,10 @@ impl TomlFile {
     /// Sets `keys` to `value`, marked as written by setup; a no-op when it already is. A key on
     /// the way that is no table (a string, an array of tables) is an error, and nothing changes.
     pub(crate) fn set(&mut self, keys: &[&str], value: impl Into<Value>) -> anyhow::Result<()> {
-        let value: Value = value.into();
+        self.set_value(keys, value.into())
+    }
+
+    fn set_value(&mut self, keys: &[&str], value: Value) -> anyhow::Result<()> {
         if self.get(keys).is_some_and(|(old, marked)| marked && same(old, &value)) {
             return Ok(());
         }

@@ -197,7 +197,7 @@ impl Workspace {
                 dependencies: graph.reachable_names(id),
             });
         }
-        members.sort_by(|a, b| a.name.cmp(&b.name));
+        members.sort_unstable_by(|a, b| a.name.cmp(&b.name));
         Ok(Workspace { root, target_dir, build_dir, members, settings })
     }
 
@@ -239,7 +239,7 @@ impl<'a> DependencyGraph<'a> {
     fn reachable_names(&self, start: &str) -> Vec<String> {
         let mut names: Vec<String> =
             self.reachable(start).filter_map(|id| Some((*self.names.get(id)?).to_owned())).collect();
-        names.sort();
+        names.sort_unstable();
         names.dedup();
         names
     }

@@ -191,7 +191,7 @@ pub(crate) fn profile_dirs(dir: &Utf8Path) -> anyhow::Result<Vec<Utf8PathBuf>> {
         }
         level = next;
     }
-    found.sort();
+    found.sort_unstable();
     Ok(found)
 }
 

@@ -91,7 +91,7 @@ impl<'a> Git<'a> {
             .filter(|name| !name.is_empty())
             .map(|name| self.top.join(name))
             .collect();
-        files.sort();
+        files.sort_unstable();
         files.dedup();
         Ok(files)
     }
@@ -281,11 +281,11 @@ pub(super) fn lock_changes(old: Option<&str>, new: Option<&str>) -> anyhow::Resu
             .map(|package| {
                 let name = package.get("name").and_then(toml_edit::Item::as_str).unwrap_or_default().to_owned();
                 let mut fields: Vec<String> = package.iter().map(|(key, value)| format!("{key}={value}")).collect();
-                fields.sort();
+                fields.sort_unstable();
                 (name, fields.join("\n"))
             })
             .collect();
-        entries.sort();
+        entries.sort_unstable();
         Ok(entries)
     };
     let (old, new) = (entries(old, "old")?, entries(new, "current")?);
@@ -295,7 +295,7 @@ pub(super) fn lock_changes(old: Option<&str>, new: Option<&str>) -> anyhow::Resu
         .chain(new.iter().filter(|entry| !old.contains(entry)))
         .map(|(name, _)| name.clone())
         .collect();
-    names.sort();
+    names.sort_unstable();
     names.dedup();
     Ok(names)
 }

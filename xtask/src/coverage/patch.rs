@@ -50,7 +50,7 @@ impl Patch {
     pub(super) fn new(base: &str, changed: &[(Utf8PathBuf, Vec<u32>)], counts: &LineCounts, root: &Utf8Path) -> Patch {
         let mut patch = Patch { base: base.to_owned(), executable: 0, covered: 0, uncovered: Vec::new() };
         let mut changed: Vec<&(Utf8PathBuf, Vec<u32>)> = changed.iter().collect();
-        changed.sort_by(|a, b| a.0.cmp(&b.0));
+        changed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         for (file, lines) in changed {
             let Some(file_counts) = counts.get(file) else { continue };
             let mut missed = Vec::new();

@@ -312,7 +312,7 @@ impl Stats {
             .as_object()
             .map(|reasons| reasons.iter().map(|(reason, count)| (reason.clone(), number(count))).collect())
             .unwrap_or_default();
-        not_cached.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        not_cached.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         Stats {
             compile_requests: number(&stats["compile_requests"]),
             hits: sum(&stats["cache_hits"]),

@@ -261,7 +261,7 @@ impl Tree {
         }
         let mut categories: Vec<(Category, Bytes)> =
             categories.into_iter().zip(by_category).filter_map(|(category, bytes)| Some((category, bytes?))).collect();
-        categories.sort_by_key(|(category, bytes)| (std::cmp::Reverse(bytes.disk), *category));
+        categories.sort_unstable_by_key(|(category, bytes)| (std::cmp::Reverse(bytes.disk), *category));
         // The `largest` by disk, the first found among equals: kept in order as they come, which
         // is cheaper than sorting tens of thousands of items for the few shown.
         let mut items: Vec<(usize, Bytes)> = Vec::with_capacity(largest + 1);

@@ -206,7 +206,7 @@ pub(super) fn own_causes(unit: &Unit, before: Option<&Unit>, sccache: Version) -
         before.hashed_env(sccache).into_iter().map(|(name, value)| (name, value.map(moved))).collect();
     let new_env = unit.hashed_env(sccache);
     let mut vars: Vec<&str> = old_env.keys().chain(new_env.keys()).copied().collect();
-    vars.sort();
+    vars.sort_unstable();
     vars.dedup();
     let changed: Vec<(String, Option<String>, Option<String>)> = vars
         .into_iter()
