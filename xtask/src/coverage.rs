@@ -98,14 +98,15 @@ fn run(sh: &Shell, flags: flags::Coverage, scope: Scope) -> anyhow::Result<()> {
         flags.patch_base.as_deref().map(|base| PatchGate::read(sh, &ws, base, flags.fail_under_patch)).transpose()?;
     let dirs = Dirs::new(&ws, flags.output_dir.as_deref(), &workspace::users_dir()?);
 
-    if flags.clean || flags.clean_only {
-        remove_artifacts(&dirs, flags.dry_run)?;
-    }
-    // None only with --clean-only, which is done now.
-    let Some(tools) = tools else { return Ok(()) };
+    // None only with --clean-only.
+    let Some(tools) = tools else { return remove_artifacts(&dirs, flags.dry_run) };
     // No mode is `open`, as in cargo-llvm-cov.
     let modes = if flags.mode.is_empty() { vec![Mode::Open] } else { flags.mode.clone() };
+    // Planned before --clean removes anything, so that a refused plan leaves everything as it was.
     let plan = plan(sh, &ws, &flags, &modes, tools?, &measured, &settings.python, dirs)?;
+    if flags.clean {
+        remove_artifacts(&plan.dirs, flags.dry_run)?;
+    }
     if flags.dry_run {
         out!("{}", plan.describe(sh));
         return Ok(());
@@ -180,6 +181,9 @@ fn check_flags(flags: &flags::Coverage) -> Result<Minimums, UsageError> {
             "--doctests does not work with --nextest: cargo-nextest cannot run doc tests; drop one of them".into(),
         ));
     }
+    if let Some(conflict) = conflicting_flags(flags) {
+        return Err(UsageError(conflict));
+    }
     if let Some(minimum) = flags.fail_under_patch {
         if flags.patch_base.is_none() {
             return Err(UsageError("--fail-under-patch needs --patch-base REF: the change to measure".into()));
@@ -193,6 +197,7 @@ fn check_flags(flags: &flags::Coverage) -> Result<Minimums, UsageError> {
         (Metric::Lines, flags.fail_under_lines),
         (Metric::Functions, flags.fail_under_functions),
         (Metric::Regions, flags.fail_under_regions),
+        (Metric::Branches, flags.fail_under_branches),
     ] {
         let Some(value) = value else { continue };
         if !(0.0..=100.0).contains(&value) {
@@ -204,6 +209,35 @@ fn check_flags(flags: &flags::Coverage) -> Result<Minimums, UsageError> {
         minimums.set(metric, value);
     }
     Ok(minimums)
+}
+
+/// Flags that cannot work together, named both.
+fn conflicting_flags(flags: &flags::Coverage) -> Option<String> {
+    let target_selection = [
+        ("--lib", flags.lib),
+        ("--bin", !flags.bin.is_empty()),
+        ("--bins", flags.bins),
+        ("--example", !flags.example.is_empty()),
+        ("--examples", flags.examples),
+        ("--test", !flags.test.is_empty()),
+        ("--tests", flags.tests),
+        ("--bench", !flags.bench.is_empty()),
+        ("--benches", flags.benches),
+        ("--all-targets", flags.all_targets),
+    ];
+    let selected = target_selection.iter().find(|(_, given)| *given).map(|(flag, _)| *flag);
+    if let (Some(flag), true) = (selected, flags.doctests) {
+        return Some(format!(
+            "--doctests does not work with {flag}: doc tests run only when no target is selected; drop one of them"
+        ));
+    }
+    if flags.release && flags.profile.is_some() {
+        return Some("--release and --profile both choose the profile: give one (--release is --profile release)".into());
+    }
+    if flags.fail_under_branches.is_some() && !flags.branch {
+        return Some("--fail-under-branches needs --branch: branches are counted only in a build that measures them".into());
+    }
+    None
 }
 
 /// Where coverage builds for this workspace: findings about the disk report its size.
@@ -291,7 +325,7 @@ mod tests {
             "--fail-under-regions must be a percentage from 0 to 100, not 101"
         );
         flags.fail_under_regions = Some(99.5);
-        assert_eq!(check_flags(&flags).unwrap(), Minimums([None, None, Some(99.5)]));
+        assert_eq!(check_flags(&flags).unwrap(), Minimums([None, None, Some(99.5), None]));
     }
 
     #[test]
@@ -412,6 +446,49 @@ mod tests {
 
     fn env_value(cmd: Cmd<'_>, key: &str) -> Option<Option<String>> {
         envs(cmd).into_iter().find(|(name, _)| name == key).map(|(_, value)| value)
+    }
+
+    #[test]
+    fn cargo_llvm_covs_flags_reach_the_test_run_and_the_reports_that_take_them() {
+        let sh = Shell::new().unwrap();
+        let args = [
+            "--mode", "lcov", "--mode", "html", "--lib", "--test", "it", "--branch", "--release", "--target",
+            "x86_64-unknown-linux-gnu", "--ignore-filename-regex", "gen/", "--no-cfg-coverage", "--locked", "-v",
+            "--", "one_test", "--nocapture",
+        ];
+        let plan = plan(&args, stable());
+        let every = "--target x86_64-unknown-linux-gnu --ignore-filename-regex gen/ --release --locked -v";
+        let test = plan.test(&sh).to_string();
+        assert!(
+            test.contains(&format!(
+                "-p core -p app {every} --all-features --lib --test it --branch --no-cfg-coverage --lcov"
+            )),
+            "{test}"
+        );
+        assert!(test.ends_with(" -- one_test --nocapture"), "{test}");
+        let report = plan.report(&sh, Mode::Html).to_string();
+        assert!(report.contains(&format!("report -p core -p app {every} --html")), "{report}");
+        for test_only in ["--lib", "--branch", "--no-cfg-coverage", "one_test"] {
+            assert!(!report.contains(test_only), "{report}");
+            assert!(!plan.summary(&sh).to_string().contains(test_only));
+        }
+        assert!(plan.clean(&sh).to_string().ends_with("clean --workspace --locked -v"));
+    }
+
+    #[test]
+    fn flags_that_cannot_work_together_are_refused_naming_both() {
+        for (args, message) in [
+            (&["--doctests", "--lib"][..], "--doctests does not work with --lib"),
+            (&["--doctests", "--test", "it"], "--doctests does not work with --test"),
+            (&["--release", "--profile", "ci"], "--release and --profile"),
+            (&["--fail-under-branches", "50"], "--fail-under-branches needs --branch"),
+        ] {
+            let flags = flags::Coverage::from_args(args).unwrap();
+            let error = check_flags(&flags).unwrap_err().0;
+            assert!(error.starts_with(message), "{args:?}: {error}");
+        }
+        let flags = flags::Coverage::from_args(&["--branch", "--fail-under-branches", "50"]).unwrap();
+        assert_eq!(check_flags(&flags).unwrap(), Minimums([None, None, None, Some(50.0)]));
     }
 
     #[test]

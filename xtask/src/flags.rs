@@ -3,7 +3,10 @@
 //! Regenerate the code between `generated start` and `generated end` after editing the `xflags!`
 //! block: `touch xtask/src/flags.rs && UPDATE_XFLAGS=1 cargo build -p xtask`, then build again.
 
-use std::{fmt, path::PathBuf, str::FromStr};
+// The generated `from_vec` names `std::ffi::OsString` in full, which the import below makes redundant.
+#![allow(unused_qualifications)]
+
+use std::{ffi::OsString, fmt, path::PathBuf, str::FromStr};
 
 use camino::Utf8PathBuf;
 
@@ -172,6 +175,53 @@ xflags::xflags! {
             optional --json
             /// Print what would be removed and run, and do nothing.
             optional --dry-run
+            /// Test only the library (cargo's target selection, as in `cargo llvm-cov`).
+            optional --lib
+            /// Test only this binary; repeat for several.
+            repeated --bin name: String
+            /// Test every binary.
+            optional --bins
+            /// Test only this example; repeat for several.
+            repeated --example name: String
+            /// Test every example.
+            optional --examples
+            /// Test only this integration test; repeat for several.
+            repeated --test name: String
+            /// Test every integration test.
+            optional --tests
+            /// Test only this benchmark; repeat for several.
+            repeated --bench name: String
+            /// Test every benchmark.
+            optional --benches
+            /// Test every target.
+            optional --all-targets
+            /// Measure branch coverage too; needs a nightly toolchain (used if installed).
+            optional --branch
+            /// Fail unless the total branch coverage is at least this many percent (with --branch).
+            optional --fail-under-branches percent: f64
+            /// Build and test with the release profile.
+            optional -r, --release
+            /// Build and test with this profile.
+            optional --profile name: String
+            /// Build and test for this target triple (the tests must run on this machine).
+            optional --target triple: String
+            /// Leave the files whose path matches this regular expression out of every report.
+            optional --ignore-filename-regex pattern: String
+            /// Do not set `cfg(coverage)` while building.
+            optional --no-cfg-coverage
+            /// Measure the build scripts too.
+            optional --include-build-script
+            /// Require Cargo.lock to be up to date (cargo's --locked).
+            optional --locked
+            /// Run without accessing the network (cargo's --offline).
+            optional --offline
+            /// Both --locked and --offline.
+            optional --frozen
+            /// Pass -v to cargo-llvm-cov (and so to cargo); repeat for more.
+            repeated -v, --verbose
+            /// Arguments for the test binaries, after `--` (`-- my_test --nocapture`); with
+            /// --nextest they go to cargo-nextest. pytest does not get them.
+            repeated test_args: OsString
         }
 
         /// Free disk space in this workspace's target directory, deleting only what cargo made.
@@ -343,6 +393,8 @@ pub struct Explain {
 
 #[derive(Debug)]
 pub struct Coverage {
+    pub test_args: Vec<OsString>,
+
     pub mode: Vec<Mode>,
     pub package: Vec<String>,
     pub exclude: Vec<String>,
@@ -363,6 +415,28 @@ pub struct Coverage {
     pub fail_under_patch: Option<f64>,
     pub json: bool,
     pub dry_run: bool,
+    pub lib: bool,
+    pub bin: Vec<String>,
+    pub bins: bool,
+    pub example: Vec<String>,
+    pub examples: bool,
+    pub test: Vec<String>,
+    pub tests: bool,
+    pub bench: Vec<String>,
+    pub benches: bool,
+    pub all_targets: bool,
+    pub branch: bool,
+    pub fail_under_branches: Option<f64>,
+    pub release: bool,
+    pub profile: Option<String>,
+    pub target: Option<String>,
+    pub ignore_filename_regex: Option<String>,
+    pub no_cfg_coverage: bool,
+    pub include_build_script: bool,
+    pub locked: bool,
+    pub offline: bool,
+    pub frozen: bool,
+    pub verbose: u32,
 }
 
 #[derive(Debug)]

@@ -15,6 +15,7 @@ use super::{
 use crate::secrets::errln;
 use crate::{
     child::{self, Env},
+    output::UsageError,
     flags::{self, Mode},
     roles::llvm_cov,
     workspace::{Member, Workspace},
@@ -52,8 +53,35 @@ pub(super) fn plan(
             }
         }
     }
+    if !suites.is_empty() {
+        if let Some(flag) = not_for_python_tests(flags) {
+            return Err(UsageError(format!(
+                "{flag} does not work with the Python tests of `{}`: their extension module is built apart from \
+                 the Rust tests, by maturin with cargo-llvm-cov's environment, which has no {flag}; add \
+                 --no-python-tests to measure the Rust tests only, or leave {flag} out",
+                suites[0].package
+            ))
+            .into());
+        }
+        if !flags.test_args.is_empty() {
+            errln!("the arguments after `--` reach the Rust test binaries; pytest does not get them");
+        }
+    }
     let python_tests = (!suites.is_empty()).then_some(PythonTests { python, suites });
     Ok(Plan::new(flags, modes, tools, &measured, &run_env, python_tests, dirs))
+}
+
+/// A flag that the Python tests' module build cannot follow (`cargo llvm-cov show-env` takes
+/// none of these), so that its coverage would be lost or measured another way.
+fn not_for_python_tests(flags: &flags::Coverage) -> Option<&'static str> {
+    [
+        ("--release", flags.release),
+        ("--profile", flags.profile.is_some()),
+        ("--target", flags.target.is_some()),
+        ("--branch", flags.branch),
+    ]
+    .into_iter()
+    .find_map(|(flag, given)| given.then_some(flag))
 }
 
 /// What pyo3 crates' tests need to start: the directory of Python's shared library in the
@@ -84,6 +112,49 @@ pub(super) fn feature_args(features: &[String], no_default_features: bool) -> Ve
     args
 }
 
+/// cargo-llvm-cov's own flags given to `coverage`, as two lists: those the test run and every
+/// `report` take (the profile and target find the build; the others shape every report or run
+/// cargo), and those of the test run alone (what to build and test, and how to instrument it).
+pub(super) fn passed_on(flags: &flags::Coverage) -> (Vec<String>, Vec<String>) {
+    let mut every = Vec::new();
+    for (flag, value) in
+        [("--profile", &flags.profile), ("--target", &flags.target), ("--ignore-filename-regex", &flags.ignore_filename_regex)]
+    {
+        every.extend(value.iter().flat_map(|value| [flag.to_owned(), value.clone()]));
+    }
+    let switches = |list: &mut Vec<String>, switches: &[(&str, bool)]| {
+        list.extend(switches.iter().filter(|(_, given)| *given).map(|(flag, _)| (*flag).to_owned()));
+    };
+    switches(
+        &mut every,
+        &[
+            ("--release", flags.release),
+            ("--include-build-script", flags.include_build_script),
+            ("--locked", flags.locked),
+            ("--offline", flags.offline),
+            ("--frozen", flags.frozen),
+        ],
+    );
+    every.extend((0..flags.verbose).map(|_| "-v".to_owned()));
+    let mut test_run = Vec::new();
+    switches(&mut test_run, &[("--lib", flags.lib), ("--bins", flags.bins)]);
+    for (flag, names) in [("--bin", &flags.bin), ("--example", &flags.example), ("--test", &flags.test), ("--bench", &flags.bench)] {
+        test_run.extend(names.iter().flat_map(|name| [flag.to_owned(), name.clone()]));
+    }
+    switches(
+        &mut test_run,
+        &[
+            ("--examples", flags.examples),
+            ("--tests", flags.tests),
+            ("--benches", flags.benches),
+            ("--all-targets", flags.all_targets),
+            ("--branch", flags.branch),
+            ("--no-cfg-coverage", flags.no_cfg_coverage),
+        ],
+    );
+    (every, test_run)
+}
+
 /// Every command of one coverage run, decided before any runs.
 #[derive(Debug)]
 pub(super) struct Plan {
@@ -96,6 +167,12 @@ pub(super) struct Plan {
     /// The measured members and their directories, which the summary gives each file to.
     pub(super) crate_dirs: Vec<(String, Utf8PathBuf)>,
     pub(super) feature_args: Vec<String>,
+    /// cargo-llvm-cov's flags for the test run and every report, and for the test run alone
+    /// (`passed_on`); `test_args` go to the test binaries (or cargo-nextest) after `--`.
+    pub(super) every_run_args: Vec<String>,
+    pub(super) test_run_args: Vec<String>,
+    pub(super) test_args: Vec<OsString>,
+    pub(super) no_cfg_coverage: bool,
     pub(super) nextest: bool,
     pub(super) doctests: bool,
     pub(super) formats: Vec<Mode>,
@@ -129,6 +206,7 @@ impl Plan {
             .set("LLVM_PROFDATA", &llvm_profdata)
             .set("LLVM_COV", &llvm_cov)
             .and(run_env);
+        let (every_run_args, test_run_args) = passed_on(flags);
         let mut formats: Vec<Mode> = Vec::new();
         for mode in modes {
             if !formats.contains(&mode.format()) {
@@ -143,6 +221,10 @@ impl Plan {
             crate_dirs: measured.iter().map(|member| (member.name.clone(), member.manifest_dir.clone())).collect(),
             packages: measured.iter().map(|member| member.name.clone()).collect(),
             feature_args: feature_args(&flags.features, flags.no_default_features),
+            every_run_args,
+            test_run_args,
+            test_args: flags.test_args.clone(),
+            no_cfg_coverage: flags.no_cfg_coverage,
             nextest: flags.nextest,
             doctests: flags.doctests,
             patch_lcov: flags.patch_base.as_ref().map(|_| match formats.contains(&Mode::Lcov) {
@@ -180,10 +262,11 @@ impl Plan {
         env.apply(child::command(sh, &self.cargo_llvm_cov).arg("llvm-cov"))
     }
 
-    /// `report` must see the same packages and doc-test setting as the test run.
+    /// `report` must see the same packages, doc-test setting, profile and target as the test run.
     fn scoped<'a>(&self, cmd: Cmd<'a>) -> Cmd<'a> {
         let cmd = self.packages.iter().fold(cmd, |cmd, package| cmd.args(["-p", package]));
-        if self.doctests { cmd.arg("--doctests") } else { cmd }
+        let cmd = if self.doctests { cmd.arg("--doctests") } else { cmd };
+        cmd.args(&self.every_run_args)
     }
 
     /// The JSON summary the test run writes.
@@ -213,24 +296,31 @@ impl Plan {
         let cmd = self.llvm_cov(sh, &self.env.clone().and(&self.stand_in()));
         let cmd = if self.nextest { cmd.arg("nextest") } else { cmd };
         // --no-fail-fast: a failing test still leaves every other test's profile for the reports.
-        let cmd = self.scoped(cmd.arg("--no-fail-fast")).args(&self.feature_args);
-        match self.tested_format() {
+        let cmd = self.scoped(cmd.arg("--no-fail-fast")).args(&self.feature_args).args(&self.test_run_args);
+        let cmd = match self.tested_format() {
             Some(format) => self.written_by(cmd, format),
             None if self.python_tests.is_some() => cmd.arg("--no-report"),
             None => cmd.args(["--json", "--summary-only", "--output-path", self.summary_file().as_str()]),
+        };
+        match self.test_args.is_empty() {
+            true => cmd,
+            false => cmd.arg("--").args(&self.test_args),
         }
     }
 
     /// Before a test run without a report: what the report run would remove first (earlier
     /// profiles, the workspace's objects), keeping the dependencies and the Python environments.
     pub(super) fn clean<'a>(&self, sh: &'a Shell) -> Cmd<'a> {
-        self.llvm_cov(sh, &self.env).args(["clean", "--workspace"])
+        let cargo_flags = ["--locked", "--offline", "--frozen", "-v"];
+        let passed = self.every_run_args.iter().filter(|arg| cargo_flags.contains(&arg.as_str()));
+        self.llvm_cov(sh, &self.env).args(["clean", "--workspace"]).args(passed)
     }
 
     /// cargo-llvm-cov's build environment, which the extension modules are built with, in a form
     /// that reads back exactly.
     pub(super) fn show_env<'a>(&self, sh: &'a Shell) -> Cmd<'a> {
-        self.llvm_cov(sh, &self.env).args(["show-env", "--with-pwsh-env-prefix"])
+        let cmd = self.llvm_cov(sh, &self.env).args(["show-env", "--with-pwsh-env-prefix"]);
+        if self.no_cfg_coverage { cmd.arg("--no-cfg-coverage") } else { cmd }
     }
 
     pub(super) fn python_commands<'a>(

@@ -252,11 +252,11 @@ mod tests {
         }});
         let settings = Settings::from_workspace(settings.as_object().unwrap(), &members()).unwrap();
         assert_eq!(settings.fast_exclude, ["slow"]);
-        assert_eq!(settings.total, Minimums([Some(70.0), None, None]));
-        assert_eq!(settings.crates, [("core".to_owned(), Minimums([None, Some(80.0), Some(90.5)]))]);
+        assert_eq!(settings.total, Minimums([Some(70.0), None, None, None]));
+        assert_eq!(settings.crates, [("core".to_owned(), Minimums([None, Some(80.0), Some(90.5), None]))]);
         assert_eq!(
-            settings.total.overridden_by(&Minimums([None, Some(50.0), None])),
-            Minimums([Some(70.0), Some(50.0), None])
+            settings.total.overridden_by(&Minimums([None, Some(50.0), None, None])),
+            Minimums([Some(70.0), Some(50.0), None, None])
         );
     }
 

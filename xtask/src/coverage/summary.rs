@@ -9,22 +9,25 @@ use anyhow::Context;
 use camino::Utf8Path;
 use serde_json::{Value, json};
 
-/// The three figures llvm-cov counts for every file, in table order.
+/// The figures llvm-cov counts for every file, in table order. Branches are counted only in a
+/// build with branch coverage (`--branch`), and are shown only then.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Metric {
     Lines,
     Functions,
     Regions,
+    Branches,
 }
 
 impl Metric {
-    pub(crate) const ALL: [Metric; 3] = [Metric::Lines, Metric::Functions, Metric::Regions];
+    pub(crate) const ALL: [Metric; 4] = [Metric::Lines, Metric::Functions, Metric::Regions, Metric::Branches];
 
     pub(crate) fn name(self) -> &'static str {
         match self {
             Metric::Lines => "lines",
             Metric::Functions => "functions",
             Metric::Regions => "regions",
+            Metric::Branches => "branches",
         }
     }
 }
@@ -55,9 +58,9 @@ impl Count {
     }
 }
 
-/// Lines, functions and regions.
+/// Lines, functions, regions and branches.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Figures([Count; 3]);
+pub(crate) struct Figures([Count; 4]);
 
 impl Figures {
     pub(crate) fn get(&self, metric: Metric) -> Count {
@@ -67,6 +70,10 @@ impl Figures {
     fn from_json(summary: &Value) -> anyhow::Result<Figures> {
         let mut figures = Figures::default();
         for metric in Metric::ALL {
+            // Older llvm-cov exports have no branches: none were counted.
+            if metric == Metric::Branches && summary.get("branches").is_none() {
+                continue;
+            }
             let number = |field: &str| {
                 summary
                     .pointer(&format!("/{}/{field}", metric.name()))
@@ -128,30 +135,32 @@ impl Summary {
         rows
     }
 
+    /// The metrics the tables show: branches only when the build counted some.
+    fn shown(&self) -> &'static [Metric] {
+        match self.total.get(Metric::Branches).total {
+            0 => &Metric::ALL[..3],
+            _ => &Metric::ALL,
+        }
+    }
+
     /// The table for the terminal: a row per crate, then the total.
     pub(crate) fn table(&self) -> String {
-        let mut rows: Vec<[String; 4]> = vec![["crate".into(), "lines".into(), "functions".into(), "regions".into()]];
+        let shown = self.shown();
+        let mut rows: Vec<Vec<String>> =
+            vec![std::iter::once("crate").chain(shown.iter().map(|metric| metric.name())).map(Into::into).collect()];
         let cells = |name: &str, figures: &Figures| {
-            let [lines, functions, regions] = figures.0.map(Count::cell);
-            [name.to_owned(), lines, functions, regions]
+            std::iter::once(name.to_owned()).chain(shown.iter().map(|metric| figures.get(*metric).cell())).collect()
         };
         rows.extend(self.rows().into_iter().map(|(name, figures)| cells(name, figures)));
         rows.push(cells("total", &self.total));
         let widths: Vec<usize> =
-            (0..4).map(|column| rows.iter().map(|row| row[column].len()).max().unwrap_or(0)).collect();
+            (0..=shown.len()).map(|column| rows.iter().map(|row| row[column].len()).max().unwrap_or(0)).collect();
         let mut out = String::new();
         for row in &rows {
-            let line = format!(
-                "{:<w0$}  {:>w1$}  {:>w2$}  {:>w3$}",
-                row[0],
-                row[1],
-                row[2],
-                row[3],
-                w0 = widths[0],
-                w1 = widths[1],
-                w2 = widths[2],
-                w3 = widths[3]
-            );
+            let mut line = format!("{:<w$}", row[0], w = widths[0]);
+            for (cell, width) in row.iter().zip(&widths).skip(1) {
+                line += &format!("  {cell:>width$}");
+            }
             out += line.trim_end();
             out += "\n";
         }
@@ -162,7 +171,8 @@ impl Summary {
     pub(crate) fn to_json(&self) -> Value {
         let figures = |figures: &Figures| {
             let mut object = serde_json::Map::new();
-            for metric in Metric::ALL {
+            for metric in self.shown() {
+                let metric = *metric;
                 let count = figures.get(metric);
                 object.insert(
                     metric.name().to_owned(),
@@ -184,10 +194,18 @@ impl Summary {
 
     /// The same table in GitHub markdown, for `$GITHUB_STEP_SUMMARY`, followed by `notes`.
     pub(crate) fn markdown(&self, notes: &[String]) -> String {
-        let mut out = String::from("### Coverage\n\n| crate | lines | functions | regions |\n|---|---:|---:|---:|\n");
+        let shown = self.shown();
+        let mut out = String::from("### Coverage\n\n| crate |");
+        for metric in shown {
+            let _ = write!(out, " {} |", metric.name());
+        }
+        out += &format!("\n|---|{}\n", "---:|".repeat(shown.len()));
         let mut row = |name: &str, figures: &Figures| {
-            let [lines, functions, regions] = figures.0.map(Count::cell);
-            let _ = writeln!(out, "| {name} | {lines} | {functions} | {regions} |");
+            let _ = write!(out, "| {name} |");
+            for metric in shown {
+                let _ = write!(out, " {} |", figures.get(*metric).cell());
+            }
+            out += "\n";
         };
         for (name, figures) in self.rows() {
             row(&format!("`{name}`"), figures);
@@ -202,7 +220,7 @@ impl Summary {
 
 /// Minimum percentages; `None` is no minimum.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub(crate) struct Minimums(pub(crate) [Option<f64>; 3]);
+pub(crate) struct Minimums(pub(crate) [Option<f64>; 4]);
 
 impl Minimums {
     pub(crate) fn get(&self, metric: Metric) -> Option<f64> {
@@ -306,6 +324,26 @@ total          14/20 70.00%   4/6 66.67%  12/17 70.59%
     }
 
     #[test]
+    fn branches_are_shown_checked_and_exported_when_the_build_counted_them() {
+        let mut branched = file("/ws/app/src/main.rs", (3, 4), (1, 2), (5, 8));
+        branched["summary"]["branches"] = json!({"covered": 1, "count": 4, "percent": 25.0});
+        let json = json!({"data": [{"files": [branched.clone()], "totals": branched["summary"].clone()}]});
+        let summary = Summary::from_json(&json, &[("app", "/ws/app".into())]).unwrap();
+        assert_eq!(summary.table().lines().next().unwrap(), "crate       lines   functions     regions    branches");
+        assert!(summary.table().contains("1/4 25.00%"), "{}", summary.table());
+        assert!(summary.markdown(&[]).contains("| branches |"));
+        assert_eq!(summary.to_json()["total"]["branches"]["covered"], 1);
+        let minimums = Minimums([None, None, None, Some(30.0)]);
+        assert_eq!(
+            shortfalls(&summary, &minimums, &[]),
+            ["total: branches coverage 25.00% (1/4) is below the minimum 30%"]
+        );
+        // Without branch coverage there is no column and no field.
+        assert!(!self::summary().table().contains("branches"));
+        assert!(self::summary().to_json()["total"].get("branches").is_none());
+    }
+
+    #[test]
     fn markdown_has_a_row_per_crate_and_the_notes() {
         let markdown = summary().markdown(&["Tests failed.".to_owned()]);
         assert!(
@@ -319,11 +357,11 @@ total          14/20 70.00%   4/6 66.67%  12/17 70.59%
     #[test]
     fn shortfalls_name_the_crate_the_figure_and_the_minimum() {
         let summary = summary();
-        let total = Minimums([Some(70.0), None, Some(71.0)]);
+        let total = Minimums([Some(70.0), None, Some(71.0), None]);
         let per_crate = vec![
-            ("core".to_owned(), Minimums([Some(90.0), Some(60.0), None])),
-            ("idle".to_owned(), Minimums([None, Some(50.0), None])),
-            ("unmeasured".to_owned(), Minimums([Some(100.0), None, None])),
+            ("core".to_owned(), Minimums([Some(90.0), Some(60.0), None, None])),
+            ("idle".to_owned(), Minimums([None, Some(50.0), None, None])),
+            ("unmeasured".to_owned(), Minimums([Some(100.0), None, None, None])),
         ];
         assert_eq!(
             shortfalls(&summary, &total, &per_crate),
@@ -333,7 +371,7 @@ total          14/20 70.00%   4/6 66.67%  12/17 70.59%
                 "crate `idle`: no functions were measured, so the minimum 50% cannot be met",
             ]
         );
-        assert!(shortfalls(&summary, &Minimums([Some(70.0), Some(66.0), None]), &[]).is_empty());
+        assert!(shortfalls(&summary, &Minimums([Some(70.0), Some(66.0), None, None]), &[]).is_empty());
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::{
     setup_sccache, tools,
 };
 
-/// The cargo that cargo-llvm-cov drives, and for `--doctests` on a stable default, the nightly.
+/// The cargo that cargo-llvm-cov drives, and for `--doctests` or `--branch` on a stable default, the nightly.
 #[derive(Debug)]
 pub(super) struct Toolchain {
     pub(super) cargo: OsString,
@@ -25,11 +25,12 @@ pub(super) struct Toolchain {
 }
 
 impl Toolchain {
-    fn for_run(sh: &Shell, doctests: bool) -> anyhow::Result<Toolchain> {
+    /// `needs_nightly`: the flag that needs a nightly toolchain (`--doctests`, `--branch`), if any.
+    fn for_run(sh: &Shell, needs_nightly: Option<&str>) -> anyhow::Result<Toolchain> {
         let cargo = sh.var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        if !doctests {
+        let Some(flag) = needs_nightly else {
             return Ok(Toolchain { cargo, nightly: None });
-        }
+        };
         let version =
             child::command(sh, tools::rustc(sh)).arg("-V").quiet().read().context("could not run `rustc -V`")?;
         if version.contains("-nightly") {
@@ -37,11 +38,11 @@ impl Toolchain {
         }
         match installed_nightly(sh) {
             Some(nightly) => {
-                errln!("--doctests: the active toolchain is {}; using the nightly one", version.trim());
+                errln!("{flag}: the active toolchain is {}; using the nightly one", version.trim());
                 Ok(Toolchain { cargo, nightly: Some(nightly) })
             }
             None => bail!(
-                "--doctests needs a nightly toolchain (the active one is {}) and none is installed; install one with: {NIGHTLY_INSTALL}",
+                "{flag} needs a nightly toolchain (the active one is {}) and none is installed; install one with: {NIGHTLY_INSTALL}",
                 version.trim()
             ),
         }
@@ -148,7 +149,10 @@ impl Tools {
         if flags.nextest {
             tools::CARGO_NEXTEST.find(sh)?;
         }
-        let toolchain = Toolchain::for_run(sh, flags.doctests)?;
+        let needs_nightly = [("--doctests", flags.doctests), ("--branch", flags.branch)]
+            .into_iter()
+            .find_map(|(flag, given)| given.then_some(flag));
+        let toolchain = Toolchain::for_run(sh, needs_nightly)?;
         // Found once here and passed on, which saves each cargo-llvm-cov child the same rustc call.
         let install = if toolchain.nightly.is_some() { NIGHTLY_INSTALL } else { tools::LLVM_COV.install };
         let (llvm_cov, llvm_profdata) = tools::llvm_tools(sh, &toolchain.rustc(sh), install)?;
