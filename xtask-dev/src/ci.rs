@@ -306,12 +306,26 @@ fn shown(cmd: &Cmd<'_>) -> String {
     }
 }
 
-/// rustup steps; each is a no-op when its part is already installed.
+/// rustup steps; each is a no-op when its part is already installed. The nightly toolchain
+/// (`coverage --branch`'s test) is installed only when missing: `toolchain install` on an
+/// installed one would update it.
 fn installs(sh: &Shell) -> Vec<Cmd<'_>> {
+    let has_nightly =
+        child::command(sh, "rustup").args(["run", "nightly", "rustc", "-V"]).quiet().ignore_stderr().read().is_ok();
+    installs_given(sh, has_nightly)
+}
+
+fn installs_given(sh: &Shell, has_nightly: bool) -> Vec<Cmd<'_>> {
     let rustup = || child::command(sh, "rustup");
     vec![
         rustup().args(["component", "add", "rustfmt", "clippy", "llvm-tools-preview"]),
         rustup().args(["target", "add"]).args(PORTABILITY_TARGETS).arg(WINE_TARGET),
+        match has_nightly {
+            true => rustup().args(["component", "add", "llvm-tools-preview", "--toolchain", "nightly"]),
+            false => rustup()
+                .args(["toolchain", "install", "nightly", "--profile", "minimal"])
+                .args(["--component", "llvm-tools-preview"]),
+        },
     ]
 }
 
@@ -415,12 +429,17 @@ mod tests {
     #[test]
     fn installs_are_idempotent_rustup_calls() {
         let sh = Shell::new().unwrap();
+        let rustup = [
+            "rustup component add rustfmt clippy llvm-tools-preview",
+            "rustup target add x86_64-pc-windows-msvc x86_64-apple-darwin x86_64-pc-windows-gnu",
+        ];
         assert_eq!(
-            shown_all(installs(&sh)),
-            [
-                "rustup component add rustfmt clippy llvm-tools-preview",
-                "rustup target add x86_64-pc-windows-msvc x86_64-apple-darwin x86_64-pc-windows-gnu",
-            ]
+            shown_all(installs_given(&sh, true)),
+            [rustup[0], rustup[1], "rustup component add llvm-tools-preview --toolchain nightly"]
+        );
+        assert_eq!(
+            shown_all(installs_given(&sh, false)),
+            [rustup[0], rustup[1], "rustup toolchain install nightly --profile minimal --component llvm-tools-preview"]
         );
     }
 }

@@ -33,7 +33,7 @@ fn xtask_stdout(args: &[&str]) -> String {
 }
 
 /// Every `cargo xtask ...` and `cargo dev ...` written in the documentation, the Makefile and the
-/// CI workflow parses: with `--help` after it, the binary (this crate's, which runs both) reads
+/// CI workflow parses: with `--help` after its flags, the binary (this crate's, which runs both) reads
 /// every argument before it and prints the help only if they are all valid.
 #[test]
 fn documented_commands_parse() {
@@ -44,7 +44,14 @@ fn documented_commands_parse() {
         for (number, line) in text.lines().enumerate() {
             for args in documented_invocations(line) {
                 checked += 1;
-                let output = Command::new(XTASK).args(&args).arg("--help").output().unwrap();
+                // Before a `--`, after which everything is the test binaries' (and valid).
+                let flags_end = args.iter().position(|arg| *arg == "--").unwrap_or(args.len());
+                let output = Command::new(XTASK)
+                    .args(&args[..flags_end])
+                    .arg("--help")
+                    .args(&args[flags_end..])
+                    .output()
+                    .unwrap();
                 assert!(
                     output.status.success(),
                     "{file}:{}: `cargo xtask|dev {}`: {}",

@@ -232,10 +232,14 @@ fn conflicting_flags(flags: &flags::Coverage) -> Option<String> {
         ));
     }
     if flags.release && flags.profile.is_some() {
-        return Some("--release and --profile both choose the profile: give one (--release is --profile release)".into());
+        return Some(
+            "--release and --profile both choose the profile: give one (--release is --profile release)".into(),
+        );
     }
     if flags.fail_under_branches.is_some() && !flags.branch {
-        return Some("--fail-under-branches needs --branch: branches are counted only in a build that measures them".into());
+        return Some(
+            "--fail-under-branches needs --branch: branches are counted only in a build that measures them".into(),
+        );
     }
     None
 }
@@ -452,9 +456,25 @@ mod tests {
     fn cargo_llvm_covs_flags_reach_the_test_run_and_the_reports_that_take_them() {
         let sh = Shell::new().unwrap();
         let args = [
-            "--mode", "lcov", "--mode", "html", "--lib", "--test", "it", "--branch", "--release", "--target",
-            "x86_64-unknown-linux-gnu", "--ignore-filename-regex", "gen/", "--no-cfg-coverage", "--locked", "-v",
-            "--", "one_test", "--nocapture",
+            "--mode",
+            "lcov",
+            "--mode",
+            "html",
+            "--lib",
+            "--test",
+            "it",
+            "--branch",
+            "--release",
+            "--target",
+            "x86_64-unknown-linux-gnu",
+            "--ignore-filename-regex",
+            "gen/",
+            "--no-cfg-coverage",
+            "--locked",
+            "-v",
+            "--",
+            "one_test",
+            "--nocapture",
         ];
         let plan = plan(&args, stable());
         let every = "--target x86_64-unknown-linux-gnu --ignore-filename-regex gen/ --release --locked -v";

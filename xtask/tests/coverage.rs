@@ -430,60 +430,7 @@ fn coverage_after_a_test_build_reuses_its_dependencies_and_reports_the_same() {
 #[test]
 fn the_report_equals_plain_cargo_llvm_covs_file_by_file() {
     let sandbox = Sandbox::new("cov-equals-plain");
-    sandbox.write("ws/Cargo.toml", "[workspace]\nresolver = \"3\"\nmembers = [\"walker\"]\n");
-    sandbox.write("ws/walker/Cargo.toml", "[package]\nname = \"walker\"\nversion = \"0.1.0\"\nedition = \"2024\"\n");
-    sandbox.write(
-        "ws/walker/src/lib.rs",
-        r#"/// Yields the numbers below each limit, skipping multiples of three; `None` yields a marker.
-pub struct Walk {
-    limits: Vec<Option<u32>>,
-    current: Option<std::ops::Range<u32>>,
-}
-
-impl Walk {
-    pub fn new(limits: Vec<Option<u32>>) -> Walk {
-        Walk { limits, current: None }
-    }
-}
-
-impl Iterator for Walk {
-    type Item = u32;
-
-    #[inline(always)]
-    fn next(&mut self) -> Option<u32> {
-        loop {
-            let value = match self.current.as_mut().and_then(|range| range.next()) {
-                Some(value) => value,
-                None => {
-                    match self.limits.pop() {
-                        None => return None,
-                        Some(None) => return Some(u32::MAX),
-                        Some(Some(limit)) => self.current = Some(0..limit),
-                    }
-                    continue;
-                }
-            };
-            if value % 3 == 0 {
-                continue;
-            }
-            return Some(value);
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn skips_multiples_of_three() {
-        assert_eq!(super::Walk::new(vec![Some(5), Some(4)]).collect::<Vec<_>>(), [1, 2, 1, 2, 4]);
-    }
-}
-"#,
-    );
-    sandbox.write(
-        "ws/walker/tests/outside.rs",
-        "#[test]\nfn markers_and_limits() {\n    assert_eq!(walker::Walk::new(vec![Some(7), None]).count(), 5);\n}\n",
-    );
+    sandbox.walker_workspace();
     let ours = coverage_xtask(&sandbox).args(["coverage", "-p", "walker", "--mode", "lcov"]).output().unwrap();
     assert_success(&ours, "xtask coverage -p walker --mode lcov");
     let ours = fs::read_to_string(sandbox.path("ws/lcov.info")).unwrap();
@@ -496,4 +443,88 @@ mod tests {
     let plain = fs::read_to_string(sandbox.path("ws/plain.lcov")).unwrap();
     assert!(ours.contains("walker/src/lib.rs") && ours.contains("DA:"), "{ours}");
     assert_eq!(ours, plain, "the xtask's lcov differs from plain cargo-llvm-cov's");
+}
+
+/// `coverage -p walker --mode lcov` and plain `cargo llvm-cov -p walker --all-features --lcov`,
+/// each given `flags` and then `-- test_args`: both LCOV reports.
+fn ours_and_plain(sandbox: &Sandbox, flags: &[&str], test_args: &[&str]) -> (String, String) {
+    let what = format!("coverage -p walker --mode lcov {} -- {}", flags.join(" "), test_args.join(" "));
+    let ours = coverage_xtask(sandbox)
+        .args(["coverage", "-p", "walker", "--mode", "lcov"])
+        .args(flags)
+        .arg("--")
+        .args(test_args)
+        .output()
+        .unwrap();
+    assert_success(&ours, &what);
+    let plain = sandbox
+        .command(cargo(), "ws")
+        .args(["llvm-cov", "-p", "walker", "--all-features", "--lcov", "--output-path", "plain.lcov"])
+        .args(flags)
+        .arg("--")
+        .args(test_args)
+        .output()
+        .unwrap();
+    assert_success(&plain, &format!("plain cargo llvm-cov with {what}"));
+    (read(&sandbox.path("ws/lcov.info")), read(&sandbox.path("ws/plain.lcov")))
+}
+
+/// The lines an LCOV report counts as covered, over every file (its LH records).
+fn covered_lines(lcov: &str) -> u64 {
+    lcov.lines().filter_map(|line| line.strip_prefix("LH:")).map(|count| count.parse::<u64>().unwrap()).sum()
+}
+
+#[test]
+fn cargo_llvm_covs_flags_narrow_the_run_exactly_as_plain_cargo_llvm_cov_does() {
+    let sandbox = Sandbox::new("cov-flags");
+    sandbox.walker_workspace();
+    let (full, _) = ours_and_plain(&sandbox, &[], &[]);
+
+    // One integration test, chosen by target and name filter.
+    let (ours, plain) = ours_and_plain(&sandbox, &["--test", "outside"], &["nothing_to_walk", "--exact"]);
+    assert_eq!(ours, plain, "a filtered run differs from plain cargo-llvm-cov's");
+    assert!(covered_lines(&ours) < covered_lines(&full), "filtered:\n{ours}\nfull:\n{full}");
+    assert!(covered_lines(&ours) > 0, "{ours}");
+
+    // The library's tests under the release profile, with a file left out of the report.
+    let release = ["--lib", "--release", "--ignore-filename-regex", "generated\\.rs$"];
+    let (ours, plain) = ours_and_plain(&sandbox, &release, &[]);
+    assert_eq!(ours, plain, "a release run differs from plain cargo-llvm-cov's");
+    assert!(full.contains("generated.rs") && !ours.contains("generated.rs"), "{ours}");
+    assert!(ours.contains("lib.rs"), "{ours}");
+    let release_dir = sandbox.path("ws/target/llvm-cov-target/release");
+    assert!(release_dir.is_dir(), "--release must build under {}", release_dir.display());
+}
+
+#[test]
+fn cargo_llvm_covs_flags_show_in_the_dry_run_and_conflicts_stop_before_anything_runs() {
+    let sandbox = Sandbox::new("cov-flags-dry");
+    sandbox.walker_workspace();
+    let output = coverage_xtask(&sandbox)
+        .args([
+            "coverage",
+            "--dry-run",
+            "--mode",
+            "text",
+            "--bins",
+            "--profile",
+            "ci",
+            "--offline",
+            "--",
+            "--nocapture",
+        ])
+        .output()
+        .unwrap();
+    assert_success(&output, "coverage --dry-run with cargo-llvm-cov's flags");
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("-p walker --profile ci --offline --all-features --bins --json"), "{stdout}");
+    assert!(stdout.contains("-- --nocapture"), "{stdout}");
+    assert!(stdout.contains("report -p walker --profile ci --offline --text"), "{stdout}");
+    assert!(!sandbox.path("ws/target").exists(), "a dry run builds nothing");
+
+    let output =
+        coverage_xtask(&sandbox).args(["coverage", "--clean", "--release", "--profile", "ci"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    assert!(text(&output.stderr).contains("--release and --profile both choose the profile"), "{}", describe(&output));
+    assert!(!sandbox.path("ws/target").exists(), "a refused run builds nothing");
 }

@@ -15,8 +15,8 @@ use super::{
 use crate::secrets::errln;
 use crate::{
     child::{self, Env},
-    output::UsageError,
     flags::{self, Mode},
+    output::UsageError,
     roles::llvm_cov,
     workspace::{Member, Workspace},
 };
@@ -117,9 +117,11 @@ pub(super) fn feature_args(features: &[String], no_default_features: bool) -> Ve
 /// cargo), and those of the test run alone (what to build and test, and how to instrument it).
 pub(super) fn passed_on(flags: &flags::Coverage) -> (Vec<String>, Vec<String>) {
     let mut every = Vec::new();
-    for (flag, value) in
-        [("--profile", &flags.profile), ("--target", &flags.target), ("--ignore-filename-regex", &flags.ignore_filename_regex)]
-    {
+    for (flag, value) in [
+        ("--profile", &flags.profile),
+        ("--target", &flags.target),
+        ("--ignore-filename-regex", &flags.ignore_filename_regex),
+    ] {
         every.extend(value.iter().flat_map(|value| [flag.to_owned(), value.clone()]));
     }
     let switches = |list: &mut Vec<String>, switches: &[(&str, bool)]| {
@@ -138,7 +140,9 @@ pub(super) fn passed_on(flags: &flags::Coverage) -> (Vec<String>, Vec<String>) {
     every.extend((0..flags.verbose).map(|_| "-v".to_owned()));
     let mut test_run = Vec::new();
     switches(&mut test_run, &[("--lib", flags.lib), ("--bins", flags.bins)]);
-    for (flag, names) in [("--bin", &flags.bin), ("--example", &flags.example), ("--test", &flags.test), ("--bench", &flags.bench)] {
+    for (flag, names) in
+        [("--bin", &flags.bin), ("--example", &flags.example), ("--test", &flags.test), ("--bench", &flags.bench)]
+    {
         test_run.extend(names.iter().flat_map(|name| [flag.to_owned(), name.clone()]));
     }
     switches(

@@ -290,6 +290,70 @@ impl Sandbox {
     /// - `slow`, listed in `fast-exclude`.
     ///
     /// `extra` is appended to the root `Cargo.toml`.
+    /// A one-crate workspace, `walker`: a loop with branches (in `src/lib.rs`), a helper module
+    /// (`src/generated.rs`), a unit test and an integration test (`tests/outside.rs`, two tests).
+    pub fn walker_workspace(&self) {
+        self.write("ws/Cargo.toml", "[workspace]\nresolver = \"3\"\nmembers = [\"walker\"]\n");
+        self.write("ws/walker/Cargo.toml", "[package]\nname = \"walker\"\nversion = \"0.1.0\"\nedition = \"2024\"\n");
+        self.write(
+            "ws/walker/src/lib.rs",
+            r#"mod generated;
+pub use generated::marker;
+
+/// Yields the numbers below each limit, skipping multiples of three; `None` yields a marker.
+pub struct Walk {
+    limits: Vec<Option<u32>>,
+    current: Option<std::ops::Range<u32>>,
+}
+
+impl Walk {
+    pub fn new(limits: Vec<Option<u32>>) -> Walk {
+        Walk { limits, current: None }
+    }
+}
+
+impl Iterator for Walk {
+    type Item = u32;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<u32> {
+        loop {
+            let value = match self.current.as_mut().and_then(|range| range.next()) {
+                Some(value) => value,
+                None => {
+                    match self.limits.pop() {
+                        None => return None,
+                        Some(None) => return Some(marker()),
+                        Some(Some(limit)) => self.current = Some(0..limit),
+                    }
+                    continue;
+                }
+            };
+            if value % 3 == 0 && value > 0 || value == 0 {
+                continue;
+            }
+            return Some(value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn skips_multiples_of_three() {
+        assert_eq!(super::Walk::new(vec![Some(5), Some(4)]).collect::<Vec<_>>(), [1, 2, 1, 2, 4]);
+    }
+}
+"#,
+        );
+        self.write("ws/walker/src/generated.rs", "pub fn marker() -> u32 {\n    u32::MAX\n}\n");
+        self.write(
+            "ws/walker/tests/outside.rs",
+            "#[test]\nfn markers_and_limits() {\n    assert_eq!(walker::Walk::new(vec![Some(7), None]).count(), 5);\n}\n\n\
+             #[test]\nfn nothing_to_walk() {\n    assert_eq!(walker::Walk::new(Vec::new()).next(), None);\n}\n",
+        );
+    }
+
     pub fn coverage_workspace(&self, extra: &str) {
         self.write(
             "ws/Cargo.toml",
