@@ -340,3 +340,21 @@ fn a_hanging_python_test_is_stopped_at_its_time_limit_and_named() {
     assert!(started.elapsed() < std::time::Duration::from_secs(600), "the run waited for the hang");
     assert!(sandbox.path("ws/lcov.info").exists(), "the Rust tests' report is written all the same");
 }
+
+#[test]
+fn flags_the_module_build_cannot_follow_are_refused_before_anything_runs() {
+    let wheels = wheel_dir();
+    let sandbox = Sandbox::new("cov-pytest-refused");
+    python_workspace(&sandbox);
+    for flag in [&["--release"][..], &["--profile", "ci"], &["--target", "x86_64-unknown-linux-gnu"], &["--branch"]] {
+        let output = xtask(&sandbox, &wheels).args(["coverage", "--clean", "-p", "pyext"]).args(flag).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{flag:?}: {}", describe(&output));
+        let stderr = text(&output.stderr);
+        assert!(
+            stderr.contains(&format!("{} does not work with the Python tests of `pyext`", flag[0]))
+                && stderr.contains("--no-python-tests"),
+            "{stderr}"
+        );
+        assert!(!sandbox.path("ws/target").exists(), "{flag:?}: nothing may be built or made");
+    }
+}

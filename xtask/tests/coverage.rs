@@ -494,6 +494,15 @@ fn cargo_llvm_covs_flags_narrow_the_run_exactly_as_plain_cargo_llvm_cov_does() {
     assert!(ours.contains("lib.rs"), "{ours}");
     let release_dir = sandbox.path("ws/target/llvm-cov-target/release");
     assert!(release_dir.is_dir(), "--release must build under {}", release_dir.display());
+
+    // For an explicit target (this machine's, so that the tests run), with cargo kept offline.
+    let rustc = Command::new(toolchain_rustc()).arg("-vV").output().unwrap();
+    let host = text(&rustc.stdout).lines().find_map(|line| line.strip_prefix("host: ").map(str::to_owned)).unwrap();
+    let (ours, plain) = ours_and_plain(&sandbox, &["--target", &host, "--offline"], &[]);
+    assert_eq!(ours, plain, "a run with --target differs from plain cargo-llvm-cov's");
+    assert_eq!(covered_lines(&ours), covered_lines(&full), "{ours}");
+    let target_dir = sandbox.path(&format!("ws/target/llvm-cov-target/{host}"));
+    assert!(target_dir.is_dir(), "--target must build under {}", target_dir.display());
 }
 
 #[test]
