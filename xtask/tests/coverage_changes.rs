@@ -210,6 +210,10 @@ const ADDED: &str = "\npub fn tested(x: u32) -> u32 {\n    x + 1\n}\n\npub fn un
 #[test]
 fn patch_coverage_counts_the_changed_executable_lines_and_lists_the_missed_ones() {
     let sandbox = chain("changes-patch");
+    // Settings of the user's that change what `git diff` prints must not change what is read.
+    for (key, value) in [("diff.noprefix", "true"), ("diff.mnemonicPrefix", "true"), ("diff.relative", "true")] {
+        git(&sandbox, &["config", key, value]);
+    }
     sandbox.write("ws/leaf/src/lib.rs", &format!("{LEAF}{ADDED}"));
     let output = xtask(&sandbox, &["--mode", "lcov", "--patch-base", "main", "--changed-since", "main"]);
     assert_success(&output, "patch coverage");
@@ -259,4 +263,81 @@ fn patch_coverage_counts_the_changed_executable_lines_and_lists_the_missed_ones(
     let output = xtask(&sandbox, &["--mode", "text", "-p", "leaf", "--patch-base", "main"]);
     assert_success(&output, "patch coverage with text only");
     assert!(text(&output.stdout).contains("not covered: leaf/src/lib.rs"), "{}", describe(&output));
+}
+
+#[test]
+fn renames_and_deletions_count_on_both_sides_and_a_submodule_holding_members_reaches_them() {
+    let sandbox = chain("changes-moves");
+    sandbox.write("ws/core/src/old.rs", "// to be deleted\n");
+    sandbox.write("ws/middle/src/moving.rs", "// to be moved into leaf\n");
+    git(&sandbox, &["add", "-A"]);
+    git(&sandbox, &["commit", "-q", "-m", "two more files"]);
+    git(&sandbox, &["rm", "-q", "core/src/old.rs"]);
+    let output = xtask(&sandbox, &["--changed-since", "HEAD", "--dry-run"]);
+    assert_eq!(measured(&output), ["core", "leaf", "middle"], "a deletion: {}", describe(&output));
+    assert!(text(&output.stderr).contains("coverage measures `core`: src/old.rs changed"), "{}", describe(&output));
+    git(&sandbox, &["reset", "-q", "--hard"]);
+    git(&sandbox, &["mv", "middle/src/moving.rs", "leaf/src/moved.rs"]);
+    let output = xtask(&sandbox, &["--changed-since", "HEAD", "--dry-run"]);
+    assert_eq!(
+        measured(&output),
+        ["leaf", "middle"],
+        "a rename counts where it left and arrived: {}",
+        describe(&output)
+    );
+    git(&sandbox, &["reset", "-q", "--hard"]);
+
+    // A member inside a submodule, which the superproject sees as one changed path.
+    let third = Sandbox { dir: sandbox.path("third-src") };
+    third.write("gadget/Cargo.toml", "[package]\nname = \"gadget\"\nversion = \"0.1.0\"\nedition = \"2024\"\n");
+    third.write("gadget/src/lib.rs", "pub fn gadget() -> u8 {\n    1\n}\n");
+    let in_third = |args: &[&str]| {
+        let output = sandbox
+            .command("git", "third-src")
+            .args(["-c", "user.name=xtask test", "-c", "user.email=test@example.invalid", "-c", "commit.gpgsign=false"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_success(&output, &format!("git {args:?} in the submodule's source"));
+    };
+    in_third(&["init", "-q", "-b", "main"]);
+    in_third(&["add", "-A"]);
+    in_third(&["commit", "-q", "-m", "gadget"]);
+    git(&sandbox, &["-c", "protocol.file.allow=always", "submodule", "add", "-q", "../third-src", "third"]);
+    let manifest = read(&sandbox.path("ws/Cargo.toml")).replace("\"leaf\"]", "\"leaf\", \"third/gadget\"]");
+    sandbox.write("ws/Cargo.toml", &manifest);
+    lock(&sandbox);
+    // A .gitmodules that hides the submodule's changes from `git diff` hides nothing here.
+    git(&sandbox, &["config", "-f", ".gitmodules", "submodule.third.ignore", "all"]);
+    git(&sandbox, &["add", "-A"]);
+    git(&sandbox, &["commit", "-q", "-m", "a member in a submodule"]);
+    sandbox.write("ws/third/gadget/src/lib.rs", "pub fn gadget() -> u8 {\n    2\n}\n");
+    let output = xtask(&sandbox, &["--changed-since", "HEAD", "--dry-run"]);
+    assert_eq!(measured(&output), ["gadget"], "an edit inside the submodule: {}", describe(&output));
+    assert!(
+        text(&output.stderr).contains("coverage measures `gadget`: third changed (a submodule that holds it)"),
+        "{}",
+        describe(&output)
+    );
+}
+
+#[test]
+fn a_shallow_clone_without_the_base_commit_says_how_to_fetch_it() {
+    let sandbox = chain("changes-shallow");
+    sandbox.write("ws/leaf/src/lib.rs", &LEAF.replace("* 2", "+ 2"));
+    git(&sandbox, &["commit", "-q", "-am", "a second commit"]);
+    let origin = format!("file://{}", sandbox.path("ws").display());
+    let output =
+        sandbox.command("git", ".").args(["clone", "-q", "--depth", "1", &origin, "shallow"]).output().unwrap();
+    assert_success(&output, "git clone --depth 1");
+    let output = sandbox
+        .command(XTASK, "shallow")
+        .args(["coverage", "--changed-since", "HEAD~1", "--dry-run"])
+        .env_remove("CI")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("unknown git ref `HEAD~1` in --changed-since"), "{stderr}");
+    assert!(stderr.contains("a shallow clone") && stderr.contains("git fetch --deepen="), "{stderr}");
 }

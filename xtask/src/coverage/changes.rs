@@ -55,11 +55,12 @@ impl<'a> Git<'a> {
     }
 
     fn git(&self) -> xshell::Cmd<'a> {
-        // Paths as they are (no octal quoting), and no pager, colour or external diff.
+        // Paths as they are (no octal quoting) and from the top whatever the user's settings, and
+        // no pager, colour or external diff.
         child::command(self.sh, &self.program)
             .arg("-C")
             .arg(&self.top)
-            .args(["-c", "core.quotePath=false", "--no-pager"])
+            .args(["-c", "core.quotePath=false", "-c", "diff.relative=false", "--no-pager"])
             .quiet()
     }
 
@@ -72,11 +73,16 @@ impl<'a> Git<'a> {
             .ignore_status()
             .output()?;
         if !output.status.success() || reference.is_empty() {
-            bail!(
-                "unknown git ref `{reference}` in {flag}: no commit in {} has that name (a remote branch may need \
-                 `git fetch` first)",
-                self.top
-            );
+            let shallow = self.read(&["rev-parse", "--is-shallow-repository"])?.trim() == "true";
+            let hint = match shallow {
+                true => {
+                    "this checkout is a shallow clone, which may not hold it: fetch more history with \
+                         `git fetch --deepen=100` or `git fetch --unshallow` (in GitHub Actions, `fetch-depth: 0` \
+                         in actions/checkout)"
+                }
+                false => "a remote branch may need `git fetch` first",
+            };
+            bail!("unknown git ref `{reference}` in {flag}: no commit in {} has that name ({hint})", self.top);
         }
         Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
     }
@@ -84,7 +90,8 @@ impl<'a> Git<'a> {
     /// Every file changed from `commit` to the working tree, staged or not, and every untracked
     /// file git does not ignore; a rename gives both names. Absolute paths.
     pub(super) fn changed_files(&self, commit: &str) -> anyhow::Result<Vec<Utf8PathBuf>> {
-        let diff = self.read(&["diff", "--name-status", "-z", "-M", commit, "--"])?;
+        // Every submodule change counts, whatever `.gitmodules` or the user's settings ignore.
+        let diff = self.read(&["diff", "--name-status", "-z", "-M", "--ignore-submodules=none", commit, "--"])?;
         let untracked = self.read(&["ls-files", "--others", "--exclude-standard", "-z"])?;
         let mut files: Vec<Utf8PathBuf> = names_in_status(&diff)
             .chain(untracked.split('\0'))
@@ -107,7 +114,18 @@ impl<'a> Git<'a> {
     /// Per file (absolute), the lines of the working tree that are new or changed since `commit`,
     /// renames followed; an untracked file's lines are all new.
     pub(super) fn changed_lines(&self, commit: &str) -> anyhow::Result<Vec<(Utf8PathBuf, Vec<u32>)>> {
-        let diff = self.read(&["diff", "--unified=0", "-M", "--no-color", "--no-ext-diff", commit, "--"])?;
+        // The prefixes are given: `diff.noprefix` or `diff.mnemonicPrefix` would change them.
+        let diff = self.read(&[
+            "diff",
+            "--unified=0",
+            "-M",
+            "--no-color",
+            "--no-ext-diff",
+            "--src-prefix=a/",
+            "--dst-prefix=b/",
+            commit,
+            "--",
+        ])?;
         let mut changed: Vec<(Utf8PathBuf, Vec<u32>)> =
             new_lines_in_diff(&diff).into_iter().map(|(name, lines)| (self.top.join(name), lines)).collect();
         let untracked = self.read(&["ls-files", "--others", "--exclude-standard", "-z"])?;
@@ -224,6 +242,8 @@ pub(super) fn affected(
     let mut reasons: Vec<Option<String>> = vec![None; members.len()];
     let mut outside = Vec::new();
     let mut owned: Vec<Vec<&Utf8Path>> = vec![Vec::new(); members.len()];
+    // A changed path that holds members is a submodule (git lists it as one path).
+    let mut holders: Vec<Option<&Utf8Path>> = vec![None; members.len()];
     for file in changed {
         let relative = file.strip_prefix(root).ok();
         if let Some(relative) = relative.filter(|relative| AFFECT_EVERY_MEMBER.iter().any(|name| relative == *name)) {
@@ -241,7 +261,18 @@ pub(super) fn affected(
         match owner {
             Some((index, member)) => owned[index].push(file.strip_prefix(&member.manifest_dir).unwrap_or(file)),
             None if relative == Some(Utf8Path::new("Cargo.lock")) => {}
-            None => outside.push(file.clone()),
+            None => {
+                let mut holds_members = false;
+                for (index, member) in members.iter().enumerate() {
+                    if member.manifest_dir.starts_with(file) {
+                        holders[index] = Some(relative.unwrap_or(file));
+                        holds_members = true;
+                    }
+                }
+                if !holds_members {
+                    outside.push(file.clone());
+                }
+            }
         }
     }
     for (index, files) in owned.iter().enumerate() {
@@ -249,7 +280,8 @@ pub(super) fn affected(
             [] => None,
             [file] => Some(format!("{file} changed")),
             [file, rest @ ..] => Some(format!("{file} and {} more changed", rest.len())),
-        };
+        }
+        .or_else(|| holders[index].map(|holder| format!("{holder} changed (a submodule that holds it)")));
     }
     let changed_members: Vec<&str> =
         members.iter().zip(&reasons).filter(|(_, why)| why.is_some()).map(|(member, _)| member.name.as_str()).collect();
