@@ -304,11 +304,15 @@ fn s3_with_a_custom_endpoint_serves_hits_after_the_local_state_is_gone_and_never
     let endpoint = format!("http://127.0.0.1:{}", server.port);
     let backend = ["--backend", "s3", "--s3-bucket", "cache", "--s3-endpoint", &endpoint, "--s3-region", "us-east-1"];
     serves_hits_after_the_local_state_is_gone(&sb, &backend, false, || s3_objects(&server), "s3");
-    for args in [&["status"][..], &["status", "--json"], &["stats"], &["env", "--shell", "bash"]] {
-        let output = sb.xtask(args);
-        assert_success(&output, &format!("{args:?}"));
-        assert!(!text(&output.stdout).contains(S3_SECRET) && !text(&output.stderr).contains(S3_SECRET), "{args:?}");
+    for args in [&["status"][..], &["stats"], &["env", "--shell", "bash"]] {
+        assert_success(&sb.xtask(args), &format!("{args:?}"));
     }
+    assert_no_output_or_readable_file_shows(
+        S3_SECRET,
+        &|| sb.command(XTASK, "ws"),
+        &sb.sandbox.path("summary.md"),
+        &sb.files(),
+    );
     assert!(!read(&sb.conf()).contains(S3_SECRET), "the secret stays in the environment, out of the file");
 }
 
@@ -381,11 +385,11 @@ fn azure_blob_storage_serves_hits_after_the_local_state_is_gone_and_never_prints
     sb.env = vec![("SCCACHE_AZURE_CONNECTION_STRING", connection)];
     let backend = ["--backend", "azure", "--azure-container", "cache"];
     serves_hits_after_the_local_state_is_gone(&sb, &backend, false, || azure_blobs(&server), "azblob");
-    for args in [&["status"][..], &["status", "--json"], &["stats"], &["env", "--shell", "bash"]] {
-        let output = sb.xtask(args);
-        assert_success(&output, &format!("{args:?}"));
-        assert!(!text(&output.stdout).contains(AZURITE_KEY) && !stderr(&output).contains(AZURITE_KEY), "{args:?}");
+    for args in [&["status"][..], &["stats"], &["env", "--shell", "bash"]] {
+        assert_success(&sb.xtask(args), &format!("{args:?}"));
     }
+    let summary = sb.sandbox.path("summary.md");
+    assert_no_output_or_readable_file_shows(AZURITE_KEY, &|| sb.command(XTASK, "ws"), &summary, &sb.files());
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -463,43 +467,90 @@ fn assert_output_hides_password(what: &str, output: &Output) {
     assert_no_password(&format!("{what} (stderr)"), &stderr(output));
 }
 
+/// `secret` in every form an output could show it: as it is, percent-encoded in a URL, escaped in
+/// TOML or JSON, and its head alone (a part that leaked).
+fn secret_forms(secret: &str) -> Vec<String> {
+    let escaped = secret.replace('\\', r"\\").replace('"', "\\\"");
+    let head: String = secret.chars().take(8).collect();
+    vec![secret.to_owned(), percent_encoded(secret), escaped, head]
+}
+
+/// Runs every command that reads what the configuration holds (status, stats, doctor, each with
+/// `--json`; the dry runs of set-up, clear and disable; `env` for every shell; all with a step
+/// summary) through `command` (the xtask in the workspace, with the test's environment), and fails
+/// if any output or the step summary shows `secret`, or if a file under `dirs` that holds it can
+/// be read by others.
+fn assert_no_output_or_readable_file_shows(
+    secret: &str,
+    command: &dyn Fn() -> Command,
+    summary: &Path,
+    dirs: &[PathBuf],
+) {
+    let forms = secret_forms(secret);
+    let check = |what: &str, text: &str| {
+        for form in &forms {
+            assert!(!text.contains(form.as_str()), "{what} shows the secret (as `{form}`):\n{text}");
+        }
+    };
+    let mut runs: Vec<Vec<&str>> = [
+        &["setup-sccache", "status"][..],
+        &["setup-sccache", "status", "--json"],
+        &["setup-sccache", "stats"],
+        &["setup-sccache", "stats", "--json"],
+        &["setup-sccache", "--no-install", "--dry-run"],
+        &["setup-sccache", "disable", "--dry-run"],
+        &["setup-sccache", "clear", "--dry-run"],
+        &["doctor"],
+        &["doctor", "--json"],
+    ]
+    .iter()
+    .map(|args| args.to_vec())
+    .collect();
+    for shell in ["bash", "zsh", "fish", "powershell", "cmd", "github"] {
+        runs.push(vec!["setup-sccache", "env", "--shell", shell]);
+    }
+    for args in runs {
+        let output = command().args(&args).env("GITHUB_STEP_SUMMARY", summary).output().unwrap();
+        check(&format!("`{}` (stdout)", args.join(" ")), &text(&output.stdout));
+        check(&format!("`{}` (stderr)", args.join(" ")), &stderr(&output));
+    }
+    check("the step summary", &fs::read_to_string(summary).unwrap_or_default());
+    assert!(read(summary).contains("### sccache"), "stats wrote its summary");
+    #[cfg(unix)]
+    for dir in dirs {
+        unix::assert_owner_only_where_held(dir, secret);
+    }
+    #[cfg(not(unix))]
+    let _ = dirs;
+}
+
 /// What needs Unix: `ps`, `sh` with `umask`, file modes.
 #[cfg(unix)]
 mod unix {
     use super::*;
 
+    /// Every file under `path` (or `path` itself) that holds `secret` is readable by its owner only.
+    pub(super) fn assert_owner_only_where_held(path: &Path, secret: &str) {
+        let Ok(metadata) = fs::symlink_metadata(path) else { return };
+        if metadata.is_dir() {
+            for entry in fs::read_dir(path).unwrap().flatten() {
+                assert_owner_only_where_held(&entry.path(), secret);
+            }
+        } else if metadata.is_file() && metadata.len() < 16 << 20 {
+            let bytes = fs::read(path).unwrap_or_default();
+            if bytes.windows(secret.len()).any(|window| window == secret.as_bytes()) {
+                assert_eq!(mode(path) & 0o077, 0, "{} holds the secret and others may read it", path.display());
+            }
+        }
+    }
+
     /// Runs every subcommand that reads the configuration, and checks that none shows the password.
     fn assert_every_output_hides_password(sb: &SccacheSandbox) {
         let summary = sb.sandbox.path("step-summary.md");
-        let mut runs: Vec<(String, Output)> = Vec::new();
-        let mut run = |args: &[&str]| {
-            let output = sb.command(XTASK, "ws").args(args).env("GITHUB_STEP_SUMMARY", &summary).output().unwrap();
-            runs.push((args.join(" "), output));
-        };
-        for args in [
-            &["setup-sccache", "status"][..],
-            &["setup-sccache", "status", "--json"],
-            &["setup-sccache", "stats"],
-            &["setup-sccache", "stats", "--json"],
-            &["setup-sccache", "start"],
-            &["setup-sccache", "disable", "--dry-run"],
-            &["setup-sccache", "clear", "--dry-run"],
-            &["doctor"],
-            &["doctor", "--json"],
-        ] {
-            run(args);
-        }
-        for shell in ["bash", "zsh", "fish", "powershell", "cmd", "github"] {
-            run(&["setup-sccache", "env", "--shell", shell]);
-        }
-        for (what, output) in &runs {
-            assert_output_hides_password(what, output);
-        }
-        let status = &runs[0].1;
-        assert_success(status, "status");
+        assert_no_output_or_readable_file_shows(PASSWORD, &|| sb.command(XTASK, "ws"), &summary, &sb.files());
+        let status = sb.xtask(&["status"]);
+        assert_success(&status, "status");
         assert!(text(&status.stdout).contains("password=***"), "{}", text(&status.stdout));
-        assert_no_password("the step summary", &read(&summary));
-        assert!(read(&summary).contains("### sccache"), "stats wrote its summary");
     }
 
     /// Samples every process's command line until finished, and the modes of the trial server's
@@ -1006,6 +1057,9 @@ fn distributed_compilations_run_on_a_build_server_on_loopback() {
         std::thread::sleep(std::time::Duration::from_millis(500));
     }
     assert_eq!(status["dist"]["servers"], 1, "the scheduler knows the build server: {status:#}");
+    let files = ["home", "cargo-home", "ws", "sccache.conf"].map(|name| sandbox.path(name));
+    let summary = sandbox.path("summary.md");
+    assert_no_output_or_readable_file_shows(token, &|| command(Path::new(XTASK)), &summary, &files);
 
     let build = command(Path::new(&cargo())).args(["build", "--quiet"]).output().unwrap();
     assert_success(&build, "cargo build through sccache-dist");

@@ -514,6 +514,16 @@ impl SccacheSandbox {
         self.sandbox.path("cargo-home/config.toml")
     }
 
+    /// Where the xtask and sccache write for this sandbox: the home, cargo's home, the
+    /// workspace, sccache's config and its cache.
+    pub fn files(&self) -> Vec<PathBuf> {
+        ["home", "cargo-home", "ws"]
+            .iter()
+            .map(|dir| self.sandbox.path(dir))
+            .chain([self.conf(), self.cache_dir()])
+            .collect()
+    }
+
     pub fn command(&self, program: impl AsRef<std::ffi::OsStr>, dir: &str) -> Command {
         self.reaching_its_server(self.sandbox.command(program, dir))
     }
