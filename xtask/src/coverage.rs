@@ -421,6 +421,8 @@ mod tests {
             "report -p core -p app --json --summary-only".to_owned(),
             "report -p core -p app --lcov".to_owned(),
         ];
+        // The requirements come after `--`: none can be read as one of pip's options.
+        position("install --quiet --disable-pip-version-check -- ");
         let positions: Vec<usize> = steps.iter().map(|step| position(step)).collect();
         assert!(positions.is_sorted(), "the steps must come in this order: {steps:#?}\n{described}");
     }

@@ -199,6 +199,14 @@ impl Suite {
         if let Some(settings) = settings {
             requirements.extend(settings.requirements.iter().cloned());
         }
+        // pip would take one of these as an option (`--target DIR`, `-r FILE`, `--index-url`):
+        // it could install outside the environment or from elsewhere.
+        if let Some(option) = requirements.iter().find(|requirement| requirement.trim_start().starts_with('-')) {
+            bail!(
+                "`{option}` is listed as a requirement of `{package}`'s Python tests, but it is a pip option, not a \
+                 requirement: remove it (pip's own settings belong in pip.conf or PIP_* variables)"
+            );
+        }
         let mut seen = Vec::new();
         requirements.retain(|requirement| {
             let new = !seen.contains(requirement);
@@ -339,6 +347,18 @@ mod tests {
 
     fn with_tests() -> Layout {
         Layout { test_files: true, ..Layout::default() }
+    }
+
+    #[test]
+    fn a_pip_option_listed_as_a_requirement_is_refused() {
+        for hostile in [
+            "[build-system]\nrequires = [\"maturin\", \"--target=/home/user/site\"]\nbuild-backend = \"maturin\"\n",
+            &format!("{MATURIN}[project]\nname = \"ext\"\ndependencies = [\" -r ../../secrets.txt\"]\n"),
+            &format!("{MATURIN}[dependency-groups]\ntest = [\"--index-url=http://elsewhere\"]\n"),
+        ] {
+            let err = suite(Some(hostile), with_tests(), None).unwrap_err().to_string();
+            assert!(err.contains("is a pip option, not a requirement"), "{hostile}: {err}");
+        }
     }
 
     #[test]

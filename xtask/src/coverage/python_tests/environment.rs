@@ -102,7 +102,8 @@ impl<'a> Commands<'a> {
     }
 
     pub(in crate::coverage) fn install_requirements(&self, place: &Place, suite: &Suite) -> Cmd<'a> {
-        self.pip(place).args(&suite.requirements)
+        // After `--`, nothing can be read as an option.
+        self.pip(place).arg("--").args(&suite.requirements)
     }
 
     pub(super) fn pip(&self, place: &Place) -> Cmd<'a> {
