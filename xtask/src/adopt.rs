@@ -204,12 +204,16 @@ impl Plan {
             );
         }
 
+        let config_path = workspace::cargo_config_in(&host.join(".cargo"));
+        for file in [&manifest_path, &config_path, &host.join(".gitignore")] {
+            in_the_workspace(host, file)?;
+        }
         let mut manifest = TomlFile::read(&manifest_path)?;
         let member = add_member(manifest.doc(), name)?;
         if let Some(change) = member {
             manifest.record(change);
         }
-        let mut config = TomlFile::read(&workspace::cargo_config_in(&host.join(".cargo")))?;
+        let mut config = TomlFile::read(&config_path)?;
         let wanted = alias_value(name);
         let existing = config.doc().get("alias").and_then(|aliases| aliases.get(alias)).cloned();
         match existing {
@@ -329,6 +333,28 @@ impl Plan {
         outln!("adopted: {} now has this xtask", self.host);
         Ok(())
     }
+}
+
+/// Refuses a file that adopt would edit when it is, through a link (of its own or of a directory
+/// on the way), somewhere outside `host`: an edit there would change another project or the
+/// user's own files. A link within the workspace is followed and kept.
+fn in_the_workspace(host: &Utf8Path, file: &Utf8Path) -> anyhow::Result<()> {
+    let real_host = host.canonicalize_utf8().with_context(|| format!("could not resolve {host}"))?;
+    let real = match file.canonicalize_utf8() {
+        Ok(real) => real,
+        // Not there yet: where it would be created.
+        Err(_) => match (file.parent().map(Utf8Path::canonicalize_utf8), file.file_name()) {
+            (Some(Ok(dir)), Some(name)) => dir.join(name),
+            _ => return Ok(()),
+        },
+    };
+    if !real.starts_with(&real_host) {
+        bail!(
+            "{file} leads through a link to {real}, outside the workspace, so nothing was changed: adopt edits only \
+             the workspace's own files; put a copy of the file in place of the link and run again"
+        );
+    }
+    Ok(())
 }
 
 /// Whether `host/.gitignore` lacks a line that ignores `lcov.info` at the root. (Only the usual

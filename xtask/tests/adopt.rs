@@ -323,3 +323,70 @@ fn adopting_is_all_or_nothing_when_a_file_cannot_be_written() {
     assert_eq!(snapshot(&host), before, "a failed adoption left changes");
     assert!(!host.join(NAME).exists(), "the copy is still there");
 }
+
+/// A file adopt edits that leads outside the workspace through a link (its own, or that of a
+/// directory on the way) is refused before anything changes, on either side of the link; a link
+/// within the workspace is followed and stays a link.
+#[cfg(unix)]
+#[test]
+fn files_that_lead_outside_through_a_link_are_refused_and_links_inside_are_kept() {
+    use std::os::unix::fs::symlink;
+    let sandbox = Sandbox::new("adopt-links");
+    let host = host(&sandbox);
+    sandbox.write("elsewhere/Cargo.toml", &read(&host.join("Cargo.toml")));
+    sandbox.write("elsewhere/cargo/config.toml", "# shared by several projects\n");
+    let elsewhere = sandbox.path("elsewhere");
+    fs::remove_file(host.join("Cargo.toml")).unwrap();
+    symlink(elsewhere.join("Cargo.toml"), host.join("Cargo.toml")).unwrap();
+    let before = (snapshot(&host), snapshot(&elsewhere));
+    let output = adopt(&sandbox, &[host.to_str().unwrap()]);
+    assert!(!output.status.success(), "{}", stderr(&output));
+    assert!(stderr(&output).contains("Cargo.toml leads through a link to"), "{}", stderr(&output));
+    assert_eq!((snapshot(&host), snapshot(&elsewhere)), before, "a refused adoption changed something");
+
+    // The manifest back as a file; now the directory `.cargo` is a link to elsewhere.
+    fs::remove_file(host.join("Cargo.toml")).unwrap();
+    fs::copy(elsewhere.join("Cargo.toml"), host.join("Cargo.toml")).unwrap();
+    fs::remove_dir_all(host.join(".cargo")).unwrap();
+    symlink(elsewhere.join("cargo"), host.join(".cargo")).unwrap();
+    let before = (snapshot(&host), snapshot(&elsewhere));
+    let output = adopt(&sandbox, &[host.to_str().unwrap()]);
+    assert!(stderr(&output).contains("config.toml leads through a link to"), "{}", stderr(&output));
+    assert_eq!((snapshot(&host), snapshot(&elsewhere)), before, "a refused adoption changed something");
+
+    // Links that stay inside the workspace are followed, and stay links.
+    fs::remove_file(host.join(".cargo")).unwrap();
+    sandbox.write("host/config/cargo.toml", "# ours\n");
+    sandbox.write("host/config/gitignore", "/target\n");
+    fs::create_dir(host.join(".cargo")).unwrap();
+    symlink("../config/cargo.toml", host.join(".cargo/config.toml")).unwrap();
+    fs::remove_file(host.join(".gitignore")).unwrap();
+    symlink("config/gitignore", host.join(".gitignore")).unwrap();
+    let output = adopt(&sandbox, &[host.to_str().unwrap()]);
+    assert_success(&output, "adopt with links inside the workspace");
+    assert!(fs::symlink_metadata(host.join(".cargo/config.toml")).unwrap().is_symlink());
+    assert!(read(&host.join("config/cargo.toml")).contains("[alias]"), "the alias went into the linked file");
+    assert!(read(&host.join("config/gitignore")).contains("/lcov.info"), "the report went into the linked file");
+}
+
+#[test]
+fn a_bom_crlf_manifest_and_a_legacy_cargo_config_keep_their_bytes() {
+    let sandbox = Sandbox::new("adopt-crlf");
+    let host = host(&sandbox);
+    let manifest = format!("\u{feff}{}", read(&host.join("Cargo.toml")).replace('\n', "\r\n"));
+    sandbox.write("host/Cargo.toml", &manifest);
+    fs::remove_file(host.join(".cargo/config.toml")).unwrap();
+    sandbox.write("host/.cargo/config", "[alias]\r\nb = \"build\"\r\n");
+    let output = adopt(&sandbox, &[host.to_str().unwrap()]);
+    assert_success(&output, "adopt into a BOM and CRLF manifest with a legacy .cargo/config");
+    let adopted = read(&host.join("Cargo.toml"));
+    assert!(adopted.starts_with("\u{feff}[package]\r\n"), "{adopted:?}");
+    assert!(adopted.contains(&format!("    \"{NAME}\",\r\n")), "{adopted:?}");
+    assert!(!adopted.replace("\r\n", "").contains('\n'), "every line ends in CRLF: {adopted:?}");
+    assert!(!host.join(".cargo/config.toml").exists(), "the legacy file is the one cargo reads");
+    let config = read(&host.join(".cargo/config"));
+    assert!(
+        config.starts_with("[alias]\r\nb = \"build\"\r\n") && config.contains(&format!("{NAME} = [")),
+        "{config:?}"
+    );
+}
