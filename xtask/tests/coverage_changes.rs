@@ -195,6 +195,17 @@ fn unknown_refs_and_directories_outside_git_are_clear_errors() {
         "{}",
         describe(&output)
     );
+    // A ref that git would read as an option is only ever a name.
+    for flag in ["--changed-since", "--patch-base"] {
+        let output = xtask(&sandbox, &[flag, "--output=pwned", "--dry-run"]);
+        assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+        assert!(
+            text(&output.stderr).contains(&format!("unknown git ref `--output=pwned` in {flag}")),
+            "{}",
+            describe(&output)
+        );
+        assert!(!sandbox.path("ws/pwned").exists(), "git took the ref as its --output option");
+    }
     fs::remove_dir_all(sandbox.path("ws/.git")).unwrap();
     let output = xtask(&sandbox, &["--patch-base", "main", "--dry-run"]);
     assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
