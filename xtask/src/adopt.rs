@@ -205,8 +205,9 @@ impl Plan {
         }
 
         let config_path = workspace::cargo_config_in(&host.join(".cargo"));
+        let real_host = host.canonicalize_utf8().with_context(|| format!("could not resolve {host}"))?;
         for file in [&manifest_path, &config_path, &host.join(".gitignore")] {
-            in_the_workspace(host, file)?;
+            in_the_workspace(&real_host, file)?;
         }
         let mut manifest = TomlFile::read(&manifest_path)?;
         let member = add_member(manifest.doc(), name)?;
@@ -336,10 +337,9 @@ impl Plan {
 }
 
 /// Refuses a file that adopt would edit when it is, through a link (of its own or of a directory
-/// on the way), somewhere outside `host`: an edit there would change another project or the
-/// user's own files. A link within the workspace is followed and kept.
-fn in_the_workspace(host: &Utf8Path, file: &Utf8Path) -> anyhow::Result<()> {
-    let real_host = host.canonicalize_utf8().with_context(|| format!("could not resolve {host}"))?;
+/// on the way), somewhere outside the workspace at `real_host` (links resolved): an edit there
+/// would change another project or the user's own files. A link within it is followed and kept.
+fn in_the_workspace(real_host: &Utf8Path, file: &Utf8Path) -> anyhow::Result<()> {
     let real = match file.canonicalize_utf8() {
         Ok(real) => real,
         // Not there yet: where it would be created.
@@ -348,7 +348,7 @@ fn in_the_workspace(host: &Utf8Path, file: &Utf8Path) -> anyhow::Result<()> {
             _ => return Ok(()),
         },
     };
-    if !real.starts_with(&real_host) {
+    if !real.starts_with(real_host) {
         bail!(
             "{file} leads through a link to {real}, outside the workspace, so nothing was changed: adopt edits only \
              the workspace's own files; put a copy of the file in place of the link and run again"

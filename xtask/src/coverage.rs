@@ -176,11 +176,6 @@ fn in_workspace(ws: &Workspace, files: Vec<Utf8PathBuf>) -> Vec<Utf8PathBuf> {
 
 /// Usage errors the parser cannot see; returns the `--fail-under-*` minimums.
 fn check_flags(flags: &flags::Coverage) -> Result<Minimums, UsageError> {
-    if flags.doctests && flags.nextest {
-        return Err(UsageError(
-            "--doctests does not work with --nextest: cargo-nextest cannot run doc tests; drop one of them".into(),
-        ));
-    }
     if let Some(conflict) = conflicting_flags(flags) {
         return Err(UsageError(conflict));
     }
@@ -213,20 +208,12 @@ fn check_flags(flags: &flags::Coverage) -> Result<Minimums, UsageError> {
 
 /// Flags that cannot work together, named both.
 fn conflicting_flags(flags: &flags::Coverage) -> Option<String> {
-    let target_selection = [
-        ("--lib", flags.lib),
-        ("--bin", !flags.bin.is_empty()),
-        ("--bins", flags.bins),
-        ("--example", !flags.example.is_empty()),
-        ("--examples", flags.examples),
-        ("--test", !flags.test.is_empty()),
-        ("--tests", flags.tests),
-        ("--bench", !flags.bench.is_empty()),
-        ("--benches", flags.benches),
-        ("--all-targets", flags.all_targets),
-    ];
-    let selected = target_selection.iter().find(|(_, given)| *given).map(|(flag, _)| *flag);
-    if let (Some(flag), true) = (selected, flags.doctests) {
+    if flags.doctests && flags.nextest {
+        return Some(
+            "--doctests does not work with --nextest: cargo-nextest cannot run doc tests; drop one of them".into(),
+        );
+    }
+    if let (Some(flag), true) = (plan::target_selection(flags).first(), flags.doctests) {
         return Some(format!(
             "--doctests does not work with {flag}: doc tests run only when no target is selected; drop one of them"
         ));

@@ -74,14 +74,13 @@ pub(super) fn plan(
 /// A flag that the Python tests' module build cannot follow (`cargo llvm-cov show-env` takes
 /// none of these), so that its coverage would be lost or measured another way.
 fn not_for_python_tests(flags: &flags::Coverage) -> Option<&'static str> {
-    [
+    given(&[
         ("--release", flags.release),
         ("--profile", flags.profile.is_some()),
         ("--target", flags.target.is_some()),
         ("--branch", flags.branch),
-    ]
-    .into_iter()
-    .find_map(|(flag, given)| given.then_some(flag))
+    ])
+    .next()
 }
 
 /// What pyo3 crates' tests need to start: the directory of Python's shared library in the
@@ -112,6 +111,29 @@ pub(super) fn feature_args(features: &[String], no_default_features: bool) -> Ve
     args
 }
 
+/// The flags of `switches` that were given.
+pub(super) fn given<'a>(switches: &[(&'a str, bool)]) -> impl Iterator<Item = &'a str> {
+    switches.iter().filter(|(_, given)| *given).map(|(flag, _)| *flag)
+}
+
+/// cargo's target selection as given to `coverage` (`--lib`, `--test NAME`, ...), as arguments.
+pub(super) fn target_selection(flags: &flags::Coverage) -> Vec<String> {
+    let mut args: Vec<String> = given(&[("--lib", flags.lib), ("--bins", flags.bins)]).map(Into::into).collect();
+    for (flag, names) in
+        [("--bin", &flags.bin), ("--example", &flags.example), ("--test", &flags.test), ("--bench", &flags.bench)]
+    {
+        args.extend(names.iter().flat_map(|name| [flag.to_owned(), name.clone()]));
+    }
+    let all = [
+        ("--examples", flags.examples),
+        ("--tests", flags.tests),
+        ("--benches", flags.benches),
+        ("--all-targets", flags.all_targets),
+    ];
+    args.extend(given(&all).map(Into::into));
+    args
+}
+
 /// cargo-llvm-cov's own flags given to `coverage`, as two lists: those the test run and every
 /// `report` take (the profile and target find the build; the others shape every report or run
 /// cargo), and those of the test run alone (what to build and test, and how to instrument it).
@@ -124,38 +146,17 @@ pub(super) fn passed_on(flags: &flags::Coverage) -> (Vec<String>, Vec<String>) {
     ] {
         every.extend(value.iter().flat_map(|value| [flag.to_owned(), value.clone()]));
     }
-    let switches = |list: &mut Vec<String>, switches: &[(&str, bool)]| {
-        list.extend(switches.iter().filter(|(_, given)| *given).map(|(flag, _)| (*flag).to_owned()));
-    };
-    switches(
-        &mut every,
-        &[
-            ("--release", flags.release),
-            ("--include-build-script", flags.include_build_script),
-            ("--locked", flags.locked),
-            ("--offline", flags.offline),
-            ("--frozen", flags.frozen),
-        ],
-    );
+    let switches = [
+        ("--release", flags.release),
+        ("--include-build-script", flags.include_build_script),
+        ("--locked", flags.locked),
+        ("--offline", flags.offline),
+        ("--frozen", flags.frozen),
+    ];
+    every.extend(given(&switches).map(Into::into));
     every.extend((0..flags.verbose).map(|_| "-v".to_owned()));
-    let mut test_run = Vec::new();
-    switches(&mut test_run, &[("--lib", flags.lib), ("--bins", flags.bins)]);
-    for (flag, names) in
-        [("--bin", &flags.bin), ("--example", &flags.example), ("--test", &flags.test), ("--bench", &flags.bench)]
-    {
-        test_run.extend(names.iter().flat_map(|name| [flag.to_owned(), name.clone()]));
-    }
-    switches(
-        &mut test_run,
-        &[
-            ("--examples", flags.examples),
-            ("--tests", flags.tests),
-            ("--benches", flags.benches),
-            ("--all-targets", flags.all_targets),
-            ("--branch", flags.branch),
-            ("--no-cfg-coverage", flags.no_cfg_coverage),
-        ],
-    );
+    let mut test_run = target_selection(flags);
+    test_run.extend(given(&[("--branch", flags.branch), ("--no-cfg-coverage", flags.no_cfg_coverage)]).map(Into::into));
     (every, test_run)
 }
 

@@ -171,8 +171,7 @@ impl Summary {
     pub(crate) fn to_json(&self) -> Value {
         let figures = |figures: &Figures| {
             let mut object = serde_json::Map::new();
-            for metric in self.shown() {
-                let metric = *metric;
+            for &metric in self.shown() {
                 let count = figures.get(metric);
                 object.insert(
                     metric.name().to_owned(),
