@@ -294,7 +294,7 @@ mod tests {
         assert_eq!("cobertura".parse::<Mode>(), Ok(Mode::Cobertura));
         assert_eq!(
             "pdf".parse::<Mode>(),
-            Err("unknown mode `pdf`; the modes are open, html, lcov, text, json, cobertura, codecov".into())
+            Err("invalid mode `pdf`: use open, html, lcov, text, json, cobertura or codecov".into())
         );
     }
 

@@ -3,47 +3,32 @@
 
 use serde_json::{Value, json};
 
-use crate::output::{Stream, Style, paint};
+use crate::{
+    flags::keywords,
+    output::{Stream, Style, paint},
+};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Level {
-    Ok,
-    /// Works, but costs something (cache misses, disk) or lacks an optional part.
-    Warn,
-    /// A task that depends on it fails.
-    Error,
-}
-
-impl Level {
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Level::Ok => "ok",
-            Level::Warn => "warn",
-            Level::Error => "error",
-        }
+keywords! {
+    #[derive(PartialOrd, Ord)]
+    pub(crate) enum Level("level") {
+        Ok = "ok",
+        /// Works, but costs something (cache misses, disk) or lacks an optional part.
+        Warn = "warn",
+        /// A task that depends on it fails.
+        Error = "error",
     }
 }
 
-/// The heading a finding is listed under, in the order `doctor` lists them: what everything
-/// needs first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Group {
-    Toolchain,
-    Workspace,
-    Sccache,
-    Coverage,
-    Disk,
-}
-
-impl Group {
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Group::Toolchain => "toolchain",
-            Group::Workspace => "workspace",
-            Group::Sccache => "sccache",
-            Group::Coverage => "coverage",
-            Group::Disk => "disk",
-        }
+keywords! {
+    /// The heading a finding is listed under, in the order `doctor` lists them: what everything
+    /// needs first.
+    #[derive(PartialOrd, Ord)]
+    pub(crate) enum Group("group") {
+        Toolchain = "toolchain",
+        Workspace = "workspace",
+        Sccache = "sccache",
+        Coverage = "coverage",
+        Disk = "disk",
     }
 }
 

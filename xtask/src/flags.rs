@@ -496,27 +496,6 @@ impl Xtask {
     pub(crate) const HELP: &'static str = Self::HELP_;
 }
 
-/// A kind of output `clean-shared-target --only` selects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Only {
-    Coverage,
-    Incremental,
-    Doc,
-}
-
-impl FromStr for Only {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Only, String> {
-        match text {
-            "coverage" => Ok(Only::Coverage),
-            "incremental" => Ok(Only::Incremental),
-            "doc" => Ok(Only::Doc),
-            _ => Err(format!("`{text}` is not a kind of output: use coverage, incremental or doc")),
-        }
-    }
-}
-
 /// An age such as `14d`: a whole number and one of s, m, h, d, w.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Age(pub std::time::Duration);
@@ -571,38 +550,134 @@ impl FromStr for Size {
 // The values the flags take: what they are and how they are spelt. What the tasks do with
 // them lives with the tasks.
 
-/// A report to produce (`--mode`); `open` is the HTML report, then a browser.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    Open,
-    Html,
-    Lcov,
-    Text,
-    Json,
-    Cobertura,
-    Codecov,
+/// An enum whose values are spelt as words (on the command line, in files): its variants with
+/// their words, `name()`, `Display`, and a `FromStr` whose error lists the words.
+macro_rules! keywords {
+    (
+        $(#[$attr:meta])* $vis:vis enum $name:ident ($what:literal) {
+            $($(#[$variant_attr:meta])* $variant:ident = $word:literal $(| $alias:literal)*,)+
+        }
+    ) => {
+        $(#[$attr])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        $vis enum $name {
+            $($(#[$variant_attr])* $variant,)+
+        }
+
+        impl $name {
+            /// The word for this value.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $($name::$variant => $word,)+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+
+            fn from_str(text: &str) -> Result<$name, String> {
+                match text {
+                    $($word $(| $alias)* => Ok($name::$variant),)+
+                    _ => Err($crate::flags::not_one_of($what, text, &[$($word),+])),
+                }
+            }
+        }
+    };
+}
+pub(crate) use keywords;
+
+/// The error for `text` where one of `words` was wanted.
+pub(crate) fn not_one_of(what: &str, text: &str, words: &[&str]) -> String {
+    let (last, others) = words.split_last().expect("a keyword enum has words");
+    format!("invalid {what} `{text}`: use {} or {last}", others.join(", "))
 }
 
-impl Mode {
-    const NAMES: [(&str, Mode); 7] = [
-        ("open", Mode::Open),
-        ("html", Mode::Html),
-        ("lcov", Mode::Lcov),
-        ("text", Mode::Text),
-        ("json", Mode::Json),
-        ("cobertura", Mode::Cobertura),
-        ("codecov", Mode::Codecov),
+keywords! {
+    /// A kind of output `clean-shared-target --only` selects.
+    pub enum Only("kind of output") {
+        Coverage = "coverage",
+        Incremental = "incremental",
+        Doc = "doc",
+    }
+}
+
+keywords! {
+    /// A report to produce (`--mode`); `open` is the HTML report, then a browser.
+    pub enum Mode("mode") {
+        Open = "open",
+        Html = "html",
+        Lcov = "lcov",
+        Text = "text",
+        Json = "json",
+        Cobertura = "cobertura",
+        Codecov = "codecov",
+    }
+}
+
+keywords! {
+    /// Which cargo configuration file gets the rustc wrapper.
+    #[derive(Default)]
+    pub enum Scope("scope") {
+        /// `$CARGO_HOME/config.toml`: this user's builds, in every workspace.
+        #[default]
+        User = "user",
+        /// The workspace's `.cargo/config.toml`: breaks builds for anyone without sccache if committed.
+        Project = "project",
+    }
+}
+
+keywords! {
+    /// Where sccache keeps its cache.
+    #[derive(Default)]
+    pub enum BackendKind("backend") {
+        #[default]
+        Local = "local",
+        Redis = "redis",
+        Memcached = "memcached",
+        S3 = "s3",
+        Webdav = "webdav",
+        Azure = "azure",
+        Gha = "gha",
+    }
+}
+
+impl BackendKind {
+    pub(crate) const REMOTE: [BackendKind; 6] = [
+        BackendKind::Redis,
+        BackendKind::Memcached,
+        BackendKind::S3,
+        BackendKind::Webdav,
+        BackendKind::Azure,
+        BackendKind::Gha,
     ];
 }
 
-impl FromStr for Mode {
-    type Err = String;
+keywords! {
+    /// The shells `env` can write for.
+    pub enum EnvShell("shell") {
+        Bash = "bash" | "sh",
+        Zsh = "zsh",
+        Fish = "fish",
+        PowerShell = "powershell" | "pwsh",
+        Cmd = "cmd",
+        /// `NAME=value` lines for `$GITHUB_ENV`.
+        Github = "github",
+    }
+}
 
-    fn from_str(text: &str) -> Result<Mode, String> {
-        Mode::NAMES.iter().find(|(name, _)| *name == text).map(|(_, mode)| *mode).ok_or_else(|| {
-            let names: Vec<&str> = Mode::NAMES.iter().map(|(name, _)| *name).collect();
-            format!("unknown mode `{text}`; the modes are {}", names.join(", "))
-        })
+keywords! {
+    /// What `--install-from` forces.
+    pub enum InstallFrom("install source") {
+        Binstall = "binstall",
+        Pypi = "pypi",
+        Cargo = "cargo",
     }
 }
 
@@ -654,142 +729,6 @@ impl FromStr for CacheSize {
 impl fmt::Display for CacheSize {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}{}", self.number, self.unit)
-    }
-}
-
-/// Which cargo configuration file gets the rustc wrapper.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Scope {
-    /// `$CARGO_HOME/config.toml`: this user's builds, in every workspace.
-    #[default]
-    User,
-    /// The workspace's `.cargo/config.toml`: breaks builds for anyone without sccache if committed.
-    Project,
-}
-
-impl FromStr for Scope {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Scope, String> {
-        match text {
-            "user" => Ok(Scope::User),
-            "project" => Ok(Scope::Project),
-            _ => Err(format!("invalid scope `{text}`: use `user` or `project`")),
-        }
-    }
-}
-
-/// Where sccache keeps its cache.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum BackendKind {
-    #[default]
-    Local,
-    Redis,
-    Memcached,
-    S3,
-    Webdav,
-    Azure,
-    Gha,
-}
-
-impl BackendKind {
-    pub(crate) const REMOTE: [BackendKind; 6] = [
-        BackendKind::Redis,
-        BackendKind::Memcached,
-        BackendKind::S3,
-        BackendKind::Webdav,
-        BackendKind::Azure,
-        BackendKind::Gha,
-    ];
-}
-
-impl FromStr for BackendKind {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<BackendKind, String> {
-        [BackendKind::Local].into_iter().chain(BackendKind::REMOTE).find(|kind| kind.to_string() == text).ok_or_else(
-            || format!("invalid backend `{text}`: use one of local, redis, memcached, s3, webdav, azure, gha"),
-        )
-    }
-}
-
-impl BackendKind {
-    /// The name `--backend` takes.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            BackendKind::Local => "local",
-            BackendKind::Redis => "redis",
-            BackendKind::Memcached => "memcached",
-            BackendKind::S3 => "s3",
-            BackendKind::Webdav => "webdav",
-            BackendKind::Azure => "azure",
-            BackendKind::Gha => "gha",
-        }
-    }
-}
-
-impl fmt::Display for BackendKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// The shells `env` can write for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EnvShell {
-    Bash,
-    Zsh,
-    Fish,
-    PowerShell,
-    Cmd,
-    /// `NAME=value` lines for `$GITHUB_ENV`.
-    Github,
-}
-
-impl FromStr for EnvShell {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<EnvShell, String> {
-        match text {
-            "bash" | "sh" => Ok(EnvShell::Bash),
-            "zsh" => Ok(EnvShell::Zsh),
-            "fish" => Ok(EnvShell::Fish),
-            "powershell" | "pwsh" => Ok(EnvShell::PowerShell),
-            "cmd" => Ok(EnvShell::Cmd),
-            "github" => Ok(EnvShell::Github),
-            _ => Err(format!("invalid shell `{text}`: use bash, zsh, fish, powershell, cmd or github")),
-        }
-    }
-}
-
-/// What `--install-from` forces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InstallFrom {
-    Binstall,
-    Pypi,
-    Cargo,
-}
-
-impl FromStr for InstallFrom {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<InstallFrom, String> {
-        match text {
-            "binstall" => Ok(InstallFrom::Binstall),
-            "pypi" => Ok(InstallFrom::Pypi),
-            "cargo" => Ok(InstallFrom::Cargo),
-            _ => Err(format!("invalid install source `{text}`: use binstall, pypi or cargo")),
-        }
-    }
-}
-
-impl fmt::Display for InstallFrom {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            InstallFrom::Binstall => "binstall",
-            InstallFrom::Pypi => "pypi",
-            InstallFrom::Cargo => "cargo",
-        })
     }
 }
 

@@ -256,7 +256,7 @@ fn bad_selections_and_flag_mixes_are_usage_errors_before_any_build() {
         (&["coverage-fast", "--exclude", "gone"], "unknown package `gone` in --exclude"),
         (&["coverage-fast", "-p", "bindings"], "nothing left to measure"),
         (&["coverage", "--doctests", "--nextest"], "--doctests does not work with --nextest"),
-        (&["coverage", "--mode", "pdf"], "unknown mode `pdf`; the modes are open, html, lcov"),
+        (&["coverage", "--mode", "pdf"], "invalid mode `pdf`: use open, html, lcov"),
     ] {
         let output = coverage_xtask(&sandbox).args(args).output().unwrap();
         assert_eq!(output.status.code(), Some(2), "xtask {args:?}: {}", describe(&output));

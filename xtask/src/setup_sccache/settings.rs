@@ -271,7 +271,7 @@ mod tests {
         for name in ["local", "redis", "memcached", "s3", "webdav", "azure", "gha"] {
             assert_eq!(name.parse::<BackendKind>().unwrap().to_string(), name);
         }
-        assert!("ftp".parse::<BackendKind>().unwrap_err().contains("use one of local, redis"));
+        assert!("ftp".parse::<BackendKind>().unwrap_err().contains("use local, redis"));
         assert_eq!("project".parse::<Scope>(), Ok(Scope::Project));
         assert_eq!("pwsh".parse::<EnvShell>(), Ok(EnvShell::PowerShell));
         assert!("tcsh".parse::<EnvShell>().is_err());
