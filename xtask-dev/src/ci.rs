@@ -12,6 +12,13 @@ use xtask::{
 
 use crate::flags;
 
+/// action-validator, with which `ci` checks the GitHub Actions workflow; 0.6 has the current schema.
+const ACTION_VALIDATOR: tools::Tool = tools::Tool::on_path(
+    &["action-validator"],
+    Some(tools::Version(0, 6, 0)),
+    "cargo install action-validator --locked",
+);
+
 /// Targets the xtask must keep compiling for: the reason this project exists is that the same
 /// code runs on Windows and macOS, and `cargo check` proves that without their linkers.
 const PORTABILITY_TARGETS: &[&str] = &["x86_64-pc-windows-msvc", "x86_64-apple-darwin"];
@@ -112,7 +119,7 @@ impl flags::Ci {
             for install in installs(sh) {
                 install.run().context("installing what the checks need failed")?;
             }
-            for tool in [&tools::CARGO_LLVM_COV, &tools::CARGO_NEXTEST, &tools::ACTION_VALIDATOR] {
+            for tool in [&tools::CARGO_LLVM_COV, &tools::CARGO_NEXTEST, &ACTION_VALIDATOR] {
                 if let Err(err) = tool.find(sh) {
                     errln!("{err:#}\nInstalling it now; this compiles it and takes a minute or two.");
                     child::cargo(sh).args(["install", tool.name, "--locked"]).run()?;
@@ -123,7 +130,7 @@ impl flags::Ci {
             install_azurite(sh, &target_dir)?;
             download_python_test_wheels(sh, &target_dir)?;
         }
-        let action_validator = tools::ACTION_VALIDATOR.find(sh)?.path;
+        let action_validator = ACTION_VALIDATOR.find(sh)?.path;
         let zizmor = python_tool(&target_dir, "zizmor");
         if !zizmor.is_file() {
             bail!("{zizmor} is missing: `cargo dev ci` installs it (without --no-install)");
@@ -161,7 +168,7 @@ impl flags::Ci {
         for install in installs(sh) {
             outln!("  {}", shown(&install));
         }
-        for tool in [&tools::CARGO_LLVM_COV, &tools::CARGO_NEXTEST, &tools::ACTION_VALIDATOR, &tools::SCCACHE] {
+        for tool in [&tools::CARGO_LLVM_COV, &tools::CARGO_NEXTEST, &ACTION_VALIDATOR, &tools::SCCACHE] {
             outln!("  {} (when missing or too old)", tool.install);
         }
         let venv = python_tools_dir(target_dir);

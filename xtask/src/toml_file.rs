@@ -422,8 +422,6 @@ fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
     (before.matches('\n').count() + 1, before[line_start..].chars().count() + 1)
 }
 
-/// Readable and writable by the owner alone, on Unix; Windows keeps files under the user's
-/// profile private to them already.
 /// In a mark, what comes before the value setup replaced.
 const REPLACING: &str = ", replacing=";
 

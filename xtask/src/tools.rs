@@ -39,96 +39,65 @@ enum ToolHome {
     RustToolchain,
 }
 
+impl Tool {
+    /// A tool on the search path, `programs[0]` by name, that prints its version for `--version`.
+    pub const fn on_path(programs: &'static [&'static str], minimum: Option<Version>, install: &'static str) -> Tool {
+        let version_args = &["--version"];
+        Tool { name: programs[0], programs, version_args, minimum, install, home: ToolHome::SearchPath }
+    }
+}
+
 /// sccache: 0.7.7 is the first whose `--show-stats` neither starts a server nor misreports.
-pub const SCCACHE: Tool = Tool {
-    name: "sccache",
-    programs: &["sccache"],
-    version_args: &["--version"],
-    minimum: Some(Version(0, 7, 7)),
-    install: "cargo install sccache --locked",
-    home: ToolHome::SearchPath,
-};
+pub const SCCACHE: Tool = Tool::on_path(&["sccache"], Some(Version(0, 7, 7)), "cargo install sccache --locked");
 
 /// cargo-llvm-cov: 0.9.0 chains an existing rustc wrapper and has `report` per format.
 pub const CARGO_LLVM_COV: Tool = Tool {
-    name: "cargo-llvm-cov",
-    programs: &["cargo-llvm-cov"],
     // Run directly, a cargo subcommand expects its own name as the first argument.
     version_args: &["llvm-cov", "--version"],
-    minimum: Some(Version(0, 9, 0)),
-    install: "cargo install cargo-llvm-cov --locked",
-    home: ToolHome::SearchPath,
+    ..Tool::on_path(&["cargo-llvm-cov"], Some(Version(0, 9, 0)), "cargo install cargo-llvm-cov --locked")
 };
 
 /// cargo-nextest, for `coverage --nextest`; 0.9 is the current series.
 pub const CARGO_NEXTEST: Tool = Tool {
-    name: "cargo-nextest",
-    programs: &["cargo-nextest"],
     version_args: &["nextest", "--version"],
-    minimum: Some(Version(0, 9, 0)),
-    install: "cargo install cargo-nextest --locked",
-    home: ToolHome::SearchPath,
-};
-
-/// action-validator, with which `ci` checks the GitHub Actions workflow; 0.6 has the current schema.
-pub const ACTION_VALIDATOR: Tool = Tool {
-    name: "action-validator",
-    programs: &["action-validator"],
-    version_args: &["--version"],
-    minimum: Some(Version(0, 6, 0)),
-    install: "cargo install action-validator --locked",
-    home: ToolHome::SearchPath,
+    ..Tool::on_path(&["cargo-nextest"], Some(Version(0, 9, 0)), "cargo install cargo-nextest --locked")
 };
 
 pub const LLVM_COV: Tool = Tool {
-    name: "llvm-cov",
-    programs: &["llvm-cov"],
-    version_args: &["--version"],
-    minimum: None,
-    install: "rustup component add llvm-tools-preview",
     home: ToolHome::RustToolchain,
+    ..Tool::on_path(&["llvm-cov"], None, "rustup component add llvm-tools-preview")
 };
 
 pub const LLVM_PROFDATA: Tool = Tool {
-    name: "llvm-profdata",
-    programs: &["llvm-profdata"],
-    version_args: &["--version"],
-    minimum: None,
-    install: "rustup component add llvm-tools-preview",
     home: ToolHome::RustToolchain,
+    ..Tool::on_path(&["llvm-profdata"], None, "rustup component add llvm-tools-preview")
 };
 
 /// Python 3, for the pyo3 crates; pyo3 0.30 supports 3.8 and later.
-pub const PYTHON: Tool = Tool {
-    name: "python3",
-    programs: &["python3", "python"],
-    version_args: &["--version"],
-    minimum: Some(Version(3, 8, 0)),
-    install: if cfg!(windows) {
+pub const PYTHON: Tool = Tool::on_path(
+    &["python3", "python"],
+    Some(Version(3, 8, 0)),
+    if cfg!(windows) {
         "winget install Python.Python.3.13"
     } else if cfg!(target_os = "macos") {
         "brew install python"
     } else {
         "sudo apt-get install python3-dev (or your distribution's python3 development package)"
     },
-    home: ToolHome::SearchPath,
-};
+);
 
 /// git, for `coverage --changed-since` and `--patch-base`.
-pub const GIT: Tool = Tool {
-    name: "git",
-    programs: &["git"],
-    version_args: &["--version"],
-    minimum: None,
-    install: if cfg!(windows) {
+pub const GIT: Tool = Tool::on_path(
+    &["git"],
+    None,
+    if cfg!(windows) {
         "winget install Git.Git"
     } else if cfg!(target_os = "macos") {
         "xcode-select --install"
     } else {
         "sudo apt-get install git"
     },
-    home: ToolHome::SearchPath,
-};
+);
 
 /// Every tool the tasks know of, for reports.
 pub const ALL: &[&Tool] = &[&SCCACHE, &CARGO_LLVM_COV, &CARGO_NEXTEST, &LLVM_COV, &LLVM_PROFDATA, &PYTHON];
