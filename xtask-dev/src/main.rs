@@ -10,13 +10,13 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 macro_rules! outln {
-    ($($arg:tt)*) => { xtask::secrets::write_redacted(xtask::secrets::Out::Stdout, format_args!($($arg)*), true) };
+    ($($arg:tt)*) => { xtask::secrets::write_redacted(xtask::output::Stream::Stdout, format_args!($($arg)*), true) };
 }
 macro_rules! out {
-    ($($arg:tt)*) => { xtask::secrets::write_redacted(xtask::secrets::Out::Stdout, format_args!($($arg)*), false) };
+    ($($arg:tt)*) => { xtask::secrets::write_redacted(xtask::output::Stream::Stdout, format_args!($($arg)*), false) };
 }
 macro_rules! errln {
-    ($($arg:tt)*) => { xtask::secrets::write_redacted(xtask::secrets::Out::Stderr, format_args!($($arg)*), true) };
+    ($($arg:tt)*) => { xtask::secrets::write_redacted(xtask::output::Stream::Stderr, format_args!($($arg)*), true) };
 }
 
 mod bench;

@@ -14,6 +14,8 @@ use std::{
     sync::{Mutex, PoisonError},
 };
 
+use crate::output::Stream;
+
 /// What a credential is printed as.
 pub(crate) const MASK: &str = "***";
 
@@ -210,42 +212,36 @@ pub(crate) fn percent_decoded(text: &str) -> Result<String, String> {
 
 /// `println!` with every credential masked (see the module's comment).
 macro_rules! outln {
-    ($($arg:tt)*) => { $crate::secrets::write_redacted($crate::secrets::Out::Stdout, format_args!($($arg)*), true) };
+    ($($arg:tt)*) => { $crate::secrets::write_redacted($crate::output::Stream::Stdout, format_args!($($arg)*), true) };
 }
 
 /// `print!` with every credential masked.
 macro_rules! out {
-    ($($arg:tt)*) => { $crate::secrets::write_redacted($crate::secrets::Out::Stdout, format_args!($($arg)*), false) };
+    ($($arg:tt)*) => { $crate::secrets::write_redacted($crate::output::Stream::Stdout, format_args!($($arg)*), false) };
 }
 
 /// `eprintln!` with every credential masked.
 macro_rules! errln {
-    ($($arg:tt)*) => { $crate::secrets::write_redacted($crate::secrets::Out::Stderr, format_args!($($arg)*), true) };
+    ($($arg:tt)*) => { $crate::secrets::write_redacted($crate::output::Stream::Stderr, format_args!($($arg)*), true) };
 }
 
 /// `eprint!` with every credential masked.
 macro_rules! err {
-    ($($arg:tt)*) => { $crate::secrets::write_redacted($crate::secrets::Out::Stderr, format_args!($($arg)*), false) };
+    ($($arg:tt)*) => { $crate::secrets::write_redacted($crate::output::Stream::Stderr, format_args!($($arg)*), false) };
 }
 
 pub(crate) use {err, errln, out, outln};
 
-#[derive(Clone, Copy)]
-pub enum Out {
-    Stdout,
-    Stderr,
-}
-
 /// The text, redacted, and a newline when `newline`. A closed pipe is not worth a panic: the
 /// reader has gone.
-pub fn write_redacted(out: Out, args: fmt::Arguments<'_>, newline: bool) {
+pub fn write_redacted(out: Stream, args: fmt::Arguments<'_>, newline: bool) {
     let mut line = redact(&args.to_string());
     if newline {
         line.push('\n');
     }
     let _ = match out {
-        Out::Stdout => std::io::stdout().lock().write_all(line.as_bytes()),
-        Out::Stderr => std::io::stderr().lock().write_all(line.as_bytes()),
+        Stream::Stdout => std::io::stdout().lock().write_all(line.as_bytes()),
+        Stream::Stderr => std::io::stderr().lock().write_all(line.as_bytes()),
     };
 }
 
