@@ -16,6 +16,7 @@ use xshell::Shell;
 
 use crate::{
     flags,
+    hash::fingerprint,
     output::UsageError,
     toml_file::TomlFile,
     workspace::{self, XTASK_PACKAGE},
@@ -25,7 +26,7 @@ mod record;
 mod update;
 
 use crate::secrets::{errln, outln};
-use record::{RECORD, Record, SourceGit, file_hash};
+use record::{RECORD, Record, SourceGit};
 
 impl flags::Adopt {
     pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
@@ -236,7 +237,8 @@ impl Plan {
         }
         let rename = (name != XTASK_PACKAGE).then(|| name.to_owned());
         let files = copied_files(source, rename.as_deref())?;
-        let record = Record::of(git, files.iter().map(|(file, (bytes, _))| (file.clone(), file_hash(bytes))).collect());
+        let record =
+            Record::of(git, files.iter().map(|(file, (bytes, _))| (file.clone(), fingerprint(bytes))).collect());
         Ok(Plan {
             host: host.to_owned(),
             files,

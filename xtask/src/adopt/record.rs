@@ -10,7 +10,7 @@ use camino::Utf8Path;
 use serde_json::{Value, json};
 use xshell::Shell;
 
-use crate::{child, hash::fingerprint};
+use crate::child;
 
 /// The record's file name, at the root of the copy.
 pub(crate) const RECORD: &str = "adopted.json";
@@ -107,11 +107,6 @@ impl SourceGit {
         let output = child::command(sh, "git").arg("-C").arg(source).args(["show", &object]).quiet().ignore_stderr();
         output.output().ok().filter(|output| output.status.success()).map(|output| output.stdout)
     }
-}
-
-/// The fingerprint a record keeps for `bytes`.
-pub(crate) fn file_hash(bytes: &[u8]) -> String {
-    fingerprint(bytes)
 }
 
 #[cfg(test)]

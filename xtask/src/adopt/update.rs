@@ -14,10 +14,10 @@ use xshell::Shell;
 
 use super::{
     copied_files,
-    record::{RECORD, Record, SourceGit, file_hash},
+    record::{RECORD, Record, SourceGit},
 };
 use crate::secrets::outln;
-use crate::{child, safe_fs};
+use crate::{child, hash::fingerprint, safe_fs};
 
 /// What happens to one file of the copy.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,7 +72,7 @@ impl Update {
             let bytes = SourceGit::show(sh, source, commit, &adopted.prefix, file)?;
             // The adopted bytes are the committed ones only if the source was clean then.
             let bytes = super::as_copied(file, bytes, rename).ok()?;
-            (file_hash(&bytes) == wanted).then_some(bytes)
+            (fingerprint(&bytes) == wanted).then_some(bytes)
         };
         let mut steps = Vec::new();
         let mut files = BTreeMap::new();
@@ -83,12 +83,12 @@ impl Update {
             let recorded = adopted.files.get(file).map(String::as_str);
             let upstream = new.get(file).map(|(bytes, _)| bytes.as_slice());
             let changed_here = match (&mine, recorded) {
-                (Mine::File(bytes), Some(hash)) => file_hash(bytes) != hash,
+                (Mine::File(bytes), Some(hash)) => fingerprint(bytes) != hash,
                 (Mine::Missing, None) => false,
                 _ => true,
             };
             if let Some(bytes) = upstream {
-                files.insert(file.clone(), file_hash(bytes));
+                files.insert(file.clone(), fingerprint(bytes));
             }
             let step = |action, bytes| Step { file: file.clone(), action, bytes };
             let step = match (mine, upstream) {
@@ -100,13 +100,13 @@ impl Update {
                 }
                 (Mine::Missing, Some(upstream)) => match recorded {
                     None => step(Action::Add, Some(upstream.to_vec())),
-                    Some(hash) if file_hash(upstream) == hash => continue,
+                    Some(hash) if fingerprint(upstream) == hash => continue,
                     Some(_) => step(Action::Keep("removed here, changed upstream: still removed"), None),
                 },
                 (Mine::File(mine), Some(upstream)) if mine == upstream => continue,
                 (Mine::File(_), Some(upstream)) if !changed_here => step(Action::Replace, Some(upstream.to_vec())),
                 // Changed here only.
-                (Mine::File(_), Some(upstream)) if recorded == Some(file_hash(upstream).as_str()) => continue,
+                (Mine::File(_), Some(upstream)) if recorded == Some(fingerprint(upstream).as_str()) => continue,
                 (Mine::File(mine), Some(upstream)) => {
                     let base = recorded.and_then(|hash| base(file, hash));
                     let two_way = base.is_none();
