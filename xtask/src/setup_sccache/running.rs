@@ -206,15 +206,10 @@ pub(super) fn show_stats(sh: &Shell, as_json: bool, zero: bool) -> anyhow::Resul
     summary
 }
 
-/// Starts a throw-away server with `config` on a free port, then stops it: sccache checks its
-/// backend when it starts, and a wrapper whose server cannot start fails every build. The
-/// configuration may hold a password: it is written owner-only into an owner-only directory, and
-/// removed as soon as the server has read it.
-pub(super) fn trial_server_starts(sccache: &Sccache<'_>, config: &str) -> anyhow::Result<()> {
-    trial_server(sccache, config, |_| Ok(()))
-}
-
-/// `trial_server_starts`, then `check` of the running trial server.
+/// Starts a throw-away server with `config` on a free port, runs `check` of it, then stops it:
+/// sccache checks its backend when it starts, and a wrapper whose server cannot start fails
+/// every build. The configuration may hold a password: it is written owner-only into an
+/// owner-only directory, and removed as soon as the server has read it.
 pub(super) fn trial_server(
     sccache: &Sccache<'_>,
     config: &str,

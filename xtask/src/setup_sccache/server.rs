@@ -170,12 +170,16 @@ impl<'a> Sccache<'a> {
         self.env.apply(child::command(self.sh, &self.path))
     }
 
+    /// The JSON that `sccache <args>` prints, within `STATS_TIMEOUT`.
+    fn read_json(&self, args: &[&str]) -> anyhow::Result<Value> {
+        let json = read_with_timeout(self.cmd().args(args), STATS_TIMEOUT)
+            .with_context(|| format!("`{} {}` failed", self.path, args[0]))?;
+        serde_json::from_str(&json).with_context(|| format!("`sccache {}` is not JSON", args.join(" ")))
+    }
+
     /// What the server's sccache-dist client says of its scheduler (`--dist-status`).
     pub fn dist_status(&self) -> anyhow::Result<DistStatus> {
-        let json = read_with_timeout(self.cmd().arg("--dist-status"), STATS_TIMEOUT)
-            .with_context(|| format!("`{} --dist-status` failed", self.path))?;
-        let value: Value = serde_json::from_str(&json).context("`sccache --dist-status` is not JSON")?;
-        Ok(DistStatus::from_json(&value))
+        Ok(DistStatus::from_json(&self.read_json(&["--dist-status"])?))
     }
 
     /// The backends compiled in, from the "Enabled features:" block of `--help`.
@@ -187,11 +191,7 @@ impl<'a> Sccache<'a> {
     /// The server's statistics and configuration; zeros built from the configuration when no server
     /// runs (sccache 0.7.7 and later never start one for this).
     pub fn stats(&self) -> anyhow::Result<Stats> {
-        let json = read_with_timeout(self.cmd().args(["--show-stats", "--stats-format", "json"]), STATS_TIMEOUT)
-            .with_context(|| format!("`{} --show-stats` failed", self.path))?;
-        let value: Value =
-            serde_json::from_str(&json).context("`sccache --show-stats --stats-format json` is not JSON")?;
-        Ok(Stats::from_json(&value))
+        Ok(Stats::from_json(&self.read_json(&["--show-stats", "--stats-format", "json"])?))
     }
 
     /// Starts a server with the configuration in the environment and config file.
@@ -406,44 +406,40 @@ impl Stats {
 
     /// Label and value rows, shared by the text and markdown renderings.
     fn rows(&self) -> Vec<(String, String)> {
-        let mut rows = vec![
-            ("Compile requests".to_owned(), self.compile_requests.to_string()),
-            ("Cache hits".to_owned(), self.hits.to_string()),
-            ("Cache misses".to_owned(), self.misses.to_string()),
-            (
-                "Hit rate".to_owned(),
-                self.hit_rate().map_or("n/a (no lookups yet)".to_owned(), |rate| format!("{rate:.1}%")),
-            ),
-            ("Cache errors".to_owned(), self.errors.to_string()),
-            ("Not cacheable".to_owned(), self.not_cacheable.to_string()),
-        ];
-        rows.extend(
-            self.not_cached.iter().map(|(reason, count)| (format!("  not cached: {reason}"), count.to_string())),
-        );
-        if self.dist_compiles + self.dist_errors > 0 {
-            rows.push(("Distributed compiles".to_owned(), self.dist_compiles.to_string()));
-            rows.push(("  failed, ran locally".to_owned(), self.dist_errors.to_string()));
-        }
         let (compile, read) = self.averages();
         let seconds = |value: Option<f64>| value.map_or("n/a".to_owned(), |value| format!("{value:.3} s"));
-        rows.push(("Average compile".to_owned(), seconds(compile)));
-        rows.push(("Average hit read".to_owned(), seconds(read)));
-        rows.push((
-            "Time saved (estimate)".to_owned(),
-            match self.estimated_seconds_saved() {
-                Some(saved) => format!("{saved:.1} s: {} hits, each an average compile less its read", self.hits),
-                None => "n/a (needs hits and compilations)".to_owned(),
-            },
-        ));
+        let saved = self.estimated_seconds_saved().map_or("n/a (needs hits and compilations)".to_owned(), |saved| {
+            format!("{saved:.1} s: {} hits, each an average compile less its read", self.hits)
+        });
         let size = match (self.cache_size, self.max_cache_size) {
             (Some(size), Some(max)) => format!("{} of {}", human_bytes(size), human_bytes(max)),
             (None, Some(max)) => format!("unknown of {}", human_bytes(max)),
             (Some(size), None) => human_bytes(size),
             (None, None) => "unknown".to_owned(),
         };
-        rows.push(("Cache size".to_owned(), size));
-        rows.push(("Cache location".to_owned(), self.cache_location.clone().unwrap_or_else(|| "unknown".to_owned())));
-        rows
+        let counts = [
+            ("Compile requests", self.compile_requests.to_string()),
+            ("Cache hits", self.hits.to_string()),
+            ("Cache misses", self.misses.to_string()),
+            ("Hit rate", self.hit_rate().map_or("n/a (no lookups yet)".to_owned(), |rate| format!("{rate:.1}%"))),
+            ("Cache errors", self.errors.to_string()),
+            ("Not cacheable", self.not_cacheable.to_string()),
+        ];
+        let not_cached =
+            self.not_cached.iter().map(|(reason, count)| (format!("  not cached: {reason}"), count.to_string()));
+        let dist = [("Distributed compiles", self.dist_compiles), ("  failed, ran locally", self.dist_errors)]
+            .into_iter()
+            .filter(|_| self.dist_compiles + self.dist_errors > 0)
+            .map(|(label, count)| (label, count.to_string()));
+        let rest = [
+            ("Average compile", seconds(compile)),
+            ("Average hit read", seconds(read)),
+            ("Time saved (estimate)", saved),
+            ("Cache size", size),
+            ("Cache location", self.cache_location.clone().unwrap_or_else(|| "unknown".to_owned())),
+        ];
+        let owned = |(label, value): (&str, String)| (label.to_owned(), value);
+        counts.into_iter().map(owned).chain(not_cached).chain(dist.chain(rest).map(owned)).collect()
     }
 
     pub fn to_text(&self) -> String {

@@ -9,7 +9,7 @@ use xshell::Shell;
 use super::{
     DIST_AUTH_TOKEN, DIST_AUTH_TYPE, DIST_SCHEDULER, DIST_TOKEN_VAR, INCREMENTAL, MULTILEVEL, WRAPPER,
     cargo_config_path, install, is_sccache, memcached,
-    running::{Configured, ensure_running, trial_server, trial_server_starts},
+    running::{Configured, ensure_running, trial_server},
     server::Sccache,
     settings::{self, BackendKeys, BackendKind, BackendUrl, CacheSize, Scope},
     status::{incremental_forced_on, show_status, unset_incremental},
@@ -183,7 +183,7 @@ impl flags::SetupSccache {
         }
         if let Some((backend, _)) = &remote {
             errln!("checking that the {backend} backend answers (a trial sccache server on a free port)");
-            trial_server_starts(&sccache, &sccache_config.text())
+            trial_server(&sccache, &sccache_config.text(), |_| Ok(()))
                 .with_context(|| format!("the {backend} backend did not answer, so nothing was changed"))?;
         }
         if let Some(warning) = self.memcached_url.as_deref().and_then(memcached::small_item_limit) {

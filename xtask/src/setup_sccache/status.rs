@@ -2,15 +2,16 @@
 //! running, which wrapper cargo would use and why, gathered once and shown or checked.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
-use camino::{Utf8Path, Utf8PathBuf};
+use camino::Utf8PathBuf;
 use serde_json::{Value, json};
 use xshell::Shell;
 
 use super::{
     DIST_SCHEDULER, WRAPPER, is_sccache,
-    running::{Configured, EXPLAIN_MISSES, trial_server_starts},
+    running::{Configured, EXPLAIN_MISSES, trial_server},
     server::{DistStatus, Endpoint, Sccache, Stats},
     settings::BackendKind,
+    wrapper_program,
 };
 use crate::{
     finding::{Finding, Group, Level},
@@ -62,37 +63,28 @@ pub(super) struct Wrapper {
 impl Status {
     fn gather(sh: &Shell) -> anyhow::Result<Status> {
         let found = tools::SCCACHE.find(sh).map_err(|err| format!("{err:#}"));
+        let sccache = found.as_ref().ok().map(|found| Sccache::new(sh, found.clone()));
         let configured = Configured::read(sh)?;
         let endpoint = Endpoint::from_env(sh);
         let running = endpoint.answers();
-        let (backends, stats) = match &found {
-            Ok(found) => {
-                let sccache = Sccache::new(sh, found.clone());
-                let backends = sccache.backends()?.into_iter().filter(|(_, on)| *on).map(|(name, _)| name).collect();
-                let stats = running.then(|| sccache.stats().map_err(|err| format!("{err:#}")));
-                (backends, stats)
-            }
-            Err(_) => (Vec::new(), None),
+        let backends = match &sccache {
+            Some(sccache) => sccache.backends()?.into_iter().filter(|(_, on)| *on).map(|(name, _)| name).collect(),
+            None => Vec::new(),
         };
+        // Asked of the running server only: asking would start one.
+        let server = sccache.as_ref().filter(|_| running);
+        let stats = server.map(|sccache| sccache.stats().map_err(|err| format!("{err:#}")));
         let cache_bytes = safe_fs::usage(&configured.dir).ok().map(|usage| usage.disk);
         let wrapper = effective_wrapper(sh)?;
-        let starts = match &found {
-            Ok(found) if !running && wrapper.value.as_deref().is_some_and(is_sccache) => {
-                let sccache = Sccache::new(sh, found.clone());
-                Some(trial_server_starts(&sccache, &configured.config.text()).map_err(|err| format!("{err:#}")))
-            }
-            _ => None,
-        };
+        let starts =
+            sccache.as_ref().filter(|_| !running && wrapper.value.as_deref().is_some_and(is_sccache)).map(|sccache| {
+                trial_server(sccache, &configured.config.text(), |_| Ok(())).map_err(|err| format!("{err:#}"))
+            });
         let scheduler = configured.config.get(&DIST_SCHEDULER).and_then(|(value, _)| value.as_str().map(str::to_owned));
         let dist = scheduler.map(|scheduler| {
-            let answer = match &found {
-                // Asked of the running server only: asking would start one.
-                Ok(found) if running => Sccache::new(sh, found.clone())
-                    .dist_status()
-                    .unwrap_or_else(|err| DistStatus::Other(format!("{err:#}"))),
-                _ => return (scheduler, None),
-            };
-            (scheduler, Some(answer))
+            let answer =
+                server.map(|sccache| sccache.dist_status().unwrap_or_else(|err| DistStatus::Other(format!("{err:#}"))));
+            (scheduler, answer)
         });
         Ok(Status { found, backends, configured, endpoint, running, stats, starts, wrapper, cache_bytes, dist })
     }
@@ -270,11 +262,7 @@ impl Status {
                 "cargo xtask setup-sccache",
             );
         };
-        let exists = match Utf8Path::new(wrapper).components().count() {
-            1 => tools::locate(sh, wrapper).is_some(),
-            _ => Utf8Path::new(wrapper).is_file(),
-        };
-        match (exists, is_sccache(wrapper)) {
+        match (wrapper_program(sh, wrapper).is_some_and(|path| path.is_file()), is_sccache(wrapper)) {
             (false, _) => Finding::error(
                 GROUP,
                 format!("the rustc wrapper {wrapper} (from {source}) does not exist, so every cargo build fails"),
