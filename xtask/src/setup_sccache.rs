@@ -52,10 +52,9 @@ use crate::{
 const WRAPPER: [&str; 2] = ["build", "rustc-wrapper"];
 const INCREMENTAL: [&str; 2] = ["build", "incremental"];
 const MULTILEVEL: [&str; 3] = ["cache", "multilevel", "chain"];
-/// The sccache-dist client's settings: the scheduler and the token it checks.
+/// The sccache-dist client's settings: the scheduler, and the token it checks (its type, itself).
 const DIST_SCHEDULER: [&str; 2] = ["dist", "scheduler_url"];
-const DIST_AUTH_TYPE: [&str; 3] = ["dist", "auth", "type"];
-const DIST_AUTH_TOKEN: [&str; 3] = ["dist", "auth", "token"];
+const DIST_KEYS: [&[&str]; 3] = [&DIST_SCHEDULER, &["dist", "auth", "type"], &["dist", "auth", "token"]];
 /// Where the dist client token is read from when no file is given (the xtask's name: sccache
 /// reads the token only from its config file).
 const DIST_TOKEN_VAR: &str = "SCCACHE_DIST_TOKEN";

@@ -3,7 +3,7 @@
 use xshell::Shell;
 
 use super::{
-    DIST_AUTH_TOKEN, DIST_AUTH_TYPE, DIST_SCHEDULER, INCREMENTAL, MULTILEVEL, WRAPPER, cargo_config_path,
+    DIST_KEYS, INCREMENTAL, MULTILEVEL, WRAPPER, cargo_config_path,
     server::Sccache,
     settings::{self, BackendKind, Scope},
     setup::report_changes,
@@ -34,8 +34,7 @@ pub(super) fn disable(sh: &Shell, dry_run: bool) -> anyhow::Result<()> {
                     sccache_config.remove_marked(&["cache", kind.table(), key]);
                 }
             }
-            sccache_config.remove_marked(&MULTILEVEL);
-            for key in [&DIST_SCHEDULER[..], &DIST_AUTH_TYPE, &DIST_AUTH_TOKEN] {
+            for key in DIST_KEYS.into_iter().chain([&MULTILEVEL[..]]) {
                 sccache_config.remove_marked(key);
             }
             files.push(sccache_config);

@@ -75,11 +75,6 @@ impl BackendKind {
             BackendKind::Local | BackendKind::S3 | BackendKind::Gha => None,
         }
     }
-
-    /// The variable sccache reads the backend's secret from, for those that take one.
-    pub fn password_var(self) -> Option<&'static str> {
-        self.variable(self.secret_key()?)
-    }
 }
 
 /// A backend's keys and values in its `[cache.<backend>]` table.
