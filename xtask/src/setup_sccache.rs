@@ -7,10 +7,6 @@
 //! who want them.
 //!
 //! This is where credentials pass through, so every line it prints is redacted.
-//!
-//! One module per job: `setup` (the set-up itself), `running` (the server against its
-//! configuration, `start`, `stats`), `status`, `clear`, `disable`, `shell_env` (`env`),
-//! `explain`; below them sccache itself: `install`, `server`, `settings` (backends and keys).
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod clear;
@@ -150,7 +146,6 @@ fn is_sccache(wrapper: &str) -> bool {
     name == "sccache" || name == "sccache.exe"
 }
 
-/// Where the wrapper goes for `scope`.
 fn cargo_config_path(sh: &Shell, scope: Scope) -> anyhow::Result<Utf8PathBuf> {
     Ok(match scope {
         Scope::User => workspace::cargo_config_in(&tools::cargo_home(sh)?),

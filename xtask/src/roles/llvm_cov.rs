@@ -11,7 +11,7 @@
 
 use crate::secrets::errln;
 use std::{
-    ffi::{OsStr, OsString},
+    ffi::OsString,
     fs::File,
     process::{Command, ExitCode},
 };
@@ -22,7 +22,6 @@ pub(crate) const REAL_LLVM_COV: &str = "XTASK_COVERAGE_REAL_LLVM_COV";
 /// Where that `export` also writes the summary.
 pub(crate) const SUMMARY_FILE: &str = "XTASK_COVERAGE_SUMMARY_FILE";
 
-/// A call of the xtask by cargo-llvm-cov, as its `llvm-cov`.
 #[derive(Debug, PartialEq)]
 pub(crate) struct Call {
     real: OsString,
@@ -46,29 +45,26 @@ impl Call {
     /// Runs the real `llvm-cov` with the same arguments (and the summary beside an `export`), and
     /// passes its exit code on.
     pub(crate) fn run(self) -> ExitCode {
-        stand_in(&self.real, &self.args, self.summary.as_deref())
-    }
-}
-
-fn stand_in(real: &OsStr, args: &[OsString], summary: Option<&OsStr>) -> ExitCode {
-    // A failed summary only costs time: the xtask then asks `cargo llvm-cov report` for one.
-    let tap = summary.and_then(|path| {
-        let file = File::create(path).ok()?;
-        Command::new(real).args(summary_args(args)).stdout(file).spawn().ok()
-    });
-    let status = Command::new(real).args(args).status();
-    if let Some(mut tap) = tap {
-        let written = tap.wait().is_ok_and(|status| status.success());
-        if !written && let Some(path) = summary {
-            let _ = std::fs::remove_file(path);
+        let Call { real, args, summary } = self;
+        // A failed summary only costs time: the xtask then asks `cargo llvm-cov report` for one.
+        let tap = summary.as_ref().and_then(|path| {
+            let file = File::create(path).ok()?;
+            Command::new(&real).args(summary_args(&args)).stdout(file).spawn().ok()
+        });
+        let status = Command::new(&real).args(&args).status();
+        if let Some(mut tap) = tap {
+            let written = tap.wait().is_ok_and(|status| status.success());
+            if !written && let Some(path) = summary {
+                let _ = std::fs::remove_file(path);
+            }
         }
-    }
-    match status {
-        Ok(status) if status.success() => ExitCode::SUCCESS,
-        Ok(status) => ExitCode::from(status.code().and_then(|code| u8::try_from(code).ok()).unwrap_or(1)),
-        Err(err) => {
-            errln!("error: could not run {}: {err}", real.to_string_lossy());
-            ExitCode::FAILURE
+        match status {
+            Ok(status) if status.success() => ExitCode::SUCCESS,
+            Ok(status) => ExitCode::from(status.code().and_then(|code| u8::try_from(code).ok()).unwrap_or(1)),
+            Err(err) => {
+                errln!("error: could not run {}: {err}", real.to_string_lossy());
+                ExitCode::FAILURE
+            }
         }
     }
 }

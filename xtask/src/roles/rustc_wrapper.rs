@@ -44,7 +44,6 @@ pub(crate) fn env(xtask: &OsStr, sccache: &OsStr, user_wrapper: Option<OsString>
     }
 }
 
-/// A call of the xtask by cargo, as its rustc wrapper.
 #[derive(Debug, PartialEq)]
 pub(crate) struct Call {
     sccache: OsString,

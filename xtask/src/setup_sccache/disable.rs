@@ -14,7 +14,6 @@ use crate::{
     tools::{self},
 };
 
-/// Removes what setup added, and only that, then stops the server.
 pub(super) fn disable(sh: &Shell, dry_run: bool) -> anyhow::Result<()> {
     let mut files = Vec::new();
     for scope in [Scope::User, Scope::Project] {

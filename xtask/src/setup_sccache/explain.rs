@@ -107,7 +107,6 @@ impl flags::Explain {
     }
 }
 
-/// The build, `cargo build` unless other arguments are given.
 fn cargo_args(given: &[String]) -> Vec<String> {
     match given.is_empty() {
         true => vec!["build".to_owned()],

@@ -85,24 +85,15 @@ impl Configured {
     pub(super) fn read(sh: &Shell) -> anyhow::Result<Configured> {
         let config = TomlFile::read(&settings::sccache_config_path(sh)?)?;
         let text = |keys: &[&str]| config.get(keys).and_then(|(value, _)| value.as_str().map(str::to_owned));
+        use BackendKind::{Azure, Gha, Memcached, Redis, S3, Webdav};
         // sccache's own order when several backends are configured.
-        let backend = [
-            BackendKind::S3,
-            BackendKind::Redis,
-            BackendKind::Memcached,
-            BackendKind::Gha,
-            BackendKind::Azure,
-            BackendKind::Webdav,
-        ]
-        .into_iter()
-        .find(|kind| kind.keys().iter().any(|key| config.get(&["cache", kind.table(), key]).is_some()))
-        .unwrap_or(BackendKind::Local);
-        let dir = match sh.var("SCCACHE_DIR") {
-            Ok(dir) => dir.into(),
-            Err(_) => match text(&["cache", "disk", "dir"]) {
-                Some(dir) => dir.into(),
-                None => settings::default_cache_dir(sh)?,
-            },
+        let backend = [S3, Redis, Memcached, Gha, Azure, Webdav]
+            .into_iter()
+            .find(|kind| kind.keys().iter().any(|key| config.get(&["cache", kind.table(), key]).is_some()))
+            .unwrap_or(BackendKind::Local);
+        let dir = match sh.var("SCCACHE_DIR").ok().or_else(|| text(&["cache", "disk", "dir"])) {
+            Some(dir) => dir.into(),
+            None => settings::default_cache_dir(sh)?,
         };
         let size = match sh.var("SCCACHE_CACHE_SIZE").ok().and_then(|size| size.parse::<CacheSize>().ok()) {
             Some(size) => size.bytes(),

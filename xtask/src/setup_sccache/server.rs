@@ -18,7 +18,6 @@ use crate::{
     tools::{Found, Version},
 };
 
-/// sccache's default server port.
 const DEFAULT_PORT: u16 = 4226;
 /// A stopped server waits up to 10 s for compilations in flight before it lets go of its port.
 const STOP_TIMEOUT: Duration = Duration::from_secs(15);
@@ -146,9 +145,6 @@ impl<'a> Sccache<'a> {
     pub fn private(&self, conf: &Utf8Path, cache_dir: &Utf8Path) -> anyhow::Result<Sccache<'a>> {
         let port = std::net::TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port();
         Ok(Sccache {
-            sh: self.sh,
-            path: self.path.clone(),
-            version: self.version,
             endpoint: Endpoint::Port(port),
             env: Env::default()
                 .set("SCCACHE_CONF", conf)
@@ -156,6 +152,7 @@ impl<'a> Sccache<'a> {
                 .remove("SCCACHE_CACHE_SIZE")
                 .set("SCCACHE_SERVER_PORT", port.to_string())
                 .remove("SCCACHE_SERVER_UDS"),
+            ..self.clone()
         })
     }
 

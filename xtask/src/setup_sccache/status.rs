@@ -23,7 +23,6 @@ use crate::{
     workspace,
 };
 
-/// Where findings about sccache are listed.
 const GROUP: Group = Group::Sccache;
 /// The cache's share of the disk is listed with the other sizes.
 const DISK: Group = Group::Disk;
@@ -323,7 +322,6 @@ pub(super) fn unset_incremental(var: &str) -> String {
     format!("unset {var} (cargo then compiles only workspace crates incrementally, as it does by default)")
 }
 
-/// Sccache's findings, for `doctor`.
 pub(crate) fn findings(sh: &Shell) -> anyhow::Result<Vec<Finding>> {
     Ok(Status::gather(sh)?.findings(sh))
 }
@@ -439,7 +437,6 @@ impl Status {
     }
 }
 
-/// The wrapper cargo would use here, where that comes from, and config files that set one wrongly.
 pub(super) fn effective_wrapper(sh: &Shell) -> anyhow::Result<Wrapper> {
     let root = workspace::root_of(sh)?;
     let mut env_table_files = Vec::new();

@@ -1,7 +1,7 @@
 //! Why a compilation missed: its inputs compared with the previous compilation of the same unit,
 //! and a dependency's miss told as the cause of its dependents'.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
@@ -183,8 +183,9 @@ pub(super) fn match_previous(units: &[Unit], mut previous: Vec<Unit>) -> Vec<Opt
 }
 
 /// What differs in the unit's own inputs, in the order of what hides what: the compiler, the
-/// directory, the `CARGO_*` variables, the arguments, the variables read, the sources. After a move, paths under the old
-/// directory are read as under the new one, so only what else changed is listed too.
+/// directory, the `CARGO_*` variables, the arguments, the variables read, the sources. After a
+/// move, paths under the old directory are read as under the new one, so only what else changed is
+/// listed too.
 pub(super) fn own_causes(unit: &Unit, before: Option<&Unit>, sccache: Version) -> Vec<Cause> {
     let Some(before) = before else { return vec![Cause::First] };
     let moved = |text: &str| match before.cwd.is_empty() {
@@ -205,22 +206,13 @@ pub(super) fn own_causes(unit: &Unit, before: Option<&Unit>, sccache: Version) -
     let old_env: BTreeMap<&str, Option<String>> =
         before.hashed_env(sccache).into_iter().map(|(name, value)| (name, value.map(moved))).collect();
     let new_env = unit.hashed_env(sccache);
-    let mut vars: Vec<&str> = old_env.keys().chain(new_env.keys()).copied().collect();
-    vars.sort_unstable();
-    vars.dedup();
+    let new = |name: &str| new_env.get(name).copied().flatten();
+    let vars: BTreeSet<&str> = old_env.keys().chain(new_env.keys()).copied().collect();
     let changed: Vec<(String, Option<String>, Option<String>)> = vars
         .into_iter()
-        .map(|name| {
-            let old = old_env.get(name).cloned().flatten();
-            let new = new_env.get(name).copied().flatten().map(str::to_owned);
-            (name.to_owned(), old, new)
-        })
-        .filter(|(_, old, new)| old != new)
-        .map(|(name, _, new)| {
-            // Shown as they were: the unmoved value.
-            let old = before.env.get(&name).cloned().flatten();
-            (name, old, new)
-        })
+        .filter(|name| old_env.get(name).and_then(Option::as_deref) != new(name))
+        // Shown as they were: the unmoved value.
+        .map(|name| (name.to_owned(), before.env.get(name).cloned().flatten(), new(name).map(str::to_owned)))
         .collect();
     // What is set from outside (`CARGO_*`) comes before the arguments; what the crate reads
     // with `env!` after them, since cargo derives some (`OUT_DIR` holds its unit hash).
