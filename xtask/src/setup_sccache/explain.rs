@@ -108,10 +108,7 @@ impl flags::Explain {
 }
 
 fn cargo_args(given: &[String]) -> Vec<String> {
-    match given.is_empty() {
-        true => vec!["build".to_owned()],
-        false => given.to_vec(),
-    }
+    if given.is_empty() { vec!["build".to_owned()] } else { given.to_vec() }
 }
 
 /// What the build's cargo gets: the xtask as its rustc wrapper in front of sccache, told where

@@ -1,6 +1,5 @@
 //! `setup-sccache status` and sccache's findings for `doctor`: what is installed, configured and
 //! running, which wrapper cargo would use and why, gathered once and shown or checked.
-#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 use camino::Utf8PathBuf;
 use serde_json::{Value, json};
@@ -241,10 +240,7 @@ impl Status {
                     "hit rate {rate:.1}% since the server started ({} hits, {} misses, {} not cacheable)",
                     stats.hits, stats.misses, stats.not_cacheable
                 );
-                match stats.low_hit_rate() {
-                    true => Finding::warn(GROUP, what, EXPLAIN_MISSES),
-                    false => Finding::ok(GROUP, what),
-                }
+                if stats.low_hit_rate() { Finding::warn(GROUP, what, EXPLAIN_MISSES) } else { Finding::ok(GROUP, what) }
             }
             None => Finding::ok(GROUP, "no cache lookups yet since the server started"),
         });
@@ -356,47 +352,36 @@ const INCREMENTAL_NOTE: &str = "sccache cannot cache incremental compilations: w
 impl Status {
     /// `status`'s lines: a label and its value.
     fn lines(&self) -> Vec<(&'static str, String)> {
-        let Status { found, backends, configured, endpoint, running, wrapper, cache_bytes, .. } = self;
-        let mut lines = vec![
-            (
-                "sccache",
-                match found {
-                    Ok(found) => format!("{} {} (backends: {})", found.path, found.version, backends.join(", ")),
-                    Err(_) => "not installed".into(),
-                },
-            ),
-            (
-                "server",
-                match running {
-                    true => format!("running on {endpoint}"),
-                    false => format!("not running on {endpoint} (the first build starts it)"),
-                },
-            ),
-            (
-                "wrapper",
-                match &wrapper.value {
-                    Some(value) => format!("{value} (from {})", wrapper.source),
-                    None => format!("none: builds do not use sccache ({})", wrapper.source),
-                },
-            ),
-            ("config", configured.config.path.to_string()),
+        let Status { found, backends, configured, endpoint, running, wrapper, cache_bytes, dist, .. } = self;
+        let binary = found.as_ref().map_or("not installed".into(), |found| {
+            format!("{} {} (backends: {})", found.path, found.version, backends.join(", "))
+        });
+        let server = match running {
+            true => format!("running on {endpoint}"),
+            false => format!("not running on {endpoint} (the first build starts it)"),
+        };
+        let wrapper = match &wrapper.value {
+            Some(value) => format!("{value} (from {})", wrapper.source),
+            None => format!("none: builds do not use sccache ({})", wrapper.source),
+        };
+        let size = cache_bytes.map(|bytes| format!("{} on disk in {}", human_bytes(bytes), configured.dir));
+        let dist = dist.as_ref().map(|(scheduler, answer)| match answer {
+            Some(answer) => answer.to_string(),
+            None => format!("scheduler {scheduler} (asked when the server starts)"),
+        });
+        let config = configured.config.path.to_string();
+        [
+            ("sccache", binary),
+            ("server", server),
+            ("wrapper", wrapper),
+            ("config", config),
             ("cache", configured.describe()),
-        ];
-        if let Some(bytes) = cache_bytes {
-            let size = format!("{} on disk in {}", human_bytes(*bytes), configured.dir);
-            lines.push(("cache size", size));
-        }
-        if let Some((scheduler, answer)) = &self.dist {
-            lines.push((
-                "dist",
-                match answer {
-                    Some(answer) => answer.to_string(),
-                    None => format!("scheduler {scheduler} (asked when the server starts)"),
-                },
-            ));
-        }
-        lines.push(("incremental", INCREMENTAL_NOTE.into()));
-        lines
+        ]
+        .into_iter()
+        .chain(size.map(|size| ("cache size", size)))
+        .chain(dist.map(|dist| ("dist", dist)))
+        .chain([("incremental", INCREMENTAL_NOTE.into())])
+        .collect()
     }
 
     /// `status --json`.
@@ -409,12 +394,10 @@ impl Status {
             Some(other) => json!({"scheduler": scheduler, "answered": false, "said": other.to_string()}),
             None => json!({"scheduler": scheduler, "answered": null}),
         });
-        let binary = match found {
-            Ok(found) => {
-                json!({"path": found.path.as_str(), "version": found.version.to_string(), "backends": backends})
-            }
-            Err(_) => Value::Null,
-        };
+        let binary = found.as_ref().map_or(
+            Value::Null,
+            |found| json!({"path": found.path.as_str(), "version": found.version.to_string(), "backends": backends}),
+        );
         json!({
             "binary": binary,
             "server": {"endpoint": endpoint.to_string(), "running": running},

@@ -188,10 +188,7 @@ pub(super) fn match_previous(units: &[Unit], mut previous: Vec<Unit>) -> Vec<Opt
 /// listed too.
 pub(super) fn own_causes(unit: &Unit, before: Option<&Unit>, sccache: Version) -> Vec<Cause> {
     let Some(before) = before else { return vec![Cause::First] };
-    let moved = |text: &str| match before.cwd.is_empty() {
-        true => text.to_owned(),
-        false => text.replace(&before.cwd, &unit.cwd),
-    };
+    let moved = |text: &str| if before.cwd.is_empty() { text.to_owned() } else { text.replace(&before.cwd, &unit.cwd) };
     let mut causes = Vec::new();
     if before.compiler_version != unit.compiler_version {
         let first_line = |version: &str| version.lines().next().unwrap_or_default().to_owned();
