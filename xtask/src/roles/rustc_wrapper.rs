@@ -66,12 +66,10 @@ impl Call {
         let status = xshell::Shell::new()
             .map_err(std::io::Error::other)
             .and_then(|sh| std::process::Command::from(changes.apply(sh.cmd(sccache).args(&args))).status());
-        let status = match status {
-            Ok(status) => status,
-            Err(err) => {
-                errln!("error: the xtask's rustc wrapper could not run sccache: {err}");
-                return ExitCode::FAILURE;
-            }
+        let Ok(status) =
+            status.inspect_err(|err| errln!("error: the xtask's rustc wrapper could not run sccache: {err}"))
+        else {
+            return ExitCode::FAILURE;
         };
         // Written once sccache is done, with its exit code: sccache logs the miss of a compilation
         // that then fails (a build script's probe of the compiler) but no result for it.

@@ -39,7 +39,7 @@ const RECORDS_FILE: &str = "records.json";
 
 impl flags::Explain {
     pub(crate) fn run(&self, sh: &Shell, sccache: &Sccache<'_>) -> anyhow::Result<()> {
-        let against = self.against.as_deref().map(read_records).transpose()?;
+        let against = self.against.as_ref().map(|file| anyhow::Ok((read_records(file)?, file.clone()))).transpose()?;
         if let Some(file) = &self.save {
             check_save_target(file)?;
         }
@@ -78,10 +78,7 @@ impl flags::Explain {
         let units = Unit::read_build(sh, &scratch, &log_text)?;
         // The log quotes every argument as it was; only the records, credentials hashed, stay.
         std::fs::remove_dir_all(&scratch).with_context(|| format!("cannot remove {scratch}"))?;
-        let (previous, compared_with) = match against {
-            Some(units) => (units, self.against.clone().unwrap_or_default()),
-            None => (kept.clone(), store.clone()),
-        };
+        let (previous, compared_with) = against.unwrap_or_else(|| (kept.clone(), store.clone()));
         if previous.is_empty() {
             errln!(
                 "nothing recorded in {compared_with} yet, so every miss is a first compilation (`cargo clean` \

@@ -185,14 +185,11 @@ pub(super) fn show_stats(sh: &Shell, as_json: bool, zero: bool) -> anyhow::Resul
     }
     // A failed summary still lets --zero reset the counters, then fails the task.
     let summary = output::append_step_summary(sh, &stats.to_markdown());
-    if zero {
-        match running {
-            true => {
-                sccache.zero_stats()?;
-                errln!("statistics reset");
-            }
-            false => errln!("no server runs, so there are no statistics to reset"),
-        }
+    if zero && running {
+        sccache.zero_stats()?;
+        errln!("statistics reset");
+    } else if zero {
+        errln!("no server runs, so there are no statistics to reset");
     }
     summary
 }

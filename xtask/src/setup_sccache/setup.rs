@@ -259,13 +259,10 @@ fn read_secret(sh: &Shell, file: Option<&Utf8Path>, var: &str, what: &str) -> an
             let secret = text.strip_suffix('\n').map(|text| text.strip_suffix('\r').unwrap_or(text));
             (secret.unwrap_or(&text).to_owned(), path.to_string())
         }
-        None => match sh.var_os(var) {
-            Some(secret) => {
-                let secret = secret.into_string().map_err(|_| anyhow::anyhow!("{var} is not UTF-8 text"))?;
-                (secret, var.to_owned())
-            }
-            None => return Ok(None),
-        },
+        None => {
+            let Some(secret) = sh.var_os(var) else { return Ok(None) };
+            (secret.into_string().map_err(|_| anyhow::anyhow!("{var} is not UTF-8 text"))?, var.to_owned())
+        }
     };
     if secret.is_empty() {
         bail!("{source} holds no {what}; put the {what} in it, or leave it out");

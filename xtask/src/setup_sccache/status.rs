@@ -128,18 +128,17 @@ impl Status {
 
     /// Config files that set a wrapper where it does harm or nothing.
     fn config_findings(&self) -> Vec<Finding> {
-        let mut findings = Vec::new();
-        for file in &self.wrapper.env_table_files {
-            findings.push(Finding::warn(
+        let env_table = self.wrapper.env_table_files.iter().map(|file| {
+            Finding::warn(
                 GROUP,
                 format!(
                     "{file} sets RUSTC_WRAPPER under [env]: that reaches build scripts, not cargo's choice of wrapper"
                 ),
                 format!("remove it from [env] in {file}; setup writes build.rustc-wrapper instead"),
-            ));
-        }
-        for file in &self.wrapper.committable_files {
-            findings.push(Finding::warn(
+            )
+        });
+        let committable = self.wrapper.committable_files.iter().map(|file| {
+            Finding::warn(
                 GROUP,
                 format!(
                     "{file}, inside the workspace, sets build.rustc-wrapper: committed, it makes every cargo command \
@@ -149,9 +148,9 @@ impl Status {
                     "remove build.rustc-wrapper from {file} and run `cargo xtask setup-sccache`, which sets it in your \
                      user configuration"
                 ),
-            ));
-        }
-        findings
+            )
+        });
+        env_table.chain(committable).collect()
     }
 
     /// `CARGO_INCREMENTAL=1`, with which sccache refuses every compilation.
@@ -426,12 +425,10 @@ pub(super) fn effective_wrapper(sh: &Shell) -> anyhow::Result<Wrapper> {
     let mut committable_files = Vec::new();
     let mut from_config = None;
     for file in workspace::cargo_config_files(&root, tools::cargo_home(sh).ok().as_deref()) {
-        let config = match TomlFile::read(&file) {
-            Ok(config) => config,
-            Err(err) => {
-                errln!("{}: {err:#}", paint(Stream::Stderr, Style::Bad, "warning"));
-                continue;
-            }
+        let read = TomlFile::read(&file);
+        let Ok(config) = read.inspect_err(|err| errln!("{}: {err:#}", paint(Stream::Stderr, Style::Bad, "warning")))
+        else {
+            continue;
         };
         if config.get(&["env", "RUSTC_WRAPPER"]).is_some() || config.get(&["env", "RUSTC_WRAPPER", "value"]).is_some() {
             env_table_files.push(file.clone());

@@ -42,14 +42,11 @@ impl Outcome {
     }
 
     pub(crate) fn from_name(name: &str, why: Option<&str>) -> Outcome {
-        match name {
-            "hit" => Outcome::Hit,
-            "miss" => Outcome::Miss,
-            "not cacheable" => Outcome::NotCacheable(why.unwrap_or_default().to_owned()),
-            "failed" => Outcome::Failed,
-            "cache error" => Outcome::CacheError,
-            _ => Outcome::Unknown,
-        }
+        let not_cacheable = Outcome::NotCacheable(why.unwrap_or_default().to_owned());
+        [Outcome::Hit, Outcome::Miss, not_cacheable, Outcome::Failed, Outcome::CacheError]
+            .into_iter()
+            .find(|outcome| outcome.name() == name)
+            .unwrap_or_default()
     }
 }
 
