@@ -21,7 +21,7 @@ mod setup;
 mod shell_env;
 mod status;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 use xshell::Shell;
 
@@ -112,14 +112,12 @@ impl flags::SetupSccache {
             flags::SetupSccacheCmd::Explain(_) => ("explain", &[][..]),
         };
         let shared = [("--dry-run", self.dry_run), ("--no-incremental", self.no_incremental)];
-        let given = setup_only.iter().chain(&shared).find(|(flag, given)| *given && !allowed.contains(flag));
-        match given {
-            Some((flag, _)) => Err(UsageError(format!(
+        if let Some((flag, _)) = setup_only.iter().chain(&shared).find(|(flag, on)| *on && !allowed.contains(flag)) {
+            bail!(UsageError(format!(
                 "{flag} belongs to the set-up (`cargo xtask setup-sccache {flag} ...`), not to `setup-sccache {name}`"
-            ))
-            .into()),
-            None => Ok(()),
+            )));
         }
+        Ok(())
     }
 }
 

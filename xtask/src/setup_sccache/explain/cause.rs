@@ -12,18 +12,12 @@ use crate::tools::Version;
 /// instrument-coverage`, `removed --cfg coverage`. cargo's unit hash only shows when nothing
 /// else differs, since it follows from the rest.
 pub(super) fn argument_changes(before: &[String], after: &[String]) -> Vec<String> {
+    // Each option of `other` pairs with one of `from` at the most: a repeated option counts.
     let missing_from = |from: &[String], other: &[String]| {
         let mut other = other.to_vec();
-        from.iter()
-            .filter(|option| match other.iter().position(|candidate| candidate == *option) {
-                Some(index) => {
-                    other.remove(index);
-                    false
-                }
-                None => true,
-            })
-            .cloned()
-            .collect::<Vec<_>>()
+        let mut pair =
+            |option: &&String| other.iter().position(|candidate| candidate == *option).map(|i| other.remove(i));
+        from.iter().filter(|option| pair(option).is_none()).cloned().collect::<Vec<_>>()
     };
     let removed = missing_from(before, after);
     let mut added = missing_from(after, before);

@@ -163,11 +163,7 @@ impl Unit {
             values(&options, "--emit").flat_map(|emit| emit.split(',')).find(|emit| emit.starts_with("dep-info"))?;
         let file = match emit.split_once('=') {
             Some((_, file)) => Utf8PathBuf::from(file),
-            None => Utf8Path::new(values(&options, "--out-dir").next()?).join(format!(
-                "{}{}.d",
-                self.crate_name,
-                self.extra_filename()
-            )),
+            None => Utf8Path::new(values(&options, "--out-dir").next()?).join(format!("{}.d", self.output_stem())),
         };
         Some(Utf8Path::new(&self.cwd).join(file))
     }
@@ -186,10 +182,7 @@ impl Unit {
 
     /// The unit as people name it: `lib 0.1.0 (lib)`.
     pub(super) fn label(&self) -> String {
-        let target = match self.target.as_str() {
-            "host" => String::new(),
-            target => format!(" for {target}"),
-        };
+        let target = if self.target == "host" { String::new() } else { format!(" for {}", self.target) };
         let crate_name = match self.crate_name == self.package.replace('-', "_") || self.kind == "build-script" {
             true => String::new(),
             false => format!(" {}", self.crate_name),
