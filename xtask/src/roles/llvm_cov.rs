@@ -1,13 +1,8 @@
-//! The xtask standing in for `llvm-cov` during the test run, so that one cargo-llvm-cov process
-//! writes both the requested report and the JSON summary of the per-crate table.
-//!
-//! cargo-llvm-cov writes one format per run and finds `llvm-cov` through its `LLVM_COV` variable.
-//! The test run gets the xtask's own executable there: when cargo-llvm-cov calls
-//! `llvm-cov export ...`, the xtask runs the real `llvm-cov` with the same arguments for
-//! cargo-llvm-cov and, on the other core, once more with `-format=text -summary-only` (llvm-cov's
-//! JSON) into the summary file. Same profile, same objects, same filters: the figures are the
-//! report's. Without this, the summary costs one more `cargo llvm-cov report`, a second start-up of
-//! cargo-llvm-cov with its five cargo and rustc probes.
+//! The xtask standing in for `llvm-cov` (cargo-llvm-cov's `LLVM_COV`) during the test run, so that
+//! one cargo-llvm-cov process writes both the requested report and the JSON summary of the
+//! per-crate table: an `export` runs the real `llvm-cov` as asked and, on the other core, once more
+//! into the summary file, from the same profile, objects and filters. docs/performance.md says what
+//! that saves.
 
 use crate::secrets::errln;
 use std::{

@@ -9,9 +9,6 @@
 //!   dependencies) the variables a normal build has: the coverage run's own `CARGO_*` variables
 //!   (its target directories, cargo-llvm-cov's `CARGO_LLVM_COV`) would be in sccache's key, so
 //!   those compilations could never reuse what `cargo build` or `cargo test` cached.
-//!
-//! Its own variables are removed before sccache runs, and `RUSTC_WRAPPER` gets back the value the
-//! user had, so that sccache and rustc see exactly what they would see without the xtask.
 
 use std::{
     collections::BTreeMap,

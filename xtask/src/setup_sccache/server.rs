@@ -367,13 +367,11 @@ impl Stats {
     pub fn differs_from(&self, backend: BackendKind, dir: &Utf8Path, size: u64) -> Option<String> {
         let location = self.cache_location.as_deref().unwrap_or("unknown");
         match backend {
-            BackendKind::Local => match self.local_dir() {
-                Some(running) if running != dir => Some(format!("its cache directory is {running}, not {dir}")),
-                None => Some(format!("it uses {location}, not the local disk")),
-                Some(_) => match self.max_cache_size {
-                    Some(running) if running != size => Some(format!("its size limit is {running} bytes, not {size}")),
-                    _ => None,
-                },
+            BackendKind::Local => match (self.local_dir(), self.max_cache_size) {
+                (Some(running), _) if running != dir => Some(format!("its cache directory is {running}, not {dir}")),
+                (None, _) => Some(format!("it uses {location}, not the local disk")),
+                (_, Some(running)) if running != size => Some(format!("its size limit is {running} bytes, not {size}")),
+                _ => None,
             },
             remote => (!location.to_lowercase().contains(remote.location_name()))
                 .then(|| format!("it uses {location}, not the {remote} backend")),

@@ -107,10 +107,7 @@ impl Report {
         let mut out = String::new();
         for (unit, causes) in self.units.iter().zip(&self.causes) {
             let Some(first) = causes.first() else { continue };
-            let outcome = match first {
-                Cause::NotCacheable(_) => "not cacheable",
-                _ => "miss",
-            };
+            let outcome = if matches!(first, Cause::NotCacheable(_)) { "not cacheable" } else { "miss" };
             let also: String = causes[1..].iter().map(|cause| format!("; also {}", cause.describe())).collect();
             out += &format!("{outcome:13}  {}: {}{also}\n", unit.label(), first.describe());
         }
