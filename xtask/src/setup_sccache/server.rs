@@ -350,10 +350,8 @@ impl Stats {
     /// An estimate of the time the hits saved: each as long as an average compilation, less its
     /// read. Only an estimate: the crates that hit are not the ones that compiled.
     pub fn estimated_seconds_saved(&self) -> Option<f64> {
-        match self.averages() {
-            (Some(compile), Some(read)) => Some((compile - read).max(0.0) * self.hits as f64),
-            _ => None,
-        }
+        let (compile, read) = self.averages();
+        Some((compile? - read?).max(0.0) * self.hits as f64)
     }
 
     /// The local cache directory, from `Local disk: "<path>"` (Rust's Debug quoting).

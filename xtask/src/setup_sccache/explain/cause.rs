@@ -254,12 +254,11 @@ pub(super) fn cascade_roots(
             continue;
         }
         seen.push(index);
-        match own[index].is_empty() {
-            false => roots.push(index),
-            true => {
-                let next: Vec<usize> = deps[index].iter().copied().filter(|dep| rebuilt(*dep)).collect();
-                cascade_roots(&next, own, deps, rebuilt, roots, seen);
-            }
+        if !own[index].is_empty() {
+            roots.push(index);
+            continue;
         }
+        let next: Vec<usize> = deps[index].iter().copied().filter(|dep| rebuilt(*dep)).collect();
+        cascade_roots(&next, own, deps, rebuilt, roots, seen);
     }
 }

@@ -114,7 +114,6 @@ fn message(line: &str) -> Option<&str> {
     line.strip_prefix('[')?.split_once("] ").map(|(_, message)| message)
 }
 
-/// The argument list as sccache logs it.
 pub(crate) fn logged_args(args: &[String]) -> String {
     format!("{args:?}")
 }

@@ -101,7 +101,6 @@ impl Unit {
         Ok(units)
     }
 
-    /// A record the wrapper wrote.
     fn from_record(record: &CompileRecord) -> Unit {
         let args = record.args.clone();
         let env: BTreeMap<String, Option<String>> =
