@@ -68,10 +68,8 @@ impl flags::SetupSccache {
             }
             flags::SetupSccacheCmd::Stop(_) => {
                 let sccache = installed(sh)?;
-                match sccache.stop()? {
-                    true => outln!("stopped the sccache server on {}", sccache.endpoint),
-                    false => outln!("no sccache server is running on {}", sccache.endpoint),
-                }
+                let done = if sccache.stop()? { "stopped the sccache server" } else { "no sccache server is running" };
+                outln!("{done} on {}", sccache.endpoint);
                 Ok(())
             }
             flags::SetupSccacheCmd::Stats(stats) => show_stats(sh, stats.json, stats.zero),

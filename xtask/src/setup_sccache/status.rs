@@ -89,14 +89,13 @@ impl Status {
 
     /// Each check with what it found and, for a problem, the fix.
     fn findings(&self, sh: &Shell) -> Vec<Finding> {
-        let mut findings = Vec::new();
-        findings.push(match &self.found {
+        let mut findings = vec![match &self.found {
             Ok(found) => Finding::ok(
                 GROUP,
                 format!("sccache {} at {} (backends: {})", found.version, found.path, self.backends.join(", ")),
             ),
             Err(err) => Finding::error(GROUP, err.clone(), "cargo xtask setup-sccache"),
-        });
+        }];
         findings.extend(self.server_findings());
         findings.push(self.wrapper_finding(sh));
         findings.extend(self.incremental_finding(sh));
