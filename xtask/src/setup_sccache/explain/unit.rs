@@ -192,9 +192,8 @@ impl Unit {
     /// The file names of the crates it links (`--extern name=path`), without `lib` and extension.
     pub(super) fn extern_stems(&self) -> Vec<String> {
         values(&options(&self.args), "--extern")
-            .filter_map(|spec| spec.split_once('=').map(|(_, path)| path))
-            .filter_map(|path| Utf8Path::new(path).file_stem().map(str::to_owned))
-            .map(|stem| stem.strip_prefix("lib").map_or(stem.clone(), str::to_owned))
+            .filter_map(|spec| Utf8Path::new(spec.split_once('=')?.1).file_stem())
+            .map(|stem| stem.strip_prefix("lib").unwrap_or(stem).to_owned())
             .collect()
     }
 
@@ -279,10 +278,8 @@ impl DepInfo {
         let mut env = Vec::new();
         for line in text.lines() {
             if let Some(var) = line.strip_prefix("# env-dep:") {
-                env.push(match var.split_once('=') {
-                    Some((name, value)) => (name.to_owned(), Some(value.to_owned())),
-                    None => (var.to_owned(), None),
-                });
+                let (name, value) = var.split_once('=').map_or((var, None), |(name, value)| (name, Some(value)));
+                env.push((name.to_owned(), value.map(str::to_owned)));
             } else if let Some(path) = line.strip_suffix(':').filter(|path| !path.is_empty() && !line.starts_with('#'))
             {
                 sources.push(path.replace("\\ ", " "));
