@@ -33,7 +33,7 @@ pub(super) fn disable(sh: &Shell, dry_run: bool) -> anyhow::Result<()> {
                     sccache_config.remove_marked(&["cache", kind.table(), key]);
                 }
             }
-            for key in DIST_KEYS.into_iter().chain([&MULTILEVEL[..]]) {
+            for key in [&MULTILEVEL[..]].into_iter().chain(DIST_KEYS) {
                 sccache_config.remove_marked(key);
             }
             files.push(sccache_config);
