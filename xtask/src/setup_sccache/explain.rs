@@ -40,9 +40,7 @@ const RECORDS_FILE: &str = "records.json";
 impl flags::Explain {
     pub(crate) fn run(&self, sh: &Shell, sccache: &Sccache<'_>) -> anyhow::Result<()> {
         let against = self.against.as_ref().map(|file| anyhow::Ok((read_records(file)?, file.clone()))).transpose()?;
-        if let Some(file) = &self.save {
-            check_save_target(file)?;
-        }
+        self.save.as_deref().map(check_save_target).transpose()?;
         let dir = records_dir(sh)?;
         let store = dir.join(RECORDS_FILE);
         // Read before the build, and before a `--clean` removes them.

