@@ -27,13 +27,10 @@ impl Role {
     /// The role of a process started with `args` (without the program) and the variables `var`
     /// reads.
     pub(crate) fn of(args: &[OsString], var: &dyn Fn(&str) -> Option<OsString>) -> Role {
-        if let Some(call) = llvm_cov::Call::of(args, var) {
-            return Role::LlvmCov(call);
-        }
-        match rustc_wrapper::Call::of(args, var) {
-            Some(call) => Role::RustcWrapper(call),
-            None => Role::TaskRunner,
-        }
+        llvm_cov::Call::of(args, var)
+            .map(Role::LlvmCov)
+            .or_else(|| rustc_wrapper::Call::of(args, var).map(Role::RustcWrapper))
+            .unwrap_or(Role::TaskRunner)
     }
 }
 

@@ -7,10 +7,6 @@
 //! who want them.
 //!
 //! This is where credentials pass through, so every line it prints is redacted.
-//!
-//! One module per job: `setup` (the set-up itself), `running` (the server against its
-//! configuration, `start`, `stats`), `status`, `clear`, `disable`, `shell_env` (`env`),
-//! `explain`; below them sccache itself: `install`, `server`, `settings` (backends and keys).
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod clear;
@@ -25,7 +21,7 @@ mod setup;
 mod shell_env;
 mod status;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 use xshell::Shell;
 
@@ -52,10 +48,9 @@ use crate::{
 const WRAPPER: [&str; 2] = ["build", "rustc-wrapper"];
 const INCREMENTAL: [&str; 2] = ["build", "incremental"];
 const MULTILEVEL: [&str; 3] = ["cache", "multilevel", "chain"];
-/// The sccache-dist client's settings: the scheduler and the token it checks.
+/// The sccache-dist client's settings: the scheduler, and the token it checks (its type, itself).
 const DIST_SCHEDULER: [&str; 2] = ["dist", "scheduler_url"];
-const DIST_AUTH_TYPE: [&str; 3] = ["dist", "auth", "type"];
-const DIST_AUTH_TOKEN: [&str; 3] = ["dist", "auth", "token"];
+const DIST_KEYS: [&[&str]; 3] = [&DIST_SCHEDULER, &["dist", "auth", "type"], &["dist", "auth", "token"]];
 /// Where the dist client token is read from when no file is given (the xtask's name: sccache
 /// reads the token only from its config file).
 const DIST_TOKEN_VAR: &str = "SCCACHE_DIST_TOKEN";
@@ -73,10 +68,8 @@ impl flags::SetupSccache {
             }
             flags::SetupSccacheCmd::Stop(_) => {
                 let sccache = installed(sh)?;
-                match sccache.stop()? {
-                    true => outln!("stopped the sccache server on {}", sccache.endpoint),
-                    false => outln!("no sccache server is running on {}", sccache.endpoint),
-                }
+                let done = if sccache.stop()? { "stopped the sccache server" } else { "no sccache server is running" };
+                outln!("{done} on {}", sccache.endpoint);
                 Ok(())
             }
             flags::SetupSccacheCmd::Stats(stats) => show_stats(sh, stats.json, stats.zero),
@@ -117,14 +110,12 @@ impl flags::SetupSccache {
             flags::SetupSccacheCmd::Explain(_) => ("explain", &[][..]),
         };
         let shared = [("--dry-run", self.dry_run), ("--no-incremental", self.no_incremental)];
-        let given = setup_only.iter().chain(&shared).find(|(flag, given)| *given && !allowed.contains(flag));
-        match given {
-            Some((flag, _)) => Err(UsageError(format!(
+        if let Some((flag, _)) = setup_only.iter().chain(&shared).find(|(flag, on)| *on && !allowed.contains(flag)) {
+            bail!(UsageError(format!(
                 "{flag} belongs to the set-up (`cargo xtask setup-sccache {flag} ...`), not to `setup-sccache {name}`"
-            ))
-            .into()),
-            None => Ok(()),
+            )));
         }
+        Ok(())
     }
 }
 
@@ -135,11 +126,15 @@ pub(crate) fn sccache_wrapper(sh: &Shell) -> Option<(Utf8PathBuf, Option<String>
     if !is_sccache(&wrapper) {
         return None;
     }
-    let path = match Utf8Path::new(&wrapper).components().count() {
-        1 => tools::locate(sh, &wrapper)?,
-        _ => wrapper.clone().into(),
-    };
-    Some((path, sh.var("RUSTC_WRAPPER").ok().filter(|value| *value == wrapper)))
+    Some((wrapper_program(sh, &wrapper)?, sh.var("RUSTC_WRAPPER").ok().filter(|value| *value == wrapper)))
+}
+
+/// The program a wrapper setting names: a bare name is looked for where tools are.
+fn wrapper_program(sh: &Shell, wrapper: &str) -> Option<Utf8PathBuf> {
+    match Utf8Path::new(wrapper).components().count() {
+        1 => tools::locate(sh, wrapper),
+        _ => Some(wrapper.into()),
+    }
 }
 
 fn is_sccache(wrapper: &str) -> bool {
@@ -147,7 +142,6 @@ fn is_sccache(wrapper: &str) -> bool {
     name == "sccache" || name == "sccache.exe"
 }
 
-/// Where the wrapper goes for `scope`.
 fn cargo_config_path(sh: &Shell, scope: Scope) -> anyhow::Result<Utf8PathBuf> {
     Ok(match scope {
         Scope::User => workspace::cargo_config_in(&tools::cargo_home(sh)?),

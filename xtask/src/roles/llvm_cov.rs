@@ -1,17 +1,12 @@
-//! The xtask standing in for `llvm-cov` during the test run, so that one cargo-llvm-cov process
-//! writes both the requested report and the JSON summary of the per-crate table.
-//!
-//! cargo-llvm-cov writes one format per run and finds `llvm-cov` through its `LLVM_COV` variable.
-//! The test run gets the xtask's own executable there: when cargo-llvm-cov calls
-//! `llvm-cov export ...`, the xtask runs the real `llvm-cov` with the same arguments for
-//! cargo-llvm-cov and, on the other core, once more with `-format=text -summary-only` (llvm-cov's
-//! JSON) into the summary file. Same profile, same objects, same filters: the figures are the
-//! report's. Without this, the summary costs one more `cargo llvm-cov report`, a second start-up of
-//! cargo-llvm-cov with its five cargo and rustc probes.
+//! The xtask standing in for `llvm-cov` (cargo-llvm-cov's `LLVM_COV`) during the test run, so that
+//! one cargo-llvm-cov process writes both the requested report and the JSON summary of the
+//! per-crate table: an `export` runs the real `llvm-cov` as asked and, on the other core, once more
+//! into the summary file, from the same profile, objects and filters. docs/performance.md says what
+//! that saves.
 
 use crate::secrets::errln;
 use std::{
-    ffi::{OsStr, OsString},
+    ffi::OsString,
     fs::File,
     process::{Command, ExitCode},
 };
@@ -22,7 +17,6 @@ pub(crate) const REAL_LLVM_COV: &str = "XTASK_COVERAGE_REAL_LLVM_COV";
 /// Where that `export` also writes the summary.
 pub(crate) const SUMMARY_FILE: &str = "XTASK_COVERAGE_SUMMARY_FILE";
 
-/// A call of the xtask by cargo-llvm-cov, as its `llvm-cov`.
 #[derive(Debug, PartialEq)]
 pub(crate) struct Call {
     real: OsString,
@@ -46,29 +40,26 @@ impl Call {
     /// Runs the real `llvm-cov` with the same arguments (and the summary beside an `export`), and
     /// passes its exit code on.
     pub(crate) fn run(self) -> ExitCode {
-        stand_in(&self.real, &self.args, self.summary.as_deref())
-    }
-}
-
-fn stand_in(real: &OsStr, args: &[OsString], summary: Option<&OsStr>) -> ExitCode {
-    // A failed summary only costs time: the xtask then asks `cargo llvm-cov report` for one.
-    let tap = summary.and_then(|path| {
-        let file = File::create(path).ok()?;
-        Command::new(real).args(summary_args(args)).stdout(file).spawn().ok()
-    });
-    let status = Command::new(real).args(args).status();
-    if let Some(mut tap) = tap {
-        let written = tap.wait().is_ok_and(|status| status.success());
-        if !written && let Some(path) = summary {
-            let _ = std::fs::remove_file(path);
+        let Call { real, args, summary } = self;
+        // A failed summary only costs time: the xtask then asks `cargo llvm-cov report` for one.
+        let tap = summary.as_ref().and_then(|path| {
+            let file = File::create(path).ok()?;
+            Command::new(&real).args(summary_args(&args)).stdout(file).spawn().ok()
+        });
+        let status = Command::new(&real).args(&args).status();
+        if let Some(mut tap) = tap {
+            let written = tap.wait().is_ok_and(|status| status.success());
+            if !written && let Some(path) = summary {
+                let _ = std::fs::remove_file(path);
+            }
         }
-    }
-    match status {
-        Ok(status) if status.success() => ExitCode::SUCCESS,
-        Ok(status) => ExitCode::from(status.code().and_then(|code| u8::try_from(code).ok()).unwrap_or(1)),
-        Err(err) => {
-            errln!("error: could not run {}: {err}", real.to_string_lossy());
-            ExitCode::FAILURE
+        match status {
+            Ok(status) if status.success() => ExitCode::SUCCESS,
+            Ok(status) => ExitCode::from(status.code().and_then(|code| u8::try_from(code).ok()).unwrap_or(1)),
+            Err(err) => {
+                errln!("error: could not run {}: {err}", real.to_string_lossy());
+                ExitCode::FAILURE
+            }
         }
     }
 }

@@ -9,9 +9,6 @@
 //!   dependencies) the variables a normal build has: the coverage run's own `CARGO_*` variables
 //!   (its target directories, cargo-llvm-cov's `CARGO_LLVM_COV`) would be in sccache's key, so
 //!   those compilations could never reuse what `cargo build` or `cargo test` cached.
-//!
-//! Its own variables are removed before sccache runs, and `RUSTC_WRAPPER` gets back the value the
-//! user had, so that sccache and rustc see exactly what they would see without the xtask.
 
 use std::{
     collections::BTreeMap,
@@ -38,13 +35,12 @@ pub(crate) const DEPENDENCY_ENV_VAR: &str = "__XTASK_WRAPPER_DEPENDENCY_ENV";
 /// `RUSTC_WRAPPER` was `user_wrapper`.
 pub(crate) fn env(xtask: &OsStr, sccache: &OsStr, user_wrapper: Option<OsString>) -> Env {
     let env = Env::default().set("RUSTC_WRAPPER", xtask).set(SCCACHE_VAR, sccache);
-    match user_wrapper.filter(|wrapper| !wrapper.is_empty()) {
-        Some(wrapper) => env.set(USER_WRAPPER_VAR, wrapper),
-        None => env,
-    }
+    user_wrapper
+        .filter(|wrapper| !wrapper.is_empty())
+        .into_iter()
+        .fold(env, |env, user| env.set(USER_WRAPPER_VAR, user))
 }
 
-/// A call of the xtask by cargo, as its rustc wrapper.
 #[derive(Debug, PartialEq)]
 pub(crate) struct Call {
     sccache: OsString,
@@ -67,12 +63,10 @@ impl Call {
         let status = xshell::Shell::new()
             .map_err(std::io::Error::other)
             .and_then(|sh| std::process::Command::from(changes.apply(sh.cmd(sccache).args(&args))).status());
-        let status = match status {
-            Ok(status) => status,
-            Err(err) => {
-                errln!("error: the xtask's rustc wrapper could not run sccache: {err}");
-                return ExitCode::FAILURE;
-            }
+        let Ok(status) =
+            status.inspect_err(|err| errln!("error: the xtask's rustc wrapper could not run sccache: {err}"))
+        else {
+            return ExitCode::FAILURE;
         };
         // Written once sccache is done, with its exit code: sccache logs the miss of a compilation
         // that then fails (a build script's probe of the compiler) but no result for it.
@@ -93,10 +87,8 @@ impl Call {
 /// cargo gives everything it starts its variables, so the xtask's own command line too (`cargo
 /// xtask coverage` in an explained build); a wrapper's first argument is the compiler.
 fn is_wrapper_call(args: &[OsString]) -> bool {
-    match args.first().map(|first| first.to_string_lossy()) {
-        Some(first) => !first.starts_with('-') && !help::is_task(&first),
-        None => false,
-    }
+    let first = args.first().map(|first| first.to_string_lossy());
+    first.is_some_and(|first| !first.starts_with('-') && !help::is_task(&first))
 }
 
 /// What sccache gets on top of cargo's environment: none of the wrapper's own variables, the

@@ -24,18 +24,14 @@ pub(super) fn unsafe_to_clear(dir: &Utf8Path, home: &Utf8Path) -> Option<String>
         Ok(entries) => entries,
         Err(err) => return Some(format!("{dir} cannot be read: {err}")),
     };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
+    entries.flatten().find_map(|entry| {
+        let name = entry.file_name().to_string_lossy().into_owned();
         let is_dir = entry.file_type().is_ok_and(|kind| kind.is_dir());
         // sccache's disk cache holds only one-character hex directories (and its preprocessor cache).
         let cache_like =
             is_dir && (name.len() == 1 && name.chars().all(|c| c.is_ascii_hexdigit()) || name == "preprocessor");
-        if !cache_like {
-            return Some(format!("{dir} holds `{name}`, which sccache does not put in a cache directory"));
-        }
-    }
-    None
+        (!cache_like).then(|| format!("{dir} holds `{name}`, which sccache does not put in a cache directory"))
+    })
 }
 
 pub(super) fn clear(sh: &Shell, dry_run: bool) -> anyhow::Result<()> {

@@ -3,7 +3,7 @@
 use xshell::Shell;
 
 use super::{
-    DIST_AUTH_TOKEN, DIST_AUTH_TYPE, DIST_SCHEDULER, INCREMENTAL, MULTILEVEL, WRAPPER, cargo_config_path,
+    DIST_KEYS, INCREMENTAL, MULTILEVEL, WRAPPER, cargo_config_path,
     server::Sccache,
     settings::{self, BackendKind, Scope},
     setup::report_changes,
@@ -14,7 +14,6 @@ use crate::{
     tools::{self},
 };
 
-/// Removes what setup added, and only that, then stops the server.
 pub(super) fn disable(sh: &Shell, dry_run: bool) -> anyhow::Result<()> {
     let mut files = Vec::new();
     for scope in [Scope::User, Scope::Project] {
@@ -34,8 +33,7 @@ pub(super) fn disable(sh: &Shell, dry_run: bool) -> anyhow::Result<()> {
                     sccache_config.remove_marked(&["cache", kind.table(), key]);
                 }
             }
-            sccache_config.remove_marked(&MULTILEVEL);
-            for key in [&DIST_SCHEDULER[..], &DIST_AUTH_TYPE, &DIST_AUTH_TOKEN] {
+            for key in [&MULTILEVEL[..]].into_iter().chain(DIST_KEYS) {
                 sccache_config.remove_marked(key);
             }
             files.push(sccache_config);

@@ -39,10 +39,8 @@ const RECORDS_FILE: &str = "records.json";
 
 impl flags::Explain {
     pub(crate) fn run(&self, sh: &Shell, sccache: &Sccache<'_>) -> anyhow::Result<()> {
-        let against = self.against.as_deref().map(read_records).transpose()?;
-        if let Some(file) = &self.save {
-            check_save_target(file)?;
-        }
+        let against = self.against.as_ref().map(|file| anyhow::Ok((read_records(file)?, file.clone()))).transpose()?;
+        self.save.as_deref().map(check_save_target).transpose()?;
         let dir = records_dir(sh)?;
         let store = dir.join(RECORDS_FILE);
         // Read before the build, and before a `--clean` removes them.
@@ -78,10 +76,7 @@ impl flags::Explain {
         let units = Unit::read_build(sh, &scratch, &log_text)?;
         // The log quotes every argument as it was; only the records, credentials hashed, stay.
         std::fs::remove_dir_all(&scratch).with_context(|| format!("cannot remove {scratch}"))?;
-        let (previous, compared_with) = match against {
-            Some(units) => (units, self.against.clone().unwrap_or_default()),
-            None => (kept.clone(), store.clone()),
-        };
+        let (previous, compared_with) = against.unwrap_or_else(|| (kept.clone(), store.clone()));
         if previous.is_empty() {
             errln!(
                 "nothing recorded in {compared_with} yet, so every miss is a first compilation (`cargo clean` \
@@ -107,12 +102,8 @@ impl flags::Explain {
     }
 }
 
-/// The build, `cargo build` unless other arguments are given.
 fn cargo_args(given: &[String]) -> Vec<String> {
-    match given.is_empty() {
-        true => vec!["build".to_owned()],
-        false => given.to_vec(),
-    }
+    if given.is_empty() { vec!["build".to_owned()] } else { given.to_vec() }
 }
 
 /// What the build's cargo gets: the xtask as its rustc wrapper in front of sccache, told where
@@ -187,13 +178,10 @@ fn check_save_target(file: &Utf8Path) -> anyhow::Result<()> {
         Err(UsageError(format!("--save {file}: {why}, so it was left as it is; give the path of a new file")).into())
     };
     match file.symlink_metadata() {
-        Err(_) => Ok(()),
         Ok(metadata) if metadata.is_symlink() => refuse("it is a link"),
         Ok(metadata) if !metadata.is_file() => refuse("it is not a regular file"),
-        Ok(_) => match read_records(file) {
-            Ok(_) => Ok(()),
-            Err(_) => refuse("it exists and is not a records file of `explain --save`"),
-        },
+        Ok(_) if read_records(file).is_err() => refuse("it exists and is not a records file of `explain --save`"),
+        _ => Ok(()),
     }
 }
 
@@ -205,10 +193,10 @@ fn write_records(file: &Utf8Path, units: &[Unit]) -> anyhow::Result<()> {
 
 /// The kept records with this build's in place of the same units' older ones.
 fn latest_records(kept: Vec<Unit>, built: &[Unit]) -> Vec<Unit> {
-    let mut latest: Vec<Unit> =
-        kept.into_iter().filter(|unit| !built.iter().any(|new| new.id() == unit.id())).collect();
-    latest.extend(built.iter().cloned());
-    latest
+    kept.into_iter()
+        .filter(|unit| !built.iter().any(|new| new.id() == unit.id()))
+        .chain(built.iter().cloned())
+        .collect()
 }
 
 #[cfg(test)]

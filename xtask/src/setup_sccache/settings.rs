@@ -75,11 +75,6 @@ impl BackendKind {
             BackendKind::Local | BackendKind::S3 | BackendKind::Gha => None,
         }
     }
-
-    /// The variable sccache reads the backend's secret from, for those that take one.
-    pub fn password_var(self) -> Option<&'static str> {
-        self.variable(self.secret_key()?)
-    }
 }
 
 /// A backend's keys and values in its `[cache.<backend>]` table.
@@ -106,10 +101,7 @@ impl BackendUrl {
         if !schemes.contains(&scheme) {
             return Err(bad(&format!("the scheme must be {}", schemes.join(" or "))));
         }
-        let (userinfo, rest) = match after.rsplit_once('@') {
-            Some((userinfo, rest)) => (Some(userinfo), rest),
-            None => (None, after),
-        };
+        let (userinfo, rest) = after.rsplit_once('@').map_or((None, after), |(userinfo, rest)| (Some(userinfo), rest));
         let (mut username, mut password) = (None, None);
         if let Some(userinfo) = userinfo {
             if userinfo.contains(['/', '?', '#']) {
@@ -170,35 +162,32 @@ pub fn sccache_config_path(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
     if let Ok(path) = sh.var("SCCACHE_CONF") {
         return Ok(path.into());
     }
-    Ok(per_os_config_path(std::env::consts::OS, &tools::home_dir(sh)?, |name| sh.var(name).ok()))
+    Ok(per_os_paths(std::env::consts::OS, &tools::home_dir(sh)?, |name| sh.var(name).ok()).0)
 }
 
 /// sccache's own default cache directory on this OS.
 pub fn default_cache_dir(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
-    Ok(per_os_cache_dir(std::env::consts::OS, &tools::home_dir(sh)?, |name| sh.var(name).ok()))
+    Ok(per_os_paths(std::env::consts::OS, &tools::home_dir(sh)?, |name| sh.var(name).ok()).1)
 }
 
-/// Where sccache reads its config on `os` (its `directories` crate's config dir, `Mozilla.sccache`).
-fn per_os_config_path(os: &str, home: &Utf8Path, var: impl Fn(&str) -> Option<String>) -> Utf8PathBuf {
+/// Where sccache reads its config on `os`, and its default cache directory there (its
+/// `directories` crate's config and cache dirs, `Mozilla.sccache`).
+fn per_os_paths(os: &str, home: &Utf8Path, var: impl Fn(&str) -> Option<String>) -> (Utf8PathBuf, Utf8PathBuf) {
     match os {
         "windows" => {
-            let appdata = var("APPDATA").map_or_else(|| joined(home, &["AppData", "Roaming"]), Utf8PathBuf::from);
-            joined(&appdata, &["Mozilla", "sccache", "config", "config"])
+            let dir =
+                |name, fallback| var(name).map_or_else(|| joined(home, &["AppData", fallback]), Utf8PathBuf::from);
+            let config = joined(&dir("APPDATA", "Roaming"), &["Mozilla", "sccache", "config", "config"]);
+            (config, joined(&dir("LOCALAPPDATA", "Local"), &["Mozilla", "sccache", "cache"]))
         }
-        "macos" => joined(home, &["Library", "Application Support", "Mozilla.sccache", "config"]),
-        _ => joined(&xdg(&var, "XDG_CONFIG_HOME", home, ".config"), &["sccache", "config"]),
-    }
-}
-
-/// sccache's default cache directory on `os`.
-fn per_os_cache_dir(os: &str, home: &Utf8Path, var: impl Fn(&str) -> Option<String>) -> Utf8PathBuf {
-    match os {
-        "windows" => {
-            let local = var("LOCALAPPDATA").map_or_else(|| joined(home, &["AppData", "Local"]), Utf8PathBuf::from);
-            joined(&local, &["Mozilla", "sccache", "cache"])
-        }
-        "macos" => joined(home, &["Library", "Caches", "Mozilla.sccache"]),
-        _ => joined(&xdg(&var, "XDG_CACHE_HOME", home, ".cache"), &["sccache"]),
+        "macos" => (
+            joined(home, &["Library", "Application Support", "Mozilla.sccache", "config"]),
+            joined(home, &["Library", "Caches", "Mozilla.sccache"]),
+        ),
+        _ => (
+            joined(&xdg(&var, "XDG_CONFIG_HOME", home, ".config"), &["sccache", "config"]),
+            joined(&xdg(&var, "XDG_CACHE_HOME", home, ".cache"), &["sccache"]),
+        ),
     }
 }
 
@@ -283,7 +272,8 @@ mod tests {
         let unix = |os: &str, vars: &[(&str, &str)]| {
             let var = |name: &str| vars.iter().find(|(key, _)| *key == name).map(|(_, value)| (*value).to_owned());
             let shown = |path: Utf8PathBuf| path.as_str().replace('\\', "/");
-            (shown(per_os_config_path(os, "/h".into(), var)), shown(per_os_cache_dir(os, "/h".into(), var)))
+            let (config, cache) = per_os_paths(os, "/h".into(), var);
+            (shown(config), shown(cache))
         };
         assert_eq!(unix("linux", &[]), ("/h/.config/sccache/config".into(), "/h/.cache/sccache".into()));
         assert_eq!(

@@ -4,12 +4,12 @@
 
 use anyhow::{Context, bail};
 use camino::{Utf8Path, Utf8PathBuf};
+use toml_edit::Value;
 use xshell::Shell;
 
 use super::{
-    DIST_AUTH_TOKEN, DIST_AUTH_TYPE, DIST_SCHEDULER, DIST_TOKEN_VAR, INCREMENTAL, MULTILEVEL, WRAPPER,
-    cargo_config_path, install, is_sccache, memcached,
-    running::{Configured, ensure_running, trial_server, trial_server_starts},
+    DIST_KEYS, DIST_TOKEN_VAR, INCREMENTAL, MULTILEVEL, WRAPPER, cargo_config_path, install, is_sccache, memcached,
+    running::{Configured, ensure_running, trial_server},
     server::Sccache,
     settings::{self, BackendKeys, BackendKind, BackendUrl, CacheSize, Scope},
     status::{incremental_forced_on, show_status, unset_incremental},
@@ -41,12 +41,9 @@ impl flags::SetupSccache {
         let mut keys = match backend {
             BackendKind::Local => {
                 if self.multilevel {
-                    return Err(UsageError(
-                        "--multilevel puts the local disk in front of a remote backend: \
-                                           choose one with --backend"
-                            .into(),
-                    )
-                    .into());
+                    bail!(UsageError(String::from(
+                        "--multilevel puts the local disk in front of a remote backend: choose one with --backend"
+                    )));
                 }
                 return Ok(None);
             }
@@ -58,13 +55,12 @@ impl flags::SetupSccache {
                 let mut keys = vec![("bucket", given("--s3-bucket", &self.s3_bucket)?.into())];
                 if let Some(endpoint) = &self.s3_endpoint {
                     if endpoint.contains('@') {
-                        return Err(UsageError(format!(
+                        bail!(UsageError(format!(
                             "--s3-endpoint `{}` holds credentials, which sccache does not read from it: give the \
                              endpoint alone, and the keys as AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or an \
                              AWS profile)",
                             secrets::redact(endpoint)
-                        ))
-                        .into());
+                        )));
                     }
                     keys.push(("endpoint", endpoint.clone().into()));
                 }
@@ -83,49 +79,34 @@ impl flags::SetupSccache {
             }
             BackendKind::Gha => vec![("enabled", true.into()), ("version", "".into())],
         };
-        if let (Some(key), Some((secret, source))) =
-            (backend.secret_key(), self.password_off_the_command_line(sh, backend)?)
-        {
-            if keys.iter().any(|(given, _)| *given == key) {
-                return Err(UsageError(format!(
-                    "the {backend} password is given twice, in the URL and in {source}: give it once (in {source} \
-                     keeps it out of the process list and shell history)"
-                ))
-                .into());
+        // The secret from --password-file, else from sccache's own variable (`SCCACHE_REDIS_PASSWORD`,
+        // ...): the ways that keep it out of `ps` and shell history.
+        match backend.secret_key().and_then(|key| Some((key, backend.variable(key)?))) {
+            None if self.password_file.is_some() => bail!(UsageError(format!(
+                "--password-file is for the redis, memcached, webdav and azure backends; the {backend} backend reads \
+                 its credentials from its own variables or files"
+            ))),
+            None => {}
+            Some((key, var)) => {
+                if let Some((secret, source)) = read_secret(sh, self.password_file.as_deref(), var, "password")? {
+                    if keys.iter().any(|(given, _)| *given == key) {
+                        bail!(UsageError(format!(
+                            "the {backend} password is given twice, in the URL and in {source}: give it once (in \
+                             {source} keeps it out of the process list and shell history)"
+                        )));
+                    }
+                    errln!("the {backend} {} comes from {source}", key.replace('_', " "));
+                    keys.push((key, secret.into()));
+                }
             }
-            errln!("the {backend} {} comes from {source}", key.replace('_', " "));
-            keys.push((key, secret.into()));
         }
         if backend == BackendKind::Azure && !keys.iter().any(|(key, _)| *key == "connection_string") {
-            return Err(UsageError(
+            bail!(UsageError(String::from(
                 "--backend azure needs the storage account's connection string, off the command line: set \
                  SCCACHE_AZURE_CONNECTION_STRING or give --password-file"
-                    .into(),
-            )
-            .into());
+            )));
         }
         Ok(Some((backend, keys)))
-    }
-
-    /// The password from `--password-file`, else from sccache's own variable for the backend
-    /// (`SCCACHE_REDIS_PASSWORD`, ...), with where it came from: the ways that keep it out of
-    /// `ps` and shell history.
-    fn password_off_the_command_line(
-        &self,
-        sh: &Shell,
-        backend: BackendKind,
-    ) -> anyhow::Result<Option<(String, String)>> {
-        let Some(var) = backend.password_var() else {
-            if self.password_file.is_some() {
-                return Err(UsageError(format!(
-                    "--password-file is for the redis, memcached, webdav and azure backends; the {backend} backend reads \
-                     its credentials from its own variables or files"
-                ))
-                .into());
-            }
-            return Ok(None);
-        };
-        read_secret(sh, self.password_file.as_deref(), var, "password")
     }
 
     /// `--dist-scheduler` with its client token (from `--dist-token-file` or
@@ -133,7 +114,7 @@ impl flags::SetupSccache {
     fn dist_settings(&self, sh: &Shell) -> anyhow::Result<Option<(String, String)>> {
         let Some(url) = &self.dist_scheduler else {
             if self.dist_token_file.is_some() {
-                return Err(UsageError("--dist-token-file is for --dist-scheduler".into()).into());
+                bail!(UsageError("--dist-token-file is for --dist-scheduler".into()));
             }
             return Ok(None);
         };
@@ -141,12 +122,10 @@ impl flags::SetupSccache {
         let parsed = BackendUrl::parse("--dist-scheduler", url, &["http", "https"], "http[s]://host:port")
             .map_err(UsageError)?;
         if parsed.password.is_some() || parsed.username.is_some() {
-            return Err(UsageError(
+            bail!(UsageError(String::from(
                 "--dist-scheduler takes no credentials in the URL: give the token in SCCACHE_DIST_TOKEN or \
                  --dist-token-file"
-                    .into(),
-            )
-            .into());
+            )));
         }
         let (token, _) = read_secret(sh, self.dist_token_file.as_deref(), DIST_TOKEN_VAR, "token")?.ok_or_else(|| {
             UsageError(format!("--dist-scheduler needs the scheduler's client token: set {DIST_TOKEN_VAR} or give --dist-token-file"))
@@ -183,7 +162,7 @@ impl flags::SetupSccache {
         }
         if let Some((backend, _)) = &remote {
             errln!("checking that the {backend} backend answers (a trial sccache server on a free port)");
-            trial_server_starts(&sccache, &sccache_config.text())
+            trial_server(&sccache, &sccache_config.text(), |_| Ok(()))
                 .with_context(|| format!("the {backend} backend did not answer, so nothing was changed"))?;
         }
         if let Some(warning) = self.memcached_url.as_deref().and_then(memcached::small_item_limit) {
@@ -225,29 +204,15 @@ impl flags::SetupSccache {
         for kind in BackendKind::REMOTE {
             let wanted = remote.filter(|(backend, _)| *backend == kind);
             for key in kind.keys() {
-                match wanted.and_then(|(_, keys)| keys.iter().find(|(name, _)| name == key)) {
-                    Some((_, value)) => config.set(&["cache", kind.table(), key], value.clone())?,
-                    None => config.remove_marked(&["cache", kind.table(), key]),
-                }
+                let value = wanted.and_then(|(_, keys)| keys.iter().find(|(name, _)| name == key));
+                set_or_remove(&mut config, &["cache", kind.table(), key], value.map(|(_, value)| value.clone()))?;
             }
         }
-        match remote {
-            Some((backend, _)) if self.multilevel => {
-                config.set(&MULTILEVEL, toml_edit::Array::from_iter(["disk", backend.table()]))?;
-            }
-            _ => config.remove_marked(&MULTILEVEL),
-        }
-        match dist {
-            Some((scheduler, token)) => {
-                config.set(&DIST_SCHEDULER, scheduler.as_str())?;
-                config.set(&DIST_AUTH_TYPE, "token")?;
-                config.set(&DIST_AUTH_TOKEN, token.as_str())?;
-            }
-            None => {
-                for key in [&DIST_SCHEDULER[..], &DIST_AUTH_TYPE, &DIST_AUTH_TOKEN] {
-                    config.remove_marked(key);
-                }
-            }
+        let chain = remote.filter(|_| self.multilevel).map(|(backend, _)| ["disk", backend.table()]);
+        set_or_remove(&mut config, &MULTILEVEL, chain.map(toml_edit::Array::from_iter))?;
+        let dist = dist.map(|(scheduler, token)| [scheduler.as_str(), "token", token.as_str()]);
+        for (index, key) in DIST_KEYS.into_iter().enumerate() {
+            set_or_remove(&mut config, key, dist.map(|values| values[index]))?;
         }
         Ok(config)
     }
@@ -267,13 +232,18 @@ impl flags::SetupSccache {
             );
         }
         config.set(&WRAPPER, sccache.path.as_str())?;
-        if self.no_incremental {
-            config.set(&INCREMENTAL, false)?;
-        } else {
-            config.remove_marked(&INCREMENTAL);
-        }
+        set_or_remove(&mut config, &INCREMENTAL, self.no_incremental.then_some(false))?;
         Ok(config)
     }
+}
+
+/// Sets `key` to `value`; without a value, removes it if setup wrote it.
+fn set_or_remove(config: &mut TomlFile, key: &[&str], value: Option<impl Into<Value>>) -> anyhow::Result<()> {
+    match value {
+        Some(value) => return config.set(key, value),
+        None => config.remove_marked(key),
+    }
+    Ok(())
 }
 
 /// A secret (`what`: a password, a token) from `file` (its first line), else from the variable
@@ -289,13 +259,10 @@ fn read_secret(sh: &Shell, file: Option<&Utf8Path>, var: &str, what: &str) -> an
             let secret = text.strip_suffix('\n').map(|text| text.strip_suffix('\r').unwrap_or(text));
             (secret.unwrap_or(&text).to_owned(), path.to_string())
         }
-        None => match sh.var_os(var) {
-            Some(secret) => {
-                let secret = secret.into_string().map_err(|_| anyhow::anyhow!("{var} is not UTF-8 text"))?;
-                (secret, var.to_owned())
-            }
-            None => return Ok(None),
-        },
+        None => {
+            let Some(secret) = sh.var_os(var) else { return Ok(None) };
+            (secret.into_string().map_err(|_| anyhow::anyhow!("{var} is not UTF-8 text"))?, var.to_owned())
+        }
     };
     if secret.is_empty() {
         bail!("{source} holds no {what}; put the {what} in it, or leave it out");
@@ -363,10 +330,7 @@ pub(super) fn find_or_install_from(
     from: Option<InstallFrom>,
 ) -> anyhow::Result<Option<Found>> {
     if no_install && let Some(from) = from {
-        return Err(UsageError(format!(
-            "--no-install and --install-from {from} contradict each other: give one of them"
-        ))
-        .into());
+        bail!(UsageError(format!("--no-install and --install-from {from} contradict each other: give one of them")));
     }
     let why = match (tools::SCCACHE.find(sh), from) {
         (Ok(found), None) => return Ok(Some(found)),

@@ -1,16 +1,16 @@
 //! `setup-sccache status` and sccache's findings for `doctor`: what is installed, configured and
 //! running, which wrapper cargo would use and why, gathered once and shown or checked.
-#![deny(clippy::print_stdout, clippy::print_stderr)]
 
-use camino::{Utf8Path, Utf8PathBuf};
+use camino::Utf8PathBuf;
 use serde_json::{Value, json};
 use xshell::Shell;
 
 use super::{
     DIST_SCHEDULER, WRAPPER, is_sccache,
-    running::{Configured, EXPLAIN_MISSES, trial_server_starts},
+    running::{Configured, EXPLAIN_MISSES, trial_server},
     server::{DistStatus, Endpoint, Sccache, Stats},
     settings::BackendKind,
+    wrapper_program,
 };
 use crate::{
     finding::{Finding, Group, Level},
@@ -22,7 +22,6 @@ use crate::{
     workspace,
 };
 
-/// Where findings about sccache are listed.
 const GROUP: Group = Group::Sccache;
 /// The cache's share of the disk is listed with the other sizes.
 const DISK: Group = Group::Disk;
@@ -62,51 +61,41 @@ pub(super) struct Wrapper {
 impl Status {
     fn gather(sh: &Shell) -> anyhow::Result<Status> {
         let found = tools::SCCACHE.find(sh).map_err(|err| format!("{err:#}"));
+        let sccache = found.as_ref().ok().map(|found| Sccache::new(sh, found.clone()));
         let configured = Configured::read(sh)?;
         let endpoint = Endpoint::from_env(sh);
         let running = endpoint.answers();
-        let (backends, stats) = match &found {
-            Ok(found) => {
-                let sccache = Sccache::new(sh, found.clone());
-                let backends = sccache.backends()?.into_iter().filter(|(_, on)| *on).map(|(name, _)| name).collect();
-                let stats = running.then(|| sccache.stats().map_err(|err| format!("{err:#}")));
-                (backends, stats)
-            }
-            Err(_) => (Vec::new(), None),
+        let backends = match &sccache {
+            Some(sccache) => sccache.backends()?.into_iter().filter(|(_, on)| *on).map(|(name, _)| name).collect(),
+            None => Vec::new(),
         };
+        // Asked of the running server only: asking would start one.
+        let server = sccache.as_ref().filter(|_| running);
+        let stats = server.map(|sccache| sccache.stats().map_err(|err| format!("{err:#}")));
         let cache_bytes = safe_fs::usage(&configured.dir).ok().map(|usage| usage.disk);
         let wrapper = effective_wrapper(sh)?;
-        let starts = match &found {
-            Ok(found) if !running && wrapper.value.as_deref().is_some_and(is_sccache) => {
-                let sccache = Sccache::new(sh, found.clone());
-                Some(trial_server_starts(&sccache, &configured.config.text()).map_err(|err| format!("{err:#}")))
-            }
-            _ => None,
-        };
+        let starts =
+            sccache.as_ref().filter(|_| !running && wrapper.value.as_deref().is_some_and(is_sccache)).map(|sccache| {
+                trial_server(sccache, &configured.config.text(), |_| Ok(())).map_err(|err| format!("{err:#}"))
+            });
         let scheduler = configured.config.get(&DIST_SCHEDULER).and_then(|(value, _)| value.as_str().map(str::to_owned));
         let dist = scheduler.map(|scheduler| {
-            let answer = match &found {
-                // Asked of the running server only: asking would start one.
-                Ok(found) if running => Sccache::new(sh, found.clone())
-                    .dist_status()
-                    .unwrap_or_else(|err| DistStatus::Other(format!("{err:#}"))),
-                _ => return (scheduler, None),
-            };
-            (scheduler, Some(answer))
+            let answer =
+                server.map(|sccache| sccache.dist_status().unwrap_or_else(|err| DistStatus::Other(format!("{err:#}"))));
+            (scheduler, answer)
         });
         Ok(Status { found, backends, configured, endpoint, running, stats, starts, wrapper, cache_bytes, dist })
     }
 
     /// Each check with what it found and, for a problem, the fix.
     fn findings(&self, sh: &Shell) -> Vec<Finding> {
-        let mut findings = Vec::new();
-        findings.push(match &self.found {
+        let mut findings = vec![match &self.found {
             Ok(found) => Finding::ok(
                 GROUP,
                 format!("sccache {} at {} (backends: {})", found.version, found.path, self.backends.join(", ")),
             ),
             Err(err) => Finding::error(GROUP, err.clone(), "cargo xtask setup-sccache"),
-        });
+        }];
         findings.extend(self.server_findings());
         findings.push(self.wrapper_finding(sh));
         findings.extend(self.incremental_finding(sh));
@@ -138,18 +127,17 @@ impl Status {
 
     /// Config files that set a wrapper where it does harm or nothing.
     fn config_findings(&self) -> Vec<Finding> {
-        let mut findings = Vec::new();
-        for file in &self.wrapper.env_table_files {
-            findings.push(Finding::warn(
+        let env_table = self.wrapper.env_table_files.iter().map(|file| {
+            Finding::warn(
                 GROUP,
                 format!(
                     "{file} sets RUSTC_WRAPPER under [env]: that reaches build scripts, not cargo's choice of wrapper"
                 ),
                 format!("remove it from [env] in {file}; setup writes build.rustc-wrapper instead"),
-            ));
-        }
-        for file in &self.wrapper.committable_files {
-            findings.push(Finding::warn(
+            )
+        });
+        let committable = self.wrapper.committable_files.iter().map(|file| {
+            Finding::warn(
                 GROUP,
                 format!(
                     "{file}, inside the workspace, sets build.rustc-wrapper: committed, it makes every cargo command \
@@ -159,9 +147,9 @@ impl Status {
                     "remove build.rustc-wrapper from {file} and run `cargo xtask setup-sccache`, which sets it in your \
                      user configuration"
                 ),
-            ));
-        }
-        findings
+            )
+        });
+        env_table.chain(committable).collect()
     }
 
     /// `CARGO_INCREMENTAL=1`, with which sccache refuses every compilation.
@@ -236,28 +224,25 @@ impl Status {
             Some(Ok(stats)) => stats,
         };
         let location = stats.cache_location.as_deref().unwrap_or("an unknown cache");
-        let mut findings = vec![match self.configured.differs(stats) {
+        let server = match self.configured.differs(stats) {
             None => Finding::ok(GROUP, format!("the server on {endpoint} runs with {location}")),
             Some(difference) => Finding::warn(
                 GROUP,
                 format!("the running server differs from the configuration: {difference}"),
                 "cargo xtask setup-sccache start (restarts it)",
             ),
-        }];
-        findings.push(match stats.hit_rate() {
+        };
+        let hit_rate = match stats.hit_rate() {
             Some(rate) => {
                 let what = format!(
                     "hit rate {rate:.1}% since the server started ({} hits, {} misses, {} not cacheable)",
                     stats.hits, stats.misses, stats.not_cacheable
                 );
-                match stats.low_hit_rate() {
-                    true => Finding::warn(GROUP, what, EXPLAIN_MISSES),
-                    false => Finding::ok(GROUP, what),
-                }
+                if stats.low_hit_rate() { Finding::warn(GROUP, what, EXPLAIN_MISSES) } else { Finding::ok(GROUP, what) }
             }
             None => Finding::ok(GROUP, "no cache lookups yet since the server started"),
-        });
-        findings
+        };
+        vec![server, hit_rate]
     }
 
     /// The wrapper cargo uses, and whether the program it names exists.
@@ -270,11 +255,7 @@ impl Status {
                 "cargo xtask setup-sccache",
             );
         };
-        let exists = match Utf8Path::new(wrapper).components().count() {
-            1 => tools::locate(sh, wrapper).is_some(),
-            _ => Utf8Path::new(wrapper).is_file(),
-        };
-        match (exists, is_sccache(wrapper)) {
+        match (wrapper_program(sh, wrapper).is_some_and(|path| path.is_file()), is_sccache(wrapper)) {
             (false, _) => Finding::error(
                 GROUP,
                 format!("the rustc wrapper {wrapper} (from {source}) does not exist, so every cargo build fails"),
@@ -335,7 +316,6 @@ pub(super) fn unset_incremental(var: &str) -> String {
     format!("unset {var} (cargo then compiles only workspace crates incrementally, as it does by default)")
 }
 
-/// Sccache's findings, for `doctor`.
 pub(crate) fn findings(sh: &Shell) -> anyhow::Result<Vec<Finding>> {
     Ok(Status::gather(sh)?.findings(sh))
 }
@@ -370,47 +350,36 @@ const INCREMENTAL_NOTE: &str = "sccache cannot cache incremental compilations: w
 impl Status {
     /// `status`'s lines: a label and its value.
     fn lines(&self) -> Vec<(&'static str, String)> {
-        let Status { found, backends, configured, endpoint, running, wrapper, cache_bytes, .. } = self;
-        let mut lines = vec![
-            (
-                "sccache",
-                match found {
-                    Ok(found) => format!("{} {} (backends: {})", found.path, found.version, backends.join(", ")),
-                    Err(_) => "not installed".into(),
-                },
-            ),
-            (
-                "server",
-                match running {
-                    true => format!("running on {endpoint}"),
-                    false => format!("not running on {endpoint} (the first build starts it)"),
-                },
-            ),
-            (
-                "wrapper",
-                match &wrapper.value {
-                    Some(value) => format!("{value} (from {})", wrapper.source),
-                    None => format!("none: builds do not use sccache ({})", wrapper.source),
-                },
-            ),
-            ("config", configured.config.path.to_string()),
+        let Status { found, backends, configured, endpoint, running, wrapper, cache_bytes, dist, .. } = self;
+        let binary = found.as_ref().map_or("not installed".into(), |found| {
+            format!("{} {} (backends: {})", found.path, found.version, backends.join(", "))
+        });
+        let server = match running {
+            true => format!("running on {endpoint}"),
+            false => format!("not running on {endpoint} (the first build starts it)"),
+        };
+        let wrapper = match &wrapper.value {
+            Some(value) => format!("{value} (from {})", wrapper.source),
+            None => format!("none: builds do not use sccache ({})", wrapper.source),
+        };
+        let size = cache_bytes.map(|bytes| format!("{} on disk in {}", human_bytes(bytes), configured.dir));
+        let dist = dist.as_ref().map(|(scheduler, answer)| match answer {
+            Some(answer) => answer.to_string(),
+            None => format!("scheduler {scheduler} (asked when the server starts)"),
+        });
+        let config = configured.config.path.to_string();
+        [
+            ("sccache", binary),
+            ("server", server),
+            ("wrapper", wrapper),
+            ("config", config),
             ("cache", configured.describe()),
-        ];
-        if let Some(bytes) = cache_bytes {
-            let size = format!("{} on disk in {}", human_bytes(*bytes), configured.dir);
-            lines.push(("cache size", size));
-        }
-        if let Some((scheduler, answer)) = &self.dist {
-            lines.push((
-                "dist",
-                match answer {
-                    Some(answer) => answer.to_string(),
-                    None => format!("scheduler {scheduler} (asked when the server starts)"),
-                },
-            ));
-        }
-        lines.push(("incremental", INCREMENTAL_NOTE.into()));
-        lines
+        ]
+        .into_iter()
+        .chain(size.map(|size| ("cache size", size)))
+        .chain(dist.map(|dist| ("dist", dist)))
+        .chain([("incremental", INCREMENTAL_NOTE.into())])
+        .collect()
     }
 
     /// `status --json`.
@@ -423,12 +392,10 @@ impl Status {
             Some(other) => json!({"scheduler": scheduler, "answered": false, "said": other.to_string()}),
             None => json!({"scheduler": scheduler, "answered": null}),
         });
-        let binary = match found {
-            Ok(found) => {
-                json!({"path": found.path.as_str(), "version": found.version.to_string(), "backends": backends})
-            }
-            Err(_) => Value::Null,
-        };
+        let binary = found.as_ref().map_or(
+            Value::Null,
+            |found| json!({"path": found.path.as_str(), "version": found.version.to_string(), "backends": backends}),
+        );
         json!({
             "binary": binary,
             "server": {"endpoint": endpoint.to_string(), "running": running},
@@ -451,19 +418,16 @@ impl Status {
     }
 }
 
-/// The wrapper cargo would use here, where that comes from, and config files that set one wrongly.
 pub(super) fn effective_wrapper(sh: &Shell) -> anyhow::Result<Wrapper> {
     let root = workspace::root_of(sh)?;
     let mut env_table_files = Vec::new();
     let mut committable_files = Vec::new();
     let mut from_config = None;
     for file in workspace::cargo_config_files(&root, tools::cargo_home(sh).ok().as_deref()) {
-        let config = match TomlFile::read(&file) {
-            Ok(config) => config,
-            Err(err) => {
-                errln!("{}: {err:#}", paint(Stream::Stderr, Style::Bad, "warning"));
-                continue;
-            }
+        let read = TomlFile::read(&file);
+        let Ok(config) = read.inspect_err(|err| errln!("{}: {err:#}", paint(Stream::Stderr, Style::Bad, "warning")))
+        else {
+            continue;
         };
         if config.get(&["env", "RUSTC_WRAPPER"]).is_some() || config.get(&["env", "RUSTC_WRAPPER", "value"]).is_some() {
             env_table_files.push(file.clone());

@@ -1,7 +1,7 @@
 //! Why a compilation missed: its inputs compared with the previous compilation of the same unit,
 //! and a dependency's miss told as the cause of its dependents'.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
@@ -12,18 +12,12 @@ use crate::tools::Version;
 /// instrument-coverage`, `removed --cfg coverage`. cargo's unit hash only shows when nothing
 /// else differs, since it follows from the rest.
 pub(super) fn argument_changes(before: &[String], after: &[String]) -> Vec<String> {
+    // Each option of `other` pairs with one of `from` at the most: a repeated option counts.
     let missing_from = |from: &[String], other: &[String]| {
         let mut other = other.to_vec();
-        from.iter()
-            .filter(|option| match other.iter().position(|candidate| candidate == *option) {
-                Some(index) => {
-                    other.remove(index);
-                    false
-                }
-                None => true,
-            })
-            .cloned()
-            .collect::<Vec<_>>()
+        let mut pair =
+            |option: &&String| other.iter().position(|candidate| candidate == *option).map(|i| other.remove(i));
+        from.iter().filter(|option| pair(option).is_none()).cloned().collect::<Vec<_>>()
     };
     let removed = missing_from(before, after);
     let mut added = missing_from(after, before);
@@ -183,14 +177,12 @@ pub(super) fn match_previous(units: &[Unit], mut previous: Vec<Unit>) -> Vec<Opt
 }
 
 /// What differs in the unit's own inputs, in the order of what hides what: the compiler, the
-/// directory, the `CARGO_*` variables, the arguments, the variables read, the sources. After a move, paths under the old
-/// directory are read as under the new one, so only what else changed is listed too.
+/// directory, the `CARGO_*` variables, the arguments, the variables read, the sources. After a
+/// move, paths under the old directory are read as under the new one, so only what else changed is
+/// listed too.
 pub(super) fn own_causes(unit: &Unit, before: Option<&Unit>, sccache: Version) -> Vec<Cause> {
     let Some(before) = before else { return vec![Cause::First] };
-    let moved = |text: &str| match before.cwd.is_empty() {
-        true => text.to_owned(),
-        false => text.replace(&before.cwd, &unit.cwd),
-    };
+    let moved = |text: &str| if before.cwd.is_empty() { text.to_owned() } else { text.replace(&before.cwd, &unit.cwd) };
     let mut causes = Vec::new();
     if before.compiler_version != unit.compiler_version {
         let first_line = |version: &str| version.lines().next().unwrap_or_default().to_owned();
@@ -205,22 +197,13 @@ pub(super) fn own_causes(unit: &Unit, before: Option<&Unit>, sccache: Version) -
     let old_env: BTreeMap<&str, Option<String>> =
         before.hashed_env(sccache).into_iter().map(|(name, value)| (name, value.map(moved))).collect();
     let new_env = unit.hashed_env(sccache);
-    let mut vars: Vec<&str> = old_env.keys().chain(new_env.keys()).copied().collect();
-    vars.sort_unstable();
-    vars.dedup();
+    let new = |name: &str| new_env.get(name).copied().flatten();
+    let vars: BTreeSet<&str> = old_env.keys().chain(new_env.keys()).copied().collect();
     let changed: Vec<(String, Option<String>, Option<String>)> = vars
         .into_iter()
-        .map(|name| {
-            let old = old_env.get(name).cloned().flatten();
-            let new = new_env.get(name).copied().flatten().map(str::to_owned);
-            (name.to_owned(), old, new)
-        })
-        .filter(|(_, old, new)| old != new)
-        .map(|(name, _, new)| {
-            // Shown as they were: the unmoved value.
-            let old = before.env.get(&name).cloned().flatten();
-            (name, old, new)
-        })
+        .filter(|name| old_env.get(name).and_then(Option::as_deref) != new(name))
+        // Shown as they were: the unmoved value.
+        .map(|name| (name.to_owned(), before.env.get(name).cloned().flatten(), new(name).map(str::to_owned)))
         .collect();
     // What is set from outside (`CARGO_*`) comes before the arguments; what the crate reads
     // with `env!` after them, since cargo derives some (`OUT_DIR` holds its unit hash).
@@ -271,12 +254,11 @@ pub(super) fn cascade_roots(
             continue;
         }
         seen.push(index);
-        match own[index].is_empty() {
-            false => roots.push(index),
-            true => {
-                let next: Vec<usize> = deps[index].iter().copied().filter(|dep| rebuilt(*dep)).collect();
-                cascade_roots(&next, own, deps, rebuilt, roots, seen);
-            }
+        if !own[index].is_empty() {
+            roots.push(index);
+            continue;
         }
+        let next: Vec<usize> = deps[index].iter().copied().filter(|dep| rebuilt(*dep)).collect();
+        cascade_roots(&next, own, deps, rebuilt, roots, seen);
     }
 }

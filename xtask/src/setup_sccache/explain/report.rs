@@ -73,29 +73,26 @@ impl Report {
     pub(super) fn groups(&self) -> Vec<Group> {
         let mut groups: Vec<Group> = Vec::new();
         let firsts = self.units.iter().zip(&self.causes).filter_map(|(unit, causes)| Some((unit, causes.first()?)));
-        for (unit, cause) in firsts.clone().filter(|(_, cause)| !matches!(cause, Cause::Dependency { .. })) {
+        // The dependents last, so that each finds the group of the unit it was rebuilt through.
+        let (dependents, own): (Vec<_>, Vec<_>) =
+            firsts.partition(|(_, cause)| matches!(cause, Cause::Dependency { .. }));
+        for (unit, cause) in own.into_iter().chain(dependents) {
             let title = match cause {
                 Cause::Environment(changes) => format!("{} ({})", cause.kind(), names(changes).join(", ")),
                 Cause::NotCacheable(why) => format!("{} ({why})", cause.kind()),
                 _ => cause.kind().to_owned(),
             };
-            match groups.iter_mut().find(|group| group.title == title) {
-                Some(group) => group.units.push(unit.label()),
+            let found = match cause {
+                Cause::Dependency { roots, .. } => {
+                    let root = roots.first().cloned().unwrap_or_default();
+                    groups.iter_mut().find(|group| group.units.contains(&root)).map(|group| &mut group.dependents)
+                }
+                _ => groups.iter_mut().find(|group| group.title == title).map(|group| &mut group.units),
+            };
+            match found {
+                Some(units) => units.push(unit.label()),
                 None => groups.push(Group {
                     title,
-                    cause: cause.clone(),
-                    units: vec![unit.label()],
-                    dependents: Vec::new(),
-                }),
-            }
-        }
-        for (unit, cause) in firsts {
-            let Cause::Dependency { roots, .. } = cause else { continue };
-            let root = roots.first().cloned().unwrap_or_default();
-            match groups.iter_mut().find(|group| group.units.contains(&root)) {
-                Some(group) => group.dependents.push(unit.label()),
-                None => groups.push(Group {
-                    title: cause.kind().to_owned(),
                     cause: cause.clone(),
                     units: vec![unit.label()],
                     dependents: Vec::new(),
@@ -110,10 +107,7 @@ impl Report {
         let mut out = String::new();
         for (unit, causes) in self.units.iter().zip(&self.causes) {
             let Some(first) = causes.first() else { continue };
-            let outcome = match first {
-                Cause::NotCacheable(_) => "not cacheable",
-                _ => "miss",
-            };
+            let outcome = if matches!(first, Cause::NotCacheable(_)) { "not cacheable" } else { "miss" };
             let also: String = causes[1..].iter().map(|cause| format!("; also {}", cause.describe())).collect();
             out += &format!("{outcome:13}  {}: {}{also}\n", unit.label(), first.describe());
         }

@@ -42,14 +42,11 @@ impl Outcome {
     }
 
     pub(crate) fn from_name(name: &str, why: Option<&str>) -> Outcome {
-        match name {
-            "hit" => Outcome::Hit,
-            "miss" => Outcome::Miss,
-            "not cacheable" => Outcome::NotCacheable(why.unwrap_or_default().to_owned()),
-            "failed" => Outcome::Failed,
-            "cache error" => Outcome::CacheError,
-            _ => Outcome::Unknown,
-        }
+        let not_cacheable = Outcome::NotCacheable(why.unwrap_or_default().to_owned());
+        [Outcome::Hit, Outcome::Miss, not_cacheable, Outcome::Failed, Outcome::CacheError]
+            .into_iter()
+            .find(|outcome| outcome.name() == name)
+            .unwrap_or_default()
     }
 }
 
@@ -68,13 +65,11 @@ pub(crate) fn lookups(log: &str) -> Vec<Lookup> {
     // Per crate name, the lookups still waiting for the cache's answer, oldest first.
     let mut open: Vec<(String, usize)> = Vec::new();
     for message in log.lines().filter_map(message) {
-        if let Some(rest) = message.strip_prefix("parse_arguments: CannotCache(") {
-            if let Some((why, args)) = rest.split_once("): ") {
-                // `CannotCache(why, extra)`: the reason is what the statistics count.
-                let why = why.split(", ").next().unwrap_or(why);
-                found.push(Lookup { args: args.to_owned(), key: None, outcome: Outcome::NotCacheable(why.to_owned()) });
-            }
-            continue;
+        let cannot_cache = message.strip_prefix("parse_arguments: CannotCache(");
+        if let Some((why, args)) = cannot_cache.and_then(|rest| rest.split_once("): ")) {
+            // `CannotCache(why, extra)`: the reason is what the statistics count.
+            let why = why.split(", ").next().unwrap_or(why);
+            found.push(Lookup { args: args.to_owned(), key: None, outcome: Outcome::NotCacheable(why.to_owned()) });
         }
         let Some((name, event)) = message.strip_prefix('[').and_then(|rest| rest.split_once("]: ")) else { continue };
         if let Some(args) = event.strip_prefix("get_cached_or_compile: ") {
@@ -117,7 +112,6 @@ fn message(line: &str) -> Option<&str> {
     line.strip_prefix('[')?.split_once("] ").map(|(_, message)| message)
 }
 
-/// The argument list as sccache logs it.
 pub(crate) fn logged_args(args: &[String]) -> String {
     format!("{args:?}")
 }

@@ -101,7 +101,6 @@ impl Unit {
         Ok(units)
     }
 
-    /// A record the wrapper wrote.
     fn from_record(record: &CompileRecord) -> Unit {
         let args = record.args.clone();
         let env: BTreeMap<String, Option<String>> =
@@ -163,11 +162,7 @@ impl Unit {
             values(&options, "--emit").flat_map(|emit| emit.split(',')).find(|emit| emit.starts_with("dep-info"))?;
         let file = match emit.split_once('=') {
             Some((_, file)) => Utf8PathBuf::from(file),
-            None => Utf8Path::new(values(&options, "--out-dir").next()?).join(format!(
-                "{}{}.d",
-                self.crate_name,
-                self.extra_filename()
-            )),
+            None => Utf8Path::new(values(&options, "--out-dir").next()?).join(format!("{}.d", self.output_stem())),
         };
         Some(Utf8Path::new(&self.cwd).join(file))
     }
@@ -186,10 +181,7 @@ impl Unit {
 
     /// The unit as people name it: `lib 0.1.0 (lib)`.
     pub(super) fn label(&self) -> String {
-        let target = match self.target.as_str() {
-            "host" => String::new(),
-            target => format!(" for {target}"),
-        };
+        let target = if self.target == "host" { String::new() } else { format!(" for {}", self.target) };
         let crate_name = match self.crate_name == self.package.replace('-', "_") || self.kind == "build-script" {
             true => String::new(),
             false => format!(" {}", self.crate_name),
@@ -200,9 +192,8 @@ impl Unit {
     /// The file names of the crates it links (`--extern name=path`), without `lib` and extension.
     pub(super) fn extern_stems(&self) -> Vec<String> {
         values(&options(&self.args), "--extern")
-            .filter_map(|spec| spec.split_once('=').map(|(_, path)| path))
-            .filter_map(|path| Utf8Path::new(path).file_stem().map(str::to_owned))
-            .map(|stem| stem.strip_prefix("lib").map_or(stem.clone(), str::to_owned))
+            .filter_map(|spec| Utf8Path::new(spec.split_once('=')?.1).file_stem())
+            .map(|stem| stem.strip_prefix("lib").unwrap_or(stem).to_owned())
             .collect()
     }
 
@@ -287,10 +278,8 @@ impl DepInfo {
         let mut env = Vec::new();
         for line in text.lines() {
             if let Some(var) = line.strip_prefix("# env-dep:") {
-                env.push(match var.split_once('=') {
-                    Some((name, value)) => (name.to_owned(), Some(value.to_owned())),
-                    None => (var.to_owned(), None),
-                });
+                let (name, value) = var.split_once('=').map_or((var, None), |(name, value)| (name, Some(value)));
+                env.push((name.to_owned(), value.map(str::to_owned)));
             } else if let Some(path) = line.strip_suffix(':').filter(|path| !path.is_empty() && !line.starts_with('#'))
             {
                 sources.push(path.replace("\\ ", " "));
