@@ -82,23 +82,49 @@ impl flags::SetupSccache {
 
     /// Flags of the set-up itself make no sense with the other subcommands: say so, not ignore them.
     fn check_flags(&self) -> anyhow::Result<()> {
+        // Every field by name, so that a new flag does not compile until it is placed here.
+        let flags::SetupSccache {
+            no_install,
+            install_from,
+            dry_run,
+            cache_dir,
+            cache_size,
+            scope,
+            no_incremental,
+            backend,
+            redis_url,
+            memcached_url,
+            s3_bucket,
+            s3_endpoint,
+            s3_region,
+            webdav_url,
+            azure_container,
+            password_file,
+            multilevel,
+            dist_scheduler,
+            dist_token_file,
+            subcommand,
+        } = self;
         let setup_only = [
-            ("--no-install", self.no_install),
-            ("--install-from", self.install_from.is_some()),
-            ("--cache-dir", self.cache_dir.is_some()),
-            ("--cache-size", self.cache_size.is_some()),
-            ("--scope", self.scope.is_some()),
-            ("--backend", self.backend.is_some()),
-            ("--redis-url", self.redis_url.is_some()),
-            ("--memcached-url", self.memcached_url.is_some()),
-            ("--s3-bucket", self.s3_bucket.is_some()),
-            ("--s3-endpoint", self.s3_endpoint.is_some()),
-            ("--s3-region", self.s3_region.is_some()),
-            ("--webdav-url", self.webdav_url.is_some()),
-            ("--password-file", self.password_file.is_some()),
-            ("--multilevel", self.multilevel),
+            ("--no-install", *no_install),
+            ("--install-from", install_from.is_some()),
+            ("--cache-dir", cache_dir.is_some()),
+            ("--cache-size", cache_size.is_some()),
+            ("--scope", scope.is_some()),
+            ("--backend", backend.is_some()),
+            ("--redis-url", redis_url.is_some()),
+            ("--memcached-url", memcached_url.is_some()),
+            ("--s3-bucket", s3_bucket.is_some()),
+            ("--s3-endpoint", s3_endpoint.is_some()),
+            ("--s3-region", s3_region.is_some()),
+            ("--webdav-url", webdav_url.is_some()),
+            ("--azure-container", azure_container.is_some()),
+            ("--password-file", password_file.is_some()),
+            ("--multilevel", *multilevel),
+            ("--dist-scheduler", dist_scheduler.is_some()),
+            ("--dist-token-file", dist_token_file.is_some()),
         ];
-        let (name, allowed) = match &self.subcommand {
+        let (name, allowed) = match subcommand {
             flags::SetupSccacheCmd::Setup(_) => return Ok(()),
             flags::SetupSccacheCmd::Env(_) => ("env", &["--no-incremental"][..]),
             flags::SetupSccacheCmd::Clear(_) => ("clear", &["--dry-run"][..]),
@@ -109,7 +135,7 @@ impl flags::SetupSccache {
             flags::SetupSccacheCmd::Stats(_) => ("stats", &[][..]),
             flags::SetupSccacheCmd::Explain(_) => ("explain", &[][..]),
         };
-        let shared = [("--dry-run", self.dry_run), ("--no-incremental", self.no_incremental)];
+        let shared = [("--dry-run", *dry_run), ("--no-incremental", *no_incremental)];
         if let Some((flag, _)) = setup_only.iter().chain(&shared).find(|(flag, on)| *on && !allowed.contains(flag)) {
             bail!(UsageError(format!(
                 "{flag} belongs to the set-up (`cargo xtask setup-sccache {flag} ...`), not to `setup-sccache {name}`"

@@ -255,6 +255,9 @@ fn bad_flags_are_usage_errors() {
         (&["--cache-size", "10GB"][..], "whole number above 0 with K, M, G or T"),
         (&["--cache-size", "1.5G"], "whole number above 0 with K, M, G or T"),
         (&["status", "--cache-size", "1G"], "--cache-size belongs to the set-up"),
+        (&["stop", "--azure-container", "c"], "--azure-container belongs to the set-up"),
+        (&["stats", "--dist-scheduler", "http://127.0.0.1:1"], "--dist-scheduler belongs to the set-up"),
+        (&["env", "--dist-token-file", "t"], "--dist-token-file belongs to the set-up"),
         (&["--backend", "redis"], "--backend redis needs --redis-url"),
     ] {
         let output = sb.xtask(args);
