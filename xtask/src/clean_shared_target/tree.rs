@@ -1,14 +1,11 @@
 //! The contents of one directory: a single walk that measures every entry and sorts it into
 //! cargo's categories and build units (`layout`). What the flags take from it is `selection`,
-//! removing it `deletion`; this file is the walk.
-//!
-//! Links are never followed: a link is measured and removed as a link. Every error of the walk
-//! stops the task (nothing is skipped silently), and the walk ends before anything is deleted.
+//! removing it `deletion`. Links are never followed, and every error of the walk stops the task
+//! (nothing is skipped silently) before anything is deleted.
 //!
 //! The walk meets hundreds of thousands of entries in the unoptimised build `cargo xtask` runs,
-//! so it reads directories on every core and keeps the books per directory where it can: an
-//! entry is sorted from its directory's place in cargo's layout and its own name, keeps numbers
-//! and its name in a shared buffer, and gets a path only when it is shown or deleted.
+//! so it reads directories on every core, and an entry keeps numbers and its name in a shared
+//! buffer, getting a path only when it is shown or deleted.
 
 use std::{
     fs,
@@ -74,14 +71,12 @@ struct Listed {
 }
 
 impl Tree {
-    /// Lists, measures and sorts the tree, one depth after the other: the directories of a
-    /// depth are read on every core, then the tree takes their entries in, directory after
-    /// directory in the order they were handed out, so the result does not depend on timing
-    /// (every directory still comes before its contents). Each entry is measured through its
-    /// directory's handle (`DirEntry::metadata`, an `fstatat` on Linux), as `du` does:
-    /// measuring by full path, as walkdir does, makes the kernel resolve every path again
-    /// (about a third more system time on 200,000 files). Links are never followed, and a
-    /// mount point inside (by `mounts` or its device) is an error.
+    /// Lists, measures and sorts the tree, one depth after the other: a depth's directories are
+    /// read on every core, then taken in in the order they were handed out, so the result does
+    /// not depend on timing. Entries are measured through their directory's handle
+    /// (`DirEntry::metadata`, an `fstatat`), as `du` does: by full path, the kernel resolves
+    /// every path again (a third more system time on 200,000 files). A mount point inside (by
+    /// `mounts` or its device) is an error.
     pub(crate) fn scan(
         root: &Utf8Path,
         profiles: Vec<Utf8PathBuf>,
@@ -126,7 +121,7 @@ impl Tree {
             // Biggest first (a directory's size grows with its entries), so that a big directory
             // read last does not leave the other cores idle.
             level.sort_by_key(|dir| std::cmp::Reverse(tree.entries[dir.index].apparent));
-            let listings = in_parallel(&level, 1, |dir| read_listing(root, &mounts, &tree.layout, dir, progress))?;
+            let listings = in_parallel(&level, |dir| read_listing(root, &mounts, &tree.layout, dir, progress))?;
             let mut next = Vec::new();
             for (dir, listing) in level.iter().zip(listings) {
                 if let Place::Profile(_) | Place::UnitDir(_) = dir.place {
@@ -284,16 +279,12 @@ fn read_listing(
     Ok(listing)
 }
 
-/// `work` on each item, on as many threads as there are cores but with at least `per_thread`
-/// items each (with fewer, on this thread alone); results in order. Each thread takes the next
-/// item when it is done with one, so a few big items do not leave the others idle. The first
-/// error stops every thread; the one returned is the first in item order, as on one thread.
-fn in_parallel<T: Sync, R: Send>(
-    items: &[T],
-    per_thread: usize,
-    work: impl Fn(&T) -> anyhow::Result<R> + Sync,
-) -> anyhow::Result<Vec<R>> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len() / per_thread);
+/// `work` on each item, on as many threads as there are cores (and items); results in order.
+/// Each thread takes the next item when it is done with one, so a few big items do not leave the
+/// others idle. The first error stops every thread; the one returned is the first in item order,
+/// as on one thread.
+fn in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> anyhow::Result<R> + Sync) -> anyhow::Result<Vec<R>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len());
     if threads <= 1 {
         return items.iter().map(work).collect();
     }
@@ -496,14 +487,14 @@ mod tests {
     #[test]
     fn work_on_every_core_keeps_the_order_and_reports_the_first_error() {
         let items: Vec<usize> = (0..5000).collect();
-        let doubled = in_parallel(&items, 1, |&n| Ok(n * 2)).unwrap();
+        let doubled = in_parallel(&items, |&n| Ok(n * 2)).unwrap();
         assert_eq!(doubled, items.iter().map(|n| n * 2).collect::<Vec<_>>());
-        let failed = in_parallel(&items, 1, |&n| match n {
+        let failed = in_parallel(&items, |&n| match n {
             1234 | 4000 => anyhow::bail!("item {n} failed"),
             n => Ok(n),
         });
         assert_eq!(failed.unwrap_err().to_string(), "item 1234 failed");
-        assert!(in_parallel(&items[..0], 1, |&n| Ok(n)).unwrap().is_empty());
+        assert!(in_parallel(&items[..0], |&n| Ok(n)).unwrap().is_empty());
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::{
     ops::Range,
     sync::{
-        Arc, Condvar, Mutex,
+        Arc, Condvar, Mutex, MutexGuard, PoisonError,
         atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
     },
 };
@@ -21,13 +21,10 @@ use crate::{
 };
 
 impl Tree {
-    /// Deletes the selection, exactly the entries the scan found, on every core, through
-    /// directory handles (`safe_fs`): each directory is opened from the one above without
-    /// following links and checked to be the one scanned before anything in it is removed. A
-    /// directory that changed is left whole; an entry that cannot be removed is recorded, and the
-    /// rest goes on. In each directory the lock file we hold goes last, so builds keep out until
-    /// the end, and only if all else went; a directory is removed once emptied. A file that
-    /// appeared since the scan keeps its directory.
+    /// Deletes the selection, exactly the entries the scan found (`Deletion`). A directory that
+    /// changed is left whole; an entry that cannot be removed is recorded, and the rest goes on.
+    /// In each directory the lock file we hold goes last, so builds keep out until the end, and
+    /// only if all else went. A file that appeared since the scan keeps its directory.
     pub(crate) fn delete(&self, selection: &Selection, locks: &mut Locks, progress: &Progress) -> Deleted {
         let count = self.entries.len();
         // Each directory's entries were taken in together, so they are one run of indices (the
@@ -40,9 +37,7 @@ impl Tree {
         // Whether anything in an entry (or the entry itself) is selected: where to go.
         let mut visit = selection.selected.clone();
         for index in (1..count).rev() {
-            if visit[index] {
-                visit[self.entries[index].parent] = true;
-            }
+            visit[self.entries[index].parent] |= visit[index];
         }
         let deletion = Deletion {
             tree: self,
@@ -68,7 +63,7 @@ impl Tree {
         Deleted {
             removed: Selection { selected, over_limit: None },
             errors: deletion.errors.into_inner(),
-            failures: deletion.failures.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()),
+            failures: deletion.failures.into_inner().unwrap_or_else(PoisonError::into_inner),
         }
     }
 }
@@ -131,7 +126,7 @@ impl Deletion<'_> {
     fn work(&self) {
         loop {
             let job = {
-                let mut queue = self.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                let mut queue = locked(&self.queue);
                 loop {
                     if let Some(job) = queue.jobs.pop() {
                         queue.busy += 1;
@@ -141,11 +136,11 @@ impl Deletion<'_> {
                         self.ready.notify_all();
                         return;
                     }
-                    queue = self.ready.wait(queue).unwrap_or_else(|poisoned| poisoned.into_inner());
+                    queue = self.ready.wait(queue).unwrap_or_else(PoisonError::into_inner);
                 }
             };
             self.run(job);
-            let mut queue = self.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut queue = locked(&self.queue);
             queue.busy -= 1;
             if queue.busy == 0 && queue.jobs.is_empty() {
                 self.ready.notify_all();
@@ -194,7 +189,7 @@ impl Deletion<'_> {
         }
         if !subdirs.is_empty() {
             open.pending.fetch_add(subdirs.len(), Ordering::AcqRel);
-            let mut queue = self.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut queue = locked(&self.queue);
             queue.jobs.extend(subdirs.into_iter().map(|index| Job { parent: Some(open.clone()), index }));
             self.ready.notify_all();
         }
@@ -213,16 +208,11 @@ impl Deletion<'_> {
         let lock_file = self.children[open.index].clone().find(|&child| {
             self.visit[child] && tree.entries[child].kind == Kind::File && tree.name(child) == CARGO_LOCK
         });
-        if let Some(child) = lock_file {
-            if complete {
-                self.locks
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner())
-                    .release(tree.path(child).as_std_path());
-                complete = self.remove(child, open.handle.remove_file(CARGO_LOCK));
-            } else {
-                complete = false;
-            }
+        if let Some(child) = lock_file
+            && complete
+        {
+            locked(&self.locks).release(tree.path(child).as_std_path());
+            complete = self.remove(child, open.handle.remove_file(CARGO_LOCK));
         }
         let Some(parent) = open.parent.clone() else { return };
         if complete && self.selection.selected[open.index] {
@@ -250,9 +240,14 @@ impl Deletion<'_> {
 
     fn fail(&self, index: usize, err: &std::io::Error) {
         self.errors.fetch_add(1, Ordering::Relaxed);
-        let mut failures = self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut failures = locked(&self.failures);
         if failures.len() < FAILURES_SHOWN {
             failures.push((self.tree.path(index), err.to_string()));
         }
     }
+}
+
+/// Poisoning is passed over: a worker's panic reaches the caller when the threads' scope ends.
+fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
