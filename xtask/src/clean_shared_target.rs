@@ -383,10 +383,8 @@ fn delete(sh: &Shell, plans: &mut [Plan], reports: &mut [Report], progress: &Pro
         deletions.push(plan.tree.delete(&plan.selection, &mut plan.dir.locks, progress));
         progress.finish();
     }
-    let mut removed_links = tree::FastMap::default();
-    for (plan, deleted) in plans.iter().zip(&deletions) {
-        plan.tree.count_removed_links(&deleted.removed, &mut removed_links);
-    }
+    let removed_links =
+        tree::removed_links(plans.iter().zip(&deletions).map(|(plan, done)| (&plan.tree, &done.removed)));
     for ((plan, report), deleted) in plans.iter().zip(reports.iter_mut()).zip(deletions) {
         report.removed = Some(plan.tree.removal(&deleted.removed, &removed_links, 0).total);
         report.free_after = free_space(sh, &plan.dir.real);

@@ -78,9 +78,7 @@ pub(super) fn measure(label: &str, dir: &Utf8Path) -> Finding {
         let tree = Tree::scan(&real, safety::profile_dirs(&real)?, &MountPoints::read()?, &progress)?;
         progress.finish();
         let selection = tree.select(&Filters::everything(), false);
-        let mut links = tree::FastMap::default();
-        tree.count_removed_links(&selection, &mut links);
-        let mut removal = tree.removal(&selection, &links, 0);
+        let mut removal = tree.removal(&selection, &tree::removed_links([(&tree, &selection)]), 0);
         removal.total = tree.total;
         Ok(removal)
     })();

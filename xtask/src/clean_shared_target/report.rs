@@ -14,10 +14,7 @@ use crate::secrets::err;
 
 /// Each plan's report, a hard-linked file counted as freed only if every link to it goes.
 pub(super) fn reports(plans: &[Plan]) -> Vec<Report> {
-    let mut removed_links = tree::FastMap::default();
-    for plan in plans {
-        plan.tree.count_removed_links(&plan.selection, &mut removed_links);
-    }
+    let removed_links = tree::removed_links(plans.iter().map(|plan| (&plan.tree, &plan.selection)));
     plans.iter().map(|plan| plan.report(&removed_links)).collect()
 }
 
@@ -124,22 +121,12 @@ pub(super) fn preview(reports: &[Report], note: Option<&str>) -> String {
     out
 }
 
-pub(super) fn free(bytes: Option<u64>) -> String {
-    bytes.map_or_else(|| "unknown".to_owned(), human_bytes)
-}
-
 /// `Removed N files, X (Y on disk) from DIR; free space A → B`, then what could not be removed.
 pub(super) fn result_lines(report: &Report) -> String {
     let removed = report.removed.unwrap_or_default();
-    let mut out = format!(
-        "Removed {} files, {} ({} on disk) from {}; free space {} → {}\n",
-        removed.files,
-        human_bytes(removed.apparent),
-        human_bytes(removed.disk),
-        report.real,
-        free(report.free_before),
-        free(report.free_after)
-    );
+    let free = |bytes: Option<u64>| bytes.map_or_else(|| "unknown".to_owned(), human_bytes);
+    let (before, after) = (free(report.free_before), free(report.free_after));
+    let mut out = format!("Removed {} from {}; free space {before} → {after}\n", sizes(removed), report.real);
     if let Some((errors @ 1.., failures)) = &report.failed {
         let left = report.remove.files.saturating_sub(removed.files);
         out += &format!(

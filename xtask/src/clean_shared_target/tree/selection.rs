@@ -104,8 +104,7 @@ impl Tree {
         let chosen = self.chosen_items(filters, cargos_layout_only);
         let mut selection = Selection { selected: self.selected_entries(&chosen, filters), over_limit: None };
         if let Some(limit) = filters.max_size {
-            let mut links = FastMap::default();
-            self.count_removed_links(&selection, &mut links);
+            let links = removed_links([(self, &selection)]);
             let left = self.total.disk.saturating_sub(self.removal(&selection, &links, 0).total.disk);
             selection.over_limit = (left > limit).then_some(left);
         }
@@ -225,18 +224,9 @@ impl Tree {
         disk
     }
 
-    /// Links to each hard-linked file that the selection removes, to add up across trees.
-    pub(crate) fn count_removed_links(&self, selection: &Selection, counts: &mut FastMap<FileId, u64>) {
-        for &index in &self.linked {
-            if selection.selected[index] {
-                *counts.entry(self.entries[index].id).or_default() += 1;
-            }
-        }
-    }
-
     /// What removing the selection frees: in total, per category, and its `largest` items. A
-    /// hard-linked file counts once, and only when all its links go (`removed_links` from
-    /// `count_removed_links` over every tree of this run).
+    /// hard-linked file counts once, and only when all its links go (`removed_links` over every
+    /// tree of this run).
     pub(crate) fn removal(
         &self,
         selection: &Selection,
@@ -295,4 +285,15 @@ impl Selection {
             tree.entries.iter().zip(&self.selected).filter(|(entry, chosen)| **chosen && entry.kind != Kind::Dir);
         files.count() as u64
     }
+}
+
+/// How many links to each hard-linked file the selections remove, over the trees of this run.
+pub(crate) fn removed_links<'a>(removed: impl IntoIterator<Item = (&'a Tree, &'a Selection)>) -> FastMap<FileId, u64> {
+    let mut counts = FastMap::default();
+    for (tree, selection) in removed {
+        for &index in tree.linked.iter().filter(|&&index| selection.selected[index]) {
+            *counts.entry(tree.entries[index].id).or_default() += 1;
+        }
+    }
+    counts
 }
