@@ -12,10 +12,7 @@ mod safety;
 mod source;
 mod tree;
 
-use std::{
-    io::{BufRead, IsTerminal, Write},
-    time::SystemTime,
-};
+use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::{Context, bail};
 use camino::{Utf8Path, Utf8PathBuf};
@@ -42,8 +39,6 @@ const LARGEST: usize = 10;
 
 /// A directory to clean, as configured.
 struct Directory {
-    /// "target dir" or "build dir".
-    role: &'static str,
     path: Utf8PathBuf,
     setting: Setting,
     source: Source,
@@ -131,23 +126,12 @@ impl flags::CleanSharedTarget {
     /// the plan is the output, with why nothing was deleted.
     fn consent_to(&self, reports: &[Report]) -> anyhow::Result<bool> {
         let anything = reports.iter().any(|report| report.remove != Bytes::default());
-        let consent = if anything {
-            consent(self.dry_run, self.yes, std::io::stdin().is_terminal() && std::io::stderr().is_terminal())
-        } else {
-            Consent::DryRun
-        };
-        let go = match consent {
-            Consent::DryRun | Consent::NeedYes => false,
-            Consent::Go => true,
-            Consent::Ask => {
-                err!("{}", preview(reports, None));
-                ask("Delete these files? [y/N] ")?
-            }
-        };
-        if go {
-            if consent == Consent::Go && !self.json {
-                err!("{}", preview(reports, None));
-            }
+        let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+        let consent = if anything { consent(self.dry_run, self.yes, terminal) } else { Consent::DryRun };
+        if consent == Consent::Ask || (consent == Consent::Go && !self.json) {
+            err!("{}", preview(reports, None));
+        }
+        if consent == Consent::Go || (consent == Consent::Ask && ask("Delete these files? [y/N] ")?) {
             return Ok(true);
         }
         let note = match consent {
@@ -189,12 +173,8 @@ impl flags::CleanSharedTarget {
                 bail!("--target-dir is empty, which names no directory. Nothing was deleted.");
             }
             // Relative to where the user is, not to the workspace root the shell moved to.
-            let dirs = vec![Directory {
-                role: "target dir",
-                path: workspace::users_absolute(&dir)?,
-                setting: source::TARGET_DIR,
-                source: Source::Flag,
-            }];
+            let path = workspace::users_absolute(&dir)?;
+            let dirs = vec![Directory { path, setting: source::TARGET_DIR, source: Source::Flag }];
             return Ok((dirs, Workspace::load(sh)?));
         }
         // Before `cargo metadata`, so that an empty variable gets this task's message.
@@ -215,8 +195,8 @@ impl flags::CleanSharedTarget {
             profile: self.profile.as_deref().map(profile_dir_name).map(str::to_owned),
             older_than: self.older_than.map(|age| age.0),
             max_size: self.max_size.map(|size| size.0),
-            now: SystemTime::now(),
             running_program,
+            ..Filters::everything()
         })
     }
 }
@@ -237,15 +217,9 @@ fn sources(sh: &Shell) -> anyhow::Result<[Source; 2]> {
 /// The directories cargo uses for `ws`, with what set them; the build directory only when it is
 /// not the target directory.
 fn configured(ws: &Workspace, [target_source, build_source]: [Source; 2]) -> Vec<Directory> {
-    let mut dirs = vec![Directory {
-        role: "target dir",
-        path: ws.target_dir.clone(),
-        setting: source::TARGET_DIR,
-        source: target_source,
-    }];
+    let mut dirs = vec![Directory { path: ws.target_dir.clone(), setting: source::TARGET_DIR, source: target_source }];
     if ws.build_dir != ws.target_dir {
-        let path = ws.build_dir.clone();
-        dirs.push(Directory { role: "build dir", path, setting: source::BUILD_DIR, source: build_source });
+        dirs.push(Directory { path: ws.build_dir.clone(), setting: source::BUILD_DIR, source: build_source });
     }
     dirs
 }
@@ -310,7 +284,7 @@ fn check(
 ) -> anyhow::Result<Option<Checked>> {
     let metadata = match dir.path.symlink_metadata() {
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            errln!("{} {} does not exist: nothing to clean there", dir.role, dir.path);
+            errln!("{} {} does not exist: nothing to clean there", dir.setting.role, dir.path);
             return Ok(None);
         }
         other => other.with_context(|| format!("could not read {}", dir.path))?,
@@ -351,7 +325,7 @@ fn check(
         errln!("warning: {lock} is locked by a running build; cleaning anyway because of --force");
     }
     if is_link {
-        errln!("{} {} is a link to {real}: checked and cleaning {real}; the link stays", dir.role, dir.path);
+        errln!("{} {} is a link to {real}: checked and cleaning {real}; the link stays", dir.setting.role, dir.path);
     }
     let (shared, tagged) = (!real.starts_with(workspace_root), not_cargos.is_none());
     Ok(Some(Checked { shared, tagged, dir, real, is_link, locks, profiles }))

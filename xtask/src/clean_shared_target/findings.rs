@@ -43,7 +43,8 @@ pub(crate) fn findings(sh: &Shell, ws: &Workspace, coverage_dir: &Utf8Path) -> V
         if !measured.iter().any(|done| dir.path.starts_with(done)) {
             let whose =
                 if dir.path.starts_with(&ws.root) { "the workspace's own" } else { "shared: outside the workspace" };
-            let label = format!("{} {} (set by {}; {whose})", dir.role, dir.path, dir.source.describe(dir.setting));
+            let label =
+                format!("{} {} (set by {}; {whose})", dir.setting.role, dir.path, dir.source.describe(dir.setting));
             findings.push(measure(&label, &dir.path));
             measured.push(&dir.path);
         }

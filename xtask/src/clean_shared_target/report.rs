@@ -29,7 +29,7 @@ impl Plan {
     pub(super) fn report(&self, removed_links: &tree::FastMap<crate::safe_fs::FileId, u64>) -> Report {
         let removal = self.tree.removal(&self.selection, removed_links, LARGEST);
         Report {
-            role: self.dir.dir.role,
+            role: self.dir.dir.setting.role,
             path: self.dir.dir.path.clone(),
             real: self.dir.real.clone(),
             is_link: self.dir.is_link,
