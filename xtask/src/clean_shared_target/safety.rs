@@ -39,18 +39,18 @@ impl Protected {
         members: impl IntoIterator<Item = Utf8PathBuf>,
         mounts: MountPoints,
     ) -> Protected {
-        let mut dirs: Vec<(String, Utf8PathBuf)> = Vec::new();
         let homes: Vec<(String, Utf8PathBuf)> = [("CARGO_HOME", cargo_home), ("RUSTUP_HOME", rustup_home)]
             .into_iter()
             .filter_map(|(what, dir)| Some((what.to_owned(), real(dir?))))
             .collect();
-        dirs.extend(home.map(|home| ("the home directory".to_owned(), home)));
-        dirs.extend(homes.iter().cloned());
-        dirs.push(("the workspace root".to_owned(), workspace_root.to_owned()));
-        dirs.extend(members.into_iter().map(|dir| (format!("workspace member {dir}"), dir)));
-        for (_, dir) in &mut dirs {
-            *dir = real(std::mem::take(dir));
-        }
+        let dirs = home
+            .into_iter()
+            .map(|home| ("the home directory".to_owned(), home))
+            .chain(homes.iter().cloned())
+            .chain([("the workspace root".to_owned(), workspace_root.to_owned())])
+            .chain(members.into_iter().map(|dir| (format!("workspace member {dir}"), dir)))
+            .map(|(what, dir)| (what, real(dir)))
+            .collect();
         Protected { dirs, homes, mounts }
     }
 }

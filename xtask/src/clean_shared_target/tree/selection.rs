@@ -52,8 +52,7 @@ impl Filters {
         !self.only.is_empty() || self.profile.is_some()
     }
 
-    /// Whether the path-based flags (`--only`, `--profile`) take `relative`. It reads no more
-    /// than `Layout::path_depth_read` components of it.
+    /// Whether `--only` and `--profile` take `relative`, from its first `path_depth_read` parts.
     pub(super) fn takes_path(&self, layout: &Layout, relative: &str) -> bool {
         if !self.by_path() {
             return true;
@@ -75,8 +74,8 @@ impl Filters {
 }
 
 impl Layout {
-    /// How many leading components of a path `Filters::takes_path` reads: the profile's and
-    /// the one after it, or the first `DOC_DEPTH`.
+    /// How many leading components `Filters::takes_path` reads: a profile's and one more, or
+    /// `DOC_DEPTH`.
     fn path_depth_read(&self) -> usize {
         self.profiles.iter().map(|profile| profile.components().count() + 1).max().unwrap_or(0).max(DOC_DEPTH)
     }
@@ -98,8 +97,8 @@ pub(crate) struct Selection {
 }
 
 impl Tree {
-    /// What `filters` take. With `cargos_layout_only` (a directory that has no cargo tag, cleaned
-    /// with `--force`) what lies at the top outside cargo's layout stays (`Tree::foreign`).
+    /// What `filters` take. With `cargos_layout_only` (no cargo tag, `--force`), what lies at the
+    /// top outside cargo's layout stays (`Tree::foreign`).
     pub(crate) fn select(&self, filters: &Filters, cargos_layout_only: bool) -> Selection {
         let chosen = self.chosen_items(filters, cargos_layout_only);
         let mut selection = Selection { selected: self.selected_entries(&chosen, filters), over_limit: None };
@@ -146,8 +145,8 @@ impl Tree {
         chosen
     }
 
-    /// Per entry, whether it goes: its item is `chosen` and the path filters take it, it is not
-    /// the tag or the running program, and for a directory, everything in it goes.
+    /// Per entry, whether it goes: its item is `chosen`, the path filters take it, it is not the
+    /// tag or the running program, and for a directory, everything in it goes.
     fn selected_entries(&self, chosen: &[bool], filters: &Filters) -> Vec<bool> {
         let taken_by_path = filters.by_path().then(|| self.taken_by_path(filters));
         // Every entry comes after its directory, so walking the list backwards meets each
@@ -181,8 +180,8 @@ impl Tree {
         selected
     }
 
-    /// The items at the top that are neither a profile directory, nor above one, nor something
-    /// cargo or the tools it runs put there.
+    /// The items at the top that are no profile directory, nor above one, nor put there by cargo
+    /// or the tools it runs.
     fn foreign_items(&self) -> impl Iterator<Item = usize> + '_ {
         (0..self.items.len()).filter(|&item| {
             let Item { key, first, .. } = self.items[item];
@@ -195,8 +194,8 @@ impl Tree {
         self.foreign_items().map(|item| self.name(self.items[item].first).to_owned()).collect()
     }
 
-    /// Per entry, whether `--only` and `--profile` take its path. Entries deeper than what
-    /// `takes_path` reads share their directory's answer, and get no path of their own.
+    /// Per entry, whether `--only` and `--profile` take its path; deeper than `takes_path` reads,
+    /// its directory's answer (no path is made).
     fn taken_by_path(&self, filters: &Filters) -> Vec<bool> {
         let read = self.layout.path_depth_read();
         let mut depth = vec![0; self.entries.len()];
@@ -252,8 +251,7 @@ impl Tree {
         let mut categories: Vec<(Category, Bytes)> =
             categories.into_iter().zip(by_category).filter_map(|(category, bytes)| Some((category, bytes?))).collect();
         categories.sort_unstable_by_key(|(category, bytes)| (std::cmp::Reverse(bytes.disk), *category));
-        // The `largest` by disk, the first found among equals: kept in order as they come, which
-        // is cheaper than sorting tens of thousands of items for the few shown.
+        // The `largest` by disk, the first found among equals: cheaper than sorting every item.
         let mut items: Vec<(usize, Bytes)> = Vec::with_capacity(largest + 1);
         for (item, bytes) in by_item.into_iter().enumerate() {
             let full = items.len() == largest && items.last().is_none_or(|(_, last)| last.disk >= bytes.disk);
