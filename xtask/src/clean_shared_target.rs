@@ -28,7 +28,7 @@ use self::{
 use crate::secrets::{err, errln, out, outln};
 use crate::{
     flags,
-    safe_fs::{MountPoints, free_space},
+    safe_fs::{FileId, MountPoints, free_space},
     toml_file::TomlFile,
     tools,
     workspace::{self, Workspace},
@@ -62,8 +62,15 @@ impl flags::CleanSharedTarget {
         let (directories, ws) = self.directories(sh)?;
         let protected = protected(sh, &ws)?;
         let checked = self.check_all(directories, &protected, &ws)?;
+        let filters = self.filters()?;
         let progress = Progress::new(std::io::stderr().is_terminal());
-        let mut plans = self.measure(sh, checked, &protected, &progress)?;
+        let mut plans = Vec::new();
+        for dir in checked {
+            let tree = Tree::scan(&dir.real, dir.profiles.clone(), &protected.mounts, &progress)?;
+            let selection = tree.select(&filters, !dir.tagged);
+            plans.push(Plan { free_before: free_space(sh, &dir.real), dir, tree, selection });
+        }
+        progress.finish();
         let mut reports = reports(&plans);
         if self.consent_to(&reports)? {
             delete(sh, &mut plans, &mut reports, &progress);
@@ -101,25 +108,6 @@ impl flags::CleanSharedTarget {
             checked.push(dir);
         }
         Ok(checked)
-    }
-
-    /// Each checked directory scanned, and what the flags select in it.
-    fn measure(
-        &self,
-        sh: &Shell,
-        checked: Vec<Checked>,
-        protected: &Protected,
-        progress: &Progress,
-    ) -> anyhow::Result<Vec<Plan>> {
-        let filters = self.filters()?;
-        let mut plans = Vec::new();
-        for dir in checked {
-            let tree = Tree::scan(&dir.real, dir.profiles.clone(), &protected.mounts, progress)?;
-            let selection = tree.select(&filters, !dir.tagged);
-            plans.push(Plan { free_before: free_space(sh, &dir.real), dir, tree, selection });
-        }
-        progress.finish();
-        Ok(plans)
     }
 
     /// Shows the plan and says whether to delete: `--yes`, or a yes on the terminal. When not,
@@ -233,7 +221,7 @@ fn configured(ws: &Workspace, [target_source, build_source]: [Source; 2]) -> Vec
 pub(crate) fn remove_tree(
     dir: &Utf8Path,
     made_by_cargo: bool,
-    expected: crate::safe_fs::FileId,
+    expected: FileId,
     dry_run: bool,
 ) -> anyhow::Result<Result<u64, String>> {
     let mut locks = Locks::none();
