@@ -224,7 +224,7 @@ pub(crate) fn remove_tree(
     expected: FileId,
     dry_run: bool,
 ) -> anyhow::Result<Result<u64, String>> {
-    let mut locks = Locks::none();
+    let mut locks = Locks::default();
     let mut profiles = Vec::new();
     if made_by_cargo {
         profiles = safety::profile_dirs(dir)?;

@@ -197,15 +197,12 @@ pub(crate) fn profile_dirs(dir: &Utf8Path) -> anyhow::Result<Vec<Utf8PathBuf>> {
 
 /// Locks held on profile directories until the clean is over, so that a build started meanwhile
 /// waits instead of writing into a directory being deleted.
+#[derive(Default)]
 pub(crate) struct Locks {
     held: Vec<(Utf8PathBuf, File)>,
 }
 
 impl Locks {
-    pub(crate) fn none() -> Locks {
-        Locks { held: Vec::new() }
-    }
-
     /// Takes cargo's lock in each profile directory of `dir` without waiting. A lock that is busy
     /// is a refusal, or with `force` a warning (returned as the second element).
     pub(crate) fn take(

@@ -104,19 +104,13 @@ impl Tree {
         let mut seen_links = FastSet::default();
         let modified = root_metadata.modified().with_context(|| format!("could not read the time of {root}"))?;
         let Measured { id, apparent, disk, .. } = measure(root.as_std_path(), &root_metadata);
-        let (kind, item, category) = (Kind::Dir, CONTAINERS, Category::Other);
+        let (kind, item, category, place) = (Kind::Dir, CONTAINERS, Category::Other, Place::AboveProfiles);
         let entry = Entry { parent: ROOT, name: 0..0, kind, id, apparent, disk, links: None, modified, item, category };
         tree.push(entry, &mut seen_links);
         progress.scanned(apparent);
 
         let mut units: FastMap<(usize, u64), usize> = FastMap::default();
-        let mut level = vec![DirToRead {
-            index: ROOT,
-            place: Place::AboveProfiles,
-            category: Category::Other,
-            relative: Utf8PathBuf::new(),
-            depth: 0,
-        }];
+        let mut level = vec![DirToRead { index: ROOT, place, category, relative: Utf8PathBuf::new(), depth: 0 }];
         while !level.is_empty() {
             // Biggest first (a directory's size grows with its entries), so that a big directory
             // read last does not leave the other cores idle.
@@ -152,11 +146,9 @@ impl Tree {
         }
 
         tree.join_links_to_units();
-        for entry in &tree.entries {
+        for entry in tree.entries.iter().filter(|entry| entry.kind != Kind::Dir) {
             let newest = &mut tree.items[entry.item].newest;
-            if entry.kind != Kind::Dir && *newest < Some(entry.modified) {
-                *newest = Some(entry.modified);
-            }
+            *newest = (*newest).max(Some(entry.modified));
         }
         Ok(tree)
     }
@@ -244,11 +236,10 @@ fn read_listing(
     let mut listing = Listing { names: String::new(), entries: Vec::new() };
     for entry in root.join(&dir.relative).read_dir().with_context(unreadable)? {
         let entry = entry.with_context(unreadable)?;
-        let name = entry.file_name().into_string().map_err(|name| {
-            let path = root.join(&dir.relative).into_std_path_buf().join(name);
+        let name = entry.file_name().into_string().map_err(|_| {
             anyhow::anyhow!(
                 "{} is not a valid UTF-8 path; rename or remove it yourself, then run again. Nothing was deleted.",
-                path.display()
+                entry.path().display()
             )
         })?;
         let shown = || root.join(&dir.relative).join(&name);

@@ -123,29 +123,21 @@ struct Open {
 }
 
 impl Deletion<'_> {
+    /// Takes jobs until there are none and none is running (which could queue more).
     fn work(&self) {
+        let mut queue = locked(&self.queue);
         loop {
-            let job = {
-                let mut queue = locked(&self.queue);
-                loop {
-                    if let Some(job) = queue.jobs.pop() {
-                        queue.busy += 1;
-                        break job;
-                    }
-                    if queue.busy == 0 {
-                        self.ready.notify_all();
-                        return;
-                    }
-                    queue = self.ready.wait(queue).unwrap_or_else(PoisonError::into_inner);
-                }
-            };
+            let waiting = |queue: &mut Queue| queue.jobs.is_empty() && queue.busy > 0;
+            queue = self.ready.wait_while(queue, waiting).unwrap_or_else(PoisonError::into_inner);
+            let Some(job) = queue.jobs.pop() else { break };
+            queue.busy += 1;
+            drop(queue);
             self.run(job);
-            let mut queue = locked(&self.queue);
+            queue = locked(&self.queue);
             queue.busy -= 1;
-            if queue.busy == 0 && queue.jobs.is_empty() {
-                self.ready.notify_all();
-            }
         }
+        // The last job is done: the threads still waiting end too.
+        self.ready.notify_all();
     }
 
     /// Opens the job's directory, checked to be the one scanned, removes its files and queues its
@@ -226,16 +218,11 @@ impl Deletion<'_> {
     }
 
     fn remove(&self, index: usize, removed: std::io::Result<()>) -> bool {
-        match removed {
-            Ok(()) => {
-                self.removed[index].store(true, Ordering::Relaxed);
-                true
-            }
-            Err(err) => {
-                self.fail(index, &err);
-                false
-            }
+        match &removed {
+            Ok(()) => self.removed[index].store(true, Ordering::Relaxed),
+            Err(err) => self.fail(index, err),
         }
+        removed.is_ok()
     }
 
     fn fail(&self, index: usize, err: &std::io::Error) {
