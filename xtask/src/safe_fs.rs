@@ -476,28 +476,21 @@ fn is_mount_root_by_statfs(_: &Utf8Path) -> bool {
 /// (`\040` for a space) undone. Points that are not UTF-8 cannot be a UTF-8 path's prefix.
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 fn parse_mountinfo(text: &str) -> Vec<Utf8PathBuf> {
-    text.lines()
-        .filter_map(|line| line.split(' ').nth(4))
-        .filter_map(|field| {
-            let bytes = field.as_bytes();
-            let mut out = Vec::with_capacity(bytes.len());
-            let mut at = 0;
-            while at < bytes.len() {
-                let octal = bytes.get(at + 1..at + 4).filter(|digits| digits.iter().all(|d| (b'0'..=b'7').contains(d)));
-                match (bytes[at], octal) {
-                    (b'\\', Some(digits)) => {
-                        out.push(digits.iter().fold(0u8, |value, digit| value.wrapping_mul(8) + (digit - b'0')));
-                        at += 4;
-                    }
-                    (byte, _) => {
-                        out.push(byte);
-                        at += 1;
-                    }
+    let unescape = |field: &str| {
+        let mut parts = field.split('\\');
+        let mut out = parts.next().unwrap_or_default().as_bytes().to_vec();
+        for part in parts {
+            match part.as_bytes() {
+                [a @ b'0'..=b'7', b @ b'0'..=b'7', c @ b'0'..=b'7', rest @ ..] => {
+                    out.push((a - b'0') << 6 | (b - b'0') << 3 | (c - b'0'));
+                    out.extend(rest);
                 }
+                rest => out.extend([b'\\'].iter().chain(rest)),
             }
-            String::from_utf8(out).ok().map(Utf8PathBuf::from)
-        })
-        .collect()
+        }
+        String::from_utf8(out).ok().map(Utf8PathBuf::from)
+    };
+    text.lines().filter_map(|line| line.split(' ').nth(4)).filter_map(unescape).collect()
 }
 
 #[cfg(test)]

@@ -294,19 +294,14 @@ fn in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> anyhow::Resul
         }
         done
     };
-    let mut results: Vec<Option<anyhow::Result<R>>> = items.iter().map(|_| None).collect();
-    std::thread::scope(|scope| {
+    let mut done: Vec<(usize, anyhow::Result<R>)> = std::thread::scope(|scope| {
         let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(run)).collect();
         let own = run();
-        for (at, result) in helpers.into_iter().flat_map(|helper| helper.join().expect("a worker thread panicked")) {
-            results[at] = Some(result);
-        }
-        for (at, result) in own {
-            results[at] = Some(result);
-        }
+        helpers.into_iter().flat_map(|helper| helper.join().expect("a worker thread panicked")).chain(own).collect()
     });
     // Items are taken in order, so every item before the first error has run.
-    results.into_iter().map(|result| result.expect("an item before the first error did not run")).collect()
+    done.sort_unstable_by_key(|(at, _)| *at);
+    done.into_iter().map(|(_, result)| result).collect()
 }
 
 /// Whether `path` is the running program `exe` or, in a `deps/` directory beside it, the file

@@ -33,13 +33,8 @@ pub(super) const ROOT: usize = 0;
 /// The index of the one item all containers share.
 pub(super) const CONTAINERS: usize = 0;
 
-/// Bytes as `ls -l` (apparent) and `du` (on disk) count them.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Bytes {
-    pub(crate) files: u64,
-    pub(crate) apparent: u64,
-    pub(crate) disk: u64,
-}
+/// Files, and bytes as `ls -l` (apparent) and `du` (on disk) count them.
+pub(crate) use crate::safe_fs::Usage as Bytes;
 
 impl Bytes {
     pub(super) fn add(&mut self, entry: &Entry, count_size: bool) {
