@@ -63,7 +63,7 @@ impl flags::CleanSharedTarget {
         let protected = protected(sh, &ws)?;
         let checked = self.check_all(directories, &protected, &ws)?;
         let filters = self.filters()?;
-        let progress = Progress::new(std::io::stderr().is_terminal());
+        let progress = Progress::new();
         let mut plans = Vec::new();
         for dir in checked {
             let tree = Tree::scan(&dir.real, dir.profiles.clone(), &protected.mounts, &progress)?;
@@ -233,7 +233,7 @@ pub(crate) fn remove_tree(
         }
         locks = Locks::take(dir, &profiles, false)?.0;
     }
-    let progress = Progress::new(std::io::stderr().is_terminal());
+    let progress = Progress::new();
     let tree = Tree::scan(dir, profiles, &MountPoints::read()?, &progress)?;
     if !made_by_cargo && tree.root_id() != expected {
         return Ok(Err("it is not the directory an earlier run wrote (it was replaced since)".to_owned()));

@@ -1,8 +1,6 @@
 //! The disk findings for `doctor`: each directory cargo uses for this workspace, measured by the
 //! cleaning's own walk, and the free space beside it.
 
-use std::io::IsTerminal;
-
 use anyhow::Context;
 use camino::Utf8Path;
 use xshell::Shell;
@@ -75,7 +73,7 @@ pub(super) fn measure(label: &str, dir: &Utf8Path) -> Finding {
     }
     let scanned = (|| -> anyhow::Result<Removal> {
         let real = dir.canonicalize_utf8().with_context(|| format!("could not resolve {dir}"))?;
-        let progress = Progress::new(std::io::stderr().is_terminal());
+        let progress = Progress::new();
         let tree = Tree::scan(&real, safety::profile_dirs(&real)?, &MountPoints::read()?, &progress)?;
         progress.finish();
         let selection = tree.select(&Filters::everything(), false);

@@ -24,9 +24,9 @@ pub(crate) struct Progress {
 }
 
 impl Progress {
-    pub(super) fn new(terminal: bool) -> Progress {
+    pub(super) fn new() -> Progress {
         Progress {
-            terminal,
+            terminal: std::io::IsTerminal::is_terminal(&std::io::stderr()),
             scanned: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
             removed: AtomicU64::new(0),

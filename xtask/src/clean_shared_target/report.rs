@@ -15,7 +15,29 @@ use crate::secrets::err;
 /// Each plan's report, a hard-linked file counted as freed only if every link to it goes.
 pub(super) fn reports(plans: &[Plan]) -> Vec<Report> {
     let removed_links = tree::removed_links(plans.iter().map(|plan| (&plan.tree, &plan.selection)));
-    plans.iter().map(|plan| plan.report(&removed_links)).collect()
+    let report = |Plan { dir: checked, tree, selection, free_before }: &Plan| {
+        let removal = tree.removal(selection, &removed_links, LARGEST);
+        Report {
+            role: checked.dir.setting.role,
+            path: checked.dir.path.clone(),
+            real: checked.real.clone(),
+            is_link: checked.is_link,
+            shared: checked.shared,
+            source: checked.dir.source.clone(),
+            source_text: checked.dir.source.describe(checked.dir.setting),
+            total: tree.total,
+            remove: removal.total,
+            categories: removal.categories,
+            largest: removal.largest,
+            kept_foreign: if checked.tagged { Vec::new() } else { tree.foreign() },
+            over_limit: selection.over_limit,
+            free_before: *free_before,
+            removed: None,
+            failed: None,
+            free_after: None,
+        }
+    };
+    plans.iter().map(report).collect()
 }
 
 pub(super) struct Plan {
@@ -23,31 +45,6 @@ pub(super) struct Plan {
     pub(super) tree: Tree,
     pub(super) selection: Selection,
     pub(super) free_before: Option<u64>,
-}
-
-impl Plan {
-    pub(super) fn report(&self, removed_links: &tree::FastMap<crate::safe_fs::FileId, u64>) -> Report {
-        let removal = self.tree.removal(&self.selection, removed_links, LARGEST);
-        Report {
-            role: self.dir.dir.setting.role,
-            path: self.dir.dir.path.clone(),
-            real: self.dir.real.clone(),
-            is_link: self.dir.is_link,
-            shared: self.dir.shared,
-            source: self.dir.dir.source.clone(),
-            source_text: self.dir.dir.source.describe(self.dir.dir.setting),
-            total: self.tree.total,
-            remove: removal.total,
-            categories: removal.categories,
-            largest: removal.largest,
-            kept_foreign: if self.dir.tagged { Vec::new() } else { self.tree.foreign() },
-            over_limit: self.selection.over_limit,
-            free_before: self.free_before,
-            removed: None,
-            failed: None,
-            free_after: None,
-        }
-    }
 }
 
 /// What the user sees of one directory: the plan and, after deletion, the result.
