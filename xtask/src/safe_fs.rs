@@ -3,21 +3,22 @@
 //! private temporary directories for what holds a credential.
 //!
 //! Deleting by full path follows whatever the path names *now*: a directory swapped for a link
-//! after the scan would have the link's target emptied. So deletion goes through directory
-//! handles instead, each opened relative to the handle above it without following a link
-//! (`openat` with `O_NOFOLLOW`), checked to be the very directory that was scanned (device and
-//! inode) and not the root of a mount, and entries are removed relative to it (`unlinkat`), the
+//! after the scan would have the link's target emptied. So each directory is opened relative to
+//! the handle above it without following a link (`openat`, `O_NOFOLLOW`), checked to be the one
+//! scanned (device and inode) and no mount's root, and emptied relative to it (`unlinkat`), the
 //! way std's `remove_dir_all` was made safe for CVE-2022-21658.
 //!
-//! Windows: stable std gives no file index and no handle-relative calls, and rustix does not
-//! cover Windows' file system; there a directory is checked (a directory, not a link or a
-//! junction) by path right before it is used. Junctions and volume mount points are reparse
-//! points, which std reports as links, so they are never followed.
+//! Windows: stable std gives no file index and no handle-relative calls, nor does rustix there;
+//! a directory is checked (a directory, not a link or junction) by path right before it is used.
+//! Junctions and volume mount points are reparse points, which std reports as links (not followed).
 
 use std::{
     fs::File,
     io::{self, Write},
 };
+
+#[cfg(unix)]
+use std::os::unix::fs::MetadataExt;
 
 use anyhow::Context;
 use camino::{Utf8Path, Utf8PathBuf};
@@ -32,17 +33,12 @@ pub(crate) struct FileId {
 
 impl FileId {
     /// The id std read for an entry (always zero on Windows, where it is not checked).
+    #[cfg_attr(not(unix), allow(unused_variables))]
     pub(crate) fn of(metadata: &std::fs::Metadata) -> FileId {
         #[cfg(unix)]
-        {
-            use std::os::unix::fs::MetadataExt;
-            FileId { device: metadata.dev(), inode: metadata.ino() }
-        }
+        return FileId { device: metadata.dev(), inode: metadata.ino() };
         #[cfg(not(unix))]
-        {
-            let _ = metadata;
-            FileId::default()
-        }
+        FileId::default()
     }
 }
 
@@ -60,7 +56,6 @@ pub(crate) struct Measured {
 /// in the metadata (blocks of 512 bytes, the link count).
 #[cfg(unix)]
 pub(crate) fn measure(_path: &std::path::Path, metadata: &std::fs::Metadata) -> Measured {
-    use std::os::unix::fs::MetadataExt;
     let links = (metadata.is_file() && metadata.nlink() > 1).then(|| metadata.nlink());
     Measured { id: FileId::of(metadata), apparent: metadata.len(), disk: metadata.blocks() * 512, links }
 }
@@ -330,8 +325,7 @@ impl PrivateDir {
             let old =
                 metadata.modified().ok().and_then(|time| time.elapsed().ok()).is_some_and(|age| age.as_secs() > 600);
             #[cfg(unix)]
-            let same_owner =
-                std::os::unix::fs::MetadataExt::uid(&metadata) == std::os::unix::fs::MetadataExt::uid(&own);
+            let same_owner = metadata.uid() == own.uid();
             #[cfg(not(unix))]
             let same_owner = true;
             if entry.file_name().starts_with(prefix) && metadata.is_dir() && old && same_owner {
