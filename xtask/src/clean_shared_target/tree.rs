@@ -7,10 +7,7 @@
 //! so it reads directories on every core, and an entry keeps numbers and its name in a shared
 //! buffer, getting a path only when it is shown or deleted.
 
-use std::{
-    fs,
-    sync::atomic::{AtomicBool, AtomicUsize, Ordering},
-};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use anyhow::{Context, bail};
 use camino::{Utf8Path, Utf8PathBuf};
@@ -196,8 +193,7 @@ impl Tree {
         let unit_of: FastMap<FileId, usize> = self
             .linked
             .iter()
-            .map(|&index| &self.entries[index])
-            .map(|entry| (entry.id, entry.item))
+            .map(|&index| (self.entries[index].id, self.entries[index].item))
             .filter(|(_, item)| self.items[*item].key.is_unit())
             .collect();
         for &index in &self.linked {
@@ -215,13 +211,6 @@ impl Tree {
 struct Mounts {
     device: u64,
     inside: Vec<Utf8PathBuf>,
-}
-
-impl Mounts {
-    fn is_mount(&self, metadata: &fs::Metadata, relative: &Utf8Path, name: &str) -> bool {
-        FileId::of(metadata).device != self.device
-            || (!self.inside.is_empty() && self.inside.iter().any(|point| *point == relative.join(name)))
-    }
 }
 
 /// Reads, measures and sorts the entries of `dir`. A mount point is an error.
@@ -247,7 +236,8 @@ fn read_listing(
         let kind = match metadata.file_type() {
             t if t.is_symlink() => Kind::Link,
             t if t.is_dir() => {
-                if mounts.is_mount(&metadata, &dir.relative, &name) {
+                let inside = || mounts.inside.iter().any(|point| *point == dir.relative.join(&name));
+                if FileId::of(&metadata).device != mounts.device || inside() {
                     bail!("{} is a mount point inside {root}; unmount it first. Nothing was deleted.", shown());
                 }
                 Kind::Dir

@@ -162,10 +162,7 @@ impl Deletion<'_> {
         let open =
             Arc::new(Open { handle, index, parent, pending: AtomicUsize::new(1), complete: AtomicBool::new(true) });
         let mut subdirs = Vec::new();
-        for child in self.children[index].clone() {
-            if !self.visit[child] {
-                continue;
-            }
+        for child in self.children[index].clone().filter(|&child| self.visit[child]) {
             let name = tree.name(child);
             match tree.entries[child].kind {
                 Kind::Dir => subdirs.push(child),
