@@ -182,11 +182,7 @@ pub(crate) fn profile_dirs(dir: &Utf8Path) -> anyhow::Result<Vec<Utf8PathBuf>> {
                     entry.path().join(name).symlink_metadata().is_ok_and(|m| if dir { m.is_dir() } else { m.is_file() })
                 };
                 let is_profile = is_a(CARGO_LOCK, false) || is_a(".fingerprint", true);
-                if is_profile {
-                    found.push(child);
-                } else {
-                    next.push(child);
-                }
+                if is_profile { &mut found } else { &mut next }.push(child);
             }
         }
         level = next;

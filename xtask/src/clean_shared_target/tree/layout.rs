@@ -254,11 +254,8 @@ impl Layout {
                 }
             }
             Place::Profile(profile) => {
-                let category = match category {
-                    Category::Coverage => Category::Coverage,
-                    _ if name == INCREMENTAL => Category::Incremental,
-                    other => other,
-                };
+                let incremental = name == INCREMENTAL && category != Category::Coverage;
+                let category = if incremental { Category::Incremental } else { category };
                 let (key, place) = match name {
                     INCREMENTAL => (ItemKey::Container, Place::IncrementalDir(profile)),
                     _ if UNIT_DIRS.contains(&name) => (ItemKey::Container, Place::UnitDir(profile)),
