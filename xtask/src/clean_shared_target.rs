@@ -172,12 +172,8 @@ impl flags::CleanSharedTarget {
     }
 
     fn filters(&self) -> anyhow::Result<Filters> {
-        let running_program = if cfg!(windows) {
-            let exe = std::env::current_exe().and_then(|exe| exe.canonicalize())?;
-            Utf8PathBuf::try_from(exe).ok()
-        } else {
-            None
-        };
+        let exe = || std::env::current_exe().and_then(|exe| exe.canonicalize());
+        let running_program = if cfg!(windows) { Utf8PathBuf::try_from(exe()?).ok() } else { None };
         Ok(Filters {
             only: self.only.clone(),
             profile: self.profile.as_deref().map(profile_dir_name).map(str::to_owned),
@@ -286,10 +282,7 @@ fn check(
         false => format!("could not resolve {} (it must be a UTF-8 path). Nothing was deleted.", dir.path),
     })?;
     let refuse = |refusal: Refusal| {
-        let shown = match is_link {
-            true => format!("{} (a link to {real})", dir.path),
-            false => dir.path.to_string(),
-        };
+        let shown = if is_link { format!("{} (a link to {real})", dir.path) } else { dir.path.to_string() };
         let unforceable =
             if force && !refusal.force_overrides() { " --force does not override this check." } else { "" };
         anyhow::anyhow!("refusing to clean {shown}: {}.{unforceable} Nothing was deleted.", refusal.explain())
