@@ -91,15 +91,10 @@ impl flags::CleanSharedTarget {
 
     /// Every directory through every safety check, its build locks taken; a directory inside
     /// another (a build directory in the target directory, or the other way round) is cleaned once.
-    fn check_all(
-        &self,
-        directories: Vec<Directory>,
-        protected: &Protected,
-        ws: &Workspace,
-    ) -> anyhow::Result<Vec<Checked>> {
+    fn check_all(&self, dirs: Vec<Directory>, protected: &Protected, ws: &Workspace) -> anyhow::Result<Vec<Checked>> {
         let workspace_root = ws.root.canonicalize_utf8().unwrap_or_else(|_| ws.root.clone());
         let mut checked: Vec<Checked> = Vec::new();
-        for dir in directories {
+        for dir in dirs {
             let Some(dir) = check(dir, protected, &workspace_root, self.force)? else { continue };
             if checked.iter().any(|other| dir.real.starts_with(&other.real)) {
                 continue;

@@ -13,7 +13,7 @@
 //! Junctions and volume mount points are reparse points, which std reports as links (not followed).
 
 use std::{
-    fs::File,
+    fs::{File, Permissions},
     io::{self, Write},
 };
 
@@ -260,7 +260,7 @@ pub(crate) fn read_regular(path: &Utf8Path, follow_link: bool) -> io::Result<Opt
 }
 
 /// Owner-only (0600) on Unix; Windows keeps a user's files under their own profile.
-pub(crate) fn private_permissions() -> Option<std::fs::Permissions> {
+pub(crate) fn private_permissions() -> Option<Permissions> {
     #[cfg(unix)]
     return Some(std::os::unix::fs::PermissionsExt::from_mode(0o600));
     #[cfg(not(unix))]
@@ -363,11 +363,7 @@ fn create_new<T>(
 /// Replaces (or creates) `target` with `bytes`: written to a new temporary file beside it,
 /// `.<name>.<pid>-<n>.xtask.tmp`, then renamed over it, so an interruption never leaves half a
 /// file. On Unix the file has `permissions` from its first byte.
-pub(crate) fn replace_file(
-    target: &Utf8Path,
-    bytes: &[u8],
-    permissions: Option<&std::fs::Permissions>,
-) -> anyhow::Result<()> {
+pub(crate) fn replace_file(target: &Utf8Path, bytes: &[u8], permissions: Option<&Permissions>) -> anyhow::Result<()> {
     let dir = target.parent().with_context(|| format!("{target} has no parent directory"))?;
     std::fs::create_dir_all(dir).with_context(|| format!("could not create {dir}"))?;
     let name = target.file_name().unwrap_or("file");
