@@ -85,10 +85,8 @@ pub(super) fn preview(reports: &[Report], note: Option<&str>) -> String {
         }
         out += &format!("  holds     {}\n", sizes(report.total));
         if !report.kept_foreign.is_empty() {
-            out += &format!(
-                "  keeps     {} (outside cargo's layout, in a directory without cargo's tag)\n",
-                report.kept_foreign.join(", ")
-            );
+            let kept = report.kept_foreign.join(", ");
+            out += &format!("  keeps     {kept} (outside cargo's layout, in a directory without cargo's tag)\n");
         }
         if report.remove == Bytes::default() {
             out += "  removes   nothing\n";
@@ -112,8 +110,7 @@ pub(super) fn preview(reports: &[Report], note: Option<&str>) -> String {
         }
     }
     if let Some(note) = note {
-        out += note;
-        out += "\n";
+        out += &format!("{note}\n");
     }
     out
 }
@@ -206,11 +203,8 @@ pub(super) fn target_dir_variable_advice(
                 "bash" => "~/.bashrc, ~/.bash_profile or ~/.profile",
                 _ => "your shell's startup file (~/.profile)",
             };
-            let launchd = if os == "macos" {
-                "\n    and, if you set it for apps too: launchctl unsetenv CARGO_TARGET_DIR"
-            } else {
-                ""
-            };
+            let launchd = "\n    and, if you set it for apps too: launchctl unsetenv CARGO_TARGET_DIR";
+            let launchd = if os == "macos" { launchd } else { "" };
             format!(
                 "{name}: unset CARGO_TARGET_DIR\n    and delete the `export CARGO_TARGET_DIR=...` line from {files}{launchd}"
             )
