@@ -121,10 +121,8 @@ pub(crate) fn never_clean(real: &Utf8Path, protected: &Protected) -> anyhow::Res
     if protected.mounts.is_mount_root(real) {
         return Ok(Some(Refusal::MountPoint));
     }
-    for (what, dir) in &protected.homes {
-        if real.starts_with(dir) && real != dir {
-            return Ok(Some(Refusal::InsideHome(format!("{what} ({dir})"))));
-        }
+    if let Some((what, dir)) = protected.homes.iter().find(|(_, dir)| real.starts_with(dir) && real != dir) {
+        return Ok(Some(Refusal::InsideHome(format!("{what} ({dir})"))));
     }
     for (what, dir) in &protected.dirs {
         if dir == real {
@@ -134,13 +132,9 @@ pub(crate) fn never_clean(real: &Utf8Path, protected: &Protected) -> anyhow::Res
             return Ok(Some(Refusal::ContainsProtected(format!("{what} ({dir})"))));
         }
     }
-    for marker in [".git", "Cargo.toml"] {
-        // `.git` is a file in worktrees and submodules, so any kind of entry counts.
-        if real.join(marker).symlink_metadata().is_ok() {
-            return Ok(Some(Refusal::ProjectMarker(marker)));
-        }
-    }
-    Ok(None)
+    // `.git` is a file in worktrees and submodules, so any kind of entry counts.
+    let marker = [".git", "Cargo.toml"].into_iter().find(|marker| real.join(marker).symlink_metadata().is_ok());
+    Ok(marker.map(Refusal::ProjectMarker))
 }
 
 /// Why `dir` does not look like cargo made it, or `None` when it does: a `CACHEDIR.TAG` (a
@@ -208,12 +202,9 @@ impl Locks {
     ) -> anyhow::Result<(Locks, Vec<Utf8PathBuf>)> {
         let mut held = Vec::new();
         let mut busy = Vec::new();
-        for profile in profiles {
-            let lock = dir.join(profile).join(CARGO_LOCK);
-            // A link, FIFO or device by that name is no lock cargo could hold.
-            if !lock.symlink_metadata().is_ok_and(|m| m.is_file()) {
-                continue;
-            }
+        // A link, FIFO or device by that name is no lock cargo could hold.
+        let locks = profiles.iter().map(|profile| dir.join(profile).join(CARGO_LOCK));
+        for lock in locks.filter(|lock| lock.symlink_metadata().is_ok_and(|m| m.is_file())) {
             let Some(file) = safe_fs::open_regular(&lock, false)
                 .with_context(|| format!("could not open {lock} to check for a running build"))?
             else {
