@@ -215,10 +215,8 @@ impl Tree {
     fn unit_disk(&self) -> Vec<u64> {
         let mut disk = vec![0; self.items.len()];
         let mut seen = FastSet::default();
-        for entry in &self.entries {
-            if entry.links.is_none() || seen.insert(entry.id) {
-                disk[entry.item] += entry.disk;
-            }
+        for entry in self.entries.iter().filter(|entry| entry.links.is_none() || seen.insert(entry.id)) {
+            disk[entry.item] += entry.disk;
         }
         disk
     }
@@ -237,11 +235,7 @@ impl Tree {
         let categories = self.layout.categories();
         let mut by_category: Vec<Option<Bytes>> = vec![None; categories.len()];
         let mut by_item = vec![Bytes::default(); self.items.len()];
-        let selected = &selection.selected[..];
-        for (index, entry) in self.entries.iter().enumerate() {
-            if !selected[index] {
-                continue;
-            }
+        for (entry, _) in self.entries.iter().zip(&selection.selected).filter(|(_, selected)| **selected) {
             let frees =
                 entry.links.is_none_or(|links| removed_links.get(&entry.id) >= Some(&links) && seen.insert(entry.id));
             total.add(entry, frees);
