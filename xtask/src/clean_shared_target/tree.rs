@@ -81,14 +81,8 @@ impl Tree {
         progress: &Progress,
     ) -> anyhow::Result<Tree> {
         let root_metadata = root.symlink_metadata().with_context(|| format!("could not read {root}"))?;
-        let mounts = Mounts {
-            device: FileId::of(&root_metadata).device,
-            inside: mounts
-                .inside(root)
-                .filter_map(|point| point.strip_prefix(root).ok())
-                .map(Utf8Path::to_owned)
-                .collect(),
-        };
+        let inside = mounts.inside(root).map(Utf8Path::to_owned).collect();
+        let mounts = Mounts { device: FileId::of(&root_metadata).device, inside };
         let mut tree = Tree {
             root: root.to_owned(),
             layout: Layout { profiles },
@@ -207,7 +201,7 @@ impl Tree {
     }
 }
 
-/// Where the tree's root is, and the mount points inside it (relative to the root).
+/// Where the tree's root is, and the mount points inside it.
 struct Mounts {
     device: u64,
     inside: Vec<Utf8PathBuf>,
@@ -236,7 +230,7 @@ fn read_listing(
         let kind = match metadata.file_type() {
             t if t.is_symlink() => Kind::Link,
             t if t.is_dir() => {
-                let inside = || mounts.inside.iter().any(|point| *point == dir.relative.join(&name));
+                let inside = || mounts.inside.iter().any(|point| point.as_std_path() == entry.path());
                 if FileId::of(&metadata).device != mounts.device || inside() {
                     bail!("{} is a mount point inside {root}; unmount it first. Nothing was deleted.", shown());
                 }
