@@ -209,10 +209,7 @@ pub(super) fn parse_hash(digits: &[u8]) -> Option<u64> {
 
 /// The unit cargo named `name` for, or an item of its own.
 fn unit_or_loose(profile: usize, name: &str) -> ItemKey {
-    match unit_hash(name) {
-        Some(hash) => ItemKey::Unit { profile, hash },
-        None => ItemKey::Loose,
-    }
+    unit_hash(name).map_or(ItemKey::Loose, |hash| ItemKey::Unit { profile, hash })
 }
 
 /// Outside the profiles' own rules, documentation is what has a `doc` among its first components.
@@ -289,14 +286,10 @@ impl Layout {
 
 /// An item first seen at `relative`: a unit by its profile and cargo's name up to the hash.
 pub(super) fn label(layout: &Layout, key: ItemKey, relative: &Utf8Path) -> String {
-    match key {
-        ItemKey::Unit { profile, hash } => {
-            let profile = &layout.profiles[profile];
-            let hash = format!("{hash:016x}");
-            let named = relative.components().map(|c| c.as_str()).find(|c| c.contains(hash.as_str()));
-            let name = named.and_then(|name| name.split(hash.as_str()).next()).unwrap_or_default();
-            format!("{profile}/{name}{hash} (build unit)")
-        }
-        ItemKey::Incremental | ItemKey::Loose | ItemKey::Container => relative.to_string(),
-    }
+    let ItemKey::Unit { profile, hash } = key else { return relative.to_string() };
+    let profile = &layout.profiles[profile];
+    let hash = format!("{hash:016x}");
+    let named = relative.components().map(|c| c.as_str()).find(|c| c.contains(hash.as_str()));
+    let name = named.and_then(|name| name.split(hash.as_str()).next()).unwrap_or_default();
+    format!("{profile}/{name}{hash} (build unit)")
 }
