@@ -180,8 +180,8 @@ impl flags::CleanSharedTarget {
     }
 }
 
-/// What set the target directory and the build directory: the environment, or cargo's config files
-/// as cargo reads them from its current directory, which is the workspace root here.
+/// What set the target and build directories: the environment, or cargo's config files as cargo
+/// reads them from the workspace root.
 fn sources(sh: &Shell) -> anyhow::Result<[Source; 2]> {
     let root = workspace::root_of(sh)?;
     let cargo_home = tools::cargo_home(sh).ok();
@@ -193,8 +193,7 @@ fn sources(sh: &Shell) -> anyhow::Result<[Source; 2]> {
     Ok([source::find(source::TARGET_DIR, var, &configs)?, source::find(source::BUILD_DIR, var, &configs)?])
 }
 
-/// The directories cargo uses for `ws`, with what set them; the build directory only when it is
-/// not the target directory.
+/// The directories cargo uses for `ws` and what set them; the build dir only when it is its own.
 fn configured(ws: &Workspace, [target_source, build_source]: [Source; 2]) -> Vec<Directory> {
     let mut dirs = vec![Directory { path: ws.target_dir.clone(), setting: source::TARGET_DIR, source: target_source }];
     if ws.build_dir != ws.target_dir {
@@ -203,12 +202,10 @@ fn configured(ws: &Workspace, [target_source, build_source]: [Source; 2]) -> Vec
     dirs
 }
 
-/// Removes everything in `dir` through the cleaning's checked deletion (`Tree::delete`): links
-/// go as links, a mount point inside is an error, and each directory is checked to be the one
-/// scanned. With `made_by_cargo` the directory must pass the cleaning's cargo check (its tag
-/// stays, as in every clean) and no build may be running there; otherwise `dir` must be
-/// `expected` and goes too. Returns the number of files removed (with `dry_run`, that would be),
-/// or `Err(why)` when it stays.
+/// Removes everything in `dir` through the cleaning's checked deletion (`Tree::delete`). With
+/// `made_by_cargo` it must pass the cleaning's cargo check (its tag stays) and no build may be
+/// running there; otherwise `dir` must be `expected` and goes too. Returns the files removed
+/// (with `dry_run`, that would be), or `Err(why)` when it stays.
 pub(crate) fn remove_tree(
     dir: &Utf8Path,
     made_by_cargo: bool,
@@ -307,8 +304,7 @@ fn check(
     Ok(Some(Checked { shared, tagged, dir, real, is_link, locks, profiles }))
 }
 
-/// What to protect: the home, cargo's and rustup's homes, the workspace and its members, and
-/// the mount points.
+/// What to protect: the home, cargo's and rustup's homes, the workspace, its members, the mounts.
 fn protected(sh: &Shell, ws: &Workspace) -> anyhow::Result<Protected> {
     let home = tools::home_dir(sh).ok();
     let var_dir = |name: &str, default: &str| match sh.var_os(name).filter(|v| !v.is_empty()) {

@@ -222,9 +222,8 @@ fn identify(fd: &rustix::fd::OwnedFd) -> io::Result<(FileId, bool)> {
     Ok((FileId { device: stat.st_dev as u64, inode: stat.st_ino as u64 }, false))
 }
 
-/// Opens `path` for reading if it is a regular file: a FIFO, socket or device is an error rather
-/// than a read that never returns. With `follow_link` false, a link is an error too.
-/// `Ok(None)` when nothing is there.
+/// Opens `path` for reading if it is a regular file: a FIFO, socket or device is an error, not a
+/// read that never returns; so is a link, without `follow_link`. `Ok(None)` when nothing is there.
 pub(crate) fn open_regular(path: &Utf8Path, follow_link: bool) -> io::Result<Option<File>> {
     let a_link = || io::Error::other(format!("{path} is a link, not a regular file"));
     let mut options = std::fs::OpenOptions::new();
@@ -267,8 +266,7 @@ pub(crate) fn private_permissions() -> Option<Permissions> {
     None
 }
 
-/// `dir` and the directories above it, `dir` itself made owner-only (0700 on Unix) even when it
-/// existed already.
+/// Creates `dir` and its parents, `dir` made owner-only (0700 on Unix) even when it existed.
 pub(crate) fn create_private_dir(dir: &Utf8Path) -> io::Result<()> {
     std::fs::create_dir_all(dir)?;
     #[cfg(unix)]
@@ -276,9 +274,8 @@ pub(crate) fn create_private_dir(dir: &Utf8Path) -> io::Result<()> {
     Ok(())
 }
 
-/// A new directory in the system's temporary directory that only its owner can enter (0700 on
-/// Unix; Windows' temporary directory is under the user's own profile), removed with all it
-/// holds when dropped, so on every way out of the code that made it.
+/// A new directory in the system's temporary directory only its owner can enter (0700 on Unix;
+/// Windows' is under the user's profile), removed with all it holds when dropped, on every way out.
 pub(crate) struct PrivateDir {
     pub(crate) path: Utf8PathBuf,
 }
@@ -341,8 +338,7 @@ impl Drop for PrivateDir {
     }
 }
 
-/// The first of the paths `dir/name(0)`, `dir/name(1)`, … that `create` makes anew (a name of its
-/// own, so two runs at once never share one).
+/// The first of `dir/name(0)`, `dir/name(1)`, … that `create` makes anew: two runs never share one.
 fn create_new<T>(
     dir: &Utf8Path,
     what: &str,

@@ -22,9 +22,8 @@ use crate::{
 /// With less free space than this beside the target directory, `doctor` points at the cleaning.
 const LOW_FREE_SPACE: u64 = 5 << 30;
 
-/// Disk findings, for `doctor`: each directory cargo uses for this workspace, what set it and what
-/// it holds, and `coverage_dir` when it lies outside them, each measured by the one walk the
-/// cleaning makes (a directory inside another is not walked again); then the free space.
+/// Each directory cargo uses for `ws`, what set it and what it holds, and `coverage_dir` when it
+/// lies outside them, each walked once as the cleaning walks it; then the free space.
 pub(crate) fn findings(sh: &Shell, ws: &Workspace, coverage_dir: &Utf8Path) -> Vec<Finding> {
     let directories = match sources(sh) {
         Ok(sources) => configured(ws, sources),

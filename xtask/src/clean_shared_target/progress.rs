@@ -11,9 +11,8 @@ use std::{
 use crate::output::human_bytes;
 use crate::secrets::{err, errln};
 
-/// Files scanned or removed, on stderr: refreshed in place on a terminal, an occasional line
-/// otherwise, and nothing for a directory done in under half a second. Shared by the threads of
-/// the scan and the deletion.
+/// Files scanned or removed, from every thread, on stderr: refreshed in place on a terminal, a line
+/// now and then otherwise, and nothing for a directory done in under half a second.
 pub(crate) struct Progress {
     pub(super) terminal: bool,
     pub(super) scanned: AtomicU64,

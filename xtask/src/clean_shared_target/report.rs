@@ -173,8 +173,7 @@ pub(super) fn to_json(reports: &[Report], deleted: bool, needs_yes: bool) -> Val
     })
 }
 
-/// When a directory came from a global `CARGO_TARGET_DIR`: what that costs and how to do without
-/// it, after a dry run as after a clean.
+/// After a dry run as after a clean, when a global `CARGO_TARGET_DIR` set a directory: the advice.
 pub(super) fn advise_on_the_variable(reports: &[Report], root: &Utf8Path) {
     if let Some(report) = reports.iter().find(|r| r.source == Source::Var("CARGO_TARGET_DIR")) {
         let shell = std::env::var("SHELL").ok();

@@ -137,9 +137,8 @@ pub(crate) fn never_clean(real: &Utf8Path, protected: &Protected) -> anyhow::Res
     Ok(marker.map(Refusal::ProjectMarker))
 }
 
-/// Why `dir` does not look like cargo made it, or `None` when it does: a `CACHEDIR.TAG` (a
-/// regular file, not a link) that starts as cargo's does, and cargo's layout, a profile directory
-/// (`profiles`, from `profile_dirs`).
+/// Why `dir` does not look like cargo made it, or `None`: a `CACHEDIR.TAG` (a regular file, not a
+/// link) that starts as cargo's does, and a profile directory (`profiles`, from `profile_dirs`).
 pub(crate) fn not_made_by_cargo(dir: &Utf8Path, profiles: &[Utf8PathBuf]) -> anyhow::Result<Option<&'static str>> {
     let tag = dir.join(CACHEDIR_TAG);
     let Some(file) = safe_fs::open_regular(&tag, false).ok().flatten() else {
@@ -156,9 +155,8 @@ pub(crate) fn not_made_by_cargo(dir: &Utf8Path, profiles: &[Utf8PathBuf]) -> any
     Ok(None)
 }
 
-/// The profile directories in `dir`: those holding `.cargo-lock` or `.fingerprint`, found at most
-/// three levels down (`debug`, `x86_64-unknown-linux-gnu/debug`, `llvm-cov-target/<triple>/debug`),
-/// relative to `dir`. Links are not followed.
+/// The directories, relative to `dir`, holding `.cargo-lock` or `.fingerprint`, up to three levels
+/// down (`debug`, `<triple>/debug`, `llvm-cov-target/<triple>/debug`). Links are not followed.
 pub(crate) fn profile_dirs(dir: &Utf8Path) -> anyhow::Result<Vec<Utf8PathBuf>> {
     let mut found = Vec::new();
     let mut level = vec![Utf8PathBuf::new()];

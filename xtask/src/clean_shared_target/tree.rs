@@ -254,10 +254,9 @@ fn read_listing(
     Ok(listing)
 }
 
-/// `work` on each item, on as many threads as there are cores (and items); results in order.
-/// Each thread takes the next item when it is done with one, so a few big items do not leave the
-/// others idle. The first error stops every thread; the one returned is the first in item order,
-/// as on one thread.
+/// `work` on each item, on a thread per core (and item), results in order. Each thread takes the
+/// next item when done with one, so big items leave no thread idle. The first error stops every
+/// thread; the one returned is the first in item order, as on one thread.
 fn in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> anyhow::Result<R> + Sync) -> anyhow::Result<Vec<R>> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len());
     if threads <= 1 {

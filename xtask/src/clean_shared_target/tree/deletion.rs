@@ -81,10 +81,9 @@ pub(crate) struct Deleted {
 /// How many failed paths are shown.
 const FAILURES_SHOWN: usize = 10;
 
-/// A deletion on every core: each directory is a job, which opens it from its parent's handle,
-/// removes its files and hands its subdirectories out as jobs of their own. A directory is
-/// finished (its lock file removed, then itself) when its last job is; the handle of a directory
-/// stays open only while work below it is left.
+/// Each directory is a job: opened from its parent's handle, its files removed, its subdirectories
+/// queued as jobs of their own; it is finished (its lock file removed, then itself) when its last
+/// job is, so its handle stays open only while work below it is left.
 struct Deletion<'a> {
     tree: &'a Tree,
     selection: &'a Selection,
