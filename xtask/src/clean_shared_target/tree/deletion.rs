@@ -5,7 +5,7 @@ use std::{
     ops::Range,
     sync::{
         Arc, Condvar, Mutex, MutexGuard, PoisonError,
-        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
     },
 };
 
@@ -47,8 +47,7 @@ impl Tree {
             locks: Mutex::new(locks),
             progress,
             removed: (0..count).map(|_| AtomicBool::new(false)).collect(),
-            errors: AtomicU64::new(0),
-            failures: Mutex::new(Vec::new()),
+            failures: Mutex::new((0, Vec::new())),
             queue: Mutex::new(Queue { jobs: vec![Job { parent: None, index: ROOT }], busy: 0 }),
             ready: Condvar::new(),
         };
@@ -60,11 +59,8 @@ impl Tree {
             deletion.work();
         });
         let selected = deletion.removed.iter().map(|removed| removed.load(Ordering::Relaxed)).collect();
-        Deleted {
-            removed: Selection { selected, over_limit: None },
-            errors: deletion.errors.into_inner(),
-            failures: deletion.failures.into_inner().unwrap_or_else(PoisonError::into_inner),
-        }
+        let (errors, failures) = deletion.failures.into_inner().unwrap_or_else(PoisonError::into_inner);
+        Deleted { removed: Selection { selected, over_limit: None }, errors, failures }
     }
 }
 
@@ -93,8 +89,8 @@ struct Deletion<'a> {
     locks: Mutex<&'a mut Locks>,
     progress: &'a Progress,
     removed: Vec<AtomicBool>,
-    errors: AtomicU64,
-    failures: Mutex<Vec<(Utf8PathBuf, String)>>,
+    /// How many removals failed, and the first few.
+    failures: Mutex<(u64, Vec<(Utf8PathBuf, String)>)>,
     queue: Mutex<Queue>,
     ready: Condvar,
 }
@@ -222,8 +218,8 @@ impl Deletion<'_> {
     }
 
     fn fail(&self, index: usize, err: &std::io::Error) {
-        self.errors.fetch_add(1, Ordering::Relaxed);
-        let mut failures = locked(&self.failures);
+        let (errors, failures) = &mut *locked(&self.failures);
+        *errors += 1;
         if failures.len() < FAILURES_SHOWN {
             failures.push((self.tree.path(index), err.to_string()));
         }
