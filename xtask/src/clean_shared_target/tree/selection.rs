@@ -256,16 +256,11 @@ impl Tree {
             items.insert(at, (item, bytes));
             items.truncate(largest);
         }
+        let label_of = |item: &Item| label(&self.layout, item.key, &self.relative(item.first));
         Removal {
             total,
             categories: categories.into_iter().map(|(c, bytes)| (self.layout.category_name(c), bytes)).collect(),
-            largest: items
-                .into_iter()
-                .map(|(item, bytes)| {
-                    let item = &self.items[item];
-                    (label(&self.layout, item.key, &self.relative(item.first)), bytes)
-                })
-                .collect(),
+            largest: items.into_iter().map(|(item, bytes)| (label_of(&self.items[item]), bytes)).collect(),
         }
     }
 }
