@@ -43,13 +43,11 @@ impl Progress {
         self.tick(self.removed.fetch_add(1, Ordering::Relaxed));
     }
 
+    /// Every 1024 entries, a look at the clock and perhaps a line.
     fn tick(&self, count: u64) {
-        if count % 1024 == 1023 {
-            self.show();
+        if count % 1024 != 1023 {
+            return;
         }
-    }
-
-    pub(super) fn show(&self) {
         let Ok(mut shown) = self.shown.try_lock() else { return };
         let (started, last) = &mut *shown;
         let now = Instant::now();
