@@ -42,8 +42,7 @@ impl FileId {
     }
 }
 
-/// A directory entry as the size scans count it: its identity, its apparent bytes (its length),
-/// the bytes it takes on disk, and for a file with more than one hard link, how many it has.
+/// A directory entry as the size scans count it (`links` only for a file with more than one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Measured {
     pub(crate) id: FileId,

@@ -8,11 +8,10 @@ use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::safe_fs::{self, MountPoints};
 
-/// How cargo's `CACHEDIR.TAG` starts: the signature every program's tag has, then cargo's own
-/// line. Cargo writes the same tag into `$CARGO_HOME/registry`, so the tag alone proves nothing:
-/// cargo's layout must be there too, and `CARGO_HOME` is refused whole. `.rustc_info.json` is no
-/// proof: any cargo command, `cargo metadata` included, writes it into whatever directory is
-/// named as the target directory.
+/// How cargo's `CACHEDIR.TAG` starts: every program's signature, then cargo's line. Cargo writes
+/// it into `$CARGO_HOME/registry` too, so cargo's layout must be there as well (and `CARGO_HOME`
+/// is refused whole). `.rustc_info.json` proves nothing: any cargo command, `cargo metadata`
+/// too, writes it into whatever directory is named as the target directory.
 const CARGO_TAG_START: &[u8] =
     b"Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by cargo.\n";
 pub(crate) const CACHEDIR_TAG: &str = "CACHEDIR.TAG";

@@ -1,5 +1,4 @@
-//! The deletion of a selection: on every core, through directory handles, each directory
-//! checked to be the one scanned before anything in it is removed.
+//! The deletion of a selection, on every core, through checked directory handles (`safe_fs`).
 
 use std::{
     ops::Range,
