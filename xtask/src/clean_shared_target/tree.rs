@@ -81,8 +81,8 @@ impl Tree {
         progress: &Progress,
     ) -> anyhow::Result<Tree> {
         let root_metadata = root.symlink_metadata().with_context(|| format!("could not read {root}"))?;
-        let inside = mounts.inside(root).map(Utf8Path::to_owned).collect();
-        let mounts = Mounts { device: FileId::of(&root_metadata).device, inside };
+        let mounts_inside = mounts.inside(root).map(Utf8Path::to_owned).collect();
+        let walk = Walk { root, device: FileId::of(&root_metadata).device, mounts_inside };
         let mut tree = Tree {
             root: root.to_owned(),
             layout: Layout { profiles },
@@ -106,7 +106,7 @@ impl Tree {
             // Biggest first (a directory's size grows with its entries), so that a big directory
             // read last does not leave the other cores idle.
             level.sort_by_key(|dir| std::cmp::Reverse(tree.entries[dir.index].apparent));
-            let listings = in_parallel(&level, |dir| read_listing(root, &mounts, &tree.layout, dir, progress))?;
+            let listings = in_parallel(&level, |dir| read_listing(&walk, &tree.layout, dir, progress))?;
             let mut next = Vec::new();
             for (dir, listing) in level.iter().zip(listings) {
                 if let Place::Profile(_) | Place::UnitDir(_) = dir.place {
@@ -201,20 +201,16 @@ impl Tree {
     }
 }
 
-/// Where the tree's root is, and the mount points inside it.
-struct Mounts {
+/// The tree's root, its device and the mount points inside it.
+struct Walk<'a> {
+    root: &'a Utf8Path,
     device: u64,
-    inside: Vec<Utf8PathBuf>,
+    mounts_inside: Vec<Utf8PathBuf>,
 }
 
 /// Reads, measures and sorts the entries of `dir`. A mount point is an error.
-fn read_listing(
-    root: &Utf8Path,
-    mounts: &Mounts,
-    layout: &Layout,
-    dir: &DirToRead,
-    progress: &Progress,
-) -> anyhow::Result<Listing> {
+fn read_listing(walk: &Walk<'_>, layout: &Layout, dir: &DirToRead, progress: &Progress) -> anyhow::Result<Listing> {
+    let root = walk.root;
     let unreadable = || format!("could not read all of {root}; nothing was deleted");
     let mut listing = Listing { names: String::new(), entries: Vec::new() };
     for entry in root.join(&dir.relative).read_dir().with_context(unreadable)? {
@@ -230,8 +226,8 @@ fn read_listing(
         let kind = match metadata.file_type() {
             t if t.is_symlink() => Kind::Link,
             t if t.is_dir() => {
-                let inside = || mounts.inside.iter().any(|point| point.as_std_path() == entry.path());
-                if FileId::of(&metadata).device != mounts.device || inside() {
+                let inside = || walk.mounts_inside.iter().any(|point| point.as_std_path() == entry.path());
+                if FileId::of(&metadata).device != walk.device || inside() {
                     bail!("{} is a mount point inside {root}; unmount it first. Nothing was deleted.", shown());
                 }
                 Kind::Dir
