@@ -61,7 +61,7 @@ impl flags::CleanSharedTarget {
     pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
         let (directories, ws) = self.directories(sh)?;
         let protected = protected(sh, &ws)?;
-        let checked = self.check_all(directories, &protected, &ws)?;
+        let checked = self.check_all(directories, &protected)?;
         let filters = self.filters()?;
         let progress = Progress::new();
         let mut plans = Vec::new();
@@ -91,11 +91,10 @@ impl flags::CleanSharedTarget {
 
     /// Every directory through every safety check, its build locks taken; a directory inside
     /// another (a build directory in the target directory, or the other way round) is cleaned once.
-    fn check_all(&self, dirs: Vec<Directory>, protected: &Protected, ws: &Workspace) -> anyhow::Result<Vec<Checked>> {
-        let workspace_root = ws.root.canonicalize_utf8().unwrap_or_else(|_| ws.root.clone());
+    fn check_all(&self, dirs: Vec<Directory>, protected: &Protected) -> anyhow::Result<Vec<Checked>> {
         let mut checked: Vec<Checked> = Vec::new();
         for dir in dirs {
-            let Some(dir) = check(dir, protected, &workspace_root, self.force)? else { continue };
+            let Some(dir) = check(dir, protected, self.force)? else { continue };
             if checked.iter().any(|other| dir.real.starts_with(&other.real)) {
                 continue;
             }
@@ -252,12 +251,7 @@ fn profile_dir_name(profile: &str) -> &str {
 }
 
 /// Runs every check on `dir`. `Ok(None)` when it does not exist (nothing to clean).
-fn check(
-    dir: Directory,
-    protected: &Protected,
-    workspace_root: &Utf8Path,
-    force: bool,
-) -> anyhow::Result<Option<Checked>> {
+fn check(dir: Directory, protected: &Protected, force: bool) -> anyhow::Result<Option<Checked>> {
     let metadata = match dir.path.symlink_metadata() {
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             errln!("{} {} does not exist: nothing to clean there", dir.setting.role, dir.path);
@@ -300,7 +294,7 @@ fn check(
     if is_link {
         errln!("{} {} is a link to {real}: checked and cleaning {real}; the link stays", dir.setting.role, dir.path);
     }
-    let (shared, tagged) = (!real.starts_with(workspace_root), not_cargos.is_none());
+    let (shared, tagged) = (!real.starts_with(&protected.workspace_root), not_cargos.is_none());
     Ok(Some(Checked { shared, tagged, dir, real, is_link, locks, profiles }))
 }
 

@@ -26,6 +26,8 @@ pub(crate) struct Protected {
     /// Their caches carry cargo's tag (the registry) but are no build output.
     pub(crate) homes: Vec<(String, Utf8PathBuf)>,
     pub(crate) mounts: MountPoints,
+    /// Real, as the others: a directory outside it is shared with other projects.
+    pub(crate) workspace_root: Utf8PathBuf,
 }
 
 impl Protected {
@@ -50,7 +52,7 @@ impl Protected {
             .chain(members.into_iter().map(|dir| (format!("workspace member {dir}"), dir)))
             .map(|(what, dir)| (what, real(dir)))
             .collect();
-        Protected { dirs, homes, mounts }
+        Protected { dirs, homes, mounts, workspace_root: real(workspace_root.to_owned()) }
     }
 }
 
