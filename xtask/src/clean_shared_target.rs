@@ -12,10 +12,7 @@ mod safety;
 mod source;
 mod tree;
 
-use std::{
-    io::{BufRead, IsTerminal, Write},
-    time::SystemTime,
-};
+use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::{Context, bail};
 use camino::{Utf8Path, Utf8PathBuf};
@@ -31,7 +28,7 @@ use self::{
 use crate::secrets::{err, errln, out, outln};
 use crate::{
     flags,
-    safe_fs::{MountPoints, free_space},
+    safe_fs::{FileId, MountPoints, free_space},
     toml_file::TomlFile,
     tools,
     workspace::{self, Workspace},
@@ -42,8 +39,6 @@ const LARGEST: usize = 10;
 
 /// A directory to clean, as configured.
 struct Directory {
-    /// "target dir" or "build dir".
-    role: &'static str,
     path: Utf8PathBuf,
     setting: Setting,
     source: Source,
@@ -66,9 +61,16 @@ impl flags::CleanSharedTarget {
     pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
         let (directories, ws) = self.directories(sh)?;
         let protected = protected(sh, &ws)?;
-        let checked = self.check_all(directories, &protected, &ws)?;
-        let progress = Progress::new(std::io::stderr().is_terminal());
-        let mut plans = self.measure(sh, checked, &protected, &progress)?;
+        let checked = self.check_all(directories, &protected)?;
+        let filters = self.filters()?;
+        let progress = Progress::new();
+        let mut plans = Vec::new();
+        for dir in checked {
+            let tree = Tree::scan(&dir.real, dir.profiles.clone(), &protected.mounts, &progress)?;
+            let selection = tree.select(&filters, !dir.tagged);
+            plans.push(Plan { free_before: free_space(sh, &dir.real), dir, tree, selection });
+        }
+        progress.finish();
         let mut reports = reports(&plans);
         if self.consent_to(&reports)? {
             delete(sh, &mut plans, &mut reports, &progress);
@@ -89,16 +91,10 @@ impl flags::CleanSharedTarget {
 
     /// Every directory through every safety check, its build locks taken; a directory inside
     /// another (a build directory in the target directory, or the other way round) is cleaned once.
-    fn check_all(
-        &self,
-        directories: Vec<Directory>,
-        protected: &Protected,
-        ws: &Workspace,
-    ) -> anyhow::Result<Vec<Checked>> {
-        let workspace_root = ws.root.canonicalize_utf8().unwrap_or_else(|_| ws.root.clone());
+    fn check_all(&self, dirs: Vec<Directory>, protected: &Protected) -> anyhow::Result<Vec<Checked>> {
         let mut checked: Vec<Checked> = Vec::new();
-        for dir in directories {
-            let Some(dir) = check(dir, protected, &workspace_root, self.force)? else { continue };
+        for dir in dirs {
+            let Some(dir) = check(dir, protected, self.force)? else { continue };
             if checked.iter().any(|other| dir.real.starts_with(&other.real)) {
                 continue;
             }
@@ -108,46 +104,16 @@ impl flags::CleanSharedTarget {
         Ok(checked)
     }
 
-    /// Each checked directory scanned, and what the flags select in it.
-    fn measure(
-        &self,
-        sh: &Shell,
-        checked: Vec<Checked>,
-        protected: &Protected,
-        progress: &Progress,
-    ) -> anyhow::Result<Vec<Plan>> {
-        let filters = self.filters()?;
-        let mut plans = Vec::new();
-        for dir in checked {
-            let tree = Tree::scan(&dir.real, dir.profiles.clone(), &protected.mounts, progress)?;
-            let selection = tree.select(&filters, !dir.tagged);
-            plans.push(Plan { free_before: free_space(sh, &dir.real), dir, tree, selection });
-        }
-        progress.finish();
-        Ok(plans)
-    }
-
     /// Shows the plan and says whether to delete: `--yes`, or a yes on the terminal. When not,
     /// the plan is the output, with why nothing was deleted.
     fn consent_to(&self, reports: &[Report]) -> anyhow::Result<bool> {
         let anything = reports.iter().any(|report| report.remove != Bytes::default());
-        let consent = if anything {
-            consent(self.dry_run, self.yes, std::io::stdin().is_terminal() && std::io::stderr().is_terminal())
-        } else {
-            Consent::DryRun
-        };
-        let go = match consent {
-            Consent::DryRun | Consent::NeedYes => false,
-            Consent::Go => true,
-            Consent::Ask => {
-                err!("{}", preview(reports, None));
-                ask("Delete these files? [y/N] ")?
-            }
-        };
-        if go {
-            if consent == Consent::Go && !self.json {
-                err!("{}", preview(reports, None));
-            }
+        let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+        let consent = if anything { consent(self.dry_run, self.yes, terminal) } else { Consent::DryRun };
+        if consent == Consent::Ask || (consent == Consent::Go && !self.json) {
+            err!("{}", preview(reports, None));
+        }
+        if consent == Consent::Go || (consent == Consent::Ask && ask("Delete these files? [y/N] ")?) {
             return Ok(true);
         }
         let note = match consent {
@@ -189,12 +155,8 @@ impl flags::CleanSharedTarget {
                 bail!("--target-dir is empty, which names no directory. Nothing was deleted.");
             }
             // Relative to where the user is, not to the workspace root the shell moved to.
-            let dirs = vec![Directory {
-                role: "target dir",
-                path: workspace::users_absolute(&dir)?,
-                setting: source::TARGET_DIR,
-                source: Source::Flag,
-            }];
+            let path = workspace::users_absolute(&dir)?;
+            let dirs = vec![Directory { path, setting: source::TARGET_DIR, source: Source::Flag }];
             return Ok((dirs, Workspace::load(sh)?));
         }
         // Before `cargo metadata`, so that an empty variable gets this task's message.
@@ -204,25 +166,21 @@ impl flags::CleanSharedTarget {
     }
 
     fn filters(&self) -> anyhow::Result<Filters> {
-        let running_program = if cfg!(windows) {
-            let exe = std::env::current_exe().and_then(|exe| exe.canonicalize())?;
-            Utf8PathBuf::try_from(exe).ok()
-        } else {
-            None
-        };
+        let exe = || std::env::current_exe().and_then(|exe| exe.canonicalize());
+        let running_program = if cfg!(windows) { Utf8PathBuf::try_from(exe()?).ok() } else { None };
         Ok(Filters {
             only: self.only.clone(),
             profile: self.profile.as_deref().map(profile_dir_name).map(str::to_owned),
             older_than: self.older_than.map(|age| age.0),
             max_size: self.max_size.map(|size| size.0),
-            now: SystemTime::now(),
             running_program,
+            ..Filters::everything()
         })
     }
 }
 
-/// What set the target directory and the build directory: the environment, or cargo's config files
-/// as cargo reads them from its current directory, which is the workspace root here.
+/// What set the target and build directories: the environment, or cargo's config files as cargo
+/// reads them from the workspace root.
 fn sources(sh: &Shell) -> anyhow::Result<[Source; 2]> {
     let root = workspace::root_of(sh)?;
     let cargo_home = tools::cargo_home(sh).ok();
@@ -234,35 +192,26 @@ fn sources(sh: &Shell) -> anyhow::Result<[Source; 2]> {
     Ok([source::find(source::TARGET_DIR, var, &configs)?, source::find(source::BUILD_DIR, var, &configs)?])
 }
 
-/// The directories cargo uses for `ws`, with what set them; the build directory only when it is
-/// not the target directory.
+/// The directories cargo uses for `ws` and what set them; the build dir only when it is its own.
 fn configured(ws: &Workspace, [target_source, build_source]: [Source; 2]) -> Vec<Directory> {
-    let mut dirs = vec![Directory {
-        role: "target dir",
-        path: ws.target_dir.clone(),
-        setting: source::TARGET_DIR,
-        source: target_source,
-    }];
+    let mut dirs = vec![Directory { path: ws.target_dir.clone(), setting: source::TARGET_DIR, source: target_source }];
     if ws.build_dir != ws.target_dir {
-        let path = ws.build_dir.clone();
-        dirs.push(Directory { role: "build dir", path, setting: source::BUILD_DIR, source: build_source });
+        dirs.push(Directory { path: ws.build_dir.clone(), setting: source::BUILD_DIR, source: build_source });
     }
     dirs
 }
 
-/// Removes everything in `dir` through the cleaning's checked deletion (`Tree::delete`): links
-/// go as links, a mount point inside is an error, and each directory is checked to be the one
-/// scanned. With `made_by_cargo` the directory must pass the cleaning's cargo check (its tag
-/// stays, as in every clean) and no build may be running there; otherwise `dir` must be
-/// `expected` and goes too. Returns the number of files removed (with `dry_run`, that would be),
-/// or `Err(why)` when it stays.
+/// Removes everything in `dir` through the cleaning's checked deletion (`Tree::delete`). With
+/// `made_by_cargo` it must pass the cleaning's cargo check (its tag stays) and no build may be
+/// running there; otherwise `dir` must be `expected` and goes too. Returns the files removed
+/// (with `dry_run`, that would be), or `Err(why)` when it stays.
 pub(crate) fn remove_tree(
     dir: &Utf8Path,
     made_by_cargo: bool,
-    expected: crate::safe_fs::FileId,
+    expected: FileId,
     dry_run: bool,
 ) -> anyhow::Result<Result<u64, String>> {
-    let mut locks = Locks::none();
+    let mut locks = Locks::default();
     let mut profiles = Vec::new();
     if made_by_cargo {
         profiles = safety::profile_dirs(dir)?;
@@ -271,7 +220,7 @@ pub(crate) fn remove_tree(
         }
         locks = Locks::take(dir, &profiles, false)?.0;
     }
-    let progress = Progress::new(std::io::stderr().is_terminal());
+    let progress = Progress::new();
     let tree = Tree::scan(dir, profiles, &MountPoints::read()?, &progress)?;
     if !made_by_cargo && tree.root_id() != expected {
         return Ok(Err("it is not the directory an earlier run wrote (it was replaced since)".to_owned()));
@@ -302,15 +251,10 @@ fn profile_dir_name(profile: &str) -> &str {
 }
 
 /// Runs every check on `dir`. `Ok(None)` when it does not exist (nothing to clean).
-fn check(
-    dir: Directory,
-    protected: &Protected,
-    workspace_root: &Utf8Path,
-    force: bool,
-) -> anyhow::Result<Option<Checked>> {
+fn check(dir: Directory, protected: &Protected, force: bool) -> anyhow::Result<Option<Checked>> {
     let metadata = match dir.path.symlink_metadata() {
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            errln!("{} {} does not exist: nothing to clean there", dir.role, dir.path);
+            errln!("{} {} does not exist: nothing to clean there", dir.setting.role, dir.path);
             return Ok(None);
         }
         other => other.with_context(|| format!("could not read {}", dir.path))?,
@@ -324,10 +268,7 @@ fn check(
         false => format!("could not resolve {} (it must be a UTF-8 path). Nothing was deleted.", dir.path),
     })?;
     let refuse = |refusal: Refusal| {
-        let shown = match is_link {
-            true => format!("{} (a link to {real})", dir.path),
-            false => dir.path.to_string(),
-        };
+        let shown = if is_link { format!("{} (a link to {real})", dir.path) } else { dir.path.to_string() };
         let unforceable =
             if force && !refusal.force_overrides() { " --force does not override this check." } else { "" };
         anyhow::anyhow!("refusing to clean {shown}: {}.{unforceable} Nothing was deleted.", refusal.explain())
@@ -351,14 +292,13 @@ fn check(
         errln!("warning: {lock} is locked by a running build; cleaning anyway because of --force");
     }
     if is_link {
-        errln!("{} {} is a link to {real}: checked and cleaning {real}; the link stays", dir.role, dir.path);
+        errln!("{} {} is a link to {real}: checked and cleaning {real}; the link stays", dir.setting.role, dir.path);
     }
-    let (shared, tagged) = (!real.starts_with(workspace_root), not_cargos.is_none());
+    let (shared, tagged) = (!real.starts_with(&protected.workspace_root), not_cargos.is_none());
     Ok(Some(Checked { shared, tagged, dir, real, is_link, locks, profiles }))
 }
 
-/// What to protect: the home, cargo's and rustup's homes, the workspace and its members, and
-/// the mount points.
+/// What to protect: the home, cargo's and rustup's homes, the workspace, its members, the mounts.
 fn protected(sh: &Shell, ws: &Workspace) -> anyhow::Result<Protected> {
     let home = tools::home_dir(sh).ok();
     let var_dir = |name: &str, default: &str| match sh.var_os(name).filter(|v| !v.is_empty()) {
@@ -383,10 +323,8 @@ fn delete(sh: &Shell, plans: &mut [Plan], reports: &mut [Report], progress: &Pro
         deletions.push(plan.tree.delete(&plan.selection, &mut plan.dir.locks, progress));
         progress.finish();
     }
-    let mut removed_links = tree::FastMap::default();
-    for (plan, deleted) in plans.iter().zip(&deletions) {
-        plan.tree.count_removed_links(&deleted.removed, &mut removed_links);
-    }
+    let removed_links =
+        tree::removed_links(plans.iter().zip(&deletions).map(|(plan, done)| (&plan.tree, &done.removed)));
     for ((plan, report), deleted) in plans.iter().zip(reports.iter_mut()).zip(deletions) {
         report.removed = Some(plan.tree.removal(&deleted.removed, &removed_links, 0).total);
         report.free_after = free_space(sh, &plan.dir.real);

@@ -3,19 +3,24 @@
 //! private temporary directories for what holds a credential.
 //!
 //! Deleting by full path follows whatever the path names *now*: a directory swapped for a link
-//! after the scan would have the link's target emptied. So deletion goes through directory
-//! handles instead, each opened relative to the handle above it without following a link
-//! (`openat` with `O_NOFOLLOW`), checked to be the very directory that was scanned (device and
-//! inode) and not the root of a mount, and entries are removed relative to it (`unlinkat`), the
+//! after the scan would have the link's target emptied. So each directory is opened relative to
+//! the handle above it without following a link (`openat`, `O_NOFOLLOW`), checked to be the one
+//! scanned (device and inode) and no mount's root, and emptied relative to it (`unlinkat`), the
 //! way std's `remove_dir_all` was made safe for CVE-2022-21658.
 //!
-//! Windows: stable std gives no file index and no handle-relative calls, and rustix does not
-//! cover Windows' file system; there a directory is checked (a directory, not a link or a
-//! junction) by path right before it is used. Junctions and volume mount points are reparse
-//! points, which std reports as links, so they are never followed.
+//! Windows: stable std gives no file index and no handle-relative calls, nor does rustix there;
+//! a directory is checked (a directory, not a link or junction) by path right before it is used.
+//! Junctions and volume mount points are reparse points, which std reports as links (not followed).
 
-use std::{fs::File, io};
+use std::{
+    fs::{File, Permissions},
+    io::{self, Write},
+};
 
+#[cfg(unix)]
+use std::os::unix::fs::MetadataExt;
+
+use anyhow::Context;
 use camino::{Utf8Path, Utf8PathBuf};
 use xshell::Shell;
 
@@ -28,22 +33,16 @@ pub(crate) struct FileId {
 
 impl FileId {
     /// The id std read for an entry (always zero on Windows, where it is not checked).
+    #[cfg_attr(not(unix), allow(unused_variables))]
     pub(crate) fn of(metadata: &std::fs::Metadata) -> FileId {
         #[cfg(unix)]
-        {
-            use std::os::unix::fs::MetadataExt;
-            FileId { device: metadata.dev(), inode: metadata.ino() }
-        }
+        return FileId { device: metadata.dev(), inode: metadata.ino() };
         #[cfg(not(unix))]
-        {
-            let _ = metadata;
-            FileId::default()
-        }
+        FileId::default()
     }
 }
 
-/// A directory entry as the size scans count it: its identity, its apparent bytes (its length),
-/// the bytes it takes on disk, and for a file with more than one hard link, how many it has.
+/// A directory entry as the size scans count it (`links` only for a file with more than one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Measured {
     pub(crate) id: FileId,
@@ -56,7 +55,6 @@ pub(crate) struct Measured {
 /// in the metadata (blocks of 512 bytes, the link count).
 #[cfg(unix)]
 pub(crate) fn measure(_path: &std::path::Path, metadata: &std::fs::Metadata) -> Measured {
-    use std::os::unix::fs::MetadataExt;
     let links = (metadata.is_file() && metadata.nlink() > 1).then(|| metadata.nlink());
     Measured { id: FileId::of(metadata), apparent: metadata.len(), disk: metadata.blocks() * 512, links }
 }
@@ -132,39 +130,29 @@ impl DirHandle {
     /// Opens `path` (its last component must not be a link) and checks that it is `expected`.
     pub(crate) fn open(path: &Utf8Path, expected: FileId) -> io::Result<DirHandle> {
         #[cfg(unix)]
-        {
-            let fd = rustix::fs::open(path.as_std_path(), dir_flags(), rustix::fs::Mode::empty())
-                .map_err(|err| not_a_directory(err.into()))?;
-            DirHandle::checked(fd, expected)
-        }
+        return DirHandle::open_at(rustix::fs::CWD, path.as_std_path(), expected);
         #[cfg(not(unix))]
-        {
-            let _ = expected;
-            check_by_path(path)?;
-            Ok(DirHandle { path: path.to_owned() })
-        }
+        DirHandle::checked(path.to_owned(), expected)
     }
 
     /// Opens the directory `name` inside this one, without following a link, and checks that it
     /// is `expected`.
     pub(crate) fn open_child(&self, name: &str, expected: FileId) -> io::Result<DirHandle> {
         #[cfg(unix)]
-        {
-            let fd = rustix::fs::openat(&self.fd, name, dir_flags(), rustix::fs::Mode::empty())
-                .map_err(|err| not_a_directory(err.into()))?;
-            DirHandle::checked(fd, expected)
-        }
+        return DirHandle::open_at(&self.fd, name.as_ref(), expected);
         #[cfg(not(unix))]
-        {
-            let _ = expected;
-            let path = self.path.join(name);
-            check_by_path(&path)?;
-            Ok(DirHandle { path })
-        }
+        DirHandle::checked(self.path.join(name), expected)
     }
 
+    /// `O_NOFOLLOW` on a link fails with ELOOP (or ENOTDIR with `O_DIRECTORY`): it was replaced.
     #[cfg(unix)]
-    fn checked(fd: rustix::fd::OwnedFd, expected: FileId) -> io::Result<DirHandle> {
+    fn open_at(dir: impl rustix::fd::AsFd, path: &std::path::Path, expected: FileId) -> io::Result<DirHandle> {
+        use rustix::{fs::OFlags, io::Errno};
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK;
+        let fd = rustix::fs::openat(dir, path, flags, rustix::fs::Mode::empty()).map_err(|err| match err {
+            Errno::LOOP | Errno::NOTDIR => no_longer_a_directory(),
+            err => err.into(),
+        })?;
         let (id, mount_root) = identify(&fd)?;
         if id != expected {
             return Err(changed("it is no longer the directory that was scanned (it was replaced since)"));
@@ -175,12 +163,19 @@ impl DirHandle {
         Ok(DirHandle { fd })
     }
 
+    #[cfg(not(unix))]
+    fn checked(path: Utf8PathBuf, _expected: FileId) -> io::Result<DirHandle> {
+        let metadata = path.symlink_metadata()?;
+        if metadata.is_symlink() || !metadata.is_dir() {
+            return Err(no_longer_a_directory());
+        }
+        Ok(DirHandle { path })
+    }
+
     /// Removes the file or link `name` in this directory (a link, never what it points to).
     pub(crate) fn remove_file(&self, name: &str) -> io::Result<()> {
         #[cfg(unix)]
-        {
-            Ok(rustix::fs::unlinkat(&self.fd, name, rustix::fs::AtFlags::empty())?)
-        }
+        return Ok(rustix::fs::unlinkat(&self.fd, name, rustix::fs::AtFlags::empty())?);
         #[cfg(not(unix))]
         {
             // A link to a directory is a directory entry on Windows and goes with `remove_dir`.
@@ -197,42 +192,14 @@ impl DirHandle {
     /// Removes the empty directory `name` in this directory.
     pub(crate) fn remove_dir(&self, name: &str) -> io::Result<()> {
         #[cfg(unix)]
-        {
-            Ok(rustix::fs::unlinkat(&self.fd, name, rustix::fs::AtFlags::REMOVEDIR)?)
-        }
+        return Ok(rustix::fs::unlinkat(&self.fd, name, rustix::fs::AtFlags::REMOVEDIR)?);
         #[cfg(not(unix))]
-        {
-            std::fs::remove_dir(self.path.join(name))
-        }
+        std::fs::remove_dir(self.path.join(name))
     }
 }
 
-#[cfg(unix)]
-fn dir_flags() -> rustix::fs::OFlags {
-    use rustix::fs::OFlags;
-    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK
-}
-
-/// `O_NOFOLLOW` on a link fails with ELOOP (or ENOTDIR with `O_DIRECTORY`): say what it means.
-#[cfg(unix)]
-fn not_a_directory(err: io::Error) -> io::Error {
-    match err.raw_os_error() {
-        Some(code)
-            if code == rustix::io::Errno::LOOP.raw_os_error() || code == rustix::io::Errno::NOTDIR.raw_os_error() =>
-        {
-            changed("it is no longer a directory (it was replaced since, perhaps by a link)")
-        }
-        _ => err,
-    }
-}
-
-#[cfg(not(unix))]
-fn check_by_path(path: &Utf8Path) -> io::Result<()> {
-    let metadata = path.symlink_metadata()?;
-    if metadata.is_symlink() || !metadata.is_dir() {
-        return Err(changed("it is no longer a directory (it was replaced since, perhaps by a link)"));
-    }
-    Ok(())
+fn no_longer_a_directory() -> io::Error {
+    changed("it is no longer a directory (it was replaced since, perhaps by a link)")
 }
 
 /// The id of an open file, and whether it is the root of a mount (Linux's statx says so even for
@@ -254,10 +221,10 @@ fn identify(fd: &rustix::fd::OwnedFd) -> io::Result<(FileId, bool)> {
     Ok((FileId { device: stat.st_dev as u64, inode: stat.st_ino as u64 }, false))
 }
 
-/// Opens `path` for reading if it is a regular file: a FIFO, socket or device is an error rather
-/// than a read that never returns. With `follow_link` false, a link is an error too.
-/// `Ok(None)` when nothing is there.
+/// Opens `path` for reading if it is a regular file: a FIFO, socket or device is an error, not a
+/// read that never returns; so is a link, without `follow_link`. `Ok(None)` when nothing is there.
 pub(crate) fn open_regular(path: &Utf8Path, follow_link: bool) -> io::Result<Option<File>> {
+    let a_link = || io::Error::other(format!("{path} is a link, not a regular file"));
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
@@ -269,13 +236,13 @@ pub(crate) fn open_regular(path: &Utf8Path, follow_link: bool) -> io::Result<Opt
     }
     #[cfg(not(unix))]
     if !follow_link && path.symlink_metadata().is_ok_and(|metadata| metadata.is_symlink()) {
-        return Err(io::Error::other(format!("{path} is a link, not a regular file")));
+        return Err(a_link());
     }
     let file = match options.open(path) {
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
         #[cfg(unix)]
         Err(err) if !follow_link && err.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
-            return Err(io::Error::other(format!("{path} is a link, not a regular file")));
+            return Err(a_link());
         }
         other => other?,
     };
@@ -287,39 +254,27 @@ pub(crate) fn open_regular(path: &Utf8Path, follow_link: bool) -> io::Result<Opt
 
 /// Reads `path` as text if it is a regular file (see `open_regular`); `Ok(None)` when missing.
 pub(crate) fn read_regular(path: &Utf8Path, follow_link: bool) -> io::Result<Option<String>> {
-    use std::io::Read;
-    let Some(mut file) = open_regular(path, follow_link)? else { return Ok(None) };
-    let mut text = String::new();
-    file.read_to_string(&mut text)?;
-    Ok(Some(text))
+    open_regular(path, follow_link)?.map(io::read_to_string).transpose()
 }
 
 /// Owner-only (0600) on Unix; Windows keeps a user's files under their own profile.
-pub(crate) fn private_permissions() -> Option<std::fs::Permissions> {
+pub(crate) fn private_permissions() -> Option<Permissions> {
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        Some(std::fs::Permissions::from_mode(0o600))
-    }
+    return Some(std::os::unix::fs::PermissionsExt::from_mode(0o600));
     #[cfg(not(unix))]
     None
 }
 
-/// `dir` and the directories above it, `dir` itself made owner-only (0700 on Unix) even when it
-/// existed already.
+/// Creates `dir` and its parents, `dir` made owner-only (0700 on Unix) even when it existed.
 pub(crate) fn create_private_dir(dir: &Utf8Path) -> io::Result<()> {
     std::fs::create_dir_all(dir)?;
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-    }
+    std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
     Ok(())
 }
 
-/// A new directory in the system's temporary directory that only its owner can enter (0700 on
-/// Unix; Windows' temporary directory is under the user's own profile), removed with all it
-/// holds when dropped, so on every way out of the code that made it.
+/// A new directory in the system's temporary directory only its owner can enter (0700 on Unix;
+/// Windows' is under the user's profile), removed with all it holds when dropped, on every way out.
 pub(crate) struct PrivateDir {
     pub(crate) path: Utf8PathBuf,
 }
@@ -328,32 +283,23 @@ impl PrivateDir {
     /// Named `<prefix><pid>-<n>`. Directories of that prefix that a killed run left behind (the
     /// same owner's, over ten minutes old: a trial takes seconds) are removed first.
     pub(crate) fn create(prefix: &str) -> anyhow::Result<PrivateDir> {
-        use anyhow::Context;
         let temp = Utf8PathBuf::try_from(std::env::temp_dir()).context("the temporary directory is not UTF-8")?;
-        for attempt in 0..100 {
-            let path = temp.join(format!("{prefix}{}-{attempt}", std::process::id()));
+        let name = |attempt| format!("{prefix}{}-{attempt}", std::process::id());
+        let (path, ()) = create_new(&temp, "a directory", name, |path| {
             #[cfg_attr(not(unix), allow(unused_mut))] // Only Unix sets a mode.
             let mut builder = std::fs::DirBuilder::new();
             #[cfg(unix)]
             std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-            match builder.create(&path) {
-                Ok(()) => {
-                    let dir = PrivateDir { path };
-                    dir.remove_leftovers(&temp, prefix);
-                    return Ok(dir);
-                }
-                Err(err) if err.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(err) => return Err(err).with_context(|| format!("could not create {path}")),
-            }
-        }
-        anyhow::bail!("could not create a directory in {temp}: every name was taken")
+            builder.create(path)
+        })?;
+        let dir = PrivateDir { path };
+        dir.remove_leftovers(&temp, prefix);
+        Ok(dir)
     }
 
     /// Creates `name` in the directory, holding `text`, readable by its owner alone from its
     /// first byte.
     pub(crate) fn write(&self, name: &str, text: &str) -> anyhow::Result<Utf8PathBuf> {
-        use anyhow::Context;
-        use std::io::Write;
         let path = self.path.join(name);
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
@@ -366,6 +312,7 @@ impl PrivateDir {
         Ok(path)
     }
 
+    #[cfg_attr(not(unix), allow(unused_variables))] // Only Unix compares owners.
     fn remove_leftovers(&self, temp: &Utf8Path, prefix: &str) {
         let Ok(own) = self.path.symlink_metadata() else { return };
         let Ok(entries) = temp.read_dir_utf8() else { return };
@@ -374,13 +321,9 @@ impl PrivateDir {
             let old =
                 metadata.modified().ok().and_then(|time| time.elapsed().ok()).is_some_and(|age| age.as_secs() > 600);
             #[cfg(unix)]
-            let same_owner =
-                std::os::unix::fs::MetadataExt::uid(&metadata) == std::os::unix::fs::MetadataExt::uid(&own);
+            let same_owner = metadata.uid() == own.uid();
             #[cfg(not(unix))]
-            let same_owner = {
-                let _ = &own;
-                true
-            };
+            let same_owner = true;
             if entry.file_name().starts_with(prefix) && metadata.is_dir() && old && same_owner {
                 let _ = std::fs::remove_dir_all(entry.path());
             }
@@ -394,20 +337,42 @@ impl Drop for PrivateDir {
     }
 }
 
-/// Replaces (or creates) `target` with `bytes`: written to a new temporary file beside it (a name
-/// of its own, so two runs at once never share one), then renamed over it, so an interruption
-/// never leaves half a file. On Unix the file has `permissions` from its first byte.
-pub(crate) fn replace_file(
-    target: &Utf8Path,
-    bytes: &[u8],
-    permissions: Option<&std::fs::Permissions>,
-) -> anyhow::Result<()> {
-    use anyhow::Context;
-    use std::io::Write;
+/// The first of `dir/name(0)`, `dir/name(1)`, … that `create` makes anew: two runs never share one.
+fn create_new<T>(
+    dir: &Utf8Path,
+    what: &str,
+    name: impl Fn(usize) -> String,
+    create: impl Fn(&Utf8Path) -> io::Result<T>,
+) -> anyhow::Result<(Utf8PathBuf, T)> {
+    for attempt in 0..100 {
+        let path = dir.join(name(attempt));
+        match create(&path) {
+            Ok(made) => return Ok((path, made)),
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(err) => return Err(err).with_context(|| format!("could not create {path}")),
+        }
+    }
+    anyhow::bail!("could not create {what} in {dir}: every name was taken")
+}
+
+/// Replaces (or creates) `target` with `bytes`: written to a new temporary file beside it,
+/// `.<name>.<pid>-<n>.xtask.tmp`, then renamed over it, so an interruption never leaves half a
+/// file. On Unix the file has `permissions` from its first byte.
+pub(crate) fn replace_file(target: &Utf8Path, bytes: &[u8], permissions: Option<&Permissions>) -> anyhow::Result<()> {
     let dir = target.parent().with_context(|| format!("{target} has no parent directory"))?;
     std::fs::create_dir_all(dir).with_context(|| format!("could not create {dir}"))?;
     let name = target.file_name().unwrap_or("file");
-    let (temp, mut file) = new_temp_file(dir, name, permissions)?;
+    let temp_name = |attempt| format!(".{name}.{}-{attempt}.xtask.tmp", std::process::id());
+    let (temp, mut file) = create_new(dir, "a temporary file", temp_name, |temp| {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        if let Some(permissions) = permissions {
+            use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+            options.mode(permissions.mode() & 0o7777);
+        }
+        options.open(temp)
+    })?;
     let written = (|| -> io::Result<()> {
         file.write_all(bytes)?;
         file.sync_all()?;
@@ -423,52 +388,14 @@ pub(crate) fn replace_file(
     written.with_context(|| format!("could not replace {target}"))
 }
 
-/// A new file `.<name>.<pid>-<n>.xtask.tmp` in `dir`, created exclusively, with `permissions`
-/// (on Unix) from its first byte.
-fn new_temp_file(
-    dir: &Utf8Path,
-    name: &str,
-    permissions: Option<&std::fs::Permissions>,
-) -> anyhow::Result<(Utf8PathBuf, File)> {
-    use anyhow::Context;
-    for attempt in 0..100 {
-        let temp = dir.join(format!(".{name}.{}-{attempt}.xtask.tmp", std::process::id()));
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        if let Some(permissions) = permissions {
-            use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-            options.mode(permissions.mode() & 0o7777);
-        }
-        #[cfg(not(unix))]
-        let _ = permissions;
-        match options.open(&temp) {
-            Ok(file) => return Ok((temp, file)),
-            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(err) => return Err(err).with_context(|| format!("could not create {temp}")),
-        }
-    }
-    anyhow::bail!("could not create a temporary file in {dir}: every name was taken")
-}
-
 /// Free bytes for this user on the filesystem of `dir`: from POSIX `df -P -k` (stable std cannot
 /// ask the OS), and on Windows, which has no `df`, from the volume (GetDiskFreeSpaceExW).
+#[cfg_attr(windows, allow(unused_variables))]
 pub(crate) fn free_space(sh: &Shell, dir: &Utf8Path) -> Option<u64> {
     #[cfg(windows)]
-    {
-        let _ = sh;
-        fs4::available_space(dir).ok()
-    }
+    return fs4::available_space(dir).ok();
     #[cfg(not(windows))]
-    {
-        free_space_from_df(sh, dir)
-    }
-}
-
-#[cfg(not(windows))]
-fn free_space_from_df(sh: &Shell, dir: &Utf8Path) -> Option<u64> {
-    let output = crate::child::command(sh, "df").args(["-P", "-k"]).arg(dir).quiet().ignore_stderr().read().ok()?;
-    parse_df(&output)
+    parse_df(&crate::child::command(sh, "df").args(["-P", "-k"]).arg(dir).quiet().ignore_stderr().read().ok()?)
 }
 
 /// The "Available" column (KiB) of `df -P -k`'s data line, found from the capacity column so that
@@ -495,7 +422,6 @@ impl MountPoints {
     pub(crate) fn read() -> anyhow::Result<MountPoints> {
         #[cfg(target_os = "linux")]
         {
-            use anyhow::Context;
             const TABLE: &str = "/proc/self/mountinfo";
             let text = read_regular(TABLE.into(), true)
                 .ok()
@@ -535,28 +461,21 @@ fn is_mount_root_by_statfs(_: &Utf8Path) -> bool {
 /// (`\040` for a space) undone. Points that are not UTF-8 cannot be a UTF-8 path's prefix.
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 fn parse_mountinfo(text: &str) -> Vec<Utf8PathBuf> {
-    text.lines()
-        .filter_map(|line| line.split(' ').nth(4))
-        .filter_map(|field| {
-            let bytes = field.as_bytes();
-            let mut out = Vec::with_capacity(bytes.len());
-            let mut at = 0;
-            while at < bytes.len() {
-                let octal = bytes.get(at + 1..at + 4).filter(|digits| digits.iter().all(|d| (b'0'..=b'7').contains(d)));
-                match (bytes[at], octal) {
-                    (b'\\', Some(digits)) => {
-                        out.push(digits.iter().fold(0u8, |value, digit| value.wrapping_mul(8) + (digit - b'0')));
-                        at += 4;
-                    }
-                    (byte, _) => {
-                        out.push(byte);
-                        at += 1;
-                    }
+    let unescape = |field: &str| {
+        let mut parts = field.split('\\');
+        let mut out = parts.next().unwrap_or_default().as_bytes().to_vec();
+        for part in parts {
+            match part.as_bytes() {
+                [a @ b'0'..=b'7', b @ b'0'..=b'7', c @ b'0'..=b'7', rest @ ..] => {
+                    out.push((a - b'0') << 6 | (b - b'0') << 3 | (c - b'0'));
+                    out.extend(rest);
                 }
+                rest => out.extend([b'\\'].iter().chain(rest)),
             }
-            String::from_utf8(out).ok().map(Utf8PathBuf::from)
-        })
-        .collect()
+        }
+        String::from_utf8(out).ok().map(Utf8PathBuf::from)
+    };
+    text.lines().filter_map(|line| line.split(' ').nth(4)).filter_map(unescape).collect()
 }
 
 #[cfg(test)]

@@ -11,9 +11,8 @@ use std::{
 use crate::output::human_bytes;
 use crate::secrets::{err, errln};
 
-/// Files scanned or removed, on stderr: refreshed in place on a terminal, an occasional line
-/// otherwise, and nothing for a directory done in under half a second. Shared by the threads of
-/// the scan and the deletion.
+/// Files scanned or removed, from every thread, on stderr: refreshed in place on a terminal, a line
+/// now and then otherwise, and nothing for a directory done in under half a second.
 pub(crate) struct Progress {
     pub(super) terminal: bool,
     pub(super) scanned: AtomicU64,
@@ -24,9 +23,9 @@ pub(crate) struct Progress {
 }
 
 impl Progress {
-    pub(super) fn new(terminal: bool) -> Progress {
+    pub(super) fn new() -> Progress {
         Progress {
-            terminal,
+            terminal: std::io::IsTerminal::is_terminal(&std::io::stderr()),
             scanned: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
             removed: AtomicU64::new(0),
@@ -44,13 +43,11 @@ impl Progress {
         self.tick(self.removed.fetch_add(1, Ordering::Relaxed));
     }
 
+    /// Every 1024 entries, a look at the clock and perhaps a line.
     fn tick(&self, count: u64) {
-        if count % 1024 == 1023 {
-            self.show();
+        if count % 1024 != 1023 {
+            return;
         }
-    }
-
-    pub(super) fn show(&self) {
         let Ok(mut shown) = self.shown.try_lock() else { return };
         let (started, last) = &mut *shown;
         let now = Instant::now();

@@ -14,11 +14,30 @@ use crate::secrets::err;
 
 /// Each plan's report, a hard-linked file counted as freed only if every link to it goes.
 pub(super) fn reports(plans: &[Plan]) -> Vec<Report> {
-    let mut removed_links = tree::FastMap::default();
-    for plan in plans {
-        plan.tree.count_removed_links(&plan.selection, &mut removed_links);
-    }
-    plans.iter().map(|plan| plan.report(&removed_links)).collect()
+    let removed_links = tree::removed_links(plans.iter().map(|plan| (&plan.tree, &plan.selection)));
+    let report = |Plan { dir: checked, tree, selection, free_before }: &Plan| {
+        let removal = tree.removal(selection, &removed_links, LARGEST);
+        Report {
+            role: checked.dir.setting.role,
+            path: checked.dir.path.clone(),
+            real: checked.real.clone(),
+            is_link: checked.is_link,
+            shared: checked.shared,
+            source: checked.dir.source.clone(),
+            source_text: checked.dir.source.describe(checked.dir.setting),
+            total: tree.total,
+            remove: removal.total,
+            categories: removal.categories,
+            largest: removal.largest,
+            kept_foreign: if checked.tagged { Vec::new() } else { tree.foreign() },
+            over_limit: selection.over_limit,
+            free_before: *free_before,
+            removed: None,
+            failed: None,
+            free_after: None,
+        }
+    };
+    plans.iter().map(report).collect()
 }
 
 pub(super) struct Plan {
@@ -26,31 +45,6 @@ pub(super) struct Plan {
     pub(super) tree: Tree,
     pub(super) selection: Selection,
     pub(super) free_before: Option<u64>,
-}
-
-impl Plan {
-    pub(super) fn report(&self, removed_links: &tree::FastMap<crate::safe_fs::FileId, u64>) -> Report {
-        let removal = self.tree.removal(&self.selection, removed_links, LARGEST);
-        Report {
-            role: self.dir.dir.role,
-            path: self.dir.dir.path.clone(),
-            real: self.dir.real.clone(),
-            is_link: self.dir.is_link,
-            shared: self.dir.shared,
-            source: self.dir.dir.source.clone(),
-            source_text: self.dir.dir.source.describe(self.dir.dir.setting),
-            total: self.tree.total,
-            remove: removal.total,
-            categories: removal.categories,
-            largest: removal.largest,
-            kept_foreign: if self.dir.tagged { Vec::new() } else { self.tree.foreign() },
-            over_limit: self.selection.over_limit,
-            free_before: self.free_before,
-            removed: None,
-            failed: None,
-            free_after: None,
-        }
-    }
 }
 
 /// What the user sees of one directory: the plan and, after deletion, the result.
@@ -91,10 +85,8 @@ pub(super) fn preview(reports: &[Report], note: Option<&str>) -> String {
         }
         out += &format!("  holds     {}\n", sizes(report.total));
         if !report.kept_foreign.is_empty() {
-            out += &format!(
-                "  keeps     {} (outside cargo's layout, in a directory without cargo's tag)\n",
-                report.kept_foreign.join(", ")
-            );
+            let kept = report.kept_foreign.join(", ");
+            out += &format!("  keeps     {kept} (outside cargo's layout, in a directory without cargo's tag)\n");
         }
         if report.remove == Bytes::default() {
             out += "  removes   nothing\n";
@@ -118,28 +110,17 @@ pub(super) fn preview(reports: &[Report], note: Option<&str>) -> String {
         }
     }
     if let Some(note) = note {
-        out += note;
-        out += "\n";
+        out += &format!("{note}\n");
     }
     out
-}
-
-pub(super) fn free(bytes: Option<u64>) -> String {
-    bytes.map_or_else(|| "unknown".to_owned(), human_bytes)
 }
 
 /// `Removed N files, X (Y on disk) from DIR; free space A → B`, then what could not be removed.
 pub(super) fn result_lines(report: &Report) -> String {
     let removed = report.removed.unwrap_or_default();
-    let mut out = format!(
-        "Removed {} files, {} ({} on disk) from {}; free space {} → {}\n",
-        removed.files,
-        human_bytes(removed.apparent),
-        human_bytes(removed.disk),
-        report.real,
-        free(report.free_before),
-        free(report.free_after)
-    );
+    let free = |bytes: Option<u64>| bytes.map_or_else(|| "unknown".to_owned(), human_bytes);
+    let (before, after) = (free(report.free_before), free(report.free_after));
+    let mut out = format!("Removed {} from {}; free space {before} → {after}\n", sizes(removed), report.real);
     if let Some((errors @ 1.., failures)) = &report.failed {
         let left = report.remove.files.saturating_sub(removed.files);
         out += &format!(
@@ -192,8 +173,7 @@ pub(super) fn to_json(reports: &[Report], deleted: bool, needs_yes: bool) -> Val
     })
 }
 
-/// When a directory came from a global `CARGO_TARGET_DIR`: what that costs and how to do without
-/// it, after a dry run as after a clean.
+/// After a dry run as after a clean, when a global `CARGO_TARGET_DIR` set a directory: the advice.
 pub(super) fn advise_on_the_variable(reports: &[Report], root: &Utf8Path) {
     if let Some(report) = reports.iter().find(|r| r.source == Source::Var("CARGO_TARGET_DIR")) {
         let shell = std::env::var("SHELL").ok();
@@ -222,11 +202,8 @@ pub(super) fn target_dir_variable_advice(
                 "bash" => "~/.bashrc, ~/.bash_profile or ~/.profile",
                 _ => "your shell's startup file (~/.profile)",
             };
-            let launchd = if os == "macos" {
-                "\n    and, if you set it for apps too: launchctl unsetenv CARGO_TARGET_DIR"
-            } else {
-                ""
-            };
+            let launchd = "\n    and, if you set it for apps too: launchctl unsetenv CARGO_TARGET_DIR";
+            let launchd = if os == "macos" { launchd } else { "" };
             format!(
                 "{name}: unset CARGO_TARGET_DIR\n    and delete the `export CARGO_TARGET_DIR=...` line from {files}{launchd}"
             )

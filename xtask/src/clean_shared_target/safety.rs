@@ -8,11 +8,10 @@ use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::safe_fs::{self, MountPoints};
 
-/// How cargo's `CACHEDIR.TAG` starts: the signature every program's tag has, then cargo's own
-/// line. Cargo writes the same tag into `$CARGO_HOME/registry`, so the tag alone proves nothing:
-/// cargo's layout must be there too, and `CARGO_HOME` is refused whole. `.rustc_info.json` is no
-/// proof: any cargo command, `cargo metadata` included, writes it into whatever directory is
-/// named as the target directory.
+/// How cargo's `CACHEDIR.TAG` starts: every program's signature, then cargo's line. Cargo writes
+/// it into `$CARGO_HOME/registry` too, so cargo's layout must be there as well (and `CARGO_HOME`
+/// is refused whole). `.rustc_info.json` proves nothing: any cargo command, `cargo metadata`
+/// too, writes it into whatever directory is named as the target directory.
 const CARGO_TAG_START: &[u8] =
     b"Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by cargo.\n";
 pub(crate) const CACHEDIR_TAG: &str = "CACHEDIR.TAG";
@@ -27,6 +26,8 @@ pub(crate) struct Protected {
     /// Their caches carry cargo's tag (the registry) but are no build output.
     pub(crate) homes: Vec<(String, Utf8PathBuf)>,
     pub(crate) mounts: MountPoints,
+    /// Real, as the others: a directory outside it is shared with other projects.
+    pub(crate) workspace_root: Utf8PathBuf,
 }
 
 impl Protected {
@@ -39,19 +40,19 @@ impl Protected {
         members: impl IntoIterator<Item = Utf8PathBuf>,
         mounts: MountPoints,
     ) -> Protected {
-        let mut dirs: Vec<(String, Utf8PathBuf)> = Vec::new();
         let homes: Vec<(String, Utf8PathBuf)> = [("CARGO_HOME", cargo_home), ("RUSTUP_HOME", rustup_home)]
             .into_iter()
             .filter_map(|(what, dir)| Some((what.to_owned(), real(dir?))))
             .collect();
-        dirs.extend(home.map(|home| ("the home directory".to_owned(), home)));
-        dirs.extend(homes.iter().cloned());
-        dirs.push(("the workspace root".to_owned(), workspace_root.to_owned()));
-        dirs.extend(members.into_iter().map(|dir| (format!("workspace member {dir}"), dir)));
-        for (_, dir) in &mut dirs {
-            *dir = real(std::mem::take(dir));
-        }
-        Protected { dirs, homes, mounts }
+        let dirs = home
+            .into_iter()
+            .map(|home| ("the home directory".to_owned(), home))
+            .chain(homes.iter().cloned())
+            .chain([("the workspace root".to_owned(), workspace_root.to_owned())])
+            .chain(members.into_iter().map(|dir| (format!("workspace member {dir}"), dir)))
+            .map(|(what, dir)| (what, real(dir)))
+            .collect();
+        Protected { dirs, homes, mounts, workspace_root: real(workspace_root.to_owned()) }
     }
 }
 
@@ -121,10 +122,8 @@ pub(crate) fn never_clean(real: &Utf8Path, protected: &Protected) -> anyhow::Res
     if protected.mounts.is_mount_root(real) {
         return Ok(Some(Refusal::MountPoint));
     }
-    for (what, dir) in &protected.homes {
-        if real.starts_with(dir) && real != dir {
-            return Ok(Some(Refusal::InsideHome(format!("{what} ({dir})"))));
-        }
+    if let Some((what, dir)) = protected.homes.iter().find(|(_, dir)| real.starts_with(dir) && real != dir) {
+        return Ok(Some(Refusal::InsideHome(format!("{what} ({dir})"))));
     }
     for (what, dir) in &protected.dirs {
         if dir == real {
@@ -134,18 +133,13 @@ pub(crate) fn never_clean(real: &Utf8Path, protected: &Protected) -> anyhow::Res
             return Ok(Some(Refusal::ContainsProtected(format!("{what} ({dir})"))));
         }
     }
-    for marker in [".git", "Cargo.toml"] {
-        // `.git` is a file in worktrees and submodules, so any kind of entry counts.
-        if real.join(marker).symlink_metadata().is_ok() {
-            return Ok(Some(Refusal::ProjectMarker(marker)));
-        }
-    }
-    Ok(None)
+    // `.git` is a file in worktrees and submodules, so any kind of entry counts.
+    let marker = [".git", "Cargo.toml"].into_iter().find(|marker| real.join(marker).symlink_metadata().is_ok());
+    Ok(marker.map(Refusal::ProjectMarker))
 }
 
-/// Why `dir` does not look like cargo made it, or `None` when it does: a `CACHEDIR.TAG` (a
-/// regular file, not a link) that starts as cargo's does, and cargo's layout, a profile directory
-/// (`profiles`, from `profile_dirs`).
+/// Why `dir` does not look like cargo made it, or `None`: a `CACHEDIR.TAG` (a regular file, not a
+/// link) that starts as cargo's does, and a profile directory (`profiles`, from `profile_dirs`).
 pub(crate) fn not_made_by_cargo(dir: &Utf8Path, profiles: &[Utf8PathBuf]) -> anyhow::Result<Option<&'static str>> {
     let tag = dir.join(CACHEDIR_TAG);
     let Some(file) = safe_fs::open_regular(&tag, false).ok().flatten() else {
@@ -162,9 +156,8 @@ pub(crate) fn not_made_by_cargo(dir: &Utf8Path, profiles: &[Utf8PathBuf]) -> any
     Ok(None)
 }
 
-/// The profile directories in `dir`: those holding `.cargo-lock` or `.fingerprint`, found at most
-/// three levels down (`debug`, `x86_64-unknown-linux-gnu/debug`, `llvm-cov-target/<triple>/debug`),
-/// relative to `dir`. Links are not followed.
+/// The directories, relative to `dir`, holding `.cargo-lock` or `.fingerprint`, up to three levels
+/// down (`debug`, `<triple>/debug`, `llvm-cov-target/<triple>/debug`). Links are not followed.
 pub(crate) fn profile_dirs(dir: &Utf8Path) -> anyhow::Result<Vec<Utf8PathBuf>> {
     let mut found = Vec::new();
     let mut level = vec![Utf8PathBuf::new()];
@@ -182,11 +175,7 @@ pub(crate) fn profile_dirs(dir: &Utf8Path) -> anyhow::Result<Vec<Utf8PathBuf>> {
                     entry.path().join(name).symlink_metadata().is_ok_and(|m| if dir { m.is_dir() } else { m.is_file() })
                 };
                 let is_profile = is_a(CARGO_LOCK, false) || is_a(".fingerprint", true);
-                if is_profile {
-                    found.push(child);
-                } else {
-                    next.push(child);
-                }
+                if is_profile { &mut found } else { &mut next }.push(child);
             }
         }
         level = next;
@@ -197,15 +186,12 @@ pub(crate) fn profile_dirs(dir: &Utf8Path) -> anyhow::Result<Vec<Utf8PathBuf>> {
 
 /// Locks held on profile directories until the clean is over, so that a build started meanwhile
 /// waits instead of writing into a directory being deleted.
+#[derive(Default)]
 pub(crate) struct Locks {
     held: Vec<(Utf8PathBuf, File)>,
 }
 
 impl Locks {
-    pub(crate) fn none() -> Locks {
-        Locks { held: Vec::new() }
-    }
-
     /// Takes cargo's lock in each profile directory of `dir` without waiting. A lock that is busy
     /// is a refusal, or with `force` a warning (returned as the second element).
     pub(crate) fn take(
@@ -215,12 +201,9 @@ impl Locks {
     ) -> anyhow::Result<(Locks, Vec<Utf8PathBuf>)> {
         let mut held = Vec::new();
         let mut busy = Vec::new();
-        for profile in profiles {
-            let lock = dir.join(profile).join(CARGO_LOCK);
-            // A link, FIFO or device by that name is no lock cargo could hold.
-            if !lock.symlink_metadata().is_ok_and(|m| m.is_file()) {
-                continue;
-            }
+        // A link, FIFO or device by that name is no lock cargo could hold.
+        let locks = profiles.iter().map(|profile| dir.join(profile).join(CARGO_LOCK));
+        for lock in locks.filter(|lock| lock.symlink_metadata().is_ok_and(|m| m.is_file())) {
             let Some(file) = safe_fs::open_regular(&lock, false)
                 .with_context(|| format!("could not open {lock} to check for a running build"))?
             else {

@@ -14,6 +14,8 @@ use crate::toml_file::TomlFile;
 /// A directory setting of cargo's: the target directory or the build directory.
 #[derive(Clone, Copy)]
 pub(crate) struct Setting {
+    /// What the task calls the directory.
+    pub(crate) role: &'static str,
     /// The key under `[build]` in a config file.
     pub(crate) key: &'static str,
     /// Environment variables that set it, strongest first.
@@ -21,8 +23,8 @@ pub(crate) struct Setting {
 }
 
 pub(crate) const TARGET_DIR: Setting =
-    Setting { key: "target-dir", vars: &["CARGO_TARGET_DIR", "CARGO_BUILD_TARGET_DIR"] };
-pub(crate) const BUILD_DIR: Setting = Setting { key: "build-dir", vars: &["CARGO_BUILD_BUILD_DIR"] };
+    Setting { role: "target dir", key: "target-dir", vars: &["CARGO_TARGET_DIR", "CARGO_BUILD_TARGET_DIR"] };
+pub(crate) const BUILD_DIR: Setting = Setting { role: "build dir", key: "build-dir", vars: &["CARGO_BUILD_BUILD_DIR"] };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Source {

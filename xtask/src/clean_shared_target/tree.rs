@@ -1,19 +1,13 @@
 //! The contents of one directory: a single walk that measures every entry and sorts it into
 //! cargo's categories and build units (`layout`). What the flags take from it is `selection`,
-//! removing it `deletion`; this file is the walk.
-//!
-//! Links are never followed: a link is measured and removed as a link. Every error of the walk
-//! stops the task (nothing is skipped silently), and the walk ends before anything is deleted.
+//! removing it `deletion`. Links are never followed, and every error of the walk stops the task
+//! (nothing is skipped silently) before anything is deleted.
 //!
 //! The walk meets hundreds of thousands of entries in the unoptimised build `cargo xtask` runs,
-//! so it reads directories on every core and keeps the books per directory where it can: an
-//! entry is sorted from its directory's place in cargo's layout and its own name, keeps numbers
-//! and its name in a shared buffer, and gets a path only when it is shown or deleted.
+//! so it reads directories on every core, and an entry keeps numbers and its name in a shared
+//! buffer, getting a path only when it is shown or deleted.
 
-use std::{
-    fs,
-    sync::atomic::{AtomicBool, AtomicUsize, Ordering},
-};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use anyhow::{Context, bail};
 use camino::{Utf8Path, Utf8PathBuf};
@@ -30,7 +24,7 @@ use crate::safe_fs::{FileId, Measured, MountPoints, measure};
 
 pub(crate) use layout::Bytes;
 use layout::{CONTAINERS, Category, Entry, Item, ItemKey, Kind, Layout, Owner, Place, ROOT, parse_hash};
-pub(crate) use selection::{Filters, Removal, Selection};
+pub(crate) use selection::{Filters, Selection, removed_links};
 
 /// One directory, measured.
 pub(crate) struct Tree {
@@ -74,14 +68,12 @@ struct Listed {
 }
 
 impl Tree {
-    /// Lists, measures and sorts the tree, one depth after the other: the directories of a
-    /// depth are read on every core, then the tree takes their entries in, directory after
-    /// directory in the order they were handed out, so the result does not depend on timing
-    /// (every directory still comes before its contents). Each entry is measured through its
-    /// directory's handle (`DirEntry::metadata`, an `fstatat` on Linux), as `du` does:
-    /// measuring by full path, as walkdir does, makes the kernel resolve every path again
-    /// (about a third more system time on 200,000 files). Links are never followed, and a
-    /// mount point inside (by `mounts` or its device) is an error.
+    /// Lists, measures and sorts the tree, one depth after the other: a depth's directories are
+    /// read on every core, then taken in in the order they were handed out, so the result does
+    /// not depend on timing. Entries are measured through their directory's handle
+    /// (`DirEntry::metadata`, an `fstatat`), as `du` does: by full path, the kernel resolves
+    /// every path again (a third more system time on 200,000 files). A mount point inside (by
+    /// `mounts` or its device) is an error.
     pub(crate) fn scan(
         root: &Utf8Path,
         profiles: Vec<Utf8PathBuf>,
@@ -89,14 +81,8 @@ impl Tree {
         progress: &Progress,
     ) -> anyhow::Result<Tree> {
         let root_metadata = root.symlink_metadata().with_context(|| format!("could not read {root}"))?;
-        let mounts = Mounts {
-            device: FileId::of(&root_metadata).device,
-            inside: mounts
-                .inside(root)
-                .filter_map(|point| point.strip_prefix(root).ok())
-                .map(Utf8Path::to_owned)
-                .collect(),
-        };
+        let mounts_inside = mounts.inside(root).map(Utf8Path::to_owned).collect();
+        let walk = Walk { root, device: FileId::of(&root_metadata).device, mounts_inside };
         let mut tree = Tree {
             root: root.to_owned(),
             layout: Layout { profiles },
@@ -109,24 +95,18 @@ impl Tree {
         let mut seen_links = FastSet::default();
         let modified = root_metadata.modified().with_context(|| format!("could not read the time of {root}"))?;
         let Measured { id, apparent, disk, .. } = measure(root.as_std_path(), &root_metadata);
-        let (kind, item, category) = (Kind::Dir, CONTAINERS, Category::Other);
+        let (kind, item, category, place) = (Kind::Dir, CONTAINERS, Category::Other, Place::AboveProfiles);
         let entry = Entry { parent: ROOT, name: 0..0, kind, id, apparent, disk, links: None, modified, item, category };
         tree.push(entry, &mut seen_links);
         progress.scanned(apparent);
 
         let mut units: FastMap<(usize, u64), usize> = FastMap::default();
-        let mut level = vec![DirToRead {
-            index: ROOT,
-            place: Place::AboveProfiles,
-            category: Category::Other,
-            relative: Utf8PathBuf::new(),
-            depth: 0,
-        }];
+        let mut level = vec![DirToRead { index: ROOT, place, category, relative: Utf8PathBuf::new(), depth: 0 }];
         while !level.is_empty() {
             // Biggest first (a directory's size grows with its entries), so that a big directory
             // read last does not leave the other cores idle.
             level.sort_by_key(|dir| std::cmp::Reverse(tree.entries[dir.index].apparent));
-            let listings = in_parallel(&level, 1, |dir| read_listing(root, &mounts, &tree.layout, dir, progress))?;
+            let listings = in_parallel(&level, |dir| read_listing(&walk, &tree.layout, dir, progress))?;
             let mut next = Vec::new();
             for (dir, listing) in level.iter().zip(listings) {
                 if let Place::Profile(_) | Place::UnitDir(_) = dir.place {
@@ -157,11 +137,9 @@ impl Tree {
         }
 
         tree.join_links_to_units();
-        for entry in &tree.entries {
+        for entry in tree.entries.iter().filter(|entry| entry.kind != Kind::Dir) {
             let newest = &mut tree.items[entry.item].newest;
-            if entry.kind != Kind::Dir && *newest < Some(entry.modified) {
-                *newest = Some(entry.modified);
-            }
+            *newest = (*newest).max(Some(entry.modified));
         }
         Ok(tree)
     }
@@ -209,8 +187,7 @@ impl Tree {
         let unit_of: FastMap<FileId, usize> = self
             .linked
             .iter()
-            .map(|&index| &self.entries[index])
-            .map(|entry| (entry.id, entry.item))
+            .map(|&index| (self.entries[index].id, self.entries[index].item))
             .filter(|(_, item)| self.items[*item].key.is_unit())
             .collect();
         for &index in &self.linked {
@@ -224,36 +201,24 @@ impl Tree {
     }
 }
 
-/// Where the tree's root is, and the mount points inside it (relative to the root).
-struct Mounts {
+/// The tree's root, its device and the mount points inside it.
+struct Walk<'a> {
+    root: &'a Utf8Path,
     device: u64,
-    inside: Vec<Utf8PathBuf>,
-}
-
-impl Mounts {
-    fn is_mount(&self, metadata: &fs::Metadata, relative: &Utf8Path, name: &str) -> bool {
-        FileId::of(metadata).device != self.device
-            || (!self.inside.is_empty() && self.inside.iter().any(|point| *point == relative.join(name)))
-    }
+    mounts_inside: Vec<Utf8PathBuf>,
 }
 
 /// Reads, measures and sorts the entries of `dir`. A mount point is an error.
-fn read_listing(
-    root: &Utf8Path,
-    mounts: &Mounts,
-    layout: &Layout,
-    dir: &DirToRead,
-    progress: &Progress,
-) -> anyhow::Result<Listing> {
+fn read_listing(walk: &Walk<'_>, layout: &Layout, dir: &DirToRead, progress: &Progress) -> anyhow::Result<Listing> {
+    let root = walk.root;
     let unreadable = || format!("could not read all of {root}; nothing was deleted");
     let mut listing = Listing { names: String::new(), entries: Vec::new() };
     for entry in root.join(&dir.relative).read_dir().with_context(unreadable)? {
         let entry = entry.with_context(unreadable)?;
-        let name = entry.file_name().into_string().map_err(|name| {
-            let path = root.join(&dir.relative).into_std_path_buf().join(name);
+        let name = entry.file_name().into_string().map_err(|_| {
             anyhow::anyhow!(
                 "{} is not a valid UTF-8 path; rename or remove it yourself, then run again. Nothing was deleted.",
-                path.display()
+                entry.path().display()
             )
         })?;
         let shown = || root.join(&dir.relative).join(&name);
@@ -261,7 +226,8 @@ fn read_listing(
         let kind = match metadata.file_type() {
             t if t.is_symlink() => Kind::Link,
             t if t.is_dir() => {
-                if mounts.is_mount(&metadata, &dir.relative, &name) {
+                let inside = || walk.mounts_inside.iter().any(|point| point.as_std_path() == entry.path());
+                if FileId::of(&metadata).device != walk.device || inside() {
                     bail!("{} is a mount point inside {root}; unmount it first. Nothing was deleted.", shown());
                 }
                 Kind::Dir
@@ -284,16 +250,11 @@ fn read_listing(
     Ok(listing)
 }
 
-/// `work` on each item, on as many threads as there are cores but with at least `per_thread`
-/// items each (with fewer, on this thread alone); results in order. Each thread takes the next
-/// item when it is done with one, so a few big items do not leave the others idle. The first
-/// error stops every thread; the one returned is the first in item order, as on one thread.
-fn in_parallel<T: Sync, R: Send>(
-    items: &[T],
-    per_thread: usize,
-    work: impl Fn(&T) -> anyhow::Result<R> + Sync,
-) -> anyhow::Result<Vec<R>> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len() / per_thread);
+/// `work` on each item, on a thread per core (and item), results in order. Each thread takes the
+/// next item when done with one, so big items leave no thread idle. The first error stops every
+/// thread; the one returned is the first in item order, as on one thread.
+fn in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> anyhow::Result<R> + Sync) -> anyhow::Result<Vec<R>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len());
     if threads <= 1 {
         return items.iter().map(work).collect();
     }
@@ -312,19 +273,14 @@ fn in_parallel<T: Sync, R: Send>(
         }
         done
     };
-    let mut results: Vec<Option<anyhow::Result<R>>> = items.iter().map(|_| None).collect();
-    std::thread::scope(|scope| {
+    let mut done: Vec<(usize, anyhow::Result<R>)> = std::thread::scope(|scope| {
         let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(run)).collect();
         let own = run();
-        for (at, result) in helpers.into_iter().flat_map(|helper| helper.join().expect("a worker thread panicked")) {
-            results[at] = Some(result);
-        }
-        for (at, result) in own {
-            results[at] = Some(result);
-        }
+        helpers.into_iter().flat_map(|helper| helper.join().expect("a worker thread panicked")).chain(own).collect()
     });
     // Items are taken in order, so every item before the first error has run.
-    results.into_iter().map(|result| result.expect("an item before the first error did not run")).collect()
+    done.sort_unstable_by_key(|(at, _)| *at);
+    done.into_iter().map(|(_, result)| result).collect()
 }
 
 /// Whether `path` is the running program `exe` or, in a `deps/` directory beside it, the file
@@ -496,14 +452,14 @@ mod tests {
     #[test]
     fn work_on_every_core_keeps_the_order_and_reports_the_first_error() {
         let items: Vec<usize> = (0..5000).collect();
-        let doubled = in_parallel(&items, 1, |&n| Ok(n * 2)).unwrap();
+        let doubled = in_parallel(&items, |&n| Ok(n * 2)).unwrap();
         assert_eq!(doubled, items.iter().map(|n| n * 2).collect::<Vec<_>>());
-        let failed = in_parallel(&items, 1, |&n| match n {
+        let failed = in_parallel(&items, |&n| match n {
             1234 | 4000 => anyhow::bail!("item {n} failed"),
             n => Ok(n),
         });
         assert_eq!(failed.unwrap_err().to_string(), "item 1234 failed");
-        assert!(in_parallel(&items[..0], 1, |&n| Ok(n)).unwrap().is_empty());
+        assert!(in_parallel(&items[..0], |&n| Ok(n)).unwrap().is_empty());
     }
 
     #[test]

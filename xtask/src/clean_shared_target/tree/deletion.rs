@@ -1,11 +1,10 @@
-//! The deletion of a selection: on every core, through directory handles, each directory
-//! checked to be the one scanned before anything in it is removed.
+//! The deletion of a selection, on every core, through checked directory handles (`safe_fs`).
 
 use std::{
     ops::Range,
     sync::{
-        Arc, Condvar, Mutex,
-        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
+        Arc, Condvar, Mutex, MutexGuard, PoisonError,
+        atomic::{AtomicBool, AtomicUsize, Ordering},
     },
 };
 
@@ -21,13 +20,10 @@ use crate::{
 };
 
 impl Tree {
-    /// Deletes the selection, exactly the entries the scan found, on every core, through
-    /// directory handles (`safe_fs`): each directory is opened from the one above without
-    /// following links and checked to be the one scanned before anything in it is removed. A
-    /// directory that changed is left whole; an entry that cannot be removed is recorded, and the
-    /// rest goes on. In each directory the lock file we hold goes last, so builds keep out until
-    /// the end, and only if all else went; a directory is removed once emptied. A file that
-    /// appeared since the scan keeps its directory.
+    /// Deletes the selection, exactly the entries the scan found (`Deletion`). A directory that
+    /// changed is left whole; an entry that cannot be removed is recorded, and the rest goes on.
+    /// In each directory the lock file we hold goes last, so builds keep out until the end, and
+    /// only if all else went. A file that appeared since the scan keeps its directory.
     pub(crate) fn delete(&self, selection: &Selection, locks: &mut Locks, progress: &Progress) -> Deleted {
         let count = self.entries.len();
         // Each directory's entries were taken in together, so they are one run of indices (the
@@ -40,9 +36,7 @@ impl Tree {
         // Whether anything in an entry (or the entry itself) is selected: where to go.
         let mut visit = selection.selected.clone();
         for index in (1..count).rev() {
-            if visit[index] {
-                visit[self.entries[index].parent] = true;
-            }
+            visit[self.entries[index].parent] |= visit[index];
         }
         let deletion = Deletion {
             tree: self,
@@ -52,8 +46,7 @@ impl Tree {
             locks: Mutex::new(locks),
             progress,
             removed: (0..count).map(|_| AtomicBool::new(false)).collect(),
-            errors: AtomicU64::new(0),
-            failures: Mutex::new(Vec::new()),
+            failures: Mutex::new((0, Vec::new())),
             queue: Mutex::new(Queue { jobs: vec![Job { parent: None, index: ROOT }], busy: 0 }),
             ready: Condvar::new(),
         };
@@ -65,11 +58,8 @@ impl Tree {
             deletion.work();
         });
         let selected = deletion.removed.iter().map(|removed| removed.load(Ordering::Relaxed)).collect();
-        Deleted {
-            removed: Selection { selected, over_limit: None },
-            errors: deletion.errors.into_inner(),
-            failures: deletion.failures.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()),
-        }
+        let (errors, failures) = deletion.failures.into_inner().unwrap_or_else(PoisonError::into_inner);
+        Deleted { removed: Selection { selected, over_limit: None }, errors, failures }
     }
 }
 
@@ -86,10 +76,9 @@ pub(crate) struct Deleted {
 /// How many failed paths are shown.
 const FAILURES_SHOWN: usize = 10;
 
-/// A deletion on every core: each directory is a job, which opens it from its parent's handle,
-/// removes its files and hands its subdirectories out as jobs of their own. A directory is
-/// finished (its lock file removed, then itself) when its last job is; the handle of a directory
-/// stays open only while work below it is left.
+/// Each directory is a job: opened from its parent's handle, its files removed, its subdirectories
+/// queued as jobs of their own; it is finished (its lock file removed, then itself) when its last
+/// job is, so its handle stays open only while work below it is left.
 struct Deletion<'a> {
     tree: &'a Tree,
     selection: &'a Selection,
@@ -99,8 +88,8 @@ struct Deletion<'a> {
     locks: Mutex<&'a mut Locks>,
     progress: &'a Progress,
     removed: Vec<AtomicBool>,
-    errors: AtomicU64,
-    failures: Mutex<Vec<(Utf8PathBuf, String)>>,
+    /// How many removals failed, and the first few.
+    failures: Mutex<(u64, Vec<(Utf8PathBuf, String)>)>,
     queue: Mutex<Queue>,
     ready: Condvar,
 }
@@ -128,29 +117,21 @@ struct Open {
 }
 
 impl Deletion<'_> {
+    /// Takes jobs until there are none and none is running (which could queue more).
     fn work(&self) {
+        let mut queue = locked(&self.queue);
         loop {
-            let job = {
-                let mut queue = self.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                loop {
-                    if let Some(job) = queue.jobs.pop() {
-                        queue.busy += 1;
-                        break job;
-                    }
-                    if queue.busy == 0 {
-                        self.ready.notify_all();
-                        return;
-                    }
-                    queue = self.ready.wait(queue).unwrap_or_else(|poisoned| poisoned.into_inner());
-                }
-            };
+            let waiting = |queue: &mut Queue| queue.jobs.is_empty() && queue.busy > 0;
+            queue = self.ready.wait_while(queue, waiting).unwrap_or_else(PoisonError::into_inner);
+            let Some(job) = queue.jobs.pop() else { break };
+            queue.busy += 1;
+            drop(queue);
             self.run(job);
-            let mut queue = self.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            queue = locked(&self.queue);
             queue.busy -= 1;
-            if queue.busy == 0 && queue.jobs.is_empty() {
-                self.ready.notify_all();
-            }
         }
+        // The last job is done: the threads still waiting end too.
+        self.ready.notify_all();
     }
 
     /// Opens the job's directory, checked to be the one scanned, removes its files and queues its
@@ -175,10 +156,7 @@ impl Deletion<'_> {
         let open =
             Arc::new(Open { handle, index, parent, pending: AtomicUsize::new(1), complete: AtomicBool::new(true) });
         let mut subdirs = Vec::new();
-        for child in self.children[index].clone() {
-            if !self.visit[child] {
-                continue;
-            }
+        for child in self.children[index].clone().filter(|&child| self.visit[child]) {
             let name = tree.name(child);
             match tree.entries[child].kind {
                 Kind::Dir => subdirs.push(child),
@@ -194,7 +172,7 @@ impl Deletion<'_> {
         }
         if !subdirs.is_empty() {
             open.pending.fetch_add(subdirs.len(), Ordering::AcqRel);
-            let mut queue = self.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut queue = locked(&self.queue);
             queue.jobs.extend(subdirs.into_iter().map(|index| Job { parent: Some(open.clone()), index }));
             self.ready.notify_all();
         }
@@ -213,16 +191,11 @@ impl Deletion<'_> {
         let lock_file = self.children[open.index].clone().find(|&child| {
             self.visit[child] && tree.entries[child].kind == Kind::File && tree.name(child) == CARGO_LOCK
         });
-        if let Some(child) = lock_file {
-            if complete {
-                self.locks
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner())
-                    .release(tree.path(child).as_std_path());
-                complete = self.remove(child, open.handle.remove_file(CARGO_LOCK));
-            } else {
-                complete = false;
-            }
+        if let Some(child) = lock_file
+            && complete
+        {
+            locked(&self.locks).release(tree.path(child).as_std_path());
+            complete = self.remove(child, open.handle.remove_file(CARGO_LOCK));
         }
         let Some(parent) = open.parent.clone() else { return };
         if complete && self.selection.selected[open.index] {
@@ -236,23 +209,23 @@ impl Deletion<'_> {
     }
 
     fn remove(&self, index: usize, removed: std::io::Result<()>) -> bool {
-        match removed {
-            Ok(()) => {
-                self.removed[index].store(true, Ordering::Relaxed);
-                true
-            }
-            Err(err) => {
-                self.fail(index, &err);
-                false
-            }
+        match &removed {
+            Ok(()) => self.removed[index].store(true, Ordering::Relaxed),
+            Err(err) => self.fail(index, err),
         }
+        removed.is_ok()
     }
 
     fn fail(&self, index: usize, err: &std::io::Error) {
-        self.errors.fetch_add(1, Ordering::Relaxed);
-        let mut failures = self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (errors, failures) = &mut *locked(&self.failures);
+        *errors += 1;
         if failures.len() < FAILURES_SHOWN {
             failures.push((self.tree.path(index), err.to_string()));
         }
     }
+}
+
+/// Poisoning is passed over: a worker's panic reaches the caller when the threads' scope ends.
+fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -33,13 +33,8 @@ pub(super) const ROOT: usize = 0;
 /// The index of the one item all containers share.
 pub(super) const CONTAINERS: usize = 0;
 
-/// Bytes as `ls -l` (apparent) and `du` (on disk) count them.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Bytes {
-    pub(crate) files: u64,
-    pub(crate) apparent: u64,
-    pub(crate) disk: u64,
-}
+/// Files, and bytes as `ls -l` (apparent) and `du` (on disk) count them.
+pub(crate) use crate::safe_fs::Usage as Bytes;
 
 impl Bytes {
     pub(super) fn add(&mut self, entry: &Entry, count_size: bool) {
@@ -58,8 +53,7 @@ pub(super) enum Kind {
     Link,
 }
 
-/// One entry of the tree, without its path: that is made from the names up the `parent` chain
-/// when needed.
+/// One entry of the tree, without its path: that is made from the names up the `parent` chain.
 pub(super) struct Entry {
     /// The directory it is in; the root is its own.
     pub(super) parent: usize,
@@ -68,10 +62,9 @@ pub(super) struct Entry {
     pub(super) kind: Kind,
     pub(super) apparent: u64,
     pub(super) disk: u64,
-    /// Which file it is: a directory is checked to be still the same before anything inside it
-    /// is removed.
+    /// A directory is checked to be still this one before anything inside it is removed.
     pub(super) id: FileId,
-    /// For a file with more than one hard link: how many links it has (`id` says which file).
+    /// For a file with more than one hard link: how many links it has.
     pub(super) links: Option<u64>,
     pub(super) modified: SystemTime,
     pub(super) item: usize,
@@ -84,8 +77,7 @@ pub(super) struct Entry {
 pub(super) enum ItemKey {
     /// The root, a profile directory, `deps/` and the like: removed only when emptied.
     Container,
-    /// Everything cargo named with this hash in one profile directory (by its index in the
-    /// layout).
+    /// Everything cargo named with this hash in one profile directory (its index in the layout).
     Unit { profile: usize, hash: u64 },
     /// One crate's directory in `incremental/`, with everything in it.
     Incremental,
@@ -101,8 +93,7 @@ impl ItemKey {
 
 pub(super) struct Item {
     pub(super) key: ItemKey,
-    /// The entry it was first seen in: for all but units, its top directory or file. Its label
-    /// is made from it when shown.
+    /// The entry it was first seen in (for all but units, its top directory or file): its label.
     pub(super) first: usize,
     /// The newest modification time of its files (not directories).
     pub(super) newest: Option<SystemTime>,
@@ -134,8 +125,7 @@ impl Category {
 /// Where a directory lies in cargo's layout, which decides what its entries are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Place {
-    /// The root, or a directory with profile directories below it (`llvm-cov-target`, a target
-    /// triple).
+    /// The root, or a directory with profile directories below it (`llvm-cov-target`, a triple).
     AboveProfiles,
     /// A profile directory such as `debug`, by its index in the layout.
     Profile(usize),
@@ -171,11 +161,9 @@ pub(super) fn under<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
     }
 }
 
-/// The first component of `path` (relative, as the tree joins it; `/` is a separator on every
-/// OS, as in std's paths) and the rest. A plain loop:
-/// with `--only` or `--profile` this runs for most entries of trees with hundreds of thousands,
-/// in the debug build `cargo xtask` uses, where iterator and pattern machinery cost many times
-/// more.
+/// The first component of `path` (relative; `/` is a separator on every OS, as in std's paths)
+/// and the rest. A plain loop: with `--only` or `--profile` this runs for most entries, in the
+/// debug build `cargo xtask` uses, where iterator and pattern machinery cost many times more.
 pub(super) fn split_first(path: &str) -> (&str, Option<&str>) {
     let bytes = path.as_bytes();
     let mut at = 0;
@@ -188,9 +176,8 @@ pub(super) fn split_first(path: &str) -> (&str, Option<&str>) {
     (path, None)
 }
 
-/// The `<16 hex digits>` cargo puts after a `-` in a unit's file names: `libfoo-0123456789abcdef.rlib`.
-/// Usually after the last `-`, which is tried first; rustc's `*.long-type-*.txt` files put one
-/// after it, so then every `-` is tried.
+/// The `<16 hex digits>` after a `-` in a unit's file names (`libfoo-0123456789abcdef.rlib`):
+/// usually the last `-`, but rustc's `*.long-type-*.txt` files put one after it.
 pub(super) fn unit_hash(name: &str) -> Option<u64> {
     let bytes = name.as_bytes();
     let hash_at = |at: usize| {
@@ -204,8 +191,7 @@ pub(super) fn unit_hash(name: &str) -> Option<u64> {
     hash_at(last).or_else(|| name[..last].match_indices('-').find_map(|(at, _)| hash_at(at)))
 }
 
-/// Lowercase hex digits as a number (callers pass sixteen). A plain loop, for the same reason
-/// as `split_first`.
+/// Lowercase hex digits as a number (callers pass sixteen); a plain loop, as `split_first`.
 pub(super) fn parse_hash(digits: &[u8]) -> Option<u64> {
     let mut value = 0;
     let mut at = 0;
@@ -223,14 +209,10 @@ pub(super) fn parse_hash(digits: &[u8]) -> Option<u64> {
 
 /// The unit cargo named `name` for, or an item of its own.
 fn unit_or_loose(profile: usize, name: &str) -> ItemKey {
-    match unit_hash(name) {
-        Some(hash) => ItemKey::Unit { profile, hash },
-        None => ItemKey::Loose,
-    }
+    unit_hash(name).map_or(ItemKey::Loose, |hash| ItemKey::Unit { profile, hash })
 }
 
-/// The category of an entry named `name` at `depth` in a directory of `category`, outside the
-/// profiles' own rules: documentation is what has a `doc` among its first components.
+/// Outside the profiles' own rules, documentation is what has a `doc` among its first components.
 fn nested_category(category: Category, name: &str, depth: usize) -> Category {
     if category == Category::Other && depth <= DOC_DEPTH && name == "doc" { Category::Doc } else { category }
 }
@@ -241,10 +223,9 @@ impl Layout {
         self.profiles.iter().enumerate().find_map(|(index, profile)| Some((index, under(relative, profile.as_str())?)))
     }
 
-    /// Sorts the entry `name`, at `depth`, of the directory at `relative` that lies at `place`
-    /// and is of `category`: whom it belongs to, its category, and (for a directory) the place
-    /// of its own entries. Everything in an item shares it, so most entries are sorted by their
-    /// directory's place alone, and units by their name.
+    /// Sorts the entry `name` at `depth` of the directory `relative` (at `place`, of `category`):
+    /// whom it belongs to, its category, and (for a directory) its entries' place. Most entries
+    /// are sorted by their directory's place alone, and units by their name.
     pub(super) fn classify(
         &self,
         place: Place,
@@ -270,11 +251,8 @@ impl Layout {
                 }
             }
             Place::Profile(profile) => {
-                let category = match category {
-                    Category::Coverage => Category::Coverage,
-                    _ if name == INCREMENTAL => Category::Incremental,
-                    other => other,
-                };
+                let incremental = name == INCREMENTAL && category != Category::Coverage;
+                let category = if incremental { Category::Incremental } else { category };
                 let (key, place) = match name {
                     INCREMENTAL => (ItemKey::Container, Place::IncrementalDir(profile)),
                     _ if UNIT_DIRS.contains(&name) => (ItemKey::Container, Place::UnitDir(profile)),
@@ -306,17 +284,12 @@ impl Layout {
     }
 }
 
-/// A label for an item first seen at `relative`: for a unit, its profile and the name cargo gave
-/// it up to the hash; for the others, that path.
+/// An item first seen at `relative`: a unit by its profile and cargo's name up to the hash.
 pub(super) fn label(layout: &Layout, key: ItemKey, relative: &Utf8Path) -> String {
-    match key {
-        ItemKey::Unit { profile, hash } => {
-            let profile = &layout.profiles[profile];
-            let hash = format!("{hash:016x}");
-            let named = relative.components().map(|c| c.as_str()).find(|c| c.contains(hash.as_str()));
-            let name = named.and_then(|name| name.split(hash.as_str()).next()).unwrap_or_default();
-            format!("{profile}/{name}{hash} (build unit)")
-        }
-        ItemKey::Incremental | ItemKey::Loose | ItemKey::Container => relative.to_string(),
-    }
+    let ItemKey::Unit { profile, hash } = key else { return relative.to_string() };
+    let profile = &layout.profiles[profile];
+    let hash = format!("{hash:016x}");
+    let named = relative.components().map(|c| c.as_str()).find(|c| c.contains(hash.as_str()));
+    let name = named.and_then(|name| name.split(hash.as_str()).next()).unwrap_or_default();
+    format!("{profile}/{name}{hash} (build unit)")
 }

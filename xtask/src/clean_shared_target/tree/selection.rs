@@ -52,8 +52,7 @@ impl Filters {
         !self.only.is_empty() || self.profile.is_some()
     }
 
-    /// Whether the path-based flags (`--only`, `--profile`) take `relative`. It reads no more
-    /// than `Layout::path_depth_read` components of it.
+    /// Whether `--only` and `--profile` take `relative`, from its first `path_depth_read` parts.
     pub(super) fn takes_path(&self, layout: &Layout, relative: &str) -> bool {
         if !self.by_path() {
             return true;
@@ -75,8 +74,8 @@ impl Filters {
 }
 
 impl Layout {
-    /// How many leading components of a path `Filters::takes_path` reads: the profile's and
-    /// the one after it, or the first `DOC_DEPTH`.
+    /// How many leading components `Filters::takes_path` reads: a profile's and one more, or
+    /// `DOC_DEPTH`.
     fn path_depth_read(&self) -> usize {
         self.profiles.iter().map(|profile| profile.components().count() + 1).max().unwrap_or(0).max(DOC_DEPTH)
     }
@@ -98,14 +97,13 @@ pub(crate) struct Selection {
 }
 
 impl Tree {
-    /// What `filters` take. With `cargos_layout_only` (a directory that has no cargo tag, cleaned
-    /// with `--force`) what lies at the top outside cargo's layout stays (`Tree::foreign`).
+    /// What `filters` take. With `cargos_layout_only` (no cargo tag, `--force`), what lies at the
+    /// top outside cargo's layout stays (`Tree::foreign`).
     pub(crate) fn select(&self, filters: &Filters, cargos_layout_only: bool) -> Selection {
         let chosen = self.chosen_items(filters, cargos_layout_only);
         let mut selection = Selection { selected: self.selected_entries(&chosen, filters), over_limit: None };
         if let Some(limit) = filters.max_size {
-            let mut links = FastMap::default();
-            self.count_removed_links(&selection, &mut links);
+            let links = removed_links([(self, &selection)]);
             let left = self.total.disk.saturating_sub(self.removal(&selection, &links, 0).total.disk);
             selection.over_limit = (left > limit).then_some(left);
         }
@@ -147,8 +145,8 @@ impl Tree {
         chosen
     }
 
-    /// Per entry, whether it goes: its item is `chosen` and the path filters take it, it is not
-    /// the tag or the running program, and for a directory, everything in it goes.
+    /// Per entry, whether it goes: its item is `chosen`, the path filters take it, it is not the
+    /// tag or the running program, and for a directory, everything in it goes.
     fn selected_entries(&self, chosen: &[bool], filters: &Filters) -> Vec<bool> {
         let taken_by_path = filters.by_path().then(|| self.taken_by_path(filters));
         // Every entry comes after its directory, so walking the list backwards meets each
@@ -182,8 +180,8 @@ impl Tree {
         selected
     }
 
-    /// The items at the top that are neither a profile directory, nor above one, nor something
-    /// cargo or the tools it runs put there.
+    /// The items at the top that are no profile directory, nor above one, nor put there by cargo
+    /// or the tools it runs.
     fn foreign_items(&self) -> impl Iterator<Item = usize> + '_ {
         (0..self.items.len()).filter(|&item| {
             let Item { key, first, .. } = self.items[item];
@@ -196,8 +194,8 @@ impl Tree {
         self.foreign_items().map(|item| self.name(self.items[item].first).to_owned()).collect()
     }
 
-    /// Per entry, whether `--only` and `--profile` take its path. Entries deeper than what
-    /// `takes_path` reads share their directory's answer, and get no path of their own.
+    /// Per entry, whether `--only` and `--profile` take its path; deeper than `takes_path` reads,
+    /// its directory's answer (no path is made).
     fn taken_by_path(&self, filters: &Filters) -> Vec<bool> {
         let read = self.layout.path_depth_read();
         let mut depth = vec![0; self.entries.len()];
@@ -217,26 +215,15 @@ impl Tree {
     fn unit_disk(&self) -> Vec<u64> {
         let mut disk = vec![0; self.items.len()];
         let mut seen = FastSet::default();
-        for entry in &self.entries {
-            if entry.links.is_none() || seen.insert(entry.id) {
-                disk[entry.item] += entry.disk;
-            }
+        for entry in self.entries.iter().filter(|entry| entry.links.is_none() || seen.insert(entry.id)) {
+            disk[entry.item] += entry.disk;
         }
         disk
     }
 
-    /// Links to each hard-linked file that the selection removes, to add up across trees.
-    pub(crate) fn count_removed_links(&self, selection: &Selection, counts: &mut FastMap<FileId, u64>) {
-        for &index in &self.linked {
-            if selection.selected[index] {
-                *counts.entry(self.entries[index].id).or_default() += 1;
-            }
-        }
-    }
-
     /// What removing the selection frees: in total, per category, and its `largest` items. A
-    /// hard-linked file counts once, and only when all its links go (`removed_links` from
-    /// `count_removed_links` over every tree of this run).
+    /// hard-linked file counts once, and only when all its links go (`removed_links` over every
+    /// tree of this run).
     pub(crate) fn removal(
         &self,
         selection: &Selection,
@@ -248,11 +235,7 @@ impl Tree {
         let categories = self.layout.categories();
         let mut by_category: Vec<Option<Bytes>> = vec![None; categories.len()];
         let mut by_item = vec![Bytes::default(); self.items.len()];
-        let selected = &selection.selected[..];
-        for (index, entry) in self.entries.iter().enumerate() {
-            if !selected[index] {
-                continue;
-            }
+        for (entry, _) in self.entries.iter().zip(&selection.selected).filter(|(_, selected)| **selected) {
             let frees =
                 entry.links.is_none_or(|links| removed_links.get(&entry.id) >= Some(&links) && seen.insert(entry.id));
             total.add(entry, frees);
@@ -262,8 +245,7 @@ impl Tree {
         let mut categories: Vec<(Category, Bytes)> =
             categories.into_iter().zip(by_category).filter_map(|(category, bytes)| Some((category, bytes?))).collect();
         categories.sort_unstable_by_key(|(category, bytes)| (std::cmp::Reverse(bytes.disk), *category));
-        // The `largest` by disk, the first found among equals: kept in order as they come, which
-        // is cheaper than sorting tens of thousands of items for the few shown.
+        // The `largest` by disk, the first found among equals: cheaper than sorting every item.
         let mut items: Vec<(usize, Bytes)> = Vec::with_capacity(largest + 1);
         for (item, bytes) in by_item.into_iter().enumerate() {
             let full = items.len() == largest && items.last().is_none_or(|(_, last)| last.disk >= bytes.disk);
@@ -274,16 +256,11 @@ impl Tree {
             items.insert(at, (item, bytes));
             items.truncate(largest);
         }
+        let label_of = |item: &Item| label(&self.layout, item.key, &self.relative(item.first));
         Removal {
             total,
             categories: categories.into_iter().map(|(c, bytes)| (self.layout.category_name(c), bytes)).collect(),
-            largest: items
-                .into_iter()
-                .map(|(item, bytes)| {
-                    let item = &self.items[item];
-                    (label(&self.layout, item.key, &self.relative(item.first)), bytes)
-                })
-                .collect(),
+            largest: items.into_iter().map(|(item, bytes)| (label_of(&self.items[item]), bytes)).collect(),
         }
     }
 }
@@ -295,4 +272,15 @@ impl Selection {
             tree.entries.iter().zip(&self.selected).filter(|(entry, chosen)| **chosen && entry.kind != Kind::Dir);
         files.count() as u64
     }
+}
+
+/// How many links to each hard-linked file the selections remove, over the trees of this run.
+pub(crate) fn removed_links<'a>(removed: impl IntoIterator<Item = (&'a Tree, &'a Selection)>) -> FastMap<FileId, u64> {
+    let mut counts = FastMap::default();
+    for (tree, selection) in removed {
+        for &index in tree.linked.iter().filter(|&&index| selection.selected[index]) {
+            *counts.entry(tree.entries[index].id).or_default() += 1;
+        }
+    }
+    counts
 }
