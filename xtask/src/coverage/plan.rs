@@ -116,14 +116,17 @@ pub(super) fn given<'a>(switches: &[(&'a str, bool)]) -> impl Iterator<Item = &'
     switches.iter().filter(|(_, given)| *given).map(|(flag, _)| *flag)
 }
 
+/// Each flag of `options` with each of its values: `--test a --test b`.
+fn with_values(options: &[(&str, &[String])]) -> impl Iterator<Item = String> {
+    options.iter().flat_map(|(flag, values)| values.iter().flat_map(|value| [flag.to_string(), value.clone()]))
+}
+
 /// cargo's target selection as given to `coverage` (`--lib`, `--test NAME`, ...), as arguments.
 pub(super) fn target_selection(flags: &flags::Coverage) -> Vec<String> {
     let mut args: Vec<String> = given(&[("--lib", flags.lib), ("--bins", flags.bins)]).map(Into::into).collect();
-    for (flag, names) in
-        [("--bin", &flags.bin), ("--example", &flags.example), ("--test", &flags.test), ("--bench", &flags.bench)]
-    {
-        args.extend(names.iter().flat_map(|name| [flag.to_owned(), name.clone()]));
-    }
+    let named =
+        [("--bin", &flags.bin[..]), ("--example", &flags.example), ("--test", &flags.test), ("--bench", &flags.bench)];
+    args.extend(with_values(&named));
     let all = [
         ("--examples", flags.examples),
         ("--tests", flags.tests),
@@ -138,14 +141,12 @@ pub(super) fn target_selection(flags: &flags::Coverage) -> Vec<String> {
 /// `report` take (the profile and target find the build; the others shape every report or run
 /// cargo), and those of the test run alone (what to build and test, and how to instrument it).
 pub(super) fn passed_on(flags: &flags::Coverage) -> (Vec<String>, Vec<String>) {
-    let mut every = Vec::new();
-    for (flag, value) in [
-        ("--profile", &flags.profile),
-        ("--target", &flags.target),
-        ("--ignore-filename-regex", &flags.ignore_filename_regex),
-    ] {
-        every.extend(value.iter().flat_map(|value| [flag.to_owned(), value.clone()]));
-    }
+    let mut every: Vec<String> = with_values(&[
+        ("--profile", flags.profile.as_slice()),
+        ("--target", flags.target.as_slice()),
+        ("--ignore-filename-regex", flags.ignore_filename_regex.as_slice()),
+    ])
+    .collect();
     let switches = [
         ("--release", flags.release),
         ("--include-build-script", flags.include_build_script),
@@ -168,8 +169,7 @@ pub(super) struct Plan {
     /// The toolchain's `llvm-cov`, and the xtask standing in for it in the test run.
     pub(super) llvm_cov: Utf8PathBuf,
     pub(super) xtask: OsString,
-    pub(super) packages: Vec<String>,
-    /// The measured members and their directories, which the summary gives each file to.
+    /// The measured members (`-p`) and their directories, which the summary gives each file to.
     pub(super) crate_dirs: Vec<(String, Utf8PathBuf)>,
     pub(super) feature_args: Vec<String>,
     /// cargo-llvm-cov's flags for the test run and every report, and for the test run alone
@@ -224,7 +224,6 @@ impl Plan {
             llvm_cov,
             xtask,
             crate_dirs: measured.iter().map(|member| (member.name.clone(), member.manifest_dir.clone())).collect(),
-            packages: measured.iter().map(|member| member.name.clone()).collect(),
             feature_args: feature_args(&flags.features, flags.no_default_features),
             every_run_args,
             test_run_args,
@@ -269,7 +268,7 @@ impl Plan {
 
     /// `report` must see the same packages, doc-test setting, profile and target as the test run.
     fn scoped<'a>(&self, cmd: Cmd<'a>) -> Cmd<'a> {
-        let cmd = self.packages.iter().fold(cmd, |cmd, package| cmd.args(["-p", package]));
+        let cmd = self.crate_dirs.iter().fold(cmd, |cmd, (package, _)| cmd.args(["-p", package]));
         let cmd = if self.doctests { cmd.arg("--doctests") } else { cmd };
         cmd.args(&self.every_run_args)
     }
@@ -279,9 +278,8 @@ impl Plan {
         self.dirs.cov_target.join("xtask-summary.json")
     }
 
-    /// The format the test run writes itself: the first one that llvm-cov `export`s, so that
-    /// The `llvm-cov` stand-in gets the summary from the same call. None when Python tests run after it:
-    /// every report then comes after theirs.
+    /// The format the test run writes itself: the first one that llvm-cov `export`s, so that the
+    /// `llvm-cov` stand-in gets the summary from the same call. None when Python tests run after it.
     pub(super) fn tested_format(&self) -> Option<Mode> {
         if self.python_tests.is_some() {
             return None;
@@ -369,65 +367,63 @@ impl Plan {
         self.scoped(self.llvm_cov(sh, &self.env).arg("report")).args(["--json", "--summary-only"])
     }
 
-    /// For `--dry-run`.
+    /// Each Python suite with the place of its files.
+    pub(super) fn python_places(&self) -> Vec<(&Suite, Place)> {
+        let suites = self.python_tests.iter().flat_map(|python_tests| &python_tests.suites);
+        suites.map(|suite| (suite, Place::new(&self.dirs.cov_target, &suite.package))).collect()
+    }
+
+    /// For `--dry-run`: each step's commands under what it does, in the order `measure` runs them.
     pub(super) fn describe(&self, sh: &Shell) -> String {
-        let mut out = String::from("environment of the cargo-llvm-cov commands (added to yours):\n");
-        for word in self.env.words() {
-            out += &format!("  {word}\n");
-        }
-        if let Some(python_tests) = &self.python_tests {
-            let commands = self.python_commands(sh, &python_tests.python);
-            out += "each Python environment, unless one made from the same interpreter and requirements is there:\n";
-            for suite in &python_tests.suites {
-                let place = Place::new(&self.dirs.cov_target, &suite.package);
-                out += &format!(
-                    "  {}\n  {}\n",
-                    commands.create_venv(&place),
-                    commands.install_requirements(&place, suite)
-                );
-            }
-            out += &format!("then the previous run's profiles and objects go:\n  {}\n", self.clean(sh));
-        }
-        let (test, stand_in) = (self.test(sh), self.stand_in());
-        out += &match stand_in.is_empty() {
-            false => format!(
-                "the test run (the xtask stands in for llvm-cov to write the summary as well):\n  {test}\n  with \
-                 {stand_in}\n"
-            ),
-            true => format!("the test run:\n  {test}\n"),
+        let mut out = String::new();
+        let mut section = |heading: &str, lines: &[String]| {
+            out += &format!("{heading}:\n");
+            lines.iter().for_each(|line| out += &format!("  {line}\n"));
         };
-        if let Some(python_tests) = &self.python_tests {
-            let commands = self.python_commands(sh, &python_tests.python);
-            out += &format!(
-                "then each crate's Python tests, its module built into {} (CARGO_TARGET_DIR) with the environment of:\n  {}\n",
-                self.dirs.cov_target,
-                self.show_env(sh)
-            );
-            for suite in &python_tests.suites {
-                let place = Place::new(&self.dirs.cov_target, &suite.package);
-                out += &format!(
-                    "  (in {dir}) {}\n  {}\n  (in {dir}) {}\n",
-                    commands.build_module(&place, &Env::default()),
-                    commands.install_module(&place, &place.wheels.join("<the wheel maturin built>")),
-                    commands.pytest(&place, suite, "<from show-env>".as_ref()),
-                    dir = suite.dir,
-                );
-            }
-            out += &format!("then the summary:\n  {}\n", self.summary(sh));
-        } else {
-            out += &format!("if a test fails, then the summary:\n  {}\n", self.summary(sh));
+        section("environment of the cargo-llvm-cov commands (added to yours)", &self.env.words().collect::<Vec<_>>());
+        let python = self.python_tests.as_ref().map(|tests| self.python_commands(sh, &tests.python));
+        if let Some(commands) = &python {
+            let made = self.python_places().into_iter().flat_map(|(suite, place)| {
+                [commands.create_venv(&place).to_string(), commands.install_requirements(&place, suite).to_string()]
+            });
+            let heading =
+                "each Python environment, unless one made from the same interpreter and requirements is there";
+            section(heading, &made.collect::<Vec<_>>());
+            section("then the previous run's profiles and objects go", &[self.clean(sh).to_string()]);
         }
-        let mut after: Vec<Cmd<'_>> =
-            self.formats_after(false).into_iter().map(|format| self.report(sh, format)).collect();
-        after.extend(self.patch_report(sh));
-        if !after.is_empty() {
-            out += &format!("then, with {}/*.profraw merged and removed, all at once:\n", self.dirs.cov_target);
-            for report in after {
-                out += &format!("  {report}\n");
+        let (test, stand_in) = (self.test(sh).to_string(), self.stand_in());
+        match stand_in.is_empty() {
+            true => section("the test run", &[test]),
+            false => section(
+                "the test run (the xtask stands in for llvm-cov to write the summary as well)",
+                &[test, format!("with {stand_in}")],
+            ),
+        }
+        let summary = [self.summary(sh).to_string()];
+        match &python {
+            Some(commands) => {
+                let mut lines = vec![self.show_env(sh).to_string()];
+                for (suite, place) in self.python_places() {
+                    let wheel = place.wheels.join("<the wheel maturin built>");
+                    lines.push(format!("(in {}) {}", suite.dir, commands.build_module(&place, &Env::default())));
+                    lines.push(commands.install_module(&place, &wheel).to_string());
+                    let pytest = commands.pytest(&place, suite, "<from show-env>".as_ref());
+                    lines.push(format!("(in {}) {pytest}", suite.dir));
+                }
+                let built = format!("its module built into {} (CARGO_TARGET_DIR)", self.dirs.cov_target);
+                section(&format!("then each crate's Python tests, {built} with the environment of"), &lines);
+                section("then the summary", &summary);
             }
+            None => section("if a test fails, then the summary", &summary),
+        }
+        let mut after: Vec<String> =
+            self.formats_after(false).into_iter().map(|format| self.report(sh, format).to_string()).collect();
+        after.extend(self.patch_report(sh).map(|report| report.to_string()));
+        if !after.is_empty() {
+            section(&format!("then, with {}/*.profraw merged and removed, all at once", self.dirs.cov_target), &after);
         }
         if let Some(tested) = self.tested_format() {
-            out += &format!("if a test failed, its report after the summary:\n  {}\n", self.report(sh, tested));
+            section("if a test failed, its report after the summary", &[self.report(sh, tested).to_string()]);
         }
         out
     }

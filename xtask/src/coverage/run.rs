@@ -16,7 +16,7 @@ use super::{
     outputs::Dirs,
     patch::{self, Patch},
     plan::Plan,
-    python_tests::{self, Outcome, Place},
+    python_tests::{self, Outcome},
     summary::{self, Minimums, Summary},
 };
 use crate::secrets::{errln, out, outln};
@@ -82,8 +82,8 @@ impl Plan {
         if let Some(python_tests) = &self.python_tests {
             // Before the build: a missing venv module or an unreachable index fails in seconds.
             let commands = self.python_commands(sh, &python_tests.python);
-            for suite in &python_tests.suites {
-                commands.prepare(&Place::new(&self.dirs.cov_target, &suite.package), suite)?;
+            for (suite, place) in self.python_places() {
+                commands.prepare(&place, suite)?;
             }
             let clean = self.clean(sh);
             errln!("$ {clean}");
@@ -135,17 +135,15 @@ impl Plan {
         let build_env = python_tests::parse_show_env(&String::from_utf8_lossy(&output.stdout))?;
         let commands = self.python_commands(sh, &python_tests.python);
         let mut outcomes = Vec::new();
-        for suite in &python_tests.suites {
+        for (suite, place) in self.python_places() {
             errln!("{}: Python tests ({}), against the instrumented module", suite.package, suite.collected());
-            let outcome = commands.run(&Place::new(&self.dirs.cov_target, &suite.package), suite, &build_env)?;
+            let outcome = commands.run(&place, suite, &build_env)?;
             errln!("pytest {}", outcome.line());
             outcomes.push(outcome);
         }
         Ok(outcomes)
     }
-}
 
-impl Plan {
     /// Every format at once: after `measure` each `report` only reads the merged profiles, and
     /// writes a file or directory of its own.
     fn write_reports(&self, sh: &Shell, formats: &[Mode]) -> anyhow::Result<()> {
@@ -190,9 +188,8 @@ pub(super) fn execute(sh: &Shell, plan: &Plan, gates: &Gates, json: bool) -> any
         (Some(gate), Some(lcov)) => Some(gate.measure(&sh.read_file(lcov)?)),
         _ => None,
     };
-    let mut owned: Vec<Utf8PathBuf> =
+    let owned: Vec<Utf8PathBuf> =
         plan.formats.iter().map(|format| plan.dirs.outputs.destination(*format).owned).collect();
-    owned.dedup();
     artifacts::record(&plan.dirs.cov_target, &owned)?;
     let written: Vec<Utf8PathBuf> =
         plan.formats.iter().map(|format| plan.dirs.outputs.destination(*format).shown).collect();
