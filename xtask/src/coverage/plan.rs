@@ -7,7 +7,7 @@ use camino::Utf8PathBuf;
 use xshell::{Cmd, Shell};
 
 use super::{
-    outputs::{Dirs, OutputOption},
+    outputs::Dirs,
     python,
     python_tests::{self, Place, Suite, SuiteSettings},
     toolchain::{Tools, Wrapper, child_env, dependency_env},
@@ -341,7 +341,7 @@ impl Plan {
     /// `cmd` writing `format` where it belongs.
     fn written_by<'a>(&self, cmd: Cmd<'a>, format: Mode) -> Cmd<'a> {
         let destination = self.dirs.outputs.destination(format);
-        cmd.args([format.flag(), destination.option.flag(), destination.value.as_str()])
+        cmd.args([format.flag(), destination.option, destination.value.as_str()])
     }
 
     /// The formats left for `report` once the test run is over: all of them if a test failed,
@@ -355,8 +355,8 @@ impl Plan {
     pub(super) fn prepare_destination(&self, sh: &Shell, format: Mode) -> anyhow::Result<()> {
         let destination = self.dirs.outputs.destination(format);
         let dir = match destination.option {
-            OutputOption::Dir => destination.value.as_path(),
-            OutputOption::Path => destination.value.parent().unwrap_or(&self.dirs.root),
+            "--output-dir" => destination.value.as_path(),
+            _ => destination.value.parent().unwrap_or(&self.dirs.root),
         };
         sh.create_dir(dir)?;
         Ok(())

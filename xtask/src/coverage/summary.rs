@@ -3,8 +3,6 @@
 //! llvm-cov reports files; people think in crates. Each file is given to the member whose
 //! manifest directory holds it (the deepest one, for nested members).
 
-use std::fmt::Write;
-
 use anyhow::Context;
 use camino::Utf8Path;
 use serde_json::{Value, json};
@@ -23,12 +21,7 @@ impl Metric {
     pub(crate) const ALL: [Metric; 4] = [Metric::Lines, Metric::Functions, Metric::Regions, Metric::Branches];
 
     pub(crate) fn name(self) -> &'static str {
-        match self {
-            Metric::Lines => "lines",
-            Metric::Functions => "functions",
-            Metric::Regions => "regions",
-            Metric::Branches => "branches",
-        }
+        ["lines", "functions", "regions", "branches"][self as usize]
     }
 }
 
@@ -128,13 +121,6 @@ impl Summary {
         Ok(Summary { crates: by_crate, elsewhere, total })
     }
 
-    fn rows(&self) -> Vec<(&str, &Figures)> {
-        let mut rows: Vec<(&str, &Figures)> =
-            self.crates.iter().map(|(name, figures)| (name.as_str(), figures)).collect();
-        rows.extend(self.elsewhere.as_ref().map(|figures| ("(other files)", figures)));
-        rows
-    }
-
     /// The metrics the tables show: branches only when the build counted some.
     fn shown(&self) -> &'static [Metric] {
         match self.total.get(Metric::Branches).total {
@@ -143,18 +129,26 @@ impl Summary {
         }
     }
 
+    /// The cells of both tables: the header, a row per crate (its name as `name` shows it), one for
+    /// the other files, and the total.
+    fn grid(&self, name: impl Fn(&str) -> String, total: &str) -> Vec<Vec<String>> {
+        let shown = self.shown();
+        let row = |name: String, figures: &Figures| {
+            std::iter::once(name).chain(shown.iter().map(|metric| figures.get(*metric).cell())).collect()
+        };
+        let mut rows =
+            vec![std::iter::once("crate").chain(shown.iter().map(|metric| metric.name())).map(Into::into).collect()];
+        rows.extend(self.crates.iter().map(|(crate_name, figures)| row(name(crate_name), figures)));
+        rows.extend(self.elsewhere.as_ref().map(|figures| row(name("(other files)"), figures)));
+        rows.push(row(total.to_owned(), &self.total));
+        rows
+    }
+
     /// The table for the terminal: a row per crate, then the total.
     pub(crate) fn table(&self) -> String {
-        let shown = self.shown();
-        let mut rows: Vec<Vec<String>> =
-            vec![std::iter::once("crate").chain(shown.iter().map(|metric| metric.name())).map(Into::into).collect()];
-        let cells = |name: &str, figures: &Figures| {
-            std::iter::once(name.to_owned()).chain(shown.iter().map(|metric| figures.get(*metric).cell())).collect()
-        };
-        rows.extend(self.rows().into_iter().map(|(name, figures)| cells(name, figures)));
-        rows.push(cells("total", &self.total));
+        let rows = self.grid(str::to_owned, "total");
         let widths: Vec<usize> =
-            (0..=shown.len()).map(|column| rows.iter().map(|row| row[column].len()).max().unwrap_or(0)).collect();
+            (0..rows[0].len()).map(|column| rows.iter().map(|row| row[column].len()).max().unwrap_or(0)).collect();
         let mut out = String::new();
         for row in &rows {
             let mut line = format!("{:<w$}", row[0], w = widths[0]);
@@ -193,25 +187,14 @@ impl Summary {
 
     /// The same table in GitHub markdown, for `$GITHUB_STEP_SUMMARY`, followed by `notes`.
     pub(crate) fn markdown(&self, notes: &[String]) -> String {
-        let shown = self.shown();
-        let mut out = String::from("### Coverage\n\n| crate |");
-        for metric in shown {
-            let _ = write!(out, " {} |", metric.name());
+        let rows = self.grid(|name| format!("`{name}`"), "**total**");
+        let mut out =
+            format!("### Coverage\n\n| {} |\n|---|{}\n", rows[0].join(" | "), "---:|".repeat(rows[0].len() - 1));
+        for row in &rows[1..] {
+            out += &format!("| {} |\n", row.join(" | "));
         }
-        out += &format!("\n|---|{}\n", "---:|".repeat(shown.len()));
-        let mut row = |name: &str, figures: &Figures| {
-            let _ = write!(out, "| {name} |");
-            for metric in shown {
-                let _ = write!(out, " {} |", figures.get(*metric).cell());
-            }
-            out += "\n";
-        };
-        for (name, figures) in self.rows() {
-            row(&format!("`{name}`"), figures);
-        }
-        row("**total**", &self.total);
         for note in notes {
-            let _ = write!(out, "\n{note}\n");
+            out += &format!("\n{note}\n");
         }
         out
     }
