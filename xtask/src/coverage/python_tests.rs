@@ -169,32 +169,28 @@ impl Suite {
         };
         let Some(pyproject) = pyproject else { return named("it has no pyproject.toml") };
         let doc: DocumentMut = pyproject.parse().context("pyproject.toml is not valid TOML")?;
-        if doc.get("build-system").and_then(|table| table.get("build-backend")).and_then(Item::as_str)
-            != Some("maturin")
-        {
+        let at = |path: &[&str]| path.iter().try_fold(doc.as_item(), |item, key| item.get(key));
+        if at(&["build-system", "build-backend"]).and_then(Item::as_str) != Some("maturin") {
             return named("its pyproject.toml does not build with maturin (build-backend = \"maturin\")");
         }
-        let pytest_config = layout.pytest_config_file
-            || doc.get("tool").and_then(|tool| tool.get("pytest")).is_some_and(|pytest| !pytest.is_none());
+        let pytest_config =
+            layout.pytest_config_file || at(&["tool", "pytest"]).is_some_and(|pytest| !pytest.is_none());
         let tests = match settings.and_then(|settings| settings.tests.clone()) {
             Some(tests) => tests,
             None if pytest_config => Vec::new(),
             None if layout.test_files => vec!["tests".to_owned()],
             None => return Ok(None),
         };
-        let array = |item: Option<&Item>| -> Vec<String> {
-            let values = item.and_then(Item::as_array).into_iter().flatten();
+        let strings_at = |path: &[&str]| -> Vec<String> {
+            let values = at(path).and_then(Item::as_array).into_iter().flatten();
             values.filter_map(|value| value.as_str().map(str::to_owned)).collect()
         };
-        let mut requirements = array(doc.get("build-system").and_then(|table| table.get("requires")));
+        let mut requirements = strings_at(&["build-system", "requires"]);
         requirements.extend([MATURIN.to_owned(), PYTEST.to_owned()]);
-        let project = doc.get("project");
-        requirements.extend(array(project.and_then(|project| project.get("dependencies"))));
+        requirements.extend(strings_at(&["project", "dependencies"]));
         for group in TEST_GROUPS {
-            let extra =
-                project.and_then(|project| project.get("optional-dependencies")).and_then(|extras| extras.get(group));
-            requirements.extend(array(extra));
-            requirements.extend(array(doc.get("dependency-groups").and_then(|groups| groups.get(group))));
+            requirements.extend(strings_at(&["project", "optional-dependencies", group]));
+            requirements.extend(strings_at(&["dependency-groups", group]));
         }
         if let Some(settings) = settings {
             requirements.extend(settings.requirements.iter().cloned());
@@ -207,12 +203,8 @@ impl Suite {
                  requirement: remove it (pip's own settings belong in pip.conf or PIP_* variables)"
             );
         }
-        let mut seen = Vec::new();
-        requirements.retain(|requirement| {
-            let new = !seen.contains(requirement);
-            seen.push(requirement.clone());
-            new
-        });
+        let mut seen = std::collections::HashSet::new();
+        requirements.retain(|requirement| seen.insert(requirement.clone()));
         Ok(Some(Suite {
             package: package.to_owned(),
             dir: dir.to_owned(),

@@ -95,8 +95,9 @@ impl Plan {
         let status =
             Command::from(test).stdout(std::io::stderr()).status().context("could not start cargo-llvm-cov")?;
         let python = self.run_python_tests(sh)?;
+        let raw_profiles = || files_with_extension(&self.dirs.cov_target, "profraw").unwrap_or_default();
         let tests_failed = !status.success() || python.iter().any(Outcome::failed);
-        if raw_profiles(&self.dirs.cov_target).is_empty() {
+        if raw_profiles().is_empty() {
             bail!(if tests_failed {
                 "the test run failed before any test wrote coverage data (see cargo's messages above), so there is no report"
             } else {
@@ -114,7 +115,7 @@ impl Plan {
             true => sh.read_file(&summary_file)?,
             false => self.summary(sh).read()?,
         };
-        for profile in raw_profiles(&self.dirs.cov_target) {
+        for profile in raw_profiles() {
             sh.remove_path(profile)?;
         }
         let json: Value = serde_json::from_str(&json).context("cargo-llvm-cov's JSON summary is not JSON")?;
@@ -257,14 +258,10 @@ fn python_summary(outcomes: &[Outcome]) -> String {
     format!("Python tests (their coverage is included above): {}", lines.join("; "))
 }
 
-/// The `*.profraw` files the test run left in the coverage build directory.
-fn raw_profiles(cov_target: &Utf8Path) -> Vec<Utf8PathBuf> {
-    let Ok(entries) = cov_target.read_dir_utf8() else { return Vec::new() };
-    entries
-        .filter_map(Result::ok)
-        .filter(|entry| entry.path().extension() == Some("profraw"))
-        .map(|entry| entry.into_path())
-        .collect()
+/// The entries of `dir` whose names end in `.<extension>`: the test run's `*.profraw`, maturin's wheels.
+pub(super) fn files_with_extension(dir: &Utf8Path, extension: &str) -> std::io::Result<Vec<Utf8PathBuf>> {
+    let entries = dir.read_dir_utf8()?.filter_map(Result::ok);
+    Ok(entries.map(|entry| entry.into_path()).filter(|path| path.extension() == Some(extension)).collect())
 }
 
 /// `--clean`: removes what coverage wrote, after saying what; `--dry-run` only says it.

@@ -12,7 +12,7 @@ use super::{SETTINGS, STAMP, Suite, venv_program};
 use crate::secrets::errln;
 use crate::{
     child::{self, Env},
-    coverage::python::Python,
+    coverage::{python::Python, run::files_with_extension},
 };
 
 /// The files of one suite's run, all under the coverage build directory.
@@ -55,11 +55,8 @@ impl Place {
 
 /// What an environment is made from, as its stamp says it: a change in any line remakes it.
 pub(in crate::coverage) fn stamp(python: &Python, requirements: &[String]) -> String {
-    let mut text = format!("interpreter: {}\nversion: {}\n", python.executable, python.version);
-    for requirement in requirements {
-        text += &format!("requirement: {requirement}\n");
-    }
-    text
+    let requirements: String = requirements.iter().map(|requirement| format!("requirement: {requirement}\n")).collect();
+    format!("interpreter: {}\nversion: {}\n{requirements}", python.executable, python.version)
 }
 
 /// Every command of the Python side of a run, built from the plan: no I/O.
@@ -108,13 +105,8 @@ impl<'a> Commands<'a> {
 
     pub(super) fn pip(&self, place: &Place) -> Cmd<'a> {
         // pip's index, proxy and certificate settings are the user's.
-        self.python_command(place.program("python")).args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-        ])
+        let python = self.python_command(place.program("python"));
+        python.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
     }
 
     /// The extension module, instrumented: built by cargo-llvm-cov's build environment
@@ -166,15 +158,10 @@ impl Outcome {
     pub(in crate::coverage) fn line(&self) -> String {
         let Counts { passed, failed, errors, skipped } = self.counts;
         let mut parts = vec![format!("{passed} passed")];
-        for (count, what) in [(failed, "failed"), (errors, "errors"), (skipped, "skipped")] {
-            if count > 0 {
-                parts.push(format!("{count} {what}"));
-            }
-        }
-        match &self.problem {
-            Some(problem) => format!("{}: {} ({problem})", self.package, parts.join(", ")),
-            None => format!("{}: {}", self.package, parts.join(", ")),
-        }
+        let others = [(failed, "failed"), (errors, "errors"), (skipped, "skipped")];
+        parts.extend(others.iter().filter(|(count, _)| *count > 0).map(|(count, what)| format!("{count} {what}")));
+        let problem = self.problem.as_ref().map(|problem| format!(" ({problem})")).unwrap_or_default();
+        format!("{}: {}{problem}", self.package, parts.join(", "))
     }
 
     pub(in crate::coverage) fn to_json(&self) -> Value {
@@ -349,22 +336,16 @@ fn wait_at_most(child: &mut std::process::Child, limit: Duration) -> anyhow::Res
 
 /// Removes the wheels of an earlier build: only `*.whl` files, in the directory maturin writes.
 pub(super) fn remove_wheels(dir: &Utf8Path) -> anyhow::Result<()> {
-    let Ok(entries) = dir.read_dir_utf8() else { return Ok(()) };
-    for entry in entries.filter_map(Result::ok) {
-        if entry.path().extension() == Some("whl") && entry.file_type().is_ok_and(|kind| kind.is_file()) {
-            std::fs::remove_file(entry.path()).with_context(|| format!("could not remove {}", entry.path()))?;
+    for wheel in files_with_extension(dir, "whl").unwrap_or_default() {
+        if wheel.symlink_metadata().is_ok_and(|metadata| metadata.is_file()) {
+            std::fs::remove_file(&wheel).with_context(|| format!("could not remove {wheel}"))?;
         }
     }
     Ok(())
 }
 
 pub(super) fn built_wheel(dir: &Utf8Path) -> anyhow::Result<Utf8PathBuf> {
-    let entries = dir.read_dir_utf8().with_context(|| format!("maturin wrote no wheel into {dir}"))?;
-    let wheels: Vec<Utf8PathBuf> = entries
-        .filter_map(Result::ok)
-        .filter(|entry| entry.path().extension() == Some("whl"))
-        .map(|entry| entry.into_path())
-        .collect();
+    let wheels = files_with_extension(dir, "whl").with_context(|| format!("maturin wrote no wheel into {dir}"))?;
     match wheels.as_slice() {
         [wheel] => Ok(wheel.clone()),
         _ => bail!("expected one wheel from maturin in {dir}, found {}", wheels.len()),
