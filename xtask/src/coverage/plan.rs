@@ -54,7 +54,15 @@ pub(super) fn plan(
         }
     }
     if !suites.is_empty() {
-        if let Some(flag) = not_for_python_tests(flags) {
+        // Flags that the module build cannot follow (`cargo llvm-cov show-env` takes none of these),
+        // so that its coverage would be lost or measured another way.
+        let not_for_python_tests = [
+            ("--release", flags.release),
+            ("--profile", flags.profile.is_some()),
+            ("--target", flags.target.is_some()),
+            ("--branch", flags.branch),
+        ];
+        if let Some(flag) = given(&not_for_python_tests).next() {
             return Err(UsageError(format!(
                 "{flag} does not work with the Python tests of `{}`: their extension module is built apart from \
                  the Rust tests, by maturin with cargo-llvm-cov's environment, which has no {flag}; add \
@@ -69,18 +77,6 @@ pub(super) fn plan(
     }
     let python_tests = (!suites.is_empty()).then_some(PythonTests { python, suites });
     Ok(Plan::new(flags, modes, tools, &measured, &run_env, python_tests, dirs))
-}
-
-/// A flag that the Python tests' module build cannot follow (`cargo llvm-cov show-env` takes
-/// none of these), so that its coverage would be lost or measured another way.
-fn not_for_python_tests(flags: &flags::Coverage) -> Option<&'static str> {
-    given(&[
-        ("--release", flags.release),
-        ("--profile", flags.profile.is_some()),
-        ("--target", flags.target.is_some()),
-        ("--branch", flags.branch),
-    ])
-    .next()
 }
 
 /// What pyo3 crates' tests need to start: the directory of Python's shared library in the
@@ -104,10 +100,8 @@ pub(super) fn feature_args(features: &[String], no_default_features: bool) -> Ve
     if features.is_empty() && !no_default_features {
         return vec!["--all-features".into()];
     }
-    let mut args: Vec<String> = features.iter().flat_map(|list| ["--features".into(), list.clone()]).collect();
-    if no_default_features {
-        args.push("--no-default-features".into());
-    }
+    let mut args: Vec<String> = with_values(&[("--features", features)]).collect();
+    args.extend(given(&[("--no-default-features", no_default_features)]).map(Into::into));
     args
 }
 
@@ -281,13 +275,8 @@ impl Plan {
     /// The format the test run writes itself: the first one that llvm-cov `export`s, so that the
     /// `llvm-cov` stand-in gets the summary from the same call. None when Python tests run after it.
     pub(super) fn tested_format(&self) -> Option<Mode> {
-        if self.python_tests.is_some() {
-            return None;
-        }
-        self.formats
-            .iter()
-            .copied()
-            .find(|format| matches!(format, Mode::Lcov | Mode::Json | Mode::Cobertura | Mode::Codecov))
+        let exported = |format: &Mode| matches!(format, Mode::Lcov | Mode::Json | Mode::Cobertura | Mode::Codecov);
+        self.formats.iter().copied().find(exported).filter(|_| self.python_tests.is_none())
     }
 
     /// The one test run. Like every `cargo llvm-cov` run with a report, it first removes the
@@ -305,10 +294,7 @@ impl Plan {
             None if self.python_tests.is_some() => cmd.arg("--no-report"),
             None => cmd.args(["--json", "--summary-only", "--output-path", self.summary_file().as_str()]),
         };
-        match self.test_args.is_empty() {
-            true => cmd,
-            false => cmd.arg("--").args(&self.test_args),
-        }
+        if self.test_args.is_empty() { cmd } else { cmd.arg("--").args(&self.test_args) }
     }
 
     /// Before a test run without a report: what the report run would remove first (earlier
