@@ -16,7 +16,7 @@ use super::{
     outputs::Dirs,
     patch::{self, Patch},
     plan::Plan,
-    python_tests::{self, Outcome},
+    python_tests::{self, Outcome, Place, Suite},
     summary::{self, Minimums, Summary},
 };
 use crate::secrets::{errln, out, outln};
@@ -135,25 +135,22 @@ impl Plan {
         }
         let build_env = python_tests::parse_show_env(&String::from_utf8_lossy(&output.stdout))?;
         let commands = self.python_commands(sh, &python_tests.python);
-        let mut outcomes = Vec::new();
-        for (suite, place) in self.python_places() {
+        let run = |(suite, place): (&Suite, Place)| {
             errln!("{}: Python tests ({}), against the instrumented module", suite.package, suite.collected());
             let outcome = commands.run(&place, suite, &build_env)?;
             errln!("pytest {}", outcome.line());
-            outcomes.push(outcome);
-        }
-        Ok(outcomes)
+            Ok(outcome)
+        };
+        self.python_places().into_iter().map(run).collect()
     }
 
     /// Every format at once: after `measure` each `report` only reads the merged profiles, and
     /// writes a file or directory of its own.
     fn write_reports(&self, sh: &Shell, formats: &[Mode]) -> anyhow::Result<()> {
-        let mut reports = Vec::new();
         for format in formats {
             self.prepare_destination(sh, *format)?;
-            reports.push(self.report(sh, *format));
         }
-        reports.extend(self.patch_report(sh));
+        let reports = formats.iter().map(|format| self.report(sh, *format)).chain(self.patch_report(sh));
         let mut running = Vec::new();
         for report in reports {
             errln!("$ {report}");
@@ -195,6 +192,10 @@ pub(super) fn execute(sh: &Shell, plan: &Plan, gates: &Gates, json: bool) -> any
     let written: Vec<Utf8PathBuf> =
         plan.formats.iter().map(|format| plan.dirs.outputs.destination(*format).shown).collect();
     let shortfalls = summary::shortfalls(&summary, &gates.total, &gates.crates);
+    // Which Python tests ran and how they went, said once after the table.
+    let outcomes: Vec<String> = python.iter().map(Outcome::line).collect();
+    let python_summary = (!python.is_empty())
+        .then(|| format!("Python tests (their coverage is included above): {}", outcomes.join("; ")));
 
     if json {
         let mut figures = summary.to_json();
@@ -202,36 +203,30 @@ pub(super) fn execute(sh: &Shell, plan: &Plan, gates: &Gates, json: bool) -> any
         figures["tests_failed"] = tests_failed.into();
         figures["python_tests"] = python.iter().map(Outcome::to_json).collect();
         outln!("{figures:#}");
-    } else if plan.formats.contains(&Mode::Text) {
-        // llvm-cov's per-file table, the part of the text report people read in a terminal (and
-        // that GitLab's coverage regex reads).
-        let index = sh.read_file(plan.dirs.outputs.destination(Mode::Text).shown)?;
-        outln!("{}\n", index.split("\n\n").next().unwrap_or_default().trim_end());
-    }
-    if !json {
+    } else {
+        if plan.formats.contains(&Mode::Text) {
+            // llvm-cov's per-file table, the part of the text report people read in a terminal (and
+            // that GitLab's coverage regex reads).
+            let index = sh.read_file(plan.dirs.outputs.destination(Mode::Text).shown)?;
+            outln!("{}\n", index.split("\n\n").next().unwrap_or_default().trim_end());
+        }
         out!("{}", summary.table());
         if let Some(patch) = &patch {
             out!("\n{}", patch.text());
         }
-        if !python.is_empty() {
-            outln!("\n{}", python_summary(&python));
+        if let Some(python_summary) = &python_summary {
+            outln!("\n{python_summary}");
         }
     }
 
-    let mut problems = Vec::new();
-    if tests_failed {
-        problems.push(
-            "tests failed, so the coverage figures are partial (the reports were written from the tests that ran)"
-                .to_owned(),
-        );
-    }
+    let partial =
+        "tests failed, so the coverage figures are partial (the reports were written from the tests that ran)";
+    let mut problems: Vec<String> = tests_failed.then(|| partial.to_owned()).into_iter().collect();
     problems.extend(shortfalls);
     let minimum = gates.patch.as_ref().and_then(|gate| gate.minimum);
     problems.extend(patch.as_ref().zip(minimum).and_then(|(patch, minimum)| patch.shortfall(minimum)));
     let mut notes: Vec<String> = patch.iter().map(Patch::markdown).collect();
-    if !python.is_empty() {
-        notes.push(python_summary(&python));
-    }
+    notes.extend(python_summary);
     notes.extend(problems.iter().map(|problem| format!("**Failed:** {problem}")));
     crate::output::append_step_summary(sh, &summary.markdown(&notes))?;
 
@@ -250,12 +245,6 @@ pub(super) fn execute(sh: &Shell, plan: &Plan, gates: &Gates, json: bool) -> any
         [problem] => bail!("{problem}"),
         _ => bail!("coverage failed:\n  {}", problems.join("\n  ")),
     }
-}
-
-/// Which Python tests ran and how they went, said once after the table.
-fn python_summary(outcomes: &[Outcome]) -> String {
-    let lines: Vec<String> = outcomes.iter().map(Outcome::line).collect();
-    format!("Python tests (their coverage is included above): {}", lines.join("; "))
 }
 
 /// The entries of `dir` whose names end in `.<extension>`: the test run's `*.profraw`, maturin's wheels.
