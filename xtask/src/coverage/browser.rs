@@ -1,8 +1,6 @@
-//! Opening the HTML report: `BROWSER` if set, else the OS's opener, and never a wait.
-//!
-//! On CI, or on a Linux/BSD machine without a display (SSH, containers), there is nobody to look
-//! at a browser and `xdg-open` may start a text browser that waits for input; there the path is
-//! only printed. The browser is started detached and never waited for.
+//! Opening the HTML report: `BROWSER` if set, else the OS's opener, started detached and never
+//! waited for. On CI, or on Linux/BSD without a display (SSH, containers), where nobody looks and
+//! `xdg-open` may start a text browser that waits for input, the path is only printed.
 
 use std::process::{Command, Stdio};
 

@@ -1,12 +1,10 @@
 //! What a change touches: the files changed from a git ref to the working tree, the members
 //! they can affect (`--changed-since`), and the changed lines (`--patch-base`).
 //!
-//! A changed file affects the member whose directory holds it (the deepest, for nested
-//! members) and every member that depends on that one. The root `Cargo.toml`, cargo's config and
-//! the toolchain file affect every member; `Cargo.lock` affects the members whose resolved
-//! dependencies changed (the two lock files compared); any other file outside every member
-//! affects none. Build scripts that read files elsewhere and environment changes are not seen:
-//! a full run now and then stays worthwhile.
+//! A changed file affects the member whose directory holds it (the deepest) and every member that
+//! depends on it; the root `Cargo.toml`, cargo's config and the toolchain file affect every member,
+//! `Cargo.lock` those whose resolved dependencies changed, any other file none. Build scripts that
+//! read files elsewhere and environment changes are not seen: a full run now and then stays worthwhile.
 
 use anyhow::{Context, bail};
 use camino::{Utf8Path, Utf8PathBuf};

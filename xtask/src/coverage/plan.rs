@@ -166,8 +166,7 @@ pub(super) struct Plan {
     /// The measured members (`-p`) and their directories, which the summary gives each file to.
     pub(super) crate_dirs: Vec<(String, Utf8PathBuf)>,
     pub(super) feature_args: Vec<String>,
-    /// cargo-llvm-cov's flags for the test run and every report, and for the test run alone
-    /// (`passed_on`); `test_args` go to the test binaries (or cargo-nextest) after `--`.
+    /// `passed_on`'s two lists; `test_args` go to the test binaries (or cargo-nextest) after `--`.
     pub(super) every_run_args: Vec<String>,
     pub(super) test_run_args: Vec<String>,
     pub(super) test_args: Vec<OsString>,
@@ -279,11 +278,9 @@ impl Plan {
         self.formats.iter().copied().find(exported).filter(|_| self.python_tests.is_none())
     }
 
-    /// The one test run. Like every `cargo llvm-cov` run with a report, it first removes the
-    /// previous profiles and the measured crates' objects (stale ones would count old code).
-    /// When every test passes it writes, in the same process, `tested_format` and the JSON
-    /// summary (or only the summary if no format is exported); the other formats are then
-    /// rendered from its profiles.
+    /// The one test run. Like every `cargo llvm-cov` run with a report, it first removes the previous
+    /// profiles and the measured crates' objects (stale ones would count old code); when every test
+    /// passes it writes `tested_format` and the JSON summary (or only the summary).
     pub(super) fn test<'a>(&self, sh: &'a Shell) -> Cmd<'a> {
         let cmd = self.llvm_cov(sh, &self.env.clone().and(&self.stand_in()));
         let cmd = if self.nextest { cmd.arg("nextest") } else { cmd };

@@ -1,11 +1,8 @@
 //! The Python that pyo3 crates link against, made loadable by their test binaries.
 //!
-//! Test binaries of a pyo3 crate link libpython dynamically. Whether the loader finds it depends
-//! on where that Python lives (a venv, pyenv, a framework build, `C:\Python3x`), which is why the
-//! old coverage script had to leave these crates out. pyo3's build picks the interpreter from
-//! `PYO3_PYTHON`, else the active virtualenv or conda environment, else `python3` / `python` on
-//! `PATH`; the same interpreter is asked where its library is, and that directory goes into the
-//! loader's search path of the test processes only.
+//! Their test binaries link libpython dynamically, and whether the loader finds it depends on where
+//! that Python lives (a venv, pyenv, a framework build, `C:\Python3x`). The interpreter pyo3's build
+//! picks is asked where its library is, and that directory goes into the test processes' loader path.
 
 use std::ffi::OsString;
 

@@ -1,14 +1,11 @@
 //! The pyo3 crates' Python tests, measured in the same report as the Rust tests.
 //!
-//! For each measured pyo3 member that maturin builds and that has pytest tests, a virtual
-//! environment of its own under the coverage build directory holds maturin, pytest and the
-//! crate's declared test dependencies. After the Rust tests, maturin builds the extension module
-//! in the coverage build directory with cargo-llvm-cov's own build environment (`show-env`, every
-//! variable of it: its issue #304), so the module is instrumented and its dependencies come from
-//! sccache; the wheel goes into the environment, and pytest runs with the profile file pointed at
-//! the same directory. `report` then merges the Python tests' profiles with the Rust tests' and
-//! finds the module among the build's objects. Nothing is installed anywhere else, and nothing is
-//! written into the crate: no wheel in place, no `.pytest_cache`, no `__pycache__`.
+//! Each measured pyo3 member that maturin builds and that has pytest tests gets a virtual environment
+//! under the coverage build directory (maturin, pytest, its test dependencies). After the Rust tests,
+//! maturin builds the extension module there with every variable of `cargo llvm-cov show-env` (its
+//! issue #304), so it is instrumented and its dependencies come from sccache; pytest writes its
+//! profiles beside the Rust tests', which `report` merges. Nothing is installed anywhere else, and
+//! nothing is written into the crate: no wheel in place, no `.pytest_cache`, no `__pycache__`.
 
 use std::time::Duration;
 

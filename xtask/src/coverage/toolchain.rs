@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use camino::Utf8PathBuf;
 use xshell::Shell;
 
-use super::{NIGHTLY_INSTALL, outputs::Dirs};
+use super::{NIGHTLY_INSTALL, outputs::Dirs, plan};
 use crate::secrets::errln;
 use crate::{
     child::{self, Env},
@@ -28,9 +28,7 @@ impl Toolchain {
     /// `needs_nightly`: the flag that needs a nightly toolchain (`--doctests`, `--branch`), if any.
     fn for_run(sh: &Shell, needs_nightly: Option<&str>) -> anyhow::Result<Toolchain> {
         let cargo = sh.var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let Some(flag) = needs_nightly else {
-            return Ok(Toolchain { cargo, nightly: None });
-        };
+        let Some(flag) = needs_nightly else { return Ok(Toolchain { cargo, nightly: None }) };
         let version =
             child::command(sh, tools::rustc(sh)).arg("-V").quiet().read().context("could not run `rustc -V`")?;
         if version.contains("-nightly") {
@@ -149,9 +147,7 @@ impl Tools {
         if flags.nextest {
             tools::CARGO_NEXTEST.find(sh)?;
         }
-        let needs_nightly = [("--doctests", flags.doctests), ("--branch", flags.branch)]
-            .into_iter()
-            .find_map(|(flag, given)| given.then_some(flag));
+        let needs_nightly = plan::given(&[("--doctests", flags.doctests), ("--branch", flags.branch)]).next();
         let toolchain = Toolchain::for_run(sh, needs_nightly)?;
         // Found once here and passed on, which saves each cargo-llvm-cov child the same rustc call.
         let install = if toolchain.nightly.is_some() { NIGHTLY_INSTALL } else { tools::LLVM_COV.install };
