@@ -185,38 +185,33 @@ fn unquote(name: &str) -> String {
     let Some(quoted) = name.strip_prefix('"').and_then(|name| name.strip_suffix('"')) else {
         return name.to_owned();
     };
-    let mut bytes = Vec::new();
-    let mut chars = quoted.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            bytes.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+    // Byte by byte: every escape is ASCII, and UTF-8 passes through as it is.
+    let (mut bytes, mut rest) = (Vec::new(), quoted.bytes().peekable());
+    while let Some(byte) = rest.next() {
+        if byte != b'\\' {
+            bytes.push(byte);
             continue;
         }
-        let escaped = match chars.next() {
-            Some('n') => b'\n',
-            Some('t') => b'\t',
-            Some('r') => b'\r',
-            Some('a') => 0x07,
-            Some('b') => 0x08,
-            Some('f') => 0x0c,
-            Some('v') => 0x0b,
-            Some(digit @ '0'..='7') => {
-                let mut value = digit.to_digit(8).unwrap_or(0);
+        let Some(escape) = rest.next() else { break };
+        bytes.push(match escape {
+            b'n' => b'\n',
+            b't' => b'\t',
+            b'r' => b'\r',
+            b'a' => 0x07,
+            b'b' => 0x08,
+            b'f' => 0x0c,
+            b'v' => 0x0b,
+            b'0'..=b'7' => {
+                let mut value = u32::from(escape - b'0');
                 for _ in 0..2 {
-                    if let Some(next) = chars.peek().and_then(|c| c.to_digit(8)) {
-                        value = value * 8 + next;
-                        chars.next();
+                    if let Some(digit) = rest.next_if(|next| (b'0'..=b'7').contains(next)) {
+                        value = value * 8 + u32::from(digit - b'0');
                     }
                 }
                 value as u8
             }
-            Some(other) => {
-                bytes.extend_from_slice(other.encode_utf8(&mut [0; 4]).as_bytes());
-                continue;
-            }
-            None => break,
-        };
-        bytes.push(escaped);
+            other => other,
+        });
     }
     String::from_utf8_lossy(&bytes).into_owned()
 }

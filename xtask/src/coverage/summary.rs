@@ -38,11 +38,6 @@ impl Count {
         (self.total > 0).then(|| self.covered as f64 * 100.0 / self.total as f64)
     }
 
-    fn add(&mut self, other: Count) {
-        self.covered += other.covered;
-        self.total += other.total;
-    }
-
     fn cell(self) -> String {
         match self.percent() {
             Some(percent) => format!("{}/{} {percent:.2}%", self.covered, self.total),
@@ -80,7 +75,7 @@ impl Figures {
 
     fn add(&mut self, other: &Figures) {
         for (mine, theirs) in self.0.iter_mut().zip(other.0) {
-            mine.add(theirs);
+            (mine.covered, mine.total) = (mine.covered + theirs.covered, mine.total + theirs.total);
         }
     }
 }

@@ -70,26 +70,17 @@ pub(in crate::coverage) struct Commands<'a> {
 
 /// What the user's environment must not bring into a suite's Python processes: another
 /// environment (`VIRTUAL_ENV`, `PYTHONHOME`), modules found before the installed one
-/// (`PYTHONPATH`, `PYTHONSTARTUP`, the user site), and pip settings that install somewhere else
-/// than the suite's own environment. pip's index, proxy and certificate settings stay.
-const FOREIGN_PYTHON_VARS: [&str; 11] = [
-    "VIRTUAL_ENV",
-    "PYTHONHOME",
-    "PYTHONPATH",
-    "PYTHONSTARTUP",
-    "PYTHONUSERBASE",
-    "PIP_TARGET",
-    "PIP_PREFIX",
-    "PIP_ROOT",
-    "PIP_USER",
-    "PIP_SRC",
-    "PIP_EDITABLE",
-];
+/// (`PYTHONPATH`, `PYTHONSTARTUP`, the user site), ...
+const FOREIGN_PYTHON_VARS: [&str; 5] = ["VIRTUAL_ENV", "PYTHONHOME", "PYTHONPATH", "PYTHONSTARTUP", "PYTHONUSERBASE"];
+/// ... and pip settings that install somewhere else than the suite's own environment. pip's index,
+/// proxy and certificate settings stay.
+const FOREIGN_PIP_VARS: [&str; 6] = ["PIP_TARGET", "PIP_PREFIX", "PIP_ROOT", "PIP_USER", "PIP_SRC", "PIP_EDITABLE"];
 
 impl<'a> Commands<'a> {
-    /// `program` with none of `FOREIGN_PYTHON_VARS`, and no user site on `sys.path`.
+    /// `program` with none of the foreign variables, and no user site on `sys.path`.
     fn python_command(&self, program: impl AsRef<std::path::Path>) -> Cmd<'a> {
-        let env = FOREIGN_PYTHON_VARS.into_iter().fold(Env::default(), Env::remove).set("PYTHONNOUSERSITE", "1");
+        let foreign = FOREIGN_PYTHON_VARS.into_iter().chain(FOREIGN_PIP_VARS);
+        let env = foreign.fold(Env::default(), Env::remove).set("PYTHONNOUSERSITE", "1");
         env.apply(child::command(self.sh, program))
     }
 
