@@ -45,7 +45,6 @@ use toolchain::Tools;
 
 /// The member that is the workspace's automation (this one): measured only when asked for by name.
 const XTASK: &str = workspace::XTASK_PACKAGE;
-/// Where the settings live, for messages.
 const SETTINGS: &str = "[workspace.metadata.xtask.coverage]";
 const NIGHTLY_INSTALL: &str = "rustup toolchain install nightly --component llvm-tools-preview";
 const NIGHTLY_LLVM_TOOLS: &str = "rustup component add llvm-tools-preview --toolchain nightly";

@@ -34,7 +34,6 @@ pub(super) fn incremental_turned_off(sh: &Shell) -> Option<String> {
     ))
 }
 
-/// Where findings about coverage are listed.
 const GROUP: Group = Group::Coverage;
 
 /// Coverage's checks, for `doctor`: its tools, Python for the pyo3 crates, and variables that a

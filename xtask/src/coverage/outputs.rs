@@ -101,7 +101,6 @@ impl Dirs {
         Dirs { root: ws.root.clone(), cov_target: own_target.join("llvm-cov-target"), own_target, outputs }
     }
 
-    /// Every report coverage can write here.
     pub(super) fn reports(&self) -> Vec<Utf8PathBuf> {
         FORMATS.iter().map(|format| self.outputs.destination(*format).owned).collect()
     }

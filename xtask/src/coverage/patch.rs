@@ -87,20 +87,16 @@ impl Patch {
 
     /// For the terminal, after the table.
     pub(super) fn text(&self) -> String {
-        let mut out = format!("patch coverage since {}: {}\n", self.base, self.figure());
-        for (file, ranges) in &self.uncovered {
-            out += &format!("  not covered: {file}: {}\n", shown_ranges(ranges));
-        }
-        out
+        let uncovered =
+            self.uncovered.iter().map(|(file, ranges)| format!("  not covered: {file}: {}\n", shown(ranges)));
+        format!("patch coverage since {}: {}\n{}", self.base, self.figure(), uncovered.collect::<String>())
     }
 
     /// For `$GITHUB_STEP_SUMMARY`.
     pub(super) fn markdown(&self) -> String {
-        let mut out = format!("**Patch coverage** since `{}`: {}", self.base, self.figure());
-        for (file, ranges) in &self.uncovered {
-            out += &format!("\n- not covered: `{file}`: {}", shown_ranges(ranges));
-        }
-        out
+        let uncovered =
+            self.uncovered.iter().map(|(file, ranges)| format!("\n- not covered: `{file}`: {}", shown(ranges)));
+        format!("**Patch coverage** since `{}`: {}{}", self.base, self.figure(), uncovered.collect::<String>())
     }
 
     pub(super) fn to_json(&self) -> Value {
@@ -140,7 +136,7 @@ fn ranges(lines: &[u32]) -> Vec<(u32, u32)> {
     ranges
 }
 
-fn shown_ranges(ranges: &[(u32, u32)]) -> String {
+fn shown(ranges: &[(u32, u32)]) -> String {
     let shown: Vec<String> = ranges
         .iter()
         .map(|(first, last)| if first == last { first.to_string() } else { format!("{first}-{last}") })

@@ -105,7 +105,6 @@ pub(super) fn feature_args(features: &[String], no_default_features: bool) -> Ve
     args
 }
 
-/// The flags of `switches` that were given.
 pub(super) fn given<'a>(switches: &[(&'a str, bool)]) -> impl Iterator<Item = &'a str> {
     switches.iter().filter(|(_, given)| *given).map(|(flag, _)| *flag)
 }
@@ -155,7 +154,6 @@ pub(super) fn passed_on(flags: &flags::Coverage) -> (Vec<String>, Vec<String>) {
     (every, test_run)
 }
 
-/// Every command of one coverage run, decided before any runs.
 #[derive(Debug)]
 pub(super) struct Plan {
     pub(super) cargo_llvm_cov: Utf8PathBuf,
@@ -174,7 +172,6 @@ pub(super) struct Plan {
     pub(super) nextest: bool,
     pub(super) doctests: bool,
     pub(super) formats: Vec<Mode>,
-    /// Whether the HTML report is opened in a browser at the end.
     pub(super) open: bool,
     /// The LCOV report patch coverage reads (`--patch-base`): lcov's destination when it is
     /// asked for, else a file of its own in the coverage build directory.
@@ -266,7 +263,6 @@ impl Plan {
         cmd.args(&self.every_run_args)
     }
 
-    /// The JSON summary the test run writes.
     pub(super) fn summary_file(&self) -> Utf8PathBuf {
         self.dirs.cov_target.join("xtask-summary.json")
     }
@@ -350,7 +346,6 @@ impl Plan {
         self.scoped(self.llvm_cov(sh, &self.env).arg("report")).args(["--json", "--summary-only"])
     }
 
-    /// Each Python suite with the place of its files.
     pub(super) fn python_places(&self) -> Vec<(&Suite, Place)> {
         let suites = self.python_tests.iter().flat_map(|python_tests| &python_tests.suites);
         suites.map(|suite| (suite, Place::new(&self.dirs.cov_target, &suite.package))).collect()

@@ -24,7 +24,6 @@ pub(crate) struct Python {
     /// As it says it is: its own path and `sys.version`.
     pub(crate) executable: String,
     pub(crate) version: String,
-    /// Where its shared library is.
     pub(crate) library_dir: Utf8PathBuf,
 }
 

@@ -25,7 +25,6 @@ use crate::{
 };
 pub(super) use environment::{Commands, Outcome, Place, parse_show_env, stamp};
 
-/// Where the settings live, for messages.
 const SETTINGS: &str = "[workspace.metadata.xtask.coverage.python]";
 /// What every environment gets besides the crate's own requirements: pytest, and a maturin that
 /// can skip the manylinux audit (`--auditwheel`, maturin 1.8), which a wheel that never leaves
@@ -97,7 +96,6 @@ pub(super) struct Suite {
     /// Paths for pytest; none when pytest's own configuration says what to collect.
     tests: Vec<String>,
     pytest_args: Vec<String>,
-    /// How long pytest may run.
     pub(super) timeout: Duration,
     /// What its environment holds: maturin (as the build system asks), pytest, the module's own
     /// dependencies and its test extras.

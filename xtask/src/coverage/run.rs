@@ -53,14 +53,12 @@ impl PatchGate {
     }
 }
 
-/// The minimums to check after the run.
 pub(super) struct Gates {
     pub(super) total: Minimums,
     pub(super) crates: Vec<(String, Minimums)>,
     pub(super) patch: Option<PatchGate>,
 }
 
-/// A test run's outcome.
 pub(super) struct Measured {
     pub(super) summary: Summary,
     /// Whether a Rust or a Python test failed.

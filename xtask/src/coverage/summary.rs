@@ -25,7 +25,6 @@ impl Metric {
     }
 }
 
-/// Covered out of total for one metric.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Count {
     pub(crate) covered: u64,

@@ -95,7 +95,6 @@ impl<'a> Commands<'a> {
     }
 
     pub(super) fn pip(&self, place: &Place) -> Cmd<'a> {
-        // pip's index, proxy and certificate settings are the user's.
         let python = self.python_command(place.program("python"));
         python.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
     }
@@ -130,7 +129,6 @@ impl<'a> Commands<'a> {
     }
 }
 
-/// How one suite's run went.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(in crate::coverage) struct Outcome {
     pub(in crate::coverage) package: String,
