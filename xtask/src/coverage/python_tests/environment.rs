@@ -267,15 +267,21 @@ impl Commands<'_> {
     /// not the run, so the other suites and the reports still happen.
     pub(in crate::coverage) fn run(&self, place: &Place, suite: &Suite, build_env: &Env) -> anyhow::Result<Outcome> {
         let outcome = |problem: Option<String>, counts| Outcome { package: suite.package.clone(), counts, problem };
+        let failed = |problem: String| Ok(outcome(Some(problem), Counts::default()));
         place.check()?;
-        remove_wheels(&place.wheels)?;
+        // Only `*.whl` files of an earlier build, in the directory maturin writes.
+        for wheel in files_with_extension(&place.wheels, "whl").unwrap_or_default() {
+            if wheel.symlink_metadata().is_ok_and(|metadata| metadata.is_file()) {
+                std::fs::remove_file(&wheel).with_context(|| format!("could not remove {wheel}"))?;
+            }
+        }
         let project_sh = self.sh.clone();
         project_sh.change_dir(&suite.dir);
         let in_project = Commands { sh: &project_sh, ..*self };
         let build = in_project.build_module(place, build_env);
         errln!("$ {build}");
         if let Err(err) = build.run() {
-            return Ok(outcome(Some(format!("the extension module did not build: {err}")), Counts::default()));
+            return failed(format!("the extension module did not build: {err}"));
         }
         let wheel = built_wheel(&place.wheels)?;
         self.install_module(place, &wheel).quiet().run().context("could not install the module's wheel")?;
@@ -295,7 +301,7 @@ impl Commands<'_> {
                 suite.timeout.as_secs(),
                 suite.package
             );
-            return Ok(outcome(Some(problem), Counts::default()));
+            return failed(problem);
         };
         let counts = std::fs::read_to_string(&place.junit).ok().as_deref().and_then(junit_counts);
         let problem = match (status.code(), counts) {
@@ -321,16 +327,6 @@ fn wait_at_most(child: &mut std::process::Child, limit: Duration) -> anyhow::Res
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-}
-
-/// Removes the wheels of an earlier build: only `*.whl` files, in the directory maturin writes.
-pub(super) fn remove_wheels(dir: &Utf8Path) -> anyhow::Result<()> {
-    for wheel in files_with_extension(dir, "whl").unwrap_or_default() {
-        if wheel.symlink_metadata().is_ok_and(|metadata| metadata.is_file()) {
-            std::fs::remove_file(&wheel).with_context(|| format!("could not remove {wheel}"))?;
-        }
-    }
-    Ok(())
 }
 
 pub(super) fn built_wheel(dir: &Utf8Path) -> anyhow::Result<Utf8PathBuf> {
