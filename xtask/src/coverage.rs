@@ -39,7 +39,7 @@ use crate::{
 };
 use outputs::Dirs;
 use plan::plan;
-use run::{Gates, PatchGate, execute, remove_artifacts};
+use run::{Gates, PatchGate, execute};
 use summary::{Metric, Minimums};
 use toolchain::Tools;
 
@@ -92,13 +92,13 @@ impl flags::Coverage {
         let dirs = Dirs::new(&ws, flags.output_dir.as_deref(), &workspace::users_dir()?);
 
         // None only with --clean-only.
-        let Some(tools) = tools else { return remove_artifacts(&dirs, flags.dry_run) };
+        let Some(tools) = tools else { return artifacts::remove(&dirs, flags.dry_run) };
         // No mode is `open`, as in cargo-llvm-cov.
         let modes = if flags.mode.is_empty() { vec![Mode::Open] } else { flags.mode.clone() };
         // Planned before --clean removes anything, so that a refused plan leaves everything as it was.
         let plan = plan(sh, &ws, &flags, &modes, tools?, &measured, &settings.python, dirs)?;
         if flags.clean {
-            remove_artifacts(&plan.dirs, flags.dry_run)?;
+            artifacts::remove(&plan.dirs, flags.dry_run)?;
         }
         if flags.dry_run {
             out!("{}", plan.describe(sh));

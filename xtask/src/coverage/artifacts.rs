@@ -2,10 +2,11 @@
 //! run of ours wrote, and the coverage build when cargo made it. Anything else found where a
 //! report would go (a `html/` of the user's in `--output-dir .`) stays, and is named.
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 use serde_json::{Value, json};
 
+use super::outputs::Dirs;
 use crate::secrets::{errln, outln};
 use crate::{
     clean_shared_target,
@@ -48,13 +49,18 @@ pub(super) fn record(cov_target: &Utf8Path, reports: &[Utf8PathBuf]) -> anyhow::
         .with_context(|| format!("could not write {path}"))
 }
 
-/// `--clean`: removes the coverage build and those of `reports` that an earlier run wrote,
-/// saying what; with `dry_run` it only says it.
-pub(super) fn remove(cov_target: &Utf8Path, reports: &[Utf8PathBuf], dry_run: bool) -> anyhow::Result<()> {
+/// `--clean`: removes the coverage build and the reports that an earlier run wrote, saying what;
+/// with `dry_run` it only says it.
+pub(super) fn remove(dirs: &Dirs, dry_run: bool) -> anyhow::Result<()> {
+    let cov_target = &dirs.cov_target;
+    // The coverage build must be the workspace's own: never a shared directory.
+    if !cov_target.starts_with(&dirs.root) {
+        bail!("refusing to remove {cov_target}: it is outside the workspace {}", dirs.root);
+    }
     let written = recorded(cov_target)?;
     let mut left = Vec::new();
     let mut anything = false;
-    for path in reports {
+    for path in &dirs.reports() {
         let Ok(metadata) = path.symlink_metadata() else { continue };
         anything = true;
         let id = FileId::of(&metadata);

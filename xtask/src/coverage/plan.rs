@@ -39,7 +39,12 @@ pub(super) fn plan(
         return Ok(Plan::new(flags, modes, tools, &measured, &Env::default(), None, dirs));
     }
     let python = python::Python::find(sh)?;
-    let run_env = python_env(sh, &python)?;
+    // What pyo3 crates' tests need to start: the directory of Python's shared library in the
+    // loader's path. Not passed on as PYO3_PYTHON: pyo3 finds the same interpreter, and a changed
+    // PYO3_PYTHON would rebuild pyo3 and everything above it whenever plain `cargo llvm-cov` ran between.
+    errln!("pyo3 crates: tests load Python's library from {} ({})", python.library_dir, python.interpreter);
+    let (name, value) = python::library_path(std::env::consts::OS, &python.library_dir, |name| sh.var_os(name))?;
+    let run_env = Env::default().set(name, value);
     let mut suites = Vec::new();
     if !flags.no_python_tests {
         for member in python_members {
@@ -77,15 +82,6 @@ pub(super) fn plan(
     }
     let python_tests = (!suites.is_empty()).then_some(PythonTests { python, suites });
     Ok(Plan::new(flags, modes, tools, &measured, &run_env, python_tests, dirs))
-}
-
-/// What pyo3 crates' tests need to start: the directory of Python's shared library in the
-/// loader's path. Not passed on as PYO3_PYTHON: pyo3 finds the same interpreter, and a changed
-/// PYO3_PYTHON would rebuild pyo3 and everything above it whenever plain `cargo llvm-cov` ran between.
-fn python_env(sh: &Shell, python: &python::Python) -> anyhow::Result<Env> {
-    errln!("pyo3 crates: tests load Python's library from {} ({})", python.library_dir, python.interpreter);
-    let (name, value) = python::library_path(std::env::consts::OS, &python.library_dir, |name| sh.var_os(name))?;
-    Ok(Env::default().set(name, value))
 }
 
 /// The Python tests of the measured pyo3 crates, and the interpreter their environments are made with.
@@ -184,7 +180,7 @@ pub(super) struct Plan {
 impl Plan {
     /// Decides the run's commands and their environment from what was found: no I/O, so tests
     /// build their plans the way the run does. `modes` are those asked for (no mode: the figures
-    /// only); `run_env` is what the measured crates' tests need to start (see `python_env`).
+    /// only); `run_env` is what the measured crates' tests need to start (see `plan`).
     pub(super) fn new(
         flags: &flags::Coverage,
         modes: &[Mode],

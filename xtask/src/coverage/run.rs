@@ -13,7 +13,6 @@ use xshell::Shell;
 
 use super::{
     artifacts, browser, changes,
-    outputs::Dirs,
     patch::{self, Patch},
     plan::Plan,
     python_tests::{self, Outcome, Place, Suite},
@@ -249,13 +248,4 @@ pub(super) fn execute(sh: &Shell, plan: &Plan, gates: &Gates, json: bool) -> any
 pub(super) fn files_with_extension(dir: &Utf8Path, extension: &str) -> std::io::Result<Vec<Utf8PathBuf>> {
     let entries = dir.read_dir_utf8()?.filter_map(Result::ok);
     Ok(entries.map(|entry| entry.into_path()).filter(|path| path.extension() == Some(extension)).collect())
-}
-
-/// `--clean`: removes what coverage wrote, after saying what; `--dry-run` only says it.
-pub(super) fn remove_artifacts(dirs: &Dirs, dry_run: bool) -> anyhow::Result<()> {
-    // The coverage build must be the workspace's own: never a shared directory.
-    if !dirs.cov_target.starts_with(&dirs.root) {
-        bail!("refusing to remove {}: it is outside the workspace {}", dirs.cov_target, dirs.root);
-    }
-    artifacts::remove(&dirs.cov_target, &dirs.reports(), dry_run)
 }
