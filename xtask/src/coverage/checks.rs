@@ -168,13 +168,9 @@ pub(crate) fn smoke_test(sh: &Shell, ws: &Workspace) -> Finding {
     let command = format!("cargo xtask coverage -p {name} --mode text");
     match outcome {
         Ok(Measured { summary, tests_failed: false, .. }) => {
-            let figures: Vec<String> = Metric::ALL
-                .iter()
-                .map(|metric| match summary.total.get(*metric).percent() {
-                    Some(percent) => format!("{} {percent:.1}%", metric.name()),
-                    None => format!("{} -", metric.name()),
-                })
-                .collect();
+            let shown = |percent: Option<f64>| percent.map_or("-".to_owned(), |percent| format!("{percent:.1}%"));
+            let figure = |metric: &Metric| format!("{} {}", metric.name(), shown(summary.total.get(*metric).percent()));
+            let figures: Vec<String> = Metric::ALL.iter().map(figure).collect();
             Finding::ok(GROUP, format!("coverage smoke test of `{name}`: {}", figures.join(", ")))
         }
         Ok(Measured { tests_failed: true, .. }) => Finding::error(

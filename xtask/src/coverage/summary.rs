@@ -211,10 +211,10 @@ impl Minimums {
 /// One message per figure below its minimum: the workspace total first, then each crate.
 pub(crate) fn shortfalls(summary: &Summary, total: &Minimums, per_crate: &[(String, Minimums)]) -> Vec<String> {
     let mut found = Vec::new();
-    let mut check = |whose: &str, figures: Option<&Figures>, minimums: &Minimums| {
+    let mut check = |whose: &str, figures: &Figures, minimums: &Minimums| {
         for metric in Metric::ALL {
             let Some(minimum) = minimums.get(metric) else { continue };
-            let count = figures.map(|figures| figures.get(metric)).unwrap_or_default();
+            let count = figures.get(metric);
             match count.percent() {
                 Some(percent) if percent >= minimum => {}
                 Some(percent) => found.push(format!(
@@ -230,11 +230,10 @@ pub(crate) fn shortfalls(summary: &Summary, total: &Minimums, per_crate: &[(Stri
             }
         }
     };
-    check("total", Some(&summary.total), total);
+    check("total", &summary.total, total);
     for (name, minimums) in per_crate {
-        let figures = summary.crates.iter().find(|(crate_name, _)| crate_name == name).map(|(_, figures)| figures);
         // A crate that was not measured this time (left out by -p or coverage-fast) has no figures to check.
-        if figures.is_some() {
+        if let Some((_, figures)) = summary.crates.iter().find(|(crate_name, _)| crate_name == name) {
             check(&format!("crate `{name}`"), figures, minimums);
         }
     }

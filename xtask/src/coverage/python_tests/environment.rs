@@ -37,12 +37,11 @@ impl Place {
     /// what the run made here, never what a link points to.
     pub(super) fn check(&self) -> anyhow::Result<()> {
         for dir in self.dirs.iter().chain([&self.venv, &self.wheels]) {
-            match dir.symlink_metadata() {
-                Ok(metadata) if !metadata.is_dir() => bail!(
-                    "{dir} is {}, not a directory the coverage run made; move it away",
-                    if metadata.is_symlink() { "a link" } else { "a file" }
-                ),
-                _ => {}
+            if let Ok(metadata) = dir.symlink_metadata()
+                && !metadata.is_dir()
+            {
+                let what = if metadata.is_symlink() { "a link" } else { "a file" };
+                bail!("{dir} is {what}, not a directory the coverage run made; move it away");
             }
         }
         Ok(())
