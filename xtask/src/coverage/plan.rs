@@ -128,7 +128,8 @@ pub(super) fn target_selection(flags: &flags::Coverage) -> Vec<String> {
 
 /// cargo-llvm-cov's own flags given to `coverage`, as two lists: those the test run and every
 /// `report` take (the profile and target find the build; the others shape every report or run
-/// cargo), and those of the test run alone (what to build and test, and how to instrument it).
+/// cargo), and those of the test run alone (what to build and test, with which features, and how
+/// to instrument it).
 pub(super) fn passed_on(flags: &flags::Coverage) -> (Vec<String>, Vec<String>) {
     let mut every: Vec<String> = with_values(&[
         ("--profile", flags.profile.as_slice()),
@@ -145,7 +146,8 @@ pub(super) fn passed_on(flags: &flags::Coverage) -> (Vec<String>, Vec<String>) {
     ];
     every.extend(given(&switches).map(Into::into));
     every.extend((0..flags.verbose).map(|_| "-v".to_owned()));
-    let mut test_run = target_selection(flags);
+    let mut test_run = feature_args(&flags.features, flags.no_default_features);
+    test_run.extend(target_selection(flags));
     test_run.extend(given(&[("--branch", flags.branch), ("--no-cfg-coverage", flags.no_cfg_coverage)]).map(Into::into));
     (every, test_run)
 }
@@ -159,12 +161,10 @@ pub(super) struct Plan {
     pub(super) xtask: OsString,
     /// The measured members (`-p`) and their directories, which the summary gives each file to.
     pub(super) crate_dirs: Vec<(String, Utf8PathBuf)>,
-    pub(super) feature_args: Vec<String>,
     /// `passed_on`'s two lists; `test_args` go to the test binaries (or cargo-nextest) after `--`.
     pub(super) every_run_args: Vec<String>,
     pub(super) test_run_args: Vec<String>,
     pub(super) test_args: Vec<OsString>,
-    pub(super) no_cfg_coverage: bool,
     pub(super) nextest: bool,
     pub(super) doctests: bool,
     pub(super) formats: Vec<Mode>,
@@ -210,11 +210,9 @@ impl Plan {
             llvm_cov,
             xtask,
             crate_dirs: measured.iter().map(|member| (member.name.clone(), member.manifest_dir.clone())).collect(),
-            feature_args: feature_args(&flags.features, flags.no_default_features),
             every_run_args,
             test_run_args,
             test_args: flags.test_args.clone(),
-            no_cfg_coverage: flags.no_cfg_coverage,
             nextest: flags.nextest,
             doctests: flags.doctests,
             patch_lcov: flags.patch_base.as_ref().map(|_| match formats.contains(&Mode::Lcov) {
@@ -277,7 +275,7 @@ impl Plan {
         let cmd = self.llvm_cov(sh, &self.env.clone().and(&self.stand_in()));
         let cmd = if self.nextest { cmd.arg("nextest") } else { cmd };
         // --no-fail-fast: a failing test still leaves every other test's profile for the reports.
-        let cmd = self.scoped(cmd.arg("--no-fail-fast")).args(&self.feature_args).args(&self.test_run_args);
+        let cmd = self.scoped(cmd.arg("--no-fail-fast")).args(&self.test_run_args);
         let cmd = match self.tested_format() {
             Some(format) => self.written_by(cmd, format),
             None if self.python_tests.is_some() => cmd.arg("--no-report"),
@@ -297,8 +295,8 @@ impl Plan {
     /// cargo-llvm-cov's build environment, which the extension modules are built with, in a form
     /// that reads back exactly.
     pub(super) fn show_env<'a>(&self, sh: &'a Shell) -> Cmd<'a> {
-        let cmd = self.llvm_cov(sh, &self.env).args(["show-env", "--with-pwsh-env-prefix"]);
-        if self.no_cfg_coverage { cmd.arg("--no-cfg-coverage") } else { cmd }
+        let passed = self.test_run_args.iter().filter(|arg| *arg == "--no-cfg-coverage");
+        self.llvm_cov(sh, &self.env).args(["show-env", "--with-pwsh-env-prefix"]).args(passed)
     }
 
     pub(super) fn python_commands<'a>(
