@@ -232,7 +232,6 @@ pub(super) fn affected(
     changed: &[Utf8PathBuf],
     lock_changed: &[String],
 ) -> Affected {
-    let mut reasons: Vec<Option<String>> = vec![None; members.len()];
     let mut outside = Vec::new();
     let mut owned: Vec<Vec<&Utf8Path>> = vec![Vec::new(); members.len()];
     // A changed path that holds members is a submodule (git lists it as one path).
@@ -251,31 +250,24 @@ pub(super) fn affected(
             .enumerate()
             .filter(|(_, member)| file.starts_with(&member.manifest_dir))
             .max_by_key(|(_, member)| member.manifest_dir.components().count());
-        match owner {
-            Some((index, member)) => owned[index].push(file.strip_prefix(&member.manifest_dir).unwrap_or(file)),
-            None if relative == Some(Utf8Path::new("Cargo.lock")) => {}
-            None => {
-                let mut holds_members = false;
-                for (index, member) in members.iter().enumerate() {
-                    if member.manifest_dir.starts_with(file) {
-                        holders[index] = Some(relative.unwrap_or(file));
-                        holds_members = true;
-                    }
-                }
-                if !holds_members {
-                    outside.push(file.clone());
-                }
+        if let Some((index, member)) = owner {
+            owned[index].push(file.strip_prefix(&member.manifest_dir).unwrap_or(file));
+        } else if relative != Some(Utf8Path::new("Cargo.lock")) {
+            let holds = |member: &Member| member.manifest_dir.starts_with(file);
+            for (holder, _) in holders.iter_mut().zip(members).filter(|(_, member)| holds(member)) {
+                *holder = Some(relative.unwrap_or(file));
+            }
+            if !members.iter().any(holds) {
+                outside.push(file.clone());
             }
         }
     }
-    for (index, files) in owned.iter().enumerate() {
-        reasons[index] = match files.as_slice() {
-            [] => None,
-            [file] => Some(format!("{file} changed")),
-            [file, rest @ ..] => Some(format!("{file} and {} more changed", rest.len())),
-        }
-        .or_else(|| holders[index].map(|holder| format!("{holder} changed (a submodule that holds it)")));
-    }
+    let reasons = owned.iter().zip(&holders).map(|(files, holder)| match files.as_slice() {
+        [] => holder.map(|holder| format!("{holder} changed (a submodule that holds it)")),
+        [file] => Some(format!("{file} changed")),
+        [file, rest @ ..] => Some(format!("{file} and {} more changed", rest.len())),
+    });
+    let mut reasons: Vec<Option<String>> = reasons.collect();
     let changed_members: Vec<&str> =
         members.iter().zip(&reasons).filter(|(_, why)| why.is_some()).map(|(member, _)| member.name.as_str()).collect();
     for (member, why) in members.iter().zip(reasons.iter_mut()).filter(|(_, why)| why.is_none()) {
@@ -298,11 +290,8 @@ pub(super) fn lock_changes(old: Option<&str>, new: Option<&str>) -> anyhow::Resu
         let Some(text) = text else { return Ok(Vec::new()) };
         let doc: toml_edit::DocumentMut =
             text.parse().with_context(|| format!("the {which} Cargo.lock is not valid TOML"))?;
-        let mut entries: Vec<(String, String)> = doc
-            .get("package")
-            .and_then(toml_edit::Item::as_array_of_tables)
-            .into_iter()
-            .flatten()
+        let packages = doc.get("package").and_then(toml_edit::Item::as_array_of_tables).into_iter().flatten();
+        let mut entries: Vec<(String, String)> = packages
             .map(|package| {
                 let name = package.get("name").and_then(toml_edit::Item::as_str).unwrap_or_default().to_owned();
                 let mut fields: Vec<String> = package.iter().map(|(key, value)| format!("{key}={value}")).collect();

@@ -139,12 +139,8 @@ impl Suite {
         let dir = dir.as_path();
         let suite = Suite::from_files(package, dir, pyproject.as_deref(), &Layout::read(dir), settings)
             .with_context(|| format!("in {path}"))?;
-        if let Some(suite) = &suite {
-            for test in &suite.tests {
-                if !dir.join(test).exists() {
-                    bail!("{SETTINGS} {package}: the test path `{test}` does not exist in {dir}");
-                }
-            }
+        if let Some(test) = suite.iter().flat_map(|suite| &suite.tests).find(|test| !dir.join(test).exists()) {
+            bail!("{SETTINGS} {package}: the test path `{test}` does not exist in {dir}");
         }
         Ok(suite)
     }
