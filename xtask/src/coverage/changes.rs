@@ -113,17 +113,8 @@ impl<'a> Git<'a> {
     /// renames followed; an untracked file's lines are all new.
     pub(super) fn changed_lines(&self, commit: &str) -> anyhow::Result<Vec<(Utf8PathBuf, Vec<u32>)>> {
         // The prefixes are given: `diff.noprefix` or `diff.mnemonicPrefix` would change them.
-        let diff = self.read(&[
-            "diff",
-            "--unified=0",
-            "-M",
-            "--no-color",
-            "--no-ext-diff",
-            "--src-prefix=a/",
-            "--dst-prefix=b/",
-            commit,
-            "--",
-        ])?;
+        let options = ["--unified=0", "-M", "--no-color", "--no-ext-diff", "--src-prefix=a/", "--dst-prefix=b/"];
+        let diff = self.read(&[&["diff"][..], &options, &[commit, "--"]].concat())?;
         let mut changed: Vec<(Utf8PathBuf, Vec<u32>)> =
             new_lines_in_diff(&diff).into_iter().map(|(name, lines)| (self.top.join(name), lines)).collect();
         let untracked = self.read(&["ls-files", "--others", "--exclude-standard", "-z"])?;

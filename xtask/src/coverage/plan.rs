@@ -46,16 +46,14 @@ pub(super) fn plan(
     let (name, value) = python::library_path(std::env::consts::OS, &python.library_dir, |name| sh.var_os(name))?;
     let run_env = Env::default().set(name, value);
     let mut suites = Vec::new();
-    if !flags.no_python_tests {
-        for member in python_members {
-            match Suite::of(member, python_settings)? {
-                Some(suite) => suites.push(suite),
-                None => errln!(
-                    "`{}` has no Python tests (no maturin pyproject.toml with tests/test_*.py or a pytest \
-                     configuration): its Rust tests only",
-                    member.name
-                ),
-            }
+    for member in python_members.into_iter().filter(|_| !flags.no_python_tests) {
+        match Suite::of(member, python_settings)? {
+            Some(suite) => suites.push(suite),
+            None => errln!(
+                "`{}` has no Python tests (no maturin pyproject.toml with tests/test_*.py or a pytest \
+                 configuration): its Rust tests only",
+                member.name
+            ),
         }
     }
     if !suites.is_empty() {

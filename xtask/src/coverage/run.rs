@@ -70,9 +70,7 @@ impl Plan {
     /// plain `cargo llvm-cov` reports as "no object files found".
     pub(super) fn measure(&self, sh: &Shell) -> anyhow::Result<Measured> {
         let summary_file = self.summary_file();
-        if summary_file.exists() {
-            sh.remove_path(&summary_file)?;
-        }
+        sh.remove_path(&summary_file)?;
         if let Some(format) = self.tested_format() {
             self.prepare_destination(sh, format)?;
         }

@@ -157,16 +157,12 @@ impl Summary {
 
     /// `--json`: each crate's figures, the other files' and the total.
     pub(crate) fn to_json(&self) -> Value {
-        let figures = |figures: &Figures| {
-            let mut object = serde_json::Map::new();
-            for &metric in self.shown() {
-                let count = figures.get(metric);
-                object.insert(
-                    metric.name().to_owned(),
-                    json!({"covered": count.covered, "count": count.total, "percent": count.percent()}),
-                );
-            }
-            Value::Object(object)
+        let figures = |figures: &Figures| -> Value {
+            let counts = self.shown().iter().map(|metric| (metric.name().to_owned(), figures.get(*metric)));
+            let object = counts.map(|(name, count)| {
+                (name, json!({"covered": count.covered, "count": count.total, "percent": count.percent()}))
+            });
+            Value::Object(object.collect())
         };
         json!({
             "crates": self.crates.iter().map(|(name, crate_figures)| {
