@@ -84,11 +84,10 @@ impl flags::Coverage {
             outln!("{task}: nothing to measure, as the change affects no measured member");
             return Ok(());
         }
-        let patch = flags
-            .patch_base
-            .as_deref()
-            .map(|base| PatchGate::read(sh, &ws, base, flags.fail_under_patch))
-            .transpose()?;
+        let patch = match &flags.patch_base {
+            Some(base) => Some(PatchGate::read(sh, &ws, base, flags.fail_under_patch)?),
+            None => None,
+        };
         let dirs = Dirs::new(&ws, flags.output_dir.as_deref(), &workspace::users_dir()?);
 
         // None only with --clean-only.

@@ -297,12 +297,10 @@ impl Plan {
         self.llvm_cov(sh, &self.env).args(["show-env", "--with-pwsh-env-prefix"]).args(passed)
     }
 
-    pub(super) fn python_commands<'a>(
-        &'a self,
-        sh: &'a Shell,
-        python: &'a python::Python,
-    ) -> python_tests::Commands<'a> {
-        python_tests::Commands { sh, python, env: &self.env, cov_target: &self.dirs.cov_target }
+    /// The Python tests' commands, when there are Python tests.
+    pub(super) fn python_commands<'a>(&'a self, sh: &'a Shell) -> Option<python_tests::Commands<'a>> {
+        let python = &self.python_tests.as_ref()?.python;
+        Some(python_tests::Commands { sh, python, env: &self.env, cov_target: &self.dirs.cov_target })
     }
 
     pub(super) fn report<'a>(&self, sh: &'a Shell, format: Mode) -> Cmd<'a> {
@@ -351,7 +349,7 @@ impl Plan {
             lines.iter().for_each(|line| out += &format!("  {line}\n"));
         };
         section("environment of the cargo-llvm-cov commands (added to yours)", &self.env.words().collect::<Vec<_>>());
-        let python = self.python_tests.as_ref().map(|tests| self.python_commands(sh, &tests.python));
+        let python = self.python_commands(sh);
         if let Some(commands) = &python {
             let made = self.python_places().into_iter().flat_map(|(suite, place)| {
                 [commands.create_venv(&place).to_string(), commands.install_requirements(&place, suite).to_string()]

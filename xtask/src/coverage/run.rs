@@ -74,9 +74,8 @@ impl Plan {
         if let Some(format) = self.tested_format() {
             self.prepare_destination(sh, format)?;
         }
-        if let Some(python_tests) = &self.python_tests {
-            // Before the build: a missing venv module or an unreachable index fails in seconds.
-            let commands = self.python_commands(sh, &python_tests.python);
+        // Before the build: a missing venv module or an unreachable index fails in seconds.
+        if let Some(commands) = self.python_commands(sh) {
             for (suite, place) in self.python_places() {
                 commands.prepare(&place, suite)?;
             }
@@ -121,7 +120,7 @@ impl Plan {
 
     /// Each crate's Python tests against its instrumented module, one after another.
     fn run_python_tests(&self, sh: &Shell) -> anyhow::Result<Vec<Outcome>> {
-        let Some(python_tests) = &self.python_tests else { return Ok(Vec::new()) };
+        let Some(commands) = self.python_commands(sh) else { return Ok(Vec::new()) };
         let show_env = self.show_env(sh);
         let shown = show_env.to_string();
         let output = show_env.quiet().ignore_status().output().with_context(|| format!("could not run `{shown}`"))?;
@@ -129,7 +128,6 @@ impl Plan {
             bail!("`{shown}` failed ({}): {}", output.status, String::from_utf8_lossy(&output.stderr).trim());
         }
         let build_env = python_tests::parse_show_env(&String::from_utf8_lossy(&output.stdout))?;
-        let commands = self.python_commands(sh, &python_tests.python);
         let run = |(suite, place): (&Suite, Place)| {
             errln!("{}: Python tests ({}), against the instrumented module", suite.package, suite.collected());
             let outcome = commands.run(&place, suite, &build_env)?;
