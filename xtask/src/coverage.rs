@@ -7,8 +7,7 @@
 //! workspace's own `target/llvm-cov-target`: in a shared directory cargo-llvm-cov merges every
 //! project's `*.profraw` and its cleaning deletes other projects' reports (its issue #202). The
 //! rustc wrapper (sccache) stays: cargo-llvm-cov chains it. Incremental compilation stays as cargo
-//! has it: turning it off changes the codegen units (16 instead of 256), and with them the counts of
-//! inlined and generic code. All of this is set on the children only.
+//! has it (`checks::incremental_turned_off` says why). All of this is set on the children only.
 
 mod artifacts;
 mod browser;

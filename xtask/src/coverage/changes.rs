@@ -294,15 +294,11 @@ pub(super) fn lock_changes(old: Option<&str>, new: Option<&str>) -> anyhow::Resu
         Ok(entries)
     };
     let (old, new) = (entries(old, "old")?, entries(new, "current")?);
-    let mut names: Vec<String> = old
-        .iter()
-        .filter(|entry| !new.contains(entry))
-        .chain(new.iter().filter(|entry| !old.contains(entry)))
-        .map(|(name, _)| name.clone())
-        .collect();
-    names.sort_unstable();
-    names.dedup();
-    Ok(names)
+    let differ = |one: &[(String, String)], other: &[(String, String)]| {
+        one.iter().filter(|entry| !other.contains(entry)).map(|(name, _)| name.clone()).collect::<Vec<_>>()
+    };
+    let names: std::collections::BTreeSet<String> = differ(&old, &new).into_iter().chain(differ(&new, &old)).collect();
+    Ok(names.into_iter().collect())
 }
 
 #[cfg(test)]

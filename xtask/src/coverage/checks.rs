@@ -22,8 +22,7 @@ use crate::{
     workspace::Workspace,
 };
 
-/// Why the coverage build would not be incremental, when the environment turns it off: the
-/// figures of inlined and generic code then differ from a default build's.
+/// Why the coverage build would not be incremental, when the environment turns it off.
 pub(super) fn incremental_turned_off(sh: &Shell) -> Option<String> {
     let (var, value) = ["CARGO_INCREMENTAL", "CARGO_BUILD_INCREMENTAL"]
         .into_iter()
