@@ -38,10 +38,7 @@ impl Count {
     }
 
     fn cell(self) -> String {
-        match self.percent() {
-            Some(percent) => format!("{}/{} {percent:.2}%", self.covered, self.total),
-            None => "-".to_owned(),
-        }
+        self.percent().map_or("-".to_owned(), |percent| format!("{}/{} {percent:.2}%", self.covered, self.total))
     }
 }
 
@@ -210,19 +207,15 @@ pub(crate) fn shortfalls(summary: &Summary, total: &Minimums, per_crate: &[(Stri
     let mut check = |whose: &str, figures: &Figures, minimums: &Minimums| {
         for metric in Metric::ALL {
             let Some(minimum) = minimums.get(metric) else { continue };
-            let count = figures.get(metric);
-            match count.percent() {
+            let (name, Count { covered, total: counted }) = (metric.name(), figures.get(metric));
+            match figures.get(metric).percent() {
                 Some(percent) if percent >= minimum => {}
                 Some(percent) => found.push(format!(
-                    "{whose}: {} coverage {percent:.2}% ({}/{}) is below the minimum {minimum}%",
-                    metric.name(),
-                    count.covered,
-                    count.total
+                    "{whose}: {name} coverage {percent:.2}% ({covered}/{counted}) is below the minimum {minimum}%"
                 )),
-                None => found.push(format!(
-                    "{whose}: no {} were measured, so the minimum {minimum}% cannot be met",
-                    metric.name()
-                )),
+                None => {
+                    found.push(format!("{whose}: no {name} were measured, so the minimum {minimum}% cannot be met"))
+                }
             }
         }
     };
