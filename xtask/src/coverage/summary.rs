@@ -207,8 +207,8 @@ pub(crate) fn shortfalls(summary: &Summary, total: &Minimums, per_crate: &[(Stri
     let mut check = |whose: &str, figures: &Figures, minimums: &Minimums| {
         for metric in Metric::ALL {
             let Some(minimum) = minimums.get(metric) else { continue };
-            let (name, Count { covered, total: counted }) = (metric.name(), figures.get(metric));
-            match figures.get(metric).percent() {
+            let (name, count @ Count { covered, total: counted }) = (metric.name(), figures.get(metric));
+            match count.percent() {
                 Some(percent) if percent >= minimum => {}
                 Some(percent) => found.push(format!(
                     "{whose}: {name} coverage {percent:.2}% ({covered}/{counted}) is below the minimum {minimum}%"
