@@ -20,7 +20,7 @@ const AFFECT_EVERY_MEMBER: &[&str] =
 pub(super) struct Git<'a> {
     sh: &'a Shell,
     program: Utf8PathBuf,
-    /// The checkout's top directory, as git gives it (links resolved).
+    /// The checkout's top directory, as git gives it (links resolved), which every command runs in.
     top: Utf8PathBuf,
 }
 
@@ -28,13 +28,9 @@ impl<'a> Git<'a> {
     /// The checkout holding `dir`; `flag` names the option that needs it.
     pub(super) fn open(sh: &'a Shell, dir: &Utf8Path, flag: &str) -> anyhow::Result<Git<'a>> {
         let git = tools::GIT.find(sh).with_context(|| format!("{flag} reads the change from git"))?;
-        let output = child::command(sh, &git.path)
-            .arg("-C")
-            .arg(dir)
-            .args(["rev-parse", "--show-toplevel"])
-            .quiet()
-            .ignore_status()
-            .output()?;
+        // Asked from `dir` for the top.
+        let mut checkout = Git { sh, program: git.path, top: dir.to_owned() };
+        let output = checkout.git().args(["rev-parse", "--show-toplevel"]).ignore_status().output()?;
         if !output.status.success() {
             bail!(
                 "{flag} needs a git checkout, and {dir} is not in one (git says: {})",
@@ -42,7 +38,8 @@ impl<'a> Git<'a> {
             );
         }
         let top = String::from_utf8(output.stdout).context("git's top directory is not UTF-8")?;
-        Ok(Git { sh, program: git.path, top: top.trim_end_matches(['\n', '\r']).into() })
+        checkout.top = top.trim_end_matches(['\n', '\r']).into();
+        Ok(checkout)
     }
 
     /// What git prints for `args`, a name that is not UTF-8 read with replacement characters (its

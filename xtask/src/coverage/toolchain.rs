@@ -89,16 +89,11 @@ pub(super) fn child_env(dirs: &Dirs, toolchain: &Toolchain, no_sccache: bool) ->
     if no_sccache { env.set("RUSTC_WRAPPER", "") } else { env }
 }
 
-/// The coverage run's own `CARGO_*` variables: those `child_env` sets, and cargo-llvm-cov's
-/// (`CARGO_LLVM_COV`, and `CARGO_BUILD_BUILD_DIR` when a build directory is configured).
-const COVERAGE_VARS: [&str; 6] = [
-    "CARGO_TARGET_DIR",
-    "CARGO_LLVM_COV_TARGET_DIR",
-    "CARGO_LLVM_COV_BUILD_DIR",
-    "CARGO_LLVM_COV_SETUP",
-    "CARGO_LLVM_COV",
-    "CARGO_BUILD_BUILD_DIR",
-];
+/// The coverage run's own `CARGO_*` variables: those `child_env` sets, ...
+const CHILD_VARS: [&str; 4] =
+    ["CARGO_TARGET_DIR", "CARGO_LLVM_COV_TARGET_DIR", "CARGO_LLVM_COV_BUILD_DIR", "CARGO_LLVM_COV_SETUP"];
+/// ... and cargo-llvm-cov's (`CARGO_BUILD_BUILD_DIR` when a build directory is configured).
+const LLVM_COV_VARS: [&str; 2] = ["CARGO_LLVM_COV", "CARGO_BUILD_BUILD_DIR"];
 
 /// The rustc wrapper cargo-llvm-cov will chain, as far as sccache goes.
 #[derive(Debug, Clone, PartialEq)]
@@ -137,7 +132,7 @@ pub(super) struct Tools {
     /// front of sccache.
     pub(super) xtask: OsString,
     pub(super) wrapper: Wrapper,
-    /// The user's values of `COVERAGE_VARS`.
+    /// The user's values of `CHILD_VARS` and `LLVM_COV_VARS`.
     pub(super) user_vars: BTreeMap<&'static str, Option<String>>,
 }
 
@@ -158,7 +153,7 @@ impl Tools {
             (None, Some((path, variable))) => Wrapper::Sccache { path, variable },
             (None, None) => Wrapper::Other,
         };
-        let user_vars = COVERAGE_VARS.into_iter().map(|name| (name, sh.var(name).ok())).collect();
+        let user_vars = CHILD_VARS.into_iter().chain(LLVM_COV_VARS).map(|name| (name, sh.var(name).ok())).collect();
         Ok(Tools { cargo_llvm_cov, toolchain, llvm_cov, llvm_profdata, xtask, wrapper, user_vars })
     }
 }
