@@ -53,16 +53,11 @@ impl Patch {
         changed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         for (file, lines) in changed {
             let Some(file_counts) = counts.get(file) else { continue };
-            let mut missed = Vec::new();
-            for line in lines {
-                let Some(count) = file_counts.get(line) else { continue };
-                patch.executable += 1;
-                if *count > 0 {
-                    patch.covered += 1;
-                } else {
-                    missed.push(*line);
-                }
-            }
+            let executable: Vec<(u32, u64)> =
+                lines.iter().filter_map(|line| Some((*line, *file_counts.get(line)?))).collect();
+            let missed: Vec<u32> = executable.iter().filter(|(_, count)| *count == 0).map(|(line, _)| *line).collect();
+            patch.executable += executable.len() as u64;
+            patch.covered += (executable.len() - missed.len()) as u64;
             if !missed.is_empty() {
                 let shown = file.strip_prefix(root).unwrap_or(file).as_str().replace('\\', "/");
                 patch.uncovered.push((shown, ranges(&missed)));

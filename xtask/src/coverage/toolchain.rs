@@ -34,16 +34,14 @@ impl Toolchain {
         if version.contains("-nightly") {
             return Ok(Toolchain { cargo, nightly: None });
         }
-        match installed_nightly(sh) {
-            Some(nightly) => {
-                errln!("{flag}: the active toolchain is {}; using the nightly one", version.trim());
-                Ok(Toolchain { cargo, nightly: Some(nightly) })
-            }
-            None => bail!(
+        let Some(nightly) = installed_nightly(sh) else {
+            bail!(
                 "{flag} needs a nightly toolchain (the active one is {}) and none is installed; install one with: {NIGHTLY_INSTALL}",
                 version.trim()
-            ),
-        }
+            )
+        };
+        errln!("{flag}: the active toolchain is {}; using the nightly one", version.trim());
+        Ok(Toolchain { cargo, nightly: Some(nightly) })
     }
 
     /// The compiler cargo-llvm-cov uses, whose llvm-tools must read its profiles: `RUSTC`, else
