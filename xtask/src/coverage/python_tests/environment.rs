@@ -126,6 +126,97 @@ impl<'a> Commands<'a> {
             .args(&suite.tests)
             .args(&suite.pytest_args)
     }
+
+    /// Makes `place`'s environment for `suite` unless the one there was made from the same
+    /// interpreter and requirements; says which, and how long it took.
+    pub(in crate::coverage) fn prepare(&self, place: &Place, suite: &Suite) -> anyhow::Result<()> {
+        let stamp = stamp(self.python, &suite.requirements);
+        place.check()?;
+        let stamp_path = place.venv.join(STAMP);
+        if std::fs::read_to_string(&stamp_path).is_ok_and(|text| text == stamp) {
+            errln!("{}: reusing the Python environment {}", suite.package, place.venv);
+            return Ok(());
+        }
+        // `--clear` empties the directory: only ever one that venv made.
+        if place.venv.exists() && !place.venv.join("pyvenv.cfg").is_file() {
+            bail!(
+                "{} is not a Python virtual environment (it has no pyvenv.cfg), so it is not remade; move it away",
+                place.venv
+            );
+        }
+        let started = Instant::now();
+        errln!("{}: making the Python environment {} with {}", suite.package, place.venv, self.python.interpreter);
+        let create = self.create_venv(place);
+        let shown = create.to_string();
+        create.quiet().ignore_stdout().run().with_context(|| {
+            format!(
+                "`{shown}` failed: Python's venv module is missing or broken (on Debian and Ubuntu: sudo apt-get \
+                 install python3-venv)"
+            )
+        })?;
+        let install = self.install_requirements(place, suite);
+        errln!("{}: installing {}", suite.package, suite.requirements.join(" "));
+        install.quiet().run().with_context(|| {
+            format!(
+                "{} could not install its Python tests' requirements (pip's messages are above): they come from \
+                 PyPI, or from the index or wheel directory pip's own settings name (PIP_INDEX_URL, \
+                 PIP_FIND_LINKS, pip.conf); `--no-python-tests` measures without them",
+                suite.package
+            )
+        })?;
+        std::fs::write(&stamp_path, stamp).with_context(|| format!("could not write {stamp_path}"))?;
+        errln!("{}: Python environment ready in {:.1} s", suite.package, started.elapsed().as_secs_f64());
+        Ok(())
+    }
+
+    /// Builds the module, installs it and runs pytest: a failure in any step fails the suite,
+    /// not the run, so the other suites and the reports still happen.
+    pub(in crate::coverage) fn run(&self, place: &Place, suite: &Suite, build_env: &Env) -> anyhow::Result<Outcome> {
+        let outcome = |problem: Option<String>, counts| Outcome { package: suite.package.clone(), counts, problem };
+        let failed = |problem: String| Ok(outcome(Some(problem), Counts::default()));
+        place.check()?;
+        // Only `*.whl` files of an earlier build, in the directory maturin writes.
+        for wheel in files_with_extension(&place.wheels, "whl").unwrap_or_default() {
+            if wheel.symlink_metadata().is_ok_and(|metadata| metadata.is_file()) {
+                std::fs::remove_file(&wheel).with_context(|| format!("could not remove {wheel}"))?;
+            }
+        }
+        let project_sh = self.sh.clone();
+        project_sh.change_dir(&suite.dir);
+        let in_project = Commands { sh: &project_sh, ..*self };
+        let build = in_project.build_module(place, build_env);
+        errln!("$ {build}");
+        if let Err(err) = build.run() {
+            return failed(format!("the extension module did not build: {err}"));
+        }
+        let wheel = built_wheel(&place.wheels)?;
+        self.install_module(place, &wheel).quiet().run().context("could not install the module's wheel")?;
+        if place.junit.exists() {
+            std::fs::remove_file(&place.junit).with_context(|| format!("could not remove {}", place.junit))?;
+        }
+        let profile_file = build_env.get("LLVM_PROFILE_FILE").flatten();
+        let profile_file = profile_file.context("`cargo llvm-cov show-env` did not say LLVM_PROFILE_FILE")?;
+        let pytest = in_project.pytest(place, suite, profile_file);
+        errln!("$ {pytest}");
+        let mut child =
+            std::process::Command::from(pytest).stdout(std::io::stderr()).spawn().context("could not start pytest")?;
+        let Some(status) = wait_at_most(&mut child, suite.timeout)? else {
+            let problem = format!(
+                "pytest did not finish within {} s and was stopped (`timeout-seconds` under {SETTINGS}.{} sets the \
+                 limit)",
+                suite.timeout.as_secs(),
+                suite.package
+            );
+            return failed(problem);
+        };
+        let counts = std::fs::read_to_string(&place.junit).ok().as_deref().and_then(junit_counts);
+        let problem = match (status.code(), counts) {
+            (Some(0 | 1), Some(_)) => None,
+            (Some(5), _) => Some("pytest collected no tests".to_owned()),
+            _ => Some(format!("pytest stopped ({status}); see its messages above")),
+        };
+        Ok(outcome(problem, counts.unwrap_or_default()))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -217,99 +308,6 @@ pub(in crate::coverage) fn parse_show_env(text: &str) -> anyhow::Result<Env> {
         env = env.set(name, value);
     }
     Ok(env)
-}
-
-impl Commands<'_> {
-    /// Makes `place`'s environment for `suite` unless the one there was made from the same
-    /// interpreter and requirements; says which, and how long it took.
-    pub(in crate::coverage) fn prepare(&self, place: &Place, suite: &Suite) -> anyhow::Result<()> {
-        let stamp = stamp(self.python, &suite.requirements);
-        place.check()?;
-        let stamp_path = place.venv.join(STAMP);
-        if std::fs::read_to_string(&stamp_path).is_ok_and(|text| text == stamp) {
-            errln!("{}: reusing the Python environment {}", suite.package, place.venv);
-            return Ok(());
-        }
-        // `--clear` empties the directory: only ever one that venv made.
-        if place.venv.exists() && !place.venv.join("pyvenv.cfg").is_file() {
-            bail!(
-                "{} is not a Python virtual environment (it has no pyvenv.cfg), so it is not remade; move it away",
-                place.venv
-            );
-        }
-        let started = Instant::now();
-        errln!("{}: making the Python environment {} with {}", suite.package, place.venv, self.python.interpreter);
-        let create = self.create_venv(place);
-        let shown = create.to_string();
-        create.quiet().ignore_stdout().run().with_context(|| {
-            format!(
-                "`{shown}` failed: Python's venv module is missing or broken (on Debian and Ubuntu: sudo apt-get \
-                 install python3-venv)"
-            )
-        })?;
-        let install = self.install_requirements(place, suite);
-        errln!("{}: installing {}", suite.package, suite.requirements.join(" "));
-        install.quiet().run().with_context(|| {
-            format!(
-                "{} could not install its Python tests' requirements (pip's messages are above): they come from \
-                 PyPI, or from the index or wheel directory pip's own settings name (PIP_INDEX_URL, \
-                 PIP_FIND_LINKS, pip.conf); `--no-python-tests` measures without them",
-                suite.package
-            )
-        })?;
-        std::fs::write(&stamp_path, stamp).with_context(|| format!("could not write {stamp_path}"))?;
-        errln!("{}: Python environment ready in {:.1} s", suite.package, started.elapsed().as_secs_f64());
-        Ok(())
-    }
-
-    /// Builds the module, installs it and runs pytest: a failure in any step fails the suite,
-    /// not the run, so the other suites and the reports still happen.
-    pub(in crate::coverage) fn run(&self, place: &Place, suite: &Suite, build_env: &Env) -> anyhow::Result<Outcome> {
-        let outcome = |problem: Option<String>, counts| Outcome { package: suite.package.clone(), counts, problem };
-        let failed = |problem: String| Ok(outcome(Some(problem), Counts::default()));
-        place.check()?;
-        // Only `*.whl` files of an earlier build, in the directory maturin writes.
-        for wheel in files_with_extension(&place.wheels, "whl").unwrap_or_default() {
-            if wheel.symlink_metadata().is_ok_and(|metadata| metadata.is_file()) {
-                std::fs::remove_file(&wheel).with_context(|| format!("could not remove {wheel}"))?;
-            }
-        }
-        let project_sh = self.sh.clone();
-        project_sh.change_dir(&suite.dir);
-        let in_project = Commands { sh: &project_sh, ..*self };
-        let build = in_project.build_module(place, build_env);
-        errln!("$ {build}");
-        if let Err(err) = build.run() {
-            return failed(format!("the extension module did not build: {err}"));
-        }
-        let wheel = built_wheel(&place.wheels)?;
-        self.install_module(place, &wheel).quiet().run().context("could not install the module's wheel")?;
-        if place.junit.exists() {
-            std::fs::remove_file(&place.junit).with_context(|| format!("could not remove {}", place.junit))?;
-        }
-        let profile_file = build_env.get("LLVM_PROFILE_FILE").flatten();
-        let profile_file = profile_file.context("`cargo llvm-cov show-env` did not say LLVM_PROFILE_FILE")?;
-        let pytest = in_project.pytest(place, suite, profile_file);
-        errln!("$ {pytest}");
-        let mut child =
-            std::process::Command::from(pytest).stdout(std::io::stderr()).spawn().context("could not start pytest")?;
-        let Some(status) = wait_at_most(&mut child, suite.timeout)? else {
-            let problem = format!(
-                "pytest did not finish within {} s and was stopped (`timeout-seconds` under {SETTINGS}.{} sets the \
-                 limit)",
-                suite.timeout.as_secs(),
-                suite.package
-            );
-            return failed(problem);
-        };
-        let counts = std::fs::read_to_string(&place.junit).ok().as_deref().and_then(junit_counts);
-        let problem = match (status.code(), counts) {
-            (Some(0 | 1), Some(_)) => None,
-            (Some(5), _) => Some("pytest collected no tests".to_owned()),
-            _ => Some(format!("pytest stopped ({status}); see its messages above")),
-        };
-        Ok(outcome(problem, counts.unwrap_or_default()))
-    }
 }
 
 /// The child's exit status, or `None` when it ran longer than `limit` and was killed.
