@@ -189,8 +189,12 @@ impl<'a> Commands<'a> {
         if let Err(err) = build.run() {
             return failed(format!("the extension module did not build: {err}"));
         }
-        let wheel = built_wheel(&place.wheels)?;
-        self.install_module(place, &wheel).quiet().run().context("could not install the module's wheel")?;
+        let (dir, wheels) = (&place.wheels, files_with_extension(&place.wheels, "whl"));
+        let wheels = wheels.with_context(|| format!("maturin wrote no wheel into {dir}"))?;
+        let [wheel] = wheels.as_slice() else {
+            bail!("expected one wheel from maturin in {dir}, found {}", wheels.len())
+        };
+        self.install_module(place, wheel).quiet().run().context("could not install the module's wheel")?;
         if place.junit.exists() {
             std::fs::remove_file(&place.junit).with_context(|| format!("could not remove {}", place.junit))?;
         }
@@ -323,13 +327,5 @@ fn wait_at_most(child: &mut std::process::Child, limit: Duration) -> anyhow::Res
             return Ok(None);
         }
         std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-pub(super) fn built_wheel(dir: &Utf8Path) -> anyhow::Result<Utf8PathBuf> {
-    let wheels = files_with_extension(dir, "whl").with_context(|| format!("maturin wrote no wheel into {dir}"))?;
-    match wheels.as_slice() {
-        [wheel] => Ok(wheel.clone()),
-        _ => bail!("expected one wheel from maturin in {dir}, found {}", wheels.len()),
     }
 }
