@@ -300,11 +300,8 @@ pub(in crate::coverage) fn parse_show_env(text: &str) -> anyhow::Result<Env> {
         let parsed = (|| {
             let (name, value) = line.strip_prefix("$env:")?.split_once('=')?;
             let value = value.strip_prefix('"')?.strip_suffix('"')?;
-            let mut decoded = String::new();
-            for escape in value.split("`u{").skip(1) {
-                let hex = escape.strip_suffix('}')?;
-                decoded.push(char::from_u32(u32::from_str_radix(hex, 16).ok()?)?);
-            }
+            let decode = |escape: &str| char::from_u32(u32::from_str_radix(escape.strip_suffix('}')?, 16).ok()?);
+            let decoded = value.split("`u{").skip(1).map(decode).collect::<Option<String>>()?;
             (value.is_empty() || value.starts_with("`u{")).then_some((name.to_owned(), decoded))
         })();
         let (name, value) =
