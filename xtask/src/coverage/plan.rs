@@ -176,9 +176,8 @@ pub(super) struct Plan {
 }
 
 impl Plan {
-    /// Decides the run's commands and their environment from what was found: no I/O, so tests
-    /// build their plans the way the run does. `modes` are those asked for (no mode: the figures
-    /// only); `run_env` is what the measured crates' tests need to start (see `plan`).
+    /// No I/O, so tests build their plans the way the run does. `modes` are those asked for (none:
+    /// the figures only); `run_env` is what the measured crates' tests need to start (see `plan`).
     pub(super) fn new(
         flags: &flags::Coverage,
         modes: &[Mode],

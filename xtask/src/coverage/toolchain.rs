@@ -104,10 +104,9 @@ pub(super) enum Wrapper {
     Xtask,
 }
 
-/// What puts the xtask in front of sccache, so that the compilations cargo-llvm-cov does not
-/// instrument (the dependencies, whose figures are not measured) get `user_vars`, the user's
-/// values of the coverage run's own variables: sccache hashes every `CARGO_*` variable, and with
-/// the run's values they could never hit what `cargo build` or `cargo test` cached.
+/// What puts the xtask in front of sccache, so that the dependencies (not instrumented) get
+/// `user_vars`, the user's values of the run's own variables: sccache hashes every `CARGO_*`
+/// variable, and with the run's values they could never hit what `cargo build` or `cargo test` cached.
 pub(super) fn dependency_env(wrapper: &Wrapper, xtask: &OsString, user_vars: &BTreeMap<&str, Option<String>>) -> Env {
     let dependency_env =
         Env::default().set(rustc_wrapper::DEPENDENCY_ENV_VAR, rustc_wrapper::dependency_env(user_vars));

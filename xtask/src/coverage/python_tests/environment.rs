@@ -32,9 +32,8 @@ impl Place {
         Place { venv: dir.join("venv"), wheels: dir.join("wheels"), junit: dir.join("pytest.xml"), dirs: [root, dir] }
     }
 
-    /// Before anything in it is emptied or removed (venv's `--clear`, old wheels): none of these
-    /// directories may be a link or anything but a directory, so that what is removed is always
-    /// what the run made here, never what a link points to.
+    /// Before anything in it is emptied or removed (venv's `--clear`, old wheels): each directory
+    /// must be one, not a link, so that what is removed is never what a link points to.
     pub(super) fn check(&self) -> anyhow::Result<()> {
         for dir in self.dirs.iter().chain([&self.venv, &self.wheels]) {
             if let Ok(metadata) = dir.symlink_metadata()
@@ -98,9 +97,8 @@ impl<'a> Commands<'a> {
         python.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
     }
 
-    /// The extension module, instrumented: built by cargo-llvm-cov's build environment
-    /// (`build_env`) into the coverage build directory, where `report` finds it. Run in the
-    /// project's directory, where maturin finds the crate as it does when users build there.
+    /// The extension module, instrumented: built with `build_env` (show-env's) into the coverage
+    /// build, where `report` finds it; run in the project's directory, where users build it.
     pub(in crate::coverage) fn build_module(&self, place: &Place, build_env: &Env) -> Cmd<'a> {
         let env = self.env.clone().and(build_env).set("CARGO_TARGET_DIR", self.cov_target);
         env.apply(self.python_command(place.program("maturin")))
