@@ -61,12 +61,9 @@ impl<'a> Git<'a> {
 
     /// The commit `reference` names; an error that says so when it names none.
     pub(super) fn commit(&self, reference: &str, flag: &str) -> anyhow::Result<String> {
-        let output = self
-            .git()
-            .args(["rev-parse", "--verify", "--quiet", "--end-of-options"])
-            .arg(format!("{reference}^{{commit}}"))
-            .ignore_status()
-            .output()?;
+        let spec = format!("{reference}^{{commit}}");
+        let verify = ["rev-parse", "--verify", "--quiet", "--end-of-options", &spec];
+        let output = self.git().args(verify).ignore_status().output()?;
         if !output.status.success() || reference.is_empty() {
             let shallow = self.read(&["rev-parse", "--is-shallow-repository"])?.trim() == "true";
             let hint = match shallow {
@@ -154,11 +151,8 @@ fn new_lines_in_diff(diff: &str) -> Vec<(String, Vec<u32>)> {
         } else if let (Some(hunk), Some(index)) = (line.strip_prefix("@@ "), current) {
             // `@@ -a[,b] +c[,d] @@`: d lines from c on the new side (d is 1 when left out).
             let Some(new) = hunk.split(' ').find_map(|field| field.strip_prefix('+')) else { continue };
-            let (start, count) = match new.split_once(',') {
-                Some((start, count)) => (start.parse::<u32>(), count.parse::<u32>()),
-                None => (new.parse::<u32>(), Ok(1)),
-            };
-            if let (Ok(start), Ok(count)) = (start, count) {
+            let (start, count) = new.split_once(',').unwrap_or((new, "1"));
+            if let (Ok(start), Ok(count)) = (start.parse::<u32>(), count.parse::<u32>()) {
                 files[index].1.extend(start..start + count);
             }
         }

@@ -26,9 +26,8 @@ use crate::{
 pub(super) use environment::{Commands, Outcome, Place, parse_show_env, stamp};
 
 const SETTINGS: &str = "[workspace.metadata.xtask.coverage.python]";
-/// What every environment gets besides the crate's own requirements: pytest, and a maturin that
-/// can skip the manylinux audit (`--auditwheel`, maturin 1.8), which a wheel that never leaves
-/// this directory does not need and which takes a second on a debug build.
+/// What every environment gets besides the crate's own requirements: pytest, and a maturin that can
+/// skip the manylinux audit (`--auditwheel`, 1.8): a second on a debug build, for a wheel that stays here.
 const PYTEST: &str = "pytest";
 const MATURIN: &str = "maturin>=1.8";
 /// The record, in each environment, of what it was made from: a changed one is made again.
