@@ -31,11 +31,8 @@ impl Python {
     /// The interpreter pyo3 builds against, and its library directory.
     pub(crate) fn find(sh: &Shell) -> anyhow::Result<Python> {
         let interpreter = interpreter(sh)?;
-        let output = child::command(sh, &interpreter)
-            .args(["-c", ASK_ABOUT_ITSELF])
-            .quiet()
-            .read()
-            .with_context(|| format!("could not ask {interpreter} where its library is"))?;
+        let ask = child::command(sh, &interpreter).args(["-c", ASK_ABOUT_ITSELF]).quiet();
+        let output = ask.read().with_context(|| format!("could not ask {interpreter} where its library is"))?;
         let mut lines = output.lines().map(str::trim);
         let mut line = || lines.next().unwrap_or_default().to_owned();
         let (lib_dir, prefix, executable, version) = (line(), line(), line(), line());
