@@ -130,14 +130,11 @@ fn changed_members(
             None => file,
         })
         .collect();
-    let lock = ws.root.join("Cargo.lock");
-    let lock_changed = match files.contains(&lock) {
-        true => changes::lock_changes(
-            git.file_at(&commit, &lock)?.as_deref(),
-            std::fs::read_to_string(&lock).ok().as_deref(),
-        )?,
-        false => Vec::new(),
-    };
+    // Cargo.lock then and now, when it changed.
+    let lock = Some(ws.root.join("Cargo.lock")).filter(|lock| files.contains(lock));
+    let old_lock = lock.as_ref().map(|lock| git.file_at(&commit, lock)).transpose()?.flatten();
+    let lock_now = lock.as_ref().and_then(|lock| std::fs::read_to_string(lock).ok());
+    let lock_changed = changes::lock_changes(old_lock.as_deref(), lock_now.as_deref())?;
     let affected = changes::affected(&ws.root, &ws.members, &files, &lock_changed);
     errln!(
         "{task} --changed-since {reference}: {} changed file{}, {} outside every member",

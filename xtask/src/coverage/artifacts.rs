@@ -82,9 +82,8 @@ pub(super) fn remove(dirs: &Dirs, dry_run: bool) -> anyhow::Result<()> {
     }
     if let Ok(metadata) = cov_target.symlink_metadata() {
         anything = true;
-        let verb = if dry_run { "would remove" } else { "removing" };
         match clean_shared_target::remove_tree(cov_target, true, FileId::of(&metadata), dry_run)? {
-            Ok(files) if dry_run => outln!("{verb} {cov_target} ({files} files; its CACHEDIR.TAG stays)"),
+            Ok(files) if dry_run => outln!("would remove {cov_target} ({files} files; its CACHEDIR.TAG stays)"),
             Ok(files) => errln!("removed {files} files from {cov_target} (its CACHEDIR.TAG stays)"),
             Err(why) => left.push(format!("{cov_target}: {why}")),
         }

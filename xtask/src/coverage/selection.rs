@@ -107,10 +107,8 @@ fn minimum_of(key: &str) -> Option<Metric> {
 }
 
 fn percentage(value: &Value, what: &str) -> anyhow::Result<f64> {
-    match value.as_f64() {
-        Some(percent) if (0.0..=100.0).contains(&percent) => Ok(percent),
-        _ => bail!("{what} must be a percentage from 0 to 100, not {value}"),
-    }
+    let percent = value.as_f64().filter(|percent| (0.0..=100.0).contains(percent));
+    percent.with_context(|| format!("{what} must be a percentage from 0 to 100, not {value}"))
 }
 
 pub(super) fn members_list(members: &[Member]) -> String {
