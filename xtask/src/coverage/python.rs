@@ -54,14 +54,12 @@ fn interpreter(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
         set("VIRTUAL_ENV").map(|venv| Utf8Path::new(&venv).join(if cfg!(windows) { "Scripts" } else { "bin" })),
         set("CONDA_PREFIX").map(|conda| if cfg!(windows) { conda.into() } else { Utf8Path::new(&conda).join("bin") }),
     ];
-    for dir in environments.into_iter().flatten() {
-        let python = dir.join(format!("python{}", std::env::consts::EXE_SUFFIX));
-        if python.is_file() {
-            return Ok(python);
-        }
+    let executable = format!("python{}", std::env::consts::EXE_SUFFIX);
+    let mut candidates = environments.into_iter().flatten().map(|dir| dir.join(&executable));
+    match candidates.find(|python| python.is_file()) {
+        Some(python) => Ok(python),
+        None => Ok(tools::PYTHON.find(sh).context("the pyo3 crates need Python to build and to run their tests")?.path),
     }
-    let found = tools::PYTHON.find(sh).context("the pyo3 crates need Python to build and to run their tests")?;
-    Ok(found.path)
 }
 
 /// The variable the loader of `os` searches for shared libraries, and its value with `dir` first

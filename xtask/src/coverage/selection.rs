@@ -132,14 +132,12 @@ pub(super) fn select(
     settings: &Settings,
 ) -> Result<Selection, UsageError> {
     let names = |values: &[String], flag: &str| -> Result<Vec<String>, UsageError> {
-        let mut names = Vec::new();
-        for name in values.iter().flat_map(|value| value.split(',')).map(str::trim).filter(|name| !name.is_empty()) {
-            if !members.iter().any(|member| member.name == name) {
-                return Err(UsageError(format!("unknown package `{name}` in {flag}; {}", members_list(members))));
-            }
-            names.push(name.to_owned());
-        }
-        Ok(names)
+        let names = values.iter().flat_map(|value| value.split(',')).map(str::trim).filter(|name| !name.is_empty());
+        let known = |name: &str| match members.iter().any(|member| member.name == name) {
+            true => Ok(name.to_owned()),
+            false => Err(UsageError(format!("unknown package `{name}` in {flag}; {}", members_list(members)))),
+        };
+        names.map(known).collect()
     };
     let packages = names(packages, "--package")?;
     let excluded = names(excluded, "--exclude")?;
