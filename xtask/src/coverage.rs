@@ -136,12 +136,8 @@ fn changed_members(
     let lock_now = lock.as_ref().and_then(|lock| std::fs::read_to_string(lock).ok());
     let lock_changed = changes::lock_changes(old_lock.as_deref(), lock_now.as_deref())?;
     let affected = changes::affected(&ws.root, &ws.members, &files, &lock_changed);
-    errln!(
-        "{task} --changed-since {reference}: {} changed file{}, {} outside every member",
-        files.len(),
-        if files.len() == 1 { "" } else { "s" },
-        affected.outside.len()
-    );
+    let (count, outside, plural) = (files.len(), affected.outside.len(), if files.len() == 1 { "" } else { "s" });
+    errln!("{task} --changed-since {reference}: {count} changed file{plural}, {outside} outside every member");
     let mut measured = Vec::new();
     for name in selected {
         match affected.members.iter().find(|(member, _)| member == name) {

@@ -10,6 +10,7 @@ use anyhow::{Context, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 use xshell::Shell;
 
+use super::summary::deepest_holder;
 use crate::{child, tools, workspace::Member};
 
 /// Files at the workspace root that change every member's build.
@@ -227,13 +228,8 @@ pub(super) fn affected(
                 outside,
             };
         }
-        let owner = members
-            .iter()
-            .enumerate()
-            .filter(|(_, member)| file.starts_with(&member.manifest_dir))
-            .max_by_key(|(_, member)| member.manifest_dir.components().count());
-        if let Some((index, member)) = owner {
-            owned[index].push(file.strip_prefix(&member.manifest_dir).unwrap_or(file));
+        if let Some(index) = deepest_holder(members.iter().map(|member| member.manifest_dir.as_path()), file) {
+            owned[index].push(file.strip_prefix(&members[index].manifest_dir).unwrap_or(file));
         } else if relative != Some(Utf8Path::new("Cargo.lock")) {
             let holds = |member: &Member| member.manifest_dir.starts_with(file);
             for (holder, _) in holders.iter_mut().zip(members).filter(|(_, member)| holds(member)) {

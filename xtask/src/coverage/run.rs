@@ -99,10 +99,8 @@ impl Plan {
             });
         }
         if tests_failed {
-            errln!(
-                "{}: tests failed; the reports are made from the tests that ran, so the figures are partial",
-                paint(Stream::Stderr, Style::Bad, "warning")
-            );
+            let warning = paint(Stream::Stderr, Style::Bad, "warning");
+            errln!("{warning}: tests failed; the reports are made from the tests that ran, so the figures are partial");
         }
         // Either way the profiles are now merged, which lets `write_reports` run the reports together.
         let json = match summary_file.exists() && !tests_failed {

@@ -98,13 +98,8 @@ impl Summary {
             let name =
                 file.get("filename").and_then(Value::as_str).context("a file in the coverage JSON has no name")?;
             let figures = Figures::from_json(&file["summary"])?;
-            let owner = crates
-                .iter()
-                .enumerate()
-                .filter(|(_, (_, dir))| Utf8Path::new(name).starts_with(dir))
-                .max_by_key(|(_, (_, dir))| dir.components().count());
-            match owner {
-                Some((index, _)) => by_crate[index].1.add(&figures),
+            match deepest_holder(crates.iter().map(|(_, dir)| *dir), name.as_ref()) {
+                Some(index) => by_crate[index].1.add(&figures),
                 None => elsewhere.get_or_insert_with(Figures::default).add(&figures),
             }
         }
@@ -185,6 +180,12 @@ impl Summary {
         }
         out
     }
+}
+
+/// Which of `dirs` holds `file`, the deepest one for nested members.
+pub(super) fn deepest_holder<'a>(dirs: impl Iterator<Item = &'a Utf8Path>, file: &Utf8Path) -> Option<usize> {
+    let holders = dirs.enumerate().filter(|(_, dir)| file.starts_with(dir));
+    holders.max_by_key(|(_, dir)| dir.components().count()).map(|(index, _)| index)
 }
 
 /// Minimum percentages; `None` is no minimum.

@@ -136,10 +136,10 @@ impl<'a> Commands<'a> {
             return Ok(());
         }
         // `--clear` empties the directory: only ever one that venv made.
-        if place.venv.exists() && !place.venv.join("pyvenv.cfg").is_file() {
+        let venv = &place.venv;
+        if venv.exists() && !venv.join("pyvenv.cfg").is_file() {
             bail!(
-                "{} is not a Python virtual environment (it has no pyvenv.cfg), so it is not remade; move it away",
-                place.venv
+                "{venv} is not a Python virtual environment (it has no pyvenv.cfg), so it is not remade; move it away"
             );
         }
         let started = Instant::now();
