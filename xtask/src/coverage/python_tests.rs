@@ -182,9 +182,7 @@ impl Suite {
             requirements.extend(strings_at(&["project", "optional-dependencies", group]));
             requirements.extend(strings_at(&["dependency-groups", group]));
         }
-        if let Some(settings) = settings {
-            requirements.extend(settings.requirements.iter().cloned());
-        }
+        requirements.extend(settings.into_iter().flat_map(|settings| settings.requirements.iter().cloned()));
         // pip would take one of these as an option (`--target DIR`, `-r FILE`, `--index-url`):
         // it could install outside the environment or from elsewhere.
         if let Some(option) = requirements.iter().find(|requirement| requirement.trim_start().starts_with('-')) {

@@ -203,13 +203,11 @@ impl<'a> Commands<'a> {
         let mut child =
             std::process::Command::from(pytest).stdout(std::io::stderr()).spawn().context("could not start pytest")?;
         let Some(status) = wait_at_most(&mut child, suite.timeout)? else {
-            let problem = format!(
-                "pytest did not finish within {} s and was stopped (`timeout-seconds` under {SETTINGS}.{} sets the \
-                 limit)",
-                suite.timeout.as_secs(),
-                suite.package
-            );
-            return failed(problem);
+            let (limit, package) = (suite.timeout.as_secs(), &suite.package);
+            return failed(format!(
+                "pytest did not finish within {limit} s and was stopped (`timeout-seconds` under {SETTINGS}.{package} \
+                 sets the limit)"
+            ));
         };
         let counts = std::fs::read_to_string(&place.junit).ok().as_deref().and_then(junit_counts);
         let problem = match (status.code(), counts) {
