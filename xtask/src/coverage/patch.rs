@@ -72,12 +72,8 @@ impl Patch {
     }
 
     fn figure(&self) -> String {
-        match self.percent() {
-            Some(percent) => {
-                format!("{} of {} changed executable lines covered ({percent:.2}%)", self.covered, self.executable)
-            }
-            None => "no changed line is executable".to_owned(),
-        }
+        let Some(percent) = self.percent() else { return "no changed line is executable".to_owned() };
+        format!("{} of {} changed executable lines covered ({percent:.2}%)", self.covered, self.executable)
     }
 
     /// For the terminal, after the table.

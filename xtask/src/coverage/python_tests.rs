@@ -205,10 +205,7 @@ impl Suite {
 
     /// What pytest is told to collect, relative to the crate, for messages.
     pub(super) fn collected(&self) -> String {
-        match self.tests.as_slice() {
-            [] => "as its pytest configuration says".to_owned(),
-            tests => tests.join(" "),
-        }
+        if self.tests.is_empty() { "as its pytest configuration says".to_owned() } else { self.tests.join(" ") }
     }
 }
 

@@ -109,10 +109,7 @@ impl Summary {
 
     /// The metrics the tables show: branches only when the build counted some.
     fn shown(&self) -> &'static [Metric] {
-        match self.total.get(Metric::Branches).total {
-            0 => &Metric::ALL[..3],
-            _ => &Metric::ALL,
-        }
+        if self.total.get(Metric::Branches).total == 0 { &Metric::ALL[..3] } else { &Metric::ALL }
     }
 
     /// The cells of both tables: the header, a row per crate (its name as `name` shows it), one for
