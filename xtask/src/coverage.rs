@@ -6,8 +6,10 @@
 //! are merged and removed (a `report` merges only when raw ones exist). Coverage builds in the
 //! workspace's own `target/llvm-cov-target`: in a shared directory cargo-llvm-cov merges every
 //! project's `*.profraw` and its cleaning deletes other projects' reports (its issue #202). The
-//! rustc wrapper (sccache) stays: cargo-llvm-cov chains it. Incremental compilation stays as cargo
-//! has it (`checks::incremental_turned_off` says why). All of this is set on the children only.
+//! rustc wrapper (sccache) stays: cargo-llvm-cov chains it (since 0.7), so dependencies come from the
+//! cache. Incremental compilation stays as cargo has it: turning it off would let sccache cache the
+//! workspace's crates too, but changes the figures (`checks::incremental_turned_off` says how; with
+//! ripgrep's `ignore` crate, executed lines are lost). All of this is set on the children only.
 
 mod artifacts;
 mod browser;

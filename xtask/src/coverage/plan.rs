@@ -176,8 +176,9 @@ pub(super) struct Plan {
 }
 
 impl Plan {
-    /// No I/O, so tests build their plans the way the run does. `modes` are those asked for (none:
-    /// the figures only); `run_env` is what the measured crates' tests need to start (see `plan`).
+    /// The run's commands from what was found, without I/O: tests build their plans the way the run
+    /// does. `modes` are those asked for (none: the figures only); `run_env` is what the measured
+    /// crates' tests need to start (see `plan`).
     pub(super) fn new(
         flags: &flags::Coverage,
         modes: &[Mode],
