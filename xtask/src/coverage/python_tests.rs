@@ -17,7 +17,7 @@ use xshell::Shell;
 
 mod environment;
 
-use super::python::Python;
+use super::{python::Python, run::files_with_extension};
 use crate::{
     child::{self},
     finding::{Finding, Group},
@@ -116,12 +116,10 @@ impl Layout {
             |file: &str, header: &str| std::fs::read_to_string(dir.join(file)).is_ok_and(|t| t.contains(header));
         let pytest_config_file =
             dir.join("pytest.ini").is_file() || section("tox.ini", "[pytest]") || section("setup.cfg", "[tool:pytest]");
-        let test_files = dir.join("tests").read_dir_utf8().is_ok_and(|entries| {
-            entries.filter_map(Result::ok).any(|entry| {
-                let name = entry.file_name();
-                name.ends_with(".py") && (name.starts_with("test_") || name.ends_with("_test.py"))
-            })
-        });
+        let test_file = |file: &Utf8PathBuf| {
+            file.file_name().is_some_and(|name| name.starts_with("test_") || name.ends_with("_test.py"))
+        };
+        let test_files = files_with_extension(&dir.join("tests"), "py").unwrap_or_default().iter().any(test_file);
         Layout { pytest_config_file, test_files }
     }
 }

@@ -244,13 +244,12 @@ impl Outcome {
     }
 
     pub(in crate::coverage) fn to_json(&self) -> Value {
-        let Counts { passed, failed, errors, skipped } = self.counts;
         serde_json::json!({
             "crate": self.package,
-            "passed": passed,
-            "failed": failed,
-            "errors": errors,
-            "skipped": skipped,
+            "passed": self.counts.passed,
+            "failed": self.counts.failed,
+            "errors": self.counts.errors,
+            "skipped": self.counts.skipped,
             "problem": self.problem,
         })
     }
