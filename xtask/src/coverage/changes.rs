@@ -29,7 +29,7 @@ impl<'a> Git<'a> {
     /// The checkout holding `dir`; `flag` names the option that needs it.
     pub(super) fn open(sh: &'a Shell, dir: &Utf8Path, flag: &str) -> anyhow::Result<Git<'a>> {
         let git = tools::GIT.find(sh).with_context(|| format!("{flag} reads the change from git"))?;
-        // Asked from `dir` for the top.
+        // Asked in `dir` first; the top git names then replaces it.
         let mut checkout = Git { sh, program: git.path, top: dir.to_owned() };
         let output = checkout.git().args(["rev-parse", "--show-toplevel"]).ignore_status().output()?;
         if !output.status.success() {
