@@ -233,13 +233,11 @@ impl Plan {
     /// What the test run gets on top of `env`: with a format to export, the xtask stands in for
     /// llvm-cov (see `roles::llvm_cov`) and is told where the real one and the summary are.
     pub(super) fn stand_in(&self) -> Env {
-        match self.tested_format() {
-            Some(_) => Env::default()
-                .set("LLVM_COV", &self.xtask)
-                .set(llvm_cov::REAL_LLVM_COV, &self.llvm_cov)
-                .set(llvm_cov::SUMMARY_FILE, self.summary_file()),
-            None => Env::default(),
-        }
+        let Some(_) = self.tested_format() else { return Env::default() };
+        Env::default()
+            .set("LLVM_COV", &self.xtask)
+            .set(llvm_cov::REAL_LLVM_COV, &self.llvm_cov)
+            .set(llvm_cov::SUMMARY_FILE, self.summary_file())
     }
 
     /// cargo-llvm-cov with `env`, run directly rather than as `cargo llvm-cov`, so that it is the
