@@ -1,19 +1,15 @@
 //! `cargo xtask coverage` and `cargo xtask coverage-fast`: test coverage with cargo-llvm-cov.
 //!
 //! cargo-llvm-cov writes one format per invocation (its issue #60), so the tests run once, writing
-//! the first exported format and (through the `llvm-cov` stand-in, `roles::llvm_cov`) the JSON summary the table is made from,
-//! and each other format is one `cargo llvm-cov report`. Once the test run has merged the raw
-//! profiles into its `.profdata`, the raw ones are removed: a `report` then only reads the merged
-//! file (it merges only when raw profiles exist), so the formats render side by side instead of
-//! one after another. Coverage builds in the
-//! workspace's own `target/llvm-cov-target` whatever `CARGO_TARGET_DIR` or `build.target-dir`
-//! say: in a shared directory cargo-llvm-cov merges every project's `*.profraw` and its cleaning
-//! deletes other projects' reports (its issue #202). The rustc wrapper (sccache) stays: since 0.7
-//! cargo-llvm-cov chains it, so dependencies come from the cache. Incremental compilation stays as
-//! cargo has it: turning it off would let sccache cache the workspace's own crates too, but it
-//! also changes how rustc splits them into codegen units (16 instead of 256), and with that the
-//! counts of inlined and generic code (ripgrep's `ignore` crate loses executed lines), so the
-//! figures would no longer be plain cargo-llvm-cov's. All of this is set on the children only.
+//! the first exported format and (through the `llvm-cov` stand-in, `roles::llvm_cov`) the JSON
+//! summary; each other format is one `cargo llvm-cov report`, run side by side once the raw profiles
+//! are merged and removed (a `report` merges only when raw ones exist). Coverage builds in the
+//! workspace's own `target/llvm-cov-target`: in a shared directory cargo-llvm-cov merges every
+//! project's `*.profraw` and its cleaning deletes other projects' reports (its issue #202). The
+//! rustc wrapper (sccache) stays: cargo-llvm-cov chains it (since 0.7), so dependencies come from the
+//! cache. Incremental compilation stays as cargo has it: turning it off would let sccache cache the
+//! workspace's crates too, but changes the figures (`checks::incremental_turned_off` says how; with
+//! ripgrep's `ignore` crate, executed lines are lost). All of this is set on the children only.
 
 mod artifacts;
 mod browser;
@@ -44,13 +40,12 @@ use crate::{
 };
 use outputs::Dirs;
 use plan::plan;
-use run::{Gates, PatchGate, execute, remove_artifacts};
+use run::{Gates, PatchGate, execute};
 use summary::{Metric, Minimums};
 use toolchain::Tools;
 
 /// The member that is the workspace's automation (this one): measured only when asked for by name.
 const XTASK: &str = workspace::XTASK_PACKAGE;
-/// Where the settings live, for messages.
 const SETTINGS: &str = "[workspace.metadata.xtask.coverage]";
 const NIGHTLY_INSTALL: &str = "rustup toolchain install nightly --component llvm-tools-preview";
 const NIGHTLY_LLVM_TOOLS: &str = "rustup component add llvm-tools-preview --toolchain nightly";
@@ -65,57 +60,56 @@ pub(crate) enum Scope {
 
 impl flags::Coverage {
     pub(crate) fn run(self, sh: &Shell, scope: Scope) -> anyhow::Result<()> {
-        run(sh, self, scope)
-    }
-}
+        let flags = self;
+        let total_minimums = check_flags(&flags)?;
+        // The tool checks (a rustc and a cargo-llvm-cov start) overlap `cargo metadata`: a fixed cost
+        // of every run, which the overhead goal is about.
+        let (ws, tools) = std::thread::scope(|scope| {
+            let (tools_sh, flags) = (sh.clone(), &flags);
+            let tools = (!flags.clean_only).then(|| scope.spawn(move || Tools::find(&tools_sh, flags)));
+            let ws = Workspace::load(sh);
+            (ws, tools.map(|tools| tools.join().expect("finding the coverage tools panicked")))
+        });
+        let ws = ws?;
+        let settings = Settings::from_workspace(&ws.settings, &ws.members)?;
+        let selection = select(&ws.members, &flags.package, &flags.exclude, scope, &settings)?;
+        let task = if scope == Scope::Fast { "coverage-fast" } else { "coverage" };
+        for (name, why) in &selection.skipped {
+            errln!("{task} leaves out `{name}`: {why}");
+        }
+        let measured = match &flags.changed_since {
+            Some(reference) => changed_members(sh, &ws, reference, &selection.measured, task)?,
+            None => selection.measured,
+        };
+        if measured.is_empty() {
+            outln!("{task}: nothing to measure, as the change affects no measured member");
+            return Ok(());
+        }
+        let patch = match &flags.patch_base {
+            Some(base) => Some(PatchGate::read(sh, &ws, base, flags.fail_under_patch)?),
+            None => None,
+        };
+        let dirs = Dirs::new(&ws, flags.output_dir.as_deref(), &workspace::users_dir()?);
 
-fn run(sh: &Shell, flags: flags::Coverage, scope: Scope) -> anyhow::Result<()> {
-    let total_minimums = check_flags(&flags)?;
-    // The tool checks (a rustc and a cargo-llvm-cov start) overlap `cargo metadata`: a fixed cost
-    // of every run, which the overhead goal is about.
-    let (ws, tools) = std::thread::scope(|scope| {
-        let (tools_sh, flags) = (sh.clone(), &flags);
-        let tools = (!flags.clean_only).then(|| scope.spawn(move || Tools::find(&tools_sh, flags)));
-        let ws = Workspace::load(sh);
-        (ws, tools.map(|tools| tools.join().expect("finding the coverage tools panicked")))
-    });
-    let ws = ws?;
-    let settings = Settings::from_workspace(&ws.settings, &ws.members)?;
-    let selection = select(&ws.members, &flags.package, &flags.exclude, scope, &settings)?;
-    let task = if scope == Scope::Fast { "coverage-fast" } else { "coverage" };
-    for (name, why) in &selection.skipped {
-        errln!("{task} leaves out `{name}`: {why}");
+        // None only with --clean-only.
+        let Some(tools) = tools else { return artifacts::remove(&dirs, flags.dry_run) };
+        // No mode is `open`, as in cargo-llvm-cov.
+        let modes = if flags.mode.is_empty() { vec![Mode::Open] } else { flags.mode.clone() };
+        // Planned before --clean removes anything, so that a refused plan leaves everything as it was.
+        let plan = plan(sh, &ws, &flags, &modes, tools?, &measured, &settings.python, dirs)?;
+        if flags.clean {
+            artifacts::remove(&plan.dirs, flags.dry_run)?;
+        }
+        if flags.dry_run {
+            out!("{}", plan.describe(sh));
+            return Ok(());
+        }
+        if let Some(why) = incremental_turned_off(sh) {
+            errln!("note: {why}; it is passed on as it is");
+        }
+        let gates = Gates { total: settings.total.overridden_by(&total_minimums), crates: settings.crates, patch };
+        execute(sh, &plan, &gates, flags.json)
     }
-    let measured = match &flags.changed_since {
-        Some(reference) => changed_members(sh, &ws, reference, &selection.measured, task)?,
-        None => selection.measured,
-    };
-    if measured.is_empty() {
-        outln!("{task}: nothing to measure, as the change affects no measured member");
-        return Ok(());
-    }
-    let patch =
-        flags.patch_base.as_deref().map(|base| PatchGate::read(sh, &ws, base, flags.fail_under_patch)).transpose()?;
-    let dirs = Dirs::new(&ws, flags.output_dir.as_deref(), &workspace::users_dir()?);
-
-    // None only with --clean-only.
-    let Some(tools) = tools else { return remove_artifacts(&dirs, flags.dry_run) };
-    // No mode is `open`, as in cargo-llvm-cov.
-    let modes = if flags.mode.is_empty() { vec![Mode::Open] } else { flags.mode.clone() };
-    // Planned before --clean removes anything, so that a refused plan leaves everything as it was.
-    let plan = plan(sh, &ws, &flags, &modes, tools?, &measured, &settings.python, dirs)?;
-    if flags.clean {
-        remove_artifacts(&plan.dirs, flags.dry_run)?;
-    }
-    if flags.dry_run {
-        out!("{}", plan.describe(sh));
-        return Ok(());
-    }
-    if let Some(why) = incremental_turned_off(sh) {
-        errln!("note: {why}; it is passed on as it is");
-    }
-    let gates = Gates { total: settings.total.overridden_by(&total_minimums), crates: settings.crates, patch };
-    execute(sh, &plan, &gates, flags.json)
 }
 
 /// `--changed-since`: of the `selected` members, those the change from `reference` to the
@@ -129,22 +123,23 @@ fn changed_members(
 ) -> anyhow::Result<Vec<String>> {
     let git = changes::Git::open(sh, &ws.root, "--changed-since")?;
     let commit = git.commit(reference, "--changed-since")?;
-    let files = in_workspace(ws, git.changed_files(&commit)?);
-    let lock = ws.root.join("Cargo.lock");
-    let lock_changed = match files.contains(&lock) {
-        true => changes::lock_changes(
-            git.file_at(&commit, &lock)?.as_deref(),
-            std::fs::read_to_string(&lock).ok().as_deref(),
-        )?,
-        false => Vec::new(),
-    };
+    // Paths from git have links resolved: under the root cargo reports, they compare with the
+    // members' directories.
+    let real_root = ws.root.canonicalize_utf8().ok();
+    let files: Vec<Utf8PathBuf> = (git.changed_files(&commit)?.into_iter())
+        .map(|file| match real_root.as_ref().and_then(|root| file.strip_prefix(root).ok()) {
+            Some(relative) => ws.root.join(relative),
+            None => file,
+        })
+        .collect();
+    // Cargo.lock then and now, when it changed.
+    let lock = Some(ws.root.join("Cargo.lock")).filter(|lock| files.contains(lock));
+    let old_lock = lock.as_ref().map(|lock| git.file_at(&commit, lock)).transpose()?.flatten();
+    let lock_now = lock.as_ref().and_then(|lock| std::fs::read_to_string(lock).ok());
+    let lock_changed = changes::lock_changes(old_lock.as_deref(), lock_now.as_deref())?;
     let affected = changes::affected(&ws.root, &ws.members, &files, &lock_changed);
-    errln!(
-        "{task} --changed-since {reference}: {} changed file{}, {} outside every member",
-        files.len(),
-        if files.len() == 1 { "" } else { "s" },
-        affected.outside.len()
-    );
+    let (count, outside, plural) = (files.len(), affected.outside.len(), if files.len() == 1 { "" } else { "s" });
+    errln!("{task} --changed-since {reference}: {count} changed file{plural}, {outside} outside every member");
     let mut measured = Vec::new();
     for name in selected {
         match affected.members.iter().find(|(member, _)| member == name) {
@@ -161,74 +156,42 @@ fn changed_members(
     Ok(measured)
 }
 
-/// Paths from git (links resolved) as the workspace's paths, which are cargo's: the same file
-/// under the root cargo reports, so that they compare with the members' directories.
-fn in_workspace(ws: &Workspace, files: Vec<Utf8PathBuf>) -> Vec<Utf8PathBuf> {
-    let Ok(real_root) = ws.root.canonicalize_utf8() else { return files };
-    files
-        .into_iter()
-        .map(|file| match file.strip_prefix(&real_root) {
-            Ok(relative) => ws.root.join(relative),
-            Err(_) => file,
-        })
-        .collect()
-}
-
-/// Usage errors the parser cannot see; returns the `--fail-under-*` minimums.
+/// Usage errors the parser cannot see, each conflict naming both flags; returns the
+/// `--fail-under-*` minimums.
 fn check_flags(flags: &flags::Coverage) -> Result<Minimums, UsageError> {
-    if let Some(conflict) = conflicting_flags(flags) {
-        return Err(UsageError(conflict));
-    }
-    if let Some(minimum) = flags.fail_under_patch {
-        if flags.patch_base.is_none() {
-            return Err(UsageError("--fail-under-patch needs --patch-base REF: the change to measure".into()));
-        }
-        if !(0.0..=100.0).contains(&minimum) {
-            return Err(UsageError(format!("--fail-under-patch must be a percentage from 0 to 100, not {minimum}")));
-        }
-    }
-    let mut minimums = Minimums::default();
-    for (metric, value) in [
-        (Metric::Lines, flags.fail_under_lines),
-        (Metric::Functions, flags.fail_under_functions),
-        (Metric::Regions, flags.fail_under_regions),
-        (Metric::Branches, flags.fail_under_branches),
-    ] {
-        let Some(value) = value else { continue };
-        if !(0.0..=100.0).contains(&value) {
-            return Err(UsageError(format!(
-                "--fail-under-{} must be a percentage from 0 to 100, not {value}",
-                metric.name()
-            )));
-        }
-        minimums.set(metric, value);
-    }
-    Ok(minimums)
-}
-
-/// Flags that cannot work together, named both.
-fn conflicting_flags(flags: &flags::Coverage) -> Option<String> {
+    let refuse = |message: String| Err(UsageError(message));
     if flags.doctests && flags.nextest {
-        return Some(
+        return refuse(
             "--doctests does not work with --nextest: cargo-nextest cannot run doc tests; drop one of them".into(),
         );
     }
     if let (Some(flag), true) = (plan::target_selection(flags).first(), flags.doctests) {
-        return Some(format!(
+        return refuse(format!(
             "--doctests does not work with {flag}: doc tests run only when no target is selected; drop one of them"
         ));
     }
     if flags.release && flags.profile.is_some() {
-        return Some(
+        return refuse(
             "--release and --profile both choose the profile: give one (--release is --profile release)".into(),
         );
     }
     if flags.fail_under_branches.is_some() && !flags.branch {
-        return Some(
+        return refuse(
             "--fail-under-branches needs --branch: branches are counted only in a build that measures them".into(),
         );
     }
-    None
+    if flags.fail_under_patch.is_some() && flags.patch_base.is_none() {
+        return refuse("--fail-under-patch needs --patch-base REF: the change to measure".into());
+    }
+    let minimums =
+        [flags.fail_under_lines, flags.fail_under_functions, flags.fail_under_regions, flags.fail_under_branches];
+    let names = std::iter::once("patch").chain(Metric::ALL.map(Metric::name));
+    for (name, value) in names.zip(std::iter::once(flags.fail_under_patch).chain(minimums)) {
+        if let Some(value) = value.filter(|value| !(0.0..=100.0).contains(value)) {
+            return refuse(format!("--fail-under-{name} must be a percentage from 0 to 100, not {value}"));
+        }
+    }
+    Ok(Minimums(minimums))
 }
 
 /// Where coverage builds for this workspace: findings about the disk report its size.

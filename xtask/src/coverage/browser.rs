@@ -1,8 +1,6 @@
-//! Opening the HTML report: `BROWSER` if set, else the OS's opener, and never a wait.
-//!
-//! On CI, or on a Linux/BSD machine without a display (SSH, containers), there is nobody to look
-//! at a browser and `xdg-open` may start a text browser that waits for input; there the path is
-//! only printed. The browser is started detached and never waited for.
+//! Opening the HTML report: `BROWSER` if set, else the OS's opener, started detached and never
+//! waited for. On CI, or on Linux/BSD without a display (SSH, containers), where nobody looks and
+//! `xdg-open` may start a text browser that waits for input, the path is only printed.
 
 use std::process::{Command, Stdio};
 
@@ -31,24 +29,18 @@ pub(crate) fn how_to_open(var: impl Fn(&str) -> Option<String>, os: &str, page: 
     if !has_display_server && set("DISPLAY").is_none() && set("WAYLAND_DISPLAY").is_none() {
         return Opening::PrintOnly("there is no display (neither DISPLAY nor WAYLAND_DISPLAY is set)");
     }
-    // Like cargo's `doc.browser`: a program, optionally with arguments, then the page.
-    let (program, mut args) = match set("BROWSER") {
-        Some(browser) => {
-            let mut words = browser.split_whitespace().map(str::to_owned);
-            let program = words.next().expect("BROWSER is not blank");
-            (program, words.collect())
-        }
-        None => {
-            let opener = match os {
-                "windows" => "explorer",
-                "macos" => "open",
-                _ => "xdg-open",
-            };
-            (opener.to_owned(), Vec::new())
-        }
+    let opener = match os {
+        "windows" => "explorer",
+        "macos" => "open",
+        _ => "xdg-open",
     };
-    args.push(page.to_string());
-    Opening::Start(program, args)
+    // Like cargo's `doc.browser`: a program, optionally with arguments, then the page.
+    let mut words: Vec<String> = match set("BROWSER") {
+        Some(browser) => browser.split_whitespace().map(str::to_owned).collect(),
+        None => vec![opener.to_owned()],
+    };
+    words.push(page.to_string());
+    Opening::Start(words.remove(0), words)
 }
 
 /// Opens `page`, or says why not; never fails the task.

@@ -1,17 +1,16 @@
 //! What a change touches: the files changed from a git ref to the working tree, the members
 //! they can affect (`--changed-since`), and the changed lines (`--patch-base`).
 //!
-//! A changed file affects the member whose directory holds it (the deepest, for nested
-//! members) and every member that depends on that one. The root `Cargo.toml`, cargo's config and
-//! the toolchain file affect every member; `Cargo.lock` affects the members whose resolved
-//! dependencies changed (the two lock files compared); any other file outside every member
-//! affects none. Build scripts that read files elsewhere and environment changes are not seen:
-//! a full run now and then stays worthwhile.
+//! A changed file affects the member whose directory holds it (the deepest) and every member that
+//! depends on it; the root `Cargo.toml`, cargo's config and the toolchain file affect every member,
+//! `Cargo.lock` those whose resolved dependencies changed, any other file none. Build scripts that
+//! read files elsewhere and environment changes are not seen: a full run now and then stays worthwhile.
 
 use anyhow::{Context, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 use xshell::Shell;
 
+use super::summary::deepest_holder;
 use crate::{child, tools, workspace::Member};
 
 /// Files at the workspace root that change every member's build.
@@ -22,7 +21,7 @@ const AFFECT_EVERY_MEMBER: &[&str] =
 pub(super) struct Git<'a> {
     sh: &'a Shell,
     program: Utf8PathBuf,
-    /// The checkout's top directory, as git gives it (links resolved).
+    /// The checkout's top directory, as git gives it (links resolved), which every command runs in.
     top: Utf8PathBuf,
 }
 
@@ -30,13 +29,9 @@ impl<'a> Git<'a> {
     /// The checkout holding `dir`; `flag` names the option that needs it.
     pub(super) fn open(sh: &'a Shell, dir: &Utf8Path, flag: &str) -> anyhow::Result<Git<'a>> {
         let git = tools::GIT.find(sh).with_context(|| format!("{flag} reads the change from git"))?;
-        let output = child::command(sh, &git.path)
-            .arg("-C")
-            .arg(dir)
-            .args(["rev-parse", "--show-toplevel"])
-            .quiet()
-            .ignore_status()
-            .output()?;
+        // Asked in `dir` first; the top git names then replaces it.
+        let mut checkout = Git { sh, program: git.path, top: dir.to_owned() };
+        let output = checkout.git().args(["rev-parse", "--show-toplevel"]).ignore_status().output()?;
         if !output.status.success() {
             bail!(
                 "{flag} needs a git checkout, and {dir} is not in one (git says: {})",
@@ -44,7 +39,8 @@ impl<'a> Git<'a> {
             );
         }
         let top = String::from_utf8(output.stdout).context("git's top directory is not UTF-8")?;
-        Ok(Git { sh, program: git.path, top: top.trim_end_matches(['\n', '\r']).into() })
+        checkout.top = top.trim_end_matches(['\n', '\r']).into();
+        Ok(checkout)
     }
 
     /// What git prints for `args`, a name that is not UTF-8 read with replacement characters (its
@@ -66,12 +62,9 @@ impl<'a> Git<'a> {
 
     /// The commit `reference` names; an error that says so when it names none.
     pub(super) fn commit(&self, reference: &str, flag: &str) -> anyhow::Result<String> {
-        let output = self
-            .git()
-            .args(["rev-parse", "--verify", "--quiet", "--end-of-options"])
-            .arg(format!("{reference}^{{commit}}"))
-            .ignore_status()
-            .output()?;
+        let spec = format!("{reference}^{{commit}}");
+        let verify = ["rev-parse", "--verify", "--quiet", "--end-of-options", &spec];
+        let output = self.git().args(verify).ignore_status().output()?;
         if !output.status.success() || reference.is_empty() {
             let shallow = self.read(&["rev-parse", "--is-shallow-repository"])?.trim() == "true";
             let hint = match shallow {
@@ -115,17 +108,8 @@ impl<'a> Git<'a> {
     /// renames followed; an untracked file's lines are all new.
     pub(super) fn changed_lines(&self, commit: &str) -> anyhow::Result<Vec<(Utf8PathBuf, Vec<u32>)>> {
         // The prefixes are given: `diff.noprefix` or `diff.mnemonicPrefix` would change them.
-        let diff = self.read(&[
-            "diff",
-            "--unified=0",
-            "-M",
-            "--no-color",
-            "--no-ext-diff",
-            "--src-prefix=a/",
-            "--dst-prefix=b/",
-            commit,
-            "--",
-        ])?;
+        let options = ["--unified=0", "-M", "--no-color", "--no-ext-diff", "--src-prefix=a/", "--dst-prefix=b/"];
+        let diff = self.read(&[&["diff"][..], &options, &[commit, "--"]].concat())?;
         let mut changed: Vec<(Utf8PathBuf, Vec<u32>)> =
             new_lines_in_diff(&diff).into_iter().map(|(name, lines)| (self.top.join(name), lines)).collect();
         let untracked = self.read(&["ls-files", "--others", "--exclude-standard", "-z"])?;
@@ -168,11 +152,8 @@ fn new_lines_in_diff(diff: &str) -> Vec<(String, Vec<u32>)> {
         } else if let (Some(hunk), Some(index)) = (line.strip_prefix("@@ "), current) {
             // `@@ -a[,b] +c[,d] @@`: d lines from c on the new side (d is 1 when left out).
             let Some(new) = hunk.split(' ').find_map(|field| field.strip_prefix('+')) else { continue };
-            let (start, count) = match new.split_once(',') {
-                Some((start, count)) => (start.parse::<u32>(), count.parse::<u32>()),
-                None => (new.parse::<u32>(), Ok(1)),
-            };
-            if let (Ok(start), Ok(count)) = (start, count) {
+            let (start, count) = new.split_once(',').unwrap_or((new, "1"));
+            if let (Ok(start), Ok(count)) = (start.parse::<u32>(), count.parse::<u32>()) {
                 files[index].1.extend(start..start + count);
             }
         }
@@ -187,38 +168,33 @@ fn unquote(name: &str) -> String {
     let Some(quoted) = name.strip_prefix('"').and_then(|name| name.strip_suffix('"')) else {
         return name.to_owned();
     };
-    let mut bytes = Vec::new();
-    let mut chars = quoted.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            bytes.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+    // Byte by byte: every escape is ASCII, and UTF-8 passes through as it is.
+    let (mut bytes, mut rest) = (Vec::new(), quoted.bytes().peekable());
+    while let Some(byte) = rest.next() {
+        if byte != b'\\' {
+            bytes.push(byte);
             continue;
         }
-        let escaped = match chars.next() {
-            Some('n') => b'\n',
-            Some('t') => b'\t',
-            Some('r') => b'\r',
-            Some('a') => 0x07,
-            Some('b') => 0x08,
-            Some('f') => 0x0c,
-            Some('v') => 0x0b,
-            Some(digit @ '0'..='7') => {
-                let mut value = digit.to_digit(8).unwrap_or(0);
+        let Some(escape) = rest.next() else { break };
+        bytes.push(match escape {
+            b'n' => b'\n',
+            b't' => b'\t',
+            b'r' => b'\r',
+            b'a' => 0x07,
+            b'b' => 0x08,
+            b'f' => 0x0c,
+            b'v' => 0x0b,
+            b'0'..=b'7' => {
+                let mut value = u32::from(escape - b'0');
                 for _ in 0..2 {
-                    if let Some(next) = chars.peek().and_then(|c| c.to_digit(8)) {
-                        value = value * 8 + next;
-                        chars.next();
+                    if let Some(digit) = rest.next_if(|next| (b'0'..=b'7').contains(next)) {
+                        value = value * 8 + u32::from(digit - b'0');
                     }
                 }
                 value as u8
             }
-            Some(other) => {
-                bytes.extend_from_slice(other.encode_utf8(&mut [0; 4]).as_bytes());
-                continue;
-            }
-            None => break,
-        };
-        bytes.push(escaped);
+            other => other,
+        });
     }
     String::from_utf8_lossy(&bytes).into_owned()
 }
@@ -239,7 +215,6 @@ pub(super) fn affected(
     changed: &[Utf8PathBuf],
     lock_changed: &[String],
 ) -> Affected {
-    let mut reasons: Vec<Option<String>> = vec![None; members.len()];
     let mut outside = Vec::new();
     let mut owned: Vec<Vec<&Utf8Path>> = vec![Vec::new(); members.len()];
     // A changed path that holds members is a submodule (git lists it as one path).
@@ -253,36 +228,24 @@ pub(super) fn affected(
                 outside,
             };
         }
-        let owner = members
-            .iter()
-            .enumerate()
-            .filter(|(_, member)| file.starts_with(&member.manifest_dir))
-            .max_by_key(|(_, member)| member.manifest_dir.components().count());
-        match owner {
-            Some((index, member)) => owned[index].push(file.strip_prefix(&member.manifest_dir).unwrap_or(file)),
-            None if relative == Some(Utf8Path::new("Cargo.lock")) => {}
-            None => {
-                let mut holds_members = false;
-                for (index, member) in members.iter().enumerate() {
-                    if member.manifest_dir.starts_with(file) {
-                        holders[index] = Some(relative.unwrap_or(file));
-                        holds_members = true;
-                    }
-                }
-                if !holds_members {
-                    outside.push(file.clone());
-                }
+        if let Some(index) = deepest_holder(members.iter().map(|member| member.manifest_dir.as_path()), file) {
+            owned[index].push(file.strip_prefix(&members[index].manifest_dir).unwrap_or(file));
+        } else if relative != Some(Utf8Path::new("Cargo.lock")) {
+            let holds = |member: &Member| member.manifest_dir.starts_with(file);
+            for (holder, _) in holders.iter_mut().zip(members).filter(|(_, member)| holds(member)) {
+                *holder = Some(relative.unwrap_or(file));
+            }
+            if !members.iter().any(holds) {
+                outside.push(file.clone());
             }
         }
     }
-    for (index, files) in owned.iter().enumerate() {
-        reasons[index] = match files.as_slice() {
-            [] => None,
-            [file] => Some(format!("{file} changed")),
-            [file, rest @ ..] => Some(format!("{file} and {} more changed", rest.len())),
-        }
-        .or_else(|| holders[index].map(|holder| format!("{holder} changed (a submodule that holds it)")));
-    }
+    let reasons = owned.iter().zip(&holders).map(|(files, holder)| match files.as_slice() {
+        [] => holder.map(|holder| format!("{holder} changed (a submodule that holds it)")),
+        [file] => Some(format!("{file} changed")),
+        [file, rest @ ..] => Some(format!("{file} and {} more changed", rest.len())),
+    });
+    let mut reasons: Vec<Option<String>> = reasons.collect();
     let changed_members: Vec<&str> =
         members.iter().zip(&reasons).filter(|(_, why)| why.is_some()).map(|(member, _)| member.name.as_str()).collect();
     for (member, why) in members.iter().zip(reasons.iter_mut()).filter(|(_, why)| why.is_none()) {
@@ -305,11 +268,8 @@ pub(super) fn lock_changes(old: Option<&str>, new: Option<&str>) -> anyhow::Resu
         let Some(text) = text else { return Ok(Vec::new()) };
         let doc: toml_edit::DocumentMut =
             text.parse().with_context(|| format!("the {which} Cargo.lock is not valid TOML"))?;
-        let mut entries: Vec<(String, String)> = doc
-            .get("package")
-            .and_then(toml_edit::Item::as_array_of_tables)
-            .into_iter()
-            .flatten()
+        let packages = doc.get("package").and_then(toml_edit::Item::as_array_of_tables).into_iter().flatten();
+        let mut entries: Vec<(String, String)> = packages
             .map(|package| {
                 let name = package.get("name").and_then(toml_edit::Item::as_str).unwrap_or_default().to_owned();
                 let mut fields: Vec<String> = package.iter().map(|(key, value)| format!("{key}={value}")).collect();
@@ -321,15 +281,11 @@ pub(super) fn lock_changes(old: Option<&str>, new: Option<&str>) -> anyhow::Resu
         Ok(entries)
     };
     let (old, new) = (entries(old, "old")?, entries(new, "current")?);
-    let mut names: Vec<String> = old
-        .iter()
-        .filter(|entry| !new.contains(entry))
-        .chain(new.iter().filter(|entry| !old.contains(entry)))
-        .map(|(name, _)| name.clone())
-        .collect();
-    names.sort_unstable();
-    names.dedup();
-    Ok(names)
+    let differ = |one: &[(String, String)], other: &[(String, String)]| {
+        one.iter().filter(|entry| !other.contains(entry)).map(|(name, _)| name.clone()).collect::<Vec<_>>()
+    };
+    let names: std::collections::BTreeSet<String> = differ(&old, &new).into_iter().chain(differ(&new, &old)).collect();
+    Ok(names.into_iter().collect())
 }
 
 #[cfg(test)]

@@ -22,8 +22,7 @@ use crate::{
     workspace::Workspace,
 };
 
-/// Why the coverage build would not be incremental, when the environment turns it off: the
-/// figures of inlined and generic code then differ from a default build's.
+/// Why the coverage build would not be incremental, when the environment turns it off.
 pub(super) fn incremental_turned_off(sh: &Shell) -> Option<String> {
     let (var, value) = ["CARGO_INCREMENTAL", "CARGO_BUILD_INCREMENTAL"]
         .into_iter()
@@ -34,7 +33,6 @@ pub(super) fn incremental_turned_off(sh: &Shell) -> Option<String> {
     ))
 }
 
-/// Where findings about coverage are listed.
 const GROUP: Group = Group::Coverage;
 
 /// Coverage's checks, for `doctor`: its tools, Python for the pyo3 crates, and variables that a
@@ -169,13 +167,9 @@ pub(crate) fn smoke_test(sh: &Shell, ws: &Workspace) -> Finding {
     let command = format!("cargo xtask coverage -p {name} --mode text");
     match outcome {
         Ok(Measured { summary, tests_failed: false, .. }) => {
-            let figures: Vec<String> = Metric::ALL
-                .iter()
-                .map(|metric| match summary.total.get(*metric).percent() {
-                    Some(percent) => format!("{} {percent:.1}%", metric.name()),
-                    None => format!("{} -", metric.name()),
-                })
-                .collect();
+            let shown = |percent: Option<f64>| percent.map_or("-".to_owned(), |percent| format!("{percent:.1}%"));
+            let figure = |metric: &Metric| format!("{} {}", metric.name(), shown(summary.total.get(*metric).percent()));
+            let figures: Vec<String> = Metric::ALL.iter().map(figure).collect();
             Finding::ok(GROUP, format!("coverage smoke test of `{name}`: {}", figures.join(", ")))
         }
         Ok(Measured { tests_failed: true, .. }) => Finding::error(

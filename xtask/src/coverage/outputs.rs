@@ -40,8 +40,9 @@ pub(super) struct Outputs {
 
 /// How cargo-llvm-cov is told where to write a format, and what it writes.
 pub(super) struct Destination {
-    /// `--output-dir` or `--output-path`, and its value.
-    pub(super) option: OutputOption,
+    /// `--output-dir` (for the formats it writes into a directory it makes) or `--output-path`,
+    /// and its value.
+    pub(super) option: &'static str,
     pub(super) value: Utf8PathBuf,
     /// The file to show the user.
     pub(super) shown: Utf8PathBuf,
@@ -49,32 +50,16 @@ pub(super) struct Destination {
     pub(super) owned: Utf8PathBuf,
 }
 
-/// cargo-llvm-cov writes a directory's formats into a directory it makes, the others to a path.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum OutputOption {
-    Dir,
-    Path,
-}
-
-impl OutputOption {
-    pub(super) fn flag(self) -> &'static str {
-        match self {
-            OutputOption::Dir => "--output-dir",
-            OutputOption::Path => "--output-path",
-        }
-    }
-}
-
 impl Outputs {
     pub(super) fn destination(&self, format: Mode) -> Destination {
         let in_dir = |sub: &str, file: &str| Destination {
-            option: OutputOption::Dir,
+            option: "--output-dir",
             value: self.dir.clone(),
             shown: self.dir.join(sub).join(file),
             owned: self.dir.join(sub),
         };
         let file = |path: Utf8PathBuf| Destination {
-            option: OutputOption::Path,
+            option: "--output-path",
             value: path.clone(),
             shown: path.clone(),
             owned: path,
@@ -116,7 +101,6 @@ impl Dirs {
         Dirs { root: ws.root.clone(), cov_target: own_target.join("llvm-cov-target"), own_target, outputs }
     }
 
-    /// Every report coverage can write here.
     pub(super) fn reports(&self) -> Vec<Utf8PathBuf> {
         FORMATS.iter().map(|format| self.outputs.destination(*format).owned).collect()
     }

@@ -53,16 +53,11 @@ impl Patch {
         changed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         for (file, lines) in changed {
             let Some(file_counts) = counts.get(file) else { continue };
-            let mut missed = Vec::new();
-            for line in lines {
-                let Some(count) = file_counts.get(line) else { continue };
-                patch.executable += 1;
-                if *count > 0 {
-                    patch.covered += 1;
-                } else {
-                    missed.push(*line);
-                }
-            }
+            let executable: Vec<(u32, u64)> =
+                lines.iter().filter_map(|line| Some((*line, *file_counts.get(line)?))).collect();
+            let missed: Vec<u32> = executable.iter().filter(|(_, count)| *count == 0).map(|(line, _)| *line).collect();
+            patch.executable += executable.len() as u64;
+            patch.covered += (executable.len() - missed.len()) as u64;
             if !missed.is_empty() {
                 let shown = file.strip_prefix(root).unwrap_or(file).as_str().replace('\\', "/");
                 patch.uncovered.push((shown, ranges(&missed)));
@@ -77,30 +72,22 @@ impl Patch {
     }
 
     fn figure(&self) -> String {
-        match self.percent() {
-            Some(percent) => {
-                format!("{} of {} changed executable lines covered ({percent:.2}%)", self.covered, self.executable)
-            }
-            None => "no changed line is executable".to_owned(),
-        }
+        let Some(percent) = self.percent() else { return "no changed line is executable".to_owned() };
+        format!("{} of {} changed executable lines covered ({percent:.2}%)", self.covered, self.executable)
     }
 
     /// For the terminal, after the table.
     pub(super) fn text(&self) -> String {
-        let mut out = format!("patch coverage since {}: {}\n", self.base, self.figure());
-        for (file, ranges) in &self.uncovered {
-            out += &format!("  not covered: {file}: {}\n", shown_ranges(ranges));
-        }
-        out
+        let uncovered =
+            self.uncovered.iter().map(|(file, ranges)| format!("  not covered: {file}: {}\n", shown(ranges)));
+        format!("patch coverage since {}: {}\n{}", self.base, self.figure(), uncovered.collect::<String>())
     }
 
     /// For `$GITHUB_STEP_SUMMARY`.
     pub(super) fn markdown(&self) -> String {
-        let mut out = format!("**Patch coverage** since `{}`: {}", self.base, self.figure());
-        for (file, ranges) in &self.uncovered {
-            out += &format!("\n- not covered: `{file}`: {}", shown_ranges(ranges));
-        }
-        out
+        let uncovered =
+            self.uncovered.iter().map(|(file, ranges)| format!("\n- not covered: `{file}`: {}", shown(ranges)));
+        format!("**Patch coverage** since `{}`: {}{}", self.base, self.figure(), uncovered.collect::<String>())
     }
 
     pub(super) fn to_json(&self) -> Value {
@@ -140,7 +127,7 @@ fn ranges(lines: &[u32]) -> Vec<(u32, u32)> {
     ranges
 }
 
-fn shown_ranges(ranges: &[(u32, u32)]) -> String {
+fn shown(ranges: &[(u32, u32)]) -> String {
     let shown: Vec<String> = ranges
         .iter()
         .map(|(first, last)| if first == last { first.to_string() } else { format!("{first}-{last}") })

@@ -7,7 +7,7 @@ use camino::Utf8PathBuf;
 use xshell::{Cmd, Shell};
 
 use super::{
-    outputs::{Dirs, OutputOption},
+    outputs::Dirs,
     python,
     python_tests::{self, Place, Suite, SuiteSettings},
     toolchain::{Tools, Wrapper, child_env, dependency_env},
@@ -39,22 +39,33 @@ pub(super) fn plan(
         return Ok(Plan::new(flags, modes, tools, &measured, &Env::default(), None, dirs));
     }
     let python = python::Python::find(sh)?;
-    let run_env = python_env(sh, &python)?;
+    // What pyo3 crates' tests need to start: the directory of Python's shared library in the
+    // loader's path. Not passed on as PYO3_PYTHON: pyo3 finds the same interpreter, and a changed
+    // PYO3_PYTHON would rebuild pyo3 and everything above it whenever plain `cargo llvm-cov` ran between.
+    errln!("pyo3 crates: tests load Python's library from {} ({})", python.library_dir, python.interpreter);
+    let (name, value) = python::library_path(std::env::consts::OS, &python.library_dir, |name| sh.var_os(name))?;
+    let run_env = Env::default().set(name, value);
     let mut suites = Vec::new();
-    if !flags.no_python_tests {
-        for member in python_members {
-            match Suite::of(member, python_settings)? {
-                Some(suite) => suites.push(suite),
-                None => errln!(
-                    "`{}` has no Python tests (no maturin pyproject.toml with tests/test_*.py or a pytest \
-                     configuration): its Rust tests only",
-                    member.name
-                ),
-            }
+    for member in python_members.into_iter().filter(|_| !flags.no_python_tests) {
+        match Suite::of(member, python_settings)? {
+            Some(suite) => suites.push(suite),
+            None => errln!(
+                "`{}` has no Python tests (no maturin pyproject.toml with tests/test_*.py or a pytest \
+                 configuration): its Rust tests only",
+                member.name
+            ),
         }
     }
     if !suites.is_empty() {
-        if let Some(flag) = not_for_python_tests(flags) {
+        // Flags that the module build cannot follow (`cargo llvm-cov show-env` takes none of these),
+        // so that its coverage would be lost or measured another way.
+        let not_for_python_tests = [
+            ("--release", flags.release),
+            ("--profile", flags.profile.is_some()),
+            ("--target", flags.target.is_some()),
+            ("--branch", flags.branch),
+        ];
+        if let Some(flag) = given(&not_for_python_tests).next() {
             return Err(UsageError(format!(
                 "{flag} does not work with the Python tests of `{}`: their extension module is built apart from \
                  the Rust tests, by maturin with cargo-llvm-cov's environment, which has no {flag}; add \
@@ -71,27 +82,6 @@ pub(super) fn plan(
     Ok(Plan::new(flags, modes, tools, &measured, &run_env, python_tests, dirs))
 }
 
-/// A flag that the Python tests' module build cannot follow (`cargo llvm-cov show-env` takes
-/// none of these), so that its coverage would be lost or measured another way.
-fn not_for_python_tests(flags: &flags::Coverage) -> Option<&'static str> {
-    given(&[
-        ("--release", flags.release),
-        ("--profile", flags.profile.is_some()),
-        ("--target", flags.target.is_some()),
-        ("--branch", flags.branch),
-    ])
-    .next()
-}
-
-/// What pyo3 crates' tests need to start: the directory of Python's shared library in the
-/// loader's path. Not passed on as PYO3_PYTHON: pyo3 finds the same interpreter, and a changed
-/// PYO3_PYTHON would rebuild pyo3 and everything above it whenever plain `cargo llvm-cov` ran between.
-fn python_env(sh: &Shell, python: &python::Python) -> anyhow::Result<Env> {
-    errln!("pyo3 crates: tests load Python's library from {} ({})", python.library_dir, python.interpreter);
-    let (name, value) = python::library_path(std::env::consts::OS, &python.library_dir, |name| sh.var_os(name))?;
-    Ok(Env::default().set(name, value))
-}
-
 /// The Python tests of the measured pyo3 crates, and the interpreter their environments are made with.
 #[derive(Debug)]
 pub(super) struct PythonTests {
@@ -104,26 +94,26 @@ pub(super) fn feature_args(features: &[String], no_default_features: bool) -> Ve
     if features.is_empty() && !no_default_features {
         return vec!["--all-features".into()];
     }
-    let mut args: Vec<String> = features.iter().flat_map(|list| ["--features".into(), list.clone()]).collect();
-    if no_default_features {
-        args.push("--no-default-features".into());
-    }
+    let mut args: Vec<String> = with_values(&[("--features", features)]).collect();
+    args.extend(given(&[("--no-default-features", no_default_features)]).map(Into::into));
     args
 }
 
-/// The flags of `switches` that were given.
 pub(super) fn given<'a>(switches: &[(&'a str, bool)]) -> impl Iterator<Item = &'a str> {
     switches.iter().filter(|(_, given)| *given).map(|(flag, _)| *flag)
+}
+
+/// Each flag of `options` with each of its values: `--test a --test b`.
+fn with_values(options: &[(&str, &[String])]) -> impl Iterator<Item = String> {
+    options.iter().flat_map(|(flag, values)| values.iter().flat_map(|value| [flag.to_string(), value.clone()]))
 }
 
 /// cargo's target selection as given to `coverage` (`--lib`, `--test NAME`, ...), as arguments.
 pub(super) fn target_selection(flags: &flags::Coverage) -> Vec<String> {
     let mut args: Vec<String> = given(&[("--lib", flags.lib), ("--bins", flags.bins)]).map(Into::into).collect();
-    for (flag, names) in
-        [("--bin", &flags.bin), ("--example", &flags.example), ("--test", &flags.test), ("--bench", &flags.bench)]
-    {
-        args.extend(names.iter().flat_map(|name| [flag.to_owned(), name.clone()]));
-    }
+    let named =
+        [("--bin", &flags.bin[..]), ("--example", &flags.example), ("--test", &flags.test), ("--bench", &flags.bench)];
+    args.extend(with_values(&named));
     let all = [
         ("--examples", flags.examples),
         ("--tests", flags.tests),
@@ -136,16 +126,15 @@ pub(super) fn target_selection(flags: &flags::Coverage) -> Vec<String> {
 
 /// cargo-llvm-cov's own flags given to `coverage`, as two lists: those the test run and every
 /// `report` take (the profile and target find the build; the others shape every report or run
-/// cargo), and those of the test run alone (what to build and test, and how to instrument it).
+/// cargo), and those of the test run alone (what to build and test, with which features, and how
+/// to instrument it).
 pub(super) fn passed_on(flags: &flags::Coverage) -> (Vec<String>, Vec<String>) {
-    let mut every = Vec::new();
-    for (flag, value) in [
-        ("--profile", &flags.profile),
-        ("--target", &flags.target),
-        ("--ignore-filename-regex", &flags.ignore_filename_regex),
-    ] {
-        every.extend(value.iter().flat_map(|value| [flag.to_owned(), value.clone()]));
-    }
+    let mut every: Vec<String> = with_values(&[
+        ("--profile", flags.profile.as_slice()),
+        ("--target", flags.target.as_slice()),
+        ("--ignore-filename-regex", flags.ignore_filename_regex.as_slice()),
+    ])
+    .collect();
     let switches = [
         ("--release", flags.release),
         ("--include-build-script", flags.include_build_script),
@@ -155,12 +144,12 @@ pub(super) fn passed_on(flags: &flags::Coverage) -> (Vec<String>, Vec<String>) {
     ];
     every.extend(given(&switches).map(Into::into));
     every.extend((0..flags.verbose).map(|_| "-v".to_owned()));
-    let mut test_run = target_selection(flags);
+    let mut test_run = feature_args(&flags.features, flags.no_default_features);
+    test_run.extend(target_selection(flags));
     test_run.extend(given(&[("--branch", flags.branch), ("--no-cfg-coverage", flags.no_cfg_coverage)]).map(Into::into));
     (every, test_run)
 }
 
-/// Every command of one coverage run, decided before any runs.
 #[derive(Debug)]
 pub(super) struct Plan {
     pub(super) cargo_llvm_cov: Utf8PathBuf,
@@ -168,20 +157,15 @@ pub(super) struct Plan {
     /// The toolchain's `llvm-cov`, and the xtask standing in for it in the test run.
     pub(super) llvm_cov: Utf8PathBuf,
     pub(super) xtask: OsString,
-    pub(super) packages: Vec<String>,
-    /// The measured members and their directories, which the summary gives each file to.
+    /// The measured members (`-p`) and their directories, which the summary gives each file to.
     pub(super) crate_dirs: Vec<(String, Utf8PathBuf)>,
-    pub(super) feature_args: Vec<String>,
-    /// cargo-llvm-cov's flags for the test run and every report, and for the test run alone
-    /// (`passed_on`); `test_args` go to the test binaries (or cargo-nextest) after `--`.
+    /// `passed_on`'s two lists; `test_args` go to the test binaries (or cargo-nextest) after `--`.
     pub(super) every_run_args: Vec<String>,
     pub(super) test_run_args: Vec<String>,
     pub(super) test_args: Vec<OsString>,
-    pub(super) no_cfg_coverage: bool,
     pub(super) nextest: bool,
     pub(super) doctests: bool,
     pub(super) formats: Vec<Mode>,
-    /// Whether the HTML report is opened in a browser at the end.
     pub(super) open: bool,
     /// The LCOV report patch coverage reads (`--patch-base`): lcov's destination when it is
     /// asked for, else a file of its own in the coverage build directory.
@@ -192,9 +176,9 @@ pub(super) struct Plan {
 }
 
 impl Plan {
-    /// Decides the run's commands and their environment from what was found: no I/O, so tests
-    /// build their plans the way the run does. `modes` are those asked for (no mode: the figures
-    /// only); `run_env` is what the measured crates' tests need to start (see `python_env`).
+    /// The run's commands from what was found, without I/O: tests build their plans the way the run
+    /// does. `modes` are those asked for (none: the figures only); `run_env` is what the measured
+    /// crates' tests need to start (see `plan`).
     pub(super) fn new(
         flags: &flags::Coverage,
         modes: &[Mode],
@@ -224,12 +208,9 @@ impl Plan {
             llvm_cov,
             xtask,
             crate_dirs: measured.iter().map(|member| (member.name.clone(), member.manifest_dir.clone())).collect(),
-            packages: measured.iter().map(|member| member.name.clone()).collect(),
-            feature_args: feature_args(&flags.features, flags.no_default_features),
             every_run_args,
             test_run_args,
             test_args: flags.test_args.clone(),
-            no_cfg_coverage: flags.no_cfg_coverage,
             nextest: flags.nextest,
             doctests: flags.doctests,
             patch_lcov: flags.patch_base.as_ref().map(|_| match formats.contains(&Mode::Lcov) {
@@ -252,13 +233,11 @@ impl Plan {
     /// What the test run gets on top of `env`: with a format to export, the xtask stands in for
     /// llvm-cov (see `roles::llvm_cov`) and is told where the real one and the summary are.
     pub(super) fn stand_in(&self) -> Env {
-        match self.tested_format() {
-            Some(_) => Env::default()
-                .set("LLVM_COV", &self.xtask)
-                .set(llvm_cov::REAL_LLVM_COV, &self.llvm_cov)
-                .set(llvm_cov::SUMMARY_FILE, self.summary_file()),
-            None => Env::default(),
-        }
+        let Some(_) = self.tested_format() else { return Env::default() };
+        Env::default()
+            .set("LLVM_COV", &self.xtask)
+            .set(llvm_cov::REAL_LLVM_COV, &self.llvm_cov)
+            .set(llvm_cov::SUMMARY_FILE, self.summary_file())
     }
 
     /// cargo-llvm-cov with `env`, run directly rather than as `cargo llvm-cov`, so that it is the
@@ -269,48 +248,36 @@ impl Plan {
 
     /// `report` must see the same packages, doc-test setting, profile and target as the test run.
     fn scoped<'a>(&self, cmd: Cmd<'a>) -> Cmd<'a> {
-        let cmd = self.packages.iter().fold(cmd, |cmd, package| cmd.args(["-p", package]));
+        let cmd = self.crate_dirs.iter().fold(cmd, |cmd, (package, _)| cmd.args(["-p", package]));
         let cmd = if self.doctests { cmd.arg("--doctests") } else { cmd };
         cmd.args(&self.every_run_args)
     }
 
-    /// The JSON summary the test run writes.
     pub(super) fn summary_file(&self) -> Utf8PathBuf {
         self.dirs.cov_target.join("xtask-summary.json")
     }
 
-    /// The format the test run writes itself: the first one that llvm-cov `export`s, so that
-    /// The `llvm-cov` stand-in gets the summary from the same call. None when Python tests run after it:
-    /// every report then comes after theirs.
+    /// The format the test run writes itself: the first one that llvm-cov `export`s, so that the
+    /// `llvm-cov` stand-in gets the summary from the same call. None when Python tests run after it.
     pub(super) fn tested_format(&self) -> Option<Mode> {
-        if self.python_tests.is_some() {
-            return None;
-        }
-        self.formats
-            .iter()
-            .copied()
-            .find(|format| matches!(format, Mode::Lcov | Mode::Json | Mode::Cobertura | Mode::Codecov))
+        let exported = |format: &Mode| matches!(format, Mode::Lcov | Mode::Json | Mode::Cobertura | Mode::Codecov);
+        self.formats.iter().copied().find(exported).filter(|_| self.python_tests.is_none())
     }
 
-    /// The one test run. Like every `cargo llvm-cov` run with a report, it first removes the
-    /// previous profiles and the measured crates' objects (stale ones would count old code).
-    /// When every test passes it writes, in the same process, `tested_format` and the JSON
-    /// summary (or only the summary if no format is exported); the other formats are then
-    /// rendered from its profiles.
+    /// The one test run. Like every `cargo llvm-cov` run with a report, it first removes the previous
+    /// profiles and the measured crates' objects (stale ones would count old code); when every test
+    /// passes it writes `tested_format` and the JSON summary (or only the summary).
     pub(super) fn test<'a>(&self, sh: &'a Shell) -> Cmd<'a> {
         let cmd = self.llvm_cov(sh, &self.env.clone().and(&self.stand_in()));
         let cmd = if self.nextest { cmd.arg("nextest") } else { cmd };
         // --no-fail-fast: a failing test still leaves every other test's profile for the reports.
-        let cmd = self.scoped(cmd.arg("--no-fail-fast")).args(&self.feature_args).args(&self.test_run_args);
+        let cmd = self.scoped(cmd.arg("--no-fail-fast")).args(&self.test_run_args);
         let cmd = match self.tested_format() {
             Some(format) => self.written_by(cmd, format),
             None if self.python_tests.is_some() => cmd.arg("--no-report"),
             None => cmd.args(["--json", "--summary-only", "--output-path", self.summary_file().as_str()]),
         };
-        match self.test_args.is_empty() {
-            true => cmd,
-            false => cmd.arg("--").args(&self.test_args),
-        }
+        if self.test_args.is_empty() { cmd } else { cmd.arg("--").args(&self.test_args) }
     }
 
     /// Before a test run without a report: what the report run would remove first (earlier
@@ -324,16 +291,14 @@ impl Plan {
     /// cargo-llvm-cov's build environment, which the extension modules are built with, in a form
     /// that reads back exactly.
     pub(super) fn show_env<'a>(&self, sh: &'a Shell) -> Cmd<'a> {
-        let cmd = self.llvm_cov(sh, &self.env).args(["show-env", "--with-pwsh-env-prefix"]);
-        if self.no_cfg_coverage { cmd.arg("--no-cfg-coverage") } else { cmd }
+        let passed = self.test_run_args.iter().filter(|arg| *arg == "--no-cfg-coverage");
+        self.llvm_cov(sh, &self.env).args(["show-env", "--with-pwsh-env-prefix"]).args(passed)
     }
 
-    pub(super) fn python_commands<'a>(
-        &'a self,
-        sh: &'a Shell,
-        python: &'a python::Python,
-    ) -> python_tests::Commands<'a> {
-        python_tests::Commands { sh, python, env: &self.env, cov_target: &self.dirs.cov_target }
+    /// The Python tests' commands, when there are Python tests.
+    pub(super) fn python_commands<'a>(&'a self, sh: &'a Shell) -> Option<python_tests::Commands<'a>> {
+        let python = &self.python_tests.as_ref()?.python;
+        Some(python_tests::Commands { sh, python, env: &self.env, cov_target: &self.dirs.cov_target })
     }
 
     pub(super) fn report<'a>(&self, sh: &'a Shell, format: Mode) -> Cmd<'a> {
@@ -343,7 +308,7 @@ impl Plan {
     /// `cmd` writing `format` where it belongs.
     fn written_by<'a>(&self, cmd: Cmd<'a>, format: Mode) -> Cmd<'a> {
         let destination = self.dirs.outputs.destination(format);
-        cmd.args([format.flag(), destination.option.flag(), destination.value.as_str()])
+        cmd.args([format.flag(), destination.option, destination.value.as_str()])
     }
 
     /// The formats left for `report` once the test run is over: all of them if a test failed,
@@ -357,8 +322,8 @@ impl Plan {
     pub(super) fn prepare_destination(&self, sh: &Shell, format: Mode) -> anyhow::Result<()> {
         let destination = self.dirs.outputs.destination(format);
         let dir = match destination.option {
-            OutputOption::Dir => destination.value.as_path(),
-            OutputOption::Path => destination.value.parent().unwrap_or(&self.dirs.root),
+            "--output-dir" => destination.value.as_path(),
+            _ => destination.value.parent().unwrap_or(&self.dirs.root),
         };
         sh.create_dir(dir)?;
         Ok(())
@@ -369,65 +334,62 @@ impl Plan {
         self.scoped(self.llvm_cov(sh, &self.env).arg("report")).args(["--json", "--summary-only"])
     }
 
-    /// For `--dry-run`.
+    pub(super) fn python_places(&self) -> Vec<(&Suite, Place)> {
+        let suites = self.python_tests.iter().flat_map(|python_tests| &python_tests.suites);
+        suites.map(|suite| (suite, Place::new(&self.dirs.cov_target, &suite.package))).collect()
+    }
+
+    /// For `--dry-run`: each step's commands under what it does, in the order `measure` runs them.
     pub(super) fn describe(&self, sh: &Shell) -> String {
-        let mut out = String::from("environment of the cargo-llvm-cov commands (added to yours):\n");
-        for word in self.env.words() {
-            out += &format!("  {word}\n");
-        }
-        if let Some(python_tests) = &self.python_tests {
-            let commands = self.python_commands(sh, &python_tests.python);
-            out += "each Python environment, unless one made from the same interpreter and requirements is there:\n";
-            for suite in &python_tests.suites {
-                let place = Place::new(&self.dirs.cov_target, &suite.package);
-                out += &format!(
-                    "  {}\n  {}\n",
-                    commands.create_venv(&place),
-                    commands.install_requirements(&place, suite)
-                );
-            }
-            out += &format!("then the previous run's profiles and objects go:\n  {}\n", self.clean(sh));
-        }
-        let (test, stand_in) = (self.test(sh), self.stand_in());
-        out += &match stand_in.is_empty() {
-            false => format!(
-                "the test run (the xtask stands in for llvm-cov to write the summary as well):\n  {test}\n  with \
-                 {stand_in}\n"
-            ),
-            true => format!("the test run:\n  {test}\n"),
+        let mut out = String::new();
+        let mut section = |heading: &str, lines: &[String]| {
+            out += &format!("{heading}:\n");
+            lines.iter().for_each(|line| out += &format!("  {line}\n"));
         };
-        if let Some(python_tests) = &self.python_tests {
-            let commands = self.python_commands(sh, &python_tests.python);
-            out += &format!(
-                "then each crate's Python tests, its module built into {} (CARGO_TARGET_DIR) with the environment of:\n  {}\n",
-                self.dirs.cov_target,
-                self.show_env(sh)
-            );
-            for suite in &python_tests.suites {
-                let place = Place::new(&self.dirs.cov_target, &suite.package);
-                out += &format!(
-                    "  (in {dir}) {}\n  {}\n  (in {dir}) {}\n",
-                    commands.build_module(&place, &Env::default()),
-                    commands.install_module(&place, &place.wheels.join("<the wheel maturin built>")),
-                    commands.pytest(&place, suite, "<from show-env>".as_ref()),
-                    dir = suite.dir,
-                );
-            }
-            out += &format!("then the summary:\n  {}\n", self.summary(sh));
-        } else {
-            out += &format!("if a test fails, then the summary:\n  {}\n", self.summary(sh));
+        section("environment of the cargo-llvm-cov commands (added to yours)", &self.env.words().collect::<Vec<_>>());
+        let python = self.python_commands(sh);
+        if let Some(commands) = &python {
+            let made = self.python_places().into_iter().flat_map(|(suite, place)| {
+                [commands.create_venv(&place).to_string(), commands.install_requirements(&place, suite).to_string()]
+            });
+            let heading =
+                "each Python environment, unless one made from the same interpreter and requirements is there";
+            section(heading, &made.collect::<Vec<_>>());
+            section("then the previous run's profiles and objects go", &[self.clean(sh).to_string()]);
         }
-        let mut after: Vec<Cmd<'_>> =
-            self.formats_after(false).into_iter().map(|format| self.report(sh, format)).collect();
-        after.extend(self.patch_report(sh));
-        if !after.is_empty() {
-            out += &format!("then, with {}/*.profraw merged and removed, all at once:\n", self.dirs.cov_target);
-            for report in after {
-                out += &format!("  {report}\n");
+        let (test, stand_in) = (self.test(sh).to_string(), self.stand_in());
+        match stand_in.is_empty() {
+            true => section("the test run", &[test]),
+            false => section(
+                "the test run (the xtask stands in for llvm-cov to write the summary as well)",
+                &[test, format!("with {stand_in}")],
+            ),
+        }
+        let summary = [self.summary(sh).to_string()];
+        match &python {
+            Some(commands) => {
+                let mut lines = vec![self.show_env(sh).to_string()];
+                for (suite, place) in self.python_places() {
+                    let wheel = place.wheels.join("<the wheel maturin built>");
+                    lines.push(format!("(in {}) {}", suite.dir, commands.build_module(&place, &Env::default())));
+                    lines.push(commands.install_module(&place, &wheel).to_string());
+                    let pytest = commands.pytest(&place, suite, "<from show-env>".as_ref());
+                    lines.push(format!("(in {}) {pytest}", suite.dir));
+                }
+                let built = format!("its module built into {} (CARGO_TARGET_DIR)", self.dirs.cov_target);
+                section(&format!("then each crate's Python tests, {built} with the environment of"), &lines);
+                section("then the summary", &summary);
             }
+            None => section("if a test fails, then the summary", &summary),
+        }
+        let mut after: Vec<String> =
+            self.formats_after(false).into_iter().map(|format| self.report(sh, format).to_string()).collect();
+        after.extend(self.patch_report(sh).map(|report| report.to_string()));
+        if !after.is_empty() {
+            section(&format!("then, with {}/*.profraw merged and removed, all at once", self.dirs.cov_target), &after);
         }
         if let Some(tested) = self.tested_format() {
-            out += &format!("if a test failed, its report after the summary:\n  {}\n", self.report(sh, tested));
+            section("if a test failed, its report after the summary", &[self.report(sh, tested).to_string()]);
         }
         out
     }

@@ -1,11 +1,8 @@
 //! The Python that pyo3 crates link against, made loadable by their test binaries.
 //!
-//! Test binaries of a pyo3 crate link libpython dynamically. Whether the loader finds it depends
-//! on where that Python lives (a venv, pyenv, a framework build, `C:\Python3x`), which is why the
-//! old coverage script had to leave these crates out. pyo3's build picks the interpreter from
-//! `PYO3_PYTHON`, else the active virtualenv or conda environment, else `python3` / `python` on
-//! `PATH`; the same interpreter is asked where its library is, and that directory goes into the
-//! loader's search path of the test processes only.
+//! Their test binaries link libpython dynamically, and whether the loader finds it depends on where
+//! that Python lives (a venv, pyenv, a framework build, `C:\Python3x`). The interpreter pyo3's build
+//! picks is asked where its library is, and that directory goes into the test processes' loader path.
 
 use std::ffi::OsString;
 
@@ -27,7 +24,6 @@ pub(crate) struct Python {
     /// As it says it is: its own path and `sys.version`.
     pub(crate) executable: String,
     pub(crate) version: String,
-    /// Where its shared library is.
     pub(crate) library_dir: Utf8PathBuf,
 }
 
@@ -35,11 +31,8 @@ impl Python {
     /// The interpreter pyo3 builds against, and its library directory.
     pub(crate) fn find(sh: &Shell) -> anyhow::Result<Python> {
         let interpreter = interpreter(sh)?;
-        let output = child::command(sh, &interpreter)
-            .args(["-c", ASK_ABOUT_ITSELF])
-            .quiet()
-            .read()
-            .with_context(|| format!("could not ask {interpreter} where its library is"))?;
+        let ask = child::command(sh, &interpreter).args(["-c", ASK_ABOUT_ITSELF]).quiet();
+        let output = ask.read().with_context(|| format!("could not ask {interpreter} where its library is"))?;
         let mut lines = output.lines().map(str::trim);
         let mut line = || lines.next().unwrap_or_default().to_owned();
         let (lib_dir, prefix, executable, version) = (line(), line(), line(), line());
@@ -61,14 +54,12 @@ fn interpreter(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
         set("VIRTUAL_ENV").map(|venv| Utf8Path::new(&venv).join(if cfg!(windows) { "Scripts" } else { "bin" })),
         set("CONDA_PREFIX").map(|conda| if cfg!(windows) { conda.into() } else { Utf8Path::new(&conda).join("bin") }),
     ];
-    for dir in environments.into_iter().flatten() {
-        let python = dir.join(format!("python{}", std::env::consts::EXE_SUFFIX));
-        if python.is_file() {
-            return Ok(python);
-        }
+    let executable = format!("python{}", std::env::consts::EXE_SUFFIX);
+    let mut candidates = environments.into_iter().flatten().map(|dir| dir.join(&executable));
+    match candidates.find(|python| python.is_file()) {
+        Some(python) => Ok(python),
+        None => Ok(tools::PYTHON.find(sh).context("the pyo3 crates need Python to build and to run their tests")?.path),
     }
-    let found = tools::PYTHON.find(sh).context("the pyo3 crates need Python to build and to run their tests")?;
-    Ok(found.path)
 }
 
 /// The variable the loader of `os` searches for shared libraries, and its value with `dir` first

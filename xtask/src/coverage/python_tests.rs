@@ -1,14 +1,11 @@
 //! The pyo3 crates' Python tests, measured in the same report as the Rust tests.
 //!
-//! For each measured pyo3 member that maturin builds and that has pytest tests, a virtual
-//! environment of its own under the coverage build directory holds maturin, pytest and the
-//! crate's declared test dependencies. After the Rust tests, maturin builds the extension module
-//! in the coverage build directory with cargo-llvm-cov's own build environment (`show-env`, every
-//! variable of it: its issue #304), so the module is instrumented and its dependencies come from
-//! sccache; the wheel goes into the environment, and pytest runs with the profile file pointed at
-//! the same directory. `report` then merges the Python tests' profiles with the Rust tests' and
-//! finds the module among the build's objects. Nothing is installed anywhere else, and nothing is
-//! written into the crate: no wheel in place, no `.pytest_cache`, no `__pycache__`.
+//! Each measured pyo3 member that maturin builds and that has pytest tests gets a virtual environment
+//! under the coverage build directory (maturin, pytest, its test dependencies). After the Rust tests,
+//! maturin builds the extension module there with every variable of `cargo llvm-cov show-env` (its
+//! issue #304), so it is instrumented and its dependencies come from sccache; pytest writes its
+//! profiles beside the Rust tests', which `report` merges. Nothing is installed anywhere else, and
+//! nothing is written into the crate: no wheel in place, no `.pytest_cache`, no `__pycache__`.
 
 use std::time::Duration;
 
@@ -20,7 +17,7 @@ use xshell::Shell;
 
 mod environment;
 
-use super::python::Python;
+use super::{python::Python, run::files_with_extension};
 use crate::{
     child::{self},
     finding::{Finding, Group},
@@ -28,11 +25,9 @@ use crate::{
 };
 pub(super) use environment::{Commands, Outcome, Place, parse_show_env, stamp};
 
-/// Where the settings live, for messages.
 const SETTINGS: &str = "[workspace.metadata.xtask.coverage.python]";
-/// What every environment gets besides the crate's own requirements: pytest, and a maturin that
-/// can skip the manylinux audit (`--auditwheel`, maturin 1.8), which a wheel that never leaves
-/// this directory does not need and which takes a second on a debug build.
+/// What every environment gets besides the crate's own requirements: pytest, and a maturin that can
+/// skip the manylinux audit (`--auditwheel`, 1.8): a second on a debug build, for a wheel that stays here.
 const PYTEST: &str = "pytest";
 const MATURIN: &str = "maturin>=1.8";
 /// The record, in each environment, of what it was made from: a changed one is made again.
@@ -100,7 +95,6 @@ pub(super) struct Suite {
     /// Paths for pytest; none when pytest's own configuration says what to collect.
     tests: Vec<String>,
     pytest_args: Vec<String>,
-    /// How long pytest may run.
     pub(super) timeout: Duration,
     /// What its environment holds: maturin (as the build system asks), pytest, the module's own
     /// dependencies and its test extras.
@@ -122,12 +116,10 @@ impl Layout {
             |file: &str, header: &str| std::fs::read_to_string(dir.join(file)).is_ok_and(|t| t.contains(header));
         let pytest_config_file =
             dir.join("pytest.ini").is_file() || section("tox.ini", "[pytest]") || section("setup.cfg", "[tool:pytest]");
-        let test_files = dir.join("tests").read_dir_utf8().is_ok_and(|entries| {
-            entries.filter_map(Result::ok).any(|entry| {
-                let name = entry.file_name();
-                name.ends_with(".py") && (name.starts_with("test_") || name.ends_with("_test.py"))
-            })
-        });
+        let test_file = |file: &Utf8PathBuf| {
+            file.file_name().is_some_and(|name| name.starts_with("test_") || name.ends_with("_test.py"))
+        };
+        let test_files = files_with_extension(&dir.join("tests"), "py").unwrap_or_default().iter().any(test_file);
         Layout { pytest_config_file, test_files }
     }
 }
@@ -144,12 +136,8 @@ impl Suite {
         let dir = dir.as_path();
         let suite = Suite::from_files(package, dir, pyproject.as_deref(), &Layout::read(dir), settings)
             .with_context(|| format!("in {path}"))?;
-        if let Some(suite) = &suite {
-            for test in &suite.tests {
-                if !dir.join(test).exists() {
-                    bail!("{SETTINGS} {package}: the test path `{test}` does not exist in {dir}");
-                }
-            }
+        if let Some(test) = suite.iter().flat_map(|suite| &suite.tests).find(|test| !dir.join(test).exists()) {
+            bail!("{SETTINGS} {package}: the test path `{test}` does not exist in {dir}");
         }
         Ok(suite)
     }
@@ -169,36 +157,30 @@ impl Suite {
         };
         let Some(pyproject) = pyproject else { return named("it has no pyproject.toml") };
         let doc: DocumentMut = pyproject.parse().context("pyproject.toml is not valid TOML")?;
-        if doc.get("build-system").and_then(|table| table.get("build-backend")).and_then(Item::as_str)
-            != Some("maturin")
-        {
+        let at = |path: &[&str]| path.iter().try_fold(doc.as_item(), |item, key| item.get(key));
+        if at(&["build-system", "build-backend"]).and_then(Item::as_str) != Some("maturin") {
             return named("its pyproject.toml does not build with maturin (build-backend = \"maturin\")");
         }
-        let pytest_config = layout.pytest_config_file
-            || doc.get("tool").and_then(|tool| tool.get("pytest")).is_some_and(|pytest| !pytest.is_none());
+        let pytest_config =
+            layout.pytest_config_file || at(&["tool", "pytest"]).is_some_and(|pytest| !pytest.is_none());
         let tests = match settings.and_then(|settings| settings.tests.clone()) {
             Some(tests) => tests,
             None if pytest_config => Vec::new(),
             None if layout.test_files => vec!["tests".to_owned()],
             None => return Ok(None),
         };
-        let array = |item: Option<&Item>| -> Vec<String> {
-            let values = item.and_then(Item::as_array).into_iter().flatten();
+        let strings_at = |path: &[&str]| -> Vec<String> {
+            let values = at(path).and_then(Item::as_array).into_iter().flatten();
             values.filter_map(|value| value.as_str().map(str::to_owned)).collect()
         };
-        let mut requirements = array(doc.get("build-system").and_then(|table| table.get("requires")));
+        let mut requirements = strings_at(&["build-system", "requires"]);
         requirements.extend([MATURIN.to_owned(), PYTEST.to_owned()]);
-        let project = doc.get("project");
-        requirements.extend(array(project.and_then(|project| project.get("dependencies"))));
+        requirements.extend(strings_at(&["project", "dependencies"]));
         for group in TEST_GROUPS {
-            let extra =
-                project.and_then(|project| project.get("optional-dependencies")).and_then(|extras| extras.get(group));
-            requirements.extend(array(extra));
-            requirements.extend(array(doc.get("dependency-groups").and_then(|groups| groups.get(group))));
+            requirements.extend(strings_at(&["project", "optional-dependencies", group]));
+            requirements.extend(strings_at(&["dependency-groups", group]));
         }
-        if let Some(settings) = settings {
-            requirements.extend(settings.requirements.iter().cloned());
-        }
+        requirements.extend(settings.into_iter().flat_map(|settings| settings.requirements.iter().cloned()));
         // pip would take one of these as an option (`--target DIR`, `-r FILE`, `--index-url`):
         // it could install outside the environment or from elsewhere.
         if let Some(option) = requirements.iter().find(|requirement| requirement.trim_start().starts_with('-')) {
@@ -207,12 +189,8 @@ impl Suite {
                  requirement: remove it (pip's own settings belong in pip.conf or PIP_* variables)"
             );
         }
-        let mut seen = Vec::new();
-        requirements.retain(|requirement| {
-            let new = !seen.contains(requirement);
-            seen.push(requirement.clone());
-            new
-        });
+        let mut seen = std::collections::HashSet::new();
+        requirements.retain(|requirement| seen.insert(requirement.clone()));
         Ok(Some(Suite {
             package: package.to_owned(),
             dir: dir.to_owned(),
@@ -225,10 +203,7 @@ impl Suite {
 
     /// What pytest is told to collect, relative to the crate, for messages.
     pub(super) fn collected(&self) -> String {
-        match self.tests.as_slice() {
-            [] => "as its pytest configuration says".to_owned(),
-            tests => tests.join(" "),
-        }
+        if self.tests.is_empty() { "as its pytest configuration says".to_owned() } else { self.tests.join(" ") }
     }
 }
 

@@ -13,10 +13,9 @@ use xshell::Shell;
 
 use super::{
     artifacts, browser, changes,
-    outputs::Dirs,
     patch::{self, Patch},
     plan::Plan,
-    python_tests::{self, Outcome, Place},
+    python_tests::{self, Outcome, Place, Suite},
     summary::{self, Minimums, Summary},
 };
 use crate::secrets::{errln, out, outln};
@@ -53,14 +52,12 @@ impl PatchGate {
     }
 }
 
-/// The minimums to check after the run.
 pub(super) struct Gates {
     pub(super) total: Minimums,
     pub(super) crates: Vec<(String, Minimums)>,
     pub(super) patch: Option<PatchGate>,
 }
 
-/// A test run's outcome.
 pub(super) struct Measured {
     pub(super) summary: Summary,
     /// Whether a Rust or a Python test failed.
@@ -73,17 +70,14 @@ impl Plan {
     /// plain `cargo llvm-cov` reports as "no object files found".
     pub(super) fn measure(&self, sh: &Shell) -> anyhow::Result<Measured> {
         let summary_file = self.summary_file();
-        if summary_file.exists() {
-            sh.remove_path(&summary_file)?;
-        }
+        sh.remove_path(&summary_file)?;
         if let Some(format) = self.tested_format() {
             self.prepare_destination(sh, format)?;
         }
-        if let Some(python_tests) = &self.python_tests {
-            // Before the build: a missing venv module or an unreachable index fails in seconds.
-            let commands = self.python_commands(sh, &python_tests.python);
-            for suite in &python_tests.suites {
-                commands.prepare(&Place::new(&self.dirs.cov_target, &suite.package), suite)?;
+        // Before the build: a missing venv module or an unreachable index fails in seconds.
+        if let Some(commands) = self.python_commands(sh) {
+            for (suite, place) in self.python_places() {
+                commands.prepare(&place, suite)?;
             }
             let clean = self.clean(sh);
             errln!("$ {clean}");
@@ -95,8 +89,9 @@ impl Plan {
         let status =
             Command::from(test).stdout(std::io::stderr()).status().context("could not start cargo-llvm-cov")?;
         let python = self.run_python_tests(sh)?;
+        let raw_profiles = || files_with_extension(&self.dirs.cov_target, "profraw").unwrap_or_default();
         let tests_failed = !status.success() || python.iter().any(Outcome::failed);
-        if raw_profiles(&self.dirs.cov_target).is_empty() {
+        if raw_profiles().is_empty() {
             bail!(if tests_failed {
                 "the test run failed before any test wrote coverage data (see cargo's messages above), so there is no report"
             } else {
@@ -104,17 +99,15 @@ impl Plan {
             });
         }
         if tests_failed {
-            errln!(
-                "{}: tests failed; the reports are made from the tests that ran, so the figures are partial",
-                paint(Stream::Stderr, Style::Bad, "warning")
-            );
+            let warning = paint(Stream::Stderr, Style::Bad, "warning");
+            errln!("{warning}: tests failed; the reports are made from the tests that ran, so the figures are partial");
         }
         // Either way the profiles are now merged, which lets `write_reports` run the reports together.
         let json = match summary_file.exists() && !tests_failed {
             true => sh.read_file(&summary_file)?,
             false => self.summary(sh).read()?,
         };
-        for profile in raw_profiles(&self.dirs.cov_target) {
+        for profile in raw_profiles() {
             sh.remove_path(profile)?;
         }
         let json: Value = serde_json::from_str(&json).context("cargo-llvm-cov's JSON summary is not JSON")?;
@@ -125,7 +118,7 @@ impl Plan {
 
     /// Each crate's Python tests against its instrumented module, one after another.
     fn run_python_tests(&self, sh: &Shell) -> anyhow::Result<Vec<Outcome>> {
-        let Some(python_tests) = &self.python_tests else { return Ok(Vec::new()) };
+        let Some(commands) = self.python_commands(sh) else { return Ok(Vec::new()) };
         let show_env = self.show_env(sh);
         let shown = show_env.to_string();
         let output = show_env.quiet().ignore_status().output().with_context(|| format!("could not run `{shown}`"))?;
@@ -133,37 +126,29 @@ impl Plan {
             bail!("`{shown}` failed ({}): {}", output.status, String::from_utf8_lossy(&output.stderr).trim());
         }
         let build_env = python_tests::parse_show_env(&String::from_utf8_lossy(&output.stdout))?;
-        let commands = self.python_commands(sh, &python_tests.python);
-        let mut outcomes = Vec::new();
-        for suite in &python_tests.suites {
+        let run = |(suite, place): (&Suite, Place)| {
             errln!("{}: Python tests ({}), against the instrumented module", suite.package, suite.collected());
-            let outcome = commands.run(&Place::new(&self.dirs.cov_target, &suite.package), suite, &build_env)?;
+            let outcome = commands.run(&place, suite, &build_env)?;
             errln!("pytest {}", outcome.line());
-            outcomes.push(outcome);
-        }
-        Ok(outcomes)
+            Ok(outcome)
+        };
+        self.python_places().into_iter().map(run).collect()
     }
-}
 
-impl Plan {
     /// Every format at once: after `measure` each `report` only reads the merged profiles, and
     /// writes a file or directory of its own.
     fn write_reports(&self, sh: &Shell, formats: &[Mode]) -> anyhow::Result<()> {
-        let mut reports = Vec::new();
         for format in formats {
             self.prepare_destination(sh, *format)?;
-            reports.push(self.report(sh, *format));
         }
-        reports.extend(self.patch_report(sh));
+        let reports = formats.iter().map(|format| self.report(sh, *format)).chain(self.patch_report(sh));
         let mut running = Vec::new();
         for report in reports {
             errln!("$ {report}");
             let shown = report.to_string();
-            let child = Command::from(report)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .with_context(|| format!("could not start `{shown}`"))?;
+            let mut command = Command::from(report);
+            command.stdout(Stdio::piped()).stderr(Stdio::piped());
+            let child = command.spawn().with_context(|| format!("could not start `{shown}`"))?;
             running.push((shown, child));
         }
         let mut failed = Vec::new();
@@ -190,13 +175,16 @@ pub(super) fn execute(sh: &Shell, plan: &Plan, gates: &Gates, json: bool) -> any
         (Some(gate), Some(lcov)) => Some(gate.measure(&sh.read_file(lcov)?)),
         _ => None,
     };
-    let mut owned: Vec<Utf8PathBuf> =
+    let owned: Vec<Utf8PathBuf> =
         plan.formats.iter().map(|format| plan.dirs.outputs.destination(*format).owned).collect();
-    owned.dedup();
     artifacts::record(&plan.dirs.cov_target, &owned)?;
     let written: Vec<Utf8PathBuf> =
         plan.formats.iter().map(|format| plan.dirs.outputs.destination(*format).shown).collect();
     let shortfalls = summary::shortfalls(&summary, &gates.total, &gates.crates);
+    // Which Python tests ran and how they went, said once after the table.
+    let outcomes: Vec<String> = python.iter().map(Outcome::line).collect();
+    let python_summary = (!python.is_empty())
+        .then(|| format!("Python tests (their coverage is included above): {}", outcomes.join("; ")));
 
     if json {
         let mut figures = summary.to_json();
@@ -204,36 +192,30 @@ pub(super) fn execute(sh: &Shell, plan: &Plan, gates: &Gates, json: bool) -> any
         figures["tests_failed"] = tests_failed.into();
         figures["python_tests"] = python.iter().map(Outcome::to_json).collect();
         outln!("{figures:#}");
-    } else if plan.formats.contains(&Mode::Text) {
-        // llvm-cov's per-file table, the part of the text report people read in a terminal (and
-        // that GitLab's coverage regex reads).
-        let index = sh.read_file(plan.dirs.outputs.destination(Mode::Text).shown)?;
-        outln!("{}\n", index.split("\n\n").next().unwrap_or_default().trim_end());
-    }
-    if !json {
+    } else {
+        if plan.formats.contains(&Mode::Text) {
+            // llvm-cov's per-file table, the part of the text report people read in a terminal (and
+            // that GitLab's coverage regex reads).
+            let index = sh.read_file(plan.dirs.outputs.destination(Mode::Text).shown)?;
+            outln!("{}\n", index.split("\n\n").next().unwrap_or_default().trim_end());
+        }
         out!("{}", summary.table());
         if let Some(patch) = &patch {
             out!("\n{}", patch.text());
         }
-        if !python.is_empty() {
-            outln!("\n{}", python_summary(&python));
+        if let Some(python_summary) = &python_summary {
+            outln!("\n{python_summary}");
         }
     }
 
-    let mut problems = Vec::new();
-    if tests_failed {
-        problems.push(
-            "tests failed, so the coverage figures are partial (the reports were written from the tests that ran)"
-                .to_owned(),
-        );
-    }
+    let partial =
+        "tests failed, so the coverage figures are partial (the reports were written from the tests that ran)";
+    let mut problems: Vec<String> = tests_failed.then(|| partial.to_owned()).into_iter().collect();
     problems.extend(shortfalls);
     let minimum = gates.patch.as_ref().and_then(|gate| gate.minimum);
     problems.extend(patch.as_ref().zip(minimum).and_then(|(patch, minimum)| patch.shortfall(minimum)));
     let mut notes: Vec<String> = patch.iter().map(Patch::markdown).collect();
-    if !python.is_empty() {
-        notes.push(python_summary(&python));
-    }
+    notes.extend(python_summary);
     notes.extend(problems.iter().map(|problem| format!("**Failed:** {problem}")));
     crate::output::append_step_summary(sh, &summary.markdown(&notes))?;
 
@@ -254,27 +236,8 @@ pub(super) fn execute(sh: &Shell, plan: &Plan, gates: &Gates, json: bool) -> any
     }
 }
 
-/// Which Python tests ran and how they went, said once after the table.
-fn python_summary(outcomes: &[Outcome]) -> String {
-    let lines: Vec<String> = outcomes.iter().map(Outcome::line).collect();
-    format!("Python tests (their coverage is included above): {}", lines.join("; "))
-}
-
-/// The `*.profraw` files the test run left in the coverage build directory.
-fn raw_profiles(cov_target: &Utf8Path) -> Vec<Utf8PathBuf> {
-    let Ok(entries) = cov_target.read_dir_utf8() else { return Vec::new() };
-    entries
-        .filter_map(Result::ok)
-        .filter(|entry| entry.path().extension() == Some("profraw"))
-        .map(|entry| entry.into_path())
-        .collect()
-}
-
-/// `--clean`: removes what coverage wrote, after saying what; `--dry-run` only says it.
-pub(super) fn remove_artifacts(dirs: &Dirs, dry_run: bool) -> anyhow::Result<()> {
-    // The coverage build must be the workspace's own: never a shared directory.
-    if !dirs.cov_target.starts_with(&dirs.root) {
-        bail!("refusing to remove {}: it is outside the workspace {}", dirs.cov_target, dirs.root);
-    }
-    artifacts::remove(&dirs.cov_target, &dirs.reports(), dry_run)
+/// The entries of `dir` whose names end in `.<extension>`: the test run's `*.profraw`, maturin's wheels.
+pub(super) fn files_with_extension(dir: &Utf8Path, extension: &str) -> std::io::Result<Vec<Utf8PathBuf>> {
+    let entries = dir.read_dir_utf8()?.filter_map(Result::ok);
+    Ok(entries.map(|entry| entry.into_path()).filter(|path| path.extension() == Some(extension)).collect())
 }

@@ -1,7 +1,7 @@
 //! Which members a coverage run measures, and `[workspace.metadata.xtask.coverage]`: the
 //! exclusions and the minimums.
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 use serde_json::{Map, Value};
 
 use super::{
@@ -28,17 +28,19 @@ impl Settings {
         let mut parsed = Settings::default();
         let Some(table) = settings.get("coverage") else { return Ok(parsed) };
         let table = table.as_object().with_context(|| format!("{SETTINGS} must be a table, not {table}"))?;
-        let member = |name: &str, key: &str| {
-            if members.iter().any(|member| member.name == name) {
-                Ok(name.to_owned())
-            } else {
-                bail!(
-                    "`{key}` in {SETTINGS} names `{name}`, which is not a workspace member; {}",
-                    members_list(members)
-                )
-            }
+        let member = |name: &str, key: &str| match members.iter().any(|member| member.name == name) {
+            true => Ok(name.to_owned()),
+            false => Err(anyhow!(
+                "`{key}` in {SETTINGS} names `{name}`, which is not a workspace member; {}",
+                members_list(members)
+            )),
         };
         for (key, value) in table {
+            let crate_table = || {
+                value
+                    .as_object()
+                    .with_context(|| format!("`{key}` in {SETTINGS} must be a table of crate names, not {value}"))
+            };
             match key.as_str() {
                 "exclude" | "fast-exclude" => {
                     let names = value
@@ -53,25 +55,19 @@ impl Settings {
                     }
                 }
                 "crates" => {
-                    let crates = value.as_object().with_context(|| {
-                        format!("`crates` in {SETTINGS} must be a table of crate names, not {value}")
-                    })?;
-                    for (name, minimums) in crates {
+                    for (name, minimums) in crate_table()? {
                         let name = member(name, key)?;
                         let minimums = Minimums::from_table(minimums, &format!("{SETTINGS} crates.{name}"))?;
                         parsed.crates.push((name, minimums));
                     }
                 }
                 "python" => {
-                    let crates = value.as_object().with_context(|| {
-                        format!("`python` in {SETTINGS} must be a table of crate names, not {value}")
-                    })?;
-                    for (name, settings) in python_tests::settings(crates)? {
+                    for (name, settings) in python_tests::settings(crate_table()?)? {
                         parsed.python.push((member(&name, key)?, settings));
                     }
                 }
-                _ => match Metric::ALL.iter().find(|metric| *key == format!("fail-under-{}", metric.name())) {
-                    Some(metric) => parsed.total.set(*metric, percentage(value, &format!("`{key}` in {SETTINGS}"))?),
+                _ => match minimum_of(key) {
+                    Some(metric) => parsed.total.set(metric, percentage(value, &format!("`{key}` in {SETTINGS}"))?),
                     None => bail!(
                         "unknown key `{key}` in {SETTINGS}; the keys are exclude, fast-exclude, fail-under-lines, \
                          fail-under-functions, fail-under-regions, crates and python"
@@ -91,32 +87,28 @@ impl Minimums {
             .with_context(|| format!("{what} must be a table such as {{ fail-under-lines = 80 }}, not {value}"))?;
         let mut minimums = Minimums::default();
         for (key, value) in table {
-            let metric = Metric::ALL
-                .iter()
-                .find(|metric| *key == format!("fail-under-{}", metric.name()))
-                .with_context(|| format!("unknown key `{key}` in {what}; the keys are fail-under-lines, fail-under-functions and fail-under-regions"))?;
-            minimums.set(*metric, percentage(value, &format!("`{key}` in {what}"))?);
+            let metric = minimum_of(key).with_context(|| {
+                format!("unknown key `{key}` in {what}; the keys are fail-under-lines, fail-under-functions and fail-under-regions")
+            })?;
+            minimums.set(metric, percentage(value, &format!("`{key}` in {what}"))?);
         }
         Ok(minimums)
     }
 
     /// These minimums, with each one given in `flags` taking precedence.
     pub(super) fn overridden_by(&self, flags: &Minimums) -> Minimums {
-        let mut merged = *self;
-        for metric in Metric::ALL {
-            if let Some(minimum) = flags.get(metric) {
-                merged.set(metric, minimum);
-            }
-        }
-        merged
+        Minimums(std::array::from_fn(|metric| flags.0[metric].or(self.0[metric])))
     }
 }
 
+/// The metric a `fail-under-<metric>` key sets.
+fn minimum_of(key: &str) -> Option<Metric> {
+    Metric::ALL.into_iter().find(|metric| key == format!("fail-under-{}", metric.name()))
+}
+
 fn percentage(value: &Value, what: &str) -> anyhow::Result<f64> {
-    match value.as_f64() {
-        Some(percent) if (0.0..=100.0).contains(&percent) => Ok(percent),
-        _ => bail!("{what} must be a percentage from 0 to 100, not {value}"),
-    }
+    let percent = value.as_f64().filter(|percent| (0.0..=100.0).contains(percent));
+    percent.with_context(|| format!("{what} must be a percentage from 0 to 100, not {value}"))
 }
 
 pub(super) fn members_list(members: &[Member]) -> String {
@@ -140,14 +132,12 @@ pub(super) fn select(
     settings: &Settings,
 ) -> Result<Selection, UsageError> {
     let names = |values: &[String], flag: &str| -> Result<Vec<String>, UsageError> {
-        let mut names = Vec::new();
-        for name in values.iter().flat_map(|value| value.split(',')).map(str::trim).filter(|name| !name.is_empty()) {
-            if !members.iter().any(|member| member.name == name) {
-                return Err(UsageError(format!("unknown package `{name}` in {flag}; {}", members_list(members))));
-            }
-            names.push(name.to_owned());
-        }
-        Ok(names)
+        let names = values.iter().flat_map(|value| value.split(',')).map(str::trim).filter(|name| !name.is_empty());
+        let known = |name: &str| match members.iter().any(|member| member.name == name) {
+            true => Ok(name.to_owned()),
+            false => Err(UsageError(format!("unknown package `{name}` in {flag}; {}", members_list(members)))),
+        };
+        names.map(known).collect()
     };
     let packages = names(packages, "--package")?;
     let excluded = names(excluded, "--exclude")?;

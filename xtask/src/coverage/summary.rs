@@ -3,8 +3,6 @@
 //! llvm-cov reports files; people think in crates. Each file is given to the member whose
 //! manifest directory holds it (the deepest one, for nested members).
 
-use std::fmt::Write;
-
 use anyhow::Context;
 use camino::Utf8Path;
 use serde_json::{Value, json};
@@ -23,16 +21,10 @@ impl Metric {
     pub(crate) const ALL: [Metric; 4] = [Metric::Lines, Metric::Functions, Metric::Regions, Metric::Branches];
 
     pub(crate) fn name(self) -> &'static str {
-        match self {
-            Metric::Lines => "lines",
-            Metric::Functions => "functions",
-            Metric::Regions => "regions",
-            Metric::Branches => "branches",
-        }
+        ["lines", "functions", "regions", "branches"][self as usize]
     }
 }
 
-/// Covered out of total for one metric.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Count {
     pub(crate) covered: u64,
@@ -45,16 +37,8 @@ impl Count {
         (self.total > 0).then(|| self.covered as f64 * 100.0 / self.total as f64)
     }
 
-    fn add(&mut self, other: Count) {
-        self.covered += other.covered;
-        self.total += other.total;
-    }
-
     fn cell(self) -> String {
-        match self.percent() {
-            Some(percent) => format!("{}/{} {percent:.2}%", self.covered, self.total),
-            None => "-".to_owned(),
-        }
+        self.percent().map_or("-".to_owned(), |percent| format!("{}/{} {percent:.2}%", self.covered, self.total))
     }
 }
 
@@ -87,7 +71,7 @@ impl Figures {
 
     fn add(&mut self, other: &Figures) {
         for (mine, theirs) in self.0.iter_mut().zip(other.0) {
-            mine.add(theirs);
+            (mine.covered, mine.total) = (mine.covered + theirs.covered, mine.total + theirs.total);
         }
     }
 }
@@ -114,13 +98,8 @@ impl Summary {
             let name =
                 file.get("filename").and_then(Value::as_str).context("a file in the coverage JSON has no name")?;
             let figures = Figures::from_json(&file["summary"])?;
-            let owner = crates
-                .iter()
-                .enumerate()
-                .filter(|(_, (_, dir))| Utf8Path::new(name).starts_with(dir))
-                .max_by_key(|(_, (_, dir))| dir.components().count());
-            match owner {
-                Some((index, _)) => by_crate[index].1.add(&figures),
+            match deepest_holder(crates.iter().map(|(_, dir)| *dir), name.as_ref()) {
+                Some(index) => by_crate[index].1.add(&figures),
                 None => elsewhere.get_or_insert_with(Figures::default).add(&figures),
             }
         }
@@ -128,33 +107,31 @@ impl Summary {
         Ok(Summary { crates: by_crate, elsewhere, total })
     }
 
-    fn rows(&self) -> Vec<(&str, &Figures)> {
-        let mut rows: Vec<(&str, &Figures)> =
-            self.crates.iter().map(|(name, figures)| (name.as_str(), figures)).collect();
-        rows.extend(self.elsewhere.as_ref().map(|figures| ("(other files)", figures)));
-        rows
-    }
-
     /// The metrics the tables show: branches only when the build counted some.
     fn shown(&self) -> &'static [Metric] {
-        match self.total.get(Metric::Branches).total {
-            0 => &Metric::ALL[..3],
-            _ => &Metric::ALL,
-        }
+        if self.total.get(Metric::Branches).total == 0 { &Metric::ALL[..3] } else { &Metric::ALL }
+    }
+
+    /// The cells of both tables: the header, a row per crate (its name as `name` shows it), one for
+    /// the other files, and the total.
+    fn grid(&self, name: impl Fn(&str) -> String, total: &str) -> Vec<Vec<String>> {
+        let shown = self.shown();
+        let row = |name: String, figures: &Figures| {
+            std::iter::once(name).chain(shown.iter().map(|metric| figures.get(*metric).cell())).collect()
+        };
+        let mut rows =
+            vec![std::iter::once("crate").chain(shown.iter().map(|metric| metric.name())).map(Into::into).collect()];
+        rows.extend(self.crates.iter().map(|(crate_name, figures)| row(name(crate_name), figures)));
+        rows.extend(self.elsewhere.as_ref().map(|figures| row(name("(other files)"), figures)));
+        rows.push(row(total.to_owned(), &self.total));
+        rows
     }
 
     /// The table for the terminal: a row per crate, then the total.
     pub(crate) fn table(&self) -> String {
-        let shown = self.shown();
-        let mut rows: Vec<Vec<String>> =
-            vec![std::iter::once("crate").chain(shown.iter().map(|metric| metric.name())).map(Into::into).collect()];
-        let cells = |name: &str, figures: &Figures| {
-            std::iter::once(name.to_owned()).chain(shown.iter().map(|metric| figures.get(*metric).cell())).collect()
-        };
-        rows.extend(self.rows().into_iter().map(|(name, figures)| cells(name, figures)));
-        rows.push(cells("total", &self.total));
+        let rows = self.grid(str::to_owned, "total");
         let widths: Vec<usize> =
-            (0..=shown.len()).map(|column| rows.iter().map(|row| row[column].len()).max().unwrap_or(0)).collect();
+            (0..rows[0].len()).map(|column| rows.iter().map(|row| row[column].len()).max().unwrap_or(0)).collect();
         let mut out = String::new();
         for row in &rows {
             let mut line = format!("{:<w$}", row[0], w = widths[0]);
@@ -169,16 +146,12 @@ impl Summary {
 
     /// `--json`: each crate's figures, the other files' and the total.
     pub(crate) fn to_json(&self) -> Value {
-        let figures = |figures: &Figures| {
-            let mut object = serde_json::Map::new();
-            for &metric in self.shown() {
-                let count = figures.get(metric);
-                object.insert(
-                    metric.name().to_owned(),
-                    json!({"covered": count.covered, "count": count.total, "percent": count.percent()}),
-                );
-            }
-            Value::Object(object)
+        let figures = |figures: &Figures| -> Value {
+            let counts = self.shown().iter().map(|metric| (metric.name().to_owned(), figures.get(*metric)));
+            let object = counts.map(|(name, count)| {
+                (name, json!({"covered": count.covered, "count": count.total, "percent": count.percent()}))
+            });
+            Value::Object(object.collect())
         };
         json!({
             "crates": self.crates.iter().map(|(name, crate_figures)| {
@@ -193,28 +166,23 @@ impl Summary {
 
     /// The same table in GitHub markdown, for `$GITHUB_STEP_SUMMARY`, followed by `notes`.
     pub(crate) fn markdown(&self, notes: &[String]) -> String {
-        let shown = self.shown();
-        let mut out = String::from("### Coverage\n\n| crate |");
-        for metric in shown {
-            let _ = write!(out, " {} |", metric.name());
+        let rows = self.grid(|name| format!("`{name}`"), "**total**");
+        let mut out =
+            format!("### Coverage\n\n| {} |\n|---|{}\n", rows[0].join(" | "), "---:|".repeat(rows[0].len() - 1));
+        for row in &rows[1..] {
+            out += &format!("| {} |\n", row.join(" | "));
         }
-        out += &format!("\n|---|{}\n", "---:|".repeat(shown.len()));
-        let mut row = |name: &str, figures: &Figures| {
-            let _ = write!(out, "| {name} |");
-            for metric in shown {
-                let _ = write!(out, " {} |", figures.get(*metric).cell());
-            }
-            out += "\n";
-        };
-        for (name, figures) in self.rows() {
-            row(&format!("`{name}`"), figures);
-        }
-        row("**total**", &self.total);
         for note in notes {
-            let _ = write!(out, "\n{note}\n");
+            out += &format!("\n{note}\n");
         }
         out
     }
+}
+
+/// Which of `dirs` holds `file`, the deepest one for nested members.
+pub(super) fn deepest_holder<'a>(dirs: impl Iterator<Item = &'a Utf8Path>, file: &Utf8Path) -> Option<usize> {
+    let holders = dirs.enumerate().filter(|(_, dir)| file.starts_with(dir));
+    holders.max_by_key(|(_, dir)| dir.components().count()).map(|(index, _)| index)
 }
 
 /// Minimum percentages; `None` is no minimum.
@@ -234,30 +202,25 @@ impl Minimums {
 /// One message per figure below its minimum: the workspace total first, then each crate.
 pub(crate) fn shortfalls(summary: &Summary, total: &Minimums, per_crate: &[(String, Minimums)]) -> Vec<String> {
     let mut found = Vec::new();
-    let mut check = |whose: &str, figures: Option<&Figures>, minimums: &Minimums| {
+    let mut check = |whose: &str, figures: &Figures, minimums: &Minimums| {
         for metric in Metric::ALL {
             let Some(minimum) = minimums.get(metric) else { continue };
-            let count = figures.map(|figures| figures.get(metric)).unwrap_or_default();
+            let (name, count @ Count { covered, total: counted }) = (metric.name(), figures.get(metric));
             match count.percent() {
                 Some(percent) if percent >= minimum => {}
                 Some(percent) => found.push(format!(
-                    "{whose}: {} coverage {percent:.2}% ({}/{}) is below the minimum {minimum}%",
-                    metric.name(),
-                    count.covered,
-                    count.total
+                    "{whose}: {name} coverage {percent:.2}% ({covered}/{counted}) is below the minimum {minimum}%"
                 )),
-                None => found.push(format!(
-                    "{whose}: no {} were measured, so the minimum {minimum}% cannot be met",
-                    metric.name()
-                )),
+                None => {
+                    found.push(format!("{whose}: no {name} were measured, so the minimum {minimum}% cannot be met"))
+                }
             }
         }
     };
-    check("total", Some(&summary.total), total);
+    check("total", &summary.total, total);
     for (name, minimums) in per_crate {
-        let figures = summary.crates.iter().find(|(crate_name, _)| crate_name == name).map(|(_, figures)| figures);
         // A crate that was not measured this time (left out by -p or coverage-fast) has no figures to check.
-        if figures.is_some() {
+        if let Some((_, figures)) = summary.crates.iter().find(|(crate_name, _)| crate_name == name) {
             check(&format!("crate `{name}`"), figures, minimums);
         }
     }

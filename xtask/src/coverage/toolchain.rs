@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use camino::Utf8PathBuf;
 use xshell::Shell;
 
-use super::{NIGHTLY_INSTALL, outputs::Dirs};
+use super::{NIGHTLY_INSTALL, outputs::Dirs, plan};
 use crate::secrets::errln;
 use crate::{
     child::{self, Env},
@@ -28,24 +28,20 @@ impl Toolchain {
     /// `needs_nightly`: the flag that needs a nightly toolchain (`--doctests`, `--branch`), if any.
     fn for_run(sh: &Shell, needs_nightly: Option<&str>) -> anyhow::Result<Toolchain> {
         let cargo = sh.var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let Some(flag) = needs_nightly else {
-            return Ok(Toolchain { cargo, nightly: None });
-        };
+        let Some(flag) = needs_nightly else { return Ok(Toolchain { cargo, nightly: None }) };
         let version =
             child::command(sh, tools::rustc(sh)).arg("-V").quiet().read().context("could not run `rustc -V`")?;
         if version.contains("-nightly") {
             return Ok(Toolchain { cargo, nightly: None });
         }
-        match installed_nightly(sh) {
-            Some(nightly) => {
-                errln!("{flag}: the active toolchain is {}; using the nightly one", version.trim());
-                Ok(Toolchain { cargo, nightly: Some(nightly) })
-            }
-            None => bail!(
+        let Some(nightly) = installed_nightly(sh) else {
+            bail!(
                 "{flag} needs a nightly toolchain (the active one is {}) and none is installed; install one with: {NIGHTLY_INSTALL}",
                 version.trim()
-            ),
-        }
+            )
+        };
+        errln!("{flag}: the active toolchain is {}; using the nightly one", version.trim());
+        Ok(Toolchain { cargo, nightly: Some(nightly) })
     }
 
     /// The compiler cargo-llvm-cov uses, whose llvm-tools must read its profiles: `RUSTC`, else
@@ -91,16 +87,11 @@ pub(super) fn child_env(dirs: &Dirs, toolchain: &Toolchain, no_sccache: bool) ->
     if no_sccache { env.set("RUSTC_WRAPPER", "") } else { env }
 }
 
-/// The coverage run's own `CARGO_*` variables: those `child_env` sets, and cargo-llvm-cov's
-/// (`CARGO_LLVM_COV`, and `CARGO_BUILD_BUILD_DIR` when a build directory is configured).
-const COVERAGE_VARS: [&str; 6] = [
-    "CARGO_TARGET_DIR",
-    "CARGO_LLVM_COV_TARGET_DIR",
-    "CARGO_LLVM_COV_BUILD_DIR",
-    "CARGO_LLVM_COV_SETUP",
-    "CARGO_LLVM_COV",
-    "CARGO_BUILD_BUILD_DIR",
-];
+/// The coverage run's own `CARGO_*` variables: those `child_env` sets, ...
+const CHILD_VARS: [&str; 4] =
+    ["CARGO_TARGET_DIR", "CARGO_LLVM_COV_TARGET_DIR", "CARGO_LLVM_COV_BUILD_DIR", "CARGO_LLVM_COV_SETUP"];
+/// ... and cargo-llvm-cov's (`CARGO_BUILD_BUILD_DIR` when a build directory is configured).
+const LLVM_COV_VARS: [&str; 2] = ["CARGO_LLVM_COV", "CARGO_BUILD_BUILD_DIR"];
 
 /// The rustc wrapper cargo-llvm-cov will chain, as far as sccache goes.
 #[derive(Debug, Clone, PartialEq)]
@@ -113,10 +104,9 @@ pub(super) enum Wrapper {
     Xtask,
 }
 
-/// What puts the xtask in front of sccache, so that the compilations cargo-llvm-cov does not
-/// instrument (the dependencies, whose figures are not measured) get `user_vars`, the user's
-/// values of the coverage run's own variables: sccache hashes every `CARGO_*` variable, and with
-/// the run's values they could never hit what `cargo build` or `cargo test` cached.
+/// What puts the xtask in front of sccache, so that the dependencies (not instrumented) get
+/// `user_vars`, the user's values of the run's own variables: sccache hashes every `CARGO_*`
+/// variable, and with the run's values they could never hit what `cargo build` or `cargo test` cached.
 pub(super) fn dependency_env(wrapper: &Wrapper, xtask: &OsString, user_vars: &BTreeMap<&str, Option<String>>) -> Env {
     let dependency_env =
         Env::default().set(rustc_wrapper::DEPENDENCY_ENV_VAR, rustc_wrapper::dependency_env(user_vars));
@@ -139,7 +129,7 @@ pub(super) struct Tools {
     /// front of sccache.
     pub(super) xtask: OsString,
     pub(super) wrapper: Wrapper,
-    /// The user's values of `COVERAGE_VARS`.
+    /// The user's values of `CHILD_VARS` and `LLVM_COV_VARS`.
     pub(super) user_vars: BTreeMap<&'static str, Option<String>>,
 }
 
@@ -149,9 +139,7 @@ impl Tools {
         if flags.nextest {
             tools::CARGO_NEXTEST.find(sh)?;
         }
-        let needs_nightly = [("--doctests", flags.doctests), ("--branch", flags.branch)]
-            .into_iter()
-            .find_map(|(flag, given)| given.then_some(flag));
+        let needs_nightly = plan::given(&[("--doctests", flags.doctests), ("--branch", flags.branch)]).next();
         let toolchain = Toolchain::for_run(sh, needs_nightly)?;
         // Found once here and passed on, which saves each cargo-llvm-cov child the same rustc call.
         let install = if toolchain.nightly.is_some() { NIGHTLY_INSTALL } else { tools::LLVM_COV.install };
@@ -162,7 +150,7 @@ impl Tools {
             (None, Some((path, variable))) => Wrapper::Sccache { path, variable },
             (None, None) => Wrapper::Other,
         };
-        let user_vars = COVERAGE_VARS.into_iter().map(|name| (name, sh.var(name).ok())).collect();
+        let user_vars = CHILD_VARS.into_iter().chain(LLVM_COV_VARS).map(|name| (name, sh.var(name).ok())).collect();
         Ok(Tools { cargo_llvm_cov, toolchain, llvm_cov, llvm_profdata, xtask, wrapper, user_vars })
     }
 }

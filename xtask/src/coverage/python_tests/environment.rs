@@ -12,7 +12,7 @@ use super::{SETTINGS, STAMP, Suite, venv_program};
 use crate::secrets::errln;
 use crate::{
     child::{self, Env},
-    coverage::python::Python,
+    coverage::{python::Python, run::files_with_extension},
 };
 
 /// The files of one suite's run, all under the coverage build directory.
@@ -32,17 +32,15 @@ impl Place {
         Place { venv: dir.join("venv"), wheels: dir.join("wheels"), junit: dir.join("pytest.xml"), dirs: [root, dir] }
     }
 
-    /// Before anything in it is emptied or removed (venv's `--clear`, old wheels): none of these
-    /// directories may be a link or anything but a directory, so that what is removed is always
-    /// what the run made here, never what a link points to.
+    /// Before anything in it is emptied or removed (venv's `--clear`, old wheels): each directory
+    /// must be one, not a link, so that what is removed is never what a link points to.
     pub(super) fn check(&self) -> anyhow::Result<()> {
         for dir in self.dirs.iter().chain([&self.venv, &self.wheels]) {
-            match dir.symlink_metadata() {
-                Ok(metadata) if !metadata.is_dir() => bail!(
-                    "{dir} is {}, not a directory the coverage run made; move it away",
-                    if metadata.is_symlink() { "a link" } else { "a file" }
-                ),
-                _ => {}
+            if let Ok(metadata) = dir.symlink_metadata()
+                && !metadata.is_dir()
+            {
+                let what = if metadata.is_symlink() { "a link" } else { "a file" };
+                bail!("{dir} is {what}, not a directory the coverage run made; move it away");
             }
         }
         Ok(())
@@ -55,11 +53,8 @@ impl Place {
 
 /// What an environment is made from, as its stamp says it: a change in any line remakes it.
 pub(in crate::coverage) fn stamp(python: &Python, requirements: &[String]) -> String {
-    let mut text = format!("interpreter: {}\nversion: {}\n", python.executable, python.version);
-    for requirement in requirements {
-        text += &format!("requirement: {requirement}\n");
-    }
-    text
+    let requirements: String = requirements.iter().map(|requirement| format!("requirement: {requirement}\n")).collect();
+    format!("interpreter: {}\nversion: {}\n{requirements}", python.executable, python.version)
 }
 
 /// Every command of the Python side of a run, built from the plan: no I/O.
@@ -73,26 +68,17 @@ pub(in crate::coverage) struct Commands<'a> {
 
 /// What the user's environment must not bring into a suite's Python processes: another
 /// environment (`VIRTUAL_ENV`, `PYTHONHOME`), modules found before the installed one
-/// (`PYTHONPATH`, `PYTHONSTARTUP`, the user site), and pip settings that install somewhere else
-/// than the suite's own environment. pip's index, proxy and certificate settings stay.
-const FOREIGN_PYTHON_VARS: [&str; 11] = [
-    "VIRTUAL_ENV",
-    "PYTHONHOME",
-    "PYTHONPATH",
-    "PYTHONSTARTUP",
-    "PYTHONUSERBASE",
-    "PIP_TARGET",
-    "PIP_PREFIX",
-    "PIP_ROOT",
-    "PIP_USER",
-    "PIP_SRC",
-    "PIP_EDITABLE",
-];
+/// (`PYTHONPATH`, `PYTHONSTARTUP`, the user site), ...
+const FOREIGN_PYTHON_VARS: [&str; 5] = ["VIRTUAL_ENV", "PYTHONHOME", "PYTHONPATH", "PYTHONSTARTUP", "PYTHONUSERBASE"];
+/// ... and pip settings that install somewhere else than the suite's own environment. pip's index,
+/// proxy and certificate settings stay.
+const FOREIGN_PIP_VARS: [&str; 6] = ["PIP_TARGET", "PIP_PREFIX", "PIP_ROOT", "PIP_USER", "PIP_SRC", "PIP_EDITABLE"];
 
 impl<'a> Commands<'a> {
-    /// `program` with none of `FOREIGN_PYTHON_VARS`, and no user site on `sys.path`.
+    /// `program` with none of the foreign variables, and no user site on `sys.path`.
     fn python_command(&self, program: impl AsRef<std::path::Path>) -> Cmd<'a> {
-        let env = FOREIGN_PYTHON_VARS.into_iter().fold(Env::default(), Env::remove).set("PYTHONNOUSERSITE", "1");
+        let foreign = FOREIGN_PYTHON_VARS.into_iter().chain(FOREIGN_PIP_VARS);
+        let env = foreign.fold(Env::default(), Env::remove).set("PYTHONNOUSERSITE", "1");
         env.apply(child::command(self.sh, program))
     }
 
@@ -107,19 +93,12 @@ impl<'a> Commands<'a> {
     }
 
     pub(super) fn pip(&self, place: &Place) -> Cmd<'a> {
-        // pip's index, proxy and certificate settings are the user's.
-        self.python_command(place.program("python")).args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-        ])
+        let python = self.python_command(place.program("python"));
+        python.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
     }
 
-    /// The extension module, instrumented: built by cargo-llvm-cov's build environment
-    /// (`build_env`) into the coverage build directory, where `report` finds it. Run in the
-    /// project's directory, where maturin finds the crate as it does when users build there.
+    /// The extension module, instrumented: built with `build_env` (show-env's) into the coverage
+    /// build, where `report` finds it; run in the project's directory, where users build it.
     pub(in crate::coverage) fn build_module(&self, place: &Place, build_env: &Env) -> Cmd<'a> {
         let env = self.env.clone().and(build_env).set("CARGO_TARGET_DIR", self.cov_target);
         env.apply(self.python_command(place.program("maturin")))
@@ -145,9 +124,101 @@ impl<'a> Commands<'a> {
             .args(&suite.tests)
             .args(&suite.pytest_args)
     }
+
+    /// Makes `place`'s environment for `suite` unless the one there was made from the same
+    /// interpreter and requirements; says which, and how long it took.
+    pub(in crate::coverage) fn prepare(&self, place: &Place, suite: &Suite) -> anyhow::Result<()> {
+        let stamp = stamp(self.python, &suite.requirements);
+        place.check()?;
+        let stamp_path = place.venv.join(STAMP);
+        if std::fs::read_to_string(&stamp_path).is_ok_and(|text| text == stamp) {
+            errln!("{}: reusing the Python environment {}", suite.package, place.venv);
+            return Ok(());
+        }
+        // `--clear` empties the directory: only ever one that venv made.
+        let venv = &place.venv;
+        if venv.exists() && !venv.join("pyvenv.cfg").is_file() {
+            bail!(
+                "{venv} is not a Python virtual environment (it has no pyvenv.cfg), so it is not remade; move it away"
+            );
+        }
+        let started = Instant::now();
+        errln!("{}: making the Python environment {} with {}", suite.package, place.venv, self.python.interpreter);
+        let create = self.create_venv(place);
+        let shown = create.to_string();
+        create.quiet().ignore_stdout().run().with_context(|| {
+            format!(
+                "`{shown}` failed: Python's venv module is missing or broken (on Debian and Ubuntu: sudo apt-get \
+                 install python3-venv)"
+            )
+        })?;
+        let install = self.install_requirements(place, suite);
+        errln!("{}: installing {}", suite.package, suite.requirements.join(" "));
+        install.quiet().run().with_context(|| {
+            format!(
+                "{} could not install its Python tests' requirements (pip's messages are above): they come from \
+                 PyPI, or from the index or wheel directory pip's own settings name (PIP_INDEX_URL, \
+                 PIP_FIND_LINKS, pip.conf); `--no-python-tests` measures without them",
+                suite.package
+            )
+        })?;
+        std::fs::write(&stamp_path, stamp).with_context(|| format!("could not write {stamp_path}"))?;
+        errln!("{}: Python environment ready in {:.1} s", suite.package, started.elapsed().as_secs_f64());
+        Ok(())
+    }
+
+    /// Builds the module, installs it and runs pytest: a failure in any step fails the suite,
+    /// not the run, so the other suites and the reports still happen.
+    pub(in crate::coverage) fn run(&self, place: &Place, suite: &Suite, build_env: &Env) -> anyhow::Result<Outcome> {
+        let outcome = |problem: Option<String>, counts| Outcome { package: suite.package.clone(), counts, problem };
+        let failed = |problem: String| Ok(outcome(Some(problem), Counts::default()));
+        place.check()?;
+        // Only `*.whl` files of an earlier build, in the directory maturin writes.
+        for wheel in files_with_extension(&place.wheels, "whl").unwrap_or_default() {
+            if wheel.symlink_metadata().is_ok_and(|metadata| metadata.is_file()) {
+                std::fs::remove_file(&wheel).with_context(|| format!("could not remove {wheel}"))?;
+            }
+        }
+        let project_sh = self.sh.clone();
+        project_sh.change_dir(&suite.dir);
+        let in_project = Commands { sh: &project_sh, ..*self };
+        let build = in_project.build_module(place, build_env);
+        errln!("$ {build}");
+        if let Err(err) = build.run() {
+            return failed(format!("the extension module did not build: {err}"));
+        }
+        let (dir, wheels) = (&place.wheels, files_with_extension(&place.wheels, "whl"));
+        let wheels = wheels.with_context(|| format!("maturin wrote no wheel into {dir}"))?;
+        let [wheel] = wheels.as_slice() else {
+            bail!("expected one wheel from maturin in {dir}, found {}", wheels.len())
+        };
+        self.install_module(place, wheel).quiet().run().context("could not install the module's wheel")?;
+        if place.junit.exists() {
+            std::fs::remove_file(&place.junit).with_context(|| format!("could not remove {}", place.junit))?;
+        }
+        let profile_file = build_env.get("LLVM_PROFILE_FILE").flatten();
+        let profile_file = profile_file.context("`cargo llvm-cov show-env` did not say LLVM_PROFILE_FILE")?;
+        let pytest = in_project.pytest(place, suite, profile_file);
+        errln!("$ {pytest}");
+        let mut child =
+            std::process::Command::from(pytest).stdout(std::io::stderr()).spawn().context("could not start pytest")?;
+        let Some(status) = wait_at_most(&mut child, suite.timeout)? else {
+            let (limit, package) = (suite.timeout.as_secs(), &suite.package);
+            return failed(format!(
+                "pytest did not finish within {limit} s and was stopped (`timeout-seconds` under {SETTINGS}.{package} \
+                 sets the limit)"
+            ));
+        };
+        let counts = std::fs::read_to_string(&place.junit).ok().as_deref().and_then(junit_counts);
+        let problem = match (status.code(), counts) {
+            (Some(0 | 1), Some(_)) => None,
+            (Some(5), _) => Some("pytest collected no tests".to_owned()),
+            _ => Some(format!("pytest stopped ({status}); see its messages above")),
+        };
+        Ok(outcome(problem, counts.unwrap_or_default()))
+    }
 }
 
-/// How one suite's run went.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(in crate::coverage) struct Outcome {
     pub(in crate::coverage) package: String,
@@ -166,25 +237,19 @@ impl Outcome {
     pub(in crate::coverage) fn line(&self) -> String {
         let Counts { passed, failed, errors, skipped } = self.counts;
         let mut parts = vec![format!("{passed} passed")];
-        for (count, what) in [(failed, "failed"), (errors, "errors"), (skipped, "skipped")] {
-            if count > 0 {
-                parts.push(format!("{count} {what}"));
-            }
-        }
-        match &self.problem {
-            Some(problem) => format!("{}: {} ({problem})", self.package, parts.join(", ")),
-            None => format!("{}: {}", self.package, parts.join(", ")),
-        }
+        let others = [(failed, "failed"), (errors, "errors"), (skipped, "skipped")];
+        parts.extend(others.iter().filter(|(count, _)| *count > 0).map(|(count, what)| format!("{count} {what}")));
+        let problem = self.problem.as_ref().map(|problem| format!(" ({problem})")).unwrap_or_default();
+        format!("{}: {}{problem}", self.package, parts.join(", "))
     }
 
     pub(in crate::coverage) fn to_json(&self) -> Value {
-        let Counts { passed, failed, errors, skipped } = self.counts;
         serde_json::json!({
             "crate": self.package,
-            "passed": passed,
-            "failed": failed,
-            "errors": errors,
-            "skipped": skipped,
+            "passed": self.counts.passed,
+            "failed": self.counts.failed,
+            "errors": self.counts.errors,
+            "skipped": self.counts.skipped,
             "problem": self.problem,
         })
     }
@@ -230,11 +295,8 @@ pub(in crate::coverage) fn parse_show_env(text: &str) -> anyhow::Result<Env> {
         let parsed = (|| {
             let (name, value) = line.strip_prefix("$env:")?.split_once('=')?;
             let value = value.strip_prefix('"')?.strip_suffix('"')?;
-            let mut decoded = String::new();
-            for escape in value.split("`u{").skip(1) {
-                let hex = escape.strip_suffix('}')?;
-                decoded.push(char::from_u32(u32::from_str_radix(hex, 16).ok()?)?);
-            }
+            let decode = |escape: &str| char::from_u32(u32::from_str_radix(escape.strip_suffix('}')?, 16).ok()?);
+            let decoded = value.split("`u{").skip(1).map(decode).collect::<Option<String>>()?;
             (value.is_empty() || value.starts_with("`u{")).then_some((name.to_owned(), decoded))
         })();
         let (name, value) =
@@ -242,93 +304,6 @@ pub(in crate::coverage) fn parse_show_env(text: &str) -> anyhow::Result<Env> {
         env = env.set(name, value);
     }
     Ok(env)
-}
-
-impl Commands<'_> {
-    /// Makes `place`'s environment for `suite` unless the one there was made from the same
-    /// interpreter and requirements; says which, and how long it took.
-    pub(in crate::coverage) fn prepare(&self, place: &Place, suite: &Suite) -> anyhow::Result<()> {
-        let stamp = stamp(self.python, &suite.requirements);
-        place.check()?;
-        let stamp_path = place.venv.join(STAMP);
-        if std::fs::read_to_string(&stamp_path).is_ok_and(|text| text == stamp) {
-            errln!("{}: reusing the Python environment {}", suite.package, place.venv);
-            return Ok(());
-        }
-        // `--clear` empties the directory: only ever one that venv made.
-        if place.venv.exists() && !place.venv.join("pyvenv.cfg").is_file() {
-            bail!(
-                "{} is not a Python virtual environment (it has no pyvenv.cfg), so it is not remade; move it away",
-                place.venv
-            );
-        }
-        let started = Instant::now();
-        errln!("{}: making the Python environment {} with {}", suite.package, place.venv, self.python.interpreter);
-        let create = self.create_venv(place);
-        let shown = create.to_string();
-        create.quiet().ignore_stdout().run().with_context(|| {
-            format!(
-                "`{shown}` failed: Python's venv module is missing or broken (on Debian and Ubuntu: sudo apt-get \
-                 install python3-venv)"
-            )
-        })?;
-        let install = self.install_requirements(place, suite);
-        errln!("{}: installing {}", suite.package, suite.requirements.join(" "));
-        install.quiet().run().with_context(|| {
-            format!(
-                "{} could not install its Python tests' requirements (pip's messages are above): they come from \
-                 PyPI, or from the index or wheel directory pip's own settings name (PIP_INDEX_URL, \
-                 PIP_FIND_LINKS, pip.conf); `--no-python-tests` measures without them",
-                suite.package
-            )
-        })?;
-        std::fs::write(&stamp_path, stamp).with_context(|| format!("could not write {stamp_path}"))?;
-        errln!("{}: Python environment ready in {:.1} s", suite.package, started.elapsed().as_secs_f64());
-        Ok(())
-    }
-
-    /// Builds the module, installs it and runs pytest: a failure in any step fails the suite,
-    /// not the run, so the other suites and the reports still happen.
-    pub(in crate::coverage) fn run(&self, place: &Place, suite: &Suite, build_env: &Env) -> anyhow::Result<Outcome> {
-        let outcome = |problem: Option<String>, counts| Outcome { package: suite.package.clone(), counts, problem };
-        place.check()?;
-        remove_wheels(&place.wheels)?;
-        let project_sh = self.sh.clone();
-        project_sh.change_dir(&suite.dir);
-        let in_project = Commands { sh: &project_sh, ..*self };
-        let build = in_project.build_module(place, build_env);
-        errln!("$ {build}");
-        if let Err(err) = build.run() {
-            return Ok(outcome(Some(format!("the extension module did not build: {err}")), Counts::default()));
-        }
-        let wheel = built_wheel(&place.wheels)?;
-        self.install_module(place, &wheel).quiet().run().context("could not install the module's wheel")?;
-        if place.junit.exists() {
-            std::fs::remove_file(&place.junit).with_context(|| format!("could not remove {}", place.junit))?;
-        }
-        let profile_file = build_env.get("LLVM_PROFILE_FILE").flatten();
-        let profile_file = profile_file.context("`cargo llvm-cov show-env` did not say LLVM_PROFILE_FILE")?;
-        let pytest = in_project.pytest(place, suite, profile_file);
-        errln!("$ {pytest}");
-        let mut child =
-            std::process::Command::from(pytest).stdout(std::io::stderr()).spawn().context("could not start pytest")?;
-        let Some(status) = wait_at_most(&mut child, suite.timeout)? else {
-            let problem = format!(
-                "pytest did not finish within {} s and was stopped (`timeout-seconds` under {SETTINGS}.{} sets the \
-                 limit)",
-                suite.timeout.as_secs(),
-                suite.package
-            );
-            return Ok(outcome(Some(problem), Counts::default()));
-        };
-        let counts = std::fs::read_to_string(&place.junit).ok().as_deref().and_then(junit_counts);
-        let problem = match (status.code(), counts) {
-            (Some(0 | 1), Some(_)) => None,
-            (Some(5), _) => Some("pytest collected no tests".to_owned()),
-            _ => Some(format!("pytest stopped ({status}); see its messages above")),
-        };
-        Ok(outcome(problem, counts.unwrap_or_default()))
-    }
 }
 
 /// The child's exit status, or `None` when it ran longer than `limit` and was killed.
@@ -344,29 +319,5 @@ fn wait_at_most(child: &mut std::process::Child, limit: Duration) -> anyhow::Res
             return Ok(None);
         }
         std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// Removes the wheels of an earlier build: only `*.whl` files, in the directory maturin writes.
-pub(super) fn remove_wheels(dir: &Utf8Path) -> anyhow::Result<()> {
-    let Ok(entries) = dir.read_dir_utf8() else { return Ok(()) };
-    for entry in entries.filter_map(Result::ok) {
-        if entry.path().extension() == Some("whl") && entry.file_type().is_ok_and(|kind| kind.is_file()) {
-            std::fs::remove_file(entry.path()).with_context(|| format!("could not remove {}", entry.path()))?;
-        }
-    }
-    Ok(())
-}
-
-pub(super) fn built_wheel(dir: &Utf8Path) -> anyhow::Result<Utf8PathBuf> {
-    let entries = dir.read_dir_utf8().with_context(|| format!("maturin wrote no wheel into {dir}"))?;
-    let wheels: Vec<Utf8PathBuf> = entries
-        .filter_map(Result::ok)
-        .filter(|entry| entry.path().extension() == Some("whl"))
-        .map(|entry| entry.into_path())
-        .collect();
-    match wheels.as_slice() {
-        [wheel] => Ok(wheel.clone()),
-        _ => bail!("expected one wheel from maturin in {dir}, found {}", wheels.len()),
     }
 }
