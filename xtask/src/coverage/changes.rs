@@ -219,16 +219,13 @@ pub(super) fn affected(
     let mut owned: Vec<Vec<&Utf8Path>> = vec![Vec::new(); members.len()];
     // A changed path that holds members is a submodule (git lists it as one path).
     let mut holders: Vec<Option<&Utf8Path>> = vec![None; members.len()];
+    let affects_every = |relative: &Utf8Path| AFFECT_EVERY_MEMBER.iter().any(|name| relative == *name);
+    let mut every = None;
     for file in changed {
         let relative = file.strip_prefix(root).ok();
-        if let Some(relative) = relative.filter(|relative| AFFECT_EVERY_MEMBER.iter().any(|name| relative == *name)) {
-            let why = format!("`{relative}` changed, which affects every member");
-            return Affected {
-                members: members.iter().map(|member| (member.name.clone(), why.clone())).collect(),
-                outside,
-            };
-        }
-        if let Some(index) = deepest_holder(members.iter().map(|member| member.manifest_dir.as_path()), file) {
+        if let Some(relative) = relative.filter(|relative| affects_every(relative)) {
+            every.get_or_insert(relative);
+        } else if let Some(index) = deepest_holder(members.iter().map(|member| member.manifest_dir.as_path()), file) {
             owned[index].push(file.strip_prefix(&members[index].manifest_dir).unwrap_or(file));
         } else if relative != Some(Utf8Path::new("Cargo.lock")) {
             let holds = |member: &Member| member.manifest_dir.starts_with(file);
@@ -239,6 +236,13 @@ pub(super) fn affected(
                 outside.push(file.clone());
             }
         }
+    }
+    if let Some(relative) = every {
+        let why = format!("`{relative}` changed, which affects every member");
+        return Affected {
+            members: members.iter().map(|member| (member.name.clone(), why.clone())).collect(),
+            outside,
+        };
     }
     let reasons = owned.iter().zip(&holders).map(|(files, holder)| match files.as_slice() {
         [] => holder.map(|holder| format!("{holder} changed (a submodule that holds it)")),
@@ -338,6 +342,10 @@ mod tests {
             let found = affected("/ws".into(), &chain(), &paths(&["README.md", root_file]), &[]);
             assert_eq!(found.members.len(), 3, "{root_file}");
             assert!(found.members[0].1.starts_with(&format!("`{root_file}` changed")), "{found:?}");
+            // The files outside every member are counted whatever order git lists them in.
+            for order in [[root_file, "README.md"], ["README.md", root_file]] {
+                assert_eq!(affected("/ws".into(), &chain(), &paths(&order), &[]).outside, paths(&["README.md"]));
+            }
         }
         let found = affected("/ws".into(), &chain(), &paths(&["README.md", ".github/workflows/ci.yml"]), &[]);
         assert!(found.members.is_empty());
