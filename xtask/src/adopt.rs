@@ -17,7 +17,7 @@ use xshell::Shell;
 use crate::{
     flags,
     hash::fingerprint,
-    output::UsageError,
+    output::{UsageError, usage},
     toml_file::TomlFile,
     workspace::{self, XTASK_PACKAGE},
 };
@@ -43,7 +43,7 @@ impl flags::Adopt {
         let git = SourceGit::find(sh, source);
         if self.update {
             if self.alias.is_some() {
-                return Err(UsageError("--alias is set at adoption; --update leaves the alias as it is".into()).into());
+                usage!("--alias is set at adoption; --update leaves the alias as it is");
             }
             return update(sh, &host, (source, git.as_ref()), name, rename, self.dry_run);
         }
@@ -79,9 +79,7 @@ fn source_crate(from: Option<&Utf8Path>) -> anyhow::Result<Utf8PathBuf> {
             true => format!(": give its crate, --from {}", found.join("xtask")),
             false => String::new(),
         };
-        return Err(
-            UsageError(format!("--from {from} is not an xtask crate (no Cargo.toml and src/adopt.rs){hint}")).into()
-        );
+        usage!("--from {from} is not an xtask crate (no Cargo.toml and src/adopt.rs){hint}");
     }
     Ok(found)
 }
@@ -102,11 +100,10 @@ fn update(
         );
     }
     if copy.canonicalize_utf8().ok().as_deref() == Some(source) {
-        return Err(UsageError(format!(
+        usage!(
             "{copy} is the copy itself: run the update from the newer xtask (in its workspace, `cargo xtask adopt \
              --update {host}`), or name that crate with --from DIR"
-        ))
-        .into());
+        );
     }
     warn_if_dirty(source, git);
     let update = update::Update::plan(sh, &copy, (source, git), rename)?;
@@ -147,12 +144,10 @@ fn warn_if_dirty(source: &Utf8Path, git: Option<&SourceGit>) {
 fn check_name(flag: &str, name: &str) -> Result<(), UsageError> {
     let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    match valid {
-        true => Ok(()),
-        false => Err(UsageError(format!(
-            "{flag} `{name}` is not a name cargo takes: use letters, digits, `-` and `_`, starting with a letter"
-        ))),
+    if !valid {
+        usage!("{flag} `{name}` is not a name cargo takes: use letters, digits, `-` and `_`, starting with a letter");
     }
+    Ok(())
 }
 
 /// Everything `adopt` will do, checked against the other workspace before anything is written.

@@ -19,6 +19,15 @@ impl std::fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
+/// Returns a [`UsageError`] made with `format!`'s arguments, from a function whose error it or
+/// `anyhow::Error` is.
+macro_rules! usage {
+    ($($message:tt)+) => {
+        return Err($crate::output::UsageError(format!($($message)+)).into())
+    };
+}
+pub(crate) use usage;
+
 /// A task that ran a command whose exit code is its own (`setup-sccache explain` passes on its
 /// build's): the xtask exits with it, having printed everything already.
 #[derive(Debug)]

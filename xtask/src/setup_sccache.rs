@@ -21,7 +21,7 @@ mod setup;
 mod shell_env;
 mod status;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use camino::{Utf8Path, Utf8PathBuf};
 use xshell::Shell;
 
@@ -38,7 +38,7 @@ use self::{
 };
 use crate::{
     flags::{self},
-    output::UsageError,
+    output::usage,
     secrets::outln,
     tools::{self, Found},
     workspace,
@@ -137,9 +137,9 @@ impl flags::SetupSccache {
         };
         let shared = [("--dry-run", *dry_run), ("--no-incremental", *no_incremental)];
         if let Some((flag, _)) = setup_only.iter().chain(&shared).find(|(flag, on)| *on && !allowed.contains(flag)) {
-            bail!(UsageError(format!(
+            usage!(
                 "{flag} belongs to the set-up (`cargo xtask setup-sccache {flag} ...`), not to `setup-sccache {name}`"
-            )));
+            );
         }
         Ok(())
     }

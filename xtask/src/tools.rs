@@ -114,7 +114,7 @@ impl Tool {
     pub fn find(&self, sh: &Shell) -> anyhow::Result<Found> {
         let dirs = match self.home {
             ToolHome::SearchPath => search_dirs(sh),
-            ToolHome::RustToolchain => vec![toolchain_bin_dir(sh)?],
+            ToolHome::RustToolchain => vec![toolchain_bin_dir(sh, &rustc(sh))?],
         };
         let candidates: Vec<Utf8PathBuf> = dirs
             .iter()
@@ -131,14 +131,8 @@ impl Tool {
         }
         let mut rejected = Vec::new();
         for path in candidates {
-            match self.version_of(sh, &path) {
-                Ok(version) if self.minimum.is_none_or(|minimum| version >= minimum) => {
-                    return Ok(Found { path, version });
-                }
-                Ok(version) => rejected.push(format!(
-                    "{path} is version {version}, older than the minimum {}",
-                    self.minimum.expect("only a minimum rejects a version")
-                )),
+            match self.check(sh, &path) {
+                Ok(found) => return Ok(found),
                 Err(err) => rejected.push(format!("{err:#}")),
             }
         }
@@ -225,7 +219,7 @@ pub fn cargo_home(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
 
 /// `llvm-cov` and `llvm-profdata` of the toolchain whose compiler is `rustc`, checked to exist.
 pub fn llvm_tools(sh: &Shell, rustc: &OsStr, install: &str) -> anyhow::Result<(Utf8PathBuf, Utf8PathBuf)> {
-    let dir = toolchain_bin_dir_of(sh, rustc)?;
+    let dir = toolchain_bin_dir(sh, rustc)?;
     let (cov, profdata) = (dir.join(exe("llvm-cov")), dir.join(exe("llvm-profdata")));
     for tool in [&cov, &profdata] {
         if !tool.is_file() {
@@ -246,11 +240,7 @@ pub fn rustc(sh: &Shell) -> std::ffi::OsString {
 }
 
 /// Where rustup's `llvm-tools` component installs `llvm-cov` and `llvm-profdata`.
-fn toolchain_bin_dir(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
-    toolchain_bin_dir_of(sh, &rustc(sh))
-}
-
-fn toolchain_bin_dir_of(sh: &Shell, rustc: &OsStr) -> anyhow::Result<Utf8PathBuf> {
+fn toolchain_bin_dir(sh: &Shell, rustc: &OsStr) -> anyhow::Result<Utf8PathBuf> {
     let libdir = child::command(sh, rustc)
         .args(["--print", "target-libdir"])
         .quiet()
@@ -269,7 +259,6 @@ pub fn exe(program: &str) -> String {
 fn describe_dirs(dirs: &[Utf8PathBuf]) -> String {
     match dirs {
         [] => "no directories: PATH is empty and no home directory is known".to_owned(),
-        [dir] => dir.to_string(),
         _ => dirs.iter().map(|dir| dir.as_str()).collect::<Vec<_>>().join(", "),
     }
 }

@@ -16,7 +16,7 @@ use crate::secrets::errln;
 use crate::{
     child::{self, Env},
     flags::{self, Mode},
-    output::UsageError,
+    output::usage,
     roles::llvm_cov,
     workspace::{Member, Workspace},
 };
@@ -66,13 +66,12 @@ pub(super) fn plan(
             ("--branch", flags.branch),
         ];
         if let Some(flag) = given(&not_for_python_tests).next() {
-            return Err(UsageError(format!(
+            usage!(
                 "{flag} does not work with the Python tests of `{}`: their extension module is built apart from \
                  the Rust tests, by maturin with cargo-llvm-cov's environment, which has no {flag}; add \
                  --no-python-tests to measure the Rust tests only, or leave {flag} out",
                 suites[0].package
-            ))
-            .into());
+            );
         }
         if !flags.test_args.is_empty() {
             errln!("the arguments after `--` reach the Rust test binaries; pytest does not get them");

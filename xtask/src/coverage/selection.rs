@@ -9,7 +9,10 @@ use super::{
     python_tests::{self, SuiteSettings},
     summary::{Metric, Minimums},
 };
-use crate::{output::UsageError, workspace::Member};
+use crate::{
+    output::{UsageError, usage},
+    workspace::Member,
+};
 
 /// `[workspace.metadata.xtask.coverage]`.
 #[derive(Debug, Default, PartialEq)]
@@ -165,11 +168,11 @@ pub(super) fn select(
         }
     }
     if selection.measured.is_empty() {
-        return Err(UsageError(format!(
+        usage!(
             "nothing left to measure after --package, --exclude{}; {}",
             if scope == Scope::Fast { " and coverage-fast's exclusions" } else { "" },
             members_list(members)
-        )));
+        );
     }
     Ok(selection)
 }

@@ -16,7 +16,7 @@ use super::{
 };
 use crate::{
     flags::{self, InstallFrom},
-    output::{Stream, Style, UsageError, paint},
+    output::{Stream, Style, UsageError, paint, usage},
     safe_fs,
     secrets::{self, errln},
     toml_file::TomlFile,
@@ -41,9 +41,7 @@ impl flags::SetupSccache {
         let mut keys = match backend {
             BackendKind::Local => {
                 if self.multilevel {
-                    bail!(UsageError(String::from(
-                        "--multilevel puts the local disk in front of a remote backend: choose one with --backend"
-                    )));
+                    usage!("--multilevel puts the local disk in front of a remote backend: choose one with --backend");
                 }
                 return Ok(None);
             }
@@ -55,12 +53,12 @@ impl flags::SetupSccache {
                 let mut keys = vec![("bucket", given("--s3-bucket", &self.s3_bucket)?.into())];
                 if let Some(endpoint) = &self.s3_endpoint {
                     if endpoint.contains('@') {
-                        bail!(UsageError(format!(
+                        usage!(
                             "--s3-endpoint `{}` holds credentials, which sccache does not read from it: give the \
                              endpoint alone, and the keys as AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or an \
                              AWS profile)",
                             secrets::redact(endpoint)
-                        )));
+                        );
                     }
                     keys.push(("endpoint", endpoint.clone().into()));
                 }
@@ -82,18 +80,18 @@ impl flags::SetupSccache {
         // The secret from --password-file, else from sccache's own variable (`SCCACHE_REDIS_PASSWORD`,
         // ...): the ways that keep it out of `ps` and shell history.
         match backend.secret_key().and_then(|key| Some((key, backend.variable(key)?))) {
-            None if self.password_file.is_some() => bail!(UsageError(format!(
+            None if self.password_file.is_some() => usage!(
                 "--password-file is for the redis, memcached, webdav and azure backends; the {backend} backend reads \
                  its credentials from its own variables or files"
-            ))),
+            ),
             None => {}
             Some((key, var)) => {
                 if let Some((secret, source)) = read_secret(sh, self.password_file.as_deref(), var, "password")? {
                     if keys.iter().any(|(given, _)| *given == key) {
-                        bail!(UsageError(format!(
+                        usage!(
                             "the {backend} password is given twice, in the URL and in {source}: give it once (in \
                              {source} keeps it out of the process list and shell history)"
-                        )));
+                        );
                     }
                     errln!("the {backend} {} comes from {source}", key.replace('_', " "));
                     keys.push((key, secret.into()));
@@ -101,10 +99,10 @@ impl flags::SetupSccache {
             }
         }
         if backend == BackendKind::Azure && !keys.iter().any(|(key, _)| *key == "connection_string") {
-            bail!(UsageError(String::from(
+            usage!(
                 "--backend azure needs the storage account's connection string, off the command line: set \
                  SCCACHE_AZURE_CONNECTION_STRING or give --password-file"
-            )));
+            );
         }
         Ok(Some((backend, keys)))
     }
@@ -114,7 +112,7 @@ impl flags::SetupSccache {
     fn dist_settings(&self, sh: &Shell) -> anyhow::Result<Option<(String, String)>> {
         let Some(url) = &self.dist_scheduler else {
             if self.dist_token_file.is_some() {
-                bail!(UsageError("--dist-token-file is for --dist-scheduler".into()));
+                usage!("--dist-token-file is for --dist-scheduler");
             }
             return Ok(None);
         };
@@ -122,10 +120,10 @@ impl flags::SetupSccache {
         let parsed = BackendUrl::parse("--dist-scheduler", url, &["http", "https"], "http[s]://host:port")
             .map_err(UsageError)?;
         if parsed.password.is_some() || parsed.username.is_some() {
-            bail!(UsageError(String::from(
+            usage!(
                 "--dist-scheduler takes no credentials in the URL: give the token in SCCACHE_DIST_TOKEN or \
                  --dist-token-file"
-            )));
+            );
         }
         let (token, _) = read_secret(sh, self.dist_token_file.as_deref(), DIST_TOKEN_VAR, "token")?.ok_or_else(|| {
             UsageError(format!("--dist-scheduler needs the scheduler's client token: set {DIST_TOKEN_VAR} or give --dist-token-file"))
@@ -330,7 +328,7 @@ pub(super) fn find_or_install_from(
     from: Option<InstallFrom>,
 ) -> anyhow::Result<Option<Found>> {
     if no_install && let Some(from) = from {
-        bail!(UsageError(format!("--no-install and --install-from {from} contradict each other: give one of them")));
+        usage!("--no-install and --install-from {from} contradict each other: give one of them");
     }
     let why = match (tools::SCCACHE.find(sh), from) {
         (Ok(found), None) => return Ok(Some(found)),
