@@ -160,10 +160,7 @@ impl TomlFile {
     /// Sets `keys` to `value`, marked as written by setup; a no-op when it already is. A key on
     /// the way that is no table (a string, an array of tables) is an error, and nothing changes.
     pub(crate) fn set(&mut self, keys: &[&str], value: impl Into<Value>) -> anyhow::Result<()> {
-        self.set_value(keys, value.into())
-    }
-
-    fn set_value(&mut self, keys: &[&str], value: Value) -> anyhow::Result<()> {
+        let value = value.into();
         if self.get(keys).is_some_and(|(old, marked)| marked && same(old, &value)) {
             return Ok(());
         }
@@ -362,15 +359,10 @@ impl TomlFile {
         }
     }
 
-    /// Writes the file if the edits changed it, after checking that the new text parses and
-    /// reads back as intended. When the path is a link (dotfile managers make them), the file
-    /// it points to is edited and the link stays. A read-only file is an error, not rewritten.
-    /// The text goes into a new temporary file beside the file (a name of its own, so that two
-    /// set-ups at once never share one), then is renamed over it, so an interruption never leaves
-    /// half a file. The file keeps its permissions, but a file holding a credential is made
-    /// owner-only, from the temporary file's first byte. A file that setup created is removed
-    /// once the edits leave nothing else in it (a link to it is emptied instead); a file that
-    /// existed keeps existing, however empty.
+    /// Writes the file if the edits changed it, once the new text is checked: through a link
+    /// (dotfile managers make them) to the file it points to, whole through a temporary file,
+    /// with its permissions, but owner-only when it holds a credential. A file that setup created
+    /// is removed once nothing else is in it (a link to it is emptied); one that existed stays.
     pub(crate) fn save(&self) -> anyhow::Result<()> {
         if !self.changed() {
             return Ok(());
@@ -491,13 +483,9 @@ fn remove_path(table: &mut dyn TableLike, keys: &[&str], keep: usize) {
         .get(first)
         .and_then(Item::as_table)
         .is_some_and(|t| t.decor().prefix().and_then(|p| p.as_str()).is_some_and(|p| p.contains('#')));
-    if keep == 0 && child_is_empty(table, first) && !commented {
+    if keep == 0 && table.get(first).and_then(Item::as_table_like).is_some_and(|t| t.is_empty()) && !commented {
         table.remove(first);
     }
-}
-
-fn child_is_empty(table: &dyn TableLike, key: &str) -> bool {
-    table.get(key).and_then(Item::as_table_like).is_some_and(|child| child.is_empty())
 }
 
 #[cfg(test)]

@@ -189,12 +189,13 @@ impl Workspace {
                     Ok(Target { name: str_field(target, "name")?.to_owned(), kinds })
                 })
                 .collect::<anyhow::Result<_>>()?;
+            let dependencies = graph.reachable_names(id);
             members.push(Member {
                 name: str_field(package, "name")?.to_owned(),
                 manifest_dir: manifest_path.parent().context("a manifest path has a parent")?.to_owned(),
                 targets,
-                uses_python: graph.reaches_any(id, PYTHON_BINDINGS),
-                dependencies: graph.reachable_names(id),
+                uses_python: dependencies.iter().any(|name| PYTHON_BINDINGS.contains(&name.as_str())),
+                dependencies,
             });
         }
         members.sort_unstable_by(|a, b| a.name.cmp(&b.name));
@@ -230,33 +231,20 @@ impl<'a> DependencyGraph<'a> {
         Ok(DependencyGraph { names, deps })
     }
 
-    /// Whether a package named in `wanted` is reachable from `start` (itself excluded).
-    fn reaches_any(&self, start: &str, wanted: &[&str]) -> bool {
-        self.reachable(start).any(|id| self.names.get(id).is_some_and(|name| wanted.contains(name)))
-    }
-
-    /// The names of the packages reachable from `start` (itself excluded), sorted, each once.
+    /// The names of the packages reachable from `start` (itself excluded, unless a cycle leads
+    /// back), sorted, each once.
     fn reachable_names(&self, start: &str) -> Vec<String> {
-        let mut names: Vec<String> =
-            self.reachable(start).filter_map(|id| Some((*self.names.get(id)?).to_owned())).collect();
+        let mut seen = std::collections::HashSet::new();
+        let mut stack: Vec<&str> = self.deps.get(start).cloned().unwrap_or_default();
+        while let Some(id) = stack.pop() {
+            if seen.insert(id) {
+                stack.extend(self.deps.get(id).into_iter().flatten());
+            }
+        }
+        let mut names: Vec<String> = seen.iter().filter_map(|id| Some((*self.names.get(id)?).to_owned())).collect();
         names.sort_unstable();
         names.dedup();
         names
-    }
-
-    /// The ids reachable from `start` (itself excluded, unless a cycle leads back), each once.
-    fn reachable<'g>(&'g self, start: &str) -> impl Iterator<Item = &'a str> + 'g {
-        let mut seen = std::collections::HashSet::new();
-        let mut stack: Vec<&'a str> = self.deps.get(start).cloned().unwrap_or_default();
-        std::iter::from_fn(move || {
-            while let Some(id) = stack.pop() {
-                if seen.insert(id) {
-                    stack.extend(self.deps.get(id).into_iter().flatten());
-                    return Some(id);
-                }
-            }
-            None
-        })
     }
 }
 

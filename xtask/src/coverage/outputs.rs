@@ -17,16 +17,9 @@ impl Mode {
         if self == Mode::Open { Mode::Html } else { self }
     }
 
-    /// The cargo-llvm-cov flag that writes this mode's report.
-    pub(super) fn flag(self) -> &'static str {
-        match self {
-            Mode::Open | Mode::Html => "--html",
-            Mode::Lcov => "--lcov",
-            Mode::Text => "--text",
-            Mode::Json => "--json",
-            Mode::Cobertura => "--cobertura",
-            Mode::Codecov => "--codecov",
-        }
+    /// The cargo-llvm-cov flag that writes this mode's report: `--` and its format's name.
+    pub(super) fn flag(self) -> String {
+        format!("--{}", self.format())
     }
 }
 

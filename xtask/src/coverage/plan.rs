@@ -307,7 +307,7 @@ impl Plan {
     /// `cmd` writing `format` where it belongs.
     fn written_by<'a>(&self, cmd: Cmd<'a>, format: Mode) -> Cmd<'a> {
         let destination = self.dirs.outputs.destination(format);
-        cmd.args([format.flag(), destination.option, destination.value.as_str()])
+        cmd.args([&*format.flag(), destination.option, destination.value.as_str()])
     }
 
     /// The formats left for `report` once the test run is over: all of them if a test failed,
