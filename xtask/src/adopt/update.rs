@@ -189,15 +189,13 @@ fn read_regular(path: &Utf8Path) -> anyhow::Result<Mine> {
 /// directory of the copy replaced by a link is not written through.
 fn inside(copy: &Utf8Path, file: &str) -> anyhow::Result<Utf8PathBuf> {
     let mut path = copy.to_owned();
-    let parts: Vec<&str> = file.split('/').collect();
-    for (index, part) in parts.iter().enumerate() {
-        path.push(part);
-        let last = index + 1 == parts.len();
-        if !last && path.symlink_metadata().is_ok_and(|metadata| !metadata.is_dir()) {
+    for part in file.split('/') {
+        if path != copy && path.symlink_metadata().is_ok_and(|metadata| !metadata.is_dir()) {
             bail!(
                 "{path} is not a directory (a link, or a file), so nothing was changed; make it the copy's directory again"
             );
         }
+        path.push(part);
     }
     Ok(path)
 }
