@@ -44,7 +44,7 @@ struct Directory {
     source: Source,
 }
 
-/// A directory that passed every check, with its build locks held.
+/// A directory that passed every check (its build locks are held beside it).
 struct Checked {
     dir: Directory,
     /// The real directory (links resolved), which is what gets cleaned.
@@ -53,7 +53,6 @@ struct Checked {
     shared: bool,
     /// Whether it carries cargo's tag; without it (`--force`) only cargo's layout is cleaned.
     tagged: bool,
-    locks: Locks,
     profiles: Vec<Utf8PathBuf>,
 }
 
@@ -64,14 +63,14 @@ impl flags::CleanSharedTarget {
         let checked = self.check_all(directories, &protected)?;
         let filters = self.filters()?;
         let progress = Progress::new();
-        let mut plans = Vec::new();
-        for dir in checked {
+        let (mut dirs, mut plans) = (Vec::new(), Vec::new());
+        for (dir, locks) in checked {
             let tree = Tree::scan(&dir.real, dir.profiles.clone(), &protected.mounts, &progress)?;
-            let selection = tree.select(&filters, !dir.tagged);
-            plans.push(Plan { free_before: free_space(sh, &dir.real), dir, tree, selection });
+            plans.push(Plan { selection: tree.select(&filters, !dir.tagged), tree, locks });
+            dirs.push(dir);
         }
         progress.finish();
-        let mut reports = reports(&plans);
+        let mut reports = reports(sh, dirs, &plans);
         if self.consent_to(&reports)? {
             delete(sh, &mut plans, &mut reports, &progress);
             // The build locks go before the result is printed.
@@ -91,15 +90,15 @@ impl flags::CleanSharedTarget {
 
     /// Every directory through every safety check, its build locks taken; a directory inside
     /// another (a build directory in the target directory, or the other way round) is cleaned once.
-    fn check_all(&self, dirs: Vec<Directory>, protected: &Protected) -> anyhow::Result<Vec<Checked>> {
-        let mut checked: Vec<Checked> = Vec::new();
+    fn check_all(&self, dirs: Vec<Directory>, protected: &Protected) -> anyhow::Result<Vec<(Checked, Locks)>> {
+        let mut checked: Vec<(Checked, Locks)> = Vec::new();
         for dir in dirs {
-            let Some(dir) = check(dir, protected, self.force)? else { continue };
-            if checked.iter().any(|other| dir.real.starts_with(&other.real)) {
+            let Some((dir, locks)) = check(dir, protected, self.force)? else { continue };
+            if checked.iter().any(|(other, _)| dir.real.starts_with(&other.real)) {
                 continue;
             }
-            checked.retain(|other| !other.real.starts_with(&dir.real));
-            checked.push(dir);
+            checked.retain(|(other, _)| !other.real.starts_with(&dir.real));
+            checked.push((dir, locks));
         }
         Ok(checked)
     }
@@ -107,7 +106,7 @@ impl flags::CleanSharedTarget {
     /// Shows the plan and says whether to delete: `--yes`, or a yes on the terminal. When not,
     /// the plan is the output, with why nothing was deleted.
     fn consent_to(&self, reports: &[Report]) -> anyhow::Result<bool> {
-        let anything = reports.iter().any(|report| report.remove != Bytes::default());
+        let anything = reports.iter().any(|report| report.removal.total != Bytes::default());
         let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
         let consent = if anything { consent(self.dry_run, self.yes, terminal) } else { Consent::DryRun };
         if consent == Consent::Ask || (consent == Consent::Go && !self.json) {
@@ -251,7 +250,7 @@ fn profile_dir_name(profile: &str) -> &str {
 }
 
 /// Runs every check on `dir`. `Ok(None)` when it does not exist (nothing to clean).
-fn check(dir: Directory, protected: &Protected, force: bool) -> anyhow::Result<Option<Checked>> {
+fn check(dir: Directory, protected: &Protected, force: bool) -> anyhow::Result<Option<(Checked, Locks)>> {
     let metadata = match dir.path.symlink_metadata() {
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             errln!("{} {} does not exist: nothing to clean there", dir.setting.role, dir.path);
@@ -295,7 +294,7 @@ fn check(dir: Directory, protected: &Protected, force: bool) -> anyhow::Result<O
         errln!("{} {} is a link to {real}: checked and cleaning {real}; the link stays", dir.setting.role, dir.path);
     }
     let (shared, tagged) = (!real.starts_with(&protected.workspace_root), not_cargos.is_none());
-    Ok(Some(Checked { shared, tagged, dir, real, is_link, locks, profiles }))
+    Ok(Some((Checked { shared, tagged, dir, real, is_link, profiles }, locks)))
 }
 
 /// What to protect: the home, cargo's and rustup's homes, the workspace, its members, the mounts.
@@ -320,14 +319,14 @@ fn protected(sh: &Shell, ws: &Workspace) -> anyhow::Result<Protected> {
 fn delete(sh: &Shell, plans: &mut [Plan], reports: &mut [Report], progress: &Progress) {
     let mut deletions: Vec<Deleted> = Vec::new();
     for plan in plans.iter_mut() {
-        deletions.push(plan.tree.delete(&plan.selection, &mut plan.dir.locks, progress));
+        deletions.push(plan.tree.delete(&plan.selection, &mut plan.locks, progress));
         progress.finish();
     }
     let removed_links =
         tree::removed_links(plans.iter().zip(&deletions).map(|(plan, done)| (&plan.tree, &done.removed)));
     for ((plan, report), deleted) in plans.iter().zip(reports.iter_mut()).zip(deletions) {
         report.removed = Some(plan.tree.removal(&deleted.removed, &removed_links, 0).total);
-        report.free_after = free_space(sh, &plan.dir.real);
+        report.free_after = free_space(sh, &report.checked.real);
         report.failed = Some((deleted.errors, deleted.failures));
     }
 }
@@ -362,6 +361,7 @@ fn ask(question: &str) -> anyhow::Result<bool> {
 mod tests {
     use super::*;
     use report::target_dir_variable_advice;
+    use tree::Removal;
 
     #[test]
     fn asks_only_on_a_terminal_and_never_in_a_dry_run() {
@@ -398,18 +398,18 @@ mod tests {
 
     #[test]
     fn the_result_line_has_the_issues_shape() {
-        let report = Report {
-            role: "target dir",
-            path: "/t".into(),
-            real: "/t".into(),
-            is_link: false,
-            shared: true,
-            source: Source::Default,
-            source_text: String::new(),
-            total: Bytes::default(),
-            remove: Bytes { files: 3, apparent: 2048, disk: 12288 },
+        let dir = Directory { path: "/t".into(), setting: source::TARGET_DIR, source: Source::Default };
+        let checked =
+            Checked { dir, real: "/t".into(), is_link: false, shared: true, tagged: true, profiles: Vec::new() };
+        let removal = |files, apparent, disk| Removal {
+            total: Bytes { files, apparent, disk },
             categories: Vec::new(),
             largest: Vec::new(),
+        };
+        let report = Report {
+            checked,
+            total: Bytes::default(),
+            removal: removal(3, 2048, 12288),
             kept_foreign: Vec::new(),
             over_limit: None,
             free_before: Some(1 << 30),
@@ -422,8 +422,7 @@ mod tests {
             "Removed 3 files, 2.0 KiB (12.0 KiB on disk) from /t; free space 1.0 GiB → unknown\n"
         );
         let failures = vec![("/t/debug/deps/x".into(), "Operation not permitted (os error 1)".to_owned())];
-        let stopped =
-            Report { remove: Bytes { files: 5, apparent: 4096, disk: 20480 }, failed: Some((3, failures)), ..report };
+        let stopped = Report { removal: removal(5, 4096, 20480), failed: Some((3, failures)), ..report };
         assert_eq!(
             result_lines(&stopped),
             "Removed 3 files, 2.0 KiB (12.0 KiB on disk) from /t; free space 1.0 GiB → unknown\n\

@@ -3,63 +3,47 @@
 
 use camino::{Utf8Path, Utf8PathBuf};
 use serde_json::{Value, json};
+use xshell::Shell;
 
 use super::{
     Checked, LARGEST,
+    safety::Locks,
     source::Source,
-    tree::{self, Bytes, Selection, Tree},
+    tree::{self, Bytes, Removal, Selection, Tree},
 };
 use crate::output::human_bytes;
+use crate::safe_fs::free_space;
 use crate::secrets::err;
 
-/// Each plan's report, a hard-linked file counted as freed only if every link to it goes.
-pub(super) fn reports(plans: &[Plan]) -> Vec<Report> {
+/// Each directory's report, a hard-linked file counted as freed only if every link to it goes.
+pub(super) fn reports(sh: &Shell, dirs: Vec<Checked>, plans: &[Plan]) -> Vec<Report> {
     let removed_links = tree::removed_links(plans.iter().map(|plan| (&plan.tree, &plan.selection)));
-    let report = |Plan { dir: checked, tree, selection, free_before }: &Plan| {
-        let removal = tree.removal(selection, &removed_links, LARGEST);
-        Report {
-            role: checked.dir.setting.role,
-            path: checked.dir.path.clone(),
-            real: checked.real.clone(),
-            is_link: checked.is_link,
-            shared: checked.shared,
-            source: checked.dir.source.clone(),
-            source_text: checked.dir.source.describe(checked.dir.setting),
-            total: tree.total,
-            remove: removal.total,
-            categories: removal.categories,
-            largest: removal.largest,
-            kept_foreign: if checked.tagged { Vec::new() } else { tree.foreign() },
-            over_limit: selection.over_limit,
-            free_before: *free_before,
-            removed: None,
-            failed: None,
-            free_after: None,
-        }
+    let report = |(checked, Plan { tree, selection, .. }): (Checked, &Plan)| Report {
+        total: tree.total,
+        removal: tree.removal(selection, &removed_links, LARGEST),
+        kept_foreign: if checked.tagged { Vec::new() } else { tree.foreign() },
+        over_limit: selection.over_limit,
+        free_before: free_space(sh, &checked.real),
+        checked,
+        removed: None,
+        failed: None,
+        free_after: None,
     };
-    plans.iter().map(report).collect()
+    dirs.into_iter().zip(plans).map(report).collect()
 }
 
+/// What a directory's deletion works from, its build locks held until it is dropped.
 pub(super) struct Plan {
-    pub(super) dir: Checked,
     pub(super) tree: Tree,
     pub(super) selection: Selection,
-    pub(super) free_before: Option<u64>,
+    pub(super) locks: Locks,
 }
 
 /// What the user sees of one directory: the plan and, after deletion, the result.
 pub(super) struct Report {
-    pub(super) role: &'static str,
-    pub(super) path: Utf8PathBuf,
-    pub(super) real: Utf8PathBuf,
-    pub(super) is_link: bool,
-    pub(super) shared: bool,
-    pub(super) source: Source,
-    pub(super) source_text: String,
+    pub(super) checked: Checked,
     pub(super) total: Bytes,
-    pub(super) remove: Bytes,
-    pub(super) categories: Vec<(String, Bytes)>,
-    pub(super) largest: Vec<(String, Bytes)>,
+    pub(super) removal: Removal,
     /// What stays because it lies outside cargo's layout in a directory without cargo's tag.
     pub(super) kept_foreign: Vec<String>,
     pub(super) over_limit: Option<u64>,
@@ -77,28 +61,30 @@ pub(super) fn sizes(bytes: Bytes) -> String {
 pub(super) fn preview(reports: &[Report], note: Option<&str>) -> String {
     let mut out = String::new();
     for report in reports {
-        let whose = if report.shared { "shared: outside the workspace" } else { "the workspace's own" };
-        out += &format!("{:<10}  {} ({whose})\n", report.role, report.path);
-        out += &format!("  set by    {}\n", report.source_text);
-        if report.is_link {
-            out += &format!("  link to   {} (cleaned there; the link stays)\n", report.real);
+        let Checked { dir, real, is_link, shared, .. } = &report.checked;
+        let whose = if *shared { "shared: outside the workspace" } else { "the workspace's own" };
+        out += &format!("{:<10}  {} ({whose})\n", dir.setting.role, dir.path);
+        out += &format!("  set by    {}\n", dir.source.describe(dir.setting));
+        if *is_link {
+            out += &format!("  link to   {real} (cleaned there; the link stays)\n");
         }
         out += &format!("  holds     {}\n", sizes(report.total));
         if !report.kept_foreign.is_empty() {
             let kept = report.kept_foreign.join(", ");
             out += &format!("  keeps     {kept} (outside cargo's layout, in a directory without cargo's tag)\n");
         }
-        if report.remove == Bytes::default() {
+        let Removal { total: remove, categories, largest } = &report.removal;
+        if *remove == Bytes::default() {
             out += "  removes   nothing\n";
             continue;
         }
-        out += &format!("  removes   {}\n", sizes(report.remove));
-        let width = report.categories.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
-        for (name, bytes) in &report.categories {
+        out += &format!("  removes   {}\n", sizes(*remove));
+        let width = categories.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+        for (name, bytes) in categories {
             out += &format!("    {name:<width$}  {}\n", sizes(*bytes));
         }
         out += "  largest\n";
-        for (name, bytes) in &report.largest {
+        for (name, bytes) in largest {
             out += &format!("    {:>10}  {name}\n", human_bytes(bytes.disk));
         }
         if let Some(left) = report.over_limit {
@@ -120,12 +106,13 @@ pub(super) fn result_lines(report: &Report) -> String {
     let removed = report.removed.unwrap_or_default();
     let free = |bytes: Option<u64>| bytes.map_or_else(|| "unknown".to_owned(), human_bytes);
     let (before, after) = (free(report.free_before), free(report.free_after));
-    let mut out = format!("Removed {} from {}; free space {before} → {after}\n", sizes(removed), report.real);
+    let mut out = format!("Removed {} from {}; free space {before} → {after}\n", sizes(removed), report.checked.real);
     if let Some((errors @ 1.., failures)) = &report.failed {
-        let left = report.remove.files.saturating_sub(removed.files);
+        let planned = report.removal.total.files;
+        let left = planned.saturating_sub(removed.files);
         out += &format!(
             "Not removed: {left} of the {} files planned; {errors} removal{} failed{}:\n",
-            report.remove.files,
+            planned,
             if *errors == 1 { "" } else { "s" },
             if *errors as usize > failures.len() { format!(", the first {}", failures.len()) } else { String::new() }
         );
@@ -149,16 +136,16 @@ pub(super) fn to_json(reports: &[Report], deleted: bool, needs_yes: bool) -> Val
         "deleted": deleted,
         "needs_yes": needs_yes,
         "directories": reports.iter().map(|r| json!({
-            "role": r.role,
-            "path": r.path.as_str(),
-            "real_path": r.real.as_str(),
-            "is_link": r.is_link,
-            "shared": r.shared,
-            "source": r.source_text,
+            "role": r.checked.dir.setting.role,
+            "path": r.checked.dir.path.as_str(),
+            "real_path": r.checked.real.as_str(),
+            "is_link": r.checked.is_link,
+            "shared": r.checked.shared,
+            "source": r.checked.dir.source.describe(r.checked.dir.setting),
             "total": bytes(r.total),
-            "remove": bytes(r.remove),
-            "categories": named(&r.categories),
-            "largest": named(&r.largest),
+            "remove": bytes(r.removal.total),
+            "categories": named(&r.removal.categories),
+            "largest": named(&r.removal.largest),
             "kept_outside_cargos_layout": r.kept_foreign,
             "over_limit_disk_bytes": r.over_limit,
             "free_bytes_before": r.free_before,
@@ -175,9 +162,10 @@ pub(super) fn to_json(reports: &[Report], deleted: bool, needs_yes: bool) -> Val
 
 /// After a dry run as after a clean, when a global `CARGO_TARGET_DIR` set a directory: the advice.
 pub(super) fn advise_on_the_variable(reports: &[Report], root: &Utf8Path) {
-    if let Some(report) = reports.iter().find(|r| r.source == Source::Var("CARGO_TARGET_DIR")) {
+    if let Some(dir) = reports.iter().map(|r| &r.checked.dir).find(|dir| dir.source == Source::Var("CARGO_TARGET_DIR"))
+    {
         let shell = std::env::var("SHELL").ok();
-        err!("{}", target_dir_variable_advice(&report.path, root, std::env::consts::OS, shell.as_deref()));
+        err!("{}", target_dir_variable_advice(&dir.path, root, std::env::consts::OS, shell.as_deref()));
     }
 }
 

@@ -24,7 +24,7 @@ use crate::safe_fs::{FileId, Measured, MountPoints, measure};
 
 pub(crate) use layout::Bytes;
 use layout::{CONTAINERS, Category, Entry, Item, ItemKey, Kind, Layout, Owner, Place, ROOT, parse_hash};
-pub(crate) use selection::{Filters, Selection, removed_links};
+pub(crate) use selection::{Filters, Removal, Selection, removed_links};
 
 /// One directory, measured.
 pub(crate) struct Tree {

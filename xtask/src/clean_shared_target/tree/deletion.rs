@@ -100,6 +100,21 @@ struct Queue {
     busy: usize,
 }
 
+/// A job being run: done when dropped, even by a panic, so that the other workers do not wait for
+/// it forever and the threads' scope passes the panic on.
+struct Taken<'a>(&'a Mutex<Queue>, &'a Condvar);
+
+impl Drop for Taken<'_> {
+    fn drop(&mut self) {
+        let mut queue = locked(self.0);
+        queue.busy -= 1;
+        // The last job is done: the threads still waiting end too.
+        if queue.busy == 0 {
+            self.1.notify_all();
+        }
+    }
+}
+
 /// A directory to empty: its entry, and the open directory it is in (none for the root).
 struct Job {
     parent: Option<Arc<Open>>,
@@ -119,19 +134,16 @@ struct Open {
 impl Deletion<'_> {
     /// Takes jobs until there are none and none is running (which could queue more).
     fn work(&self) {
-        let mut queue = locked(&self.queue);
         loop {
             let waiting = |queue: &mut Queue| queue.jobs.is_empty() && queue.busy > 0;
-            queue = self.ready.wait_while(queue, waiting).unwrap_or_else(PoisonError::into_inner);
-            let Some(job) = queue.jobs.pop() else { break };
+            let queue = self.ready.wait_while(locked(&self.queue), waiting);
+            let mut queue = queue.unwrap_or_else(PoisonError::into_inner);
+            let Some(job) = queue.jobs.pop() else { return };
             queue.busy += 1;
             drop(queue);
+            let _taken = Taken(&self.queue, &self.ready);
             self.run(job);
-            queue = locked(&self.queue);
-            queue.busy -= 1;
         }
-        // The last job is done: the threads still waiting end too.
-        self.ready.notify_all();
     }
 
     /// Opens the job's directory, checked to be the one scanned, removes its files and queues its
