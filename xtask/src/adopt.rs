@@ -1,10 +1,9 @@
 //! `cargo xtask adopt DIR`: this xtask, copied into another workspace in one step.
 //!
 //! It copies this crate (it inherits nothing from its workspace, so it builds the same anywhere),
-//! adds it to the other workspace's members and adds the `cargo xtask` alias, both with edits
-//! that keep every other byte of those files. Everything is checked before anything is written:
-//! a directory of that name, a package of that name or an alias of that name that is not this
-//! one is an error, and nothing changes.
+//! adds it to the workspace's members and adds the `cargo xtask` alias, keeping every other byte
+//! of those files. All is checked before anything is written: a directory, package or alias of
+//! that name that is not this one is an error, and nothing changes.
 
 use std::collections::BTreeMap;
 
@@ -47,7 +46,7 @@ impl flags::Adopt {
             }
             return update(sh, &host, (source, git.as_ref()), name, rename, self.dry_run);
         }
-        let plan = Plan::make(sh, &host, (source, git.as_ref()), name, alias)?;
+        let plan = Plan::make(sh, &host, (source, git.as_ref()), name, rename, alias)?;
         plan.print(self.dry_run);
         warn_if_dirty(source, git.as_ref());
         if self.dry_run {
@@ -153,7 +152,6 @@ fn check_name(flag: &str, name: &str) -> Result<(), UsageError> {
 /// Everything `adopt` will do, checked against the other workspace before anything is written.
 struct Plan {
     host: Utf8PathBuf,
-    /// Each file of the copy (a path with `/`), its bytes and permissions.
     files: CopiedFiles,
     target: Utf8PathBuf,
     /// The package name of the copy, when it is not this one's.
@@ -171,6 +169,7 @@ impl Plan {
         host: &Utf8Path,
         (source, git): (&Utf8Path, Option<&SourceGit>),
         name: &str,
+        rename: Option<&str>,
         alias: &str,
     ) -> anyhow::Result<Plan> {
         let manifest_path = host.join("Cargo.toml");
@@ -180,20 +179,19 @@ impl Plan {
         if source.parent() == Some(host) {
             bail!("{host} is this xtask's own workspace; give another workspace's root");
         }
-        let packages = host_packages(sh, host)?;
+        let has_package = has_package(sh, host, name)?;
         let target = host.join(name);
         if target.symlink_metadata().is_ok() {
-            let hint = if packages.iter().any(|package| package == name) {
-                format!("it holds the workspace's own `{name}` package")
-            } else {
-                "something is there already".to_owned()
+            let hint = match has_package {
+                true => format!("it holds the workspace's own `{name}` package"),
+                false => "something is there already".to_owned(),
             };
             bail!(
                 "{target} exists ({hint}), so nothing was changed; put this xtask beside it under another name: \
                  cargo xtask adopt {host} --name xtask-ci --alias xtask-ci"
             );
         }
-        if packages.iter().any(|package| package == name) {
+        if has_package {
             bail!(
                 "{host} already has a package named `{name}`, so nothing was changed; name the copy otherwise: \
                  cargo xtask adopt {host} --name xtask-ci --alias xtask-ci"
@@ -230,15 +228,14 @@ impl Plan {
                 existing.to_string().trim()
             ),
         }
-        let rename = (name != XTASK_PACKAGE).then(|| name.to_owned());
-        let files = copied_files(source, rename.as_deref())?;
+        let files = copied_files(source, rename)?;
         let record =
             Record::of(git, files.iter().map(|(file, (bytes, _))| (file.clone(), fingerprint(bytes))).collect());
         Ok(Plan {
             host: host.to_owned(),
             files,
             target,
-            rename,
+            rename: rename.map(str::to_owned),
             record,
             manifest,
             config,
@@ -366,14 +363,11 @@ fn write_new_file(to: &Utf8Path, bytes: &[u8], permissions: Option<&std::fs::Per
     use std::io::Write;
     let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(to)?;
     file.write_all(bytes)?;
-    match permissions {
-        Some(permissions) => file.set_permissions(permissions.clone()),
-        None => Ok(()),
-    }
+    permissions.map_or(Ok(()), |permissions| file.set_permissions(permissions.clone()))
 }
 
-/// The names of the packages in the workspace at `host`, which must be that workspace's root.
-fn host_packages(sh: &Shell, host: &Utf8Path) -> anyhow::Result<Vec<String>> {
+/// Whether the workspace at `host`, which must be that workspace's root, has a package `name`.
+fn has_package(sh: &Shell, host: &Utf8Path, name: &str) -> anyhow::Result<bool> {
     let json = workspace::metadata_command(sh)
         .args(["--no-deps", "--manifest-path"])
         .arg(host.join("Cargo.toml"))
@@ -385,12 +379,7 @@ fn host_packages(sh: &Shell, host: &Utf8Path) -> anyhow::Result<Vec<String>> {
     if Utf8Path::new(root).canonicalize_utf8().ok().as_deref() != Some(host) {
         bail!("{host} is inside the workspace at {root}; adopt the xtask there: cargo xtask adopt {root}");
     }
-    Ok(metadata["packages"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|package| package["name"].as_str().map(str::to_owned))
-        .collect())
+    Ok(metadata["packages"].as_array().into_iter().flatten().any(|package| package["name"] == name))
 }
 
 /// Adds `name` to the workspace's members unless one of them names it already; the change, if any.
@@ -486,33 +475,29 @@ type CopiedFiles = BTreeMap<String, (Vec<u8>, std::fs::Permissions)>;
 /// The files of the crate at `source` as a copy has them: everything but build output, hidden
 /// files and a record of its own adoption, with the package renamed if asked.
 fn copied_files(source: &Utf8Path, rename: Option<&str>) -> anyhow::Result<CopiedFiles> {
-    fn walk(dir: &Utf8Path, relative: &str, found: &mut Vec<(String, Utf8PathBuf)>) -> anyhow::Result<()> {
+    fn walk(dir: &Utf8Path, relative: &str, rename: Option<&str>, files: &mut CopiedFiles) -> anyhow::Result<()> {
         for entry in dir.read_dir_utf8().with_context(|| format!("could not read {dir}"))? {
             let entry = entry?;
-            let name = entry.file_name();
-            let path = if relative.is_empty() { name.to_owned() } else { format!("{relative}/{name}") };
-            if name.starts_with('.') || path == "target" || path == RECORD {
+            let (name, path) = (entry.file_name(), entry.path());
+            let file = if relative.is_empty() { name.to_owned() } else { format!("{relative}/{name}") };
+            if name.starts_with('.') || file == "target" || file == RECORD {
                 continue;
             }
             let kind = entry.file_type()?;
             if kind.is_dir() {
-                walk(entry.path(), &path, found)?;
+                walk(path, &file, rename, files)?;
             } else if kind.is_file() {
-                found.push((path, entry.path().to_owned()));
+                let read = || -> std::io::Result<_> { Ok((std::fs::read(path)?, path.metadata()?.permissions())) };
+                let (bytes, permissions) = read().with_context(|| format!("could not read {path}"))?;
+                files.insert(file.clone(), (as_copied(&file, bytes, rename)?, permissions));
             } else {
-                bail!("{} is neither a file nor a directory; the xtask's crate holds only those", entry.path());
+                bail!("{path} is neither a file nor a directory; the xtask's crate holds only those");
             }
         }
         Ok(())
     }
-    let mut found = Vec::new();
-    walk(source, "", &mut found)?;
     let mut files = BTreeMap::new();
-    for (file, path) in found {
-        let read = || -> std::io::Result<_> { Ok((std::fs::read(&path)?, path.metadata()?.permissions())) };
-        let (bytes, permissions) = read().with_context(|| format!("could not read {path}"))?;
-        files.insert(file.clone(), (as_copied(&file, bytes, rename)?, permissions));
-    }
+    walk(source, "", rename, &mut files)?;
     Ok(files)
 }
 
