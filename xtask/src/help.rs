@@ -18,7 +18,10 @@ pub(crate) fn answer(args: &[OsString]) -> Option<Result<String, UsageError>> {
     let words: Vec<&str> = args.iter().map(|arg| arg.to_str().unwrap_or("")).collect();
     match words.as_slice() {
         [] | ["help"] | ["--help" | "-h"] => Some(Ok(overview())),
-        ["help", task] => Some(for_task(task).ok_or_else(|| unknown(task))),
+        ["help", task] => Some(for_task(task).ok_or_else(|| {
+            let names: Vec<String> = tasks().into_iter().map(|(name, _)| name).collect();
+            UsageError(format!("there is no task `{task}`; the tasks are: {}", names.join(", ")))
+        })),
         _ => None,
     }
 }
@@ -29,16 +32,13 @@ pub(crate) fn for_args(args: &[OsString], fast: bool) -> String {
     task.and_then(for_task).unwrap_or_else(overview)
 }
 
-fn unknown(task: &str) -> UsageError {
-    let names: Vec<String> = tasks().into_iter().map(|(name, _)| name).collect();
-    UsageError(format!("there is no task `{task}`; the tasks are: {}", names.join(", ")))
-}
-
 /// Every task, a line each, like `cargo --list`.
 pub(crate) fn overview() -> String {
     let tasks = tasks();
     let width = tasks.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
-    let intro = about(intro());
+    // xflags' text before the first task, after its header line.
+    let (_, text) = Xtask::HELP.split_once('\n').unwrap_or_default();
+    let intro = about(text.split("\n\n").next().unwrap_or_default());
     let intro = intro.get(..1).map_or(String::new(), str::to_lowercase) + intro.get(1..).unwrap_or_default();
     let mut out = format!("cargo xtask: {intro}\n\nUsage: cargo xtask <task> [flags]\n\nTasks:\n");
     for (name, about) in &tasks {
@@ -84,12 +84,6 @@ pub(crate) fn for_task(task: &str) -> Option<String> {
         }
     }
     (!out.is_empty()).then(|| out.trim_end().to_owned() + "\n")
-}
-
-/// xflags' text before the first task.
-fn intro() -> &'static str {
-    let text = Xtask::HELP.split_once('\n').map_or("", |(_, rest)| rest);
-    text.split("\n\n").next().unwrap_or_default()
 }
 
 /// Each `xtask TASK [SUBCOMMAND]` section of xflags' text: its header line and the rest.

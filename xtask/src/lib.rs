@@ -52,36 +52,27 @@ pub fn main() -> ExitCode {
 /// The task runner: `cargo xtask TASK [FLAGS]`.
 fn run_task(mut args: Vec<std::ffi::OsString>) -> ExitCode {
     // `coverage-fast` is `coverage` with a narrower default selection: one definition of the flags.
-    let scope = match args.first().is_some_and(|arg| arg == "coverage-fast") {
-        true => {
-            args[0] = "coverage".into();
-            coverage::Scope::Fast
-        }
-        false => coverage::Scope::Full,
-    };
+    let fast = args.first().is_some_and(|arg| arg == "coverage-fast");
+    if fast {
+        args[0] = "coverage".into();
+    }
     // Before anything can print: the credentials in the variables sccache reads.
     secrets::keep_from_env(
         std::env::vars_os().filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?))),
     );
     if let Some(answer) = help::answer(&args) {
-        return match answer {
-            Ok(text) => {
-                out!("{text}");
-                ExitCode::SUCCESS
-            }
-            Err(err) => usage_error(&err),
-        };
+        return exit_code(answer.map(|text| out!("{text}")).map_err(Into::into));
     }
     let flags = match flags::Xtask::from_vec(args.clone()) {
         Ok(flags) => flags,
         // `--help` after the task's arguments, once they all parsed.
         Err(err) if err.is_help() => {
-            out!("{}", help::for_args(&args, scope == coverage::Scope::Fast));
+            out!("{}", help::for_args(&args, fast));
             return ExitCode::SUCCESS;
         }
         Err(err) => return usage_error(&err),
     };
-    exit_code(run(flags, scope))
+    exit_code(run(flags, if fast { coverage::Scope::Fast } else { coverage::Scope::Full }))
 }
 
 /// How a task's result ends the process: 0, 2 for a usage error, a child's code passed on, or 1
