@@ -2,10 +2,9 @@
 //!
 //! `cargo run` hands the xtask `CARGO_PKG_*`, `CARGO_MANIFEST_*` and friends, and an outer
 //! `cargo llvm-cov` run adds its own variables and wrapper. Passed on, they would change what a
-//! child cargo builds, and sccache hashes every `CARGO_*` variable into its cache keys, so a
-//! build started from the xtask would miss the cache that a plain `cargo build` filled. The xtask
-//! never edits its own environment; each child gets the inherited one minus these, plus exactly
-//! what its task adds with `Cmd::env`.
+//! child cargo builds, and sccache hashes every `CARGO_*` variable into its keys, so the xtask's
+//! builds would miss the cache a plain `cargo build` filled. The xtask never edits its own
+//! environment: each child gets the inherited one minus these, plus what its task adds ([`Env`]).
 
 use std::ffi::{OsStr, OsString};
 

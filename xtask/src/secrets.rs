@@ -1,12 +1,11 @@
 //! Credentials: found wherever the xtask reads them, and masked in everything it prints.
 //!
 //! A value is a credential when its key or variable says so (`password`, `token`, `secret`, ...)
-//! or when it is the userinfo of a URL (`scheme://user:password@host`). Each one found — in a
-//! config file [`TomlFile`](crate::toml_file::TomlFile) reads, a flag, a variable sccache reads —
-//! is kept here, and everything the sccache set-up, `doctor` and the error printer write goes
-//! through [`redact`] (by [`outln!`] and [`errln!`]), which prints each of them, in every form it
-//! could take in text, TOML, JSON or a URL, as `***`. So a credential echoed back by sccache, or
-//! inside an error about some other file, is masked as well as one setup printed itself.
+//! or when it is the userinfo of a URL (`scheme://user:password@host`). Each one found (in a
+//! config file [`TomlFile`](crate::toml_file::TomlFile) reads, a flag, a variable sccache reads)
+//! is kept here, and everything printed goes through [`redact`] (by [`outln!`] and [`errln!`]),
+//! which masks it in every form it takes in text, TOML, JSON or a URL: so is one echoed back by
+//! sccache, or inside an error about some other file.
 
 use std::{
     fmt,
@@ -67,7 +66,9 @@ pub(crate) fn keep_from_env(vars: impl IntoIterator<Item = (String, String)>) {
 /// The credentials in `value`, found under `key`: all of it for a credential's key, and the
 /// userinfo of the URLs in it.
 pub(crate) fn credentials_in(key: &str, value: &str) -> Vec<String> {
-    let mut found: Vec<String> = userinfos(value).flat_map(userinfo_secrets).collect();
+    // A URL's credential is its password, or a lone user name (often a token).
+    let secrets = userinfos(value).map(|userinfo| userinfo.split_once(':').map_or(userinfo, |(_, password)| password));
+    let mut found: Vec<String> = secrets.flat_map(written_and_decoded).collect();
     if is_secret_name(key) && !value.is_empty() {
         found.push(value.to_owned());
     }
@@ -113,16 +114,8 @@ fn embedded_secrets(text: &str) -> Vec<String> {
 /// Keeps the password in a URL given as `user:password@host`, where the user name is known to be
 /// only that (as in a backend's flag): as written and decoded, even when the URL is invalid.
 pub(crate) fn keep_url_password(url: &str) {
-    for userinfo in userinfos(url) {
-        if let Some((_, password)) = userinfo.split_once(':') {
-            written_and_decoded(password).iter().for_each(|secret| keep(secret));
-        }
-    }
-}
-
-/// A URL's credential: the password, or a lone user name (often a token).
-fn userinfo_secrets(userinfo: &str) -> Vec<String> {
-    written_and_decoded(userinfo.split_once(':').map_or(userinfo, |(_, password)| password))
+    let passwords = userinfos(url).filter_map(|userinfo| userinfo.split_once(':'));
+    passwords.flat_map(|(_, password)| written_and_decoded(password)).for_each(|secret| keep(&secret));
 }
 
 /// A credential from a URL as written, and as its client decodes it.
