@@ -12,7 +12,7 @@ use std::{
 
 use anyhow::Context;
 use camino::Utf8Path;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::{hash::fingerprint, secrets};
 
@@ -81,7 +81,7 @@ impl CompileRecord {
             "compiler": self.compiler,
             "args": self.args,
             "cwd": self.cwd,
-            "env": Map::from_iter(self.env.iter().map(|(name, value)| (name.clone(), json!(value)))),
+            "env": self.env,
             "exit_code": self.exit_code,
         })
     }

@@ -83,12 +83,9 @@ fn to_text(ws: &Workspace, tools: &[ToolReport]) -> String {
         .collect();
     let dir_width = dirs.iter().map(|dir| dir.as_str().len()).max().unwrap_or(0);
     for (member, dir) in ws.members.iter().zip(dirs) {
-        let mut kinds: Vec<&str> = Vec::new();
-        for kind in member.targets.iter().flat_map(|t| &t.kinds) {
-            if !kinds.contains(&kind.as_str()) {
-                kinds.push(kind);
-            }
-        }
+        let mut kinds: Vec<&str> = member.targets.iter().flat_map(|t| &t.kinds).map(String::as_str).collect();
+        let mut seen = std::collections::HashSet::new();
+        kinds.retain(|kind| seen.insert(*kind));
         let python = if member.uses_python { "  Python-bound (pyo3)" } else { "" };
         out += &format!("  {:name_width$}  {:dir_width$}  {}{python}\n", member.name, dir.as_str(), kinds.join(", "));
     }
