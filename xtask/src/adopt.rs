@@ -334,14 +334,9 @@ impl Plan {
 /// on the way), somewhere outside the workspace at `real_host` (links resolved): an edit there
 /// would change another project or the user's own files. A link within it is followed and kept.
 fn in_the_workspace(real_host: &Utf8Path, file: &Utf8Path) -> anyhow::Result<()> {
-    let real = match file.canonicalize_utf8() {
-        Ok(real) => real,
-        // Not there yet: where it would be created.
-        Err(_) => match (file.parent().map(Utf8Path::canonicalize_utf8), file.file_name()) {
-            (Some(Ok(dir)), Some(name)) => dir.join(name),
-            _ => return Ok(()),
-        },
-    };
+    // Not there yet: where it would be created.
+    let created = || Some(file.parent()?.canonicalize_utf8().ok()?.join(file.file_name()?));
+    let Some(real) = file.canonicalize_utf8().ok().or_else(created) else { return Ok(()) };
     if !real.starts_with(real_host) {
         bail!(
             "{file} leads through a link to {real}, outside the workspace, so nothing was changed: adopt edits only \

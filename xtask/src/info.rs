@@ -95,22 +95,11 @@ fn to_text(ws: &Workspace, tools: &[ToolReport]) -> String {
     // Continuation lines of an error start under its first line: "  missing  <name>  ".
     let continuation = format!("\n{:width$}", "", width = 2 + "missing".len() + 2 + tool_width + 2);
     for report in tools {
-        let line = match &report.found {
-            Ok(found) => format!(
-                "{}  {:tool_width$}  {} {}",
-                paint(Stream::Stdout, Style::Good, "ok     "),
-                report.tool.name,
-                found.version,
-                found.path
-            ),
-            Err(err) => format!(
-                "{}  {:tool_width$}  {}",
-                paint(Stream::Stdout, Style::Bad, "missing"),
-                report.tool.name,
-                err.replace('\n', &continuation)
-            ),
+        let (marker, detail) = match &report.found {
+            Ok(found) => (paint(Stream::Stdout, Style::Good, "ok     "), format!("{} {}", found.version, found.path)),
+            Err(err) => (paint(Stream::Stdout, Style::Bad, "missing"), err.replace('\n', &continuation)),
         };
-        out += &format!("  {line}\n");
+        out += &format!("  {marker}  {:tool_width$}  {detail}\n", report.tool.name);
     }
     out
 }
