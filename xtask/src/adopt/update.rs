@@ -19,15 +19,14 @@ use super::{
 use crate::secrets::outln;
 use crate::{child, hash::fingerprint, safe_fs};
 
-/// What happens to one file of the copy.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What happens to one file of the copy, with the bytes it is written with.
 enum Action {
     /// New upstream: written.
-    Add,
+    Add(Vec<u8>),
     /// Unchanged here, changed upstream: replaced.
-    Replace,
+    Replace(Vec<u8>),
     /// Changed on both sides and merged; `conflicts` hunks are left marked in the file.
-    Merge { conflicts: usize, two_way: bool },
+    Merge { merged: Vec<u8>, conflicts: usize, two_way: bool },
     /// Removed upstream and never changed here: removed.
     Remove,
     /// Left as it is, with the reason (a change here that upstream did not touch is not listed).
@@ -37,8 +36,6 @@ enum Action {
 struct Step {
     file: String,
     action: Action,
-    /// The file's new bytes, for the actions that write.
-    bytes: Option<Vec<u8>>,
 }
 
 /// The update, planned in full: what each file becomes, and the record that follows it.
@@ -90,21 +87,18 @@ impl Update {
             if let Some(bytes) = upstream {
                 files.insert(file.clone(), fingerprint(bytes));
             }
-            let step = |action, bytes| Step { file: file.clone(), action, bytes };
-            let step = match (mine, upstream) {
-                (Mine::Other, _) => step(Action::Keep("not a regular file here: left alone"), None),
+            let action = match (mine, upstream) {
+                (Mine::Other, _) => Action::Keep("not a regular file here: left alone"),
                 (Mine::Missing, None) => continue,
-                (Mine::File(_), None) if !changed_here => step(Action::Remove, None),
-                (Mine::File(_), None) => {
-                    step(Action::Keep("removed upstream, but changed here: now the workspace's"), None)
-                }
+                (Mine::File(_), None) if !changed_here => Action::Remove,
+                (Mine::File(_), None) => Action::Keep("removed upstream, but changed here: now the workspace's"),
                 (Mine::Missing, Some(upstream)) => match recorded {
-                    None => step(Action::Add, Some(upstream.to_vec())),
+                    None => Action::Add(upstream.to_vec()),
                     Some(hash) if fingerprint(upstream) == hash => continue,
-                    Some(_) => step(Action::Keep("removed here, changed upstream: still removed"), None),
+                    Some(_) => Action::Keep("removed here, changed upstream: still removed"),
                 },
                 (Mine::File(mine), Some(upstream)) if mine == upstream => continue,
-                (Mine::File(_), Some(upstream)) if !changed_here => step(Action::Replace, Some(upstream.to_vec())),
+                (Mine::File(_), Some(upstream)) if !changed_here => Action::Replace(upstream.to_vec()),
                 // Changed here only.
                 (Mine::File(_), Some(upstream)) if recorded == Some(fingerprint(upstream).as_str()) => continue,
                 (Mine::File(mine), Some(upstream)) => {
@@ -112,10 +106,10 @@ impl Update {
                     let two_way = base.is_none();
                     let (merged, conflicts) = merge(sh, file, &mine, base.as_deref().unwrap_or_default(), upstream)
                         .with_context(|| format!("could not merge {file}"))?;
-                    step(Action::Merge { conflicts, two_way }, Some(merged))
+                    Action::Merge { merged, conflicts, two_way }
                 }
             };
-            steps.push(step);
+            steps.push(Step { file: file.clone(), action });
         }
         let permissions = new.into_iter().map(|(file, (_, permissions))| (file, permissions)).collect();
         let record = Record::of(git, files);
@@ -127,11 +121,11 @@ impl Update {
         outln!("{}: {} of its files {verb}changed", self.copy, self.steps.len());
         for step in &self.steps {
             let what = match &step.action {
-                Action::Add => format!("{would}add"),
-                Action::Replace => format!("{would}replace (unchanged here)"),
+                Action::Add(_) => format!("{would}add"),
+                Action::Replace(_) => format!("{would}replace (unchanged here)"),
                 Action::Remove => format!("{would}remove (removed upstream, unchanged here)"),
-                Action::Merge { conflicts: 0, two_way: false } => format!("{would}merge: clean"),
-                Action::Merge { conflicts, two_way } => format!(
+                Action::Merge { conflicts: 0, two_way: false, .. } => format!("{would}merge: clean"),
+                Action::Merge { conflicts, two_way, .. } => format!(
                     "{would}merge: {conflicts} conflict(s) marked in the file{}",
                     if *two_way { " (the adopted version is unknown: compared two ways)" } else { "" }
                 ),
@@ -150,16 +144,19 @@ impl Update {
     /// Writes every file (each replaced whole, through a temporary file), removes, then the
     /// record last: an update cut short is one the next update finishes.
     pub(super) fn apply(&self) -> anyhow::Result<()> {
-        for step in &self.steps {
-            let path = inside(&self.copy, &step.file)?;
-            if let Some(bytes) = &step.bytes {
-                let permissions = match step.action {
-                    Action::Merge { .. } => path.metadata().ok().map(|metadata| metadata.permissions()),
-                    _ => self.permissions.get(&step.file).cloned(),
-                };
-                safe_fs::replace_file(&path, bytes, permissions.as_ref())?;
-            } else if step.action == Action::Remove {
-                std::fs::remove_file(&path).with_context(|| format!("could not remove {path}"))?;
+        for Step { file, action } in &self.steps {
+            let path = inside(&self.copy, file)?;
+            match action {
+                Action::Add(bytes) | Action::Replace(bytes) => {
+                    safe_fs::replace_file(&path, bytes, self.permissions.get(file))?;
+                }
+                // A merged file keeps its own permissions.
+                Action::Merge { merged, .. } => {
+                    let permissions = path.metadata().ok().map(|metadata| metadata.permissions());
+                    safe_fs::replace_file(&path, merged, permissions.as_ref())?;
+                }
+                Action::Remove => std::fs::remove_file(&path).with_context(|| format!("could not remove {path}"))?,
+                Action::Keep(_) => {}
             }
         }
         safe_fs::replace_file(&self.copy.join(RECORD), self.record.to_json().as_bytes(), None)
