@@ -64,19 +64,15 @@ impl Finding {
 }
 
 /// One line per finding (continuation lines and the fix indented under it), under a heading per
-/// group in the order the groups first appear; coloured on a terminal.
+/// group in `Group`'s order; coloured on a terminal.
 pub(crate) fn render(findings: &[Finding]) -> String {
-    let mut groups: Vec<Group> = Vec::new();
-    for finding in findings {
-        if !groups.contains(&finding.group) {
-            groups.push(finding.group);
-        }
-    }
+    let mut sorted: Vec<&Finding> = findings.iter().collect();
+    sorted.sort_by_key(|finding| finding.group);
     let indent = "\n         ";
     let mut out = String::new();
-    for group in groups {
-        out += &format!("{}\n", paint(Stream::Stdout, Style::Heading, group.name()));
-        for finding in findings.iter().filter(|finding| finding.group == group) {
+    for group in sorted.chunk_by(|a, b| a.group == b.group) {
+        out += &format!("{}\n", paint(Stream::Stdout, Style::Heading, group[0].group.name()));
+        for finding in group {
             let style = if finding.is_problem() { Style::Bad } else { Style::Good };
             let marker = paint(Stream::Stdout, style, &format!("{:<5}", finding.level.name()));
             out += &format!("  {marker}  {}\n", finding.what.replace('\n', indent));

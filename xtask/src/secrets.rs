@@ -28,7 +28,9 @@ pub(crate) fn keep(secret: &str) {
         return;
     }
     let mut kept = KEPT.lock().unwrap_or_else(PoisonError::into_inner);
-    for form in [secret.to_owned(), escaped(secret), percent_encoded(secret)] {
+    // As written, as a TOML or JSON string writes it (between its quotes), and as a URL does.
+    let escaped = secret.replace('\\', r"\\").replace('"', "\\\"");
+    for form in [secret.to_owned(), escaped, percent_encoded(secret)] {
         if !kept.contains(&form) {
             kept.push(form);
         }
@@ -164,11 +166,6 @@ fn mask_userinfo(text: &str) -> String {
     out
 }
 
-/// As a TOML or JSON string writes it, between its quotes.
-fn escaped(text: &str) -> String {
-    text.replace('\\', r"\\").replace('"', "\\\"")
-}
-
 /// Every byte but the URL-safe ones as `%XX`, the way a password is put into a URL.
 pub(crate) fn percent_encoded(text: &str) -> String {
     text.bytes()
@@ -182,19 +179,12 @@ pub(crate) fn percent_encoded(text: &str) -> String {
 /// `%XX` sequences as the bytes they stand for, as URL clients read userinfo. An incomplete
 /// sequence, or bytes that are not UTF-8, are an error saying which.
 pub(crate) fn percent_decoded(text: &str) -> Result<String, String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = text.get(i + 1..i + 3).and_then(|hex| u8::from_str_radix(hex, 16).ok());
-            let byte = hex.ok_or("a `%` is not followed by two hex digits (write a literal `%` as %25)")?;
-            out.push(byte);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+    let mut parts = text.split('%');
+    let mut out = parts.next().unwrap_or_default().as_bytes().to_vec();
+    for part in parts {
+        let hex = part.get(..2).and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        out.push(hex.ok_or("a `%` is not followed by two hex digits (write a literal `%` as %25)")?);
+        out.extend_from_slice(&part.as_bytes()[2..]);
     }
     String::from_utf8(out).map_err(|_| "its %-escapes do not spell UTF-8 text".to_owned())
 }
