@@ -1,6 +1,5 @@
 //! The two hashes the xtask needs: a quick hasher for maps keyed by numbers, and a stable
-//! fingerprint of bytes that is the same on every machine and version (explain's records, the
-//! rustc wrapper's hidden credentials, adopt's record of the files it copied).
+//! fingerprint of bytes (explain's records, the wrapper's hidden credentials, adopt's record).
 
 use std::{
     collections::{HashMap, HashSet},
@@ -8,8 +7,8 @@ use std::{
 };
 
 /// Maps and sets keyed per entry of trees with hundreds of thousands: std's SipHash dominated
-/// the scan in the debug build `cargo xtask` runs. Keys are numbers (units, inodes), so an
-/// FNV-style mix with a final spread is enough (the clean task's scan).
+/// the clean task's scan in the debug build `cargo xtask` runs. Keys are numbers (units,
+/// inodes), so an FNV-style mix with a final spread is enough.
 pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
 pub(crate) type FastSet<K> = HashSet<K, BuildHasherDefault<Fnv>>;
 

@@ -215,8 +215,7 @@ macro_rules! err {
 
 pub(crate) use {err, errln, out, outln};
 
-/// The text, redacted, and a newline when `newline`. A closed pipe is not worth a panic: the
-/// reader has gone.
+/// The text, redacted, and a newline when `newline`.
 pub fn write_redacted(out: Stream, args: fmt::Arguments<'_>, newline: bool) {
     let mut line = redact(&args.to_string());
     if newline {

@@ -74,7 +74,7 @@ impl Record {
 }
 
 /// Whether `path` (with `/`) stays inside the directory it is relative to.
-pub(crate) fn is_relative_inside(path: &str) -> bool {
+fn is_relative_inside(path: &str) -> bool {
     !path.is_empty()
         && !path.starts_with('/')
         && !path.contains('\\')
