@@ -74,11 +74,9 @@ fn source_crate(from: Option<&Utf8Path>) -> anyhow::Result<Utf8PathBuf> {
     let from = workspace::users_absolute(from)?;
     let found = from.canonicalize_utf8().with_context(|| format!("--from {from} is not a directory that exists"))?;
     if !found.join("Cargo.toml").is_file() || !found.join("src/adopt.rs").is_file() {
-        let hint = match found.join("xtask/src/adopt.rs").is_file() {
-            true => format!(": give its crate, --from {}", found.join("xtask")),
-            false => String::new(),
-        };
-        usage!("--from {from} is not an xtask crate (no Cargo.toml and src/adopt.rs){hint}");
+        let nested = found.join("xtask");
+        let hint = nested.join("src/adopt.rs").is_file().then(|| format!(": give its crate, --from {nested}"));
+        usage!("--from {from} is not an xtask crate (no Cargo.toml and src/adopt.rs){}", hint.unwrap_or_default());
     }
     Ok(found)
 }
@@ -209,7 +207,7 @@ impl Plan {
             manifest.record(change);
         }
         let mut config = TomlFile::read(&config_path)?;
-        let wanted = alias_value(name);
+        let wanted = Array::from_iter(workspace::alias_words(name));
         let existing = config.doc().get("alias").and_then(|aliases| aliases.get(alias)).cloned();
         match existing {
             None => {
@@ -449,11 +447,6 @@ fn matches_member(pattern: &str, name: &str) -> bool {
     }
 }
 
-/// The alias for the copy, as TOML.
-fn alias_value(package: &str) -> Array {
-    Array::from_iter(workspace::alias_words(package))
-}
-
 /// Whether an existing alias runs the package `name` (this alias, or the usual string form).
 fn alias_runs(existing: &Item, name: &str) -> bool {
     let words: Vec<String> = match existing {
@@ -552,7 +545,7 @@ mod tests {
         let item = |text: &str| text.parse::<DocumentMut>().unwrap()["a"].clone();
         assert!(alias_runs(&item("a = \"run --package xtask --\""), "xtask"));
         assert!(alias_runs(&item("a = \"run -p xtask --\""), "xtask"));
-        assert!(alias_runs(&toml_edit::value(alias_value("xtask")), "xtask"));
+        assert!(alias_runs(&toml_edit::value(Array::from_iter(workspace::alias_words("xtask"))), "xtask"));
         assert!(!alias_runs(&item("a = \"run --package xtask-other --\""), "xtask"));
         assert!(!alias_runs(&item("a = \"test --package xtask\""), "xtask"));
     }

@@ -112,8 +112,7 @@ impl Update {
             steps.push(Step { file: file.clone(), action });
         }
         let permissions = new.into_iter().map(|(file, (_, permissions))| (file, permissions)).collect();
-        let record = Record::of(git, files);
-        Ok(Update { copy: copy.to_owned(), steps, record, permissions })
+        Ok(Update { copy: copy.to_owned(), steps, record: Record::of(git, files), permissions })
     }
 
     pub(super) fn print(&self, dry_run: bool) {
