@@ -75,10 +75,9 @@ fn to_text(ws: &Workspace, tools: &[ToolReport]) -> String {
     let dirs: Vec<&Utf8Path> = ws
         .members
         .iter()
-        .map(|m| match m.manifest_dir.strip_prefix(&ws.root) {
-            Ok(dir) if dir.as_str().is_empty() => Utf8Path::new("."),
-            Ok(dir) => dir,
-            Err(_) => &m.manifest_dir,
+        .map(|m| match m.manifest_dir.strip_prefix(&ws.root).unwrap_or(&m.manifest_dir) {
+            dir if dir.as_str().is_empty() => Utf8Path::new("."),
+            dir => dir,
         })
         .collect();
     let dir_width = dirs.iter().map(|dir| dir.as_str().len()).max().unwrap_or(0);

@@ -40,14 +40,8 @@ impl Record {
     }
 
     pub(crate) fn to_json(&self) -> String {
-        let text = serde_json::to_string_pretty(&json!({
-            "about": ABOUT,
-            "commit": self.commit,
-            "prefix": self.prefix,
-            "files": self.files,
-        }))
-        .expect("a JSON value prints");
-        text + "\n"
+        let record = json!({"about": ABOUT, "commit": self.commit, "prefix": self.prefix, "files": self.files});
+        format!("{record:#}\n")
     }
 
     pub(crate) fn read(path: &Utf8Path) -> anyhow::Result<Record> {

@@ -171,12 +171,11 @@ enum Mine {
 }
 
 fn read_regular(path: &Utf8Path) -> anyhow::Result<Mine> {
+    let context = || format!("could not read {path}");
     match path.symlink_metadata() {
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Mine::Missing),
-        Err(err) => Err(err).with_context(|| format!("could not read {path}")),
-        Ok(metadata) if metadata.is_file() => {
-            Ok(Mine::File(std::fs::read(path).with_context(|| format!("could not read {path}"))?))
-        }
+        Err(err) => Err(err).with_context(context),
+        Ok(metadata) if metadata.is_file() => Ok(Mine::File(std::fs::read(path).with_context(context)?)),
         Ok(_) => Ok(Mine::Other),
     }
 }
