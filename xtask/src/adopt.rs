@@ -290,11 +290,8 @@ impl Plan {
             std::fs::rename(&staging, &self.target)
                 .with_context(|| format!("could not move the copy to {}", self.target))
         })();
-        if copied.is_err() {
-            // Only what this run created.
-            let _ = std::fs::remove_dir_all(&staging);
-        }
-        copied?;
+        // On failure, only what this run created is removed.
+        copied.inspect_err(|_| _ = std::fs::remove_dir_all(&staging))?;
         let mut saved = Vec::new();
         let edited = (|| -> anyhow::Result<()> {
             for file in [&self.manifest, &self.config] {

@@ -15,12 +15,6 @@ pub(crate) type FastSet<K> = HashSet<K, BuildHasherDefault<Fnv>>;
 #[derive(Default)]
 pub(crate) struct Fnv(u64);
 
-impl Fnv {
-    fn mix(&mut self, word: u64) {
-        self.0 = (self.0 ^ word).wrapping_mul(0x0100_0000_01b3);
-    }
-}
-
 impl Hasher for Fnv {
     fn finish(&self) -> u64 {
         // Spread the low bits into the high ones hashbrown looks at first.
@@ -29,17 +23,15 @@ impl Hasher for Fnv {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        for byte in bytes {
-            self.mix(u64::from(*byte));
-        }
+        bytes.iter().for_each(|byte| self.write_u64(u64::from(*byte)));
     }
 
     fn write_u64(&mut self, n: u64) {
-        self.mix(n);
+        self.0 = (self.0 ^ n).wrapping_mul(0x0100_0000_01b3);
     }
 
     fn write_usize(&mut self, n: usize) {
-        self.mix(n as u64);
+        self.write_u64(n as u64);
     }
 }
 
