@@ -27,10 +27,6 @@ const CARGO_RUN_PREFIXES: &[&str] = &["CARGO_PKG_", "CARGO_BIN_EXE_"];
 /// it as its llvm-cov): meant for that one process, never passed further down.
 pub const PRIVATE_PREFIX: &str = "XTASK_COVERAGE_";
 
-/// Variables that an outer `cargo llvm-cov` run sets (its own settings and its wrapper's).
-const LLVM_COV_VARS: &[&str] = &["LLVM_PROFILE_FILE"];
-const LLVM_COV_PREFIXES: &[&str] = &["CARGO_LLVM_COV", "__CARGO_LLVM_COV"];
-
 /// Set by cargo-llvm-cov (0.7+) when it puts itself in `RUSTC_WRAPPER`; the wrapper it replaced
 /// is kept in `__CARGO_LLVM_COV_RUSTC_WRAPPER_PRE_EXISTING`.
 const LLVM_COV_WRAPPER_MARK: &str = "__CARGO_LLVM_COV_RUSTC_WRAPPER";
@@ -145,8 +141,9 @@ fn injected(key: &OsStr) -> bool {
         || set_by_llvm_cov(&key)
 }
 
+/// Whether an outer `cargo llvm-cov` run sets `key` (its own settings and its wrapper's).
 fn set_by_llvm_cov(key: &str) -> bool {
-    LLVM_COV_VARS.contains(&key) || LLVM_COV_PREFIXES.iter().any(|prefix| key.starts_with(prefix))
+    key == "LLVM_PROFILE_FILE" || ["CARGO_LLVM_COV", "__CARGO_LLVM_COV"].iter().any(|prefix| key.starts_with(prefix))
 }
 
 /// The names in `vars` that a `cargo llvm-cov` run sets, sorted: in a shell they are leftovers of
