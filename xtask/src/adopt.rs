@@ -202,8 +202,7 @@ impl Plan {
             in_the_workspace(&real_host, file)?;
         }
         let mut manifest = TomlFile::read(&manifest_path)?;
-        let member = add_member(manifest.doc(), name)?;
-        if let Some(change) = member {
+        if let Some(change) = add_member(manifest.doc(), name)? {
             manifest.record(change);
         }
         let mut config = TomlFile::read(&config_path)?;

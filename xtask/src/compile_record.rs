@@ -65,11 +65,9 @@ impl CompileRecord {
         let mut records = Vec::new();
         for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {dir}"))? {
             let path = entry?.path();
-            if path.extension().is_none_or(|extension| extension != "json") {
-                continue;
-            }
-            let text = std::fs::read_to_string(&path)?;
-            if let Ok(value) = serde_json::from_str::<Value>(&text) {
+            if path.extension().is_some_and(|extension| extension == "json")
+                && let Ok(value) = serde_json::from_str::<Value>(&std::fs::read_to_string(&path)?)
+            {
                 records.push(CompileRecord::from_json(&value));
             }
         }

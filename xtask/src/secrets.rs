@@ -94,9 +94,8 @@ fn embedded_secrets(text: &str) -> Vec<String> {
     let mut found = Vec::new();
     for (at, _) in text.match_indices('=') {
         let name = &text[text[..at].rfind(word_start).map_or(0, |start| start + 1)..at];
-        let lower = name.to_ascii_lowercase();
         let value = text[at + 1..].trim_start_matches(['"', '\'']).split(ends).next().unwrap_or_default();
-        if (is_secret_name(name) || lower.ends_with("key")) && value.len() >= SHORTEST_EMBEDDED {
+        if (is_secret_name(name) || name.to_ascii_lowercase().ends_with("key")) && value.len() >= SHORTEST_EMBEDDED {
             found.push(value.to_owned());
         }
     }
