@@ -160,10 +160,8 @@ impl Status {
             "{var}=1: sccache refuses incremental compilations, so every build through it fails{}",
             if wrapper_is_sccache { "" } else { " (once sccache is the wrapper)" }
         );
-        Some(match wrapper_is_sccache {
-            true => Finding::error(GROUP, what, unset_incremental(var)),
-            false => Finding::warn(GROUP, what, unset_incremental(var)),
-        })
+        let level = if wrapper_is_sccache { Level::Error } else { Level::Warn };
+        Some(Finding { level, ..Finding::warn(GROUP, what, unset_incremental(var)) })
     }
 
     /// Variables that make builds through sccache miss its cache, or override its config.
@@ -367,12 +365,11 @@ impl Status {
             Some(answer) => answer.to_string(),
             None => format!("scheduler {scheduler} (asked when the server starts)"),
         });
-        let config = configured.config.path.to_string();
         [
             ("sccache", binary),
             ("server", server),
             ("wrapper", wrapper),
-            ("config", config),
+            ("config", configured.config.path.to_string()),
             ("cache", configured.describe()),
         ]
         .into_iter()

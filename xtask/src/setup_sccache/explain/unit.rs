@@ -167,13 +167,6 @@ impl Unit {
         Some(Utf8Path::new(&self.cwd).join(file))
     }
 
-    fn extra_filename(&self) -> String {
-        values(&options(&self.args), "-C")
-            .find_map(|codegen| codegen.strip_prefix("extra-filename="))
-            .unwrap_or_default()
-            .to_owned()
-    }
-
     /// What makes two compilations the same unit from one build to the next.
     pub(super) fn id(&self) -> String {
         format!("{} {} {} {} {}", self.package, self.version, self.crate_name, self.kind, self.target)
@@ -197,8 +190,11 @@ impl Unit {
             .collect()
     }
 
+    /// The crate name and `-C extra-filename`: the output files' name without extension.
     pub(super) fn output_stem(&self) -> String {
-        format!("{}{}", self.crate_name, self.extra_filename())
+        let options = options(&self.args);
+        let extra = values(&options, "-C").find_map(|codegen| codegen.strip_prefix("extra-filename="));
+        format!("{}{}", self.crate_name, extra.unwrap_or_default())
     }
 
     /// The variables sccache (of `version`) hashes into the key.
