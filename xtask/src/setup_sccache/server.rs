@@ -178,9 +178,9 @@ impl<'a> Sccache<'a> {
     }
 
     /// The backends compiled in, from the "Enabled features:" block of `--help`.
-    pub fn backends(&self) -> anyhow::Result<Vec<(String, bool)>> {
+    pub fn backends(&self) -> anyhow::Result<Vec<String>> {
         let help = self.cmd().arg("--help").quiet().read().context("`sccache --help` failed")?;
-        Ok(parse_features(&help))
+        Ok(parse_features(&help).into_iter().filter(|(_, on)| *on).map(|(name, _)| name).collect())
     }
 
     /// The server's statistics and configuration; zeros built from the configuration when no server

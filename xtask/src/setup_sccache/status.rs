@@ -65,10 +65,7 @@ impl Status {
         let configured = Configured::read(sh)?;
         let endpoint = Endpoint::from_env(sh);
         let running = endpoint.answers();
-        let backends = match &sccache {
-            Some(sccache) => sccache.backends()?.into_iter().filter(|(_, on)| *on).map(|(name, _)| name).collect(),
-            None => Vec::new(),
-        };
+        let backends = sccache.as_ref().map(Sccache::backends).transpose()?.unwrap_or_default();
         // Asked of the running server only: asking would start one.
         let server = sccache.as_ref().filter(|_| running);
         let stats = server.map(|sccache| sccache.stats().map_err(|err| format!("{err:#}")));

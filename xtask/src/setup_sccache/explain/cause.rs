@@ -115,7 +115,7 @@ impl Cause {
             Cause::Compiler { .. } => "expected once per toolchain; pin one with rust-toolchain.toml so builds share entries".to_owned(),
             Cause::WorkingDirectory { .. } => "sccache hashes the working directory (SCCACHE_BASEDIRS does not apply to Rust), so workspace crates hit only from the same path: build other checkouts at one path, or accept these misses".to_owned(),
             Cause::Environment(changes) => {
-                let names: Vec<&str> = changes.iter().map(|(name, _, _)| name.as_str()).collect();
+                let names = names(changes);
                 if names.contains(&"CARGO_TARGET_DIR") {
                     "set `build.target-dir` in .cargo/config.toml (or pass --target-dir) instead of CARGO_TARGET_DIR: sccache hashes every CARGO_* variable, not cargo's arguments".to_owned()
                 } else if names.contains(&"CARGO_HOME") {
@@ -158,6 +158,10 @@ impl Cause {
         }
         json
     }
+}
+
+pub(super) fn names(changes: &[(String, Option<String>, Option<String>)]) -> Vec<&str> {
+    changes.iter().map(|(name, _, _)| name.as_str()).collect()
 }
 
 /// Each unit's previous recorded compilation: the one of the same unit whose arguments differ least.

@@ -111,17 +111,13 @@ impl Unit {
         let crate_name = value("--crate-name").unwrap_or_default();
         let crate_types: Vec<&str> = values(&options, "--crate-type").collect();
         // cargo gives a running build script the target's `CARGO_CFG_*`; what it compiles is a probe.
-        let kind = if env.keys().any(|name| name.starts_with("CARGO_CFG_")) {
-            "build-script probe".to_owned()
-        } else if options.iter().any(|option| option == "--test") {
-            "test".to_owned()
-        } else if crate_name.starts_with("build_script_") {
-            "build-script".to_owned()
-        } else if crate_types.is_empty() {
-            "bin".to_owned()
-        } else {
-            crate_types.join("+")
-        };
+        let kind = [
+            (env.keys().any(|name| name.starts_with("CARGO_CFG_")), "build-script probe"),
+            (options.iter().any(|option| option == "--test"), "test"),
+            (crate_name.starts_with("build_script_"), "build-script"),
+            (crate_types.is_empty(), "bin"),
+        ];
+        let kind = kind.into_iter().find(|(is, _)| *is).map_or_else(|| crate_types.join("+"), |(_, kind)| kind.into());
         Unit {
             package: var("CARGO_PKG_NAME"),
             version: var("CARGO_PKG_VERSION"),
