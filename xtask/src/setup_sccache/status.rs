@@ -430,9 +430,7 @@ pub(super) fn effective_wrapper(sh: &Shell) -> anyhow::Result<Wrapper> {
             if file.starts_with(&root) {
                 committable_files.push(file.clone());
             }
-            if from_config.is_none() {
-                from_config = Some((value.as_str().unwrap_or_default().to_owned(), file));
-            }
+            from_config.get_or_insert_with(|| (value.as_str().unwrap_or_default().to_owned(), file));
         }
     }
     let (value, source) = match ["RUSTC_WRAPPER", "CARGO_BUILD_RUSTC_WRAPPER"]
