@@ -134,8 +134,7 @@ impl Unit {
 
     /// Reads the sources and the variables rustc's dep-info file lists.
     fn read_dep_info(&mut self) {
-        let Some(file) = self.dep_info_file() else { return };
-        let Ok(text) = std::fs::read_to_string(&file) else { return };
+        let Some(text) = self.dep_info_file().and_then(|file| std::fs::read_to_string(file).ok()) else { return };
         let DepInfo { sources, env } = DepInfo::parse(&text);
         let cwd = Utf8Path::new(&self.cwd);
         self.sources = sources
