@@ -148,10 +148,7 @@ impl flags::SetupSccache {
 /// The sccache cargo uses as its rustc wrapper here, if it does: its path, and the value of
 /// `RUSTC_WRAPPER` when that variable names it (else cargo's config does).
 pub(crate) fn sccache_wrapper(sh: &Shell) -> Option<(Utf8PathBuf, Option<String>)> {
-    let wrapper = status::effective_wrapper(sh).ok()?.value?;
-    if !is_sccache(&wrapper) {
-        return None;
-    }
+    let wrapper = status::effective_wrapper(sh).ok()?.value.filter(|wrapper| is_sccache(wrapper))?;
     Some((wrapper_program(sh, &wrapper)?, sh.var("RUSTC_WRAPPER").ok().filter(|value| *value == wrapper)))
 }
 

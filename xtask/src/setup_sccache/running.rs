@@ -77,7 +77,6 @@ pub(super) struct Configured {
     pub(super) backend: BackendKind,
     pub(super) dir: Utf8PathBuf,
     pub(super) size: u64,
-    /// The multilevel chain, when set.
     pub(super) chain: Option<String>,
 }
 

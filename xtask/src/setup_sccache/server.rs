@@ -139,9 +139,8 @@ impl<'a> Sccache<'a> {
         Sccache { sh, path: found.path, version: found.version, endpoint: Endpoint::from_env(sh), env: Env::default() }
     }
 
-    /// The same binary with a server of its own: the config file `conf`, the cache directory
-    /// `cache_dir`, sccache's default size and a free port on 127.0.0.1, so that the user's
-    /// server, cache and settings are never touched (setup's trial server, the bench).
+    /// The same binary with a server of its own (config `conf`, cache `cache_dir`, default size, a free
+    /// port), so the user's server, cache and settings are never touched (the trial server, the bench).
     pub fn private(&self, conf: &Utf8Path, cache_dir: &Utf8Path) -> anyhow::Result<Sccache<'a>> {
         let port = std::net::TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port();
         Ok(Sccache {
@@ -156,8 +155,7 @@ impl<'a> Sccache<'a> {
         })
     }
 
-    /// The same server with `extra` on top of its variables: a remote backend given by sccache's
-    /// own variables (the bench).
+    /// The same server with `extra` on top of its variables (the bench's remote backends).
     pub fn with_env(mut self, extra: &Env) -> Sccache<'a> {
         self.env = self.env.and(extra);
         self
@@ -180,9 +178,9 @@ impl<'a> Sccache<'a> {
     }
 
     /// The backends compiled in, from the "Enabled features:" block of `--help`.
-    pub fn backends(&self) -> anyhow::Result<Vec<(String, bool)>> {
+    pub fn backends(&self) -> anyhow::Result<Vec<String>> {
         let help = self.cmd().arg("--help").quiet().read().context("`sccache --help` failed")?;
-        Ok(parse_features(&help))
+        Ok(parse_features(&help).into_iter().filter(|(_, on)| *on).map(|(name, _)| name).collect())
     }
 
     /// The server's statistics and configuration; zeros built from the configuration when no server
@@ -404,12 +402,8 @@ impl Stats {
         let saved = self.estimated_seconds_saved().map_or("n/a (needs hits and compilations)".to_owned(), |saved| {
             format!("{saved:.1} s: {} hits, each an average compile less its read", self.hits)
         });
-        let size = match (self.cache_size, self.max_cache_size) {
-            (Some(size), Some(max)) => format!("{} of {}", human_bytes(size), human_bytes(max)),
-            (None, Some(max)) => format!("unknown of {}", human_bytes(max)),
-            (Some(size), None) => human_bytes(size),
-            (None, None) => "unknown".to_owned(),
-        };
+        let used = self.cache_size.map_or("unknown".to_owned(), human_bytes);
+        let size = self.max_cache_size.map_or(used.clone(), |max| format!("{used} of {}", human_bytes(max)));
         let counts = [
             ("Compile requests", self.compile_requests.to_string()),
             ("Cache hits", self.hits.to_string()),

@@ -350,14 +350,13 @@ pub(super) fn find_or_install_from(
 }
 
 fn check_backend_compiled_in(sccache: &Sccache<'_>, backend: BackendKind, multilevel: bool) -> anyhow::Result<()> {
-    let features = sccache.backends()?;
-    let enabled = features.iter().any(|(name, on)| *on && name.eq_ignore_ascii_case(backend.table()));
-    if !enabled {
+    let backends = sccache.backends()?;
+    if !backends.iter().any(|name| name.eq_ignore_ascii_case(backend.table())) {
         bail!(
             "{} was built without the {backend} backend (its --help lists: {}).\nReinstall it with all backends: \
              cargo install sccache --locked",
             sccache.path,
-            features.iter().filter(|(_, on)| *on).map(|(name, _)| name.as_str()).collect::<Vec<_>>().join(", ")
+            backends.join(", ")
         );
     }
     if multilevel && sccache.version < tools::Version(0, 15, 0) {

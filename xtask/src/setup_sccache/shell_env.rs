@@ -83,9 +83,7 @@ pub(super) fn print_env(sh: &Shell, shell: Option<EnvShell>, no_incremental: boo
             shell.assignment(&name, &value).map_err(|why| anyhow::anyhow!("{name}: {why}"))
         })
         .collect::<anyhow::Result<Vec<String>>>()?;
-    for line in lines {
-        outln!("{line}");
-    }
+    outln!("{}", lines.join("\n"));
     if configured.remote_settings().iter().any(|setting| setting.secret) {
         errln!(
             "note: the {} backend has credentials, so its variables are not printed; the server reads them from {}",

@@ -65,10 +65,7 @@ impl Status {
         let configured = Configured::read(sh)?;
         let endpoint = Endpoint::from_env(sh);
         let running = endpoint.answers();
-        let backends = match &sccache {
-            Some(sccache) => sccache.backends()?.into_iter().filter(|(_, on)| *on).map(|(name, _)| name).collect(),
-            None => Vec::new(),
-        };
+        let backends = sccache.as_ref().map(Sccache::backends).transpose()?.unwrap_or_default();
         // Asked of the running server only: asking would start one.
         let server = sccache.as_ref().filter(|_| running);
         let stats = server.map(|sccache| sccache.stats().map_err(|err| format!("{err:#}")));
@@ -160,10 +157,8 @@ impl Status {
             "{var}=1: sccache refuses incremental compilations, so every build through it fails{}",
             if wrapper_is_sccache { "" } else { " (once sccache is the wrapper)" }
         );
-        Some(match wrapper_is_sccache {
-            true => Finding::error(GROUP, what, unset_incremental(var)),
-            false => Finding::warn(GROUP, what, unset_incremental(var)),
-        })
+        let level = if wrapper_is_sccache { Level::Error } else { Level::Warn };
+        Some(Finding { level, ..Finding::warn(GROUP, what, unset_incremental(var)) })
     }
 
     /// Variables that make builds through sccache miss its cache, or override its config.
@@ -367,12 +362,11 @@ impl Status {
             Some(answer) => answer.to_string(),
             None => format!("scheduler {scheduler} (asked when the server starts)"),
         });
-        let config = configured.config.path.to_string();
         [
             ("sccache", binary),
             ("server", server),
             ("wrapper", wrapper),
-            ("config", config),
+            ("config", configured.config.path.to_string()),
             ("cache", configured.describe()),
         ]
         .into_iter()
@@ -436,9 +430,7 @@ pub(super) fn effective_wrapper(sh: &Shell) -> anyhow::Result<Wrapper> {
             if file.starts_with(&root) {
                 committable_files.push(file.clone());
             }
-            if from_config.is_none() {
-                from_config = Some((value.as_str().unwrap_or_default().to_owned(), file));
-            }
+            from_config.get_or_insert_with(|| (value.as_str().unwrap_or_default().to_owned(), file));
         }
     }
     let (value, source) = match ["RUSTC_WRAPPER", "CARGO_BUILD_RUSTC_WRAPPER"]

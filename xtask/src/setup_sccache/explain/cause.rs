@@ -115,7 +115,7 @@ impl Cause {
             Cause::Compiler { .. } => "expected once per toolchain; pin one with rust-toolchain.toml so builds share entries".to_owned(),
             Cause::WorkingDirectory { .. } => "sccache hashes the working directory (SCCACHE_BASEDIRS does not apply to Rust), so workspace crates hit only from the same path: build other checkouts at one path, or accept these misses".to_owned(),
             Cause::Environment(changes) => {
-                let names: Vec<&str> = changes.iter().map(|(name, _, _)| name.as_str()).collect();
+                let names = names(changes);
                 if names.contains(&"CARGO_TARGET_DIR") {
                     "set `build.target-dir` in .cargo/config.toml (or pass --target-dir) instead of CARGO_TARGET_DIR: sccache hashes every CARGO_* variable, not cargo's arguments".to_owned()
                 } else if names.contains(&"CARGO_HOME") {
@@ -160,6 +160,10 @@ impl Cause {
     }
 }
 
+pub(super) fn names(changes: &[(String, Option<String>, Option<String>)]) -> Vec<&str> {
+    changes.iter().map(|(name, _, _)| name.as_str()).collect()
+}
+
 /// Each unit's previous recorded compilation: the one of the same unit whose arguments differ least.
 pub(super) fn match_previous(units: &[Unit], mut previous: Vec<Unit>) -> Vec<Option<Unit>> {
     units
@@ -199,26 +203,19 @@ pub(super) fn own_causes(unit: &Unit, before: Option<&Unit>, sccache: Version) -
     let new_env = unit.hashed_env(sccache);
     let new = |name: &str| new_env.get(name).copied().flatten();
     let vars: BTreeSet<&str> = old_env.keys().chain(new_env.keys()).copied().collect();
-    let changed: Vec<(String, Option<String>, Option<String>)> = vars
+    // What is set from outside (`CARGO_*`) comes before the arguments; what the crate reads
+    // with `env!` after them, since cargo derives some (`OUT_DIR` holds its unit hash).
+    let (set, read): (Vec<_>, Vec<_>) = vars
         .into_iter()
         .filter(|name| old_env.get(name).and_then(Option::as_deref) != new(name))
         // Shown as they were: the unmoved value.
         .map(|name| (name.to_owned(), before.env.get(name).cloned().flatten(), new(name).map(str::to_owned)))
-        .collect();
-    // What is set from outside (`CARGO_*`) comes before the arguments; what the crate reads
-    // with `env!` after them, since cargo derives some (`OUT_DIR` holds its unit hash).
-    let (set, read): (Vec<_>, Vec<_>) = changed.into_iter().partition(|(name, _, _)| name.starts_with("CARGO_"));
-    if !set.is_empty() {
-        causes.push(Cause::Environment(set));
-    }
+        .partition(|(name, _, _)| name.starts_with("CARGO_"));
+    causes.extend((!set.is_empty()).then_some(Cause::Environment(set)));
     let old_options: Vec<String> = before.hashed_options().iter().map(|option| moved(option)).collect();
     let arguments = argument_changes(&old_options, &unit.hashed_options());
-    if !arguments.is_empty() {
-        causes.push(Cause::Arguments(arguments));
-    }
-    if !read.is_empty() {
-        causes.push(Cause::Environment(read));
-    }
+    causes.extend((!arguments.is_empty()).then_some(Cause::Arguments(arguments)));
+    causes.extend((!read.is_empty()).then_some(Cause::Environment(read)));
     let old_sources: BTreeMap<String, &String> =
         before.sources.iter().map(|(file, hash)| (moved(file), hash)).collect();
     let mut files: Vec<String> = unit
@@ -233,9 +230,7 @@ pub(super) fn own_causes(unit: &Unit, before: Option<&Unit>, sccache: Version) -
     files.extend(
         old_sources.keys().filter(|file| !unit.sources.contains_key(*file)).map(|file| format!("{file} (removed)")),
     );
-    if !files.is_empty() {
-        causes.push(Cause::Sources(files));
-    }
+    causes.extend((!files.is_empty()).then_some(Cause::Sources(files)));
     causes
 }
 

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::super::server::Stats;
 use super::{
-    cause::{Cause, cascade_roots, match_previous, own_causes},
+    cause::{Cause, cascade_roots, match_previous, names, own_causes},
     sccache_log::Outcome,
     unit::Unit,
 };
@@ -197,8 +197,4 @@ impl Group {
             ),
         }
     }
-}
-
-pub(super) fn names(changes: &[(String, Option<String>, Option<String>)]) -> Vec<&str> {
-    changes.iter().map(|(name, _, _)| name.as_str()).collect()
 }

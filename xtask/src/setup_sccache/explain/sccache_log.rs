@@ -95,7 +95,7 @@ pub(crate) fn lookups(log: &str) -> Vec<Lookup> {
 
 /// The outcome a lookup's event tells (src/compiler/compiler.rs `get_cached_or_compile`).
 fn answer(event: &str) -> Option<Outcome> {
-    let outcome = match event.split(" in ").next()?.split(':').next()? {
+    Some(match event.split(" in ").next()?.split(':').next()? {
         "Cache hit" => Outcome::Hit,
         // No entry; SCCACHE_NO_CACHE; SCCACHE_RECACHE; the cache took too long.
         "Cache miss" | "Cache none" | "Cache recache" | "Cache timed out" => Outcome::Miss,
@@ -103,8 +103,7 @@ fn answer(event: &str) -> Option<Outcome> {
         // The hash needs rustc's dep-info, and rustc failed to give it.
         "process error" => Outcome::Failed,
         _ => return None,
-    };
-    Some(outcome)
+    })
 }
 
 /// The message of a log line: what follows `[<time> DEBUG <module>] `.

@@ -111,17 +111,13 @@ impl Unit {
         let crate_name = value("--crate-name").unwrap_or_default();
         let crate_types: Vec<&str> = values(&options, "--crate-type").collect();
         // cargo gives a running build script the target's `CARGO_CFG_*`; what it compiles is a probe.
-        let kind = if env.keys().any(|name| name.starts_with("CARGO_CFG_")) {
-            "build-script probe".to_owned()
-        } else if options.iter().any(|option| option == "--test") {
-            "test".to_owned()
-        } else if crate_name.starts_with("build_script_") {
-            "build-script".to_owned()
-        } else if crate_types.is_empty() {
-            "bin".to_owned()
-        } else {
-            crate_types.join("+")
-        };
+        let kind = [
+            (env.keys().any(|name| name.starts_with("CARGO_CFG_")), "build-script probe"),
+            (options.iter().any(|option| option == "--test"), "test"),
+            (crate_name.starts_with("build_script_"), "build-script"),
+            (crate_types.is_empty(), "bin"),
+        ];
+        let kind = kind.into_iter().find(|(is, _)| *is).map_or_else(|| crate_types.join("+"), |(_, kind)| kind.into());
         Unit {
             package: var("CARGO_PKG_NAME"),
             version: var("CARGO_PKG_VERSION"),
@@ -138,8 +134,7 @@ impl Unit {
 
     /// Reads the sources and the variables rustc's dep-info file lists.
     fn read_dep_info(&mut self) {
-        let Some(file) = self.dep_info_file() else { return };
-        let Ok(text) = std::fs::read_to_string(&file) else { return };
+        let Some(text) = self.dep_info_file().and_then(|file| std::fs::read_to_string(file).ok()) else { return };
         let DepInfo { sources, env } = DepInfo::parse(&text);
         let cwd = Utf8Path::new(&self.cwd);
         self.sources = sources
@@ -167,13 +162,6 @@ impl Unit {
         Some(Utf8Path::new(&self.cwd).join(file))
     }
 
-    fn extra_filename(&self) -> String {
-        values(&options(&self.args), "-C")
-            .find_map(|codegen| codegen.strip_prefix("extra-filename="))
-            .unwrap_or_default()
-            .to_owned()
-    }
-
     /// What makes two compilations the same unit from one build to the next.
     pub(super) fn id(&self) -> String {
         format!("{} {} {} {} {}", self.package, self.version, self.crate_name, self.kind, self.target)
@@ -197,8 +185,11 @@ impl Unit {
             .collect()
     }
 
+    /// The crate name and `-C extra-filename`: the output files' name without extension.
     pub(super) fn output_stem(&self) -> String {
-        format!("{}{}", self.crate_name, self.extra_filename())
+        let options = options(&self.args);
+        let extra = values(&options, "-C").find_map(|codegen| codegen.strip_prefix("extra-filename="));
+        format!("{}{}", self.crate_name, extra.unwrap_or_default())
     }
 
     /// The variables sccache (of `version`) hashes into the key.
