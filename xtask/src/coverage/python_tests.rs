@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use camino::{Utf8Path, Utf8PathBuf};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use toml_edit::{DocumentMut, Item};
 use xshell::Shell;
 
@@ -21,6 +21,7 @@ use super::{python::Python, run::files_with_extension};
 use crate::{
     child::{self},
     finding::{Finding, Group},
+    safe_fs,
     workspace::Member,
 };
 pub(super) use environment::{Commands, Outcome, Place, parse_show_env, stamp};
@@ -81,11 +82,6 @@ fn strings(value: &Value) -> Option<Vec<String>> {
     value.as_array()?.iter().map(|item| item.as_str().map(str::to_owned)).collect()
 }
 
-/// Each crate's settings, from the `python` table.
-pub(super) fn settings(table: &Map<String, Value>) -> anyhow::Result<Vec<(String, SuiteSettings)>> {
-    table.iter().map(|(name, value)| Ok((name.clone(), SuiteSettings::from_table(value, name)?))).collect()
-}
-
 /// One crate's Python tests and what running them needs.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Suite {
@@ -132,10 +128,9 @@ impl Suite {
         let package = member.name.as_str();
         let settings = settings.iter().find(|(name, _)| name == package).map(|(_, settings)| settings);
         let (dir, pyproject) = python_project(&member.manifest_dir)?;
-        let path = dir.join("pyproject.toml");
         let dir = dir.as_path();
         let suite = Suite::from_files(package, dir, pyproject.as_deref(), &Layout::read(dir), settings)
-            .with_context(|| format!("in {path}"))?;
+            .with_context(|| format!("in {}", dir.join("pyproject.toml")))?;
         if let Some(test) = suite.iter().flat_map(|suite| &suite.tests).find(|test| !dir.join(test).exists()) {
             bail!("{SETTINGS} {package}: the test path `{test}` does not exist in {dir}");
         }
@@ -210,13 +205,9 @@ impl Suite {
 /// The Python project that builds the crate in `crate_dir`, and its `pyproject.toml`: beside the
 /// manifest, else the nearest one above whose maturin settings point at the manifest.
 fn python_project(crate_dir: &Utf8Path) -> anyhow::Result<(Utf8PathBuf, Option<String>)> {
-    let read = |dir: &Utf8Path| -> anyhow::Result<Option<String>> {
+    let read = |dir: &Utf8Path| {
         let path = dir.join("pyproject.toml");
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Ok(Some(text)),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(err) => Err(err).with_context(|| format!("could not read {path}")),
-        }
+        safe_fs::read_regular(&path, true).with_context(|| format!("could not read {path}"))
     };
     if let Some(text) = read(crate_dir)? {
         return Ok((crate_dir.to_owned(), Some(text)));

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::{
     SETTINGS, Scope, XTASK,
-    python_tests::{self, SuiteSettings},
+    python_tests::SuiteSettings,
     summary::{Metric, Minimums},
 };
 use crate::{
@@ -65,8 +65,9 @@ impl Settings {
                     }
                 }
                 "python" => {
-                    for (name, settings) in python_tests::settings(crate_table()?)? {
-                        parsed.python.push((member(&name, key)?, settings));
+                    for (name, settings) in crate_table()? {
+                        let settings = SuiteSettings::from_table(settings, name)?;
+                        parsed.python.push((member(name, key)?, settings));
                     }
                 }
                 _ => match minimum_of(key) {
