@@ -273,23 +273,19 @@ pub(super) fn lock_changes(old: Option<&str>, new: Option<&str>) -> anyhow::Resu
         let doc: toml_edit::DocumentMut =
             text.parse().with_context(|| format!("the {which} Cargo.lock is not valid TOML"))?;
         let packages = doc.get("package").and_then(toml_edit::Item::as_array_of_tables).into_iter().flatten();
-        let mut entries: Vec<(String, String)> = packages
-            .map(|package| {
-                let name = package.get("name").and_then(toml_edit::Item::as_str).unwrap_or_default().to_owned();
-                let mut fields: Vec<String> = package.iter().map(|(key, value)| format!("{key}={value}")).collect();
-                fields.sort_unstable();
-                (name, fields.join("\n"))
-            })
-            .collect();
-        entries.sort_unstable();
-        Ok(entries)
+        let entries = packages.map(|package| {
+            let name = package.get("name").and_then(toml_edit::Item::as_str).unwrap_or_default().to_owned();
+            let mut fields: Vec<String> = package.iter().map(|(key, value)| format!("{key}={value}")).collect();
+            fields.sort_unstable();
+            (name, fields.join("\n"))
+        });
+        Ok(entries.collect())
     };
     let (old, new) = (entries(old, "old")?, entries(new, "current")?);
-    let differ = |one: &[(String, String)], other: &[(String, String)]| {
-        one.iter().filter(|entry| !other.contains(entry)).map(|(name, _)| name.clone()).collect::<Vec<_>>()
-    };
-    let names: std::collections::BTreeSet<String> = differ(&old, &new).into_iter().chain(differ(&new, &old)).collect();
-    Ok(names.into_iter().collect())
+    let changed =
+        old.iter().filter(|entry| !new.contains(entry)).chain(new.iter().filter(|entry| !old.contains(entry)));
+    let names: std::collections::BTreeSet<&String> = changed.map(|(name, _)| name).collect();
+    Ok(names.into_iter().cloned().collect())
 }
 
 #[cfg(test)]
