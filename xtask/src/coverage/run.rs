@@ -146,9 +146,8 @@ impl Plan {
         for report in reports {
             errln!("$ {report}");
             let shown = report.to_string();
-            let mut command = Command::from(report);
-            command.stdout(Stdio::piped()).stderr(Stdio::piped());
-            let child = command.spawn().with_context(|| format!("could not start `{shown}`"))?;
+            let child = Command::from(report).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn();
+            let child = child.with_context(|| format!("could not start `{shown}`"))?;
             running.push((shown, child));
         }
         let mut failed = Vec::new();
