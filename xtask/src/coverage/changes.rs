@@ -53,11 +53,8 @@ impl<'a> Git<'a> {
     fn git(&self) -> xshell::Cmd<'a> {
         // Paths as they are (no octal quoting) and from the top whatever the user's settings, and
         // no pager, colour or external diff.
-        child::command(self.sh, &self.program)
-            .arg("-C")
-            .arg(&self.top)
-            .args(["-c", "core.quotePath=false", "-c", "diff.relative=false", "--no-pager"])
-            .quiet()
+        let git = child::command(self.sh, &self.program).arg("-C").arg(&self.top);
+        git.args(["-c", "core.quotePath=false", "-c", "diff.relative=false", "--no-pager"]).quiet()
     }
 
     /// The commit `reference` names; an error that says so when it names none.

@@ -24,9 +24,8 @@ use crate::{
 
 /// Why the coverage build would not be incremental, when the environment turns it off.
 pub(super) fn incremental_turned_off(sh: &Shell) -> Option<String> {
-    let (var, value) = ["CARGO_INCREMENTAL", "CARGO_BUILD_INCREMENTAL"]
-        .into_iter()
-        .find_map(|var| Some((var, sh.var(var).ok().filter(|value| value == "0" || value == "false")?)))?;
+    let off = |var: &'static str| Some((var, sh.var(var).ok().filter(|value| value == "0" || value == "false")?));
+    let (var, value) = ["CARGO_INCREMENTAL", "CARGO_BUILD_INCREMENTAL"].into_iter().find_map(off)?;
     Some(format!(
         "{var}={value} turns incremental compilation off, so rustc splits each crate into 16 codegen units \
          instead of 256, and the coverage of inlined and generic code differs from a default build's"

@@ -101,13 +101,8 @@ impl<'a> Commands<'a> {
     /// build, where `report` finds it; run in the project's directory, where users build it.
     pub(in crate::coverage) fn build_module(&self, place: &Place, build_env: &Env) -> Cmd<'a> {
         let env = self.env.clone().and(build_env).set("CARGO_TARGET_DIR", self.cov_target);
-        env.apply(self.python_command(place.program("maturin")))
-            .arg("build")
-            .arg("--interpreter")
-            .arg(place.program("python"))
-            .arg("--out")
-            .arg(&place.wheels)
-            .args(["--auditwheel", "skip"])
+        let maturin = env.apply(self.python_command(place.program("maturin"))).args(["build", "--interpreter"]);
+        maturin.arg(place.program("python")).arg("--out").arg(&place.wheels).args(["--auditwheel", "skip"])
     }
 
     pub(in crate::coverage) fn install_module(&self, place: &Place, wheel: &Utf8Path) -> Cmd<'a> {
@@ -118,11 +113,8 @@ impl<'a> Commands<'a> {
     /// and leaving no cache or bytecode in the crate.
     pub(in crate::coverage) fn pytest(&self, place: &Place, suite: &Suite, profile_file: &std::ffi::OsStr) -> Cmd<'a> {
         let env = Env::default().set("LLVM_PROFILE_FILE", profile_file).set("PYTHONDONTWRITEBYTECODE", "1");
-        env.apply(self.python_command(place.program("pytest")))
-            .args(["-p", "no:cacheprovider", "--junitxml"])
-            .arg(&place.junit)
-            .args(&suite.tests)
-            .args(&suite.pytest_args)
+        let pytest = env.apply(self.python_command(place.program("pytest"))).args(["-p", "no:cacheprovider"]);
+        pytest.arg("--junitxml").arg(&place.junit).args(&suite.tests).args(&suite.pytest_args)
     }
 
     /// Makes `place`'s environment for `suite` unless the one there was made from the same
