@@ -110,8 +110,7 @@ impl flags::Coverage {
     }
 }
 
-/// `--changed-since`: of the `selected` members, those the change from `reference` to the
-/// working tree can affect, each said with why.
+/// `--changed-since`: the `selected` members the change from `reference` can affect, each said with why.
 fn changed_members(
     sh: &Shell,
     ws: &Workspace,
@@ -121,8 +120,7 @@ fn changed_members(
 ) -> anyhow::Result<Vec<String>> {
     let git = changes::Git::open(sh, &ws.root, "--changed-since")?;
     let commit = git.commit(reference, "--changed-since")?;
-    // Paths from git have links resolved: under the root cargo reports, they compare with the
-    // members' directories.
+    // git resolves links: put back under cargo's root, the paths compare with the members' directories.
     let real_root = ws.root.canonicalize_utf8().ok();
     let files: Vec<Utf8PathBuf> = (git.changed_files(&commit)?.into_iter())
         .map(|file| match real_root.as_ref().and_then(|root| file.strip_prefix(root).ok()) {
@@ -154,8 +152,7 @@ fn changed_members(
     Ok(measured)
 }
 
-/// Usage errors the parser cannot see, each conflict naming both flags; returns the
-/// `--fail-under-*` minimums.
+/// Usage errors the parser cannot see, each conflict naming both flags; returns the `--fail-under-*` minimums.
 fn check_flags(flags: &flags::Coverage) -> Result<Minimums, UsageError> {
     if flags.doctests && flags.nextest {
         usage!("--doctests does not work with --nextest: cargo-nextest cannot run doc tests; drop one of them");

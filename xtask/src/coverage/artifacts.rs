@@ -48,8 +48,7 @@ pub(super) fn record(cov_target: &Utf8Path, reports: &[Utf8PathBuf]) -> anyhow::
         .with_context(|| format!("could not write {path}"))
 }
 
-/// `--clean`: removes the coverage build and the reports that an earlier run wrote, saying what;
-/// with `dry_run` it only says it.
+/// `--clean`: removes the coverage build and the reports an earlier run wrote, saying what; `dry_run` only says it.
 pub(super) fn remove(dirs: &Dirs, dry_run: bool) -> anyhow::Result<()> {
     let cov_target = &dirs.cov_target;
     // The coverage build must be the workspace's own: never a shared directory.

@@ -120,8 +120,7 @@ impl<'a> Git<'a> {
     }
 }
 
-/// The file names in `git diff --name-status -z`: a status, then one name, or two for a rename
-/// or copy (`R100`, `C75`).
+/// The names in `git diff --name-status -z`: a status, then one name, or two for a rename or copy (`R100`).
 fn names_in_status(output: &str) -> impl Iterator<Item = &str> {
     let mut fields = output.split('\0').filter(|field| !field.is_empty());
     std::iter::from_fn(move || {
@@ -132,8 +131,7 @@ fn names_in_status(output: &str) -> impl Iterator<Item = &str> {
     .flatten()
 }
 
-/// Per file, the new side's line numbers of each hunk in `git diff --unified=0`; deleted files
-/// have none and are left out.
+/// Per file, the new side's line numbers of each hunk in `git diff --unified=0`; deleted files are left out.
 fn new_lines_in_diff(diff: &str) -> Vec<(String, Vec<u32>)> {
     let mut files: Vec<(String, Vec<u32>)> = Vec::new();
     let mut current: Option<usize> = None;
@@ -162,6 +160,8 @@ fn new_lines_in_diff(diff: &str) -> Vec<(String, Vec<u32>)> {
 /// A name as git writes it: quoted in C's way (`"a\"b\tc\303\251"`) when it holds a quote, a
 /// control character or a byte that is not UTF-8, else as it is.
 fn unquote(name: &str) -> String {
+    const NAMED_ESCAPES: [(u8, u8); 7] =
+        [(b'a', 0x07), (b'b', 0x08), (b't', b'\t'), (b'n', b'\n'), (b'v', 0x0b), (b'f', 0x0c), (b'r', b'\r')];
     let Some(quoted) = name.strip_prefix('"').and_then(|name| name.strip_suffix('"')) else {
         return name.to_owned();
     };
@@ -174,13 +174,6 @@ fn unquote(name: &str) -> String {
         }
         let Some(escape) = rest.next() else { break };
         bytes.push(match escape {
-            b'n' => b'\n',
-            b't' => b'\t',
-            b'r' => b'\r',
-            b'a' => 0x07,
-            b'b' => 0x08,
-            b'f' => 0x0c,
-            b'v' => 0x0b,
             b'0'..=b'7' => {
                 let mut value = u32::from(escape - b'0');
                 for _ in 0..2 {
@@ -190,7 +183,7 @@ fn unquote(name: &str) -> String {
                 }
                 value as u8
             }
-            other => other,
+            other => NAMED_ESCAPES.iter().find(|(name, _)| *name == other).map_or(other, |(_, byte)| *byte),
         });
     }
     String::from_utf8_lossy(&bytes).into_owned()

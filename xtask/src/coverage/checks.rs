@@ -34,8 +34,7 @@ pub(super) fn incremental_turned_off(sh: &Shell) -> Option<String> {
 
 const GROUP: Group = Group::Coverage;
 
-/// Coverage's checks, for `doctor`: its tools, Python for the pyo3 crates, and variables that a
-/// `cargo llvm-cov show-env` left in the environment.
+/// `doctor`'s coverage checks: its tools, Python for the pyo3 crates, variables `cargo llvm-cov show-env` left.
 pub(crate) fn findings(sh: &Shell, ws: &Workspace) -> Vec<Finding> {
     let mut findings = vec![
         tools::CARGO_LLVM_COV.finding(sh, GROUP, Level::Error, "runs coverage"),
@@ -136,8 +135,7 @@ fn python_test_findings(sh: &Shell, ws: &Workspace, python: &python::Python) -> 
     findings
 }
 
-/// Whether `dir` holds Python's shared library: `libpython3.x.so*`, `libpython3.x.dylib` or
-/// `python3x.dll`.
+/// Whether `dir` holds Python's shared library: `libpython3.x.so*`, `libpython3.x.dylib` or `python3x.dll`.
 fn has_shared_python(dir: &Utf8Path) -> bool {
     let Ok(entries) = dir.read_dir_utf8() else { return false };
     entries.filter_map(Result::ok).any(|entry| {
@@ -147,9 +145,8 @@ fn has_shared_python(dir: &Utf8Path) -> bool {
     })
 }
 
-/// `doctor --coverage`: one crate measured through the coverage task's own run, as `coverage -p
-/// <crate>` would, without writing reports. The crate is the first that `coverage-fast` measures
-/// (no Python needed), else the first member.
+/// `doctor --coverage`: one crate measured by the task's own run (`coverage -p <crate>`), writing no report:
+/// the first that `coverage-fast` measures (no Python needed), else the first member.
 pub(crate) fn smoke_test(sh: &Shell, ws: &Workspace) -> Finding {
     let mut name = String::new();
     let outcome = (|| -> anyhow::Result<Measured> {

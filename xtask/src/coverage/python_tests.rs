@@ -46,8 +46,7 @@ pub(super) struct SuiteSettings {
     timeout: Option<Duration>,
 }
 
-/// How long a suite's pytest may run before it is stopped: a test that hangs must not hold the
-/// run (and CI's runner) forever.
+/// How long a suite's pytest may run before it is stopped: a hanging test must not hold CI's runner forever.
 pub(super) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 impl SuiteSettings {
@@ -121,9 +120,7 @@ impl Layout {
 }
 
 impl Suite {
-    /// The Python tests of the pyo3 `member`, with its entry of `settings`, if it has any: in
-    /// its Python project, the directory of the `pyproject.toml` beside its manifest, or above it
-    /// where maturin finds the crate from there (`rust/Cargo.toml`, or `manifest-path`).
+    /// The Python tests of the pyo3 `member`, with its entry of `settings`, if its project has any.
     pub(super) fn of(member: &Member, settings: &[(String, SuiteSettings)]) -> anyhow::Result<Option<Suite>> {
         let package = member.name.as_str();
         let settings = settings.iter().find(|(name, _)| name == package).map(|(_, settings)| settings);
