@@ -32,7 +32,7 @@ pub(super) fn incremental_turned_off(sh: &Shell) -> Option<String> {
     ))
 }
 
-const GROUP: Group = Group::Coverage;
+pub(super) const GROUP: Group = Group::Coverage;
 
 /// `doctor`'s coverage checks: its tools, Python for the pyo3 crates, variables `cargo llvm-cov show-env` left.
 pub(crate) fn findings(sh: &Shell, ws: &Workspace) -> Vec<Finding> {

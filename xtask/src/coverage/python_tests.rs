@@ -17,10 +17,10 @@ use xshell::Shell;
 
 mod environment;
 
-use super::{python::Python, run::files_with_extension};
+use super::{checks::GROUP, python::Python, run::files_with_extension};
 use crate::{
     child::{self},
-    finding::{Finding, Group},
+    finding::Finding,
     safe_fs,
     workspace::Member,
 };
@@ -206,13 +206,10 @@ fn python_project(crate_dir: &Utf8Path) -> anyhow::Result<(Utf8PathBuf, Option<S
         let path = dir.join("pyproject.toml");
         safe_fs::read_regular(&path, true).with_context(|| format!("could not read {path}"))
     };
-    if let Some(text) = read(crate_dir)? {
-        return Ok((crate_dir.to_owned(), Some(text)));
-    }
-    for dir in crate_dir.ancestors().skip(1) {
+    let manifest = crate_dir.join("Cargo.toml");
+    for dir in crate_dir.ancestors() {
         let Some(text) = read(dir)? else { continue };
-        let manifest = crate_dir.join("Cargo.toml");
-        if maturin_manifests(&text).iter().any(|relative| dir.join(relative) == manifest) {
+        if dir == crate_dir || maturin_manifests(&text).iter().any(|relative| dir.join(relative) == manifest) {
             return Ok((dir.to_owned(), Some(text)));
         }
         break;
@@ -241,7 +238,6 @@ fn venv_program(venv: &Utf8Path, os: &str, name: &str) -> Utf8PathBuf {
 
 /// For `doctor`: whether environments can be made, and each crate's, with what to do.
 pub(super) fn findings(sh: &Shell, python: &Python, suites: &[Suite], cov_target: &Utf8Path) -> Vec<Finding> {
-    const GROUP: Group = Group::Coverage;
     if suites.is_empty() {
         return Vec::new();
     }
