@@ -36,9 +36,7 @@ impl Place {
     /// must be one, not a link, so that what is removed is never what a link points to.
     pub(super) fn check(&self) -> anyhow::Result<()> {
         for dir in self.dirs.iter().chain([&self.venv, &self.wheels]) {
-            if let Ok(metadata) = dir.symlink_metadata()
-                && !metadata.is_dir()
-            {
+            if let Some(metadata) = dir.symlink_metadata().ok().filter(|metadata| !metadata.is_dir()) {
                 let what = if metadata.is_symlink() { "a link" } else { "a file" };
                 bail!("{dir} is {what}, not a directory the coverage run made; move it away");
             }
