@@ -35,7 +35,7 @@ use xshell::Shell;
 use crate::secrets::{errln, out, outln};
 use crate::{
     flags::{self, Mode},
-    output::UsageError,
+    output::{UsageError, usage},
     workspace::{self, Workspace},
 };
 use outputs::Dirs;
@@ -85,10 +85,8 @@ impl flags::Coverage {
             outln!("{task}: nothing to measure, as the change affects no measured member");
             return Ok(());
         }
-        let patch = match &flags.patch_base {
-            Some(base) => Some(PatchGate::read(sh, &ws, base, flags.fail_under_patch)?),
-            None => None,
-        };
+        let patch =
+            flags.patch_base.as_ref().map(|base| PatchGate::read(sh, &ws, base, flags.fail_under_patch)).transpose()?;
         let dirs = Dirs::new(&ws, flags.output_dir.as_deref(), &workspace::users_dir()?);
 
         // None only with --clean-only.
@@ -112,8 +110,7 @@ impl flags::Coverage {
     }
 }
 
-/// `--changed-since`: of the `selected` members, those the change from `reference` to the
-/// working tree can affect, each said with why.
+/// `--changed-since`: the `selected` members the change from `reference` can affect, each said with why.
 fn changed_members(
     sh: &Shell,
     ws: &Workspace,
@@ -123,8 +120,7 @@ fn changed_members(
 ) -> anyhow::Result<Vec<String>> {
     let git = changes::Git::open(sh, &ws.root, "--changed-since")?;
     let commit = git.commit(reference, "--changed-since")?;
-    // Paths from git have links resolved: under the root cargo reports, they compare with the
-    // members' directories.
+    // git resolves links: put back under cargo's root, the paths compare with the members' directories.
     let real_root = ws.root.canonicalize_utf8().ok();
     let files: Vec<Utf8PathBuf> = (git.changed_files(&commit)?.into_iter())
         .map(|file| match real_root.as_ref().and_then(|root| file.strip_prefix(root).ok()) {
@@ -156,39 +152,29 @@ fn changed_members(
     Ok(measured)
 }
 
-/// Usage errors the parser cannot see, each conflict naming both flags; returns the
-/// `--fail-under-*` minimums.
+/// Usage errors the parser cannot see, each conflict naming both flags; returns the `--fail-under-*` minimums.
 fn check_flags(flags: &flags::Coverage) -> Result<Minimums, UsageError> {
-    let refuse = |message: String| Err(UsageError(message));
     if flags.doctests && flags.nextest {
-        return refuse(
-            "--doctests does not work with --nextest: cargo-nextest cannot run doc tests; drop one of them".into(),
-        );
+        usage!("--doctests does not work with --nextest: cargo-nextest cannot run doc tests; drop one of them");
     }
     if let (Some(flag), true) = (plan::target_selection(flags).first(), flags.doctests) {
-        return refuse(format!(
-            "--doctests does not work with {flag}: doc tests run only when no target is selected; drop one of them"
-        ));
+        usage!("--doctests does not work with {flag}: doc tests run only when no target is selected; drop one of them");
     }
     if flags.release && flags.profile.is_some() {
-        return refuse(
-            "--release and --profile both choose the profile: give one (--release is --profile release)".into(),
-        );
+        usage!("--release and --profile both choose the profile: give one (--release is --profile release)");
     }
     if flags.fail_under_branches.is_some() && !flags.branch {
-        return refuse(
-            "--fail-under-branches needs --branch: branches are counted only in a build that measures them".into(),
-        );
+        usage!("--fail-under-branches needs --branch: branches are counted only in a build that measures them");
     }
     if flags.fail_under_patch.is_some() && flags.patch_base.is_none() {
-        return refuse("--fail-under-patch needs --patch-base REF: the change to measure".into());
+        usage!("--fail-under-patch needs --patch-base REF: the change to measure");
     }
     let minimums =
         [flags.fail_under_lines, flags.fail_under_functions, flags.fail_under_regions, flags.fail_under_branches];
     let names = std::iter::once("patch").chain(Metric::ALL.map(Metric::name));
     for (name, value) in names.zip(std::iter::once(flags.fail_under_patch).chain(minimums)) {
         if let Some(value) = value.filter(|value| !(0.0..=100.0).contains(value)) {
-            return refuse(format!("--fail-under-{name} must be a percentage from 0 to 100, not {value}"));
+            usage!("--fail-under-{name} must be a percentage from 0 to 100, not {value}");
         }
     }
     Ok(Minimums(minimums))

@@ -40,17 +40,15 @@ pub(super) fn record(cov_target: &Utf8Path, reports: &[Utf8PathBuf]) -> anyhow::
         written.retain(|(written, _)| written != path);
         written.push((path.clone(), FileId::of(&metadata)));
     }
-    let written: Vec<Value> = written
-        .iter()
-        .map(|(path, id)| json!({"path": path.as_str(), "device": id.device, "inode": id.inode}))
-        .collect();
+    let entry =
+        |(path, id): &(Utf8PathBuf, FileId)| json!({"path": path.as_str(), "device": id.device, "inode": id.inode});
+    let written: Vec<Value> = written.iter().map(entry).collect();
     let path = cov_target.join(RECORD);
     std::fs::write(&path, format!("{:#}\n", json!({ "written": written })))
         .with_context(|| format!("could not write {path}"))
 }
 
-/// `--clean`: removes the coverage build and the reports that an earlier run wrote, saying what;
-/// with `dry_run` it only says it.
+/// `--clean`: removes the coverage build and the reports an earlier run wrote, saying what; `dry_run` only says it.
 pub(super) fn remove(dirs: &Dirs, dry_run: bool) -> anyhow::Result<()> {
     let cov_target = &dirs.cov_target;
     // The coverage build must be the workspace's own: never a shared directory.

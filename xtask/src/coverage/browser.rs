@@ -35,10 +35,8 @@ pub(crate) fn how_to_open(var: impl Fn(&str) -> Option<String>, os: &str, page: 
         _ => "xdg-open",
     };
     // Like cargo's `doc.browser`: a program, optionally with arguments, then the page.
-    let mut words: Vec<String> = match set("BROWSER") {
-        Some(browser) => browser.split_whitespace().map(str::to_owned).collect(),
-        None => vec![opener.to_owned()],
-    };
+    let browser = set("BROWSER").unwrap_or_else(|| opener.to_owned());
+    let mut words: Vec<String> = browser.split_whitespace().map(str::to_owned).collect();
     words.push(page.to_string());
     Opening::Start(words.remove(0), words)
 }
@@ -48,11 +46,10 @@ pub(crate) fn open(sh: &Shell, page: &Utf8Path) {
     match how_to_open(|name| sh.var(name).ok(), std::env::consts::OS, page) {
         Opening::PrintOnly(why) => errln!("not opening a browser because {why}; the report is {page}"),
         Opening::Start(program, args) => {
-            let mut command = Command::from(child::command(sh, &program).args(&args));
-            command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
             errln!("$ {program} {}", args.join(" "));
+            let mut command = Command::from(child::command(sh, &program).args(&args));
             // Not waited for: some browsers only return when their window closes.
-            if let Err(err) = command.spawn() {
+            if let Err(err) = command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn() {
                 errln!("could not start the browser `{program}` ({err}); open the page yourself");
             }
         }

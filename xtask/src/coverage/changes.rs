@@ -53,11 +53,8 @@ impl<'a> Git<'a> {
     fn git(&self) -> xshell::Cmd<'a> {
         // Paths as they are (no octal quoting) and from the top whatever the user's settings, and
         // no pager, colour or external diff.
-        child::command(self.sh, &self.program)
-            .arg("-C")
-            .arg(&self.top)
-            .args(["-c", "core.quotePath=false", "-c", "diff.relative=false", "--no-pager"])
-            .quiet()
+        let git = child::command(self.sh, &self.program).arg("-C").arg(&self.top);
+        git.args(["-c", "core.quotePath=false", "-c", "diff.relative=false", "--no-pager"]).quiet()
     }
 
     /// The commit `reference` names; an error that says so when it names none.
@@ -123,8 +120,7 @@ impl<'a> Git<'a> {
     }
 }
 
-/// The file names in `git diff --name-status -z`: a status, then one name, or two for a rename
-/// or copy (`R100`, `C75`).
+/// The names in `git diff --name-status -z`: a status, then one name, or two for a rename or copy (`R100`).
 fn names_in_status(output: &str) -> impl Iterator<Item = &str> {
     let mut fields = output.split('\0').filter(|field| !field.is_empty());
     std::iter::from_fn(move || {
@@ -135,8 +131,7 @@ fn names_in_status(output: &str) -> impl Iterator<Item = &str> {
     .flatten()
 }
 
-/// Per file, the new side's line numbers of each hunk in `git diff --unified=0`; deleted files
-/// have none and are left out.
+/// Per file, the new side's line numbers of each hunk in `git diff --unified=0`; deleted files are left out.
 fn new_lines_in_diff(diff: &str) -> Vec<(String, Vec<u32>)> {
     let mut files: Vec<(String, Vec<u32>)> = Vec::new();
     let mut current: Option<usize> = None;
@@ -165,6 +160,8 @@ fn new_lines_in_diff(diff: &str) -> Vec<(String, Vec<u32>)> {
 /// A name as git writes it: quoted in C's way (`"a\"b\tc\303\251"`) when it holds a quote, a
 /// control character or a byte that is not UTF-8, else as it is.
 fn unquote(name: &str) -> String {
+    const NAMED_ESCAPES: [(u8, u8); 7] =
+        [(b'a', 0x07), (b'b', 0x08), (b't', b'\t'), (b'n', b'\n'), (b'v', 0x0b), (b'f', 0x0c), (b'r', b'\r')];
     let Some(quoted) = name.strip_prefix('"').and_then(|name| name.strip_suffix('"')) else {
         return name.to_owned();
     };
@@ -177,13 +174,6 @@ fn unquote(name: &str) -> String {
         }
         let Some(escape) = rest.next() else { break };
         bytes.push(match escape {
-            b'n' => b'\n',
-            b't' => b'\t',
-            b'r' => b'\r',
-            b'a' => 0x07,
-            b'b' => 0x08,
-            b'f' => 0x0c,
-            b'v' => 0x0b,
             b'0'..=b'7' => {
                 let mut value = u32::from(escape - b'0');
                 for _ in 0..2 {
@@ -193,7 +183,7 @@ fn unquote(name: &str) -> String {
                 }
                 value as u8
             }
-            other => other,
+            other => NAMED_ESCAPES.iter().find(|(name, _)| *name == other).map_or(other, |(_, byte)| *byte),
         });
     }
     String::from_utf8_lossy(&bytes).into_owned()
@@ -273,23 +263,19 @@ pub(super) fn lock_changes(old: Option<&str>, new: Option<&str>) -> anyhow::Resu
         let doc: toml_edit::DocumentMut =
             text.parse().with_context(|| format!("the {which} Cargo.lock is not valid TOML"))?;
         let packages = doc.get("package").and_then(toml_edit::Item::as_array_of_tables).into_iter().flatten();
-        let mut entries: Vec<(String, String)> = packages
-            .map(|package| {
-                let name = package.get("name").and_then(toml_edit::Item::as_str).unwrap_or_default().to_owned();
-                let mut fields: Vec<String> = package.iter().map(|(key, value)| format!("{key}={value}")).collect();
-                fields.sort_unstable();
-                (name, fields.join("\n"))
-            })
-            .collect();
-        entries.sort_unstable();
-        Ok(entries)
+        let entries = packages.map(|package| {
+            let name = package.get("name").and_then(toml_edit::Item::as_str).unwrap_or_default().to_owned();
+            let mut fields: Vec<String> = package.iter().map(|(key, value)| format!("{key}={value}")).collect();
+            fields.sort_unstable();
+            (name, fields.join("\n"))
+        });
+        Ok(entries.collect())
     };
     let (old, new) = (entries(old, "old")?, entries(new, "current")?);
-    let differ = |one: &[(String, String)], other: &[(String, String)]| {
-        one.iter().filter(|entry| !other.contains(entry)).map(|(name, _)| name.clone()).collect::<Vec<_>>()
-    };
-    let names: std::collections::BTreeSet<String> = differ(&old, &new).into_iter().chain(differ(&new, &old)).collect();
-    Ok(names.into_iter().collect())
+    let changed =
+        old.iter().filter(|entry| !new.contains(entry)).chain(new.iter().filter(|entry| !old.contains(entry)));
+    let names: std::collections::BTreeSet<&String> = changed.map(|(name, _)| name).collect();
+    Ok(names.into_iter().cloned().collect())
 }
 
 #[cfg(test)]

@@ -24,19 +24,17 @@ use crate::{
 
 /// Why the coverage build would not be incremental, when the environment turns it off.
 pub(super) fn incremental_turned_off(sh: &Shell) -> Option<String> {
-    let (var, value) = ["CARGO_INCREMENTAL", "CARGO_BUILD_INCREMENTAL"]
-        .into_iter()
-        .find_map(|var| Some((var, sh.var(var).ok().filter(|value| value == "0" || value == "false")?)))?;
+    let off = |var: &'static str| Some((var, sh.var(var).ok().filter(|value| value == "0" || value == "false")?));
+    let (var, value) = ["CARGO_INCREMENTAL", "CARGO_BUILD_INCREMENTAL"].into_iter().find_map(off)?;
     Some(format!(
         "{var}={value} turns incremental compilation off, so rustc splits each crate into 16 codegen units \
          instead of 256, and the coverage of inlined and generic code differs from a default build's"
     ))
 }
 
-const GROUP: Group = Group::Coverage;
+pub(super) const GROUP: Group = Group::Coverage;
 
-/// Coverage's checks, for `doctor`: its tools, Python for the pyo3 crates, and variables that a
-/// `cargo llvm-cov show-env` left in the environment.
+/// `doctor`'s coverage checks: its tools, Python for the pyo3 crates, variables `cargo llvm-cov show-env` left.
 pub(crate) fn findings(sh: &Shell, ws: &Workspace) -> Vec<Finding> {
     let mut findings = vec![
         tools::CARGO_LLVM_COV.finding(sh, GROUP, Level::Error, "runs coverage"),
@@ -137,8 +135,7 @@ fn python_test_findings(sh: &Shell, ws: &Workspace, python: &python::Python) -> 
     findings
 }
 
-/// Whether `dir` holds Python's shared library: `libpython3.x.so*`, `libpython3.x.dylib` or
-/// `python3x.dll`.
+/// Whether `dir` holds Python's shared library: `libpython3.x.so*`, `libpython3.x.dylib` or `python3x.dll`.
 fn has_shared_python(dir: &Utf8Path) -> bool {
     let Ok(entries) = dir.read_dir_utf8() else { return false };
     entries.filter_map(Result::ok).any(|entry| {
@@ -148,9 +145,8 @@ fn has_shared_python(dir: &Utf8Path) -> bool {
     })
 }
 
-/// `doctor --coverage`: one crate measured through the coverage task's own run, as `coverage -p
-/// <crate>` would, without writing reports. The crate is the first that `coverage-fast` measures
-/// (no Python needed), else the first member.
+/// `doctor --coverage`: one crate measured by the task's own run (`coverage -p <crate>`), writing no report:
+/// the first that `coverage-fast` measures (no Python needed), else the first member.
 pub(crate) fn smoke_test(sh: &Shell, ws: &Workspace) -> Finding {
     let mut name = String::new();
     let outcome = (|| -> anyhow::Result<Measured> {

@@ -12,12 +12,10 @@ use crate::{
 const FORMATS: [Mode; 6] = [Mode::Html, Mode::Lcov, Mode::Text, Mode::Json, Mode::Cobertura, Mode::Codecov];
 
 impl Mode {
-    /// The report this mode needs: `open` needs `html`'s.
     pub(super) fn format(self) -> Mode {
         if self == Mode::Open { Mode::Html } else { self }
     }
 
-    /// The cargo-llvm-cov flag that writes this mode's report: `--` and its format's name.
     pub(super) fn flag(self) -> String {
         format!("--{}", self.format())
     }
@@ -33,8 +31,7 @@ pub(super) struct Outputs {
 
 /// How cargo-llvm-cov is told where to write a format, and what it writes.
 pub(super) struct Destination {
-    /// `--output-dir` (for the formats it writes into a directory it makes) or `--output-path`,
-    /// and its value.
+    /// `--output-dir` (for the formats written into a directory it makes) or `--output-path`; its value.
     pub(super) option: &'static str,
     pub(super) value: Utf8PathBuf,
     /// The file to show the user.

@@ -128,11 +128,8 @@ fn ranges(lines: &[u32]) -> Vec<(u32, u32)> {
 }
 
 fn shown(ranges: &[(u32, u32)]) -> String {
-    let shown: Vec<String> = ranges
-        .iter()
-        .map(|(first, last)| if first == last { first.to_string() } else { format!("{first}-{last}") })
-        .collect();
-    shown.join(", ")
+    let range = |(first, last): &(u32, u32)| if first == last { first.to_string() } else { format!("{first}-{last}") };
+    ranges.iter().map(range).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]

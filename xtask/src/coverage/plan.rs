@@ -123,10 +123,8 @@ pub(super) fn target_selection(flags: &flags::Coverage) -> Vec<String> {
     args
 }
 
-/// cargo-llvm-cov's own flags given to `coverage`, as two lists: those the test run and every
-/// `report` take (the profile and target find the build; the others shape every report or run
-/// cargo), and those of the test run alone (what to build and test, with which features, and how
-/// to instrument it).
+/// cargo-llvm-cov's flags given to `coverage`, as two lists: those every run takes (the profile and target
+/// find the build; the rest shape the reports or run cargo), and those of the test run alone.
 pub(super) fn passed_on(flags: &flags::Coverage) -> (Vec<String>, Vec<String>) {
     let mut every: Vec<String> = with_values(&[
         ("--profile", flags.profile.as_slice()),
@@ -175,9 +173,8 @@ pub(super) struct Plan {
 }
 
 impl Plan {
-    /// The run's commands from what was found, without I/O: tests build their plans the way the run
-    /// does. `modes` are those asked for (none: the figures only); `run_env` is what the measured
-    /// crates' tests need to start (see `plan`).
+    /// The run's commands, without I/O, as tests build them too. `modes` are those asked for (none: the
+    /// figures only); `run_env` is what the measured crates' tests need to start (see `plan`).
     pub(super) fn new(
         flags: &flags::Coverage,
         modes: &[Mode],
@@ -239,8 +236,7 @@ impl Plan {
             .set(llvm_cov::SUMMARY_FILE, self.summary_file())
     }
 
-    /// cargo-llvm-cov with `env`, run directly rather than as `cargo llvm-cov`, so that it is the
-    /// copy that `Tools` checked.
+    /// cargo-llvm-cov with `env`, run directly, not as `cargo llvm-cov`: it is the copy `Tools` checked.
     pub(super) fn llvm_cov<'a>(&self, sh: &'a Shell, env: &Env) -> Cmd<'a> {
         env.apply(child::command(sh, &self.cargo_llvm_cov).arg("llvm-cov"))
     }
@@ -287,14 +283,12 @@ impl Plan {
         self.llvm_cov(sh, &self.env).args(["clean", "--workspace"]).args(passed)
     }
 
-    /// cargo-llvm-cov's build environment, which the extension modules are built with, in a form
-    /// that reads back exactly.
+    /// cargo-llvm-cov's build environment, for the extension modules, in a form that reads back exactly.
     pub(super) fn show_env<'a>(&self, sh: &'a Shell) -> Cmd<'a> {
         let passed = self.test_run_args.iter().filter(|arg| *arg == "--no-cfg-coverage");
         self.llvm_cov(sh, &self.env).args(["show-env", "--with-pwsh-env-prefix"]).args(passed)
     }
 
-    /// The Python tests' commands, when there are Python tests.
     pub(super) fn python_commands<'a>(&'a self, sh: &'a Shell) -> Option<python_tests::Commands<'a>> {
         let python = &self.python_tests.as_ref()?.python;
         Some(python_tests::Commands { sh, python, env: &self.env, cov_target: &self.dirs.cov_target })
@@ -304,7 +298,6 @@ impl Plan {
         self.written_by(self.scoped(self.llvm_cov(sh, &self.env).arg("report")), format)
     }
 
-    /// `cmd` writing `format` where it belongs.
     fn written_by<'a>(&self, cmd: Cmd<'a>, format: Mode) -> Cmd<'a> {
         let destination = self.dirs.outputs.destination(format);
         cmd.args([&*format.flag(), destination.option, destination.value.as_str()])

@@ -11,16 +11,17 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use camino::{Utf8Path, Utf8PathBuf};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use toml_edit::{DocumentMut, Item};
 use xshell::Shell;
 
 mod environment;
 
-use super::{python::Python, run::files_with_extension};
+use super::{checks::GROUP, python::Python, run::files_with_extension};
 use crate::{
     child::{self},
-    finding::{Finding, Group},
+    finding::Finding,
+    safe_fs,
     workspace::Member,
 };
 pub(super) use environment::{Commands, Outcome, Place, parse_show_env, stamp};
@@ -45,8 +46,7 @@ pub(super) struct SuiteSettings {
     timeout: Option<Duration>,
 }
 
-/// How long a suite's pytest may run before it is stopped: a test that hangs must not hold the
-/// run (and CI's runner) forever.
+/// How long a suite's pytest may run before it is stopped: a hanging test must not hold CI's runner forever.
 pub(super) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 impl SuiteSettings {
@@ -79,11 +79,6 @@ impl SuiteSettings {
 
 fn strings(value: &Value) -> Option<Vec<String>> {
     value.as_array()?.iter().map(|item| item.as_str().map(str::to_owned)).collect()
-}
-
-/// Each crate's settings, from the `python` table.
-pub(super) fn settings(table: &Map<String, Value>) -> anyhow::Result<Vec<(String, SuiteSettings)>> {
-    table.iter().map(|(name, value)| Ok((name.clone(), SuiteSettings::from_table(value, name)?))).collect()
 }
 
 /// One crate's Python tests and what running them needs.
@@ -125,17 +120,14 @@ impl Layout {
 }
 
 impl Suite {
-    /// The Python tests of the pyo3 `member`, with its entry of `settings`, if it has any: in
-    /// its Python project, the directory of the `pyproject.toml` beside its manifest, or above it
-    /// where maturin finds the crate from there (`rust/Cargo.toml`, or `manifest-path`).
+    /// The Python tests of the pyo3 `member`, with its entry of `settings`, if its project has any.
     pub(super) fn of(member: &Member, settings: &[(String, SuiteSettings)]) -> anyhow::Result<Option<Suite>> {
         let package = member.name.as_str();
         let settings = settings.iter().find(|(name, _)| name == package).map(|(_, settings)| settings);
         let (dir, pyproject) = python_project(&member.manifest_dir)?;
-        let path = dir.join("pyproject.toml");
         let dir = dir.as_path();
         let suite = Suite::from_files(package, dir, pyproject.as_deref(), &Layout::read(dir), settings)
-            .with_context(|| format!("in {path}"))?;
+            .with_context(|| format!("in {}", dir.join("pyproject.toml")))?;
         if let Some(test) = suite.iter().flat_map(|suite| &suite.tests).find(|test| !dir.join(test).exists()) {
             bail!("{SETTINGS} {package}: the test path `{test}` does not exist in {dir}");
         }
@@ -210,21 +202,14 @@ impl Suite {
 /// The Python project that builds the crate in `crate_dir`, and its `pyproject.toml`: beside the
 /// manifest, else the nearest one above whose maturin settings point at the manifest.
 fn python_project(crate_dir: &Utf8Path) -> anyhow::Result<(Utf8PathBuf, Option<String>)> {
-    let read = |dir: &Utf8Path| -> anyhow::Result<Option<String>> {
+    let read = |dir: &Utf8Path| {
         let path = dir.join("pyproject.toml");
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Ok(Some(text)),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(err) => Err(err).with_context(|| format!("could not read {path}")),
-        }
+        safe_fs::read_regular(&path, true).with_context(|| format!("could not read {path}"))
     };
-    if let Some(text) = read(crate_dir)? {
-        return Ok((crate_dir.to_owned(), Some(text)));
-    }
-    for dir in crate_dir.ancestors().skip(1) {
+    let manifest = crate_dir.join("Cargo.toml");
+    for dir in crate_dir.ancestors() {
         let Some(text) = read(dir)? else { continue };
-        let manifest = crate_dir.join("Cargo.toml");
-        if maturin_manifests(&text).iter().any(|relative| dir.join(relative) == manifest) {
+        if dir == crate_dir || maturin_manifests(&text).iter().any(|relative| dir.join(relative) == manifest) {
             return Ok((dir.to_owned(), Some(text)));
         }
         break;
@@ -253,7 +238,6 @@ fn venv_program(venv: &Utf8Path, os: &str, name: &str) -> Utf8PathBuf {
 
 /// For `doctor`: whether environments can be made, and each crate's, with what to do.
 pub(super) fn findings(sh: &Shell, python: &Python, suites: &[Suite], cov_target: &Utf8Path) -> Vec<Finding> {
-    const GROUP: Group = Group::Coverage;
     if suites.is_empty() {
         return Vec::new();
     }

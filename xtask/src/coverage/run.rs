@@ -146,9 +146,8 @@ impl Plan {
         for report in reports {
             errln!("$ {report}");
             let shown = report.to_string();
-            let mut command = Command::from(report);
-            command.stdout(Stdio::piped()).stderr(Stdio::piped());
-            let child = command.spawn().with_context(|| format!("could not start `{shown}`"))?;
+            let child = Command::from(report).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn();
+            let child = child.with_context(|| format!("could not start `{shown}`"))?;
             running.push((shown, child));
         }
         let mut failed = Vec::new();
@@ -175,12 +174,10 @@ pub(super) fn execute(sh: &Shell, plan: &Plan, gates: &Gates, json: bool) -> any
         (Some(gate), Some(lcov)) => Some(gate.measure(&sh.read_file(lcov)?)),
         _ => None,
     };
-    let owned: Vec<Utf8PathBuf> =
-        plan.formats.iter().map(|format| plan.dirs.outputs.destination(*format).owned).collect();
+    let destinations = plan.formats.iter().map(|format| plan.dirs.outputs.destination(*format));
+    let (owned, written): (Vec<_>, Vec<_>) =
+        destinations.map(|destination| (destination.owned, destination.shown)).unzip();
     artifacts::record(&plan.dirs.cov_target, &owned)?;
-    let written: Vec<Utf8PathBuf> =
-        plan.formats.iter().map(|format| plan.dirs.outputs.destination(*format).shown).collect();
-    let shortfalls = summary::shortfalls(&summary, &gates.total, &gates.crates);
     // Which Python tests ran and how they went, said once after the table.
     let outcomes: Vec<String> = python.iter().map(Outcome::line).collect();
     let python_summary = (!python.is_empty())
@@ -211,7 +208,7 @@ pub(super) fn execute(sh: &Shell, plan: &Plan, gates: &Gates, json: bool) -> any
     let partial =
         "tests failed, so the coverage figures are partial (the reports were written from the tests that ran)";
     let mut problems: Vec<String> = tests_failed.then(|| partial.to_owned()).into_iter().collect();
-    problems.extend(shortfalls);
+    problems.extend(summary::shortfalls(&summary, &gates.total, &gates.crates));
     let minimum = gates.patch.as_ref().and_then(|gate| gate.minimum);
     problems.extend(patch.as_ref().zip(minimum).and_then(|(patch, minimum)| patch.shortfall(minimum)));
     let mut notes: Vec<String> = patch.iter().map(Patch::markdown).collect();

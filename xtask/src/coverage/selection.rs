@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::{
     SETTINGS, Scope, XTASK,
-    python_tests::{self, SuiteSettings},
+    python_tests::SuiteSettings,
     summary::{Metric, Minimums},
 };
 use crate::{
@@ -39,21 +39,18 @@ impl Settings {
             )),
         };
         for (key, value) in table {
-            let crate_table = || {
-                value
-                    .as_object()
-                    .with_context(|| format!("`{key}` in {SETTINGS} must be a table of crate names, not {value}"))
-            };
+            let what = format!("`{key}` in {SETTINGS}");
+            let crate_table =
+                || value.as_object().with_context(|| format!("{what} must be a table of crate names, not {value}"));
             match key.as_str() {
                 "exclude" | "fast-exclude" => {
                     let names = value
                         .as_array()
-                        .with_context(|| format!("`{key}` in {SETTINGS} must be a list of crate names, not {value}"))?;
+                        .with_context(|| format!("{what} must be a list of crate names, not {value}"))?;
                     let list = if key == "exclude" { &mut parsed.exclude } else { &mut parsed.fast_exclude };
                     for name in names {
-                        let name = name
-                            .as_str()
-                            .with_context(|| format!("`{key}` in {SETTINGS} must list crate names, not {name}"))?;
+                        let name =
+                            name.as_str().with_context(|| format!("{what} must list crate names, not {name}"))?;
                         list.push(member(name, key)?);
                     }
                 }
@@ -65,12 +62,13 @@ impl Settings {
                     }
                 }
                 "python" => {
-                    for (name, settings) in python_tests::settings(crate_table()?)? {
-                        parsed.python.push((member(&name, key)?, settings));
+                    for (name, settings) in crate_table()? {
+                        let settings = SuiteSettings::from_table(settings, name)?;
+                        parsed.python.push((member(name, key)?, settings));
                     }
                 }
                 _ => match minimum_of(key) {
-                    Some(metric) => parsed.total.set(metric, percentage(value, &format!("`{key}` in {SETTINGS}"))?),
+                    Some(metric) => parsed.total.set(metric, percentage(value, &what)?),
                     None => bail!(
                         "unknown key `{key}` in {SETTINGS}; the keys are exclude, fast-exclude, fail-under-lines, \
                          fail-under-functions, fail-under-regions, crates and python"

@@ -125,8 +125,7 @@ pub(super) struct Tools {
     pub(super) toolchain: Toolchain,
     pub(super) llvm_cov: Utf8PathBuf,
     pub(super) llvm_profdata: Utf8PathBuf,
-    /// This program, which stands in for llvm-cov in the test run and for the rustc wrapper in
-    /// front of sccache.
+    /// This program: the stand-in for llvm-cov in the test run, and the rustc wrapper in front of sccache.
     pub(super) xtask: OsString,
     pub(super) wrapper: Wrapper,
     /// The user's values of `CHILD_VARS` and `LLVM_COV_VARS`.

@@ -36,9 +36,7 @@ impl Place {
     /// must be one, not a link, so that what is removed is never what a link points to.
     pub(super) fn check(&self) -> anyhow::Result<()> {
         for dir in self.dirs.iter().chain([&self.venv, &self.wheels]) {
-            if let Ok(metadata) = dir.symlink_metadata()
-                && !metadata.is_dir()
-            {
+            if let Some(metadata) = dir.symlink_metadata().ok().filter(|metadata| !metadata.is_dir()) {
                 let what = if metadata.is_symlink() { "a link" } else { "a file" };
                 bail!("{dir} is {what}, not a directory the coverage run made; move it away");
             }
@@ -101,32 +99,22 @@ impl<'a> Commands<'a> {
     /// build, where `report` finds it; run in the project's directory, where users build it.
     pub(in crate::coverage) fn build_module(&self, place: &Place, build_env: &Env) -> Cmd<'a> {
         let env = self.env.clone().and(build_env).set("CARGO_TARGET_DIR", self.cov_target);
-        env.apply(self.python_command(place.program("maturin")))
-            .arg("build")
-            .arg("--interpreter")
-            .arg(place.program("python"))
-            .arg("--out")
-            .arg(&place.wheels)
-            .args(["--auditwheel", "skip"])
+        let maturin = env.apply(self.python_command(place.program("maturin"))).args(["build", "--interpreter"]);
+        maturin.arg(place.program("python")).arg("--out").arg(&place.wheels).args(["--auditwheel", "skip"])
     }
 
     pub(in crate::coverage) fn install_module(&self, place: &Place, wheel: &Utf8Path) -> Cmd<'a> {
         self.pip(place).args(["--no-deps", "--force-reinstall"]).arg(wheel)
     }
 
-    /// pytest, run in the project's directory, writing its profiles where the Rust tests wrote theirs,
-    /// and leaving no cache or bytecode in the crate.
+    /// pytest in the project's directory, its profiles beside the Rust tests', no cache or bytecode left.
     pub(in crate::coverage) fn pytest(&self, place: &Place, suite: &Suite, profile_file: &std::ffi::OsStr) -> Cmd<'a> {
         let env = Env::default().set("LLVM_PROFILE_FILE", profile_file).set("PYTHONDONTWRITEBYTECODE", "1");
-        env.apply(self.python_command(place.program("pytest")))
-            .args(["-p", "no:cacheprovider", "--junitxml"])
-            .arg(&place.junit)
-            .args(&suite.tests)
-            .args(&suite.pytest_args)
+        let pytest = env.apply(self.python_command(place.program("pytest"))).args(["-p", "no:cacheprovider"]);
+        pytest.arg("--junitxml").arg(&place.junit).args(&suite.tests).args(&suite.pytest_args)
     }
 
-    /// Makes `place`'s environment for `suite` unless the one there was made from the same
-    /// interpreter and requirements; says which, and how long it took.
+    /// Makes `place`'s environment for `suite` unless one made from the same interpreter and requirements is there.
     pub(in crate::coverage) fn prepare(&self, place: &Place, suite: &Suite) -> anyhow::Result<()> {
         let stamp = stamp(self.python, &suite.requirements);
         place.check()?;
@@ -309,10 +297,7 @@ pub(in crate::coverage) fn parse_show_env(text: &str) -> anyhow::Result<Env> {
 /// The child's exit status, or `None` when it ran longer than `limit` and was killed.
 fn wait_at_most(child: &mut std::process::Child, limit: Duration) -> anyhow::Result<Option<std::process::ExitStatus>> {
     let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait()? {
-            return Ok(Some(status));
-        }
+    while child.try_wait()?.is_none() {
         if Instant::now() >= deadline {
             child.kill()?;
             child.wait()?;
@@ -320,4 +305,5 @@ fn wait_at_most(child: &mut std::process::Child, limit: Duration) -> anyhow::Res
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+    Ok(Some(child.wait()?))
 }
