@@ -244,7 +244,7 @@ mod tests {
             Row { scenario: "xtask-build", measured: sample("warm", &[0.05]), baseline: None, checks: vec![] },
         ];
         let table = to_markdown(&[("cores", "2".into())], &rows);
-        assert!(table.starts_with("Measured by `cargo xtask bench` (cores: 2).\n"), "{table}");
+        assert!(table.starts_with("Measured by `cargo dev bench` (cores: 2).\n"), "{table}");
         assert!(
             table.contains("| clean-scan | ours: 1.10 s (1.00 s–1.20 s) | `du -sb`: 1.00 s (1.00 s–1.00 s) | 1.10 | ratio ≤ 1.3 (got 1.10) | pass |"),
             "{table}"

@@ -42,7 +42,7 @@ pub(super) fn civil_date(days: i64) -> String {
 pub(super) fn to_markdown(machine: &[(&str, String)], rows: &[Row]) -> String {
     let mut out = String::new();
     let facts: Vec<String> = machine.iter().map(|(key, value)| format!("{key}: {value}")).collect();
-    let _ = writeln!(out, "Measured by `cargo xtask bench` ({}).\n", facts.join(", "));
+    let _ = writeln!(out, "Measured by `cargo dev bench` ({}).\n", facts.join(", "));
     out += "| scenario | measured: median (min–max) | baseline: median (min–max) | ratio | goal | result |\n";
     out += "|---|---|---|---|---|---|\n";
     for row in rows {
