@@ -104,7 +104,7 @@ impl Minimums {
 
 /// The metric a `fail-under-<metric>` key sets.
 fn minimum_of(key: &str) -> Option<Metric> {
-    Metric::ALL.into_iter().find(|metric| key == format!("fail-under-{}", metric.name()))
+    key.strip_prefix("fail-under-")?.parse().ok()
 }
 
 fn percentage(value: &Value, what: &str) -> anyhow::Result<f64> {

@@ -7,22 +7,21 @@ use anyhow::Context;
 use camino::Utf8Path;
 use serde_json::{Value, json};
 
-/// The figures llvm-cov counts for every file, in table order. Branches are counted only in a
-/// build with branch coverage (`--branch`), and are shown only then.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Metric {
-    Lines,
-    Functions,
-    Regions,
-    Branches,
+use crate::flags::keywords;
+
+keywords! {
+    /// The figures llvm-cov counts for every file, in table order. Branches are counted only in a
+    /// build with branch coverage (`--branch`), and are shown only then.
+    pub(crate) enum Metric("metric") {
+        Lines = "lines",
+        Functions = "functions",
+        Regions = "regions",
+        Branches = "branches",
+    }
 }
 
 impl Metric {
     pub(crate) const ALL: [Metric; 4] = [Metric::Lines, Metric::Functions, Metric::Regions, Metric::Branches];
-
-    pub(crate) fn name(self) -> &'static str {
-        ["lines", "functions", "regions", "branches"][self as usize]
-    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
