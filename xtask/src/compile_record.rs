@@ -36,7 +36,10 @@ impl CompileRecord {
             .into_iter()
             .filter_map(|(name, value)| Some((name.into_string().ok()?, text(&value))))
             .filter(|(name, _)| name.starts_with("CARGO_"))
-            .map(|(name, value)| (name.clone(), kept_value(&name, &value)))
+            .map(|(name, value)| {
+                let value = kept_value(&name, &value);
+                (name, value)
+            })
             .collect();
         CompileRecord {
             compiler: args.first().map(text).unwrap_or_default(),

@@ -31,8 +31,9 @@ pub(super) struct Outputs {
 
 /// How cargo-llvm-cov is told where to write a format, and what it writes.
 pub(super) struct Destination {
-    /// `--output-dir` (for the formats written into a directory it makes) or `--output-path`; its value.
-    pub(super) option: &'static str,
+    /// Whether the format goes into a directory cargo-llvm-cov makes (`--output-dir`), not to a
+    /// path (`--output-path`), which is `value`.
+    pub(super) into_dir: bool,
     pub(super) value: Utf8PathBuf,
     /// The file to show the user.
     pub(super) shown: Utf8PathBuf,
@@ -40,20 +41,22 @@ pub(super) struct Destination {
     pub(super) owned: Utf8PathBuf,
 }
 
+impl Destination {
+    pub(super) fn option(&self) -> &'static str {
+        if self.into_dir { "--output-dir" } else { "--output-path" }
+    }
+}
+
 impl Outputs {
     pub(super) fn destination(&self, format: Mode) -> Destination {
         let in_dir = |sub: &str, file: &str| Destination {
-            option: "--output-dir",
+            into_dir: true,
             value: self.dir.clone(),
             shown: self.dir.join(sub).join(file),
             owned: self.dir.join(sub),
         };
-        let file = |path: Utf8PathBuf| Destination {
-            option: "--output-path",
-            value: path.clone(),
-            shown: path.clone(),
-            owned: path,
-        };
+        let file =
+            |path: Utf8PathBuf| Destination { into_dir: false, value: path.clone(), shown: path.clone(), owned: path };
         match format {
             // cargo-llvm-cov puts these in `<output-dir>/html` and `<output-dir>/text`.
             Mode::Open | Mode::Html => in_dir("html", "index.html"),

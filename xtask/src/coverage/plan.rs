@@ -46,14 +46,16 @@ pub(super) fn plan(
     let (name, value) = python::library_path(std::env::consts::OS, &python.library_dir, |name| sh.var_os(name))?;
     let run_env = Env::default().set(name, value);
     let mut suites = Vec::new();
-    for member in python_members.into_iter().filter(|_| !flags.no_python_tests) {
-        match Suite::of(member, python_settings)? {
-            Some(suite) => suites.push(suite),
-            None => errln!(
-                "`{}` has no Python tests (no maturin pyproject.toml with tests/test_*.py or a pytest \
-                 configuration): its Rust tests only",
-                member.name
-            ),
+    if !flags.no_python_tests {
+        for member in python_members {
+            match Suite::of(member, python_settings)? {
+                Some(suite) => suites.push(suite),
+                None => errln!(
+                    "`{}` has no Python tests (no maturin pyproject.toml with tests/test_*.py or a pytest \
+                     configuration): its Rust tests only",
+                    member.name
+                ),
+            }
         }
     }
     if !suites.is_empty() {
@@ -300,7 +302,7 @@ impl Plan {
 
     fn written_by<'a>(&self, cmd: Cmd<'a>, format: Mode) -> Cmd<'a> {
         let destination = self.dirs.outputs.destination(format);
-        cmd.args([&*format.flag(), destination.option, destination.value.as_str()])
+        cmd.args([&*format.flag(), destination.option(), destination.value.as_str()])
     }
 
     /// The formats left for `report` once the test run is over: all of them if a test failed,
@@ -313,9 +315,9 @@ impl Plan {
     /// cargo-llvm-cov creates --output-dir but not the parent of --output-path.
     pub(super) fn prepare_destination(&self, sh: &Shell, format: Mode) -> anyhow::Result<()> {
         let destination = self.dirs.outputs.destination(format);
-        let dir = match destination.option {
-            "--output-dir" => destination.value.as_path(),
-            _ => destination.value.parent().unwrap_or(&self.dirs.root),
+        let dir = match destination.into_dir {
+            true => destination.value.as_path(),
+            false => destination.value.parent().unwrap_or(&self.dirs.root),
         };
         sh.create_dir(dir)?;
         Ok(())

@@ -87,10 +87,10 @@ pub(super) fn child_env(dirs: &Dirs, toolchain: &Toolchain, no_sccache: bool) ->
     if no_sccache { env.set("RUSTC_WRAPPER", "") } else { env }
 }
 
-/// The coverage run's own `CARGO_*` variables: those `child_env` sets, ...
+/// The coverage run's own `CARGO_*` variables that `child_env` sets.
 const CHILD_VARS: [&str; 4] =
     ["CARGO_TARGET_DIR", "CARGO_LLVM_COV_TARGET_DIR", "CARGO_LLVM_COV_BUILD_DIR", "CARGO_LLVM_COV_SETUP"];
-/// ... and cargo-llvm-cov's (`CARGO_BUILD_BUILD_DIR` when a build directory is configured).
+/// Those cargo-llvm-cov sets itself (`CARGO_BUILD_BUILD_DIR` when a build directory is configured).
 const LLVM_COV_VARS: [&str; 2] = ["CARGO_LLVM_COV", "CARGO_BUILD_BUILD_DIR"];
 
 /// The rustc wrapper cargo-llvm-cov will chain, as far as sccache goes.

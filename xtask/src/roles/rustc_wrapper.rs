@@ -35,10 +35,10 @@ pub(crate) const DEPENDENCY_ENV_VAR: &str = "__XTASK_WRAPPER_DEPENDENCY_ENV";
 /// `RUSTC_WRAPPER` was `user_wrapper`.
 pub(crate) fn env(xtask: &OsStr, sccache: &OsStr, user_wrapper: Option<OsString>) -> Env {
     let env = Env::default().set("RUSTC_WRAPPER", xtask).set(SCCACHE_VAR, sccache);
-    user_wrapper
-        .filter(|wrapper| !wrapper.is_empty())
-        .into_iter()
-        .fold(env, |env, user| env.set(USER_WRAPPER_VAR, user))
+    match user_wrapper.filter(|wrapper| !wrapper.is_empty()) {
+        Some(wrapper) => env.set(USER_WRAPPER_VAR, wrapper),
+        None => env,
+    }
 }
 
 #[derive(Debug, PartialEq)]

@@ -36,7 +36,9 @@ use crate::{
 impl flags::Explain {
     pub(crate) fn run(&self, sh: &Shell, sccache: &Sccache<'_>) -> anyhow::Result<()> {
         let against = self.against.as_ref().map(|file| anyhow::Ok((read_records(file)?, file.clone()))).transpose()?;
-        self.save.as_deref().map(check_save_target).transpose()?;
+        if let Some(file) = &self.save {
+            check_save_target(file)?;
+        }
         let dir = records_dir(sh)?;
         let store = dir.join("records.json");
         // Read before the build, and before a `--clean` removes them.

@@ -414,10 +414,12 @@ impl Stats {
         ];
         let not_cached =
             self.not_cached.iter().map(|(reason, count)| (format!("  not cached: {reason}"), count.to_string()));
-        let dist = [("Distributed compiles", self.dist_compiles), ("  failed, ran locally", self.dist_errors)]
-            .into_iter()
-            .filter(|_| self.dist_compiles + self.dist_errors > 0)
-            .map(|(label, count)| (label, count.to_string()));
+        // Shown only where sccache-dist is in use.
+        let dist = match self.dist_compiles + self.dist_errors {
+            0 => Vec::new(),
+            _ => vec![("Distributed compiles", self.dist_compiles), ("  failed, ran locally", self.dist_errors)],
+        };
+        let dist = dist.into_iter().map(|(label, count)| (label, count.to_string()));
         let rest = [
             ("Average compile", seconds(compile)),
             ("Average hit read", seconds(read)),

@@ -238,10 +238,12 @@ impl flags::SetupSccache {
 /// Sets `key` to `value`; without a value, removes it if setup wrote it.
 fn set_or_remove(config: &mut TomlFile, key: &[&str], value: Option<impl Into<Value>>) -> anyhow::Result<()> {
     match value {
-        Some(value) => return config.set(key, value),
-        None => config.remove_marked(key),
+        Some(value) => config.set(key, value),
+        None => {
+            config.remove_marked(key);
+            Ok(())
+        }
     }
-    Ok(())
 }
 
 /// A secret (`what`: a password, a token) from `file` (its first line), else from the variable

@@ -37,8 +37,13 @@ impl EnvShell {
             EnvShell::Fish => format!("set -gx {name} '{}'", value.replace('\\', r"\\").replace('\'', r"\'")),
             // PowerShell also takes the typographic single quotes as quotes: doubled, like `'`.
             EnvShell::PowerShell => {
-                let quote = |c: &char| matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201a}' | '\u{201b}');
-                let quoted: String = value.chars().flat_map(|c| [c].into_iter().chain(Some(c).filter(quote))).collect();
+                let mut quoted = String::new();
+                for c in value.chars() {
+                    if matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201a}' | '\u{201b}') {
+                        quoted.push(c);
+                    }
+                    quoted.push(c);
+                }
                 format!("$env:{name} = '{quoted}'")
             }
             // In `set "NAME=value"` everything up to the last quote is the value, but a quote in it

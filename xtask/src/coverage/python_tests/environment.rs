@@ -66,9 +66,9 @@ pub(in crate::coverage) struct Commands<'a> {
 
 /// What the user's environment must not bring into a suite's Python processes: another
 /// environment (`VIRTUAL_ENV`, `PYTHONHOME`), modules found before the installed one
-/// (`PYTHONPATH`, `PYTHONSTARTUP`, the user site), ...
+/// (`PYTHONPATH`, `PYTHONSTARTUP`, the user site).
 const FOREIGN_PYTHON_VARS: [&str; 5] = ["VIRTUAL_ENV", "PYTHONHOME", "PYTHONPATH", "PYTHONSTARTUP", "PYTHONUSERBASE"];
-/// ... and pip settings that install somewhere else than the suite's own environment. pip's index,
+/// Nor pip settings that install somewhere else than the suite's own environment. pip's index,
 /// proxy and certificate settings stay.
 const FOREIGN_PIP_VARS: [&str; 6] = ["PIP_TARGET", "PIP_PREFIX", "PIP_ROOT", "PIP_USER", "PIP_SRC", "PIP_EDITABLE"];
 
